@@ -1,0 +1,57 @@
+/*
+ * cli: usage errors and option parsing shared by the subcommands (see cli.h).
+ */
+#include "sim/cli.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "sim/util.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "capsim %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see 'capsim %s --help')\n", cmd);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_parse_count(const char *cmd, const char *opt, const char *val, uint64_t min,
+                    uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    if (util_parse_u64(val, &v) != 0 || v < min || v > max) {
+        cli_usage_error(cmd, "%s '%s': expected a whole number from %llu to %llu", opt, val,
+                        (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_real(const char *cmd, const char *opt, const char *val, double min, double max,
+                   int max_open, double *out)
+{
+    double v;
+    if (util_parse_double(val, &v) != 0 || v < min || v > max || (max_open && v == max)) {
+        if (isinf(max))
+            cli_usage_error(cmd, "%s '%s': expected a number >= %g", opt, val, min);
+        else
+            cli_usage_error(cmd, "%s '%s': expected a number in [%g, %g%s", opt, val, min, max,
+                            max_open ? ")" : "]");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_bad_option(const char *cmd, int optopt_char, const char *arg)
+{
+    if (optopt_char != 0 && optopt_char != '?')
+        return cli_usage_error(cmd, "option '%s' needs a value", arg);
+    return cli_usage_error(cmd, "unknown option '%s'", arg);
+}

@@ -1,0 +1,34 @@
+/*
+ * cli: helpers shared by the capsim subcommands: usage errors (exit status 2) and strict
+ * option-value parsing that names the option, the value found and the form expected.
+ */
+#ifndef CAPSIM_CLI_H
+#define CAPSIM_CLI_H
+
+#include <stdint.h>
+
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1 /* the run failed (I/O, a validation case failed) */
+#define CLI_EXIT_USAGE 2 /* bad command line or input */
+
+/* Prints "capsim CMD: message" and a hint to stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses an integer option value in [min, max]; prints a usage error and returns -1 if
+ * it is not one. */
+int cli_parse_count(const char *cmd, const char *opt, const char *val, uint64_t min,
+                    uint64_t max, uint64_t *out);
+
+/* Parses a real option value in [min, max] (use -INFINITY / INFINITY for no bound), with
+ * max excluded when max_open. */
+int cli_parse_real(const char *cmd, const char *opt, const char *val, double min, double max,
+                   int max_open, double *out);
+
+/* Reports an option getopt_long rejected (unknown, or missing its value). */
+int cli_bad_option(const char *cmd, int optopt_char, const char *arg);
+
+/* Subcommands. argv[0] is the subcommand name. */
+int cmd_queue(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+
+#endif

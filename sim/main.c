@@ -1,0 +1,53 @@
+/*
+ * main: the capsim program: dispatches to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cli.h"
+#include "sim/rng.h"
+
+#ifndef CAPSIM_VERSION
+#define CAPSIM_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: capsim COMMAND [OPTIONS]\n"
+            "\n"
+            "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
+            "\n"
+            "commands:\n"
+            "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
+            "             waits, utilisation and throughput with 95%% confidence intervals\n"
+            "  validate   check the simulator against exact queueing theory\n"
+            "\n"
+            "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
+            "version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    sim_gsl_install_handler();
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("capsim %s\n", CAPSIM_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "queue") == 0)
+        return cmd_queue(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0)
+        return cmd_validate(argc - 1, argv + 1);
+    fprintf(stderr, "capsim: unknown command '%s' (expected queue or validate; see capsim --help)\n",
+            cmd);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,35 @@
+/*
+ * rng: random number streams and their seeds.
+ *
+ * Every (replication, random source) pair gets its own GSL generator (MT19937) with a
+ * seed derived from one master seed, so that runs are reproducible, replications are
+ * independent, and changing one source (say, the service times) does not shift another
+ * (the arrivals). MT19937 in GSL uses only the low 32 bits of a seed and treats 0 as
+ * "use the default", so derived seeds are checked to be non-zero and distinct in those
+ * 32 bits; a clash is resolved by re-mixing, deterministically.
+ *
+ * Also here: the GSL error handler, so that a GSL failure is reported and returned as a
+ * status rather than aborting the program.
+ */
+#ifndef CAPSIM_RNG_H
+#define CAPSIM_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+/* Fills seeds[rep * n_sources + src] for rep < n_reps, src < n_sources with seeds derived
+ * from master. Every seed is in [1, 2^32 - 1] and all are distinct. Returns 0, or -1 if
+ * the count exceeds what can be made distinct (more than 2^31 streams). */
+int sim_seeds_derive(uint64_t master, size_t n_reps, size_t n_sources, unsigned long *seeds);
+
+/* Creates a generator seeded with seed. Returns NULL if out of memory. Free with
+ * gsl_rng_free(). */
+gsl_rng *sim_rng_create(unsigned long seed);
+
+/* Installs capsim's GSL error handler: it prints one line to stderr and returns, so the
+ * GSL function reports its error code to its caller. Call once at program start. */
+void sim_gsl_install_handler(void);
+
+#endif

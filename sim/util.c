@@ -1,0 +1,137 @@
+/*
+ * util: strict number parsing, error formatting and atomic file writes (see util.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int util_parse_double(const char *s, double *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int util_parse_u64(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+void util_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int util_mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        util_errf(err, errlen, "output directory name '%s' is empty or too long", path);
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    /* Create each prefix in turn; an existing directory is fine, anything else is not. */
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            util_errf(err, errlen, "cannot create directory '%s': %s", buf, strerror(errno));
+            return -1;
+        }
+        buf[i] = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        util_errf(err, errlen, "'%s' exists and is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int util_atomic_open(util_atomic_file *f, const char *path, char *err, size_t errlen)
+{
+    f->fp = NULL;
+    size_t n = strlen(path);
+    if (n + 1 > sizeof f->final_path) {
+        util_errf(err, errlen, "path '%s' is too long", path);
+        return -1;
+    }
+    memcpy(f->final_path, path, n + 1);
+    /* The temporary file sits in the same directory so that rename() is atomic. */
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path + 1) : 0;
+    const char *base = slash ? slash + 1 : path;
+    int w = snprintf(f->tmp_path, sizeof f->tmp_path, "%.*s.%s.tmp-%ld", dir_len, path, base,
+                     (long)getpid());
+    if (w < 0 || (size_t)w >= sizeof f->tmp_path) {
+        util_errf(err, errlen, "path '%s' is too long", path);
+        return -1;
+    }
+    f->fp = fopen(f->tmp_path, "w");
+    if (f->fp == NULL) {
+        util_errf(err, errlen, "cannot write '%s': %s", f->tmp_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen)
+{
+    if (f->fp == NULL) {
+        util_errf(err, errlen, "'%s' was not open", f->final_path);
+        return -1;
+    }
+    int bad = ferror(f->fp);
+    if (fclose(f->fp) != 0)
+        bad = 1;
+    f->fp = NULL;
+    if (bad) {
+        util_errf(err, errlen, "error writing '%s': %s", f->tmp_path, strerror(errno));
+        remove(f->tmp_path);
+        return -1;
+    }
+    if (rename(f->tmp_path, f->final_path) != 0) {
+        util_errf(err, errlen, "cannot rename '%s' to '%s': %s", f->tmp_path, f->final_path,
+                  strerror(errno));
+        remove(f->tmp_path);
+        return -1;
+    }
+    return 0;
+}
+
+void util_atomic_abort(util_atomic_file *f)
+{
+    if (f->fp != NULL) {
+        fclose(f->fp);
+        f->fp = NULL;
+        remove(f->tmp_path);
+    }
+}

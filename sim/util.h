@@ -1,0 +1,47 @@
+/*
+ * util: small helpers shared by every module: strict number parsing, bounded string
+ * formatting for error messages, and writing files atomically.
+ *
+ * Error convention: functions that can fail on bad input return 0 on success and -1 on
+ * failure, and write a one-line message (no trailing newline) into a caller-owned buffer.
+ */
+#ifndef CAPSIM_UTIL_H
+#define CAPSIM_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Parses the whole of s as a finite double. Returns 0, or -1 if s is empty, has trailing
+ * characters, or is out of range, NaN or infinite. */
+int util_parse_double(const char *s, double *out);
+
+/* Parses the whole of s as an unsigned decimal integer that fits in uint64_t. */
+int util_parse_u64(const char *s, uint64_t *out);
+
+/* Writes a formatted message into err[errlen] (always terminated; truncated if long).
+ * Does nothing if err is NULL or errlen is 0. */
+void util_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Creates directory path and its missing parents (like mkdir -p). Returns 0 or -1 with
+ * a message. */
+int util_mkdir_p(const char *path, char *err, size_t errlen);
+
+/* A file written under a temporary name in its final directory and renamed into place by
+ * util_atomic_commit, so that a reader never sees half a file and a failed run leaves
+ * nothing behind. The caller owns the struct; fp is valid between open and commit/abort. */
+typedef struct util_atomic_file {
+    FILE *fp;
+    char final_path[4096];
+    char tmp_path[4096];
+} util_atomic_file;
+
+int util_atomic_open(util_atomic_file *f, const char *path, char *err, size_t errlen);
+/* Flushes, closes and renames into place. On failure removes the temporary file. */
+int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen);
+/* Closes and removes the temporary file. Safe to call after a failed commit. */
+void util_atomic_abort(util_atomic_file *f);
+
+#endif
