@@ -15,7 +15,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     fprintf(stderr, "capsim %s: ", cmd);
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see 'capsim %s --help')\n", cmd);
+    fprintf(stderr, " (see capsim %s --help)\n", cmd);
     va_end(ap);
     return CLI_EXIT_USAGE;
 }

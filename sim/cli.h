@@ -11,7 +11,8 @@
 #define CLI_EXIT_FAIL  1 /* the run failed (I/O, a validation case failed) */
 #define CLI_EXIT_USAGE 2 /* bad command line or input */
 
-/* Prints "capsim CMD: message" and a hint to stderr; returns CLI_EXIT_USAGE. */
+/* Prints "capsim CMD: message (see capsim CMD --help)" as one line to stderr; returns
+ * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parses an integer option value in [min, max]; prints a usage error and returns -1 if

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# setup.sh: the one entry point on a fresh Debian 12 machine.
+#
+#   ./setup.sh demo   install what is missing, build, run the default scenario
+#   ./setup.sh test   install what is missing, build (plain and with ASan/UBSan), run every test
+#
+# Packages are installed with apt-get when run as root. As another user, a missing package
+# stops the script with the exact command to run, rather than a compiler error later.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+mode="${1:-}"
+case "$mode" in
+  demo|test) ;;
+  -h|--help|"")
+    echo "usage: ./setup.sh demo|test"
+    echo "  demo  install missing packages, build, run the default scenario (results/default/)"
+    echo "  test  install missing packages, build plain and with ASan/UBSan, run all tests"
+    [ -n "$mode" ] && exit 0 || exit 2 ;;
+  *) echo "setup.sh: unknown mode '$mode' (expected demo or test)" >&2; exit 2 ;;
+esac
+
+# Build and run time needs; the tests also need valgrind (memory checks under ctest).
+packages=(build-essential cmake pkg-config libgsl-dev libcsv-dev libinih-dev libjson-c-dev gnuplot-nox)
+[ "$mode" = test ] && packages+=(valgrind)
+
+missing=()
+for p in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
+  [ "$status" = installed ] || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: missing packages: ${missing[*]}; this script knows apt-get (Debian 12)." >&2
+    echo "Install the equivalents of these packages with your system's package manager." >&2
+    exit 1
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh: capsim needs these Debian packages, which are not installed: ${missing[*]}" >&2
+    echo "Install them (as root) with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    echo "then run ./setup.sh $mode again." >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+build() { # build DIR [cmake args...]
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -DCAPSIM_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+if [ "$mode" = demo ]; then
+  build build -DCMAKE_BUILD_TYPE=Release
+  ./build/capsim queue --out results/default
+  echo
+  echo "Results are in results/default/ (summary.csv, seeds.csv). Try ./build/capsim --help."
+  exit 0
+fi
+
+echo "== build (Release, warnings are errors)"
+build build -DCMAKE_BUILD_TYPE=Release
+echo "== tests (Release)"
+(cd build && ctest --output-on-failure -j "$jobs")
+echo "== build (Debug with AddressSanitizer and UndefinedBehaviorSanitizer)"
+build build-asan -DCMAKE_BUILD_TYPE=Debug -DCAPSIM_SANITIZE=ON
+echo "== tests (ASan/UBSan)"
+(cd build-asan && ctest --output-on-failure -j "$jobs" -LE slow)
