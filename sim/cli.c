@@ -20,29 +20,29 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_parse_count(const char *cmd, const char *opt, const char *val, uint64_t min,
-                    uint64_t max, uint64_t *out)
+int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max,
+                    uint64_t *out, char *err, size_t errlen)
 {
     uint64_t v;
     if (util_parse_u64(val, &v) != 0 || v < min || v > max) {
-        cli_usage_error(cmd, "%s '%s': expected a whole number from %llu to %llu", opt, val,
-                        (unsigned long long)min, (unsigned long long)max);
+        util_errf(err, errlen, "%s '%s': expected a whole number from %llu to %llu", opt, val,
+                  (unsigned long long)min, (unsigned long long)max);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-int cli_parse_real(const char *cmd, const char *opt, const char *val, double min, double max,
-                   int max_open, double *out)
+int cli_parse_real(const char *opt, const char *val, double min, double max, int max_open,
+                   double *out, char *err, size_t errlen)
 {
     double v;
     if (util_parse_double(val, &v) != 0 || v < min || v > max || (max_open && v == max)) {
         if (isinf(max))
-            cli_usage_error(cmd, "%s '%s': expected a number >= %g", opt, val, min);
+            util_errf(err, errlen, "%s '%s': expected a number >= %g", opt, val, min);
         else
-            cli_usage_error(cmd, "%s '%s': expected a number in [%g, %g%s", opt, val, min, max,
-                            max_open ? ")" : "]");
+            util_errf(err, errlen, "%s '%s': expected a number in [%g, %g%s", opt, val, min,
+                      max, max_open ? ")" : "]");
         return -1;
     }
     *out = v;

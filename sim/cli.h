@@ -5,6 +5,7 @@
 #ifndef CAPSIM_CLI_H
 #define CAPSIM_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CLI_EXIT_OK    0
@@ -15,15 +16,15 @@
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Parses an integer option value in [min, max]; prints a usage error and returns -1 if
- * it is not one. */
-int cli_parse_count(const char *cmd, const char *opt, const char *val, uint64_t min,
-                    uint64_t max, uint64_t *out);
+/* Parses an integer option value in [min, max]. On failure returns -1 and writes
+ * "OPT 'VAL': expected ..." into err. */
+int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max,
+                    uint64_t *out, char *err, size_t errlen);
 
-/* Parses a real option value in [min, max] (use -INFINITY / INFINITY for no bound), with
- * max excluded when max_open. */
-int cli_parse_real(const char *cmd, const char *opt, const char *val, double min, double max,
-                   int max_open, double *out);
+/* Parses a real option value in [min, max] (INFINITY for no upper bound), with max
+ * excluded when max_open. On failure returns -1 with a message as above. */
+int cli_parse_real(const char *opt, const char *val, double min, double max, int max_open,
+                   double *out, char *err, size_t errlen);
 
 /* Reports an option getopt_long rejected (unknown, or missing its value). */
 int cli_bad_option(const char *cmd, int optopt_char, const char *arg);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ini.h>
+
 #include "sim/cli.h"
 #include "sim/csvout.h"
 #include "sim/histo.h"
@@ -25,7 +27,7 @@ static const char *CMD = "queue";
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: capsim queue [OPTIONS]\n"
+            "usage: capsim queue [SCENARIO.ini] [OPTIONS]\n"
             "\n"
             "Simulates a first-come-first-served queue with c servers (G/G/c), an optional\n"
             "limit K on customers in the system (arrivals beyond it are blocked) and optional\n"
@@ -48,9 +50,14 @@ static void usage(FILE *out)
             "  --tail-t T          threshold t of prob_wait_gt_t = P(wait > t), s\n"
             "                      (default: the mean service time)\n"
             "  --seed S            master seed; stream seeds derive from it (default 1)\n"
-            "  --out DIR           write DIR/summary.csv and DIR/seeds.csv\n"
+            "  --out DIR           write DIR/summary.csv, DIR/seeds.csv and DIR/scenario.ini\n"
             "  --allow-unstable    run even if the offered load is >= 1 without a capacity\n"
             "  -h, --help          show this help\n"
+            "\n"
+            "A scenario file holds the same settings under [queue], one 'key = value' a line\n"
+            "(tail_t and allow_unstable spelled with '_'); options on the command line win.\n"
+            "--out writes the fully resolved scenario as DIR/scenario.ini, so\n"
+            "'capsim queue DIR/scenario.ini --out DIR2' reproduces the run byte for byte.\n"
             "\n"
             "example: capsim queue --arrival poisson:rate=6.8 --service exp:mean=1 --servers 8\n",
             arrival_forms(), dist_forms());
@@ -58,9 +65,160 @@ static void usage(FILE *out)
 
 typedef struct queue_cli {
     queue_config cfg;
-    const char *arrival_text, *service_text, *out_dir;
+    char arrival_text[1024], service_text[1024];
+    const char *out_dir;
+    const char *scenario_path; /* INI file given on the command line, or NULL */
     int tail_given, allow_unstable;
 } queue_cli;
+
+/* Options that a scenario file may set too, under [queue], with '-' spelled '_'. */
+typedef enum opt_code {
+    O_ARRIVAL, O_SERVICE, O_SERVERS, O_CAPACITY, O_BATCH, O_CUSTOMERS, O_REPLICATIONS,
+    O_WARMUP, O_TAIL_T, O_SEED, O_ALLOW_UNSTABLE, O_N_SCENARIO, /* the rest: flags only */
+    O_OUT = O_N_SCENARIO, O_HELP
+} opt_code;
+
+static const char *const SCENARIO_KEYS[O_N_SCENARIO] = {
+    "arrival", "service", "servers", "capacity", "batch", "customers",
+    "replications", "warmup", "tail_t", "seed", "allow_unstable",
+};
+
+/* Applies one option value to q. label names it in messages ("--servers", or
+ * "scenario.ini: servers"). Returns 0, or -1 with a message in err. */
+static int apply_option(queue_cli *q, opt_code code, const char *val, const char *label,
+                        char *err, size_t errlen)
+{
+    uint64_t v;
+    switch (code) {
+    case O_ARRIVAL:
+    case O_SERVICE: {
+        char *dst = code == O_ARRIVAL ? q->arrival_text : q->service_text;
+        if (strlen(val) >= sizeof q->arrival_text) {
+            util_errf(err, errlen, "%s: value is longer than %zu characters", label,
+                      sizeof q->arrival_text - 1);
+            return -1;
+        }
+        strcpy(dst, val);
+        return 0;
+    }
+    case O_SERVERS:
+        if (cli_parse_count(label, val, 1, 1000000, &v, err, errlen) != 0)
+            return -1;
+        q->cfg.servers = (uint32_t)v;
+        return 0;
+    case O_CAPACITY:
+        if (strcmp(val, "unlimited") == 0) {
+            q->cfg.capacity = 0;
+            return 0;
+        }
+        if (cli_parse_count(label, val, 1, UINT64_MAX / 2, &v, err, errlen) != 0) {
+            util_errf(err, errlen, "%s '%s': expected a whole number >= 1 or 'unlimited'", label,
+                      val);
+            return -1;
+        }
+        q->cfg.capacity = v;
+        return 0;
+    case O_BATCH:
+        if (cli_parse_count(label, val, 1, 1000000, &v, err, errlen) != 0)
+            return -1;
+        q->cfg.batch = (uint32_t)v;
+        return 0;
+    case O_CUSTOMERS:
+        return cli_parse_count(label, val, 1, UINT64_MAX / 2, &q->cfg.customers, err, errlen);
+    case O_REPLICATIONS:
+        if (cli_parse_count(label, val, 1, 100000, &v, err, errlen) != 0)
+            return -1;
+        q->cfg.replications = (uint32_t)v;
+        return 0;
+    case O_WARMUP:
+        return cli_parse_real(label, val, 0, 1, 1, &q->cfg.warmup_fraction, err, errlen);
+    case O_TAIL_T:
+        q->tail_given = 1;
+        return cli_parse_real(label, val, 0, INFINITY, 0, &q->cfg.tail_t_s, err, errlen);
+    case O_SEED:
+        return cli_parse_count(label, val, 0, UINT64_MAX, &q->cfg.seed, err, errlen);
+    case O_ALLOW_UNSTABLE:
+        if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0) {
+            q->allow_unstable = 1;
+        } else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0 ||
+                   strcmp(val, "no") == 0) {
+            q->allow_unstable = 0;
+        } else {
+            util_errf(err, errlen, "%s '%s': expected true or false", label, val);
+            return -1;
+        }
+        return 0;
+    case O_OUT:
+        if (*val == '\0') {
+            util_errf(err, errlen, "%s '': expected a directory name", label);
+            return -1;
+        }
+        q->out_dir = val;
+        return 0;
+    case O_HELP:
+        break;
+    }
+    return 0;
+}
+
+typedef struct ini_ctx {
+    queue_cli *q;
+    const char *path;
+    char err[1024];
+    int failed;
+} ini_ctx;
+
+/* inih calls this per key; returning 0 makes ini_parse() report this line. Only the
+ * first problem is kept. */
+static int on_ini_key(void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx *c = user;
+    if (c->failed)
+        return 1;
+    if (strcmp(section, "queue") != 0) {
+        util_errf(c->err, sizeof c->err, "key '%s' in section [%s]: expected section [queue]",
+                  name, section);
+        c->failed = 1;
+        return 0;
+    }
+    for (int k = 0; k < O_N_SCENARIO; k++) {
+        if (strcmp(name, SCENARIO_KEYS[k]) == 0) {
+            char label[64];
+            snprintf(label, sizeof label, "key %s", name);
+            if (apply_option(c->q, (opt_code)k, value, label, c->err, sizeof c->err) != 0) {
+                c->failed = 1;
+                return 0;
+            }
+            return 1;
+        }
+    }
+    util_errf(c->err, sizeof c->err,
+              "unknown key '%s' (expected arrival, service, servers, capacity, batch, "
+              "customers, replications, warmup, tail_t, seed or allow_unstable)",
+              name);
+    c->failed = 1;
+    return 0;
+}
+
+static int load_scenario(queue_cli *q, const char *path, char *err, size_t errlen)
+{
+    ini_ctx c = {.q = q, .path = path, .failed = 0};
+    c.err[0] = '\0';
+    int line = ini_parse(path, on_ini_key, &c);
+    if (line == -1) {
+        util_errf(err, errlen, "%s: cannot open scenario file: %s", path, strerror(errno));
+        return -1;
+    }
+    if (line != 0) {
+        if (c.failed)
+            util_errf(err, errlen, "%s:%d: %s", path, line, c.err);
+        else
+            util_errf(err, errlen, "%s:%d: not an INI line (expected [section] or key = value)",
+                      path, line);
+        return -1;
+    }
+    return 0;
+}
 
 static void write_summary(FILE *fp, const queue_cli *q, const queue_result *res)
 {
@@ -108,6 +266,31 @@ static void write_summary(FILE *fp, const queue_cli *q, const queue_result *res)
     csvout_end_row(&c);
 }
 
+/* The fully resolved scenario: `capsim queue DIR/scenario.ini` reproduces the run. Reals
+ * are written with 17 significant digits so that they read back to the same double. */
+static void write_scenario(FILE *fp, const queue_cli *q)
+{
+    const queue_config *cfg = &q->cfg;
+    fprintf(fp, "; capsim queue scenario, every setting resolved.\n");
+    fprintf(fp, "; Reproduce with: capsim queue THIS_FILE --out DIR\n");
+    fprintf(fp, "[queue]\n");
+    fprintf(fp, "arrival = %s\n", q->arrival_text);
+    fprintf(fp, "service = %s\n", q->service_text);
+    fprintf(fp, "servers = %u\n", cfg->servers);
+    if (cfg->capacity)
+        fprintf(fp, "capacity = %llu\n", (unsigned long long)cfg->capacity);
+    else
+        fprintf(fp, "capacity = unlimited\n");
+    fprintf(fp, "batch = %u\n", cfg->batch);
+    fprintf(fp, "customers = %llu\n", (unsigned long long)cfg->customers);
+    fprintf(fp, "replications = %u\n", cfg->replications);
+    char num[32];
+    fprintf(fp, "warmup = %s\n", util_fmt_exact(num, sizeof num, cfg->warmup_fraction));
+    fprintf(fp, "tail_t = %s\n", util_fmt_exact(num, sizeof num, cfg->tail_t_s));
+    fprintf(fp, "seed = %llu\n", (unsigned long long)cfg->seed);
+    fprintf(fp, "allow_unstable = %s\n", q->allow_unstable ? "true" : "false");
+}
+
 static void write_seeds(FILE *fp, const queue_result *res, uint64_t master)
 {
     static const char *const sources[QUEUE_SOURCES] = {"arrivals", "service"};
@@ -117,32 +300,35 @@ static void write_seeds(FILE *fp, const queue_result *res, uint64_t master)
                 sources[i % QUEUE_SOURCES], res->seeds[i]);
 }
 
-/* Writes both files atomically; on failure removes what it made (the directory too, if
- * this run created it). */
+/* Writes the output files atomically; on failure removes what it made (the directory
+ * too, if this run created it). */
 static int write_outputs(const queue_cli *q, const queue_result *res, char *err, size_t errlen)
 {
+    enum { N_FILES = 3 };
+    static const char *const names[N_FILES] = {"summary.csv", "seeds.csv", "scenario.ini"};
     struct stat st;
     int existed = stat(q->out_dir, &st) == 0;
     if (util_mkdir_p(q->out_dir, err, errlen) != 0)
         return -1;
-    char path_summary[4096], path_seeds[4096];
-    snprintf(path_summary, sizeof path_summary, "%s/summary.csv", q->out_dir);
-    snprintf(path_seeds, sizeof path_seeds, "%s/seeds.csv", q->out_dir);
-    util_atomic_file fs = {0}, fd = {0};
-    int rc = util_atomic_open(&fs, path_summary, err, errlen);
-    if (rc == 0)
-        rc = util_atomic_open(&fd, path_seeds, err, errlen);
-    if (rc == 0) {
-        write_summary(fs.fp, q, res);
-        write_seeds(fd.fp, res, q->cfg.seed);
-        rc = util_atomic_commit(&fs, err, errlen);
+    util_atomic_file f[N_FILES];
+    memset(f, 0, sizeof f);
+    int rc = 0;
+    for (int i = 0; i < N_FILES && rc == 0; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", q->out_dir, names[i]);
+        rc = util_atomic_open(&f[i], path, err, errlen);
     }
-    if (rc == 0)
-        rc = util_atomic_commit(&fd, err, errlen);
+    if (rc == 0) {
+        write_summary(f[0].fp, q, res);
+        write_seeds(f[1].fp, res, q->cfg.seed);
+        write_scenario(f[2].fp, q);
+    }
+    /* Everything is complete on disk under temporary names before the first rename. */
+    for (int i = 0; i < N_FILES && rc == 0; i++)
+        rc = util_atomic_commit(&f[i], err, errlen);
     if (rc != 0) {
-        util_atomic_abort(&fs);
-        util_atomic_abort(&fd);
-        remove(path_summary);
+        for (int i = 0; i < N_FILES; i++)
+            util_atomic_abort(&f[i]);
         if (!existed)
             rmdir(q->out_dir);
     }
@@ -191,95 +377,74 @@ static void print_table(const queue_cli *q, const queue_result *res)
                res->little_ok ? "agree" : "DISAGREE");
 }
 
+/* Reads the command line: flags first into a list, then the scenario file (if one is
+ * given), then the flags on top, so that flags win. Returns 0, 1 after --help, or -1
+ * after printing a usage error. */
 static int parse_args(int argc, char **argv, queue_cli *q)
 {
     static const struct option longopts[] = {
-        {"arrival", required_argument, NULL, 'a'},
-        {"service", required_argument, NULL, 's'},
-        {"servers", required_argument, NULL, 'c'},
-        {"capacity", required_argument, NULL, 'k'},
-        {"batch", required_argument, NULL, 'b'},
-        {"customers", required_argument, NULL, 'n'},
-        {"replications", required_argument, NULL, 'r'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"tail-t", required_argument, NULL, 't'},
-        {"seed", required_argument, NULL, 'S'},
-        {"out", required_argument, NULL, 'o'},
-        {"allow-unstable", no_argument, NULL, 'U'},
-        {"help", no_argument, NULL, 'h'},
+        {"arrival", required_argument, NULL, O_ARRIVAL},
+        {"service", required_argument, NULL, O_SERVICE},
+        {"servers", required_argument, NULL, O_SERVERS},
+        {"capacity", required_argument, NULL, O_CAPACITY},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"customers", required_argument, NULL, O_CUSTOMERS},
+        {"replications", required_argument, NULL, O_REPLICATIONS},
+        {"warmup", required_argument, NULL, O_WARMUP},
+        {"tail-t", required_argument, NULL, O_TAIL_T},
+        {"seed", required_argument, NULL, O_SEED},
+        {"allow-unstable", no_argument, NULL, O_ALLOW_UNSTABLE},
+        {"out", required_argument, NULL, O_OUT},
+        {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
+    typedef struct given {
+        opt_code code;
+        const char *val;
+        const char *label;
+    } given;
+    given flags[256];
+    size_t n_flags = 0;
     opterr = 0;
     optind = 1;
-    int ch;
-    uint64_t v;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'a':
-            q->arrival_text = optarg;
-            break;
-        case 's':
-            q->service_text = optarg;
-            break;
-        case 'c':
-            if (cli_parse_count(CMD, "--servers", optarg, 1, 1000000, &v) != 0)
-                return -1;
-            q->cfg.servers = (uint32_t)v;
-            break;
-        case 'k':
-            if (cli_parse_count(CMD, "--capacity", optarg, 1, UINT64_MAX / 2, &v) != 0)
-                return -1;
-            q->cfg.capacity = v;
-            break;
-        case 'b':
-            if (cli_parse_count(CMD, "--batch", optarg, 1, 1000000, &v) != 0)
-                return -1;
-            q->cfg.batch = (uint32_t)v;
-            break;
-        case 'n':
-            if (cli_parse_count(CMD, "--customers", optarg, 1, UINT64_MAX / 2,
-                                &q->cfg.customers) != 0)
-                return -1;
-            break;
-        case 'r':
-            if (cli_parse_count(CMD, "--replications", optarg, 1, 100000, &v) != 0)
-                return -1;
-            q->cfg.replications = (uint32_t)v;
-            break;
-        case 'w':
-            if (cli_parse_real(CMD, "--warmup", optarg, 0, 1, 1, &q->cfg.warmup_fraction) != 0)
-                return -1;
-            break;
-        case 't':
-            if (cli_parse_real(CMD, "--tail-t", optarg, 0, INFINITY, 0, &q->cfg.tail_t_s) != 0)
-                return -1;
-            q->tail_given = 1;
-            break;
-        case 'S':
-            if (cli_parse_count(CMD, "--seed", optarg, 0, UINT64_MAX, &q->cfg.seed) != 0)
-                return -1;
-            break;
-        case 'o':
-            if (*optarg == '\0') {
-                cli_usage_error(CMD, "--out '': expected a directory name");
-                return -1;
-            }
-            q->out_dir = optarg;
-            break;
-        case 'U':
-            q->allow_unstable = 1;
-            break;
-        case 'h':
+    int ch, longind = 0;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &longind)) != -1) {
+        if (ch == 'h' || ch == O_HELP) {
             usage(stdout);
             return 1;
-        default:
+        }
+        if (ch == '?' || ch == ':') {
             cli_bad_option(CMD, optopt, argv[optind - 1]);
             return -1;
         }
+        if (n_flags == sizeof flags / sizeof flags[0]) {
+            cli_usage_error(CMD, "too many options");
+            return -1;
+        }
+        /* Messages name the option by its long spelling, whatever abbreviation was typed. */
+        flags[n_flags++] =
+            (given){(opt_code)ch, optarg ? optarg : "true", longopts[longind].name};
     }
-    if (optind < argc) {
-        cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (optind < argc - 1) {
+        cli_usage_error(CMD, "unexpected argument '%s' (at most one scenario file)",
+                        argv[optind + 1]);
         return -1;
+    }
+    char err[1024];
+    if (optind == argc - 1) {
+        q->scenario_path = argv[optind];
+        if (load_scenario(q, q->scenario_path, err, sizeof err) != 0) {
+            cli_usage_error(CMD, "%s", err);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n_flags; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "--%s", flags[i].label);
+        if (apply_option(q, flags[i].code, flags[i].val, label, err, sizeof err) != 0) {
+            cli_usage_error(CMD, "%s", err);
+            return -1;
+        }
     }
     return 0;
 }
@@ -342,7 +507,7 @@ int cmd_queue(int argc, char **argv)
         } else {
             print_table(&q, &res);
             if (q.out_dir)
-                printf("  wrote %s/summary.csv and %s/seeds.csv\n", q.out_dir, q.out_dir);
+                printf("  wrote %s/summary.csv, seeds.csv and scenario.ini\n", q.out_dir);
             if (res.little_checked && !res.little_ok)
                 fprintf(stderr,
                         "capsim queue: warning: Little's law check failed: L and lambda*W "

@@ -37,18 +37,19 @@ int cmd_validate(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    char err[512];
     opterr = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            if (cli_parse_count(cmd, "--seed", optarg, 0, UINT64_MAX, &opt.seed) != 0)
-                return CLI_EXIT_USAGE;
+            if (cli_parse_count("--seed", optarg, 0, UINT64_MAX, &opt.seed, err, sizeof err) != 0)
+                return cli_usage_error(cmd, "%s", err);
             break;
         case 'f':
-            if (cli_parse_real(cmd, "--scale", optarg, 1e-3, 100, 0, &opt.scale) != 0)
-                return CLI_EXIT_USAGE;
+            if (cli_parse_real("--scale", optarg, 1e-3, 100, 0, &opt.scale, err, sizeof err) != 0)
+                return cli_usage_error(cmd, "%s", err);
             break;
         case 'c':
             opt.only = optarg;
@@ -63,7 +64,6 @@ int cmd_validate(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     validate_summary sum;
-    char err[512];
     if (validate_run(&opt, stdout, &sum, err, sizeof err) != 0) {
         fprintf(stderr, "capsim validate: %s\n", err);
         return CLI_EXIT_FAIL;

@@ -37,6 +37,16 @@ int util_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+const char *util_fmt_exact(char *buf, size_t len, double x)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return buf;
+}
+
 void util_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err == NULL || errlen == 0)

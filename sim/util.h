@@ -20,6 +20,10 @@ int util_parse_double(const char *s, double *out);
 /* Parses the whole of s as an unsigned decimal integer that fits in uint64_t. */
 int util_parse_u64(const char *s, uint64_t *out);
 
+/* Formats x with the fewest significant digits (up to 17) that read back to exactly x,
+ * so 0.1 prints as "0.1" and still reproduces the same double. Returns buf. */
+const char *util_fmt_exact(char *buf, size_t len, double x);
+
 /* Writes a formatted message into err[errlen] (always terminated; truncated if long).
  * Does nothing if err is NULL or errlen is 0. */
 void util_errf(char *err, size_t errlen, const char *fmt, ...)

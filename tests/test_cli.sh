@@ -63,7 +63,8 @@ expect_usage_error "warmup 1" "--warmup" "'1'" "[0, 1)" -- queue --warmup 1
 expect_usage_error "seed text" "--seed" "'x1'" -- queue --seed x1
 expect_usage_error "missing value" "--servers" "needs a value" -- queue --servers
 expect_usage_error "unknown option" "--bogus" "unknown option" -- queue --bogus
-expect_usage_error "stray argument" "unexpected argument" -- queue extra
+expect_usage_error "two scenario files" "unexpected argument" "b.ini" -- queue a.ini b.ini
+expect_usage_error "missing scenario file" "nosuch.ini" "cannot open" -- queue "$tmp/nosuch.ini"
 expect_usage_error "capacity below servers" "--capacity" "--servers" -- queue --servers 4 --capacity 2
 expect_usage_error "validate bad scale" "--scale" -- validate --scale 0
 expect_usage_error "validate unknown case" "no case matches" -- validate --case nosuchqueue
@@ -106,6 +107,25 @@ echo ",$header," | grep -q ",seed," && ok || bad "summary.csv lacks the seed"
 [ "$(wc -l <"$tmp/a/summary.csv")" -eq 2 ] && ok || bad "summary.csv should have a header and one row"
 [ "$(wc -l <"$tmp/a/seeds.csv")" -eq 9 ] && ok || bad "seeds.csv should list 4 replications x 2 sources"
 ls -A "$tmp/a" | grep -q tmp && bad "temporary files left in --out" || ok
+
+# --- scenario files: reproduce a run byte for byte; flags win; bad lines named
+cp "$tmp/a/scenario.ini" "$tmp/a.ini"
+"$capsim" queue "$tmp/a.ini" --out "$tmp/d" >/dev/null 2>&1 && ok || bad "run from scenario.ini"
+cmp -s "$tmp/a/summary.csv" "$tmp/d/summary.csv" && ok || bad "scenario.ini does not reproduce summary.csv"
+cmp -s "$tmp/a/scenario.ini" "$tmp/d/scenario.ini" && ok || bad "scenario.ini not stable"
+"$capsim" queue "$tmp/a.ini" --servers 3 --out "$tmp/e" >/dev/null 2>&1 && ok || bad "scenario plus flag"
+grep -qx "servers = 3" "$tmp/e/scenario.ini" && ok || bad "a flag does not override the scenario file"
+grep -qx "customers = 20000" "$tmp/e/scenario.ini" && ok || bad "scenario value lost when a flag is given"
+printf '[queue]\nservers = 2\nreplications = many\n' >"$tmp/bad1.ini"
+expect_usage_error "bad value in scenario" "bad1.ini:3" "replications" "'many'" -- queue "$tmp/bad1.ini"
+printf '[queue]\n; comment\nspeed = 2\n' >"$tmp/bad2.ini"
+expect_usage_error "unknown key in scenario" "bad2.ini:3" "unknown key 'speed'" -- queue "$tmp/bad2.ini"
+printf '[run]\nservers = 2\n' >"$tmp/bad3.ini"
+expect_usage_error "wrong section" "bad3.ini:2" "[queue]" -- queue "$tmp/bad3.ini"
+printf '[queue]\nthis is not ini\n' >"$tmp/bad4.ini"
+expect_usage_error "not ini" "bad4.ini:2" -- queue "$tmp/bad4.ini"
+printf '[queue]\nservice = exp:mean=abc\n' >"$tmp/bad5.ini"
+expect_usage_error "bad spec in scenario" "--service" "abc" -- queue "$tmp/bad5.ini"
 
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
