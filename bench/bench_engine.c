@@ -103,9 +103,15 @@ static int bench_mm8(uint64_t customers)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    queue_config cfg = {.arrivals = &arr, .service = &svc, .servers = 8, .batch = 1,
-                        .customers = customers, .replications = 1, .warmup_fraction = 0.1,
-                        .tail_t_s = 1.0, .seed = 1};
+    queue_config cfg = {.arrivals = &arr,
+                        .service = &svc,
+                        .servers = 8,
+                        .batch = 1,
+                        .customers = customers,
+                        .replications = 1,
+                        .warmup_fraction = 0.1,
+                        .tail_t_s = 1.0,
+                        .seed = 1};
     queue_result res;
     double t0 = wall_s();
     if (queue_run(&cfg, &res, err, sizeof err) != 0) {

@@ -20,8 +20,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max,
-                    uint64_t *out, char *err, size_t errlen)
+int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max, uint64_t *out,
+                    char *err, size_t errlen)
 {
     uint64_t v;
     if (util_parse_u64(val, &v) != 0 || v < min || v > max) {
@@ -41,8 +41,8 @@ int cli_parse_real(const char *opt, const char *val, double min, double max, int
         if (isinf(max))
             util_errf(err, errlen, "%s '%s': expected a number >= %g", opt, val, min);
         else
-            util_errf(err, errlen, "%s '%s': expected a number in [%g, %g%s", opt, val, min,
-                      max, max_open ? ")" : "]");
+            util_errf(err, errlen, "%s '%s': expected a number in [%g, %g%s", opt, val, min, max,
+                      max_open ? ")" : "]");
         return -1;
     }
     *out = v;

@@ -18,8 +18,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* Parses an integer option value in [min, max]. On failure returns -1 and writes
  * "OPT 'VAL': expected ..." into err. */
-int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max,
-                    uint64_t *out, char *err, size_t errlen);
+int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max, uint64_t *out,
+                    char *err, size_t errlen);
 
 /* Parses a real option value in [min, max] (INFINITY for no upper bound), with max
  * excluded when max_open. On failure returns -1 with a message as above. */

@@ -73,20 +73,31 @@ typedef struct queue_cli {
 
 /* Options that a scenario file may set too, under [queue], with '-' spelled '_'. */
 typedef enum opt_code {
-    O_ARRIVAL, O_SERVICE, O_SERVERS, O_CAPACITY, O_BATCH, O_CUSTOMERS, O_REPLICATIONS,
-    O_WARMUP, O_TAIL_T, O_SEED, O_ALLOW_UNSTABLE, O_N_SCENARIO, /* the rest: flags only */
-    O_OUT = O_N_SCENARIO, O_HELP
+    O_ARRIVAL,
+    O_SERVICE,
+    O_SERVERS,
+    O_CAPACITY,
+    O_BATCH,
+    O_CUSTOMERS,
+    O_REPLICATIONS,
+    O_WARMUP,
+    O_TAIL_T,
+    O_SEED,
+    O_ALLOW_UNSTABLE,
+    O_N_SCENARIO, /* the rest: flags only */
+    O_OUT = O_N_SCENARIO,
+    O_HELP
 } opt_code;
 
 static const char *const SCENARIO_KEYS[O_N_SCENARIO] = {
-    "arrival", "service", "servers", "capacity", "batch", "customers",
-    "replications", "warmup", "tail_t", "seed", "allow_unstable",
+    "arrival",      "service", "servers", "capacity", "batch",          "customers",
+    "replications", "warmup",  "tail_t",  "seed",     "allow_unstable",
 };
 
 /* Applies one option value to q. label names it in messages ("--servers", or
  * "scenario.ini: servers"). Returns 0, or -1 with a message in err. */
-static int apply_option(queue_cli *q, opt_code code, const char *val, const char *label,
-                        char *err, size_t errlen)
+static int apply_option(queue_cli *q, opt_code code, const char *val, const char *label, char *err,
+                        size_t errlen)
 {
     uint64_t v;
     switch (code) {
@@ -140,8 +151,7 @@ static int apply_option(queue_cli *q, opt_code code, const char *val, const char
     case O_ALLOW_UNSTABLE:
         if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0) {
             q->allow_unstable = 1;
-        } else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0 ||
-                   strcmp(val, "no") == 0) {
+        } else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0 || strcmp(val, "no") == 0) {
             q->allow_unstable = 0;
         } else {
             util_errf(err, errlen, "%s '%s': expected true or false", label, val);
@@ -176,8 +186,8 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
     if (c->failed)
         return 1;
     if (strcmp(section, "queue") != 0) {
-        util_errf(c->err, sizeof c->err, "key '%s' in section [%s]: expected section [queue]",
-                  name, section);
+        util_errf(c->err, sizeof c->err, "key '%s' in section [%s]: expected section [queue]", name,
+                  section);
         c->failed = 1;
         return 0;
     }
@@ -225,9 +235,9 @@ static void write_summary(FILE *fp, const queue_cli *q, const queue_result *res)
     const queue_config *cfg = &q->cfg;
     csvout c;
     csvout_init(&c, fp);
-    static const char *const inputs[] = {"arrival", "service", "servers", "capacity",
-                                         "batch", "customers", "replications", "warmup",
-                                         "tail_t", "seed", "offered_load"};
+    static const char *const inputs[] = {"arrival", "service",   "servers",      "capacity",
+                                         "batch",   "customers", "replications", "warmup",
+                                         "tail_t",  "seed",      "offered_load"};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
         csvout_str(&c, inputs[i]);
     for (size_t m = 0; m < QM_COUNT; m++) {
@@ -342,8 +352,7 @@ static void print_table(const queue_cli *q, const queue_result *res)
     printf("capsim queue: G/G/c simulation, times in seconds\n");
     printf("  arrivals   %-28s rate %.6g /s, inter-arrival cv %.3g\n", q->arrival_text,
            cfg->arrivals->rate_per_s, sqrt(cfg->arrivals->interarrival.scv));
-    printf("  service    %-28s mean %.6g s, cv %.3g\n", q->service_text, svc->mean,
-           sqrt(svc->scv));
+    printf("  service    %-28s mean %.6g s, cv %.3g\n", q->service_text, svc->mean, sqrt(svc->scv));
     char cap[32];
     if (cfg->capacity)
         snprintf(cap, sizeof cap, "%llu", (unsigned long long)cfg->capacity);
@@ -363,8 +372,8 @@ static void print_table(const queue_cli *q, const queue_result *res)
             snprintf(name, sizeof name, "prob_wait_gt_%gs", cfg->tail_t_s);
         else
             snprintf(name, sizeof name, "%s", queue_metric_names[m]);
-        printf("  %-18s %14.6g %14.3g  %s\n", name, res->metric[m].mean,
-               res->metric[m].half_width, queue_metric_units[m]);
+        printf("  %-18s %14.6g %14.3g  %s\n", name, res->metric[m].mean, res->metric[m].half_width,
+               queue_metric_units[m]);
     }
     printf("\n  Percentiles come from a log-bucketed histogram (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);
@@ -422,8 +431,7 @@ static int parse_args(int argc, char **argv, queue_cli *q)
             return -1;
         }
         /* Messages name the option by its long spelling, whatever abbreviation was typed. */
-        flags[n_flags++] =
-            (given){(opt_code)ch, optarg ? optarg : "true", longopts[longind].name};
+        flags[n_flags++] = (given){(opt_code)ch, optarg ? optarg : "true", longopts[longind].name};
     }
     if (optind < argc - 1) {
         cli_usage_error(CMD, "unexpected argument '%s' (at most one scenario file)",
@@ -452,8 +460,13 @@ static int parse_args(int argc, char **argv, queue_cli *q)
 int cmd_queue(int argc, char **argv)
 {
     queue_cli q = {
-        .cfg = {.servers = 1, .capacity = 0, .batch = 1, .customers = 100000,
-                .replications = 10, .warmup_fraction = 0.1, .seed = 1},
+        .cfg = {.servers = 1,
+                .capacity = 0,
+                .batch = 1,
+                .customers = 100000,
+                .replications = 10,
+                .warmup_fraction = 0.1,
+                .seed = 1},
         .arrival_text = "poisson:rate=0.8",
         .service_text = "exp:mean=1",
     };

@@ -182,7 +182,7 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 /* --- parsing ------------------------------------------------------------------------------ */
 
 static const dist_kind *const KINDS[] = {&KIND_EXP, &KIND_DET, &KIND_LOGNORMAL, &KIND_GAMMA,
-                                          &KIND_EMPIRICAL};
+                                         &KIND_EMPIRICAL};
 
 int dist_parse(const char *text, dist *d, char *err, size_t errlen)
 {
@@ -195,8 +195,10 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
         if (strcmp(s.name, KINDS[i]->name) == 0)
             kind = KINDS[i];
     if (kind == NULL) {
-        util_errf(err, errlen, "'%s': unknown distribution '%s' (expected one of exp, det, "
-                  "lognormal, gamma, empirical)", text, s.name);
+        util_errf(err, errlen,
+                  "'%s': unknown distribution '%s' (expected one of exp, det, "
+                  "lognormal, gamma, empirical)",
+                  text, s.name);
         return -1;
     }
     static const char *const k_mean[] = {"mean", NULL};

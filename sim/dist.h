@@ -33,9 +33,9 @@ typedef struct dist_kind {
 
 struct dist {
     const dist_kind *kind;
-    double mean; /* mean of the distribution */
-    double scv;  /* squared coefficient of variation, variance / mean^2 */
-    double p1, p2; /* kind-specific parameters (lognormal mu and sigma, gamma shape and scale) */
+    double mean;    /* mean of the distribution */
+    double scv;     /* squared coefficient of variation, variance / mean^2 */
+    double p1, p2;  /* kind-specific parameters (lognormal mu and sigma, gamma shape and scale) */
     double *values; /* empirical: the sample, owned */
     size_t n_values;
     char text[256]; /* the spec as given, for output */

@@ -16,9 +16,9 @@
 
 typedef struct sim_engine {
     sim_heap pending;
-    double now_s;        /* simulated time of the event being handled, seconds */
-    uint64_t next_seq;   /* sequence number for the next scheduled event */
-    uint64_t n_events;   /* events delivered so far */
+    double now_s;      /* simulated time of the event being handled, seconds */
+    uint64_t next_seq; /* sequence number for the next scheduled event */
+    uint64_t n_events; /* events delivered so far */
 } sim_engine;
 
 /* Returns 0, or -1 if out of memory. cap_hint is the expected number of pending events. */

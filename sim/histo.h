@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HISTO_SUB_BITS 7
-#define HISTO_MIN_EXP  (-30) /* smallest octave: 2^-30, about 0.93 ns in seconds */
-#define HISTO_MAX_EXP  40    /* values >= 2^40 (about 35,000 years) are clamped */
+#define HISTO_SUB_BITS  7
+#define HISTO_MIN_EXP   (-30) /* smallest octave: 2^-30, about 0.93 ns in seconds */
+#define HISTO_MAX_EXP   40    /* values >= 2^40 (about 35,000 years) are clamped */
 #define HISTO_REL_ERROR (1.0 / (double)(1 << (HISTO_SUB_BITS + 1)))
 
 typedef struct histo {

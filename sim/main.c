@@ -13,18 +13,17 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: capsim COMMAND [OPTIONS]\n"
-            "\n"
-            "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
-            "\n"
-            "commands:\n"
-            "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
-            "             waits, utilisation and throughput with 95%% confidence intervals\n"
-            "  validate   check the simulator against exact queueing theory\n"
-            "\n"
-            "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
-            "version.\n");
+    fprintf(out, "usage: capsim COMMAND [OPTIONS]\n"
+                 "\n"
+                 "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
+                 "\n"
+                 "commands:\n"
+                 "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
+                 "             waits, utilisation and throughput with 95%% confidence intervals\n"
+                 "  validate   check the simulator against exact queueing theory\n"
+                 "\n"
+                 "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
+                 "version.\n");
 }
 
 int main(int argc, char **argv)
@@ -47,7 +46,7 @@ int main(int argc, char **argv)
         return cmd_queue(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
         return cmd_validate(argc - 1, argv + 1);
-    fprintf(stderr, "capsim: unknown command '%s' (expected queue or validate; see capsim --help)\n",
-            cmd);
+    fprintf(stderr,
+            "capsim: unknown command '%s' (expected queue or validate; see capsim --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -21,14 +21,14 @@
 #include "sim/util.h"
 
 const char *const queue_metric_names[QM_COUNT] = {
-    "mean_wait",      "p50_wait",       "p90_wait",     "p99_wait",
-    "prob_wait",      "prob_wait_gt_t", "mean_sojourn", "mean_in_system",
-    "lambda_w",       "utilization",    "blocked_fraction", "throughput",
+    "mean_wait", "p50_wait",       "p90_wait",         "p99_wait",
+    "prob_wait", "prob_wait_gt_t", "mean_sojourn",     "mean_in_system",
+    "lambda_w",  "utilization",    "blocked_fraction", "throughput",
 };
 
 const char *const queue_metric_units[QM_COUNT] = {
-    "s", "s", "s", "s", "fraction", "fraction", "s", "customers",
-    "customers", "fraction", "fraction", "customers/s",
+    "s", "s",         "s",         "s",        "fraction", "fraction",
+    "s", "customers", "customers", "fraction", "fraction", "customers/s",
 };
 
 enum { EV_ARRIVAL = 0, EV_DEPARTURE = 1 };
@@ -79,9 +79,9 @@ typedef struct rep {
     gsl_rng *rng_arrival, *rng_service;
     line waiting_line;
     histo waits;
-    uint64_t warm;        /* customers with index < warm are warm-up */
+    uint64_t warm; /* customers with index < warm are warm-up */
     uint64_t n_in_system;
-    uint32_t busy;        /* servers busy */
+    uint32_t busy;         /* servers busy */
     double t_start, t_end; /* measurement window; +inf until known */
     double last_t;
     double area_n, area_busy;
@@ -183,14 +183,14 @@ static int run_one(rep *s, const unsigned long *seeds, double *out)
     s->n_waited = s->n_waited_gt_t = 0;
     s->sum_wait = s->sum_sojourn = 0.0;
 
-    if (sim_engine_schedule(&s->eng, arrival_next_gap(cfg->arrivals, s->rng_arrival),
-                            EV_ARRIVAL, 0) != 0)
+    if (sim_engine_schedule(&s->eng, arrival_next_gap(cfg->arrivals, s->rng_arrival), EV_ARRIVAL,
+                            0) != 0)
         return -1;
     sim_event ev;
     while (sim_engine_next(&s->eng, &ev)) {
         advance(s, ev.time_s);
-        int rc = ev.kind == EV_ARRIVAL ? on_arrival(s, ev.time_s)
-                                       : on_departure(s, ev.time_s, ev.id);
+        int rc =
+            ev.kind == EV_ARRIVAL ? on_arrival(s, ev.time_s) : on_departure(s, ev.time_s, ev.id);
         if (rc != 0)
             return -1;
     }
@@ -208,8 +208,7 @@ static int run_one(rep *s, const unsigned long *seeds, double *out)
     out[QM_MEAN_SOJOURN] = served > 0 ? s->sum_sojourn / served : NAN;
     out[QM_MEAN_IN_SYSTEM] = window > 0 ? s->area_n / window : NAN;
     out[QM_LAMBDA_W] =
-        window > 0 && served > 0 ? (double)s->n_entered / window * (s->sum_sojourn / served)
-                                 : NAN;
+        window > 0 && served > 0 ? (double)s->n_entered / window * (s->sum_sojourn / served) : NAN;
     out[QM_UTILIZATION] = window > 0 ? s->area_busy / (window * cfg->servers) : NAN;
     out[QM_BLOCKED] = offered > 0 ? (double)s->n_blocked / offered : NAN;
     out[QM_THROUGHPUT] = window > 0 ? (double)s->n_departed / window : NAN;

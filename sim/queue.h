@@ -41,8 +41,8 @@ typedef struct queue_config {
 /* Figures reported per replication and summarised with a 95% CI. The names are the
  * summary.csv column names. */
 typedef enum queue_metric {
-    QM_MEAN_WAIT,      /* mean time in queue of entering customers, s */
-    QM_P50_WAIT,       /* percentiles of time in queue, s */
+    QM_MEAN_WAIT, /* mean time in queue of entering customers, s */
+    QM_P50_WAIT,  /* percentiles of time in queue, s */
     QM_P90_WAIT,
     QM_P99_WAIT,
     QM_PROB_WAIT,      /* fraction of entering customers who wait at all */
@@ -64,9 +64,9 @@ typedef struct queue_result {
     double *per_rep;      /* per_rep[m * replications + r]; owned */
     unsigned long *seeds; /* seeds[r * QUEUE_SOURCES + source]; owned */
     size_t n_seeds;
-    int little_checked;   /* 1 if Little's law could be checked (2+ replications) */
-    int little_ok;        /* 1 if L and lambda*W agree within their CIs */
-    uint64_t events;      /* events processed over all replications */
+    int little_checked;          /* 1 if Little's law could be checked (2+ replications) */
+    int little_ok;               /* 1 if L and lambda*W agree within their CIs */
+    uint64_t events;             /* events processed over all replications */
     uint64_t customers_measured; /* over all replications */
 } queue_result;
 

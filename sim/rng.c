@@ -80,8 +80,8 @@ gsl_rng *sim_rng_create(unsigned long seed)
 
 static void report_gsl_error(const char *reason, const char *file, int line, int gsl_errno)
 {
-    fprintf(stderr, "capsim: GSL error %d (%s) at %s:%d: %s\n", gsl_errno,
-            gsl_strerror(gsl_errno), file, line, reason);
+    fprintf(stderr, "capsim: GSL error %d (%s) at %s:%d: %s\n", gsl_errno, gsl_strerror(gsl_errno),
+            file, line, reason);
 }
 
 void sim_gsl_install_handler(void)

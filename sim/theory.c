@@ -42,8 +42,7 @@ static int valid_positive(double x)
 
 /* Fill the fields every queue without a capacity limit shares, from the mean wait and mean
  * service time, using Little's law L = lambda * E[sojourn]. */
-static void fill_unlimited(theory_answer *ans, double lambda, double mean_wait,
-                           double mean_service)
+static void fill_unlimited(theory_answer *ans, double lambda, double mean_wait, double mean_service)
 {
     ans->mean_wait = mean_wait;
     ans->mean_sojourn = mean_wait + mean_service;
@@ -66,8 +65,7 @@ double theory_erlang_c(int c, double a)
 
 int theory_mmc(double lambda, double mu, int c, double t, theory_answer *out)
 {
-    if (out == NULL || !valid_positive(lambda) || !valid_positive(mu) || c < 1 ||
-        !valid_time(t))
+    if (out == NULL || !valid_positive(lambda) || !valid_positive(mu) || c < 1 || !valid_time(t))
         return -1;
     /* The spare service rate is formed from the rates directly so that a load just below c
      * does not lose digits through a = lambda / mu. */
@@ -105,12 +103,12 @@ int theory_mmck(double lambda, double mu, int c, int k, double t, theory_answer 
     double x = (double)c * mu * t; /* argument of the Erlang(m, c mu) tail at t */
     double log_x = x > 0.0 ? log(x) : 0.0;
     double term = 1.0;
-    double sum_all = 0.0;      /* sum_{n=0}^{K} p_n */
-    double sum_enter = 0.0;    /* sum_{n=0}^{K-1} p_n: arrivals that are not blocked */
-    double sum_n = 0.0;        /* sum n p_n */
-    double sum_queue = 0.0;    /* sum (n - c)^+ p_n = Lq (unnormalised) */
-    double sum_wait = 0.0;     /* sum_{n=c}^{K-1} p_n: entering arrivals that must wait */
-    double sum_tail = 0.0;     /* sum_{n=c}^{K-1} p_n Q(n - c + 1, x) */
+    double sum_all = 0.0;   /* sum_{n=0}^{K} p_n */
+    double sum_enter = 0.0; /* sum_{n=0}^{K-1} p_n: arrivals that are not blocked */
+    double sum_n = 0.0;     /* sum n p_n */
+    double sum_queue = 0.0; /* sum (n - c)^+ p_n = Lq (unnormalised) */
+    double sum_wait = 0.0;  /* sum_{n=c}^{K-1} p_n: entering arrivals that must wait */
+    double sum_tail = 0.0;  /* sum_{n=c}^{K-1} p_n Q(n - c + 1, x) */
     /*
      * An entering arrival that finds n >= c present waits for n - c + 1 departures at rate
      * c mu, i.e. an Erlang(m, c mu) time with m = n - c + 1, whose tail at t is the Poisson
@@ -119,8 +117,8 @@ int theory_mmck(double lambda, double mu, int c, int k, double t, theory_answer 
      * relative precision, and each term is formed in log space so e^{-x} cannot underflow
      * while x^i / i! is still huge.
      */
-    double q_tail = 0.0;       /* Q(m, x) for the current m; Q(0, x) = 0 */
-    double log_pois = -x;      /* log(e^{-x} x^i / i!) for the next term i = m */
+    double q_tail = 0.0;  /* Q(m, x) for the current m; Q(0, x) = 0 */
+    double log_pois = -x; /* log(e^{-x} x^i / i!) for the next term i = m */
 
     for (int n = 0; n <= k; n++) {
         if (n > 0) {
@@ -248,7 +246,7 @@ static double md1_tail(double lambda, double d, double t)
 
     double abar[THEORY_MD1_WINDOW + 1], arr[THEORY_MD1_WINDOW + 1];
     double big_b[THEORY_MD1_WINDOW + 2];
-    int width = poisson_tails(rho, abar);   /* abar[i] == 0 for i >= width */
+    int width = poisson_tails(rho, abar); /* abar[i] == 0 for i >= width */
     int arr_width = poisson_tails(lambda * gap, arr);
     double acc = 0.0;
     big_b[THEORY_MD1_WINDOW + 1] = 0.0;
@@ -285,8 +283,8 @@ static double md1_tail(double lambda, double d, double t)
      * out no later than the Poisson(rho) ones), and every index used stays in range. */
     long n_lo = m - width + 1 > 1 ? m - width + 1 : 1;
     for (long n = n_lo; n <= k + 1; n++) {
-        long ia = m - n;       /* index into P(A >= .) */
-        long ib = m - n + 1;   /* index into B */
+        long ia = m - n;     /* index into P(A >= .) */
+        long ib = m - n + 1; /* index into B */
         if (ia < arr_width)
             tail += ring[n % RING] * arr[ia];
         queue += ring[n % RING] * big_b[ib];
@@ -336,8 +334,7 @@ static double bulk_g(double r, double lambda, double mu, int k)
 
 int theory_mm_bulk(double lambda, double mu, int k, double t, theory_answer *out)
 {
-    if (out == NULL || !valid_positive(lambda) || !valid_positive(mu) || k < 1 ||
-        !valid_time(t))
+    if (out == NULL || !valid_positive(lambda) || !valid_positive(mu) || k < 1 || !valid_time(t))
         return -1;
     if (!(lambda < (double)k * mu))
         return -1;

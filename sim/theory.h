@@ -21,11 +21,13 @@
 #define CAPSIM_SIM_THEORY_H
 
 typedef struct theory_answer {
-    double mean_wait;        /* E[Wq] of customers who enter (not blocked) */
-    double prob_wait;        /* P(Wq > 0) of entering customers */
-    double prob_wait_gt_t;   /* P(Wq > t) of entering customers at the t passed in; NAN where no closed form is implemented */
-    double mean_sojourn;     /* E[Wq] + E[S] */
-    double utilization;      /* time-average fraction of servers busy (bulk queue: fraction of time the single server is busy) */
+    double mean_wait;      /* E[Wq] of customers who enter (not blocked) */
+    double prob_wait;      /* P(Wq > 0) of entering customers */
+    double prob_wait_gt_t; /* P(Wq > t) of entering customers at the t passed in; NAN where no
+                              closed form is implemented */
+    double mean_sojourn;   /* E[Wq] + E[S] */
+    double utilization; /* time-average fraction of servers busy (bulk queue: fraction of time the
+                           single server is busy) */
     double blocked_fraction; /* fraction of arrivals refused (0 without a capacity limit) */
     double throughput;       /* customers completed per unit time = lambda * (1 - blocked) */
     double mean_in_system;   /* L, time-average number in system (queue + service) */

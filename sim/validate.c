@@ -21,13 +21,13 @@ typedef enum model { M_MMC, M_MD1, M_MG1_GAMMA, M_MMCK, M_BULK } model;
 typedef struct vcase {
     const char *name;
     model kind;
-    double lambda;    /* arrivals per second */
-    double mean_s;    /* mean service time per service, seconds */
-    double scv;       /* squared cv of service (M/G/1) */
+    double lambda; /* arrivals per second */
+    double mean_s; /* mean service time per service, seconds */
+    double scv;    /* squared cv of service (M/G/1) */
     int servers;
-    int capacity;     /* M/M/c/K: K */
-    int batch;        /* bulk: K */
-    double t;         /* tail threshold, seconds */
+    int capacity; /* M/M/c/K: K */
+    int batch;    /* bulk: K */
+    double t;     /* tail threshold, seconds */
     uint64_t customers;
     uint32_t replications;
 } vcase;
@@ -93,8 +93,9 @@ int validate_run(const validate_options *opt, FILE *out, validate_summary *sum, 
                  size_t errlen)
 {
     memset(sum, 0, sizeof *sum);
-    fprintf(out, "capsim validate: simulated queues against exact queueing theory "
-                 "(master seed %llu)\n",
+    fprintf(out,
+            "capsim validate: simulated queues against exact queueing theory "
+            "(master seed %llu)\n",
             (unsigned long long)opt->seed);
     fprintf(out, "PASS when the exact value lies in the simulation's 99.9%% Student-t "
                  "interval; the table shows the 95%% half-width.\n\n");
@@ -155,8 +156,8 @@ int validate_run(const validate_options *opt, FILE *out, validate_summary *sum, 
                        stats_t_critical(0.95, (double)c->replications - 1);
         for (int k = 0; k < n; k++) {
             stats_ci sim = res.metric[checks[k].m];
-            int pass = isfinite(sim.mean) &&
-                       fabs(sim.mean - checks[k].exact) <= sim.half_width * widen;
+            int pass =
+                isfinite(sim.mean) && fabs(sim.mean - checks[k].exact) <= sim.half_width * widen;
             print_check(out, c->name, &checks[k], sim, pass);
             sum->n_checks++;
             sum->n_failed += !pass;

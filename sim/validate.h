@@ -15,7 +15,7 @@
 
 typedef struct validate_options {
     uint64_t seed;
-    double scale; /* multiplies the customers per replication (1 = full, smaller = quicker) */
+    double scale;     /* multiplies the customers per replication (1 = full, smaller = quicker) */
     const char *only; /* run only cases whose name contains this text; NULL = all */
 } validate_options;
 

@@ -45,8 +45,7 @@ int arrival_parse(const char *text, arrival_process *a, char *err, size_t errlen
     double rate = 0, cv = 1;
     if (spec_check_keys(&s, keys, keys, k->form, err, errlen) != 0 ||
         spec_number(&s, "rate", SPEC_POSITIVE, 0, 0, &rate, k->form, err, errlen) != 0 ||
-        (k->has_cv &&
-         spec_number(&s, "cv", SPEC_POSITIVE, 0, 0, &cv, k->form, err, errlen) != 0))
+        (k->has_cv && spec_number(&s, "cv", SPEC_POSITIVE, 0, 0, &cv, k->form, err, errlen) != 0))
         return -1;
     if (dist_make(k->gap_kind, 1.0 / rate, cv, &a->interarrival, err, errlen) != 0)
         return -1;
