@@ -20,8 +20,9 @@ void sim_engine_fini(sim_engine *e)
 
 int sim_engine_schedule(sim_engine *e, double time_s, uint32_t kind, uint32_t id)
 {
-    assert(time_s >= e->now_s);
-    sim_event ev = {.time_s = time_s, .seq = e->next_seq++, .kind = kind, .id = id};
+    assert(time_s >= e->now_s); /* also false for NaN */
+    /* Adding +0.0 turns -0.0 into +0.0, whose bit pattern orders correctly. */
+    sim_event ev = {.time_s = time_s + 0.0, .seq = e->next_seq++, .kind = kind, .id = id};
     return sim_heap_push(&e->pending, ev);
 }
 

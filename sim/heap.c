@@ -25,13 +25,6 @@ void sim_heap_fini(sim_heap *h)
     h->len = h->cap = 0;
 }
 
-/* Branch-free form of sim_event_before for the hot loop: the comparisons inside a heap
- * are close to coin flips, so mispredicted branches would dominate. */
-static inline int before(const sim_event *a, const sim_event *b)
-{
-    return (a->time_s < b->time_s) | ((a->time_s == b->time_s) & (a->seq < b->seq));
-}
-
 static void sift_down(sim_heap *h, size_t i, sim_event ev)
 {
     sim_event *a = h->ev;
@@ -41,8 +34,8 @@ static void sift_down(sim_heap *h, size_t i, sim_event ev)
         if (c >= n)
             break;
         /* The smaller child, chosen without a branch. */
-        c += (size_t)((c + 1 < n) & before(&a[c + 1], &a[c]));
-        if (!before(&a[c], &ev))
+        c += (size_t)((c + 1 < n) & sim_event_before(&a[c + 1], &a[c]));
+        if (!sim_event_before(&a[c], &ev))
             break;
         a[i] = a[c];
         i = c;
