@@ -32,5 +32,6 @@ int cli_bad_option(const char *cmd, int optopt_char, const char *arg);
 /* Subcommands. argv[0] is the subcommand name. */
 int cmd_queue(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 #endif

@@ -1,7 +1,6 @@
 /*
  * dist: the table of distribution kinds and the spec parser (see dist.h).
  */
-#define _POSIX_C_SOURCE 200809L
 #include "sim/dist.h"
 
 #include <errno.h>
@@ -10,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "sim/csvin.h"
 #include "sim/spec.h"
 #include "sim/util.h"
 
@@ -75,65 +74,25 @@ static void set_moments(dist *d, const dist_kind *kind, double mean, double cv)
 
 /* --- empirical: numbers from the first column of a CSV file ----------------------------- */
 
-typedef struct field_grab {
-    char first[128];
-    int has_first;
-    size_t fields;
-} field_grab;
-
-static void on_field(void *data, size_t len, void *ctx)
-{
-    field_grab *g = ctx;
-    if (g->fields++ == 0) {
-        size_t n = len < sizeof g->first - 1 ? len : sizeof g->first - 1;
-        memcpy(g->first, data, n);
-        g->first[n] = '\0';
-        g->has_first = 1;
-    }
-}
-
 static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        util_errf(err, errlen, "empirical:file=%s: cannot open: %s", path, strerror(errno));
+    csvin *in = csvin_open(path, err, errlen);
+    if (in == NULL)
         return -1;
-    }
-    struct csv_parser parser;
-    if (csv_init(&parser, CSV_APPEND_NULL) != 0) {
-        fclose(fp);
-        util_errf(err, errlen, "empirical: out of memory");
-        return -1;
-    }
     size_t cap = 1024, n = 0;
     double *vals = malloc(cap * sizeof *vals);
-    char *line = NULL;
-    size_t line_cap = 0;
-    ssize_t len;
-    long lineno = 0;
     int rc = vals ? 0 : -1;
     if (rc != 0)
         util_errf(err, errlen, "empirical: out of memory");
-    /* Line by line, so that a bad value is reported with its line number; each line is
-     * its own CSV record (quoted newlines are not meaningful in a column of numbers). */
-    while (rc == 0 && (len = getline(&line, &line_cap, fp)) != -1) {
-        lineno++;
-        field_grab g = {{0}, 0, 0};
-        if (csv_parse(&parser, line, (size_t)len, on_field, NULL, &g) != (size_t)len ||
-            csv_fini(&parser, on_field, NULL, &g) != 0) {
-            util_errf(err, errlen, "%s:%ld: column 1: malformed CSV (%s)", path, lineno,
-                      csv_strerror(csv_error(&parser)));
-            rc = -1;
-            break;
-        }
-        if (!g.has_first || g.first[0] == '\0' || strspn(g.first, " \t\r\n") == strlen(g.first))
-            continue; /* blank line */
+    int got;
+    while (rc == 0 && (got = csvin_next(in)) == 1) {
+        const char *field = csvin_field(in, 0);
         double x;
-        if (util_parse_double(g.first, &x) != 0 || x < 0) {
-            if (lineno == 1 && n == 0)
+        if (util_parse_double(field, &x) != 0 || x < 0) {
+            if (csvin_line(in) == 1 && n == 0)
                 continue; /* a header line */
             util_errf(err, errlen, "%s:%ld: column 1: expected a number >= 0, found '%s'", path,
-                      lineno, g.first);
+                      csvin_line(in), field);
             rc = -1;
             break;
         }
@@ -149,17 +108,22 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
         }
         vals[n++] = x;
     }
-    if (rc == 0 && ferror(fp)) {
-        util_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    if (rc == 0 && got < 0) {
+        util_errf(err, errlen, "%s", csvin_error(in));
         rc = -1;
     }
     if (rc == 0 && n == 0) {
         util_errf(err, errlen, "%s: no numbers found (expected one value per line)", path);
         rc = -1;
     }
-    free(line);
-    csv_free(&parser);
-    fclose(fp);
+    csvin_close(in);
+    if (rc == 0) {
+        d->mean = gsl_stats_mean(vals, 1, n);
+        if (!(d->mean > 0)) {
+            util_errf(err, errlen, "%s: all values are zero (expected a positive mean)", path);
+            rc = -1;
+        }
+    }
     if (rc != 0) {
         free(vals);
         return -1;
@@ -167,15 +131,8 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
     d->kind = &KIND_EMPIRICAL;
     d->values = vals;
     d->n_values = n;
-    d->mean = gsl_stats_mean(vals, 1, n);
     double var = n > 1 ? gsl_stats_variance_with_fixed_mean(vals, 1, n, d->mean) : 0.0;
-    d->scv = d->mean > 0 ? var / (d->mean * d->mean) : 0.0;
-    if (!(d->mean > 0)) {
-        free(vals);
-        d->values = NULL;
-        util_errf(err, errlen, "%s: all values are zero (expected a positive mean)", path);
-        return -1;
-    }
+    d->scv = var / (d->mean * d->mean);
     return 0;
 }
 
@@ -188,12 +145,16 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
     spec s;
-    if (spec_parse(text, &s, err, errlen) != 0)
-        return -1;
     const dist_kind *kind = NULL;
+    char name[32];
+    spec_name_of(text, name, sizeof name);
     for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
-        if (strcmp(s.name, KINDS[i]->name) == 0)
+        if (strcmp(name, KINDS[i]->name) == 0)
             kind = KINDS[i];
+    if (spec_parse(text, &s, err, errlen) != 0) {
+        spec_add_expected(err, errlen, kind ? kind->form : dist_forms());
+        return -1;
+    }
     if (kind == NULL) {
         util_errf(err, errlen,
                   "'%s': unknown distribution '%s' (expected one of exp, det, "

@@ -43,7 +43,6 @@ typedef struct sim_heap {
     size_t cap;
 } sim_heap;
 
-
 /* Allocates room for cap_hint events (at least 16). Returns 0, or -1 if out of memory. */
 int sim_heap_init(sim_heap *h, size_t cap_hint);
 void sim_heap_fini(sim_heap *h);

@@ -21,6 +21,7 @@ static void usage(FILE *out)
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
                  "  validate   check the simulator against exact queueing theory\n"
+                 "  fit        calibrate step-time coefficients on measured step times\n"
                  "\n"
                  "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
                  "version.\n");
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cmd_queue(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
         return cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "fit") == 0)
+        return cmd_fit(argc - 1, argv + 1);
     fprintf(stderr,
             "capsim: unknown command '%s' (expected queue or validate; see capsim --help)\n", cmd);
     return CLI_EXIT_USAGE;

@@ -18,19 +18,17 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static int cmp_ulong(const void *a, const void *b)
-{
-    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-    return (x > y) - (x < y);
-}
+typedef struct seed_slot {
+    unsigned long seed;
+    size_t index;
+} seed_slot;
 
-/* True if seeds[0..n) already holds s. Linear, but only used on the rare clash path. */
-static int seen(const unsigned long *seeds, size_t n, unsigned long s)
+static int cmp_slot(const void *a, const void *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (seeds[i] == s)
-            return 1;
-    return 0;
+    const seed_slot *x = a, *y = b;
+    if (x->seed != y->seed)
+        return (x->seed > y->seed) - (x->seed < y->seed);
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 int sim_seeds_derive(uint64_t master, size_t n_reps, size_t n_sources, unsigned long *seeds)
@@ -46,27 +44,30 @@ int sim_seeds_derive(uint64_t master, size_t n_reps, size_t n_sources, unsigned 
             seeds[rep * n_sources + src] = (unsigned long)(h & 0xffffffffULL);
         }
     }
-    /* Check distinctness on a sorted copy; only if a clash or a zero exists, walk the
-     * seeds in order and re-mix the offenders until each is new. */
-    unsigned long *sorted = malloc((n ? n : 1) * sizeof *sorted);
-    if (sorted == NULL)
+    /* Sort (seed, index) pairs; wherever a seed is zero or equals its predecessor, re-mix
+     * the later stream (by index) and sort again, until all are distinct. Each pass is
+     * O(n log n) and clashes are rare (birthday bound: about n^2 / 2^33), so this ends in
+     * a pass or two. Earlier streams keep their seeds, so a run with more replications
+     * reproduces the first ones unless a clash falls on them. */
+    seed_slot *slot = malloc((n ? n : 1) * sizeof *slot);
+    if (slot == NULL)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        sorted[i] = seeds[i];
-    qsort(sorted, n, sizeof *sorted, cmp_ulong);
-    int clash = n > 0 && sorted[0] == 0;
-    for (size_t i = 1; i < n && !clash; i++)
-        clash = sorted[i] == sorted[i - 1];
-    free(sorted);
-    if (clash) {
+    for (int pass = 0;; pass++) {
+        for (size_t i = 0; i < n; i++)
+            slot[i] = (seed_slot){seeds[i], i};
+        qsort(slot, n, sizeof *slot, cmp_slot);
+        int clash = 0;
         for (size_t i = 0; i < n; i++) {
-            uint64_t h = seeds[i];
-            while (seeds[i] == 0 || seen(seeds, i, seeds[i])) {
-                h = mix64(h + i + 1);
-                seeds[i] = (unsigned long)(h & 0xffffffffULL);
-            }
+            if (slot[i].seed != 0 && (i == 0 || slot[i].seed != slot[i - 1].seed))
+                continue;
+            size_t k = slot[i].index;
+            seeds[k] = (unsigned long)(mix64(seeds[k] + k + 1 + (uint64_t)pass) & 0xffffffffULL);
+            clash = 1;
         }
+        if (!clash)
+            break;
     }
+    free(slot);
     return 0;
 }
 

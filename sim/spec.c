@@ -80,6 +80,24 @@ int spec_parse(const char *text, spec *out, char *err, size_t errlen)
     return 0;
 }
 
+void spec_add_expected(char *err, size_t errlen, const char *form)
+{
+    if (err == NULL || errlen == 0 || strstr(err, form) != NULL)
+        return;
+    size_t used = strlen(err);
+    if (used < errlen)
+        snprintf(err + used, errlen - used, "; expected %s", form);
+}
+
+void spec_name_of(const char *text, char *name, size_t len)
+{
+    size_t n = strcspn(text ? text : "", ":");
+    if (n >= len)
+        n = len - 1;
+    memcpy(name, text, n);
+    name[n] = '\0';
+}
+
 static int in_list(const char *key, const char *const *list)
 {
     for (; list && *list; list++)

@@ -24,6 +24,13 @@ typedef struct spec {
  * without '=', an empty key or value, a repeated key, too many keys, names too long. */
 int spec_parse(const char *text, spec *out, char *err, size_t errlen);
 
+/* Appends "; expected FORM" to err unless it already names form: used after
+ * spec_parse() fails on the shape of a spec whose kind (and so its form) is known. */
+void spec_add_expected(char *err, size_t errlen, const char *form);
+
+/* The name part of text (before ':'), copied into name[len]. */
+void spec_name_of(const char *text, char *name, size_t len);
+
 /* Fails if s has a key not in allowed (NULL-terminated) or lacks one in required
  * (NULL-terminated). form is the expected shape, quoted in the message. */
 int spec_check_keys(const spec *s, const char *const *allowed, const char *const *required,

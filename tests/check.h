@@ -32,9 +32,9 @@
 #define CHECK_MAX_PRINTED 20
 
 typedef struct check_state {
-    unsigned long checks;        /* checks made in the current test */
-    unsigned long failures;      /* failed checks in the current test */
-    unsigned long total_checks;  /* over every test */
+    unsigned long checks;       /* checks made in the current test */
+    unsigned long failures;     /* failed checks in the current test */
+    unsigned long total_checks; /* over every test */
 } check_state;
 
 static inline check_state *check__state(void)
@@ -97,12 +97,12 @@ static inline bool check__rel(double a, double b, double rel, const char *ea, co
                               const char *file, int line)
 {
     return check__record(fabs(a - b) <= rel * fabs(b), file, line,
-                         "%s within rel %g of %s: %.17g vs %.17g (rel diff %.3g)", ea, rel, eb,
-                         a, b, fabs(a - b) / fabs(b));
+                         "%s within rel %g of %s: %.17g vs %.17g (rel diff %.3g)", ea, rel, eb, a,
+                         b, fabs(a - b) / fabs(b));
 }
 
-static inline bool check__le(double a, double b, const char *ea, const char *eb,
-                             const char *file, int line)
+static inline bool check__le(double a, double b, const char *ea, const char *eb, const char *file,
+                             int line)
 {
     return check__record(a <= b, file, line, "%s <= %s: %.17g vs %.17g", ea, eb, a, b);
 }
@@ -120,20 +120,17 @@ static inline bool check__contains(const char *hay, const char *needle, const ch
                          needle ? needle : "(null)", hay ? hay : "(null)");
 }
 
-#define CHECK(cond) check__record((cond) ? true : false, __FILE__, __LINE__, "%s", #cond)
-#define CHECK_EQ_U64(a, b) \
-    check__eq_u64((uint64_t)(a), (uint64_t)(b), #a, #b, __FILE__, __LINE__)
-#define CHECK_EQ_INT(a, b) \
-    check__eq_i64((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
-#define CHECK_EQ_DBL(a, b) \
-    check__eq_dbl((double)(a), (double)(b), #a, #b, __FILE__, __LINE__)
-#define CHECK_NEAR(a, b, tol) \
+#define CHECK(cond)        check__record((cond) ? true : false, __FILE__, __LINE__, "%s", #cond)
+#define CHECK_EQ_U64(a, b) check__eq_u64((uint64_t)(a), (uint64_t)(b), #a, #b, __FILE__, __LINE__)
+#define CHECK_EQ_INT(a, b) check__eq_i64((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+#define CHECK_EQ_DBL(a, b) check__eq_dbl((double)(a), (double)(b), #a, #b, __FILE__, __LINE__)
+#define CHECK_NEAR(a, b, tol)                                                                      \
     check__near((double)(a), (double)(b), (double)(tol), #a, #b, __FILE__, __LINE__)
-#define CHECK_REL(a, b, rel) \
+#define CHECK_REL(a, b, rel)                                                                       \
     check__rel((double)(a), (double)(b), (double)(rel), #a, #b, __FILE__, __LINE__)
-#define CHECK_LE(a, b) check__le((double)(a), (double)(b), #a, #b, __FILE__, __LINE__)
-#define CHECK_GE(a, b) check__le((double)(b), (double)(a), #b, #a, __FILE__, __LINE__)
-#define CHECK_NAN(a) check__nan((double)(a), #a, __FILE__, __LINE__)
+#define CHECK_LE(a, b)              check__le((double)(a), (double)(b), #a, #b, __FILE__, __LINE__)
+#define CHECK_GE(a, b)              check__le((double)(b), (double)(a), #b, #a, __FILE__, __LINE__)
+#define CHECK_NAN(a)                check__nan((double)(a), #a, __FILE__, __LINE__)
 #define CHECK_CONTAINS(hay, needle) check__contains((hay), (needle), #hay, __FILE__, __LINE__)
 
 typedef struct check_test {
@@ -141,7 +138,10 @@ typedef struct check_test {
     void (*fn)(void);
 } check_test;
 
-#define TEST(fn) {#fn, fn}
+#define TEST(fn)                                                                                   \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 /* Runs the tests in order and prints the summary; returns the exit status for main. */
 static inline int check__run_all(const check_test *tests, size_t n)
@@ -168,11 +168,11 @@ static inline int check__run_all(const check_test *tests, size_t n)
     return failed == 0 ? 0 : 1;
 }
 
-#define TEST_MAIN(...)                                                   \
-    int main(void)                                                       \
-    {                                                                    \
-        static const check_test tests_[] = {__VA_ARGS__};                \
-        return check__run_all(tests_, sizeof tests_ / sizeof tests_[0]); \
+#define TEST_MAIN(...)                                                                             \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        static const check_test tests_[] = {__VA_ARGS__};                                          \
+        return check__run_all(tests_, sizeof tests_ / sizeof tests_[0]);                           \
     }
 
 #endif

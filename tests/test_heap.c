@@ -23,14 +23,22 @@ static gsl_rng *make_rng(unsigned long seed)
     return r;
 }
 
+static sim_event ev_at(double time_s, uint64_t seq, uint32_t kind, uint32_t id)
+{
+    return (sim_event){.time_s = time_s, .seq = seq, .kind = kind, .id = id};
+}
+
+/* The reference order, written on the doubles directly rather than through
+ * sim_event_before (which compares bit patterns). */
+static bool ref_before(const sim_event *a, const sim_event *b)
+{
+    return a->time_s < b->time_s || (a->time_s == b->time_s && a->seq < b->seq);
+}
+
 static int cmp_event(const void *pa, const void *pb)
 {
     const sim_event *a = pa, *b = pb;
-    if (sim_event_before(a, b))
-        return -1;
-    if (sim_event_before(b, a))
-        return 1;
-    return 0;
+    return ref_before(a, b) ? -1 : ref_before(b, a) ? 1 : 0;
 }
 
 static bool same_event(const sim_event *a, const sim_event *b)
@@ -60,7 +68,7 @@ static void test_heap_matches_qsort(void)
         seqs[i] = i;
     gsl_ran_shuffle(r, seqs, N, sizeof *seqs);
     for (uint32_t i = 0; i < N; i++) {
-        sim_event ev = {.time_s = coarse_time(r), .seq = seqs[i], .kind = i % 3, .id = i};
+        sim_event ev = ev_at(coarse_time(r), seqs[i], i % 3, i);
         ref[i] = ev;
         CHECK(sim_heap_push(&h, ev) == 0);
     }
@@ -69,12 +77,12 @@ static void test_heap_matches_qsort(void)
     qsort(ref, N, sizeof *ref, cmp_event);
 
     size_t mismatches = 0, order_breaks = 0;
-    sim_event prev = {0}, ev;
+    sim_event prev = ev_at(0, 0, 0, 0), ev;
     for (size_t i = 0; i < N; i++) {
         if (!CHECK(sim_heap_pop(&h, &ev)))
             break;
         mismatches += !same_event(&ev, &ref[i]);
-        if (i > 0 && !sim_event_before(&prev, &ev))
+        if (i > 0 && !ref_before(&prev, &ev))
             order_breaks++;
         prev = ev;
     }
@@ -89,6 +97,36 @@ static void test_heap_matches_qsort(void)
     gsl_rng_free(r);
 }
 
+/* Times across the whole range of non-negative doubles (zero, subnormals, tiny and huge
+ * values), so an ordering that compares bit patterns is checked against the doubles. */
+static void test_heap_wide_time_range(void)
+{
+    enum { N = 5000 };
+    gsl_rng *r = make_rng(31);
+    sim_heap h;
+    if (!CHECK(sim_heap_init(&h, 16) == 0))
+        return;
+    sim_event *ref = malloc(N * sizeof *ref);
+    const double specials[] = {0.0, 4.9e-324, 2.2250738585072014e-308, 1e-300,
+                               1.0, 1e300,    1.7976931348623157e308};
+    for (uint32_t i = 0; i < N; i++) {
+        double t =
+            i % 7 == 0 ? specials[gsl_rng_uniform_int(r, 7)] : gsl_ran_lognormal(r, 0.0, 100.0);
+        ref[i] = ev_at(t, i, 0, i);
+        sim_heap_push(&h, ref[i]);
+    }
+    qsort(ref, N, sizeof *ref, cmp_event);
+    size_t mismatches = 0;
+    sim_event ev;
+    for (size_t i = 0; i < N && sim_heap_pop(&h, &ev); i++)
+        mismatches += !same_event(&ev, &ref[i]);
+    CHECK_EQ_U64(mismatches, 0);
+    CHECK_EQ_U64(sim_heap_len(&h), 0);
+    free(ref);
+    sim_heap_fini(&h);
+    gsl_rng_free(r);
+}
+
 static void test_heap_peek_is_next_pop(void)
 {
     gsl_rng *r = make_rng(7);
@@ -96,7 +134,7 @@ static void test_heap_peek_is_next_pop(void)
     if (!CHECK(sim_heap_init(&h, 16) == 0))
         return;
     for (uint32_t i = 0; i < 300; i++)
-        sim_heap_push(&h, (sim_event){coarse_time(r), i, 0, i});
+        sim_heap_push(&h, ev_at(coarse_time(r), i, 0, i));
     size_t bad = 0;
     while (sim_heap_len(&h) > 0) {
         sim_event peeked = *sim_heap_peek(&h), popped;
@@ -117,9 +155,9 @@ static void test_heap_equal_times_fifo(void)
      * pushed with later sequence numbers: the earlier time comes first, and within each
      * time the sequence order holds. */
     for (uint32_t i = 0; i < 100; i++)
-        sim_heap_push(&h, (sim_event){2.0, i, 0, i});
+        sim_heap_push(&h, ev_at(2.0, i, 0, i));
     for (uint32_t i = 100; i < 200; i++)
-        sim_heap_push(&h, (sim_event){1.0, i, 0, i});
+        sim_heap_push(&h, ev_at(1.0, i, 0, i));
     size_t bad = 0;
     sim_event ev;
     for (uint32_t k = 0; k < 200; k++) {
@@ -132,7 +170,7 @@ static void test_heap_equal_times_fifo(void)
 
     /* Same again with sequence numbers pushed in reverse: the seq order still wins. */
     for (uint32_t i = 0; i < 50; i++)
-        sim_heap_push(&h, (sim_event){3.0, 49 - i, 0, 49 - i});
+        sim_heap_push(&h, ev_at(3.0, 49 - i, 0, 49 - i));
     bad = 0;
     for (uint32_t k = 0; k < 50; k++) {
         sim_heap_pop(&h, &ev);
@@ -147,7 +185,7 @@ static size_t ref_min(const sim_event *ref, size_t n)
 {
     size_t best = 0;
     for (size_t i = 1; i < n; i++)
-        if (sim_event_before(&ref[i], &ref[best]))
+        if (ref_before(&ref[i], &ref[best]))
             best = i;
     return best;
 }
@@ -166,7 +204,7 @@ static void test_heap_random_mix_invariant(void)
         /* Pushes slightly favoured, so the heap grows and shrinks through many sizes. */
         int do_push = n == 0 || (n < MAXN && gsl_rng_uniform(r) < 0.55);
         if (do_push) {
-            sim_event ev = {coarse_time(r), seq++, 1, (uint32_t)op};
+            sim_event ev = ev_at(coarse_time(r), seq++, 1, (uint32_t)op);
             sim_heap_push(&h, ev);
             ref[n++] = ev;
         } else {
@@ -194,7 +232,7 @@ static void test_heap_check_detects_violation(void)
     if (!CHECK(sim_heap_init(&h, 16) == 0))
         return;
     for (uint32_t i = 0; i < 20; i++)
-        sim_heap_push(&h, (sim_event){(double)i, i, 0, i});
+        sim_heap_push(&h, ev_at((double)i, i, 0, i));
     CHECK(sim_heap_check(&h));
     sim_event tmp = h.ev[0];
     h.ev[0] = h.ev[h.len - 1];
@@ -205,8 +243,8 @@ static void test_heap_check_detects_violation(void)
     CHECK(sim_heap_check(&h));
     /* Equal times with the sequence order inverted between parent and child. */
     h.len = 0;
-    sim_heap_push(&h, (sim_event){1.0, 5, 0, 0});
-    sim_heap_push(&h, (sim_event){1.0, 6, 0, 0});
+    sim_heap_push(&h, ev_at(1.0, 5, 0, 0));
+    sim_heap_push(&h, ev_at(1.0, 6, 0, 0));
     CHECK(sim_heap_check(&h));
     h.ev[1].seq = 4;
     CHECK(!sim_heap_check(&h));
@@ -222,7 +260,7 @@ static void test_heap_replace_top_is_pop_push(void)
         return;
     uint64_t seq = 0;
     for (int i = 0; i < FILL; i++) {
-        sim_event ev = {coarse_time(r), seq++, 0, (uint32_t)i};
+        sim_event ev = ev_at(coarse_time(r), seq++, 0, (uint32_t)i);
         sim_heap_push(&a, ev);
         sim_heap_push(&b, ev);
     }
@@ -232,7 +270,7 @@ static void test_heap_replace_top_is_pop_push(void)
         double t = sim_heap_peek(&a)->time_s + (double)gsl_rng_uniform_int(r, 40) * 0.25 - 1.0;
         if (t < 0)
             t = 0;
-        sim_event ev = {t, seq++, 2, (uint32_t)(FILL + i)};
+        sim_event ev = ev_at(t, seq++, 2, (uint32_t)(FILL + i));
         sim_event out_a, out_b;
         sim_heap_replace_top(&a, ev, &out_a);
         sim_heap_pop(&b, &out_b);
@@ -254,10 +292,10 @@ static void test_heap_replace_top_is_pop_push(void)
     CHECK_EQ_U64(sim_heap_len(&b), 0);
 
     /* A replacement earlier than everything is the next event out. */
-    sim_heap_push(&a, (sim_event){5.0, 1, 0, 1});
-    sim_heap_push(&a, (sim_event){6.0, 2, 0, 2});
+    sim_heap_push(&a, ev_at(5.0, 1, 0, 1));
+    sim_heap_push(&a, ev_at(6.0, 2, 0, 2));
     sim_event out;
-    sim_heap_replace_top(&a, (sim_event){0.5, 3, 0, 3}, &out);
+    sim_heap_replace_top(&a, ev_at(0.5, 3, 0, 3), &out);
     CHECK_EQ_U64(out.id, 1);
     CHECK_EQ_U64(sim_heap_peek(&a)->id, 3);
     sim_heap_fini(&a);
@@ -275,7 +313,7 @@ static void test_heap_growth(void)
     size_t initial_cap = h.cap;
     /* Descending times: every push sifts to the root, the worst case for the array. */
     for (uint32_t i = 0; i < N; i++)
-        CHECK(sim_heap_push(&h, (sim_event){(double)(N - i), i, 0, i}) == 0);
+        CHECK(sim_heap_push(&h, ev_at((double)(N - i), i, 0, i)) == 0);
     CHECK_EQ_U64(sim_heap_len(&h), N);
     CHECK(h.cap >= N);
     CHECK(h.cap > initial_cap);
@@ -301,7 +339,7 @@ static void test_engine_clock_and_count(void)
     CHECK_EQ_DBL(e.now_s, 0.0);
     for (uint32_t i = 0; i < 10; i++)
         sim_engine_schedule(&e, gsl_ran_exponential(r, 1.0), 0, i);
-    sim_event ev, prev = {-1.0, 0, 0, 0};
+    sim_event ev, prev = ev_at(0, 0, 0, 0);
     uint64_t delivered = 0, scheduled = 10;
     size_t clock_back = 0, now_mismatch = 0, order_breaks = 0;
     while (sim_engine_next(&e, &ev)) {
@@ -309,7 +347,7 @@ static void test_engine_clock_and_count(void)
         clock_back += ev.time_s < prev.time_s;
         now_mismatch += e.now_s != ev.time_s;
         /* (time, seq) strictly increases: equal times come out in scheduling order. */
-        order_breaks += delivered > 1 && !sim_event_before(&prev, &ev);
+        order_breaks += delivered > 1 && !ref_before(&prev, &ev);
         prev = ev;
         if (scheduled < TARGET) {
             /* One event in five is scheduled at the current time, a tie with whatever is
@@ -360,8 +398,27 @@ static void test_engine_ties_fifo(void)
     sim_engine_fini(&e);
 }
 
-TEST_MAIN(TEST(test_heap_matches_qsort), TEST(test_heap_peek_is_next_pop),
-          TEST(test_heap_equal_times_fifo), TEST(test_heap_random_mix_invariant),
-          TEST(test_heap_check_detects_violation), TEST(test_heap_replace_top_is_pop_push),
-          TEST(test_heap_growth), TEST(test_engine_clock_and_count),
-          TEST(test_engine_ties_fifo))
+static void test_engine_negative_zero(void)
+{
+    /* -0.0 equals 0.0, so an event scheduled at -0.0 is a tie with those at 0.0 and must
+     * fire in scheduling order, not after every other event. */
+    sim_engine e;
+    if (!CHECK(sim_engine_init(&e, 4) == 0))
+        return;
+    sim_engine_schedule(&e, 0.0, 0, 0);
+    sim_engine_schedule(&e, -0.0, 0, 1);
+    sim_engine_schedule(&e, 1.0, 0, 3);
+    sim_engine_schedule(&e, 0.0, 0, 2);
+    sim_event ev;
+    for (uint32_t want = 0; want < 4 && sim_engine_next(&e, &ev); want++)
+        CHECK_EQ_U64(ev.id, want);
+    CHECK_EQ_U64(e.n_events, 4);
+    sim_engine_fini(&e);
+}
+
+TEST_MAIN(TEST(test_heap_matches_qsort), TEST(test_heap_wide_time_range),
+          TEST(test_heap_peek_is_next_pop), TEST(test_heap_equal_times_fifo),
+          TEST(test_heap_random_mix_invariant), TEST(test_heap_check_detects_violation),
+          TEST(test_heap_replace_top_is_pop_push), TEST(test_heap_growth),
+          TEST(test_engine_clock_and_count), TEST(test_engine_ties_fifo),
+          TEST(test_engine_negative_zero))

@@ -26,17 +26,19 @@ int arrival_parse(const char *text, arrival_process *a, char *err, size_t errlen
 {
     memset(a, 0, sizeof *a);
     spec s;
-    if (spec_parse(text, &s, err, errlen) != 0)
-        return -1;
     const arrival_kind *k = NULL;
+    char name[32];
+    spec_name_of(text, name, sizeof name);
     for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
-        if (strcmp(s.name, KINDS[i].name) == 0)
+        if (strcmp(name, KINDS[i].name) == 0)
             k = &KINDS[i];
+    if (spec_parse(text, &s, err, errlen) != 0) {
+        spec_add_expected(err, errlen, k ? k->form : arrival_forms());
+        return -1;
+    }
     if (k == NULL) {
-        util_errf(err, errlen,
-                  "'%s': unknown arrival process '%s' (expected one of poisson, "
-                  "deterministic, gamma)",
-                  text, s.name);
+        util_errf(err, errlen, "'%s': unknown arrival process '%s' (expected one of %s)", text,
+                  s.name, arrival_forms());
         return -1;
     }
     static const char *const k_rate[] = {"rate", NULL};

@@ -1,0 +1,52 @@
+/*
+ * fit: calibrating the step-time coefficients (mfu, mbu, t_layer, comm_scale, attn_scale) to
+ * measured step times with GSL's nonlinear least squares.
+ *
+ * Input is a plain table of points: a deployment (its roofline step model), a batch shape
+ * and a measured time. Residuals are relative (log of predicted over measured), so a 5 ms
+ * decode step and a 5 s prefill weigh alike; outliers are down-weighted by iteratively
+ * reweighted least squares with Huber weights, so a few bad rows cannot drag the fit.
+ * Coefficients are fitted in log space (they must stay positive); their 95% intervals
+ * come from the covariance of the final fit.
+ */
+#ifndef CAPSIM_FIT_H
+#define CAPSIM_FIT_H
+
+#include <stddef.h>
+
+#include "models/steptime.h"
+
+typedef enum fit_phase { FIT_PREFILL, FIT_DECODE } fit_phase;
+
+typedef struct fit_point {
+    step_model model; /* the deployment; its coefficients are replaced during the fit */
+    step_shape shape;
+    double measured_s;
+    fit_phase phase;
+    char label[96];     /* the setting, for reports */
+    double predicted_s; /* filled by fit_run */
+    double weight;      /* final robust weight, filled by fit_run */
+} fit_point;
+
+#define FIT_N_COEFFS 5
+/* The fitted coefficients, in this order in fit_result.lo / hi. t_fixed is held at its
+ * starting value: with depth-dependent overhead fitted as t_layer, the two cannot be told
+ * apart on data from models of similar depth. */
+extern const char *const fit_coeff_names[FIT_N_COEFFS];
+
+typedef struct fit_result {
+    step_coeffs coeffs;                        /* fitted; noise_cv copied from the input */
+    double lo[FIT_N_COEFFS], hi[FIT_N_COEFFS]; /* 95% intervals, in fit_coeff_names order */
+    double median_ape[2];                      /* median absolute % error per phase */
+    double worst_ape[2];
+    size_t n[2];
+    int iterations;
+    int converged;
+} fit_result;
+
+/* Fits coefficients to pts[0..n). start gives the starting values and noise_cv (kept).
+ * Returns 0, or -1 with a message if the fit fails (too few points, solver error). */
+int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res, char *err,
+            size_t errlen);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * model: transformer architectures, from the catalog (models/catalog/models.csv) or from a
+ * Hugging Face config.json, and the sizes that follow from them.
+ *
+ * A model_arch is a plain value. Catalog loading allocates a model_list, freed with
+ * model_list_free().
+ */
+#ifndef CAPSIM_MODEL_H
+#define CAPSIM_MODEL_H
+
+#include <stddef.h>
+
+#include "models/precision.h"
+
+typedef struct model_arch {
+    char name[64];
+    char family[32];
+    double params;        /* total parameter count */
+    double active_params; /* parameters used per token (MoE: shared + top-k experts) */
+    int layers;
+    int hidden;
+    int heads;
+    int kv_heads;
+    int head_dim;
+    int ffn; /* MLP intermediate size (per expert for MoE) */
+    int vocab;
+    int max_context; /* tokens */
+    int experts;     /* 0 for a dense model */
+    int experts_per_token;
+    int gated_mlp; /* 1: three MLP matrices (SwiGLU), 0: two (GELU) */
+    int tied_embeddings;
+    char source[512];
+} model_arch;
+
+typedef struct model_list {
+    model_arch *items;
+    size_t n;
+} model_list;
+
+/* Reads the catalog CSV at path (columns found by header name). On failure returns -1 with
+ * a message naming file, line and column. */
+int model_list_load(const char *path, model_list *out, char *err, size_t errlen);
+void model_list_free(model_list *l);
+/* The model called name (case-insensitive), or NULL. */
+const model_arch *model_list_find(const model_list *l, const char *name);
+
+/* Reads a Hugging Face config.json (dense, MoE and FP8-quantised configs). The parameter
+ * count is derived from the architecture. name is used as the model's name. */
+int model_from_hf_config(const char *path, const char *name, model_arch *out, char *err,
+                         size_t errlen);
+
+/* Parameter count derived from the architecture: embeddings, per-layer attention and MLP
+ * matrices, norms, and the LM head unless tied. *active receives the per-token count. */
+double model_derive_params(const model_arch *m, double *active);
+
+/* KV-cache bytes for one token of context across all layers (K and V). */
+double model_kv_bytes_per_token(const model_arch *m, precision kv);
+
+/* Bytes of all weights at precision p. */
+double model_weight_bytes(const model_arch *m, precision p);
+
+/* Bytes of the weights of one expert's MLP in one layer (0 for dense models). */
+double model_expert_bytes(const model_arch *m, precision p);
+
+#endif

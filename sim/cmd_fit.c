@@ -1,0 +1,141 @@
+/*
+ * cmd_fit: `capsim fit`, calibrating step-time coefficients on measured step times.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "models/fit.h"
+#include "models/measure.h"
+#include "sim/catalog_paths.h"
+#include "sim/cli.h"
+#include "sim/util.h"
+
+static const char *CMD = "fit";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: capsim fit --data FILE --gpu NAME [--out PROFILE.csv] [--points FILE.csv]\n"
+            "\n"
+            "Fits the step-time coefficients (mfu, mbu, t_fixed, comm_scale) of one GPU to\n"
+            "measured prefill and decode times with robust nonlinear least squares, and\n"
+            "prints the coefficients with 95%% intervals and the error per setting.\n"
+            "FILE is in the Splitwise profiling format (model, hardware, prompt_size,\n"
+            "batch_size, token_size, prompt_time, token_time, tensor_parallel; times in ms).\n"
+            "\n"
+            "options:\n"
+            "  --data FILE        measurements\n"
+            "  --gpu NAME         catalog GPU whose rows to fit (e.g. a100-80gb, h100-sxm)\n"
+            "  --include-pcap     keep power-capped rows (hardware ending in -pcap)\n"
+            "  --out FILE         write the fitted profile row as CSV\n"
+            "  --points FILE      write measured vs predicted per setting as CSV\n"
+            "  --catalog DIR      folder with models.csv and gpus.csv (default %s)\n"
+            "  -h, --help         show this help\n",
+            catalog_default_dir());
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},    {"gpu", required_argument, NULL, 'g'},
+        {"out", required_argument, NULL, 'o'},     {"points", required_argument, NULL, 'p'},
+        {"catalog", required_argument, NULL, 'c'}, {"include-pcap", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *data = NULL, *gpu = NULL, *out = NULL, *points = NULL;
+    const char *catalog = catalog_default_dir();
+    int pcap = 0;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            data = optarg;
+            break;
+        case 'g':
+            gpu = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'p':
+            points = optarg;
+            break;
+        case 'c':
+            catalog = optarg;
+            break;
+        case 'P':
+            pcap = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_bad_option(CMD, optopt, argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (data == NULL || gpu == NULL)
+        return cli_usage_error(CMD, "--data FILE and --gpu NAME are required");
+    char err[1024];
+    model_list models;
+    gpu_list gpus;
+    if (catalog_load(catalog, &models, &gpus, err, sizeof err) != 0)
+        return cli_usage_error(CMD, "%s", err);
+    int status = CLI_EXIT_OK;
+    measure_options mo = {.hardware = gpu,
+                          .include_power_capped = pcap,
+                          .tensor_cores = 1,
+                          .weights = PREC_FP16,
+                          .kv = PREC_FP16};
+    measure_set ms;
+    if (measure_load_splitwise(data, &models, &gpus, &mo, &ms, err, sizeof err) != 0) {
+        status = cli_usage_error(CMD, "%s", err);
+        goto out_catalog;
+    }
+    step_coeffs start = {.mfu = 0.5,
+                         .mbu = 0.6,
+                         .t_fixed_s = 0,
+                         .t_layer_s = 1e-4,
+                         .comm_scale = 1,
+                         .attn_scale = 1,
+                         .noise_cv = ms.noise_cv};
+    fit_result fr;
+    if (fit_run(ms.pts, ms.n, &start, &fr, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim fit: %s\n", err);
+        status = CLI_EXIT_FAIL;
+        goto out_set;
+    }
+    printf("%-60s %12s %12s %8s %6s\n", "setting", "measured_ms", "predicted_ms", "error_%",
+           "weight");
+    for (size_t i = 0; i < ms.n; i++) {
+        const fit_point *p = &ms.pts[i];
+        printf("%-60s %12.3f %12.3f %8.1f %6.2f\n", p->label, 1e3 * p->measured_s,
+               1e3 * p->predicted_s, 100 * (p->predicted_s / p->measured_s - 1), p->weight);
+    }
+    const step_coeffs *c = &fr.coeffs;
+    printf("\nfitted coefficients for %s (%zu settings, %s after %d iterations):\n", ms.gpu,
+           ms.n / 2, fr.converged ? "converged" : "NOT converged", fr.iterations);
+    printf("  mfu        %8.4f  [%.4f, %.4f]\n", c->mfu, fr.lo[0], fr.hi[0]);
+    printf("  mbu        %8.4f  [%.4f, %.4f]\n", c->mbu, fr.lo[1], fr.hi[1]);
+    printf("  t_layer_ms %8.4f  [%.4f, %.4f]\n", 1e3 * c->t_layer_s, 1e3 * fr.lo[2],
+           1e3 * fr.hi[2]);
+    printf("  comm_scale %8.4f  [%.4f, %.4f]\n", c->comm_scale, fr.lo[3], fr.hi[3]);
+    printf("  attn_scale %8.4f  [%.4f, %.4f]\n", c->attn_scale, fr.lo[4], fr.hi[4]);
+    printf("  noise_cv   %8.4f  (pooled spread of repeated prefill runs)\n", c->noise_cv);
+    printf("median |error|: prefill %.1f%% (worst %.1f%%), decode %.1f%% (worst %.1f%%)\n",
+           fr.median_ape[FIT_PREFILL], fr.worst_ape[FIT_PREFILL], fr.median_ape[FIT_DECODE],
+           fr.worst_ape[FIT_DECODE]);
+    (void)out;
+    (void)points;
+out_set:
+    measure_set_free(&ms);
+out_catalog:
+    model_list_free(&models);
+    gpu_list_free(&gpus);
+    return status;
+}

@@ -1,0 +1,336 @@
+/*
+ * csvin: line-numbered streaming CSV reading on libcsv (see csvin.h).
+ *
+ * The file is fed to libcsv one physical line at a time, so the reader always knows the
+ * line a record started on; a record with a quoted newline simply spans several lines.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/csvin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+
+#include "sim/util.h"
+
+typedef struct strvec {
+    char **s;
+    size_t n, cap;
+} strvec;
+
+struct csvin {
+    FILE *fp;
+    char path[1024];
+    struct csv_parser parser;
+    char *line;
+    size_t line_cap;
+    long lineno;      /* physical lines read so far */
+    long record_line; /* line the record being built started on */
+    int eof;
+    strvec cur;  /* fields of the record being built */
+    strvec done; /* the last complete record */
+    long done_line;
+    int have_done;
+    strvec header;
+    char err[512];
+    int failed;
+};
+
+static void strvec_clear(strvec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->s[i]);
+    v->n = 0;
+}
+
+static void strvec_free(strvec *v)
+{
+    strvec_clear(v);
+    free(v->s);
+    v->s = NULL;
+    v->cap = 0;
+}
+
+static int strvec_push(strvec *v, const char *data, size_t len)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 16;
+        char **p = realloc(v->s, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        v->s = p;
+        v->cap = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    v->s[v->n++] = copy;
+    return 0;
+}
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    csvin *r = ctx;
+    if (r->cur.n == 0 && r->record_line == 0)
+        r->record_line = r->lineno;
+    if (strvec_push(&r->cur, data ? data : "", data ? len : 0) != 0 && !r->failed) {
+        util_errf(r->err, sizeof r->err, "%s:%ld: out of memory", r->path, r->lineno);
+        r->failed = 1;
+    }
+}
+
+static void on_record(int term, void *ctx)
+{
+    (void)term;
+    csvin *r = ctx;
+    /* A blank line gives a record of one empty field (or none); skip it. */
+    int blank = r->cur.n == 0 || (r->cur.n == 1 && r->cur.s[0][0] == '\0');
+    if (!blank) {
+        strvec t = r->done;
+        r->done = r->cur;
+        r->cur = t;
+        r->done_line = r->record_line ? r->record_line : r->lineno;
+        r->have_done = 1;
+    }
+    strvec_clear(&r->cur);
+    r->record_line = 0;
+}
+
+csvin *csvin_open(const char *path, char *err, size_t errlen)
+{
+    csvin *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        util_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->fp = fopen(path, "rb");
+    if (r->fp == NULL) {
+        util_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        free(r);
+        return NULL;
+    }
+    if (csv_init(&r->parser, CSV_APPEND_NULL) != 0) {
+        util_errf(err, errlen, "out of memory");
+        fclose(r->fp);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int csvin_next(csvin *r)
+{
+    if (r->failed)
+        return -1;
+    r->have_done = 0;
+    while (!r->have_done) {
+        if (r->eof)
+            return 0;
+        ssize_t len = getline(&r->line, &r->line_cap, r->fp);
+        if (len < 0) {
+            if (ferror(r->fp)) {
+                util_errf(r->err, sizeof r->err, "%s: read error: %s", r->path, strerror(errno));
+                r->failed = 1;
+                return -1;
+            }
+            r->eof = 1;
+            /* Flush a last record without a trailing newline; an open quote is an error. */
+            if (csv_fini(&r->parser, on_field, on_record, r) != 0) {
+                util_errf(r->err, sizeof r->err, "%s:%ld: unterminated quoted field", r->path,
+                          r->record_line ? r->record_line : r->lineno);
+                r->failed = 1;
+                return -1;
+            }
+            break;
+        }
+        r->lineno++;
+        if ((size_t)len > CSVIN_MAX_LINE) {
+            util_errf(r->err, sizeof r->err, "%s:%ld: line longer than %u bytes", r->path,
+                      r->lineno, CSVIN_MAX_LINE);
+            r->failed = 1;
+            return -1;
+        }
+        char *p = r->line;
+        size_t n = (size_t)len;
+        if (r->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+            p += 3; /* UTF-8 byte-order mark */
+            n -= 3;
+        }
+        if (memchr(p, '\0', n) != NULL) {
+            util_errf(r->err, sizeof r->err, "%s:%ld: NUL byte (binary data, not CSV text)",
+                      r->path, r->lineno);
+            r->failed = 1;
+            return -1;
+        }
+        if (csv_parse(&r->parser, p, n, on_field, on_record, r) != n) {
+            util_errf(r->err, sizeof r->err, "%s:%ld: malformed CSV: %s", r->path, r->lineno,
+                      csv_strerror(csv_error(&r->parser)));
+            r->failed = 1;
+            return -1;
+        }
+        if (r->failed)
+            return -1;
+    }
+    return r->have_done ? 1 : 0;
+}
+
+size_t csvin_nfields(const csvin *r)
+{
+    return r->done.n;
+}
+
+const char *csvin_field(const csvin *r, size_t i)
+{
+    return i < r->done.n ? r->done.s[i] : "";
+}
+
+long csvin_line(const csvin *r)
+{
+    return r->done_line;
+}
+
+const char *csvin_path(const csvin *r)
+{
+    return r->path;
+}
+
+const char *csvin_error(const csvin *r)
+{
+    return r->err;
+}
+
+int csvin_read_header(csvin *r)
+{
+    int rc = csvin_next(r);
+    if (rc != 1)
+        return rc;
+    strvec_clear(&r->header);
+    for (size_t i = 0; i < r->done.n; i++) {
+        const char *s = r->done.s[i];
+        size_t b = 0, e = strlen(s);
+        while (b < e && (s[b] == ' ' || s[b] == '\t'))
+            b++;
+        while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
+            e--;
+        if (strvec_push(&r->header, s + b, e - b) != 0) {
+            util_errf(r->err, sizeof r->err, "out of memory");
+            r->failed = 1;
+            return -1;
+        }
+    }
+    return 1;
+}
+
+int csvin_column(const csvin *r, const char *name)
+{
+    for (size_t i = 0; i < r->header.n; i++)
+        if (strcmp(r->header.s[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *csvin_header(const csvin *r, size_t i)
+{
+    return i < r->header.n ? r->header.s[i] : "";
+}
+
+int csvin_number(const csvin *r, int col, const char *colname, double min, double max,
+                 int allow_empty, double dflt, double *out, char *err, size_t errlen)
+{
+    const char *f = col >= 0 ? csvin_field(r, (size_t)col) : "";
+    if (*f == '\0' && allow_empty) {
+        *out = dflt;
+        return 0;
+    }
+    double v;
+    if (util_parse_double(f, &v) != 0 || v < min || v > max) {
+        util_errf(err, errlen, "%s:%ld: column '%s': expected a number from %g to %g, found '%s'",
+                  r->path, r->done_line, colname, min, max, f);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int csvin_load_table(const char *path, const char *const *cols, const int *required, int ncols,
+                     size_t item_size, csvin_row_fn row, void **items, size_t *n, char *err,
+                     size_t errlen)
+{
+    *items = NULL;
+    *n = 0;
+    csvin *in = csvin_open(path, err, errlen);
+    if (in == NULL)
+        return -1;
+    int rc = csvin_read_header(in);
+    if (rc != 1) {
+        if (rc == 0)
+            util_errf(err, errlen, "%s: empty file (expected a header row)", path);
+        else
+            util_errf(err, errlen, "%s", csvin_error(in));
+        csvin_close(in);
+        return -1;
+    }
+    int idx[64];
+    if (ncols > 64)
+        ncols = 64;
+    for (int c = 0; c < ncols; c++) {
+        idx[c] = csvin_column(in, cols[c]);
+        if (idx[c] < 0 && required[c]) {
+            util_errf(err, errlen, "%s:1: missing column '%s' in the header", path, cols[c]);
+            csvin_close(in);
+            return -1;
+        }
+    }
+    size_t cap = 0;
+    char *buf = NULL;
+    int got;
+    rc = 0;
+    while ((got = csvin_next(in)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char *p = realloc(buf, cap * item_size);
+            if (p == NULL) {
+                util_errf(err, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            buf = p;
+        }
+        if (row(in, idx, buf + *n * item_size, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+        (*n)++;
+    }
+    if (rc == 0 && got < 0) {
+        util_errf(err, errlen, "%s", csvin_error(in));
+        rc = -1;
+    }
+    csvin_close(in);
+    if (rc != 0) {
+        free(buf);
+        *n = 0;
+        return -1;
+    }
+    *items = buf;
+    return 0;
+}
+
+void csvin_close(csvin *r)
+{
+    if (r == NULL)
+        return;
+    strvec_free(&r->cur);
+    strvec_free(&r->done);
+    strvec_free(&r->header);
+    free(r->line);
+    csv_free(&r->parser);
+    fclose(r->fp);
+    free(r);
+}
