@@ -1,5 +1,10 @@
 /*
  * fit: robust nonlinear least squares for the step-time coefficients (see fit.h).
+ *
+ * The coefficients are fitted as logarithms, so they stay positive. mfu and mbu are
+ * shares of a peak: when the unconstrained optimum puts one above 1, it is held at 1
+ * (the bound becomes active) and the others are fitted again, which is the constrained
+ * least-squares answer for a single active bound.
  */
 #include "models/fit.h"
 
@@ -16,22 +21,29 @@
 #include "sim/util.h"
 
 const char *const fit_coeff_names[FIT_N_COEFFS] = {"mfu", "mbu", "t_layer_s", "comm_scale",
-                                                   "attn_scale"};
+                                                    "attn_scale"};
 
 typedef struct fit_ctx {
     fit_point *pts;
     size_t n;
-    step_coeffs start; /* held values: t_fixed_s, noise_cv */
+    step_coeffs base;             /* held values: t_fixed_s, noise_cv */
+    double logc[FIT_N_COEFFS];    /* log of every coefficient; free ones replaced by x */
+    int free_idx[FIT_N_COEFFS];   /* which coefficients x holds, in order */
+    size_t n_free;
 } fit_ctx;
 
-static step_coeffs coeffs_of(const gsl_vector *x, const step_coeffs *start)
+static step_coeffs coeffs_of(const fit_ctx *ctx, const gsl_vector *x)
 {
-    step_coeffs c = *start;
-    c.mfu = exp(gsl_vector_get(x, 0));
-    c.mbu = exp(gsl_vector_get(x, 1));
-    c.t_layer_s = exp(gsl_vector_get(x, 2));
-    c.comm_scale = exp(gsl_vector_get(x, 3));
-    c.attn_scale = exp(gsl_vector_get(x, 4));
+    double v[FIT_N_COEFFS];
+    memcpy(v, ctx->logc, sizeof v);
+    for (size_t j = 0; x != NULL && j < ctx->n_free; j++)
+        v[ctx->free_idx[j]] = gsl_vector_get(x, j);
+    step_coeffs c = ctx->base;
+    c.mfu = exp(v[0]);
+    c.mbu = exp(v[1]);
+    c.t_layer_s = exp(v[2]);
+    c.comm_scale = exp(v[3]);
+    c.attn_scale = exp(v[4]);
     return c;
 }
 
@@ -39,7 +51,7 @@ static step_coeffs coeffs_of(const gsl_vector *x, const step_coeffs *start)
 static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
 {
     fit_ctx *ctx = data;
-    step_coeffs c = coeffs_of(x, &ctx->start);
+    step_coeffs c = coeffs_of(ctx, x);
     for (size_t i = 0; i < ctx->n; i++) {
         fit_point *p = &ctx->pts[i];
         p->model.c = c;
@@ -59,39 +71,32 @@ static double median_abs(double *v, size_t n)
     return gsl_stats_median_from_sorted_data(v, 1, n);
 }
 
-int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res, char *err,
-            size_t errlen)
+/* Fits the free coefficients of ctx by IRLS with Huber weights, starting from ctx->logc.
+ * On success stores the fitted logs back into ctx->logc, the final weights in wts and the
+ * 95% intervals of the free coefficients in lo/hi. */
+static int irls(fit_ctx *ctx, gsl_vector *wts, double *lo, double *hi, fit_result *res,
+                char *err, size_t errlen)
 {
-    memset(res, 0, sizeof *res);
-    const size_t p = FIT_N_COEFFS;
-    if (n < p + 1) {
-        util_errf(err, errlen, "%zu measurements are too few to fit %zu coefficients", n, p);
-        return -1;
-    }
-    fit_ctx ctx = {pts, n, *start};
+    const size_t n = ctx->n, p = ctx->n_free;
     gsl_multifit_nlinear_fdf fdf = {
-        .f = residuals, .df = NULL, .fvv = NULL, .n = n, .p = p, .params = &ctx};
+        .f = residuals, .df = NULL, .fvv = NULL, .n = n, .p = p, .params = ctx};
     gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
     gsl_multifit_nlinear_workspace *w =
         gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, n, p);
     gsl_vector *x = gsl_vector_alloc(p);
-    gsl_vector *wts = gsl_vector_alloc(n);
+    gsl_vector *r = gsl_vector_alloc(n);
     gsl_matrix *covar = gsl_matrix_alloc(p, p);
     double *tmp = malloc(n * sizeof *tmp);
-    if (!w || !x || !wts || !covar || !tmp) {
+    int rc = -1;
+    if (!w || !x || !r || !covar || !tmp) {
         util_errf(err, errlen, "out of memory");
-        res->converged = 0;
         goto done;
     }
-    gsl_vector_set(x, 0, log(start->mfu));
-    gsl_vector_set(x, 1, log(start->mbu));
-    gsl_vector_set(x, 2, log(start->t_layer_s));
-    gsl_vector_set(x, 3, log(start->comm_scale));
-    gsl_vector_set(x, 4, log(start->attn_scale));
+    for (size_t j = 0; j < p; j++)
+        gsl_vector_set(x, j, ctx->logc[ctx->free_idx[j]]);
     gsl_vector_set_all(wts, 1.0);
-
-    /* Iteratively reweighted least squares: fit, then give each point the Huber weight of
-     * its residual scaled by the robust spread (1.4826 x median absolute residual). */
+    /* Fit, then give each point the Huber weight of its residual scaled by the robust
+     * spread (1.4826 x median absolute residual); repeat until the weights settle. */
     const double huber_k = 1.345;
     int status = GSL_SUCCESS;
     for (int round = 0; round < 20; round++) {
@@ -102,17 +107,16 @@ int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res,
         gsl_vector_memcpy(x, gsl_multifit_nlinear_position(w));
         if (status != GSL_SUCCESS && status != GSL_EMAXITER)
             break;
-        residuals(x, &ctx, gsl_multifit_nlinear_residual(w)); /* unweighted */
-        gsl_vector *f = gsl_multifit_nlinear_residual(w);
+        residuals(x, ctx, r);
         for (size_t i = 0; i < n; i++)
-            tmp[i] = gsl_vector_get(f, i);
+            tmp[i] = gsl_vector_get(r, i);
         double scale = 1.4826 * median_abs(tmp, n);
         if (!(scale > 1e-12))
             scale = 1e-12;
         double change = 0;
         for (size_t i = 0; i < n; i++) {
-            double r = fabs(gsl_vector_get(f, i)) / scale;
-            double wi = r <= huber_k ? 1.0 : huber_k / r;
+            double z = fabs(gsl_vector_get(r, i)) / scale;
+            double wi = z <= huber_k ? 1.0 : huber_k / z;
             change = fmax(change, fabs(wi - gsl_vector_get(wts, i)));
             gsl_vector_set(wts, i, wi);
         }
@@ -124,55 +128,97 @@ int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res,
         goto done;
     }
     res->converged = status == GSL_SUCCESS;
-    res->coeffs = coeffs_of(x, start);
-
-    /* Covariance of the log coefficients, scaled by the residual variance. */
+    /* Covariance of the free log coefficients at the final weights, scaled by the
+     * weighted residual variance. */
     gsl_multifit_nlinear_winit(x, wts, &fdf, w);
-    gsl_matrix *J = gsl_multifit_nlinear_jac(w);
-    gsl_multifit_nlinear_covar(J, 0.0, covar);
+    gsl_multifit_nlinear_covar(gsl_multifit_nlinear_jac(w), 0.0, covar);
     double chisq;
     gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &chisq);
     double s2 = chisq / (double)(n - p);
-    for (size_t k = 0; k < p; k++) {
-        double sd = sqrt(s2 * gsl_matrix_get(covar, k, k));
-        double mid = gsl_vector_get(x, k);
-        res->lo[k] = exp(mid - 1.96 * sd);
-        res->hi[k] = exp(mid + 1.96 * sd);
+    for (size_t j = 0; j < p; j++) {
+        double sd = sqrt(s2 * gsl_matrix_get(covar, j, j));
+        double mid = gsl_vector_get(x, j);
+        ctx->logc[ctx->free_idx[j]] = mid;
+        lo[ctx->free_idx[j]] = exp(mid - 1.96 * sd);
+        hi[ctx->free_idx[j]] = exp(mid + 1.96 * sd);
     }
-
-    /* Per-point predictions and errors, by phase. */
-    residuals(x, &ctx, gsl_multifit_nlinear_residual(w));
-    for (int ph = 0; ph < 2; ph++) {
-        size_t m = 0;
-        double worst = 0;
-        for (size_t i = 0; i < n; i++) {
-            pts[i].predicted_s = step_time_s(&pts[i].model, &pts[i].shape, NULL);
-            pts[i].weight = gsl_vector_get(wts, i);
-            if ((int)pts[i].phase != ph)
-                continue;
-            double ape = 100.0 * fabs(pts[i].predicted_s / pts[i].measured_s - 1.0);
-            tmp[m++] = ape;
-            worst = fmax(worst, ape);
-        }
-        res->n[ph] = m;
-        res->median_ape[ph] = median_abs(tmp, m);
-        res->worst_ape[ph] = m ? worst : NAN;
-    }
-    gsl_multifit_nlinear_free(w);
-    gsl_vector_free(x);
-    gsl_vector_free(wts);
-    gsl_matrix_free(covar);
-    free(tmp);
-    return 0;
+    rc = 0;
 done:
     if (w)
         gsl_multifit_nlinear_free(w);
     if (x)
         gsl_vector_free(x);
-    if (wts)
-        gsl_vector_free(wts);
+    if (r)
+        gsl_vector_free(r);
     if (covar)
         gsl_matrix_free(covar);
     free(tmp);
-    return -1;
+    return rc;
+}
+
+int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res, char *err,
+            size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    if (n < FIT_N_COEFFS + 1) {
+        util_errf(err, errlen, "%zu measurements are too few to fit %d coefficients", n,
+                  FIT_N_COEFFS);
+        return -1;
+    }
+    fit_ctx ctx = {.pts = pts, .n = n, .base = *start};
+    ctx.logc[0] = log(start->mfu);
+    ctx.logc[1] = log(start->mbu);
+    ctx.logc[2] = log(start->t_layer_s);
+    ctx.logc[3] = log(start->comm_scale);
+    ctx.logc[4] = log(start->attn_scale);
+    for (int k = 0; k < FIT_N_COEFFS; k++)
+        ctx.free_idx[ctx.n_free++] = k;
+    gsl_vector *wts = gsl_vector_alloc(n);
+    double *tmp = malloc(n * sizeof *tmp);
+    if (!wts || !tmp) {
+        util_errf(err, errlen, "out of memory");
+        free(tmp);
+        if (wts)
+            gsl_vector_free(wts);
+        return -1;
+    }
+    int rc = irls(&ctx, wts, res->lo, res->hi, res, err, errlen);
+    /* Shares of peak above 1: hold them at the bound and fit the rest again. */
+    if (rc == 0 && (ctx.logc[0] > 0 || ctx.logc[1] > 0)) {
+        ctx.n_free = 0;
+        for (int k = 0; k < FIT_N_COEFFS; k++) {
+            if (k < 2 && ctx.logc[k] > 0) {
+                ctx.logc[k] = 0.0;
+                res->lo[k] = res->hi[k] = 1.0;
+                res->at_bound[k] = 1;
+            } else {
+                ctx.free_idx[ctx.n_free++] = k;
+            }
+        }
+        rc = irls(&ctx, wts, res->lo, res->hi, res, err, errlen);
+    }
+    if (rc == 0) {
+        res->coeffs = coeffs_of(&ctx, NULL);
+        /* Per-point predictions and errors, by phase. */
+        for (int ph = 0; ph < 2; ph++) {
+            size_t m = 0;
+            double worst = 0;
+            for (size_t i = 0; i < n; i++) {
+                pts[i].model.c = res->coeffs;
+                pts[i].predicted_s = step_time_s(&pts[i].model, &pts[i].shape, NULL);
+                pts[i].weight = gsl_vector_get(wts, i);
+                if ((int)pts[i].phase != ph)
+                    continue;
+                double ape = 100.0 * fabs(pts[i].predicted_s / pts[i].measured_s - 1.0);
+                tmp[m++] = ape;
+                worst = fmax(worst, ape);
+            }
+            res->n[ph] = m;
+            res->median_ape[ph] = median_abs(tmp, m);
+            res->worst_ape[ph] = m ? worst : NAN;
+        }
+    }
+    gsl_vector_free(wts);
+    free(tmp);
+    return rc;
 }

@@ -6,8 +6,9 @@
  * and a measured time. Residuals are relative (log of predicted over measured), so a 5 ms
  * decode step and a 5 s prefill weigh alike; outliers are down-weighted by iteratively
  * reweighted least squares with Huber weights, so a few bad rows cannot drag the fit.
- * Coefficients are fitted in log space (they must stay positive); their 95% intervals
- * come from the covariance of the final fit.
+ * Coefficients are fitted on a log scale (they must stay positive); their 95% intervals
+ * come from the covariance of the final fit. mfu and mbu are shares of a peak: if the
+ * best fit puts one above 1, it is held at 1 and the rest refitted, and the report says so.
  */
 #ifndef CAPSIM_FIT_H
 #define CAPSIM_FIT_H
@@ -40,6 +41,7 @@ typedef struct fit_result {
     double median_ape[2];                      /* median absolute % error per phase */
     double worst_ape[2];
     size_t n[2];
+    int at_bound[FIT_N_COEFFS];      /* 1 if held at 1 (mfu or mbu) after exceeding it */
     int iterations;
     int converged;
 } fit_result;

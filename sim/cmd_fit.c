@@ -8,6 +8,8 @@
 
 #include "models/fit.h"
 #include "models/measure.h"
+#include "models/profile.h"
+#include "sim/csvout.h"
 #include "sim/catalog_paths.h"
 #include "sim/cli.h"
 #include "sim/util.h"
@@ -34,6 +36,57 @@ static void usage(FILE *out)
             "  --catalog DIR      folder with models.csv and gpus.csv (default %s)\n"
             "  -h, --help         show this help\n",
             catalog_default_dir());
+}
+
+/* Writes the profile row and/or the per-setting table, each atomically. */
+static int write_results(const char *out, const char *points, const char *data,
+                         const measure_set *ms, const fit_result *fr, int pcap, char *err,
+                         size_t errlen)
+{
+    if (out) {
+        profile_row row;
+        memset(&row, 0, sizeof row);
+        snprintf(row.gpu, sizeof row.gpu, "%s", ms->gpu);
+        row.c = fr->coeffs;
+        const char *base = strrchr(data, '/');
+        snprintf(row.basis, sizeof row.basis,
+                 "fitted: %zu settings of %s%s; median |error| prefill %.1f%%, decode %.1f%%",
+                 ms->n / 2, base ? base + 1 : data, pcap ? "" : " (power-capped rows left out)",
+                 fr->median_ape[FIT_PREFILL], fr->median_ape[FIT_DECODE]);
+        snprintf(row.source, sizeof row.source, "capsim fit --data %s --gpu %s",
+                 base ? base + 1 : data, ms->gpu);
+        util_atomic_file f;
+        if (util_atomic_open(&f, out, err, errlen) != 0)
+            return -1;
+        profile_write(f.fp, &row);
+        if (util_atomic_commit(&f, err, errlen) != 0)
+            return -1;
+    }
+    if (points) {
+        util_atomic_file f;
+        if (util_atomic_open(&f, points, err, errlen) != 0)
+            return -1;
+        csvout c;
+        csvout_init(&c, f.fp);
+        static const char *const head[] = {"setting", "phase", "measured_ms", "predicted_ms",
+                                           "error_pct", "robust_weight"};
+        for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+            csvout_str(&c, head[i]);
+        csvout_end_row(&c);
+        for (size_t i = 0; i < ms->n; i++) {
+            const fit_point *p = &ms->pts[i];
+            csvout_str(&c, p->label);
+            csvout_str(&c, p->phase == FIT_PREFILL ? "prefill" : "decode");
+            csvout_num(&c, 1e3 * p->measured_s);
+            csvout_num(&c, 1e3 * p->predicted_s);
+            csvout_num(&c, 100 * (p->predicted_s / p->measured_s - 1));
+            csvout_num(&c, p->weight);
+            csvout_end_row(&c);
+        }
+        if (util_atomic_commit(&f, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int cmd_fit(int argc, char **argv)
@@ -120,8 +173,10 @@ int cmd_fit(int argc, char **argv)
     const step_coeffs *c = &fr.coeffs;
     printf("\nfitted coefficients for %s (%zu settings, %s after %d iterations):\n", ms.gpu,
            ms.n / 2, fr.converged ? "converged" : "NOT converged", fr.iterations);
-    printf("  mfu        %8.4f  [%.4f, %.4f]\n", c->mfu, fr.lo[0], fr.hi[0]);
-    printf("  mbu        %8.4f  [%.4f, %.4f]\n", c->mbu, fr.lo[1], fr.hi[1]);
+    printf("  mfu        %8.4f  [%.4f, %.4f]%s\n", c->mfu, fr.lo[0], fr.hi[0],
+           fr.at_bound[0] ? "  held at its bound of 1: the best fit was above it" : "");
+    printf("  mbu        %8.4f  [%.4f, %.4f]%s\n", c->mbu, fr.lo[1], fr.hi[1],
+           fr.at_bound[1] ? "  held at its bound of 1: the best fit was above it" : "");
     printf("  t_layer_ms %8.4f  [%.4f, %.4f]\n", 1e3 * c->t_layer_s, 1e3 * fr.lo[2],
            1e3 * fr.hi[2]);
     printf("  comm_scale %8.4f  [%.4f, %.4f]\n", c->comm_scale, fr.lo[3], fr.hi[3]);
@@ -130,8 +185,13 @@ int cmd_fit(int argc, char **argv)
     printf("median |error|: prefill %.1f%% (worst %.1f%%), decode %.1f%% (worst %.1f%%)\n",
            fr.median_ape[FIT_PREFILL], fr.worst_ape[FIT_PREFILL], fr.median_ape[FIT_DECODE],
            fr.worst_ape[FIT_DECODE]);
-    (void)out;
-    (void)points;
+    if (out || points) {
+        char e2[1024];
+        if (write_results(out, points, data, &ms, &fr, pcap, e2, sizeof e2) != 0) {
+            fprintf(stderr, "capsim fit: %s\n", e2);
+            status = CLI_EXIT_FAIL;
+        }
+    }
 out_set:
     measure_set_free(&ms);
 out_catalog:
