@@ -33,5 +33,7 @@ int cli_bad_option(const char *cmd, int optopt_char, const char *arg);
 int cmd_queue(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

@@ -21,7 +21,9 @@ static void usage(FILE *out)
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
                  "  validate   check the simulator against exact queueing theory\n"
-                 "  fit        calibrate step-time coefficients on measured step times\n"
+                 "  list       list the model and GPU catalogs and the precisions\n"
+            "  estimate   latency and throughput of one batch on one deployment, and why\n"
+            "  fit        calibrate step-time coefficients on measured step times\n"
                  "\n"
                  "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
                  "version.\n");
@@ -49,7 +51,11 @@ int main(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "fit") == 0)
         return cmd_fit(argc - 1, argv + 1);
+    if (strcmp(cmd, "estimate") == 0)
+        return cmd_estimate(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(argc - 1, argv + 1);
     fprintf(stderr,
-            "capsim: unknown command '%s' (expected queue or validate; see capsim --help)\n", cmd);
+            "capsim: unknown command '%s' (expected queue, validate, list, estimate or fit; see capsim --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }
