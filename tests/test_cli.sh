@@ -4,6 +4,7 @@
 # usage: test_cli.sh PATH/TO/capsim SOURCE_DIR
 set -u
 capsim="$1"
+src="$2"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 pass=0
@@ -126,6 +127,58 @@ printf '[queue]\nthis is not ini\n' >"$tmp/bad4.ini"
 expect_usage_error "not ini" "bad4.ini:2" -- queue "$tmp/bad4.ini"
 printf '[queue]\nservice = exp:mean=abc\n' >"$tmp/bad5.ini"
 expect_usage_error "bad spec in scenario" "--service" "abc" -- queue "$tmp/bad5.ini"
+
+# --- catalogs and estimates
+expect_status 0 "list models" -- "$capsim" list models
+grep -q "^llama-3.1-8b " "$tmp/out" && ok || bad "list models lacks llama-3.1-8b"
+expect_status 0 "list gpus" -- "$capsim" list gpus
+grep -q "^h100-sxm " "$tmp/out" && ok || bad "list gpus lacks h100-sxm"
+expect_status 0 "list precisions" -- "$capsim" list precisions
+grep -q "^int4 " "$tmp/out" && ok || bad "list precisions lacks int4"
+expect_usage_error "list what" "expected models, gpus or precisions" -- list bogus
+expect_status 0 "estimate --help" -- "$capsim" estimate --help
+expect_usage_error "unknown model" "--model 'gpt-9'" "llama-3.1-8b" -- estimate --model gpt-9 --gpu h100-sxm
+expect_usage_error "unknown gpu" "--gpu 'tpu9'" "h100-sxm" -- estimate --model llama-3.1-8b --gpu tpu9
+expect_usage_error "bad precision" "--precision 'fp4'" -- estimate --model llama-3.1-8b --gpu h100-sxm --precision fp4
+expect_usage_error "no fit" "llama-3.1-70b at fp16 needs 141.1 GB of weights" "1 x h100-sxm" "--tp 2" -- estimate --model llama-3.1-70b --gpu h100-sxm --precision fp16
+expect_usage_error "bad tp split" "--tp 3" "heads" -- estimate --model llama-3.1-8b --gpu h100-sxm --tp 3
+# csv_field FILE COLUMN: the value of COLUMN in the one data row of a two-line CSV
+csv_field() { awk -F, -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR==2{print $k}' "$1"; }
+"$capsim" estimate --model llama-3.2-1b --gpu h100-sxm --prompt 100 --output 64 --format csv >"$tmp/e1.csv" && ok || bad "estimate 1b"
+"$capsim" estimate --model mistral-large-2407 --gpu h100-sxm --tp 4 --prompt 100 --output 64 --format csv >"$tmp/e100.csv" && ok || bad "estimate ~100b"
+for col in ttft_ms tpot_ms e2el_ms output_throughput max_batch bound; do
+  [ -n "$(csv_field "$tmp/e1.csv" $col)" ] && ok || bad "estimate csv lacks $col"
+done
+# The seed's story: a ~1B model answers a short question in a few hundred ms, a ~100B one in seconds.
+awk -v x="$(csv_field "$tmp/e1.csv" e2el_ms)" 'BEGIN{exit !(x > 50 && x < 500)}' && ok || bad "1B end-to-end not in (50, 500) ms"
+awk -v x="$(csv_field "$tmp/e100.csv" e2el_ms)" 'BEGIN{exit !(x > 1500 && x < 5000)}' && ok || bad "~100B end-to-end not in (1.5, 5) s"
+[ "$(csv_field "$tmp/e100.csv" decode_bound)" != compute ] && ok || bad "~100B decode should not be compute-bound"
+# Quantisation moves fewer bytes: int4 decodes faster than bf16 on the same GPU.
+"$capsim" estimate --model llama-3.1-70b --gpu h100-sxm --tp 2 --format csv >"$tmp/b16.csv" && ok || bad "70b bf16"
+"$capsim" estimate --model llama-3.1-70b --gpu h100-sxm --tp 2 --precision int4 --format csv >"$tmp/i4.csv" && ok || bad "70b int4"
+awk -v a="$(csv_field "$tmp/i4.csv" tpot_ms)" -v b="$(csv_field "$tmp/b16.csv" tpot_ms)" 'BEGIN{exit !(a < b)}' && ok || bad "int4 TPOT not below bf16"
+# Without tensor cores prefill is slower.
+"$capsim" estimate --model llama-3.1-8b --gpu a100-80gb --prompt 2048 --tensor-cores off --format csv >"$tmp/notc.csv" && ok || bad "no tc"
+"$capsim" estimate --model llama-3.1-8b --gpu a100-80gb --prompt 2048 --format csv >"$tmp/tc.csv" && ok || bad "tc"
+awk -v a="$(csv_field "$tmp/notc.csv" ttft_ms)" -v b="$(csv_field "$tmp/tc.csv" ttft_ms)" 'BEGIN{exit !(a > 2 * b)}' && ok || bad "TTFT without tensor cores not > 2x"
+"$capsim" estimate --model llama-3.1-8b --gpu a100-80gb --precision fp8 >"$tmp/out" 2>&1 && ok || bad "fp8 on a100"
+grep -q "no fp8 tensor path" "$tmp/out" && ok || bad "fp8 on A100 does not say it falls back"
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --step-model linear:a=0.01,b=0.001 --format csv >"$tmp/lin.csv" && ok || bad "linear step model"
+awk -v x="$(csv_field "$tmp/lin.csv" tpot_ms)" 'BEGIN{exit !(x > 10.999 && x < 11.001)}' && ok || bad "linear TPOT should be 11 ms"
+"$capsim" estimate --model "$src/../shared/data/model-configs/Qwen2.5-7B-Instruct.json" --gpu l4 --format csv >"$tmp/hf.csv" && ok || bad "estimate from config.json"
+
+# --- fit
+expect_usage_error "fit needs data" "--data" -- fit --gpu h100-sxm
+expect_usage_error "fit missing file" "nosuch.csv" -- fit --data "$tmp/nosuch.csv" --gpu h100-sxm
+splitwise="$src/../shared/data/calibration/splitwise-perf_model.csv"
+if [ -f "$splitwise" ]; then
+  "$capsim" fit --data "$splitwise" --gpu h100-sxm --out "$tmp/prof.csv" --points "$tmp/pts.csv" >"$tmp/out" 2>&1 && ok || bad "fit: $(cat "$tmp/out")"
+  head -n 1 "$tmp/prof.csv" | grep -q "^gpu,mfu,mbu" && ok || bad "profile header"
+  [ "$(wc -l <"$tmp/pts.csv")" -gt 100 ] && ok || bad "points table too short"
+  "$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --profile "$tmp/prof.csv" --format csv >/dev/null && ok || bad "estimate with a fitted profile"
+else
+  bad "Splitwise data missing at $splitwise"
+fi
 
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
