@@ -35,5 +35,6 @@ int cmd_validate(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

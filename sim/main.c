@@ -18,6 +18,8 @@ static void usage(FILE *out)
                  "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
                  "\n"
                  "commands:\n"
+            "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
+            "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
                  "  validate   check the simulator against exact queueing theory\n"
@@ -55,7 +57,9 @@ int main(int argc, char **argv)
         return cmd_estimate(argc - 1, argv + 1);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     fprintf(stderr,
-            "capsim: unknown command '%s' (expected queue, validate, list, estimate or fit; see capsim --help)\n", cmd);
+            "capsim: unknown command '%s' (expected run, queue, validate, list, estimate or fit; see capsim --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

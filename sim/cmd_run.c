@@ -1,0 +1,714 @@
+/*
+ * cmd_run: `capsim run`, one serving scenario from flags and/or an INI file (flags win).
+ *
+ * Every setting is a long option; a scenario file sets the same ones as `key = value`
+ * (with '_' for '-') in any section. The resolved scenario is written back as
+ * DIR/scenario.ini so that `capsim run DIR/scenario.ini --out DIR2` reproduces the run
+ * byte for byte. All output files are written under temporary names and renamed at the
+ * end; a failed run leaves --out as it was.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "sim/cli.h"
+#include "sim/csvout.h"
+#include "sim/deploy.h"
+#include "sim/histo.h"
+#include "sim/serve.h"
+#include "sim/spec.h"
+#include "sim/util.h"
+
+static const char *CMD = "run";
+
+/* Every setting, in the order written to scenario.ini and summary.csv. */
+#define RUN_OPTIONS(X)                                                                         \
+    X(model, "", "catalog model or config.json path")                                          \
+    X(gpu, "", "catalog GPU")                                                                  \
+    X(precision, "bf16", "weights: fp16, bf16, fp8, int8, int4")                               \
+    X(kv_precision, "auto", "KV cache: fp16, bf16, fp8, int8, or auto (16-bit)")               \
+    X(tp, "1", "GPUs per replica (tensor parallel)")                                           \
+    X(tensor_cores, "on", "on or off (what-if)")                                               \
+    X(gpu_mem_util, "0.9", "share of GPU memory the engine may use")                           \
+    X(block_size, "16", "tokens per KV block")                                                 \
+    X(profile, "default", "step-time profile CSV, or default")                                 \
+    X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                         \
+    X(scheduler, "continuous", "continuous or static")                                         \
+    X(max_num_seqs, "256", "most sequences in a step")                                         \
+    X(max_batched_tokens, "8192", "token budget per step")                                     \
+    X(chunked_prefill, "on", "on or off")                                                      \
+    X(replicas, "1", "model replicas")                                                         \
+    X(router, "rr", "rr, random, jsq, least-tokens or p2c")                                    \
+    X(arrival, "poisson:rate=1", "arrival process")                                            \
+    X(prompt_len, "lognormal:mean=1000,cv=1", "prompt tokens distribution")                    \
+    X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                     \
+    X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")      \
+    X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")             \
+    X(replications, "5", "independent replications")                                          \
+    X(warmup, "0.1", "share of requests deleted as warm-up")                                   \
+    X(seed, "1", "master seed")                                                                \
+    X(slo, "", "targets, e.g. ttft_p99=0.5,tpot_p99=0.05 (seconds)")                           \
+    X(sample_interval, "1", "time-series interval, s (0 = none)")                              \
+    X(per_request, "off", "on: write requests.csv")                                            \
+    X(jump, "on", "on: advance unchanging decode stretches in one event")
+
+#define RUN_ENUM(name, dflt, help) OPT_##name,
+typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;
+#undef RUN_ENUM
+#define RUN_NAME(name, dflt, help) #name,
+static const char *const OPT_KEY[OPT_COUNT] = {RUN_OPTIONS(RUN_NAME)};
+#undef RUN_NAME
+#define RUN_DFLT(name, dflt, help) dflt,
+static const char *const OPT_DEFAULT[OPT_COUNT] = {RUN_OPTIONS(RUN_DFLT)};
+#undef RUN_DFLT
+#define RUN_HELP(name, dflt, help) help,
+static const char *const OPT_HELP[OPT_COUNT] = {RUN_OPTIONS(RUN_HELP)};
+#undef RUN_HELP
+
+enum { OPT_OUT = OPT_COUNT, OPT_HELP_FLAG };
+
+typedef struct run_cli {
+    char value[OPT_COUNT][1024];
+    const char *out_dir;
+} run_cli;
+
+/* "max_num_seqs" -> "max-num-seqs" */
+static void flag_name(run_opt o, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", OPT_KEY[o]);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: capsim run [SCENARIO.ini] [OPTIONS] [--out DIR]\n"
+                 "\n"
+                 "Simulates serving a workload on a deployment: requests are routed to\n"
+                 "replicas, batched by the scheduler, and stepped with the step-time model.\n"
+                 "Prints vLLM's latency metrics (TTFT, TPOT, ITL, E2E), throughput, goodput,\n"
+                 "utilisation and cost, each with a 95%% CI over replications. A scenario\n"
+                 "file sets the same options as 'key = value' (with '_' for '-'); options on\n"
+                 "the command line win.\n\noptions (default in brackets):\n");
+    for (int o = 0; o < OPT_COUNT; o++) {
+        char name[64];
+        flag_name((run_opt)o, name, sizeof name);
+        fprintf(out, "  --%-20s %s [%s]\n", name, OPT_HELP[o],
+                OPT_DEFAULT[o][0] ? OPT_DEFAULT[o] : "none");
+    }
+    fprintf(out, "  --%-20s %s\n", "out DIR",
+            "write summary.csv, timeseries.csv, seeds.csv, scenario.ini (and requests.csv)");
+    fprintf(out, "\nexample: capsim run --model llama-3.1-8b --gpu h100-sxm --arrival "
+                 "poisson:rate=20 --slo ttft_p99=0.5,tpot_p99=0.05 --out results/r1\n");
+}
+
+static int set_value(run_cli *r, run_opt o, const char *val, char *err, size_t errlen)
+{
+    if (strlen(val) >= sizeof r->value[o]) {
+        util_errf(err, errlen, "%s: value longer than %zu characters", OPT_KEY[o],
+                  sizeof r->value[o] - 1);
+        return -1;
+    }
+    snprintf(r->value[o], sizeof r->value[o], "%s", val);
+    return 0;
+}
+
+typedef struct ini_ctx {
+    run_cli *r;
+    char err[1024];
+    int failed;
+} ini_ctx;
+
+static int on_ini_key(void *user, const char *section, const char *name, const char *value)
+{
+    (void)section;
+    ini_ctx *c = user;
+    if (c->failed)
+        return 1;
+    for (int o = 0; o < OPT_COUNT; o++)
+        if (strcmp(name, OPT_KEY[o]) == 0)
+            return set_value(c->r, (run_opt)o, value, c->err, sizeof c->err) == 0
+                       ? 1
+                       : (c->failed = 1, 0);
+    util_errf(c->err, sizeof c->err, "unknown key '%s' (see capsim run --help for the keys)",
+              name);
+    c->failed = 1;
+    return 0;
+}
+
+static int load_scenario(run_cli *r, const char *path, char *err, size_t errlen)
+{
+    ini_ctx c = {.r = r, .failed = 0};
+    c.err[0] = '\0';
+    int line = ini_parse(path, on_ini_key, &c);
+    if (line == -1) {
+        util_errf(err, errlen, "%s: cannot open scenario file: %s", path, strerror(errno));
+        return -1;
+    }
+    if (line != 0) {
+        if (c.failed)
+            util_errf(err, errlen, "%s:%d: %s", path, line, c.err);
+        else
+            util_errf(err, errlen, "%s:%d: not an INI line (expected [section] or key = value)",
+                      path, line);
+        return -1;
+    }
+    return 0;
+}
+
+/* Flags first into a list, then the scenario file, then the flags on top. Returns 0, 1
+ * after --help, -1 after a usage error. */
+static int parse_args(int argc, char **argv, run_cli *r)
+{
+    struct option longopts[OPT_COUNT + 3];
+    static char names[OPT_COUNT][64];
+    for (int o = 0; o < OPT_COUNT; o++) {
+        flag_name((run_opt)o, names[o], sizeof names[o]);
+        longopts[o] = (struct option){names[o], required_argument, NULL, o};
+        snprintf(r->value[o], sizeof r->value[o], "%s", OPT_DEFAULT[o]);
+    }
+    longopts[OPT_COUNT] = (struct option){"out", required_argument, NULL, OPT_OUT};
+    longopts[OPT_COUNT + 1] = (struct option){"help", no_argument, NULL, OPT_HELP_FLAG};
+    longopts[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    typedef struct given {
+        int code;
+        const char *val;
+    } given;
+    given flags[256];
+    size_t n_flags = 0;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ch == 'h' || ch == OPT_HELP_FLAG) {
+            usage(stdout);
+            return 1;
+        }
+        if (ch == '?' || ch == ':') {
+            cli_bad_option(CMD, optopt, argv[optind - 1]);
+            return -1;
+        }
+        if (n_flags == sizeof flags / sizeof flags[0]) {
+            cli_usage_error(CMD, "too many options");
+            return -1;
+        }
+        flags[n_flags++] = (given){ch, optarg};
+    }
+    if (optind < argc - 1) {
+        cli_usage_error(CMD, "unexpected argument '%s' (at most one scenario file)",
+                        argv[optind + 1]);
+        return -1;
+    }
+    char err[1024];
+    if (optind == argc - 1 && load_scenario(r, argv[optind], err, sizeof err) != 0) {
+        cli_usage_error(CMD, "%s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < n_flags; i++) {
+        if (flags[i].code == OPT_OUT) {
+            if (*flags[i].val == '\0') {
+                cli_usage_error(CMD, "--out '': expected a directory name");
+                return -1;
+            }
+            r->out_dir = flags[i].val;
+        } else if (set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
+            cli_usage_error(CMD, "--%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- turning values into a configuration -------------------------------------------------- */
+
+typedef struct resolved {
+    deploy dep;
+    int have_dep;
+    arrival_process arrivals;
+    dist prompt, output;
+    int have_arr, have_prompt, have_output;
+    serve_config cfg;
+} resolved;
+
+static int on_off(const run_cli *r, run_opt o, int *out, char *err, size_t errlen)
+{
+    const char *v = r->value[o];
+    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    char name[64];
+    flag_name(o, name, sizeof name);
+    util_errf(err, errlen, "--%s '%s': expected on or off", name, v);
+    return -1;
+}
+
+static int count_opt(const run_cli *r, run_opt o, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t errlen)
+{
+    char name[64] = "--";
+    flag_name(o, name + 2, sizeof name - 2);
+    return cli_parse_count(name, r->value[o], min, max, out, err, errlen);
+}
+
+static int real_opt(const run_cli *r, run_opt o, double min, double max, int max_open,
+                    double *out, char *err, size_t errlen)
+{
+    char name[64] = "--";
+    flag_name(o, name + 2, sizeof name - 2);
+    return cli_parse_real(name, r->value[o], min, max, max_open, out, err, errlen);
+}
+
+/* "ttft_p99=0.5,tpot_p99=0.05,e2el_mean=10" */
+static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
+{
+    memset(slo, 0, sizeof *slo);
+    if (*text == '\0')
+        return 0;
+    char buf[1100];
+    snprintf(buf, sizeof buf, "slo:%s", text);
+    spec s;
+    if (spec_parse(buf, &s, err, errlen) != 0)
+        return -1;
+    static const char *const metric[SLO_COUNT] = {"ttft", "tpot", "e2el"};
+    for (size_t i = 0; i < s.n_keys; i++) {
+        char m[32], p[32];
+        const char *us = strchr(s.key[i], '_');
+        int k = -1;
+        if (us != NULL && (size_t)(us - s.key[i]) < sizeof m) {
+            snprintf(m, sizeof m, "%.*s", (int)(us - s.key[i]), s.key[i]);
+            snprintf(p, sizeof p, "%s", us + 1);
+            for (int j = 0; j < SLO_COUNT; j++)
+                if (strcmp(m, metric[j]) == 0)
+                    k = j;
+        }
+        double pct = -1;
+        if (k >= 0) {
+            if (strcmp(p, "mean") == 0)
+                pct = 0;
+            else if (strcmp(p, "p50") == 0)
+                pct = 50;
+            else if (strcmp(p, "p90") == 0)
+                pct = 90;
+            else if (strcmp(p, "p95") == 0)
+                pct = 95;
+            else if (strcmp(p, "p99") == 0)
+                pct = 99;
+            else if (strcmp(p, "p999") == 0)
+                pct = 99.9;
+        }
+        double v;
+        if (k < 0 || pct < 0) {
+            util_errf(err, errlen,
+                      "--slo '%s': unknown target '%s' (expected ttft, tpot or e2el with "
+                      "_mean, _p50, _p90, _p95, _p99 or _p999, e.g. ttft_p99=0.5)",
+                      text, s.key[i]);
+            return -1;
+        }
+        if (util_parse_double(s.val[i], &v) != 0 || !(v > 0)) {
+            util_errf(err, errlen, "--slo '%s': %s must be a number of seconds > 0, found '%s'",
+                      text, s.key[i], s.val[i]);
+            return -1;
+        }
+        slo->limit_s[k] = v;
+        slo->pct[k] = pct;
+    }
+    return 0;
+}
+
+static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    serve_config *c = &x->cfg;
+    uint64_t v;
+    double d;
+    int b;
+    deploy_options o;
+    deploy_options_default(&o);
+    o.model = r->value[OPT_model][0] ? r->value[OPT_model] : NULL;
+    o.gpu = r->value[OPT_gpu][0] ? r->value[OPT_gpu] : NULL;
+    o.precision = r->value[OPT_precision];
+    o.kv_precision = strcmp(r->value[OPT_kv_precision], "auto") ? r->value[OPT_kv_precision]
+                                                                 : NULL;
+    if (count_opt(r, OPT_tp, 1, 64, &v, err, errlen))
+        return -1;
+    o.tp = (int)v;
+    if (on_off(r, OPT_tensor_cores, &o.tensor_cores, err, errlen) ||
+        real_opt(r, OPT_gpu_mem_util, 0.01, 1, 0, &o.gpu_memory_utilization, err, errlen) ||
+        count_opt(r, OPT_block_size, 1, 4096, &v, err, errlen))
+        return -1;
+    o.block_size = (uint32_t)v;
+    o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
+    o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model]
+                                                                 : NULL;
+    if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
+        return -1;
+    x->have_dep = 1;
+    c->step = &x->dep.step;
+    c->kv_blocks = x->dep.mem.kv_blocks;
+    c->block_size = o.block_size;
+    c->gpus_per_replica = o.tp;
+    c->price_usd_per_gpu_hour = x->dep.gpu.price_usd_per_hour;
+    const char *sched = r->value[OPT_scheduler];
+    if (strcmp(sched, "continuous") == 0) {
+        c->sched = SERVE_CONTINUOUS;
+    } else if (strcmp(sched, "static") == 0) {
+        c->sched = SERVE_STATIC;
+    } else {
+        util_errf(err, errlen, "--scheduler '%s': expected continuous or static", sched);
+        return -1;
+    }
+    if (count_opt(r, OPT_max_num_seqs, 1, 1u << 20, &v, err, errlen))
+        return -1;
+    c->max_num_seqs = (uint32_t)v;
+    if (count_opt(r, OPT_max_batched_tokens, c->block_size, 1u << 24, &v, err, errlen))
+        return -1;
+    c->max_batched_tokens = (uint32_t)v;
+    if (on_off(r, OPT_chunked_prefill, &b, err, errlen))
+        return -1;
+    c->chunked_prefill = b;
+    if (count_opt(r, OPT_replicas, 1, 100000, &v, err, errlen))
+        return -1;
+    c->replicas = (uint32_t)v;
+    int found = -1;
+    for (int i = 0; i < ROUTER_COUNT; i++)
+        if (strcmp(r->value[OPT_router], serve_router_names[i]) == 0)
+            found = i;
+    if (found < 0) {
+        util_errf(err, errlen, "--router '%s': expected rr, random, jsq, least-tokens or p2c",
+                  r->value[OPT_router]);
+        return -1;
+    }
+    c->router = (serve_router)found;
+    if (count_opt(r, OPT_requests, 0, UINT64_MAX / 4, &v, err, errlen))
+        return -1;
+    c->wl.requests = v;
+    if (r->value[OPT_trace][0]) {
+        c->wl.trace_path = r->value[OPT_trace];
+    } else {
+        if (v == 0) {
+            util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
+            return -1;
+        }
+        char why[1024];
+        if (arrival_parse(r->value[OPT_arrival], &x->arrivals, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--arrival %s", why);
+            return -1;
+        }
+        x->have_arr = 1;
+        if (dist_parse(r->value[OPT_prompt_len], &x->prompt, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--prompt-len %s", why);
+            return -1;
+        }
+        x->have_prompt = 1;
+        if (dist_parse(r->value[OPT_output_len], &x->output, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--output-len %s", why);
+            return -1;
+        }
+        x->have_output = 1;
+        c->wl.arrivals = &x->arrivals;
+        c->wl.prompt_len = &x->prompt;
+        c->wl.output_len = &x->output;
+    }
+    if (count_opt(r, OPT_replications, 1, 10000, &v, err, errlen))
+        return -1;
+    c->replications = (uint32_t)v;
+    if (real_opt(r, OPT_warmup, 0, 1, 1, &c->warmup_fraction, err, errlen) ||
+        count_opt(r, OPT_seed, 0, UINT64_MAX, &c->seed, err, errlen) ||
+        parse_slo(r->value[OPT_slo], &c->slo, err, errlen) ||
+        real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen))
+        return -1;
+    c->sample_interval_s = d;
+    if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen))
+        return -1;
+    return 0;
+}
+
+static void resolved_fini(resolved *x)
+{
+    if (x->have_dep)
+        deploy_fini(&x->dep);
+    if (x->have_arr)
+        arrival_fini(&x->arrivals);
+    if (x->have_prompt)
+        dist_fini(&x->prompt);
+    if (x->have_output)
+        dist_fini(&x->output);
+}
+
+/* --- outputs ------------------------------------------------------------------------------ */
+
+static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
+{
+    fprintf(fp, "; capsim run scenario, every setting resolved.\n");
+    fprintf(fp, "; Reproduce with: capsim run THIS_FILE --out DIR\n");
+    fprintf(fp, "; Stream seeds (derived from seed): see seeds.csv; replication 0:");
+    for (size_t i = 0; i < res->n_sources && i < 8; i++)
+        fprintf(fp, " %lu", res->seeds[i]);
+    fprintf(fp, "%s\n[run]\n", res->n_sources > 8 ? " ..." : "");
+    for (int o = 0; o < OPT_COUNT; o++)
+        fprintf(fp, "%s = %s\n", OPT_KEY[o], r->value[o]);
+}
+
+static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const serve_result *res)
+{
+    csvout c;
+    csvout_init(&c, fp);
+    for (int o = 0; o < OPT_COUNT; o++)
+        csvout_str(&c, OPT_KEY[o]);
+    static const char *const extra_in[] = {"kv_blocks", "kv_tokens", "weight_gb_per_gpu",
+                                           "cost_per_hour_usd"};
+    for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
+        csvout_str(&c, extra_in[i]);
+    for (int m = 0; m < SM_COUNT; m++) {
+        char ci[80];
+        snprintf(ci, sizeof ci, "%s_ci95", serve_metric_names[m]);
+        csvout_str(&c, serve_metric_names[m]);
+        csvout_str(&c, ci);
+    }
+    static const char *const tail[] = {"slo_ttft_met", "slo_tpot_met", "slo_e2el_met",
+                                       "little_law_ok", "percentile_rel_error"};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        csvout_str(&c, tail[i]);
+    csvout_end_row(&c);
+    for (int o = 0; o < OPT_COUNT; o++)
+        csvout_str(&c, r->value[o]);
+    csvout_u64(&c, x->dep.mem.kv_blocks);
+    csvout_u64(&c, x->dep.mem.kv_tokens);
+    csvout_num(&c, x->dep.mem.weight_bytes_per_gpu / 1e9);
+    csvout_num(&c, res->cost_per_hour_usd);
+    for (int m = 0; m < SM_COUNT; m++) {
+        csvout_num(&c, res->metric[m].mean);
+        csvout_num(&c, res->metric[m].half_width);
+    }
+    for (int k = 0; k < SLO_COUNT; k++) {
+        if (res->slo_met[k] < 0)
+            csvout_str(&c, "");
+        else
+            csvout_u64(&c, (uint64_t)res->slo_met[k]);
+    }
+    if (res->little_checked)
+        csvout_u64(&c, (uint64_t)res->little_ok);
+    else
+        csvout_str(&c, "");
+    csvout_num(&c, HISTO_REL_ERROR);
+    csvout_end_row(&c);
+}
+
+static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
+{
+    fprintf(fp, "master_seed,replication,source,seed\n");
+    for (size_t i = 0; i < res->n_seeds; i++) {
+        size_t src = i % res->n_sources;
+        char name[48];
+        if (src == 0)
+            snprintf(name, sizeof name, "arrivals");
+        else if (src == 1)
+            snprintf(name, sizeof name, "lengths");
+        else if (src == 2)
+            snprintf(name, sizeof name, "routing");
+        else
+            snprintf(name, sizeof name, "noise_replica_%zu", src - 3);
+        fprintf(fp, "%llu,%zu,%s,%lu\n", (unsigned long long)master, i / res->n_sources, name,
+                res->seeds[i]);
+    }
+}
+
+static void print_row(const serve_result *res, serve_metric m)
+{
+    printf("  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
+           res->metric[m].half_width, serve_metric_units[m]);
+}
+
+static void print_table(const run_cli *r, const resolved *x, const serve_result *res)
+{
+    const serve_config *c = &x->cfg;
+    const deploy *d = &x->dep;
+    printf("capsim run: %s on %u replica%s of %d x %s (weights %s, KV %s), %s batching, "
+           "router %s\n",
+           d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
+           precision_name(d->weights), precision_name(d->kv),
+           c->sched == SERVE_STATIC ? "static" : "continuous", serve_router_names[c->router]);
+    if (d->note[0])
+        printf("  note: %s\n", d->note);
+    printf("  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
+           "per GPU\n",
+           (unsigned long long)d->mem.kv_blocks, c->block_size,
+           (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
+    if (c->wl.trace_path)
+        printf("  workload: trace %s\n", c->wl.trace_path);
+    else
+        printf("  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
+               r->value[OPT_prompt_len], r->value[OPT_output_len]);
+    printf("  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
+           "%llu\n\n",
+           c->replications, (unsigned long long)(res->requests_total / c->replications),
+           100 * c->warmup_fraction, (unsigned long long)c->seed);
+    printf("  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
+    static const serve_metric shown[] = {
+        SM_request_throughput, SM_output_throughput, SM_total_token_throughput,
+        SM_mean_ttft_ms,       SM_p50_ttft_ms,       SM_p99_ttft_ms,
+        SM_mean_tpot_ms,       SM_p50_tpot_ms,       SM_p99_tpot_ms,
+        SM_mean_itl_ms,        SM_p99_itl_ms,        SM_mean_e2el_ms,
+        SM_p99_e2el_ms,        SM_mean_queue_ms,     SM_goodput,
+        SM_slo_attainment_pct, SM_gpu_utilization,   SM_mean_running_batch,
+        SM_max_running_batch,  SM_mean_kv_occupancy, SM_max_kv_occupancy,
+        SM_preemptions_per_request, SM_rejected_fraction,
+        SM_cost_per_million_output_tokens};
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        print_row(res, shown[i]);
+    printf("  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
+    for (int k = 0; k < SLO_COUNT; k++) {
+        if (res->slo_met[k] < 0)
+            continue;
+        serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
+        printf("  SLO %s <= %g ms: %s (%s = %.4g ms)\n", serve_metric_names[m],
+               1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met",
+               serve_metric_names[m], res->metric[m].mean);
+    }
+    printf("\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
+    printf("  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
+           100 * HISTO_REL_ERROR);
+    if (res->little_checked)
+        printf("  Little's law: L = %.4g +- %.2g, lambda*W = %.4g +- %.2g: %s\n",
+               res->metric[SM_mean_in_system].mean, res->metric[SM_mean_in_system].half_width,
+               res->metric[SM_lambda_w].mean, res->metric[SM_lambda_w].half_width,
+               res->little_ok ? "agree" : "DISAGREE");
+    printf("  %llu steps and %llu events simulated.\n", (unsigned long long)res->steps,
+           (unsigned long long)res->events);
+}
+
+typedef struct outputs {
+    util_atomic_file f[5]; /* summary, seeds, scenario, requests, timeseries */
+    int open[5];
+    int created_dir;
+} outputs;
+
+static const char *const OUT_NAME[5] = {"summary.csv", "seeds.csv", "scenario.ini",
+                                        "requests.csv", "timeseries.csv"};
+
+static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries,
+                        char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    struct stat st;
+    o->created_dir = stat(dir, &st) != 0;
+    if (util_mkdir_p(dir, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < 5; i++) {
+        if ((i == 3 && !per_request) || (i == 4 && !timeseries))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, OUT_NAME[i]);
+        if (util_atomic_open(&o->f[i], path, err, errlen) != 0)
+            return -1;
+        o->open[i] = 1;
+    }
+    return 0;
+}
+
+static void outputs_abort(outputs *o, const char *dir)
+{
+    for (int i = 0; i < 5; i++)
+        if (o->open[i])
+            util_atomic_abort(&o->f[i]);
+    if (o->created_dir)
+        rmdir(dir);
+}
+
+static int outputs_commit(outputs *o, char *err, size_t errlen)
+{
+    for (int i = 0; i < 5; i++) {
+        if (!o->open[i])
+            continue;
+        if (util_atomic_commit(&o->f[i], err, errlen) != 0)
+            return -1;
+        o->open[i] = 0;
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_cli r;
+    memset(&r, 0, sizeof r);
+    int prc = parse_args(argc, argv, &r);
+    if (prc != 0)
+        return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    char err[2048];
+    resolved x;
+    if (resolve(&r, &x, err, sizeof err) != 0) {
+        resolved_fini(&x);
+        return cli_usage_error(CMD, "%s", err);
+    }
+    int per_request = strcmp(r.value[OPT_per_request], "on") == 0 ||
+                      strcmp(r.value[OPT_per_request], "true") == 0 ||
+                      strcmp(r.value[OPT_per_request], "1") == 0;
+    outputs out;
+    memset(&out, 0, sizeof out);
+    int timeseries = x.cfg.sample_interval_s > 0;
+    if (r.out_dir) {
+        if (outputs_open(&out, r.out_dir, per_request, timeseries, err, sizeof err) != 0) {
+            outputs_abort(&out, r.out_dir);
+            resolved_fini(&x);
+            fprintf(stderr, "capsim run: %s\n", err);
+            return CLI_EXIT_FAIL;
+        }
+        if (per_request) {
+            x.cfg.requests_out = out.f[3].fp;
+            fprintf(x.cfg.requests_out, "replication,request,class,arrival_s,prompt_tokens,"
+                                        "output_tokens,replica,queue_ms,ttft_ms,tpot_ms,"
+                                        "e2el_ms,preemptions,slo_met\n");
+        }
+        if (timeseries) {
+            x.cfg.timeseries_out = out.f[4].fp;
+            fprintf(x.cfg.timeseries_out, "time_s,waiting,running,busy_replicas,kv_occupancy,"
+                                          "completions_per_s,output_tokens_per_s\n");
+        }
+    }
+    serve_result res;
+    int status = CLI_EXIT_OK;
+    if (serve_run(&x.cfg, &res, err, sizeof err) != 0) {
+        status = cli_usage_error(CMD, "%s", err);
+        if (r.out_dir)
+            outputs_abort(&out, r.out_dir);
+        resolved_fini(&x);
+        return status;
+    }
+    if (r.out_dir) {
+        write_summary(out.f[0].fp, &r, &x, &res);
+        write_seeds(out.f[1].fp, &res, x.cfg.seed);
+        write_scenario(out.f[2].fp, &r, &res);
+        if (outputs_commit(&out, err, sizeof err) != 0) {
+            outputs_abort(&out, r.out_dir);
+            fprintf(stderr, "capsim run: %s\n", err);
+            status = CLI_EXIT_FAIL;
+        }
+    }
+    if (status == CLI_EXIT_OK) {
+        print_table(&r, &x, &res);
+        if (r.out_dir)
+            printf("  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r.out_dir,
+                   timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
+        if (res.little_checked && !res.little_ok)
+            fprintf(stderr, "capsim run: warning: Little's law check failed: L and lambda*W "
+                            "differ beyond their intervals; the run may be too short or "
+                            "overloaded\n");
+    }
+    serve_result_fini(&res);
+    resolved_fini(&x);
+    return status;
+}

@@ -1,0 +1,944 @@
+/*
+ * serve: replicas, schedulers and routing on the event engine (see serve.h).
+ *
+ * Invariants of a replica while a replication runs:
+ *   - free_blocks + sum of blocks held by its running requests = kv_blocks;
+ *   - a running request holds ceil(ctx / block_size) blocks (continuous batching), or the
+ *     blocks of its whole sequence (static batching), where ctx counts the tokens whose KV
+ *     is cached;
+ *   - at most one step is in flight; its composition (prefill chunks and decodes) is fixed
+ *     when it starts and applied when it ends.
+ * Requests live in a pool of slots, reused after completion, so the hot path allocates
+ * only when the number of requests in the system reaches a new high.
+ */
+#include "sim/serve.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/engine.h"
+#include "sim/histo.h"
+#include "sim/rng.h"
+#include "sim/util.h"
+
+#define SERVE_NAME(name, unit) #name,
+#define SERVE_UNIT(name, unit) unit,
+const char *const serve_metric_names[SM_COUNT] = {SERVE_METRICS(SERVE_NAME)};
+const char *const serve_metric_units[SM_COUNT] = {SERVE_METRICS(SERVE_UNIT)};
+#undef SERVE_NAME
+#undef SERVE_UNIT
+
+const char *const serve_router_names[ROUTER_COUNT] = {"rr", "random", "jsq", "least-tokens",
+                                                       "p2c"};
+
+enum { EV_ARRIVAL = 0, EV_STEP_END = 1, EV_SAMPLE = 2 };
+enum { SRC_ARRIVALS = 0, SRC_LENGTHS = 1, SRC_ROUTING = 2, SRC_NOISE0 = 3 };
+
+typedef struct slot {
+    uint64_t index; /* arrival order within the replication */
+    double arrival_s, sched_s, first_s, last_s;
+    uint32_t prompt, output;
+    uint32_t gen;       /* output tokens produced so far */
+    uint32_t ctx;       /* tokens whose KV is cached */
+    uint32_t target;    /* tokens to prefill in this attempt: prompt + gen at admission */
+    uint32_t prefilled; /* of target, done */
+    uint32_t blocks;    /* KV blocks held */
+    uint32_t cls, preemptions, replica;
+    uint32_t next_free;
+} slot;
+
+/* FIFO of slot ids as a growable ring; preempted requests go back to the front. */
+typedef struct ring {
+    uint32_t *buf;
+    size_t cap, head, len;
+} ring;
+
+typedef struct replica {
+    ring waiting;
+    uint32_t *run; /* running slot ids in admission order (newest last) */
+    uint32_t nrun;
+    uint64_t free_blocks;
+    int busy;
+    double step_start_s;
+    uint32_t *pre_slot, *pre_chunk, npre; /* prefill chunks of the step in flight */
+    uint32_t *dec_slot, ndec;             /* decodes of the step in flight */
+    uint64_t outstanding_tokens;          /* prompt + output tokens not yet done */
+    gsl_rng *noise;
+} replica;
+
+typedef struct sim {
+    const serve_config *cfg;
+    sim_engine eng;
+    replica *rep;
+    slot *slots;
+    uint32_t n_slots, slots_cap, free_head;
+    reqsrc *src;
+    request next_req;
+    int have_next;
+    uint64_t n_arrived, warm, n_total;
+    gsl_rng *rng_route;
+    uint32_t rr_next;
+    /* window and time averages */
+    double t_start, t_end, last_t;
+    uint64_t in_system, busy_replicas, running_seqs, kv_used;
+    double area_in_system, area_busy, area_running, area_kv;
+    double max_batch, max_kv;
+    /* counters in the window */
+    uint64_t done_in_window, out_tokens_window, in_tokens_window;
+    /* per measured request */
+    histo h_ttft, h_tpot, h_itl, h_e2e, h_queue;
+    double sum_ttft, sum_tpot, sum_itl, sum_e2e, sum_queue;
+    uint64_t n_done, n_tpot, n_itl, n_slo_met, n_rejected, n_preempt, n_measured_arrived;
+    uint64_t steps;
+    /* time series (replication 0) */
+    uint64_t ts_done, ts_tokens;
+    int rep_index;
+} sim;
+
+/* --- small containers ----------------------------------------------------------------- */
+
+static int ring_push(ring *q, uint32_t v, int front)
+{
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 64;
+        uint32_t *p = malloc(cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        for (size_t i = 0; i < q->len; i++)
+            p[i] = q->buf[(q->head + i) % q->cap];
+        free(q->buf);
+        q->buf = p;
+        q->cap = cap;
+        q->head = 0;
+    }
+    if (front) {
+        q->head = (q->head + q->cap - 1) % q->cap;
+        q->buf[q->head] = v;
+    } else {
+        q->buf[(q->head + q->len) % q->cap] = v;
+    }
+    q->len++;
+    return 0;
+}
+
+static uint32_t ring_peek(const ring *q)
+{
+    return q->buf[q->head];
+}
+
+static void ring_pop(ring *q)
+{
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+}
+
+static int slot_alloc(sim *s, uint32_t *id)
+{
+    if (s->free_head != UINT32_MAX) {
+        *id = s->free_head;
+        s->free_head = s->slots[*id].next_free;
+        return 0;
+    }
+    if (s->n_slots == s->slots_cap) {
+        uint32_t cap = s->slots_cap ? 2 * s->slots_cap : 1024;
+        slot *p = realloc(s->slots, (size_t)cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        s->slots = p;
+        s->slots_cap = cap;
+    }
+    *id = s->n_slots++;
+    return 0;
+}
+
+static void slot_free(sim *s, uint32_t id)
+{
+    s->slots[id].next_free = s->free_head;
+    s->free_head = id;
+}
+
+static uint32_t blocks_for(const sim *s, uint64_t tokens)
+{
+    return (uint32_t)((tokens + s->cfg->block_size - 1) / s->cfg->block_size);
+}
+
+/* --- time averages --------------------------------------------------------------------- */
+
+static void advance(sim *s, double now)
+{
+    double lo = s->last_t > s->t_start ? s->last_t : s->t_start;
+    double hi = now < s->t_end ? now : s->t_end;
+    if (hi > lo) {
+        double dt = hi - lo;
+        s->area_in_system += (double)s->in_system * dt;
+        s->area_busy += (double)s->busy_replicas * dt;
+        s->area_running += (double)s->running_seqs * dt;
+        s->area_kv += (double)s->kv_used * dt;
+    }
+    s->last_t = now;
+}
+
+static int in_window(const sim *s, double t)
+{
+    return t >= s->t_start && t <= s->t_end;
+}
+
+/* --- request completion ------------------------------------------------------------------ */
+
+static void write_request_row(const sim *s, const slot *q, double ttft, double tpot, double e2e,
+                              double queue, int met)
+{
+    FILE *fp = s->cfg->requests_out;
+    fprintf(fp, "%d,%llu,%u,%.9g,%u,%u,%u,%.9g,%.9g,", s->rep_index,
+            (unsigned long long)q->index, q->cls, q->arrival_s, q->prompt, q->output, q->replica,
+            1e3 * queue, 1e3 * ttft);
+    if (isfinite(tpot))
+        fprintf(fp, "%.9g", 1e3 * tpot);
+    fprintf(fp, ",%.9g,%u,%d\n", 1e3 * e2e, q->preemptions, met);
+}
+
+static void record_done(sim *s, const slot *q)
+{
+    if (q->index < s->warm)
+        return;
+    double ttft = q->first_s - q->arrival_s;
+    double e2e = q->last_s - q->arrival_s;
+    double queue = q->sched_s - q->arrival_s;
+    double tpot = q->output > 1 ? (e2e - ttft) / (q->output - 1) : NAN;
+    s->n_done++;
+    s->sum_ttft += ttft;
+    s->sum_e2e += e2e;
+    s->sum_queue += queue;
+    histo_add(&s->h_ttft, ttft);
+    histo_add(&s->h_e2e, e2e);
+    histo_add(&s->h_queue, queue);
+    if (isfinite(tpot)) {
+        s->n_tpot++;
+        s->sum_tpot += tpot;
+        histo_add(&s->h_tpot, tpot);
+    }
+    const serve_slo *slo = &s->cfg->slo;
+    int met = (slo->limit_s[SLO_TTFT] <= 0 || ttft <= slo->limit_s[SLO_TTFT]) &&
+              (slo->limit_s[SLO_E2EL] <= 0 || e2e <= slo->limit_s[SLO_E2EL]) &&
+              (slo->limit_s[SLO_TPOT] <= 0 || !isfinite(tpot) || tpot <= slo->limit_s[SLO_TPOT]);
+    s->n_slo_met += (uint64_t)met;
+    s->n_preempt += q->preemptions;
+    if (s->cfg->requests_out)
+        write_request_row(s, q, ttft, tpot, e2e, queue, met);
+}
+
+/* --- scheduling ----------------------------------------------------------------------------- */
+
+static void remove_running(replica *r, uint32_t pos)
+{
+    memmove(&r->run[pos], &r->run[pos + 1], (r->nrun - pos - 1) * sizeof *r->run);
+    r->nrun--;
+}
+
+/* Preemption by recompute: the request drops its KV cache and goes back to the front of
+ * the waiting line; when admitted again it prefills its prompt and the tokens it has
+ * already produced. */
+static int preempt(sim *s, replica *r, uint32_t pos)
+{
+    uint32_t id = r->run[pos];
+    slot *q = &s->slots[id];
+    r->free_blocks += q->blocks;
+    s->kv_used -= q->blocks;
+    q->blocks = 0;
+    q->ctx = 0;
+    q->prefilled = 0;
+    q->target = q->prompt + q->gen;
+    q->preemptions++;
+    remove_running(r, pos);
+    s->running_seqs--;
+    return ring_push(&r->waiting, id, 1);
+}
+
+static void take_blocks(sim *s, replica *r, slot *q, uint32_t n)
+{
+    assert(r->free_blocks >= n);
+    r->free_blocks -= n;
+    q->blocks += n;
+    s->kv_used += n;
+}
+
+/* Admits waiting requests while sequences, token budget and KV blocks allow. *budget is
+ * the token budget left. */
+static int admit(sim *s, replica *r, uint32_t *budget, double now)
+{
+    const serve_config *c = s->cfg;
+    while (r->waiting.len > 0 && r->nrun < c->max_num_seqs && *budget > 0) {
+        uint32_t id = ring_peek(&r->waiting);
+        slot *q = &s->slots[id];
+        uint32_t want = q->target - q->prefilled;
+        uint32_t chunk = want;
+        if (c->chunked_prefill) {
+            if (chunk > *budget)
+                chunk = *budget;
+        } else if (chunk > *budget && r->npre > 0) {
+            break; /* does not fit in this step's budget; it goes first next step */
+        }
+        uint32_t need = blocks_for(s, (uint64_t)q->ctx + chunk) - q->blocks;
+        if (need > r->free_blocks)
+            break;
+        ring_pop(&r->waiting);
+        take_blocks(s, r, q, need);
+        if (q->gen == 0 && q->prefilled == 0)
+            q->sched_s = now;
+        r->run[r->nrun++] = id;
+        s->running_seqs++;
+        r->pre_slot[r->npre] = id;
+        r->pre_chunk[r->npre++] = chunk;
+        *budget = chunk >= *budget ? 0 : *budget - chunk;
+    }
+    return 0;
+}
+
+/* Adds every running request in decode phase to the step, growing its KV by a block when
+ * it crosses a block boundary; when blocks run out, the newest running request is
+ * preempted (possibly the one being added). */
+static int add_decodes(sim *s, replica *r, uint32_t *budget)
+{
+    for (uint32_t i = 0; i < r->nrun; i++) {
+        uint32_t id = r->run[i];
+        slot *q = &s->slots[id];
+        if (q->prefilled < q->target)
+            continue;
+        uint32_t need = blocks_for(s, (uint64_t)q->ctx + 1) - q->blocks;
+        int self_preempted = 0;
+        while (need > r->free_blocks) {
+            uint32_t last = r->nrun - 1;
+            if (preempt(s, r, last) != 0)
+                return -1;
+            if (last == i) {
+                self_preempted = 1;
+                break;
+            }
+        }
+        if (self_preempted)
+            break;
+        take_blocks(s, r, q, need);
+        r->dec_slot[r->ndec++] = id;
+        if (*budget > 0)
+            (*budget)--;
+    }
+    return 0;
+}
+
+/* Continues prefills that earlier steps left unfinished (chunked prefill). */
+static void add_prefill_chunks(sim *s, replica *r, uint32_t *budget)
+{
+    for (uint32_t i = 0; i < r->nrun && *budget > 0; i++) {
+        uint32_t id = r->run[i];
+        slot *q = &s->slots[id];
+        if (q->prefilled >= q->target)
+            continue; /* decoding; no prefill chunk is in this step yet (called first) */
+        uint32_t chunk = q->target - q->prefilled;
+        if (chunk > *budget)
+            chunk = *budget;
+        uint32_t need = blocks_for(s, (uint64_t)q->ctx + chunk) - q->blocks;
+        if (need > r->free_blocks)
+            break;
+        take_blocks(s, r, q, need);
+        r->pre_slot[r->npre] = id;
+        r->pre_chunk[r->npre++] = chunk;
+        *budget -= chunk;
+    }
+}
+
+static int compose_continuous(sim *s, replica *r, double now)
+{
+    uint32_t budget = s->cfg->max_batched_tokens;
+    if (s->cfg->chunked_prefill) {
+        if (add_decodes(s, r, &budget) != 0)
+            return -1;
+        add_prefill_chunks(s, r, &budget);
+        return admit(s, r, &budget, now);
+    }
+    /* Without chunked prefill a step is either prefills (new requests first, as vLLM's
+     * default scheduler does) or decodes. */
+    if (admit(s, r, &budget, now) != 0)
+        return -1;
+    if (r->npre > 0)
+        return 0;
+    return add_decodes(s, r, &budget);
+}
+
+/* Static batching: an idle replica takes up to max_num_seqs waiting requests whose whole
+ * sequence fits in the KV cache, prefills them together, then decodes until every one is
+ * done; nothing joins a batch in progress. */
+static int compose_static(sim *s, replica *r, double now)
+{
+    if (r->nrun == 0) {
+        while (r->waiting.len > 0 && r->nrun < s->cfg->max_num_seqs) {
+            uint32_t id = ring_peek(&r->waiting);
+            slot *q = &s->slots[id];
+            uint32_t need = blocks_for(s, (uint64_t)q->prompt + q->output);
+            if (need > r->free_blocks)
+                break;
+            ring_pop(&r->waiting);
+            take_blocks(s, r, q, need);
+            q->sched_s = now;
+            r->run[r->nrun++] = id;
+            s->running_seqs++;
+            r->pre_slot[r->npre] = id;
+            r->pre_chunk[r->npre++] = q->target;
+        }
+        return 0;
+    }
+    for (uint32_t i = 0; i < r->nrun; i++)
+        r->dec_slot[r->ndec++] = r->run[i];
+    return 0;
+}
+
+static step_shape shape_of(const sim *s, const replica *r)
+{
+    step_shape sh = {0};
+    for (uint32_t k = 0; k < r->npre; k++) {
+        const slot *q = &s->slots[r->pre_slot[k]];
+        double c = r->pre_chunk[k], before = q->ctx;
+        sh.prefill_tokens += c;
+        sh.prefill_seqs += 1;
+        sh.prefill_attn += c * (before + (c + 1.0) / 2.0);
+        sh.prefill_ctx_read += before;
+    }
+    for (uint32_t k = 0; k < r->ndec; k++) {
+        const slot *q = &s->slots[r->dec_slot[k]];
+        sh.decode_seqs += 1;
+        sh.decode_ctx += (double)q->ctx + 1.0;
+    }
+    return sh;
+}
+
+static int start_step(sim *s, uint32_t ri, double now)
+{
+    replica *r = &s->rep[ri];
+    if (r->busy)
+        return 0;
+    r->npre = r->ndec = 0;
+    int rc = s->cfg->sched == SERVE_STATIC ? compose_static(s, r, now)
+                                           : compose_continuous(s, r, now);
+    if (rc != 0)
+        return -1;
+    if (r->npre + r->ndec == 0)
+        return 0;
+    step_shape sh = shape_of(s, r);
+    double dt = step_time_sample(s->cfg->step, &sh, r->noise);
+    r->busy = 1;
+    r->step_start_s = now;
+    s->busy_replicas++;
+    double batch = (double)(r->npre + r->ndec);
+    if (in_window(s, now) && batch > s->max_batch)
+        s->max_batch = batch;
+    double kv = 1.0 - (double)r->free_blocks / (double)s->cfg->kv_blocks;
+    if (in_window(s, now) && kv > s->max_kv)
+        s->max_kv = kv;
+    s->steps++;
+    return sim_engine_schedule(&s->eng, now + dt, EV_STEP_END, ri);
+}
+
+/* A token of request q appears at time now. */
+static void produce(sim *s, slot *q, double now)
+{
+    q->gen++;
+    if (q->gen == 1)
+        q->first_s = now;
+    else if (q->index >= s->warm) {
+        double gap = now - q->last_s;
+        s->n_itl++;
+        s->sum_itl += gap;
+        histo_add(&s->h_itl, gap);
+    }
+    q->last_s = now;
+}
+
+static int end_step(sim *s, uint32_t ri, double now)
+{
+    replica *r = &s->rep[ri];
+    uint64_t tokens_out = 0, tokens_in = 0;
+    for (uint32_t k = 0; k < r->npre; k++) {
+        slot *q = &s->slots[r->pre_slot[k]];
+        q->prefilled += r->pre_chunk[k];
+        q->ctx += r->pre_chunk[k];
+        tokens_in += r->pre_chunk[k];
+        if (q->prefilled == q->target) {
+            produce(s, q, now);
+            tokens_out++;
+        }
+    }
+    for (uint32_t k = 0; k < r->ndec; k++) {
+        slot *q = &s->slots[r->dec_slot[k]];
+        q->ctx++;
+        produce(s, q, now);
+        tokens_out++;
+    }
+    r->outstanding_tokens -= tokens_in + tokens_out <= r->outstanding_tokens
+                                 ? tokens_in + tokens_out
+                                 : r->outstanding_tokens;
+    if (in_window(s, now)) {
+        s->out_tokens_window += tokens_out;
+        s->in_tokens_window += tokens_in;
+    }
+    s->ts_tokens += tokens_out;
+    /* Completions: compact the running list in place, keeping admission order. */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < r->nrun; i++) {
+        uint32_t id = r->run[i];
+        slot *q = &s->slots[id];
+        if (q->gen < q->output) {
+            r->run[keep++] = id;
+            continue;
+        }
+        r->free_blocks += q->blocks;
+        s->kv_used -= q->blocks;
+        s->running_seqs--;
+        s->in_system--;
+        if (in_window(s, now))
+            s->done_in_window++;
+        s->ts_done++;
+        record_done(s, q);
+        slot_free(s, id);
+    }
+    r->nrun = keep;
+    r->busy = 0;
+    r->npre = r->ndec = 0;
+    s->busy_replicas--;
+    return start_step(s, ri, now);
+}
+
+/* --- arrivals and routing ------------------------------------------------------------------ */
+
+static uint64_t load_of(const sim *s, uint32_t i)
+{
+    if (s->cfg->router == ROUTER_LEAST_TOKENS)
+        return s->rep[i].outstanding_tokens;
+    return s->rep[i].waiting.len + s->rep[i].nrun;
+}
+
+static uint32_t route(sim *s)
+{
+    uint32_t n = s->cfg->replicas;
+    switch (s->cfg->router) {
+    case ROUTER_RR: {
+        uint32_t i = s->rr_next;
+        s->rr_next = (s->rr_next + 1) % n;
+        return i;
+    }
+    case ROUTER_RANDOM:
+        return (uint32_t)gsl_rng_uniform_int(s->rng_route, n);
+    case ROUTER_P2C: {
+        uint32_t a = (uint32_t)gsl_rng_uniform_int(s->rng_route, n);
+        uint32_t b = (uint32_t)gsl_rng_uniform_int(s->rng_route, n);
+        return load_of(s, b) < load_of(s, a) ? b : a;
+    }
+    case ROUTER_JSQ:
+    case ROUTER_LEAST_TOKENS:
+    default: {
+        /* Ties go to the lowest index, so the choice is deterministic. */
+        uint32_t best = 0;
+        for (uint32_t i = 1; i < n; i++)
+            if (load_of(s, i) < load_of(s, best))
+                best = i;
+        return best;
+    }
+    }
+}
+
+static int pull_next(sim *s, char *err, size_t errlen)
+{
+    int rc = reqsrc_next(s->src, &s->next_req, err, errlen);
+    if (rc < 0)
+        return -1;
+    s->have_next = rc == 1;
+    if (!s->have_next)
+        return 0;
+    double t = s->next_req.arrival_s < s->eng.now_s ? s->eng.now_s : s->next_req.arrival_s;
+    return sim_engine_schedule(&s->eng, t, EV_ARRIVAL, 0);
+}
+
+static int on_arrival(sim *s, double now, char *err, size_t errlen)
+{
+    request rq = s->next_req;
+    uint64_t idx = s->n_arrived++;
+    if (idx == s->warm)
+        s->t_start = now;
+    if (idx + 1 == s->n_total)
+        s->t_end = now;
+    const serve_config *c = s->cfg;
+    int measured = idx >= s->warm;
+    s->n_measured_arrived += (uint64_t)measured;
+    /* A request that can never run is refused: its whole sequence exceeds the KV cache
+     * (static batching reserves it all), or its prompt exceeds the token budget without
+     * chunked prefill. */
+    uint64_t seq_blocks = blocks_for(s, (uint64_t)rq.prompt_tokens + rq.output_tokens);
+    int never = seq_blocks > c->kv_blocks ||
+                (c->sched == SERVE_CONTINUOUS && !c->chunked_prefill &&
+                 rq.prompt_tokens > c->max_batched_tokens);
+    if (never) {
+        s->n_rejected += (uint64_t)measured;
+    } else {
+        uint32_t id;
+        if (slot_alloc(s, &id) != 0) {
+            util_errf(err, errlen, "out of memory");
+            return -1;
+        }
+        uint32_t ri = route(s);
+        slot *q = &s->slots[id];
+        memset(q, 0, sizeof *q);
+        q->index = idx;
+        q->arrival_s = now;
+        q->prompt = rq.prompt_tokens;
+        q->output = rq.output_tokens;
+        q->target = rq.prompt_tokens;
+        q->cls = rq.cls;
+        q->replica = ri;
+        replica *r = &s->rep[ri];
+        r->outstanding_tokens += (uint64_t)rq.prompt_tokens + rq.output_tokens;
+        s->in_system++;
+        if (ring_push(&r->waiting, id, 0) != 0) {
+            util_errf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (start_step(s, ri, now) != 0) {
+            util_errf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return pull_next(s, err, errlen);
+}
+
+/* --- time series ----------------------------------------------------------------------- */
+
+static int on_sample(sim *s, double now)
+{
+    FILE *fp = s->cfg->timeseries_out;
+    uint64_t waiting = 0;
+    for (uint32_t i = 0; i < s->cfg->replicas; i++)
+        waiting += s->rep[i].waiting.len;
+    double kv = (double)s->kv_used / ((double)s->cfg->kv_blocks * s->cfg->replicas);
+    double iv = s->cfg->sample_interval_s;
+    fprintf(fp, "%.9g,%llu,%llu,%llu,%.6g,%.9g,%.9g\n", now, (unsigned long long)waiting,
+            (unsigned long long)s->running_seqs, (unsigned long long)s->busy_replicas, kv,
+            (double)s->ts_done / iv, (double)s->ts_tokens / iv);
+    s->ts_done = s->ts_tokens = 0;
+    if (!s->have_next && s->in_system == 0)
+        return 0;
+    return sim_engine_schedule(&s->eng, now + iv, EV_SAMPLE, 0);
+}
+
+/* --- a replication ---------------------------------------------------------------------- */
+
+static int open_source(sim *s, const unsigned long *seeds, char *err, size_t errlen)
+{
+    const serve_workload *w = &s->cfg->wl;
+    if (w->trace_path) {
+        s->src = reqsrc_trace_csv(w->trace_path, w->requests, err, errlen);
+        return s->src ? 0 : -1;
+    }
+    s->src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,
+                              seeds[SRC_ARRIVALS], seeds[SRC_LENGTHS]);
+    if (s->src == NULL)
+        util_errf(err, errlen, "out of memory");
+    return s->src ? 0 : -1;
+}
+
+/* Number of requests the workload will offer (a trace is counted by reading it once). */
+static int count_requests(const serve_config *c, uint64_t *n, char *err, size_t errlen)
+{
+    if (!c->wl.trace_path) {
+        *n = c->wl.requests;
+        return 0;
+    }
+    reqsrc *src = reqsrc_trace_csv(c->wl.trace_path, c->wl.requests, err, errlen);
+    if (src == NULL)
+        return -1;
+    request rq;
+    int rc;
+    *n = 0;
+    while ((rc = reqsrc_next(src, &rq, err, errlen)) == 1)
+        (*n)++;
+    reqsrc_close(src);
+    if (rc < 0)
+        return -1;
+    if (*n == 0) {
+        util_errf(err, errlen, "%s: no requests after the header", c->wl.trace_path);
+        return -1;
+    }
+    return 0;
+}
+
+static void reset(sim *s, int rep_index)
+{
+    const serve_config *c = s->cfg;
+    s->eng.now_s = 0.0;
+    s->eng.next_seq = 0;
+    s->eng.pending.len = 0;
+    s->eng.n_events = 0;
+    for (uint32_t i = 0; i < c->replicas; i++) {
+        replica *r = &s->rep[i];
+        r->waiting.head = r->waiting.len = 0;
+        r->nrun = r->npre = r->ndec = 0;
+        r->free_blocks = c->kv_blocks;
+        r->busy = 0;
+        r->outstanding_tokens = 0;
+    }
+    s->n_slots = 0;
+    s->free_head = UINT32_MAX;
+    s->have_next = 0;
+    s->n_arrived = 0;
+    s->rr_next = 0;
+    s->warm = (uint64_t)floor(c->warmup_fraction * (double)s->n_total);
+    s->t_start = s->t_end = INFINITY;
+    s->last_t = 0;
+    s->in_system = s->busy_replicas = s->running_seqs = s->kv_used = 0;
+    s->area_in_system = s->area_busy = s->area_running = s->area_kv = 0;
+    s->max_batch = s->max_kv = 0;
+    s->done_in_window = s->out_tokens_window = s->in_tokens_window = 0;
+    histo_reset(&s->h_ttft);
+    histo_reset(&s->h_tpot);
+    histo_reset(&s->h_itl);
+    histo_reset(&s->h_e2e);
+    histo_reset(&s->h_queue);
+    s->sum_ttft = s->sum_tpot = s->sum_itl = s->sum_e2e = s->sum_queue = 0;
+    s->n_done = s->n_tpot = s->n_itl = s->n_slo_met = s->n_rejected = s->n_preempt = 0;
+    s->n_measured_arrived = 0;
+    s->ts_done = s->ts_tokens = 0;
+    s->rep_index = rep_index;
+}
+
+static void fill_metrics(const sim *s, double *m)
+{
+    const serve_config *c = s->cfg;
+    double window = s->t_end - s->t_start;
+    double w = window > 0 ? window : NAN;
+    double ms = 1e3;
+#define Q(h, q) (1e3 * histo_quantile(&s->h, q))
+    m[SM_request_throughput] = (double)s->done_in_window / w;
+    m[SM_output_throughput] = (double)s->out_tokens_window / w;
+    m[SM_total_token_throughput] = (double)(s->out_tokens_window + s->in_tokens_window) / w;
+    m[SM_mean_ttft_ms] = s->n_done ? ms * s->sum_ttft / (double)s->n_done : NAN;
+    m[SM_p50_ttft_ms] = Q(h_ttft, 0.50);
+    m[SM_p90_ttft_ms] = Q(h_ttft, 0.90);
+    m[SM_p95_ttft_ms] = Q(h_ttft, 0.95);
+    m[SM_p99_ttft_ms] = Q(h_ttft, 0.99);
+    m[SM_p999_ttft_ms] = Q(h_ttft, 0.999);
+    m[SM_mean_tpot_ms] = s->n_tpot ? ms * s->sum_tpot / (double)s->n_tpot : NAN;
+    m[SM_p50_tpot_ms] = Q(h_tpot, 0.50);
+    m[SM_p90_tpot_ms] = Q(h_tpot, 0.90);
+    m[SM_p95_tpot_ms] = Q(h_tpot, 0.95);
+    m[SM_p99_tpot_ms] = Q(h_tpot, 0.99);
+    m[SM_p999_tpot_ms] = Q(h_tpot, 0.999);
+    m[SM_mean_itl_ms] = s->n_itl ? ms * s->sum_itl / (double)s->n_itl : NAN;
+    m[SM_p50_itl_ms] = Q(h_itl, 0.50);
+    m[SM_p90_itl_ms] = Q(h_itl, 0.90);
+    m[SM_p95_itl_ms] = Q(h_itl, 0.95);
+    m[SM_p99_itl_ms] = Q(h_itl, 0.99);
+    m[SM_p999_itl_ms] = Q(h_itl, 0.999);
+    m[SM_mean_e2el_ms] = s->n_done ? ms * s->sum_e2e / (double)s->n_done : NAN;
+    m[SM_p50_e2el_ms] = Q(h_e2e, 0.50);
+    m[SM_p90_e2el_ms] = Q(h_e2e, 0.90);
+    m[SM_p95_e2el_ms] = Q(h_e2e, 0.95);
+    m[SM_p99_e2el_ms] = Q(h_e2e, 0.99);
+    m[SM_p999_e2el_ms] = Q(h_e2e, 0.999);
+    m[SM_mean_queue_ms] = s->n_done ? ms * s->sum_queue / (double)s->n_done : NAN;
+    m[SM_p50_queue_ms] = Q(h_queue, 0.50);
+    m[SM_p99_queue_ms] = Q(h_queue, 0.99);
+#undef Q
+    double attain = s->n_done ? (double)s->n_slo_met / (double)s->n_done : NAN;
+    m[SM_goodput] = m[SM_request_throughput] * attain;
+    m[SM_slo_attainment_pct] = 100.0 * attain;
+    m[SM_gpu_utilization] = s->area_busy / (w * c->replicas);
+    m[SM_mean_running_batch] = s->area_busy > 0 ? s->area_running / s->area_busy : 0.0;
+    m[SM_max_running_batch] = s->max_batch;
+    m[SM_mean_kv_occupancy] = s->area_kv / (w * (double)c->kv_blocks * c->replicas);
+    m[SM_max_kv_occupancy] = s->max_kv;
+    m[SM_preemptions_per_request] = s->n_done ? (double)s->n_preempt / (double)s->n_done : NAN;
+    m[SM_rejected_fraction] =
+        s->n_measured_arrived ? (double)s->n_rejected / (double)s->n_measured_arrived : NAN;
+    double cost_per_s = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas / 3600.0;
+    m[SM_cost_per_million_output_tokens] = cost_per_s / m[SM_output_throughput] * 1e6;
+    m[SM_mean_in_system] = s->area_in_system / w;
+    m[SM_lambda_w] = s->n_done ? (double)(s->n_measured_arrived - s->n_rejected) / w *
+                                     (s->sum_e2e / (double)s->n_done)
+                               : NAN;
+}
+
+static int run_one(sim *s, const unsigned long *seeds, int rep_index, double *m, char *err,
+                   size_t errlen)
+{
+    const serve_config *c = s->cfg;
+    reset(s, rep_index);
+    gsl_rng_set(s->rng_route, seeds[SRC_ROUTING]);
+    for (uint32_t i = 0; i < c->replicas; i++)
+        gsl_rng_set(s->rep[i].noise, seeds[SRC_NOISE0 + i]);
+    if (open_source(s, seeds, err, errlen) != 0)
+        return -1;
+    int rc = pull_next(s, err, errlen);
+    if (rc == 0 && rep_index == 0 && c->timeseries_out && c->sample_interval_s > 0)
+        rc = sim_engine_schedule(&s->eng, 0.0, EV_SAMPLE, 0);
+    sim_event ev;
+    while (rc == 0 && sim_engine_next(&s->eng, &ev)) {
+        advance(s, ev.time_s);
+        switch (ev.kind) {
+        case EV_ARRIVAL:
+            rc = on_arrival(s, ev.time_s, err, errlen);
+            break;
+        case EV_STEP_END:
+            rc = end_step(s, ev.id, ev.time_s);
+            if (rc != 0)
+                util_errf(err, errlen, "out of memory");
+            break;
+        case EV_SAMPLE:
+            rc = on_sample(s, ev.time_s);
+            break;
+        default:
+            assert(0);
+        }
+    }
+    reqsrc_close(s->src);
+    s->src = NULL;
+    if (rc != 0)
+        return -1;
+    assert(s->in_system == 0 && s->kv_used == 0);
+    fill_metrics(s, m);
+    return 0;
+}
+
+static int check_config(const serve_config *c, char *err, size_t errlen)
+{
+    if (c->replicas < 1 || c->replicas > 100000) {
+        util_errf(err, errlen, "replicas %u: expected 1 to 100000", c->replicas);
+        return -1;
+    }
+    if (c->max_num_seqs < 1) {
+        util_errf(err, errlen, "max-num-seqs %u: expected at least 1", c->max_num_seqs);
+        return -1;
+    }
+    if (c->max_batched_tokens < c->block_size) {
+        util_errf(err, errlen,
+                  "max-batched-tokens %u is smaller than one KV block (%u tokens): expected "
+                  "at least %u",
+                  c->max_batched_tokens, c->block_size, c->block_size);
+        return -1;
+    }
+    if (c->kv_blocks < 1 || c->block_size < 1) {
+        util_errf(err, errlen, "no KV cache blocks");
+        return -1;
+    }
+    if (c->replications < 1 || !(c->warmup_fraction >= 0 && c->warmup_fraction < 1)) {
+        util_errf(err, errlen, "replications must be >= 1 and warm-up in [0, 1)");
+        return -1;
+    }
+    return 0;
+}
+
+serve_metric serve_slo_target_metric(serve_slo_metric k, double pct)
+{
+    static const serve_metric base[SLO_COUNT] = {SM_mean_ttft_ms, SM_mean_tpot_ms,
+                                                 SM_mean_e2el_ms};
+    /* mean, p50, p90, p95, p99, p99.9 follow each other in the metric list */
+    unsigned off = pct == 0 ? 0u : pct == 50 ? 1u : pct == 90 ? 2u : pct == 95 ? 3u
+                 : pct == 99 ? 4u : 5u;
+    return (serve_metric)((unsigned)base[k] + off);
+}
+
+int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    if (check_config(c, err, errlen) != 0)
+        return -1;
+    sim s;
+    memset(&s, 0, sizeof s);
+    s.cfg = c;
+    if (count_requests(c, &s.n_total, err, errlen) != 0)
+        return -1;
+    if ((uint64_t)floor(c->warmup_fraction * (double)s.n_total) >= s.n_total) {
+        util_errf(err, errlen, "the warm-up deletes all %llu requests",
+                  (unsigned long long)s.n_total);
+        return -1;
+    }
+    size_t reps = c->replications;
+    res->n_sources = SRC_NOISE0 + c->replicas;
+    res->n_seeds = reps * res->n_sources;
+    res->seeds = malloc(res->n_seeds * sizeof *res->seeds);
+    res->per_rep = malloc(reps * SM_COUNT * sizeof *res->per_rep);
+    s.rep = calloc(c->replicas, sizeof *s.rep);
+    int ok = res->seeds && res->per_rep && s.rep &&
+             sim_seeds_derive(c->seed, reps, res->n_sources, res->seeds) == 0 &&
+             sim_engine_init(&s.eng, 2u * c->replicas + 8) == 0 &&
+             (s.rng_route = sim_rng_create(1)) != NULL && histo_init(&s.h_ttft) == 0 &&
+             histo_init(&s.h_tpot) == 0 && histo_init(&s.h_itl) == 0 &&
+             histo_init(&s.h_e2e) == 0 && histo_init(&s.h_queue) == 0;
+    size_t per = c->max_num_seqs;
+    for (uint32_t i = 0; ok && i < c->replicas; i++) {
+        replica *r = &s.rep[i];
+        r->run = malloc(per * sizeof *r->run);
+        r->pre_slot = malloc(per * sizeof *r->pre_slot);
+        r->pre_chunk = malloc(per * sizeof *r->pre_chunk);
+        r->dec_slot = malloc(per * sizeof *r->dec_slot);
+        r->noise = sim_rng_create(1);
+        ok = r->run && r->pre_slot && r->pre_chunk && r->dec_slot && r->noise;
+    }
+    if (!ok)
+        util_errf(err, errlen, "out of memory");
+    double *row = malloc(SM_COUNT * sizeof *row);
+    ok = ok && row != NULL;
+    for (size_t r = 0; ok && r < reps; r++) {
+        ok = run_one(&s, res->seeds + r * res->n_sources, (int)r, row, err, errlen) == 0;
+        if (!ok)
+            break;
+        for (size_t m = 0; m < SM_COUNT; m++)
+            res->per_rep[m * reps + r] = row[m];
+        res->events += s.eng.n_events;
+        res->requests_total += s.n_total;
+    }
+    res->steps = s.steps;
+    free(row);
+    for (uint32_t i = 0; s.rep && i < c->replicas; i++) {
+        free(s.rep[i].waiting.buf);
+        free(s.rep[i].run);
+        free(s.rep[i].pre_slot);
+        free(s.rep[i].pre_chunk);
+        free(s.rep[i].dec_slot);
+        if (s.rep[i].noise)
+            gsl_rng_free(s.rep[i].noise);
+    }
+    free(s.rep);
+    free(s.slots);
+    sim_engine_fini(&s.eng);
+    if (s.rng_route)
+        gsl_rng_free(s.rng_route);
+    histo_fini(&s.h_ttft);
+    histo_fini(&s.h_tpot);
+    histo_fini(&s.h_itl);
+    histo_fini(&s.h_e2e);
+    histo_fini(&s.h_queue);
+    if (!ok) {
+        serve_result_fini(res);
+        return -1;
+    }
+    for (size_t m = 0; m < SM_COUNT; m++)
+        res->metric[m] = stats_ci95(res->per_rep + m * reps, reps);
+    res->little_checked = reps >= 2;
+    res->little_ok = stats_ci_overlap(res->metric[SM_mean_in_system], res->metric[SM_lambda_w]);
+    for (int k = 0; k < SLO_COUNT; k++) {
+        if (c->slo.limit_s[k] <= 0) {
+            res->slo_met[k] = -1;
+            continue;
+        }
+        serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
+        res->slo_met[k] = res->metric[m].mean <= 1e3 * c->slo.limit_s[k];
+    }
+    res->cost_per_hour_usd = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas;
+    return 0;
+}
+
+void serve_result_fini(serve_result *res)
+{
+    free(res->per_rep);
+    free(res->seeds);
+    res->per_rep = NULL;
+    res->seeds = NULL;
+}

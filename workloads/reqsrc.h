@@ -1,0 +1,58 @@
+/*
+ * reqsrc: the one interface through which every workload reaches the simulator: a stream
+ * of requests in arrival order (arrival time, prompt tokens, output tokens, class).
+ *
+ * Sources: synthetic (an arrival process with prompt and output length distributions) and
+ * the capsim CSV trace `arrival_s,prompt_tokens,output_tokens[,class]`. Each is a small
+ * table of function pointers, so a new format is one file and one constructor. A source
+ * reads lazily, in constant memory, and is freed with reqsrc_close().
+ */
+#ifndef CAPSIM_REQSRC_H
+#define CAPSIM_REQSRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/dist.h"
+#include "workloads/arrival.h"
+
+#define REQSRC_MAX_TOKENS 10000000u
+
+typedef struct request {
+    double arrival_s;
+    uint32_t prompt_tokens; /* >= 1 */
+    uint32_t output_tokens; /* >= 1 */
+    uint32_t cls;           /* class index; 0 when the workload has none */
+} request;
+
+typedef struct reqsrc reqsrc;
+
+typedef struct reqsrc_ops {
+    /* 1 with *out filled, 0 at the end, -1 with a message on bad input. */
+    int (*next)(reqsrc *s, request *out, char *err, size_t errlen);
+    void (*close)(reqsrc *s);
+} reqsrc_ops;
+
+struct reqsrc {
+    const reqsrc_ops *ops;
+};
+
+static inline int reqsrc_next(reqsrc *s, request *out, char *err, size_t errlen)
+{
+    return s->ops->next(s, out, err, errlen);
+}
+
+void reqsrc_close(reqsrc *s);
+
+/* n requests from an arrival process and length distributions (tokens are rounded to the
+ * nearest whole number, at least 1). Random streams: arrivals from seed_arrivals, lengths
+ * from seed_lengths. The distributions are borrowed and must outlive the source. */
+reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len,
+                         const dist *output_len, uint64_t n, unsigned long seed_arrivals,
+                         unsigned long seed_lengths);
+
+/* The capsim CSV trace at path; at most max_requests rows (0 = all). Arrival times must
+ * not decrease. Errors name file, line and column. */
+reqsrc *reqsrc_trace_csv(const char *path, uint64_t max_requests, char *err, size_t errlen);
+
+#endif
