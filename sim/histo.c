@@ -33,15 +33,20 @@ void histo_reset(histo *h)
 
 void histo_add(histo *h, double v)
 {
+    histo_add_n(h, v, 1);
+}
+
+void histo_add_n(histo *h, double v, uint64_t n)
+{
     assert(v >= 0.0);
-    h->total++;
+    h->total += n;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     /* Biased IEEE-754 exponent; values below 2^HISTO_MIN_EXP (and subnormals) count as
      * zero. */
     int64_t e = (int64_t)((bits >> 52) & 0x7ff) - 1023;
     if (e < HISTO_MIN_EXP) {
-        h->zeros++;
+        h->zeros += n;
         return;
     }
     size_t idx;
@@ -51,7 +56,7 @@ void histo_add(histo *h, double v)
         size_t sub = (size_t)((bits >> (52 - HISTO_SUB_BITS)) & (N_SUB - 1));
         idx = (size_t)(e - HISTO_MIN_EXP) * N_SUB + sub;
     }
-    h->counts[idx]++;
+    h->counts[idx] += n;
 }
 
 /* Midpoint of bucket idx: octave 2^e, slice [1 + s/N, 1 + (s+1)/N). */

@@ -37,6 +37,9 @@ void histo_reset(histo *h);
 /* Counts one value; v must be >= 0 and not NaN. */
 void histo_add(histo *h, double v);
 
+/* Counts the value v n times. */
+void histo_add_n(histo *h, double v, uint64_t n);
+
 /* Nearest-rank quantile: the smallest bucket value v such that at least ceil(q * total)
  * values are <= v, for 0 < q <= 1. NAN when the histogram is empty. */
 double histo_quantile(const histo *h, double q);

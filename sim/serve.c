@@ -64,8 +64,15 @@ typedef struct replica {
     double step_start_s;
     uint32_t *pre_slot, *pre_chunk, npre; /* prefill chunks of the step in flight */
     uint32_t *dec_slot, ndec;             /* decodes of the step in flight */
-    uint64_t outstanding_tokens;          /* prompt + output tokens not yet done */
+    uint64_t outstanding_tokens; /* tokens still to compute: prefill left plus output left */
     gsl_rng *noise;
+    /* A decode stretch in flight: k steps of the same batch ending at end_s[0..k). */
+    uint32_t k;            /* 0: a single step is in flight */
+    double *end_s;
+    uint32_t end_cap;
+    gsl_rng *noise_saved;  /* the noise generator as it was when the stretch began */
+    uint32_t stamp;        /* tags the step-end event that is current */
+    double end_s_single;   /* end of the single step in flight */
 } replica;
 
 typedef struct sim {
@@ -92,6 +99,8 @@ typedef struct sim {
     double sum_ttft, sum_tpot, sum_itl, sum_e2e, sum_queue;
     uint64_t n_done, n_tpot, n_itl, n_slo_met, n_rejected, n_preempt, n_measured_arrived;
     uint64_t steps;
+    serve_result *res; /* conservation counters go straight here */
+    int jump_ok;       /* stretches allowed in this replication */
     /* time series (replication 0) */
     uint64_t ts_done, ts_tokens;
     int rep_index;
@@ -218,6 +227,9 @@ static void record_done(sim *s, const slot *q)
         s->n_tpot++;
         s->sum_tpot += tpot;
         histo_add(&s->h_tpot, tpot);
+        /* The gaps between a request's tokens add up to last - first token. */
+        s->n_itl += q->output - 1;
+        s->sum_itl += q->last_s - q->first_s;
     }
     const serve_slo *slo = &s->cfg->slo;
     int met = (slo->limit_s[SLO_TTFT] <= 0 || ttft <= slo->limit_s[SLO_TTFT]) &&
@@ -244,6 +256,8 @@ static int preempt(sim *s, replica *r, uint32_t pos)
 {
     uint32_t id = r->run[pos];
     slot *q = &s->slots[id];
+    /* Its remaining work grows by what must be computed again. */
+    r->outstanding_tokens += (uint64_t)q->prompt + q->gen - (q->target - q->prefilled);
     r->free_blocks += q->blocks;
     s->kv_used -= q->blocks;
     q->blocks = 0;
@@ -251,6 +265,7 @@ static int preempt(sim *s, replica *r, uint32_t pos)
     q->prefilled = 0;
     q->target = q->prompt + q->gen;
     q->preemptions++;
+    s->res->preemptions++;
     remove_running(r, pos);
     s->running_seqs--;
     return ring_push(&r->waiting, id, 1);
@@ -262,6 +277,9 @@ static void take_blocks(sim *s, replica *r, slot *q, uint32_t n)
     r->free_blocks -= n;
     q->blocks += n;
     s->kv_used += n;
+    uint64_t used = s->cfg->kv_blocks - r->free_blocks;
+    if (used > s->res->max_blocks_used)
+        s->res->max_blocks_used = used;
 }
 
 /* Admits waiting requests while sequences, token budget and KV blocks allow. *budget is
@@ -412,6 +430,41 @@ static step_shape shape_of(const sim *s, const replica *r)
     return sh;
 }
 
+/* Decode steps, beyond the one just composed, that can run with the batch unchanged:
+ * nobody finishes before the last of them, no KV block runs short (so no preemption),
+ * and no waiting request could be admitted (it was not admitted now, and during decode
+ * steps nothing frees blocks or slots). Returns the stretch length k >= 1. */
+static uint32_t stretch_length(const sim *s, const replica *r)
+{
+    if (r->npre != 0 || r->ndec != r->nrun)
+        return 1;
+    uint32_t k_max = UINT32_MAX;
+    for (uint32_t i = 0; i < r->ndec; i++) {
+        const slot *q = &s->slots[r->dec_slot[i]];
+        uint32_t left = q->output - q->gen;
+        if (left < k_max)
+            k_max = left;
+    }
+    if (k_max <= 1 || s->cfg->sched == SERVE_STATIC)
+        return k_max; /* static batching reserved every block up front */
+    /* Largest k whose block growth over steps 2..k fits in the free blocks (the blocks
+     * of step 1 are already taken); the need grows with k, so bisect. */
+    uint32_t lo = 1, hi = k_max;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        uint64_t need = 0;
+        for (uint32_t i = 0; i < r->ndec; i++) {
+            const slot *q = &s->slots[r->dec_slot[i]];
+            need += blocks_for(s, (uint64_t)q->ctx + mid) - q->blocks;
+        }
+        if (need <= r->free_blocks)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
 static int start_step(sim *s, uint32_t ri, double now)
 {
     replica *r = &s->rep[ri];
@@ -425,7 +478,30 @@ static int start_step(sim *s, uint32_t ri, double now)
     if (r->npre + r->ndec == 0)
         return 0;
     step_shape sh = shape_of(s, r);
-    double dt = step_time_sample(s->cfg->step, &sh, r->noise);
+    uint32_t k = s->jump_ok ? stretch_length(s, r) : 1;
+    if (k >= 2) {
+        /* Draw the k step times now, from a saved copy of the generator's state so that
+         * a stretch cut short can give back the draws it did not use. */
+        if (r->end_cap < k) {
+            uint32_t cap = k < 64 ? 64 : k;
+            double *p = realloc(r->end_s, cap * sizeof *p);
+            if (p == NULL)
+                return -1;
+            r->end_s = p;
+            r->end_cap = cap;
+        }
+        gsl_rng_memcpy(r->noise_saved, r->noise);
+        double t = now;
+        for (uint32_t j = 0; j < k; j++) {
+            t += step_time_sample(s->cfg->step, &sh, r->noise);
+            r->end_s[j] = t;
+            sh.decode_ctx += sh.decode_seqs;
+        }
+        r->k = k;
+    } else {
+        r->k = 0;
+        r->end_s_single = now + step_time_sample(s->cfg->step, &sh, r->noise);
+    }
     r->busy = 1;
     r->step_start_s = now;
     s->busy_replicas++;
@@ -436,52 +512,181 @@ static int start_step(sim *s, uint32_t ri, double now)
     if (in_window(s, now) && kv > s->max_kv)
         s->max_kv = kv;
     s->steps++;
-    return sim_engine_schedule(&s->eng, now + dt, EV_STEP_END, ri);
+    r->stamp++;
+    double end = r->k ? r->end_s[r->k - 1] : r->end_s_single;
+    return sim_engine_schedule(&s->eng, end, EV_STEP_END | (r->stamp << 2), ri);
+}
+
+/* An arrival has joined replica ri's waiting line while a stretch is in flight: if it
+ * could be admitted at the next step boundary, the stretch ends at the end of the step
+ * in progress. The generator is rewound and the used draws taken again, so that the
+ * noise stream is exactly what step-by-step simulation consumes. */
+static int cut_stretch(sim *s, uint32_t ri, double now)
+{
+    replica *r = &s->rep[ri];
+    if (r->k == 0 || r->nrun >= s->cfg->max_num_seqs || r->waiting.len != 1)
+        return 0;
+    uint32_t done = 0; /* steps ended by now */
+    while (done < r->k && r->end_s[done] <= now)
+        done++;
+    uint32_t k = done + 1;
+    if (k >= r->k)
+        return 0;
+    gsl_rng_memcpy(r->noise, r->noise_saved);
+    step_shape sh = shape_of(s, r);
+    for (uint32_t j = 0; j < k; j++) {
+        step_time_sample(s->cfg->step, &sh, r->noise);
+        sh.decode_ctx += sh.decode_seqs;
+    }
+    r->k = k;
+    r->stamp++;
+    return sim_engine_schedule(&s->eng, r->end_s[k - 1], EV_STEP_END | (r->stamp << 2), ri);
+}
+
+/* Steps of replica r finished by time now (a stretch is applied at its end; this is for
+ * the router, which must see the same counts as step-by-step simulation). */
+static uint64_t steps_done(const replica *r, double now)
+{
+    uint32_t lo = 0, hi = r->k;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (r->end_s[mid] <= now)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* A token of request q appears at time now. */
 static void produce(sim *s, slot *q, double now)
 {
     q->gen++;
+    s->res->tokens_out++;
     if (q->gen == 1)
         q->first_s = now;
-    else if (q->index >= s->warm) {
-        double gap = now - q->last_s;
-        s->n_itl++;
-        s->sum_itl += gap;
-        histo_add(&s->h_itl, gap);
-    }
+    else if (q->index >= s->warm)
+        histo_add(&s->h_itl, now - q->last_s);
     q->last_s = now;
+}
+
+/* Tests: free blocks plus blocks held add up to the cache; each running request holds
+ * the blocks its cached tokens need (continuous) or its whole sequence (static). */
+static void check_replica(sim *s, const replica *r)
+{
+    uint64_t held = 0;
+    for (uint32_t i = 0; i < r->nrun; i++) {
+        const slot *q = &s->slots[r->run[i]];
+        held += q->blocks;
+        uint32_t want = s->cfg->sched == SERVE_STATIC
+                            ? blocks_for(s, (uint64_t)q->prompt + q->output)
+                            : blocks_for(s, q->ctx);
+        if (q->blocks != want || q->gen > q->output || q->prefilled > q->target)
+            s->res->invariant_violations++;
+    }
+    if (held + r->free_blocks != s->cfg->kv_blocks || r->free_blocks > s->cfg->kv_blocks)
+        s->res->invariant_violations++;
+}
+
+/* Applies the k steps of a decode stretch ending now: tokens, gaps, KV growth, and the
+ * time-average corrections for blocks that step-by-step simulation would have taken at
+ * each step's start. */
+static void apply_stretch(sim *s, replica *r, double now)
+{
+    const uint32_t k = r->k;
+    const double *T = r->end_s;
+    const double t0 = r->step_start_s;
+    uint64_t measured = 0;
+    double lo_w = s->t_start, hi_w = s->t_end;
+    for (uint32_t i = 0; i < r->ndec; i++) {
+        slot *q = &s->slots[r->dec_slot[i]];
+        int meas = q->index >= s->warm;
+        measured += meas ? 1u : 0u;
+        if (meas)
+            histo_add(&s->h_itl, T[0] - q->last_s);
+        /* Step j (1-based) attends over ctx + j tokens and needs a new block when
+         * ctx + j - 1 is a multiple of the block size; step 1's was taken already. */
+        uint32_t bs = s->cfg->block_size;
+        uint64_t c0 = q->ctx;
+        uint64_t j = bs - (c0 % bs) + 1;
+        for (; j <= k; j += bs) {
+            if (j < 2)
+                continue;
+            double a = T[j - 2] > lo_w ? T[j - 2] : lo_w;
+            double b = now < hi_w ? now : hi_w;
+            if (b > a)
+                s->area_kv += b - a;
+        }
+        q->gen += k;
+        q->ctx += k;
+        q->last_s = T[k - 1];
+        s->res->tokens_out += k;
+        uint32_t need = blocks_for(s, q->ctx) - q->blocks;
+        take_blocks(s, r, q, need);
+    }
+    uint64_t in_win = 0;
+    for (uint32_t j = 0; j < k; j++) {
+        if (j > 0 && measured)
+            histo_add_n(&s->h_itl, T[j] - T[j - 1], measured);
+        in_win += in_window(s, T[j]) ? 1u : 0u;
+    }
+    s->out_tokens_window += in_win * r->ndec;
+    assert(r->outstanding_tokens >= (uint64_t)k * r->ndec);
+    r->outstanding_tokens -= (uint64_t)k * r->ndec;
+    s->steps += k - 1;
+    /* Occupancy only grows within a stretch: its largest in-window value is at the start
+     * of the last step that starts inside the window. */
+    for (uint32_t j = k; j >= 1; j--) {
+        double start = j == 1 ? t0 : T[j - 2];
+        if (in_window(s, start)) {
+            uint64_t used = 0;
+            for (uint32_t i = 0; i < r->ndec; i++) {
+                const slot *q = &s->slots[r->dec_slot[i]];
+                used += blocks_for(s, q->ctx - k + j);
+            }
+            uint64_t others = s->cfg->kv_blocks - r->free_blocks;
+            for (uint32_t i = 0; i < r->ndec; i++)
+                others -= s->slots[r->dec_slot[i]].blocks;
+            double kv = (double)(used + others) / (double)s->cfg->kv_blocks;
+            if (kv > s->max_kv)
+                s->max_kv = kv;
+            break;
+        }
+    }
+    r->k = 0;
 }
 
 static int end_step(sim *s, uint32_t ri, double now)
 {
     replica *r = &s->rep[ri];
     uint64_t tokens_out = 0, tokens_in = 0;
-    for (uint32_t k = 0; k < r->npre; k++) {
-        slot *q = &s->slots[r->pre_slot[k]];
-        q->prefilled += r->pre_chunk[k];
-        q->ctx += r->pre_chunk[k];
-        tokens_in += r->pre_chunk[k];
-        if (q->prefilled == q->target) {
+    if (r->k > 0) {
+        apply_stretch(s, r, now);
+    } else {
+        for (uint32_t k = 0; k < r->npre; k++) {
+            slot *q = &s->slots[r->pre_slot[k]];
+            q->prefilled += r->pre_chunk[k];
+            q->ctx += r->pre_chunk[k];
+            tokens_in += r->pre_chunk[k];
+            if (q->prefilled == q->target) {
+                produce(s, q, now);
+                tokens_out++;
+            }
+        }
+        for (uint32_t k = 0; k < r->ndec; k++) {
+            slot *q = &s->slots[r->dec_slot[k]];
+            q->ctx++;
             produce(s, q, now);
             tokens_out++;
         }
+        assert(r->outstanding_tokens >= tokens_in + tokens_out);
+        r->outstanding_tokens -= tokens_in + tokens_out;
+        if (in_window(s, now)) {
+            s->out_tokens_window += tokens_out;
+            s->in_tokens_window += tokens_in;
+        }
+        s->ts_tokens += tokens_out;
     }
-    for (uint32_t k = 0; k < r->ndec; k++) {
-        slot *q = &s->slots[r->dec_slot[k]];
-        q->ctx++;
-        produce(s, q, now);
-        tokens_out++;
-    }
-    r->outstanding_tokens -= tokens_in + tokens_out <= r->outstanding_tokens
-                                 ? tokens_in + tokens_out
-                                 : r->outstanding_tokens;
-    if (in_window(s, now)) {
-        s->out_tokens_window += tokens_out;
-        s->in_tokens_window += tokens_in;
-    }
-    s->ts_tokens += tokens_out;
     /* Completions: compact the running list in place, keeping admission order. */
     uint32_t keep = 0;
     for (uint32_t i = 0; i < r->nrun; i++) {
@@ -498,6 +703,8 @@ static int end_step(sim *s, uint32_t ri, double now)
         if (in_window(s, now))
             s->done_in_window++;
         s->ts_done++;
+        s->res->finished++;
+        s->res->tokens_asked += q->output;
         record_done(s, q);
         slot_free(s, id);
     }
@@ -505,6 +712,8 @@ static int end_step(sim *s, uint32_t ri, double now)
     r->busy = 0;
     r->npre = r->ndec = 0;
     s->busy_replicas--;
+    if (s->cfg->check_invariants)
+        check_replica(s, r);
     return start_step(s, ri, now);
 }
 
@@ -512,9 +721,13 @@ static int end_step(sim *s, uint32_t ri, double now)
 
 static uint64_t load_of(const sim *s, uint32_t i)
 {
-    if (s->cfg->router == ROUTER_LEAST_TOKENS)
-        return s->rep[i].outstanding_tokens;
-    return s->rep[i].waiting.len + s->rep[i].nrun;
+    const replica *r = &s->rep[i];
+    if (s->cfg->router == ROUTER_LEAST_TOKENS) {
+        if (r->k == 0)
+            return r->outstanding_tokens;
+        return r->outstanding_tokens - steps_done(r, s->eng.now_s) * r->ndec;
+    }
+    return r->waiting.len + r->nrun;
 }
 
 static uint32_t route(sim *s)
@@ -569,6 +782,7 @@ static int on_arrival(sim *s, double now, char *err, size_t errlen)
     const serve_config *c = s->cfg;
     int measured = idx >= s->warm;
     s->n_measured_arrived += (uint64_t)measured;
+    s->res->offered++;
     /* A request that can never run is refused: its whole sequence exceeds the KV cache
      * (static batching reserves it all), or its prompt exceeds the token budget without
      * chunked prefill. */
@@ -578,6 +792,7 @@ static int on_arrival(sim *s, double now, char *err, size_t errlen)
                  rq.prompt_tokens > c->max_batched_tokens);
     if (never) {
         s->n_rejected += (uint64_t)measured;
+        s->res->rejected++;
     } else {
         uint32_t id;
         if (slot_alloc(s, &id) != 0) {
@@ -601,7 +816,8 @@ static int on_arrival(sim *s, double now, char *err, size_t errlen)
             util_errf(err, errlen, "out of memory");
             return -1;
         }
-        if (start_step(s, ri, now) != 0) {
+        if (start_step(s, ri, now) != 0 ||
+            (c->sched == SERVE_CONTINUOUS && cut_stretch(s, ri, now) != 0)) {
             util_errf(err, errlen, "out of memory");
             return -1;
         }
@@ -683,6 +899,7 @@ static void reset(sim *s, int rep_index)
         r->free_blocks = c->kv_blocks;
         r->busy = 0;
         r->outstanding_tokens = 0;
+        r->k = 0;
     }
     s->n_slots = 0;
     s->free_head = UINT32_MAX;
@@ -706,6 +923,8 @@ static void reset(sim *s, int rep_index)
     s->n_measured_arrived = 0;
     s->ts_done = s->ts_tokens = 0;
     s->rep_index = rep_index;
+    /* Replication 0's time series samples mid-stretch, so it steps one by one. */
+    s->jump_ok = c->jump && !(rep_index == 0 && c->timeseries_out && c->sample_interval_s > 0);
 }
 
 static void fill_metrics(const sim *s, double *m)
@@ -781,11 +1000,13 @@ static int run_one(sim *s, const unsigned long *seeds, int rep_index, double *m,
     sim_event ev;
     while (rc == 0 && sim_engine_next(&s->eng, &ev)) {
         advance(s, ev.time_s);
-        switch (ev.kind) {
+        switch (ev.kind & 3u) {
         case EV_ARRIVAL:
             rc = on_arrival(s, ev.time_s, err, errlen);
             break;
         case EV_STEP_END:
+            if ((ev.kind >> 2) != (s->rep[ev.id].stamp & 0x3fffffffu))
+                break; /* a stretch end that a cut replaced */
             rc = end_step(s, ev.id, ev.time_s);
             if (rc != 0)
                 util_errf(err, errlen, "out of memory");
@@ -852,6 +1073,7 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     sim s;
     memset(&s, 0, sizeof s);
     s.cfg = c;
+    s.res = res;
     if (count_requests(c, &s.n_total, err, errlen) != 0)
         return -1;
     if ((uint64_t)floor(c->warmup_fraction * (double)s.n_total) >= s.n_total) {
@@ -879,7 +1101,8 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
         r->pre_chunk = malloc(per * sizeof *r->pre_chunk);
         r->dec_slot = malloc(per * sizeof *r->dec_slot);
         r->noise = sim_rng_create(1);
-        ok = r->run && r->pre_slot && r->pre_chunk && r->dec_slot && r->noise;
+        r->noise_saved = sim_rng_create(1);
+        ok = r->run && r->pre_slot && r->pre_chunk && r->dec_slot && r->noise && r->noise_saved;
     }
     if (!ok)
         util_errf(err, errlen, "out of memory");
@@ -904,6 +1127,9 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
         free(s.rep[i].dec_slot);
         if (s.rep[i].noise)
             gsl_rng_free(s.rep[i].noise);
+        if (s.rep[i].noise_saved)
+            gsl_rng_free(s.rep[i].noise_saved);
+        free(s.rep[i].end_s);
     }
     free(s.rep);
     free(s.slots);

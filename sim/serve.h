@@ -75,6 +75,7 @@ typedef struct serve_config {
     double gpus_per_replica;
     double price_usd_per_gpu_hour; /* NAN if unknown */
     int jump;                       /* advance unchanging decode stretches in one event */
+    int check_invariants;           /* tests: verify KV accounting after every step (slow) */
     FILE *requests_out;             /* optional per-request rows (all replications) */
     FILE *timeseries_out;           /* optional samples of replication 0 */
     double sample_interval_s;
@@ -142,6 +143,13 @@ typedef struct serve_result {
     uint64_t requests_total;    /* over all replications */
     uint64_t events;            /* over all replications */
     uint64_t steps;             /* forward passes simulated, over all replications */
+    /* Conservation, over all replications and all requests (warm-up included): */
+    uint64_t offered, rejected, finished;
+    uint64_t tokens_asked;      /* output tokens of the requests that finished */
+    uint64_t tokens_out;        /* output tokens produced */
+    uint64_t preemptions;
+    uint64_t max_blocks_used;   /* most KV blocks held on one replica at once */
+    uint64_t invariant_violations; /* with check_invariants */
 } serve_result;
 
 /* The reported metric a target names: e.g. (SLO_TTFT, 99) -> SM_p99_ttft_ms; pct 0 is the

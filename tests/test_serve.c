@@ -1,0 +1,407 @@
+/*
+ * test_serve: the serving simulation. Conservation and KV accounting (with preemptions),
+ * Little's law, determinism, agreement with `capsim estimate` at very low load, a
+ * known-answer bulk-service queue for static batching, and metamorphic properties.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/steptime.h"
+#include "sim/catalog_paths.h"
+#include "sim/serve.h"
+#include "tests/check.h"
+
+static model_list models;
+static gpu_list gpus;
+
+static void load(void)
+{
+    if (models.n == 0) {
+        char err[512] = "";
+        CHECK_EQ_INT(catalog_load(catalog_default_dir(), &models, &gpus, err, sizeof err), 0);
+    }
+}
+
+static const step_coeffs COEFFS = {.mfu = 0.5, .mbu = 0.75, .t_fixed_s = 1e-3,
+                                   .t_layer_s = 5e-5, .comm_scale = 1, .attn_scale = 2,
+                                   .noise_cv = 0.05};
+
+/* A workload and deployment that tests adjust. */
+typedef struct fixture {
+    step_model sm;
+    arrival_process arr;
+    dist prompt, output;
+    serve_config cfg;
+} fixture;
+
+static void fixture_init(fixture *f, const char *arrival, const char *prompt, const char *output,
+                         uint64_t requests)
+{
+    load();
+    char err[256];
+    memset(f, 0, sizeof *f);
+    step_model_roofline(&f->sm, model_list_find(&models, "llama-3.1-8b"),
+                        gpu_list_find(&gpus, "h100-sxm"), PREC_BF16, PREC_BF16, 1, 1, &COEFFS);
+    CHECK_EQ_INT(arrival_parse(arrival, &f->arr, err, sizeof err), 0);
+    CHECK_EQ_INT(dist_parse(prompt, &f->prompt, err, sizeof err), 0);
+    CHECK_EQ_INT(dist_parse(output, &f->output, err, sizeof err), 0);
+    serve_config *c = &f->cfg;
+    c->step = &f->sm;
+    c->kv_blocks = 20000;
+    c->block_size = 16;
+    c->sched = SERVE_CONTINUOUS;
+    c->max_num_seqs = 128;
+    c->max_batched_tokens = 4096;
+    c->chunked_prefill = 1;
+    c->replicas = 1;
+    c->router = ROUTER_RR;
+    c->wl.arrivals = &f->arr;
+    c->wl.prompt_len = &f->prompt;
+    c->wl.output_len = &f->output;
+    c->wl.requests = requests;
+    c->replications = 3;
+    c->warmup_fraction = 0.1;
+    c->seed = 7;
+    c->gpus_per_replica = 1;
+    c->price_usd_per_gpu_hour = 2.0;
+    c->check_invariants = 1;
+}
+
+static void fixture_fini(fixture *f)
+{
+    arrival_fini(&f->arr);
+    dist_fini(&f->prompt);
+    dist_fini(&f->output);
+}
+
+static void check_conservation(const serve_result *r, const serve_config *c)
+{
+    CHECK_EQ_U64(r->offered, (uint64_t)c->replications * c->wl.requests);
+    CHECK_EQ_U64(r->finished + r->rejected, r->offered);
+    CHECK_EQ_U64(r->tokens_out, r->tokens_asked);
+    CHECK_LE(r->max_blocks_used, c->kv_blocks);
+    CHECK_EQ_U64(r->invariant_violations, 0);
+}
+
+/* A small KV cache under heavy load forces preemptions; every request still finishes
+ * exactly once with every token it asked for, and KV never exceeds the cache. */
+static void test_conservation_with_preemption(void)
+{
+    for (int chunked = 0; chunked <= 1; chunked++) {
+        fixture f;
+        fixture_init(&f, "poisson:rate=40", "lognormal:mean=600,cv=0.5",
+                     "lognormal:mean=300,cv=0.8", 1500);
+        f.cfg.kv_blocks = 600; /* 9,600 tokens: a handful of requests at a time */
+        f.cfg.chunked_prefill = chunked;
+        serve_result r;
+        char err[256];
+        CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+        check_conservation(&r, &f.cfg);
+        CHECK(r.preemptions > 0);
+        CHECK(r.metric[SM_max_kv_occupancy].mean <= 1.0);
+        CHECK(r.metric[SM_max_kv_occupancy].mean > 0.9);
+        serve_result_fini(&r);
+        fixture_fini(&f);
+    }
+}
+
+static void test_conservation_static_and_routers(void)
+{
+    for (int router = 0; router < ROUTER_COUNT; router++) {
+        fixture f;
+        fixture_init(&f, "gamma:rate=30,cv=2", "lognormal:mean=500,cv=1",
+                     "lognormal:mean=150,cv=1", 1000);
+        f.cfg.replicas = 3;
+        f.cfg.router = (serve_router)router;
+        f.cfg.sched = router % 2 ? SERVE_STATIC : SERVE_CONTINUOUS;
+        f.cfg.kv_blocks = 3000;
+        serve_result r;
+        char err[256];
+        CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+        check_conservation(&r, &f.cfg);
+        serve_result_fini(&r);
+        fixture_fini(&f);
+    }
+}
+
+/* A request longer than the whole KV cache can never run: it is refused and counted. */
+static void test_rejects_what_cannot_fit(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=1", "det:value=2000", "det:value=100", 50);
+    f.cfg.kv_blocks = 100; /* 1,600 tokens */
+    serve_result r;
+    char err[256];
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    CHECK_EQ_U64(r.rejected, r.offered);
+    CHECK_EQ_DBL(r.metric[SM_rejected_fraction].mean, 1.0);
+    serve_result_fini(&r);
+    fixture_fini(&f);
+}
+
+static void test_littles_law(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=15", "lognormal:mean=800,cv=1", "lognormal:mean=200,cv=1",
+                 3000);
+    f.cfg.replications = 5;
+    f.cfg.check_invariants = 0;
+    serve_result r;
+    char err[256];
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    CHECK(r.little_checked);
+    CHECK(r.little_ok);
+    CHECK_REL(r.metric[SM_mean_in_system].mean, r.metric[SM_lambda_w].mean, 0.05);
+    serve_result_fini(&r);
+    fixture_fini(&f);
+}
+
+static char *slurp(FILE *fp, size_t *len)
+{
+    fflush(fp);
+    long n = ftell(fp);
+    char *buf = malloc((size_t)n + 1);
+    rewind(fp);
+    *len = fread(buf, 1, (size_t)n, fp);
+    buf[*len] = '\0';
+    return buf;
+}
+
+static void test_determinism(void)
+{
+    char *out[3];
+    size_t len[3];
+    double ttft[3];
+    for (int k = 0; k < 3; k++) {
+        fixture f;
+        fixture_init(&f, "poisson:rate=20", "lognormal:mean=500,cv=1", "lognormal:mean=100,cv=1",
+                     800);
+        f.cfg.replicas = 2;
+        f.cfg.router = ROUTER_P2C;
+        f.cfg.seed = k == 2 ? 8 : 7;
+        f.cfg.requests_out = tmpfile();
+        serve_result r;
+        char err[256];
+        CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+        out[k] = slurp(f.cfg.requests_out, &len[k]);
+        ttft[k] = r.metric[SM_mean_ttft_ms].mean;
+        fclose(f.cfg.requests_out);
+        serve_result_fini(&r);
+        fixture_fini(&f);
+    }
+    CHECK_EQ_U64(len[0], len[1]);
+    CHECK(memcmp(out[0], out[1], len[0]) == 0);
+    CHECK_EQ_DBL(ttft[0], ttft[1]);
+    CHECK(len[0] != len[2] || memcmp(out[0], out[2], len[0]) != 0);
+    CHECK(ttft[0] != ttft[2]);
+    for (int k = 0; k < 3; k++)
+        free(out[k]);
+}
+
+/* At very low load every request runs alone: static batching must give what `capsim
+ * estimate` computes for a batch of one (no noise, fixed lengths). */
+static void test_low_load_matches_estimate(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=0.002", "det:value=700", "det:value=50", 200);
+    f.sm.c.noise_cv = 0;
+    f.cfg.sched = SERVE_STATIC;
+    serve_result r;
+    char err[256];
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    step_shape pre = step_shape_prefill(1, 700);
+    double ttft = step_time_s(&f.sm, &pre, NULL);
+    double sum = 0;
+    for (int k = 1; k < 50; k++) {
+        step_shape dec = step_shape_decode(1, 700 + k);
+        sum += step_time_s(&f.sm, &dec, NULL);
+    }
+    /* A request that arrives while another runs waits; at this load that is rare, so the
+     * median is the lone-request answer exactly (to the histogram's resolution). */
+    CHECK_REL(r.metric[SM_p50_ttft_ms].mean, 1e3 * ttft, 0.005);
+    CHECK_REL(r.metric[SM_p50_tpot_ms].mean, 1e3 * sum / 49, 0.005);
+    CHECK_REL(r.metric[SM_p50_e2el_ms].mean, 1e3 * (ttft + sum), 0.005);
+    CHECK_REL(r.metric[SM_mean_ttft_ms].mean, 1e3 * ttft, 0.01);
+    serve_result_fini(&r);
+    fixture_fini(&f);
+}
+
+/* Static batching with the linear step-time model, fixed lengths and Poisson arrivals is
+ * a bulk-service queue M/G^[K]/1 whose batch of n takes S(n) = O (a + b n). The embedded
+ * chain of the number waiting after each departure is solved numerically here; mean wait
+ * and utilisation follow from a renewal-reward argument over departure-to-departure
+ * cycles. */
+static double poisson_pmf(double mu, int k)
+{
+    return exp(k * log(mu) - mu - lgamma(k + 1.0));
+}
+
+static void bulk_queue_exact(double lambda, int K, double O, double a, double b, double *wq,
+                             double *util)
+{
+    const int M = 400;
+    double *P = calloc((size_t)M * (size_t)M, sizeof *P), *pi = malloc((size_t)M * sizeof *pi);
+    double *nxt = malloc((size_t)M * sizeof *nxt);
+    for (int x = 0; x < M; x++) {
+        int n = x == 0 ? 1 : (x < K ? x : K);
+        int base = x == 0 ? 0 : x - n;
+        double mu = lambda * O * (a + b * n);
+        for (int k = 0; base + k < M; k++)
+            P[(size_t)x * (size_t)M + (size_t)(base + k)] += poisson_pmf(mu, k);
+    }
+    for (int x = 0; x < M; x++)
+        pi[x] = 1.0 / M;
+    for (int it = 0; it < 20000; it++) {
+        double tot = 0;
+        for (int y = 0; y < M; y++)
+            nxt[y] = 0;
+        for (int x = 0; x < M; x++)
+            for (int y = 0; y < M; y++)
+                nxt[y] += pi[x] * P[(size_t)x * (size_t)M + (size_t)y];
+        for (int y = 0; y < M; y++)
+            tot += nxt[y];
+        for (int y = 0; y < M; y++)
+            pi[y] = nxt[y] / tot;
+    }
+    double area = 0, len = 0, busy = 0;
+    for (int x = 0; x < M; x++) {
+        int n = x == 0 ? 1 : (x < K ? x : K);
+        double S = O * (a + b * n);
+        double waiting_at_start = x == 0 ? 0 : x - n;
+        area += pi[x] * (waiting_at_start * S + lambda * S * S / 2);
+        len += pi[x] * ((x == 0 ? 1 / lambda : 0) + S);
+        busy += pi[x] * S;
+    }
+    *wq = area / len / lambda;
+    *util = busy / len;
+    free(P);
+    free(pi);
+    free(nxt);
+}
+
+static void test_static_is_bulk_queue(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=5", "det:value=10", "det:value=10", 20000);
+    char err[256];
+    CHECK_EQ_INT(step_model_linear_parse(&f.sm, "linear:a=0.02,b=0.01", err, sizeof err), 0);
+    f.cfg.sched = SERVE_STATIC;
+    f.cfg.max_num_seqs = 4;
+    f.cfg.replications = 10;
+    f.cfg.check_invariants = 0;
+    serve_result r;
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    double wq, util;
+    bulk_queue_exact(5, 4, 10, 0.02, 0.01, &wq, &util);
+    stats_ci q = r.metric[SM_mean_queue_ms], u = r.metric[SM_gpu_utilization];
+    fprintf(stderr, "  bulk queue: exact Wq %.4f ms, simulated %.4f +- %.4f; exact busy %.4f, "
+                    "simulated %.4f +- %.4f\n",
+            1e3 * wq, q.mean, q.half_width, util, u.mean, u.half_width);
+    CHECK_NEAR(q.mean, 1e3 * wq, 2.0 * q.half_width + 1e-9);
+    CHECK_NEAR(u.mean, util, 2.0 * u.half_width + 1e-9);
+    serve_result_fini(&r);
+    fixture_fini(&f);
+}
+
+/* Metamorphic: doubling memory bandwidth does not raise mean TPOT at the same load (same
+ * seeds); more replicas do not lower goodput at the same rate. */
+static void test_metamorphic(void)
+{
+    load();
+    fixture f;
+    fixture_init(&f, "poisson:rate=12", "lognormal:mean=800,cv=1", "lognormal:mean=200,cv=1",
+                 1500);
+    f.cfg.check_invariants = 0;
+    serve_result slow, fast;
+    char err[256];
+    CHECK_EQ_INT(serve_run(&f.cfg, &slow, err, sizeof err), 0);
+    gpu_spec g = *gpu_list_find(&gpus, "h100-sxm");
+    g.mem_bw_bytes_per_s *= 2;
+    step_model_roofline(&f.sm, model_list_find(&models, "llama-3.1-8b"), &g, PREC_BF16,
+                        PREC_BF16, 1, 1, &COEFFS);
+    CHECK_EQ_INT(serve_run(&f.cfg, &fast, err, sizeof err), 0);
+    CHECK_LE(fast.metric[SM_mean_tpot_ms].mean, slow.metric[SM_mean_tpot_ms].mean);
+    serve_result_fini(&slow);
+    serve_result_fini(&fast);
+
+    serve_result one, two;
+    f.cfg.slo.limit_s[SLO_TTFT] = 0.3;
+    f.cfg.slo.pct[SLO_TTFT] = 99;
+    f.cfg.slo.limit_s[SLO_TPOT] = 0.03;
+    f.cfg.slo.pct[SLO_TPOT] = 99;
+    f.cfg.wl.requests = 3000;
+    CHECK_EQ_INT(serve_run(&f.cfg, &one, err, sizeof err), 0);
+    f.cfg.replicas = 2;
+    f.cfg.router = ROUTER_JSQ;
+    CHECK_EQ_INT(serve_run(&f.cfg, &two, err, sizeof err), 0);
+    CHECK_GE(two.metric[SM_goodput].mean + two.metric[SM_goodput].half_width,
+             one.metric[SM_goodput].mean);
+    CHECK_GE(two.metric[SM_slo_attainment_pct].mean, one.metric[SM_slo_attainment_pct].mean);
+    serve_result_fini(&one);
+    serve_result_fini(&two);
+    fixture_fini(&f);
+}
+
+/* Advancing decode stretches in one event changes nothing but the event count. */
+static void test_jump_is_exact(void)
+{
+    char *out[2];
+    size_t len[2];
+    uint64_t events[2];
+    for (int jump = 0; jump <= 1; jump++) {
+        fixture f;
+        fixture_init(&f, "poisson:rate=8", "lognormal:mean=700,cv=1", "lognormal:mean=300,cv=1",
+                     1000);
+        f.cfg.kv_blocks = 1500;
+        f.cfg.replicas = 2;
+        f.cfg.router = ROUTER_LEAST_TOKENS;
+        f.cfg.jump = jump;
+        f.cfg.requests_out = tmpfile();
+        serve_result r;
+        char err[256];
+        CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+        check_conservation(&r, &f.cfg);
+        out[jump] = slurp(f.cfg.requests_out, &len[jump]);
+        events[jump] = r.events;
+        fclose(f.cfg.requests_out);
+        serve_result_fini(&r);
+        fixture_fini(&f);
+    }
+    CHECK_EQ_U64(len[0], len[1]);
+    CHECK(len[0] == len[1] && memcmp(out[0], out[1], len[0]) == 0);
+    CHECK(events[1] < events[0]);
+    free(out[0]);
+    free(out[1]);
+}
+
+static void test_bad_config(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=1", "det:value=10", "det:value=10", 10);
+    serve_result r;
+    char err[256] = "";
+    f.cfg.max_num_seqs = 0;
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "max-num-seqs");
+    f.cfg.max_num_seqs = 8;
+    f.cfg.max_batched_tokens = 8;
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "smaller than one KV block");
+    fixture_fini(&f);
+}
+
+static void test_cleanup(void)
+{
+    model_list_free(&models);
+    gpu_list_free(&gpus);
+    CHECK(models.n == 0);
+}
+
+TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static_and_routers),
+          TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
+          TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
+          TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_bad_config),
+          TEST(test_cleanup))
