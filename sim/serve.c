@@ -324,7 +324,8 @@ static int add_decodes(sim *s, replica *r, uint32_t *budget)
         slot *q = &s->slots[id];
         if (q->prefilled < q->target)
             continue;
-        uint32_t need = blocks_for(s, (uint64_t)q->ctx + 1) - q->blocks;
+        /* It holds ceil(ctx / block) blocks; one more only when ctx fills them. */
+        uint32_t need = (uint64_t)q->blocks * s->cfg->block_size == q->ctx ? 1u : 0u;
         int self_preempted = 0;
         while (need > r->free_blocks) {
             uint32_t last = r->nrun - 1;
@@ -591,8 +592,9 @@ static void check_replica(sim *s, const replica *r)
 /* Applies the k steps of a decode stretch ending now: tokens, gaps, KV growth, and the
  * time-average corrections for blocks that step-by-step simulation would have taken at
  * each step's start. */
-static void apply_stretch(sim *s, replica *r, double now)
+static int apply_stretch(sim *s, replica *r, double now)
 {
+    int any_done = 0;
     const uint32_t k = r->k;
     const double *T = r->end_s;
     const double t0 = r->step_start_s;
@@ -620,6 +622,7 @@ static void apply_stretch(sim *s, replica *r, double now)
         q->gen += k;
         q->ctx += k;
         q->last_s = T[k - 1];
+        any_done |= q->gen == q->output;
         s->res->tokens_out += k;
         uint32_t need = blocks_for(s, q->ctx) - q->blocks;
         take_blocks(s, r, q, need);
@@ -654,14 +657,16 @@ static void apply_stretch(sim *s, replica *r, double now)
         }
     }
     r->k = 0;
+    return any_done;
 }
 
 static int end_step(sim *s, uint32_t ri, double now)
 {
     replica *r = &s->rep[ri];
     uint64_t tokens_out = 0, tokens_in = 0;
+    int any_done = 0;
     if (r->k > 0) {
-        apply_stretch(s, r, now);
+        any_done = apply_stretch(s, r, now);
     } else {
         for (uint32_t k = 0; k < r->npre; k++) {
             slot *q = &s->slots[r->pre_slot[k]];
@@ -671,14 +676,30 @@ static int end_step(sim *s, uint32_t ri, double now)
             if (q->prefilled == q->target) {
                 produce(s, q, now);
                 tokens_out++;
+                any_done |= q->gen == q->output;
             }
         }
+        /* Decoders that produced a token when the previous step ended (most of them)
+         * share one gap; count those once. */
+        uint64_t shared = 0;
+        double prev = r->step_start_s;
         for (uint32_t k = 0; k < r->ndec; k++) {
             slot *q = &s->slots[r->dec_slot[k]];
             q->ctx++;
-            produce(s, q, now);
+            if (q->last_s == prev && q->gen >= 1) {
+                q->gen++;
+                shared += q->index >= s->warm;
+                q->last_s = now;
+            } else {
+                produce(s, q, now);
+                s->res->tokens_out--; /* counted below with the shared ones */
+            }
+            any_done |= q->gen == q->output;
             tokens_out++;
         }
+        s->res->tokens_out += r->ndec;
+        if (shared)
+            histo_add_n(&s->h_itl, now - prev, shared);
         assert(r->outstanding_tokens >= tokens_in + tokens_out);
         r->outstanding_tokens -= tokens_in + tokens_out;
         if (in_window(s, now)) {
@@ -689,7 +710,7 @@ static int end_step(sim *s, uint32_t ri, double now)
     }
     /* Completions: compact the running list in place, keeping admission order. */
     uint32_t keep = 0;
-    for (uint32_t i = 0; i < r->nrun; i++) {
+    for (uint32_t i = 0; any_done && i < r->nrun; i++) {
         uint32_t id = r->run[i];
         slot *q = &s->slots[id];
         if (q->gen < q->output) {
@@ -708,7 +729,8 @@ static int end_step(sim *s, uint32_t ri, double now)
         record_done(s, q);
         slot_free(s, id);
     }
-    r->nrun = keep;
+    if (any_done)
+        r->nrun = keep;
     r->busy = 0;
     r->npre = r->ndec = 0;
     s->busy_replicas--;
