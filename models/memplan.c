@@ -23,9 +23,9 @@ static void compute(const model_arch *m, const gpu_spec *g, const memplan_config
     p->kv_bytes_per_gpu =
         p->budget_bytes_per_gpu - p->weight_bytes_per_gpu - cfg->reserve_bytes_per_gpu;
     p->kv_bytes_per_token = model_kv_bytes_per_token(m, cfg->kv);
-    double block_bytes = p->kv_bytes_per_token * cfg->block_size;
-    double blocks =
-        p->kv_bytes_per_gpu > 0 ? floor(p->kv_bytes_per_gpu * cfg->tp / block_bytes) : 0.0;
+    p->kv_bytes_per_token_gpu = model_kv_bytes_per_token_per_gpu(m, cfg->kv, cfg->tp);
+    double block_bytes = p->kv_bytes_per_token_gpu * cfg->block_size;
+    double blocks = p->kv_bytes_per_gpu > 0 ? floor(p->kv_bytes_per_gpu / block_bytes) : 0.0;
     p->kv_blocks = (uint64_t)blocks;
     p->kv_tokens = p->kv_blocks * cfg->block_size;
 }
@@ -41,6 +41,19 @@ int memplan_make(const model_arch *m, const gpu_spec *g, const memplan_config *c
                   cfg->tp, cfg->block_size, cfg->gpu_memory_utilization, precision_name(cfg->kv));
         return -1;
     }
+    if (!(model_kv_bytes_per_token(m, cfg->kv) > 0) || !(m->params > 0)) {
+        util_errf(err, errlen, "%s: the architecture gives no KV cache or no weights "
+                  "(layers %d, kv_heads %d, head_dim %d)", m->name, m->layers, m->kv_heads,
+                  m->head_dim);
+        return -1;
+    }
+    if (!(model_kv_bytes_per_token(m, cfg->kv) > 0) || !(m->params > 0)) {
+        util_errf(err, errlen,
+                  "%s: the architecture gives no KV cache or no weights (layers %d, kv_heads "
+                  "%d, head_dim %d)",
+                  m->name, m->layers, m->kv_heads, m->head_dim);
+        return -1;
+    }
     compute(m, g, cfg, out);
     if (out->kv_blocks > 0)
         return 0;
@@ -51,6 +64,8 @@ int memplan_make(const model_arch *m, const gpu_spec *g, const memplan_config *c
     memplan trial;
     memplan_config c = *cfg;
     for (int tp = cfg->tp * 2; tp <= 64; tp *= 2) {
+        if (m->heads % tp != 0 || (m->kv_heads % tp != 0 && tp % m->kv_heads != 0))
+            continue; /* tensor parallelism must split the heads evenly */
         c.tp = tp;
         c.reserve_bytes_per_gpu = memplan_default_reserve(tp);
         compute(m, g, &c, &trial);

@@ -2,7 +2,7 @@
  * memplan: how a model fits on a replica of tp GPUs, and how much KV cache is left.
  *
  *   usable per GPU = memory x gpu_memory_utilization - weights / tp - runtime reserve
- *   KV blocks      = floor(usable x tp / (block_size x KV bytes per token))
+ *   KV blocks      = floor(usable / (block_size x KV bytes per token held per GPU))
  *
  * The runtime reserve stands for the CUDA context, activations at peak batch and
  * communication buffers that serving engines hold outside the KV cache. All byte figures
@@ -31,7 +31,8 @@ typedef struct memplan {
     double weight_bytes_per_gpu;
     double budget_bytes_per_gpu; /* memory x utilisation */
     double kv_bytes_per_gpu;     /* left for KV after weights and reserve; < 0 if none */
-    double kv_bytes_per_token;   /* whole replica */
+    double kv_bytes_per_token;     /* whole replica */
+    double kv_bytes_per_token_gpu; /* held on each GPU (KV heads copied when tp > kv heads) */
     uint64_t kv_blocks;          /* per replica */
     uint64_t kv_tokens;          /* kv_blocks x block_size */
 } memplan;

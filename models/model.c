@@ -39,6 +39,14 @@ double model_kv_bytes_per_token(const model_arch *m, precision kv)
     return 2.0 * m->layers * m->kv_heads * m->head_dim * precision_kv_bytes(kv);
 }
 
+double model_kv_bytes_per_token_per_gpu(const model_arch *m, precision kv, int tp)
+{
+    double heads = (double)m->kv_heads / tp;
+    if (heads < 1)
+        heads = 1;
+    return 2.0 * m->layers * heads * m->head_dim * precision_kv_bytes(kv);
+}
+
 double model_weight_bytes(const model_arch *m, precision p)
 {
     return m->params * precision_weight_bytes(p);
@@ -246,6 +254,11 @@ int model_from_hf_config(const char *path, const char *name, model_arch *out, ch
     }
     if (rc == 0)
         rc = json_int(cfg, "head_dim", m->hidden / m->heads, &m->head_dim, path, err, errlen);
+    if (rc == 0 && (m->head_dim < 1 || m->ffn < 1 || m->vocab < 1)) {
+        util_errf(err, errlen, "%s: head_dim, intermediate_size and vocab_size must be at least "
+                  "1 (found %d, %d, %d)", path, m->head_dim, m->ffn, m->vocab);
+        rc = -1;
+    }
     /* MoE: Mixtral says num_local_experts, Qwen-MoE num_experts. */
     if (rc == 0) {
         int e = 0;

@@ -59,7 +59,7 @@ void step_model_roofline(step_model *sm, const model_arch *m, const gpu_spec *g,
      * rows) and, for MoE, the experts no token in the step was routed to. */
     double all = model_weight_bytes(m, weights) - embed_table * wb;
     sm->dense_weight_bytes = all - m->layers * m->experts * sm->expert_bytes_per_layer;
-    sm->kv_bytes_per_token = model_kv_bytes_per_token(m, kv);
+    sm->kv_bytes_per_token_gpu = model_kv_bytes_per_token_per_gpu(m, kv, tp);
     sm->allreduce_bytes_per_token = m->hidden * ACT_BYTES;
     sm->link_bw = g->link_bw_bytes_per_s;
     sm->link_latency_s = g->link_latency_s;
@@ -113,11 +113,11 @@ double step_time_s(const step_model *sm, const step_shape *s, step_breakdown *b)
         double touched = e * (1.0 - pow(1.0 - k / e, tokens));
         weights += sm->layers * touched * sm->expert_bytes_per_layer;
     }
-    double kv = (s->decode_ctx + s->prefill_ctx_read + tokens) * sm->kv_bytes_per_token;
+    double kv_per_gpu = (s->decode_ctx + s->prefill_ctx_read + tokens) * sm->kv_bytes_per_token_gpu;
     b->flops_per_gpu = (gemm_flops + attn_flops) / tp;
     b->attn_flops_per_gpu = attn_flops / tp;
     b->weight_bytes_per_gpu = weights / tp;
-    b->kv_bytes_per_gpu = kv / tp;
+    b->kv_bytes_per_gpu = kv_per_gpu;
     b->t_compute_s =
         (gemm_flops + sm->c.attn_scale * attn_flops) / tp / (sm->rate_flops * sm->c.mfu);
     b->t_memory_s = (b->weight_bytes_per_gpu + b->kv_bytes_per_gpu) / (sm->mem_bw * sm->c.mbu);

@@ -77,7 +77,7 @@ typedef struct step_model {
     double dense_weight_bytes;     /* weights read every step (whole replica) */
     double expert_bytes_per_layer; /* MoE: one expert's MLP in one layer */
     int layers, experts, experts_per_token;
-    double kv_bytes_per_token;        /* whole replica */
+    double kv_bytes_per_token_gpu;    /* KV bytes per token held on each GPU */
     double allreduce_bytes_per_token; /* hidden x activation bytes */
     double link_bw, link_latency_s;
     /* linear */

@@ -49,9 +49,9 @@ int cli_parse_real(const char *opt, const char *val, double min, double max, int
     return 0;
 }
 
-int cli_bad_option(const char *cmd, int optopt_char, const char *arg)
+int cli_bad_option(const char *cmd, int getopt_result, const char *arg)
 {
-    if (optopt_char != 0 && optopt_char != '?')
+    if (getopt_result == ':')
         return cli_usage_error(cmd, "option '%s' needs a value", arg);
     return cli_usage_error(cmd, "unknown option '%s'", arg);
 }

@@ -26,8 +26,9 @@ int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max
 int cli_parse_real(const char *opt, const char *val, double min, double max, int max_open,
                    double *out, char *err, size_t errlen);
 
-/* Reports an option getopt_long rejected (unknown, or missing its value). */
-int cli_bad_option(const char *cmd, int optopt_char, const char *arg);
+/* Reports an option getopt_long rejected: getopt_result is what getopt_long returned
+ * with a leading ':' in its option string (':' for a missing value, '?' for unknown). */
+int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
 
 /* Subcommands. argv[0] is the subcommand name. */
 int cmd_queue(int argc, char **argv);

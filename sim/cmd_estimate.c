@@ -228,7 +228,7 @@ int cmd_estimate(int argc, char **argv)
                        1);
             break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
-        default: return cli_bad_option(CMD, optopt, argv[optind - 1]);
+        default: return cli_bad_option(CMD, ch, argv[optind - 1]);
         }
         if (bad)
             return cli_usage_error(CMD, "%s", err);

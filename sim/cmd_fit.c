@@ -38,11 +38,19 @@ static void usage(FILE *out)
             catalog_default_dir());
 }
 
-/* Writes the profile row and/or the per-setting table, each atomically. */
+/* Writes the profile row and/or the per-setting table: both or neither. */
 static int write_results(const char *out, const char *points, const char *data,
                          const measure_set *ms, const fit_result *fr, int pcap, char *err,
                          size_t errlen)
 {
+    util_atomic_file f[2];
+    memset(f, 0, sizeof f);
+    if ((out && util_atomic_open(&f[0], out, err, errlen) != 0) ||
+        (points && util_atomic_open(&f[1], points, err, errlen) != 0)) {
+        util_atomic_abort(&f[0]);
+        util_atomic_abort(&f[1]);
+        return -1;
+    }
     if (out) {
         profile_row row;
         memset(&row, 0, sizeof row);
@@ -55,19 +63,11 @@ static int write_results(const char *out, const char *points, const char *data,
                  fr->median_ape[FIT_PREFILL], fr->median_ape[FIT_DECODE]);
         snprintf(row.source, sizeof row.source, "capsim fit --data %s --gpu %s",
                  base ? base + 1 : data, ms->gpu);
-        util_atomic_file f;
-        if (util_atomic_open(&f, out, err, errlen) != 0)
-            return -1;
-        profile_write(f.fp, &row);
-        if (util_atomic_commit(&f, err, errlen) != 0)
-            return -1;
+        profile_write(f[0].fp, &row);
     }
     if (points) {
-        util_atomic_file f;
-        if (util_atomic_open(&f, points, err, errlen) != 0)
-            return -1;
         csvout c;
-        csvout_init(&c, f.fp);
+        csvout_init(&c, f[1].fp);
         static const char *const head[] = {"setting", "phase", "measured_ms", "predicted_ms",
                                            "error_pct", "robust_weight"};
         for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
@@ -83,10 +83,8 @@ static int write_results(const char *out, const char *points, const char *data,
             csvout_num(&c, p->weight);
             csvout_end_row(&c);
         }
-        if (util_atomic_commit(&f, err, errlen) != 0)
-            return -1;
     }
-    return 0;
+    return util_atomic_commit_all(f, 2, err, errlen);
 }
 
 int cmd_fit(int argc, char **argv)
@@ -127,7 +125,7 @@ int cmd_fit(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         default:
-            return cli_bad_option(CMD, optopt, argv[optind - 1]);
+            return cli_bad_option(CMD, ch, argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -14,12 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "sim/cli.h"
 #include "sim/csvout.h"
 #include "sim/histo.h"
 #include "sim/queue.h"
+#include "sim/scenario.h"
 #include "sim/util.h"
 
 static const char *CMD = "queue";
@@ -104,9 +103,9 @@ static int apply_option(queue_cli *q, opt_code code, const char *val, const char
     case O_ARRIVAL:
     case O_SERVICE: {
         char *dst = code == O_ARRIVAL ? q->arrival_text : q->service_text;
-        if (strlen(val) >= sizeof q->arrival_text) {
-            util_errf(err, errlen, "%s: value is longer than %zu characters", label,
-                      sizeof q->arrival_text - 1);
+        if (strlen(val) > SCENARIO_MAX_VALUE) {
+            util_errf(err, errlen, "%s: value is longer than %d characters", label,
+                      SCENARIO_MAX_VALUE);
             return -1;
         }
         strcpy(dst, val);
@@ -171,63 +170,28 @@ static int apply_option(queue_cli *q, opt_code code, const char *val, const char
     return 0;
 }
 
-typedef struct ini_ctx {
-    queue_cli *q;
-    const char *path;
-    char err[1024];
-    int failed;
-} ini_ctx;
-
-/* inih calls this per key; returning 0 makes ini_parse() report this line. Only the
- * first problem is kept. */
-static int on_ini_key(void *user, const char *section, const char *name, const char *value)
+/* A key of a scenario file: the same settings as the options, under [queue]. */
+static int on_scenario_key(void *user, const char *section, const char *name,
+                           const char *value, char *err, size_t errlen)
 {
-    ini_ctx *c = user;
-    if (c->failed)
-        return 1;
+    queue_cli *q = user;
     if (strcmp(section, "queue") != 0) {
-        util_errf(c->err, sizeof c->err, "key '%s' in section [%s]: expected section [queue]", name,
+        util_errf(err, errlen, "key '%s' in section [%s]: expected section [queue]", name,
                   section);
-        c->failed = 1;
-        return 0;
+        return -1;
     }
     for (int k = 0; k < O_N_SCENARIO; k++) {
         if (strcmp(name, SCENARIO_KEYS[k]) == 0) {
             char label[64];
             snprintf(label, sizeof label, "key %s", name);
-            if (apply_option(c->q, (opt_code)k, value, label, c->err, sizeof c->err) != 0) {
-                c->failed = 1;
-                return 0;
-            }
-            return 1;
+            return apply_option(q, (opt_code)k, value, label, err, errlen);
         }
     }
-    util_errf(c->err, sizeof c->err,
+    util_errf(err, errlen,
               "unknown key '%s' (expected arrival, service, servers, capacity, batch, "
               "customers, replications, warmup, tail_t, seed or allow_unstable)",
               name);
-    c->failed = 1;
-    return 0;
-}
-
-static int load_scenario(queue_cli *q, const char *path, char *err, size_t errlen)
-{
-    ini_ctx c = {.q = q, .path = path, .failed = 0};
-    c.err[0] = '\0';
-    int line = ini_parse(path, on_ini_key, &c);
-    if (line == -1) {
-        util_errf(err, errlen, "%s: cannot open scenario file: %s", path, strerror(errno));
-        return -1;
-    }
-    if (line != 0) {
-        if (c.failed)
-            util_errf(err, errlen, "%s:%d: %s", path, line, c.err);
-        else
-            util_errf(err, errlen, "%s:%d: not an INI line (expected [section] or key = value)",
-                      path, line);
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
 static void write_summary(FILE *fp, const queue_cli *q, const queue_result *res)
@@ -334,8 +298,8 @@ static int write_outputs(const queue_cli *q, const queue_result *res, char *err,
         write_scenario(f[2].fp, q);
     }
     /* Everything is complete on disk under temporary names before the first rename. */
-    for (int i = 0; i < N_FILES && rc == 0; i++)
-        rc = util_atomic_commit(&f[i], err, errlen);
+    if (rc == 0)
+        rc = util_atomic_commit_all(f, N_FILES, err, errlen);
     if (rc != 0) {
         for (int i = 0; i < N_FILES; i++)
             util_atomic_abort(&f[i]);
@@ -423,7 +387,7 @@ static int parse_args(int argc, char **argv, queue_cli *q)
             return 1;
         }
         if (ch == '?' || ch == ':') {
-            cli_bad_option(CMD, optopt, argv[optind - 1]);
+            cli_bad_option(CMD, ch, argv[optind - 1]);
             return -1;
         }
         if (n_flags == sizeof flags / sizeof flags[0]) {
@@ -441,7 +405,7 @@ static int parse_args(int argc, char **argv, queue_cli *q)
     char err[1024];
     if (optind == argc - 1) {
         q->scenario_path = argv[optind];
-        if (load_scenario(q, q->scenario_path, err, sizeof err) != 0) {
+        if (scenario_load(q->scenario_path, on_scenario_key, q, err, sizeof err) != 0) {
             cli_usage_error(CMD, "%s", err);
             return -1;
         }

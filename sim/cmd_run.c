@@ -17,12 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "sim/cli.h"
 #include "sim/csvout.h"
 #include "sim/deploy.h"
 #include "sim/histo.h"
+#include "sim/scenario.h"
 #include "sim/serve.h"
 #include "sim/spec.h"
 #include "sim/util.h"
@@ -111,58 +110,28 @@ static void usage(FILE *out)
                  "poisson:rate=20 --slo ttft_p99=0.5,tpot_p99=0.05 --out results/r1\n");
 }
 
-static int set_value(run_cli *r, run_opt o, const char *val, char *err, size_t errlen)
+static int set_value(void *user, run_opt o, const char *val, char *err, size_t errlen)
 {
-    if (strlen(val) >= sizeof r->value[o]) {
-        util_errf(err, errlen, "%s: value longer than %zu characters", OPT_KEY[o],
-                  sizeof r->value[o] - 1);
+    run_cli *r = user;
+    if (strlen(val) > SCENARIO_MAX_VALUE) {
+        util_errf(err, errlen, "%s: value longer than %d characters", OPT_KEY[o],
+                  SCENARIO_MAX_VALUE);
         return -1;
     }
     snprintf(r->value[o], sizeof r->value[o], "%s", val);
     return 0;
 }
 
-typedef struct ini_ctx {
-    run_cli *r;
-    char err[1024];
-    int failed;
-} ini_ctx;
-
-static int on_ini_key(void *user, const char *section, const char *name, const char *value)
+/* A key of a scenario file: any option, in any section. */
+static int on_scenario_key(void *user, const char *section, const char *name,
+                           const char *value, char *err, size_t errlen)
 {
     (void)section;
-    ini_ctx *c = user;
-    if (c->failed)
-        return 1;
     for (int o = 0; o < OPT_COUNT; o++)
         if (strcmp(name, OPT_KEY[o]) == 0)
-            return set_value(c->r, (run_opt)o, value, c->err, sizeof c->err) == 0
-                       ? 1
-                       : (c->failed = 1, 0);
-    util_errf(c->err, sizeof c->err, "unknown key '%s' (see capsim run --help for the keys)",
-              name);
-    c->failed = 1;
-    return 0;
-}
-
-static int load_scenario(run_cli *r, const char *path, char *err, size_t errlen)
-{
-    ini_ctx c = {.r = r, .failed = 0};
-    c.err[0] = '\0';
-    int line = ini_parse(path, on_ini_key, &c);
-    if (line == -1) {
-        util_errf(err, errlen, "%s: cannot open scenario file: %s", path, strerror(errno));
-        return -1;
-    }
-    if (line != 0) {
-        if (c.failed)
-            util_errf(err, errlen, "%s:%d: %s", path, line, c.err);
-        else
-            util_errf(err, errlen, "%s:%d: not an INI line (expected [section] or key = value)",
-                      path, line);
-        return -1;
-    }
-    return 0;
+            return set_value(user, (run_opt)o, value, err, errlen);
+    util_errf(err, errlen, "unknown key '%s' (see capsim run --help for the keys)", name);
+    return -1;
 }
 
 /* Flags first into a list, then the scenario file, then the flags on top. Returns 0, 1
@@ -194,7 +163,7 @@ static int parse_args(int argc, char **argv, run_cli *r)
             return 1;
         }
         if (ch == '?' || ch == ':') {
-            cli_bad_option(CMD, optopt, argv[optind - 1]);
+            cli_bad_option(CMD, ch, argv[optind - 1]);
             return -1;
         }
         if (n_flags == sizeof flags / sizeof flags[0]) {
@@ -209,7 +178,8 @@ static int parse_args(int argc, char **argv, run_cli *r)
         return -1;
     }
     char err[1024];
-    if (optind == argc - 1 && load_scenario(r, argv[optind], err, sizeof err) != 0) {
+    if (optind == argc - 1 &&
+        scenario_load(argv[optind], on_scenario_key, r, err, sizeof err) != 0) {
         cli_usage_error(CMD, "%s", err);
         return -1;
     }
@@ -631,14 +601,10 @@ static void outputs_abort(outputs *o, const char *dir)
 
 static int outputs_commit(outputs *o, char *err, size_t errlen)
 {
-    for (int i = 0; i < 5; i++) {
-        if (!o->open[i])
-            continue;
-        if (util_atomic_commit(&o->f[i], err, errlen) != 0)
-            return -1;
-        o->open[i] = 0;
-    }
-    return 0;
+    int rc = util_atomic_commit_all(o->f, 5, err, errlen);
+    if (rc == 0)
+        memset(o->open, 0, sizeof o->open);
+    return rc;
 }
 
 int cmd_run(int argc, char **argv)

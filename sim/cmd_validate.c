@@ -58,7 +58,7 @@ int cmd_validate(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         default:
-            return cli_bad_option(cmd, optopt, argv[optind - 1]);
+            return cli_bad_option(cmd, ch, argv[optind - 1]);
         }
     }
     if (optind < argc)

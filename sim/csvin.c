@@ -29,6 +29,8 @@ struct csvin {
     size_t line_cap;
     long lineno;      /* physical lines read so far */
     long record_line; /* line the record being built started on */
+    int fresh;        /* no record is part-way through (the next line starts one) */
+    long header_line; /* line the header started on */
     int eof;
     strvec cur;  /* fields of the record being built */
     strvec done; /* the last complete record */
@@ -76,8 +78,6 @@ static int strvec_push(strvec *v, const char *data, size_t len)
 static void on_field(void *data, size_t len, void *ctx)
 {
     csvin *r = ctx;
-    if (r->cur.n == 0 && r->record_line == 0)
-        r->record_line = r->lineno;
     if (strvec_push(&r->cur, data ? data : "", data ? len : 0) != 0 && !r->failed) {
         util_errf(r->err, sizeof r->err, "%s:%ld: out of memory", r->path, r->lineno);
         r->failed = 1;
@@ -94,11 +94,11 @@ static void on_record(int term, void *ctx)
         strvec t = r->done;
         r->done = r->cur;
         r->cur = t;
-        r->done_line = r->record_line ? r->record_line : r->lineno;
+        r->done_line = r->record_line;
         r->have_done = 1;
     }
     strvec_clear(&r->cur);
-    r->record_line = 0;
+    r->fresh = 1;
 }
 
 csvin *csvin_open(const char *path, char *err, size_t errlen)
@@ -115,13 +115,48 @@ csvin *csvin_open(const char *path, char *err, size_t errlen)
         free(r);
         return NULL;
     }
-    if (csv_init(&r->parser, CSV_APPEND_NULL) != 0) {
+    r->fresh = 1;
+    /* Strict: a stray quote inside a field, or a quote left open at the end, is an error
+     * rather than text silently joined to the next record. */
+    if (csv_init(&r->parser, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI) != 0) {
         util_errf(err, errlen, "out of memory");
         fclose(r->fp);
         free(r);
         return NULL;
     }
     return r;
+}
+
+/* Reads one physical line (with its newline) into r->line, never more than
+ * CSVIN_MAX_LINE + 1 bytes, so a file without newlines cannot exhaust memory. Returns the
+ * length, 0 at end of file, -1 when the line is too long. */
+static long read_line(csvin *r)
+{
+    if (r->line == NULL) {
+        r->line_cap = 4096;
+        r->line = malloc(r->line_cap);
+        if (r->line == NULL)
+            return -2;
+    }
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(r->fp)) != EOF) {
+        if (n + 1 >= r->line_cap) {
+            if (r->line_cap > CSVIN_MAX_LINE)
+                return -1;
+            size_t cap = r->line_cap * 2;
+            char *p = realloc(r->line, cap);
+            if (p == NULL)
+                return -2;
+            r->line = p;
+            r->line_cap = cap;
+        }
+        r->line[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    r->line[n] = '\0'; /* n < line_cap: checked before each byte */
+    return (long)n;
 }
 
 int csvin_next(csvin *r)
@@ -132,8 +167,8 @@ int csvin_next(csvin *r)
     while (!r->have_done) {
         if (r->eof)
             return 0;
-        ssize_t len = getline(&r->line, &r->line_cap, r->fp);
-        if (len < 0) {
+        long len = read_line(r);
+        if (len == 0) {
             if (ferror(r->fp)) {
                 util_errf(r->err, sizeof r->err, "%s: read error: %s", r->path, strerror(errno));
                 r->failed = 1;
@@ -142,17 +177,21 @@ int csvin_next(csvin *r)
             r->eof = 1;
             /* Flush a last record without a trailing newline; an open quote is an error. */
             if (csv_fini(&r->parser, on_field, on_record, r) != 0) {
-                util_errf(r->err, sizeof r->err, "%s:%ld: unterminated quoted field", r->path,
-                          r->record_line ? r->record_line : r->lineno);
+                util_errf(r->err, sizeof r->err,
+                          "%s:%ld: quoted field opened here is never closed", r->path,
+                          r->record_line);
                 r->failed = 1;
                 return -1;
             }
             break;
         }
         r->lineno++;
-        if ((size_t)len > CSVIN_MAX_LINE) {
-            util_errf(r->err, sizeof r->err, "%s:%ld: line longer than %u bytes", r->path,
-                      r->lineno, CSVIN_MAX_LINE);
+        if (len < 0) {
+            if (len == -2)
+                util_errf(r->err, sizeof r->err, "%s:%ld: out of memory", r->path, r->lineno);
+            else
+                util_errf(r->err, sizeof r->err, "%s:%ld: line longer than %u bytes", r->path,
+                          r->lineno, CSVIN_MAX_LINE);
             r->failed = 1;
             return -1;
         }
@@ -168,8 +207,14 @@ int csvin_next(csvin *r)
             r->failed = 1;
             return -1;
         }
+        /* A record starts on the first non-blank line after the previous one ended. */
+        int blank = strspn(p, " \t\r\n") == n;
+        if (r->fresh && !blank) {
+            r->record_line = r->lineno;
+            r->fresh = 0;
+        }
         if (csv_parse(&r->parser, p, n, on_field, on_record, r) != n) {
-            util_errf(r->err, sizeof r->err, "%s:%ld: malformed CSV: %s", r->path, r->lineno,
+            util_errf(r->err, sizeof r->err, "%s:%ld: malformed CSV (%s)", r->path, r->lineno,
                       csv_strerror(csv_error(&r->parser)));
             r->failed = 1;
             return -1;
@@ -195,6 +240,11 @@ long csvin_line(const csvin *r)
     return r->done_line;
 }
 
+long csvin_header_line(const csvin *r)
+{
+    return r->header_line;
+}
+
 const char *csvin_path(const csvin *r)
 {
     return r->path;
@@ -210,6 +260,7 @@ int csvin_read_header(csvin *r)
     int rc = csvin_next(r);
     if (rc != 1)
         return rc;
+    r->header_line = r->done_line;
     strvec_clear(&r->header);
     for (size_t i = 0; i < r->done.n; i++) {
         const char *s = r->done.s[i];
@@ -240,6 +291,18 @@ const char *csvin_header(const csvin *r, size_t i)
     return i < r->header.n ? r->header.s[i] : "";
 }
 
+void csvin_printable(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *s && n + 4 < len; s++)
+        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    if (*s && n + 4 >= len) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
 int csvin_number(const csvin *r, int col, const char *colname, double min, double max,
                  int allow_empty, double dflt, double *out, char *err, size_t errlen)
 {
@@ -250,8 +313,10 @@ int csvin_number(const csvin *r, int col, const char *colname, double min, doubl
     }
     double v;
     if (util_parse_double(f, &v) != 0 || v < min || v > max) {
+        char shown[64];
+        csvin_printable(f, shown, sizeof shown);
         util_errf(err, errlen, "%s:%ld: column '%s': expected a number from %g to %g, found '%s'",
-                  r->path, r->done_line, colname, min, max, f);
+                  r->path, r->done_line, colname, min, max, shown);
         return -1;
     }
     *out = v;
@@ -282,7 +347,8 @@ int csvin_load_table(const char *path, const char *const *cols, const int *requi
     for (int c = 0; c < ncols; c++) {
         idx[c] = csvin_column(in, cols[c]);
         if (idx[c] < 0 && required[c]) {
-            util_errf(err, errlen, "%s:1: missing column '%s' in the header", path, cols[c]);
+            util_errf(err, errlen, "%s:%ld: missing column '%s' in the header", path,
+                      in->header_line, cols[c]);
             csvin_close(in);
             return -1;
         }
@@ -301,6 +367,12 @@ int csvin_load_table(const char *path, const char *const *cols, const int *requi
                 break;
             }
             buf = p;
+        }
+        if (csvin_nfields(in) != in->header.n) {
+            util_errf(err, errlen, "%s:%ld: %zu fields, expected %zu as in the header", path,
+                      csvin_line(in), csvin_nfields(in), in->header.n);
+            rc = -1;
+            break;
         }
         if (row(in, idx, buf + *n * item_size, err, errlen) != 0) {
             rc = -1;

@@ -91,8 +91,10 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
         if (util_parse_double(field, &x) != 0 || x < 0) {
             if (csvin_line(in) == 1 && n == 0)
                 continue; /* a header line */
+            char shown[64];
+            csvin_printable(field, shown, sizeof shown);
             util_errf(err, errlen, "%s:%ld: column 1: expected a number >= 0, found '%s'", path,
-                      csvin_line(in), field);
+                      csvin_line(in), shown);
             rc = -1;
             break;
         }

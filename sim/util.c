@@ -137,6 +137,38 @@ int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen)
     return 0;
 }
 
+int util_atomic_commit_all(util_atomic_file *f, size_t n, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct stat st;
+        if (f[i].fp == NULL)
+            continue;
+        if (stat(f[i].final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            util_errf(err, errlen, "cannot write '%s': it is a directory", f[i].final_path);
+            rc = -1;
+        } else if (fflush(f[i].fp) != 0 || ferror(f[i].fp)) {
+            util_errf(err, errlen, "error writing '%s': %s", f[i].tmp_path, strerror(errno));
+            rc = -1;
+        }
+    }
+    size_t done = 0;
+    for (; rc == 0 && done < n; done++) {
+        if (f[done].fp != NULL && util_atomic_commit(&f[done], err, errlen) != 0)
+            rc = -1;
+        if (rc != 0)
+            break;
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < done; i++)
+            if (f[i].final_path[0])
+                remove(f[i].final_path);
+        for (size_t i = 0; i < n; i++)
+            util_atomic_abort(&f[i]);
+    }
+    return rc;
+}
+
 void util_atomic_abort(util_atomic_file *f)
 {
     if (f->fp != NULL) {

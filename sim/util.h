@@ -48,4 +48,10 @@ int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen);
 /* Closes and removes the temporary file. Safe to call after a failed commit. */
 void util_atomic_abort(util_atomic_file *f);
 
+/* Commits several files as one: first checks that none of the final names is a directory
+ * and that every file was written without error, then renames them in order; if a rename
+ * still fails, the files this call already renamed are removed and the rest aborted.
+ * Entries whose fp is NULL (never opened) are skipped. */
+int util_atomic_commit_all(util_atomic_file *f, size_t n, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,25 @@
+/*
+ * scenario: reading INI scenario files (libinih) with errors that name file and line.
+ *
+ * The system libinih reads lines into a fixed buffer (199 characters), so a longer line
+ * is refused here rather than silently split; SCENARIO_MAX_VALUE is the longest value a
+ * command writes into a scenario file, so every file capsim writes reads back.
+ */
+#ifndef CAPSIM_SCENARIO_H
+#define CAPSIM_SCENARIO_H
+
+#include <stddef.h>
+
+#define SCENARIO_MAX_VALUE 180
+
+/* Called per key; returns 0, or -1 with a message (no file or line: added by the
+ * loader). */
+typedef int (*scenario_key_fn)(void *user, const char *section, const char *name,
+                               const char *value, char *err, size_t errlen);
+
+/* Reads path, calling fn for each key in order. Stops at the first problem: returns -1
+ * with "path:line: message" (or "path: ..." when the file cannot be read or is a
+ * directory). */
+int scenario_load(const char *path, scenario_key_fn fn, void *user, char *err, size_t errlen);
+
+#endif
