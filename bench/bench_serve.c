@@ -40,11 +40,20 @@ static int bench(const char *label, const deploy *d, uint32_t replicas, double r
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    serve_config c = {.step = &d->step, .kv_blocks = d->mem.kv_blocks, .block_size = 16,
-                      .sched = SERVE_CONTINUOUS, .max_num_seqs = 256,
-                      .max_batched_tokens = 8192, .chunked_prefill = 1, .replicas = replicas,
-                      .router = ROUTER_RR, .replications = 1, .warmup_fraction = 0.1,
-                      .seed = 1, .gpus_per_replica = 1, .price_usd_per_gpu_hour = 1,
+    serve_config c = {.step = &d->step,
+                      .kv_blocks = d->mem.kv_blocks,
+                      .block_size = 16,
+                      .sched = SERVE_CONTINUOUS,
+                      .max_num_seqs = 256,
+                      .max_batched_tokens = 8192,
+                      .chunked_prefill = 1,
+                      .replicas = replicas,
+                      .router = ROUTER_RR,
+                      .replications = 1,
+                      .warmup_fraction = 0.1,
+                      .seed = 1,
+                      .gpus_per_replica = 1,
+                      .price_usd_per_gpu_hour = 1,
                       .jump = jump};
     c.wl.arrivals = &arr;
     c.wl.prompt_len = &prompt;

@@ -21,14 +21,14 @@
 #include "sim/util.h"
 
 const char *const fit_coeff_names[FIT_N_COEFFS] = {"mfu", "mbu", "t_layer_s", "comm_scale",
-                                                    "attn_scale"};
+                                                   "attn_scale"};
 
 typedef struct fit_ctx {
     fit_point *pts;
     size_t n;
-    step_coeffs base;             /* held values: t_fixed_s, noise_cv */
-    double logc[FIT_N_COEFFS];    /* log of every coefficient; free ones replaced by x */
-    int free_idx[FIT_N_COEFFS];   /* which coefficients x holds, in order */
+    step_coeffs base;           /* held values: t_fixed_s, noise_cv */
+    double logc[FIT_N_COEFFS];  /* log of every coefficient; free ones replaced by x */
+    int free_idx[FIT_N_COEFFS]; /* which coefficients x holds, in order */
     size_t n_free;
 } fit_ctx;
 
@@ -74,8 +74,8 @@ static double median_abs(double *v, size_t n)
 /* Fits the free coefficients of ctx by IRLS with Huber weights, starting from ctx->logc.
  * On success stores the fitted logs back into ctx->logc, the final weights in wts and the
  * 95% intervals of the free coefficients in lo/hi. */
-static int irls(fit_ctx *ctx, gsl_vector *wts, double *lo, double *hi, fit_result *res,
-                char *err, size_t errlen)
+static int irls(fit_ctx *ctx, gsl_vector *wts, double *lo, double *hi, double *colnorm,
+                fit_result *res, char *err, size_t errlen)
 {
     const size_t n = ctx->n, p = ctx->n_free;
     gsl_multifit_nlinear_fdf fdf = {
@@ -131,7 +131,12 @@ static int irls(fit_ctx *ctx, gsl_vector *wts, double *lo, double *hi, fit_resul
     /* Covariance of the free log coefficients at the final weights, scaled by the
      * weighted residual variance. */
     gsl_multifit_nlinear_winit(x, wts, &fdf, w);
-    gsl_multifit_nlinear_covar(gsl_multifit_nlinear_jac(w), 0.0, covar);
+    gsl_matrix *J = gsl_multifit_nlinear_jac(w);
+    for (size_t j = 0; j < p; j++) {
+        gsl_vector_view col = gsl_matrix_column(J, j);
+        colnorm[ctx->free_idx[j]] = gsl_blas_dnrm2(&col.vector);
+    }
+    gsl_multifit_nlinear_covar(J, 0.0, covar);
     double chisq;
     gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &chisq);
     double s2 = chisq / (double)(n - p);
@@ -156,6 +161,12 @@ done:
     return rc;
 }
 
+static double start_value(const step_coeffs *c, int k)
+{
+    const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
+    return v[k];
+}
+
 int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res, char *err,
             size_t errlen)
 {
@@ -166,11 +177,8 @@ int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res,
         return -1;
     }
     fit_ctx ctx = {.pts = pts, .n = n, .base = *start};
-    ctx.logc[0] = log(start->mfu);
-    ctx.logc[1] = log(start->mbu);
-    ctx.logc[2] = log(start->t_layer_s);
-    ctx.logc[3] = log(start->comm_scale);
-    ctx.logc[4] = log(start->attn_scale);
+    for (int k = 0; k < FIT_N_COEFFS; k++)
+        ctx.logc[k] = log(start_value(start, k));
     for (int k = 0; k < FIT_N_COEFFS; k++)
         ctx.free_idx[ctx.n_free++] = k;
     gsl_vector *wts = gsl_vector_alloc(n);
@@ -182,20 +190,47 @@ int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res,
             gsl_vector_free(wts);
         return -1;
     }
-    int rc = irls(&ctx, wts, res->lo, res->hi, res, err, errlen);
-    /* Shares of peak above 1: hold them at the bound and fit the rest again. */
-    if (rc == 0 && (ctx.logc[0] > 0 || ctx.logc[1] > 0)) {
-        ctx.n_free = 0;
-        for (int k = 0; k < FIT_N_COEFFS; k++) {
+    /* Fit; then hold any share of peak that came out above 1 at 1, and any coefficient the
+     * data cannot see (its Jacobian column is zero: comm_scale at tp 1, say) at its
+     * starting value, and fit the rest again, until nothing changes. */
+    int rc = 0;
+    for (int round = 0; round <= FIT_N_COEFFS; round++) {
+        double colnorm[FIT_N_COEFFS] = {0};
+        rc = irls(&ctx, wts, res->lo, res->hi, colnorm, res, err, errlen);
+        if (rc != 0)
+            break;
+        double biggest = 0;
+        for (size_t j = 0; j < ctx.n_free; j++)
+            biggest = fmax(biggest, colnorm[ctx.free_idx[j]]);
+        int changed = 0;
+        size_t keep = 0;
+        for (size_t j = 0; j < ctx.n_free; j++) {
+            int k = ctx.free_idx[j];
             if (k < 2 && ctx.logc[k] > 0) {
                 ctx.logc[k] = 0.0;
                 res->lo[k] = res->hi[k] = 1.0;
                 res->at_bound[k] = 1;
+                changed = 1;
+            } else if (!(colnorm[k] > 1e-9 * biggest)) {
+                ctx.logc[k] = log(start_value(start, k));
+                res->lo[k] = res->hi[k] = NAN;
+                res->not_identified[k] = 1;
+                changed = 1;
             } else {
-                ctx.free_idx[ctx.n_free++] = k;
+                ctx.free_idx[keep++] = k;
             }
         }
-        rc = irls(&ctx, wts, res->lo, res->hi, res, err, errlen);
+        ctx.n_free = keep;
+        if (!changed)
+            break;
+        if (ctx.n_free == 0) {
+            util_errf(err, errlen,
+                      "the step-time model cannot explain these measurements: every "
+                      "coefficient ended at a bound (mfu or mbu above 1) or undetermined; "
+                      "check that the model, GPU, tp and precision match the runs measured");
+            rc = -1;
+            break;
+        }
     }
     if (rc == 0) {
         res->coeffs = coeffs_of(&ctx, NULL);

@@ -41,7 +41,8 @@ typedef struct fit_result {
     double median_ape[2];                      /* median absolute % error per phase */
     double worst_ape[2];
     size_t n[2];
-    int at_bound[FIT_N_COEFFS];      /* 1 if held at 1 (mfu or mbu) after exceeding it */
+    int at_bound[FIT_N_COEFFS];       /* 1 if held at 1 (mfu or mbu) after exceeding it */
+    int not_identified[FIT_N_COEFFS]; /* 1 if the data cannot see it: held at its start */
     int iterations;
     int converged;
 } fit_result;

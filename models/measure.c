@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -97,8 +98,9 @@ int measure_load_splitwise(const char *path, const model_list *models, const gpu
         int pcap = len > 5 && strcmp(rows[i].hardware + len - 5, "-pcap") == 0;
         if (pcap && !opt->include_power_capped)
             continue;
-        if (opt->hardware && strcmp(measure_splitwise_gpu(rows[i].hardware), opt->hardware) != 0 &&
-            strcmp(rows[i].hardware, opt->hardware) != 0)
+        if (opt->hardware &&
+            strcasecmp(measure_splitwise_gpu(rows[i].hardware), opt->hardware) != 0 &&
+            strcasecmp(rows[i].hardware, opt->hardware) != 0)
             continue;
         rows[kept++] = rows[i];
     }

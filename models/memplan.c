@@ -42,9 +42,10 @@ int memplan_make(const model_arch *m, const gpu_spec *g, const memplan_config *c
         return -1;
     }
     if (!(model_kv_bytes_per_token(m, cfg->kv) > 0) || !(m->params > 0)) {
-        util_errf(err, errlen, "%s: the architecture gives no KV cache or no weights "
-                  "(layers %d, kv_heads %d, head_dim %d)", m->name, m->layers, m->kv_heads,
-                  m->head_dim);
+        util_errf(err, errlen,
+                  "%s: the architecture gives no KV cache or no weights "
+                  "(layers %d, kv_heads %d, head_dim %d)",
+                  m->name, m->layers, m->kv_heads, m->head_dim);
         return -1;
     }
     if (!(model_kv_bytes_per_token(m, cfg->kv) > 0) || !(m->params > 0)) {

@@ -29,12 +29,12 @@ typedef struct memplan_config {
 typedef struct memplan {
     double weight_bytes; /* whole model */
     double weight_bytes_per_gpu;
-    double budget_bytes_per_gpu; /* memory x utilisation */
-    double kv_bytes_per_gpu;     /* left for KV after weights and reserve; < 0 if none */
+    double budget_bytes_per_gpu;   /* memory x utilisation */
+    double kv_bytes_per_gpu;       /* left for KV after weights and reserve; < 0 if none */
     double kv_bytes_per_token;     /* whole replica */
     double kv_bytes_per_token_gpu; /* held on each GPU (KV heads copied when tp > kv heads) */
-    uint64_t kv_blocks;          /* per replica */
-    uint64_t kv_tokens;          /* kv_blocks x block_size */
+    uint64_t kv_blocks;            /* per replica */
+    uint64_t kv_tokens;            /* kv_blocks x block_size */
 } memplan;
 
 /* Default runtime reserve per GPU: 2 GiB plus 0.4 GB of communication buffers when tp > 1

@@ -3,6 +3,7 @@
  */
 #include "models/model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,15 +221,74 @@ static int json_int(json_object *obj, const char *key, int dflt, int *out, const
     return 0;
 }
 
+/* Reads a JSON object from path; on failure a message with the line and what is wrong. */
+static json_object *read_json(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        util_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, fp)) > 0) {
+        n += got;
+        if (n == cap) {
+            if (cap >= (64u << 20)) {
+                util_errf(err, errlen, "%s: larger than 64 MB (expected a config.json)", path);
+                free(buf);
+                fclose(fp);
+                return NULL;
+            }
+            char *p = realloc(buf, cap * 2);
+            if (p == NULL)
+                free(buf);
+            buf = p;
+            cap *= 2;
+        }
+    }
+    fclose(fp);
+    if (buf == NULL) {
+        util_errf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL) {
+        free(buf);
+        util_errf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    json_object *root = json_tokener_parse_ex(tok, buf, (int)n);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (root == NULL || jerr != json_tokener_success) {
+        size_t at = json_tokener_get_parse_end(tok);
+        long line = 1;
+        for (size_t i = 0; i < at && i < n; i++)
+            line += buf[i] == '\n';
+        const char *why = jerr == json_tokener_continue ? "the JSON ends early (truncated?)"
+                                                        : json_tokener_error_desc(jerr);
+        util_errf(err, errlen, "%s:%ld: not valid JSON: %s", path, line, why);
+        json_object_put(root);
+        root = NULL;
+    } else if (!json_object_is_type(root, json_type_object)) {
+        util_errf(err, errlen, "%s: expected a JSON object (a config.json), found %s", path,
+                  json_type_to_name(json_object_get_type(root)));
+        json_object_put(root);
+        root = NULL;
+    }
+    json_tokener_free(tok);
+    free(buf);
+    return root;
+}
+
 int model_from_hf_config(const char *path, const char *name, model_arch *out, char *err,
                          size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    json_object *root = json_object_from_file(path);
-    if (root == NULL) {
-        util_errf(err, errlen, "%s: cannot read as JSON: %s", path, json_util_get_last_err());
+    json_object *root = read_json(path, err, errlen);
+    if (root == NULL)
         return -1;
-    }
     json_object *cfg = root;
     json_object *text;
     /* Multimodal configs (Llama 4) keep the language model under text_config. */
@@ -255,8 +315,10 @@ int model_from_hf_config(const char *path, const char *name, model_arch *out, ch
     if (rc == 0)
         rc = json_int(cfg, "head_dim", m->hidden / m->heads, &m->head_dim, path, err, errlen);
     if (rc == 0 && (m->head_dim < 1 || m->ffn < 1 || m->vocab < 1)) {
-        util_errf(err, errlen, "%s: head_dim, intermediate_size and vocab_size must be at least "
-                  "1 (found %d, %d, %d)", path, m->head_dim, m->ffn, m->vocab);
+        util_errf(err, errlen,
+                  "%s: head_dim, intermediate_size and vocab_size must be at least "
+                  "1 (found %d, %d, %d)",
+                  path, m->head_dim, m->ffn, m->vocab);
         rc = -1;
     }
     /* MoE: Mixtral says num_local_experts, Qwen-MoE num_experts. */

@@ -12,7 +12,7 @@
 #include "sim/util.h"
 
 enum { P_GPU, P_MFU, P_MBU, P_FIXED, P_LAYER, P_COMM, P_ATTN, P_NOISE, P_BASIS, P_SOURCE, P_COUNT };
-static const char *const COLS[P_COUNT] = {"gpu",        "mfu",        "mbu",      "t_fixed_ms",
+static const char *const COLS[P_COUNT] = {"gpu",        "mfu",        "mbu",        "t_fixed_ms",
                                           "t_layer_ms", "comm_scale", "attn_scale", "noise_cv",
                                           "basis",      "source"};
 static const int REQUIRED[P_COUNT] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
@@ -23,8 +23,8 @@ static int read_row(csvin *in, const int *idx, void *item, char *err, size_t err
     memset(r, 0, sizeof *r);
     const char *gpu = csvin_field(in, (size_t)idx[P_GPU]);
     if (*gpu == '\0' || strlen(gpu) >= sizeof r->gpu) {
-        util_errf(err, errlen, "%s:%ld: column 'gpu': expected a GPU name or '*'",
-                  csvin_path(in), csvin_line(in));
+        util_errf(err, errlen, "%s:%ld: column 'gpu': expected a GPU name or '*'", csvin_path(in),
+                  csvin_line(in));
         return -1;
     }
     snprintf(r->gpu, sizeof r->gpu, "%s", gpu);
@@ -37,8 +37,7 @@ static int read_row(csvin *in, const int *idx, void *item, char *err, size_t err
         csvin_number(in, idx[P_MBU], "mbu", 1e-6, 2, 0, 0, &r->c.mbu, err, errlen) ||
         csvin_number(in, idx[P_FIXED], "t_fixed_ms", 0, 1e6, 0, 0, &ms_fixed, err, errlen) ||
         csvin_number(in, idx[P_LAYER], "t_layer_ms", 0, 1e6, 0, 0, &ms_layer, err, errlen) ||
-        csvin_number(in, idx[P_COMM], "comm_scale", 0, 1e6, 0, 0, &r->c.comm_scale, err,
-                     errlen) ||
+        csvin_number(in, idx[P_COMM], "comm_scale", 0, 1e6, 0, 0, &r->c.comm_scale, err, errlen) ||
         csvin_number(in, idx[P_ATTN], "attn_scale", 1e-6, 1e6, 0, 0, &r->c.attn_scale, err,
                      errlen) ||
         csvin_number(in, idx[P_NOISE], "noise_cv", 0, 10, 0, 0, &r->c.noise_cv, err, errlen))
@@ -51,8 +50,8 @@ static int read_row(csvin *in, const int *idx, void *item, char *err, size_t err
 int profile_list_load(const char *path, profile_list *out, char *err, size_t errlen)
 {
     void *items;
-    int rc = csvin_load_table(path, COLS, REQUIRED, P_COUNT, sizeof(profile_row), read_row,
-                              &items, &out->n, err, errlen);
+    int rc = csvin_load_table(path, COLS, REQUIRED, P_COUNT, sizeof(profile_row), read_row, &items,
+                              &out->n, err, errlen);
     out->items = items;
     return rc;
 }

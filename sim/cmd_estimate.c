@@ -40,6 +40,7 @@ static void usage(FILE *out)
             "  --profile FILE      step-time coefficients (default models/profiles/default.csv)\n"
             "  --step-model SPEC   linear:a=A,b=B instead of the roofline model (seconds)\n"
             "  --format table|csv  output format (default table)\n"
+            "  --catalog DIR       folder with models.csv and gpus.csv\n"
             "  -h, --help          show this help\n");
 }
 
@@ -82,12 +83,28 @@ static void print_csv(const deploy *d, const deploy_options *o, double b, double
 {
     csvout c;
     csvout_init(&c, stdout);
-    static const char *const head[] = {
-        "model",      "gpu",         "precision",   "kv_precision",      "tp",
-        "tensor_cores", "batch",     "prompt_tokens", "output_tokens",   "ttft_ms",
-        "tpot_ms",    "e2el_ms",     "output_throughput", "total_token_throughput",
-        "max_batch",  "bound",       "decode_bound", "weight_gb_per_gpu", "kv_bytes_per_token",
-        "kv_tokens",  "decode_intensity", "ridge_flops_per_byte"};
+    static const char *const head[] = {"model",
+                                       "gpu",
+                                       "precision",
+                                       "kv_precision",
+                                       "tp",
+                                       "tensor_cores",
+                                       "batch",
+                                       "prompt_tokens",
+                                       "output_tokens",
+                                       "ttft_ms",
+                                       "tpot_ms",
+                                       "e2el_ms",
+                                       "output_throughput",
+                                       "total_token_throughput",
+                                       "max_batch",
+                                       "bound",
+                                       "decode_bound",
+                                       "weight_gb_per_gpu",
+                                       "kv_bytes_per_token",
+                                       "kv_tokens",
+                                       "decode_intensity",
+                                       "ridge_flops_per_byte"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         csvout_str(&c, head[i]);
     csvout_end_row(&c);
@@ -132,9 +149,9 @@ static void print_table(const deploy *d, double b, double p, double o, const est
                d->profile.c.noise_cv, d->profile.basis);
     printf("  memory: weights %.2f GB (%.2f GB per GPU); KV %.0f bytes per token; room for "
            "%llu tokens of KV (%llu blocks of %u)\n",
-           d->mem.weight_bytes / 1e9, d->mem.weight_bytes_per_gpu / 1e9,
-           d->mem.kv_bytes_per_token, (unsigned long long)d->mem.kv_tokens,
-           (unsigned long long)d->mem.kv_blocks, d->mem_cfg.block_size);
+           d->mem.weight_bytes / 1e9, d->mem.weight_bytes_per_gpu / 1e9, d->mem.kv_bytes_per_token,
+           (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_blocks,
+           d->mem_cfg.block_size);
     printf("\n  batch of %g requests, %g prompt + %g output tokens each\n", b, p, o);
     printf("  %-28s %12.2f ms\n", "TTFT (prefill step)", 1e3 * e->ttft_s);
     printf("  %-28s %12.2f ms\n", "TPOT (mean decode step)", 1e3 * e->tpot_s);
@@ -172,14 +189,23 @@ static void print_table(const deploy *d, double b, double p, double o, const est
 int cmd_estimate(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},      {"gpu", required_argument, NULL, 'g'},
-        {"precision", required_argument, NULL, 'p'},  {"kv-precision", required_argument, NULL, 'k'},
-        {"tp", required_argument, NULL, 't'},         {"tensor-cores", required_argument, NULL, 'T'},
-        {"prompt", required_argument, NULL, 'P'},     {"output", required_argument, NULL, 'O'},
-        {"batch", required_argument, NULL, 'B'},      {"gpu-mem-util", required_argument, NULL, 'u'},
-        {"block-size", required_argument, NULL, 'b'}, {"profile", required_argument, NULL, 'f'},
-        {"step-model", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"model", required_argument, NULL, 'm'},
+        {"gpu", required_argument, NULL, 'g'},
+        {"precision", required_argument, NULL, 'p'},
+        {"kv-precision", required_argument, NULL, 'k'},
+        {"tp", required_argument, NULL, 't'},
+        {"tensor-cores", required_argument, NULL, 'T'},
+        {"prompt", required_argument, NULL, 'P'},
+        {"output", required_argument, NULL, 'O'},
+        {"batch", required_argument, NULL, 'B'},
+        {"gpu-mem-util", required_argument, NULL, 'u'},
+        {"block-size", required_argument, NULL, 'b'},
+        {"profile", required_argument, NULL, 'f'},
+        {"step-model", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'F'},
+        {"catalog", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     deploy_options o;
     deploy_options_default(&o);
@@ -192,10 +218,18 @@ int cmd_estimate(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case 'm': o.model = optarg; break;
-        case 'g': o.gpu = optarg; break;
-        case 'p': o.precision = optarg; break;
-        case 'k': o.kv_precision = optarg; break;
+        case 'm':
+            o.model = optarg;
+            break;
+        case 'g':
+            o.gpu = optarg;
+            break;
+        case 'p':
+            o.precision = optarg;
+            break;
+        case 'k':
+            o.kv_precision = optarg;
+            break;
         case 't':
             bad = cli_parse_count("--tp", optarg, 1, 64, &v, err, sizeof err);
             o.tp = (int)v;
@@ -204,12 +238,19 @@ int cmd_estimate(int argc, char **argv)
             if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0)
                 o.tensor_cores = strcmp(optarg, "on") == 0;
             else
-                bad = (util_errf(err, sizeof err, "--tensor-cores '%s': expected on or off",
-                                 optarg), 1);
+                bad =
+                    (util_errf(err, sizeof err, "--tensor-cores '%s': expected on or off", optarg),
+                     1);
             break;
-        case 'P': bad = cli_parse_count("--prompt", optarg, 1, 10000000, &prompt, err, sizeof err); break;
-        case 'O': bad = cli_parse_count("--output", optarg, 1, 10000000, &output, err, sizeof err); break;
-        case 'B': bad = cli_parse_count("--batch", optarg, 1, 1000000, &batch, err, sizeof err); break;
+        case 'P':
+            bad = cli_parse_count("--prompt", optarg, 1, 10000000, &prompt, err, sizeof err);
+            break;
+        case 'O':
+            bad = cli_parse_count("--output", optarg, 1, 10000000, &output, err, sizeof err);
+            break;
+        case 'B':
+            bad = cli_parse_count("--batch", optarg, 1, 1000000, &batch, err, sizeof err);
+            break;
         case 'u':
             bad = cli_parse_real("--gpu-mem-util", optarg, 0.01, 1, 0, &o.gpu_memory_utilization,
                                  err, sizeof err);
@@ -218,17 +259,27 @@ int cmd_estimate(int argc, char **argv)
             bad = cli_parse_count("--block-size", optarg, 1, 4096, &v, err, sizeof err);
             o.block_size = (uint32_t)v;
             break;
-        case 'f': o.profile = optarg; break;
-        case 's': o.step_model = optarg; break;
+        case 'f':
+            o.profile = optarg;
+            break;
+        case 'C':
+            o.catalog_dir = optarg;
+            break;
+        case 's':
+            o.step_model = optarg;
+            break;
         case 'F':
             if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "table") == 0)
                 csv = strcmp(optarg, "csv") == 0;
             else
-                bad = (util_errf(err, sizeof err, "--format '%s': expected table or csv", optarg),
-                       1);
+                bad =
+                    (util_errf(err, sizeof err, "--format '%s': expected table or csv", optarg), 1);
             break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
-        default: return cli_bad_option(CMD, ch, argv[optind - 1]);
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_bad_option(CMD, ch, argv[optind - 1]);
         }
         if (bad)
             return cli_usage_error(CMD, "%s", err);
@@ -244,10 +295,17 @@ int cmd_estimate(int argc, char **argv)
         print_csv(&d, &o, (double)batch, (double)prompt, (double)output, &e);
     else
         print_table(&d, (double)batch, (double)prompt, (double)output, &e);
+    if ((double)(prompt + output) > (double)d.model.max_context)
+        fprintf(stderr,
+                "capsim estimate: warning: %llu prompt + output tokens exceed %s's "
+                "context of %d tokens\n",
+                (unsigned long long)(prompt + output), d.model.name, d.model.max_context);
     if (e.max_batch < batch)
-        fprintf(stderr, "capsim estimate: warning: a batch of %llu at %llu tokens of context "
-                "does not fit in the KV cache (at most %llu)\n", (unsigned long long)batch,
-                (unsigned long long)(prompt + output), (unsigned long long)e.max_batch);
+        fprintf(stderr,
+                "capsim estimate: warning: a batch of %llu at %llu tokens of context "
+                "does not fit in the KV cache (at most %llu)\n",
+                (unsigned long long)batch, (unsigned long long)(prompt + output),
+                (unsigned long long)e.max_batch);
     deploy_fini(&d);
     return CLI_EXIT_OK;
 }

@@ -21,9 +21,10 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: capsim fit --data FILE --gpu NAME [--out PROFILE.csv] [--points FILE.csv]\n"
             "\n"
-            "Fits the step-time coefficients (mfu, mbu, t_fixed, comm_scale) of one GPU to\n"
-            "measured prefill and decode times with robust nonlinear least squares, and\n"
-            "prints the coefficients with 95%% intervals and the error per setting.\n"
+            "Fits the step-time coefficients of one GPU (mfu, mbu, t_layer, comm_scale,\n"
+            "attn_scale; t_fixed stays 0) to measured prefill and decode times with robust\n"
+            "nonlinear least squares (relative residuals, Huber weights), and prints the\n"
+            "coefficients with 95%% intervals and the error per setting.\n"
             "FILE is in the Splitwise profiling format (model, hardware, prompt_size,\n"
             "batch_size, token_size, prompt_time, token_time, tensor_parallel; times in ms).\n"
             "\n"
@@ -68,8 +69,8 @@ static int write_results(const char *out, const char *points, const char *data,
     if (points) {
         csvout c;
         csvout_init(&c, f[1].fp);
-        static const char *const head[] = {"setting", "phase", "measured_ms", "predicted_ms",
-                                           "error_pct", "robust_weight"};
+        static const char *const head[] = {"setting",      "phase",     "measured_ms",
+                                           "predicted_ms", "error_pct", "robust_weight"};
         for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
             csvout_str(&c, head[i]);
         csvout_end_row(&c);
@@ -171,14 +172,19 @@ int cmd_fit(int argc, char **argv)
     const step_coeffs *c = &fr.coeffs;
     printf("\nfitted coefficients for %s (%zu settings, %s after %d iterations):\n", ms.gpu,
            ms.n / 2, fr.converged ? "converged" : "NOT converged", fr.iterations);
-    printf("  mfu        %8.4f  [%.4f, %.4f]%s\n", c->mfu, fr.lo[0], fr.hi[0],
-           fr.at_bound[0] ? "  held at its bound of 1: the best fit was above it" : "");
-    printf("  mbu        %8.4f  [%.4f, %.4f]%s\n", c->mbu, fr.lo[1], fr.hi[1],
-           fr.at_bound[1] ? "  held at its bound of 1: the best fit was above it" : "");
-    printf("  t_layer_ms %8.4f  [%.4f, %.4f]\n", 1e3 * c->t_layer_s, 1e3 * fr.lo[2],
-           1e3 * fr.hi[2]);
-    printf("  comm_scale %8.4f  [%.4f, %.4f]\n", c->comm_scale, fr.lo[3], fr.hi[3]);
-    printf("  attn_scale %8.4f  [%.4f, %.4f]\n", c->attn_scale, fr.lo[4], fr.hi[4]);
+    const double val[FIT_N_COEFFS] = {c->mfu, c->mbu, 1e3 * c->t_layer_s, c->comm_scale,
+                                      c->attn_scale};
+    static const char *const label[FIT_N_COEFFS] = {"mfu", "mbu", "t_layer_ms", "comm_scale",
+                                                    "attn_scale"};
+    for (int k = 0; k < FIT_N_COEFFS; k++) {
+        double scale = k == 2 ? 1e3 : 1.0;
+        printf("  %-10s %8.4f  [%.4f, %.4f]%s\n", label[k], val[k], scale * fr.lo[k],
+               scale * fr.hi[k],
+               fr.at_bound[k]         ? "  held at its bound of 1: the best fit was above it"
+               : fr.not_identified[k] ? "  not identified by these measurements: kept at its "
+                                        "starting value"
+                                      : "");
+    }
     printf("  noise_cv   %8.4f  (pooled spread of repeated prefill runs)\n", c->noise_cv);
     printf("median |error|: prefill %.1f%% (worst %.1f%%), decode %.1f%% (worst %.1f%%)\n",
            fr.median_ape[FIT_PREFILL], fr.worst_ape[FIT_PREFILL], fr.median_ape[FIT_DECODE],

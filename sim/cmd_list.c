@@ -10,12 +10,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: capsim list models|gpus|precisions [--catalog DIR]\n"
-                 "\n"
-                 "Lists the model catalog, the accelerator catalog, or the precisions, with\n"
-                 "units in the column names. The catalogs are CSV files in %s\n"
-                 "(or DIR), each row with its source.\n",
-                 catalog_default_dir());
+    fprintf(out,
+            "usage: capsim list models|gpus|precisions [--catalog DIR]\n"
+            "\n"
+            "Lists the model catalog, the accelerator catalog, or the precisions, with\n"
+            "units in the column names. The catalogs are CSV files in %s\n"
+            "(or DIR), each row with its source.\n",
+            catalog_default_dir());
 }
 
 static void fmt_rate(char *buf, size_t len, double flops)
@@ -61,9 +62,9 @@ int cmd_list(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (strcmp(what, "models") == 0) {
-        printf("%-20s %10s %10s %6s %6s %5s %8s %7s %8s %9s %10s\n", "name", "params_b",
-               "active_b", "layers", "hidden", "heads", "kv_heads", "experts", "vocab",
-               "context", "kv_kib_tok");
+        printf("%-20s %10s %10s %6s %6s %5s %8s %7s %8s %9s %10s\n", "name", "params_b", "active_b",
+               "layers", "hidden", "heads", "kv_heads", "experts", "vocab", "context",
+               "kv_kib_tok");
         for (size_t i = 0; i < models.n; i++) {
             const model_arch *m = &models.items[i];
             printf("%-20s %10.2f %10.2f %6d %6d %5d %8d %7d %8d %9d %10.0f\n", m->name,

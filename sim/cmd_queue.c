@@ -171,13 +171,12 @@ static int apply_option(queue_cli *q, opt_code code, const char *val, const char
 }
 
 /* A key of a scenario file: the same settings as the options, under [queue]. */
-static int on_scenario_key(void *user, const char *section, const char *name,
-                           const char *value, char *err, size_t errlen)
+static int on_scenario_key(void *user, const char *section, const char *name, const char *value,
+                           char *err, size_t errlen)
 {
     queue_cli *q = user;
     if (strcmp(section, "queue") != 0) {
-        util_errf(err, errlen, "key '%s' in section [%s]: expected section [queue]", name,
-                  section);
+        util_errf(err, errlen, "key '%s' in section [%s]: expected section [queue]", name, section);
         return -1;
     }
     for (int k = 0; k < O_N_SCENARIO; k++) {

@@ -29,34 +29,34 @@
 static const char *CMD = "run";
 
 /* Every setting, in the order written to scenario.ini and summary.csv. */
-#define RUN_OPTIONS(X)                                                                         \
-    X(model, "", "catalog model or config.json path")                                          \
-    X(gpu, "", "catalog GPU")                                                                  \
-    X(precision, "bf16", "weights: fp16, bf16, fp8, int8, int4")                               \
-    X(kv_precision, "auto", "KV cache: fp16, bf16, fp8, int8, or auto (16-bit)")               \
-    X(tp, "1", "GPUs per replica (tensor parallel)")                                           \
-    X(tensor_cores, "on", "on or off (what-if)")                                               \
-    X(gpu_mem_util, "0.9", "share of GPU memory the engine may use")                           \
-    X(block_size, "16", "tokens per KV block")                                                 \
-    X(profile, "default", "step-time profile CSV, or default")                                 \
-    X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                         \
-    X(scheduler, "continuous", "continuous or static")                                         \
-    X(max_num_seqs, "256", "most sequences in a step")                                         \
-    X(max_batched_tokens, "8192", "token budget per step")                                     \
-    X(chunked_prefill, "on", "on or off")                                                      \
-    X(replicas, "1", "model replicas")                                                         \
-    X(router, "rr", "rr, random, jsq, least-tokens or p2c")                                    \
-    X(arrival, "poisson:rate=1", "arrival process")                                            \
-    X(prompt_len, "lognormal:mean=1000,cv=1", "prompt tokens distribution")                    \
-    X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                     \
-    X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")      \
-    X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")             \
-    X(replications, "5", "independent replications")                                          \
-    X(warmup, "0.1", "share of requests deleted as warm-up")                                   \
-    X(seed, "1", "master seed")                                                                \
-    X(slo, "", "targets, e.g. ttft_p99=0.5,tpot_p99=0.05 (seconds)")                           \
-    X(sample_interval, "1", "time-series interval, s (0 = none)")                              \
-    X(per_request, "off", "on: write requests.csv")                                            \
+#define RUN_OPTIONS(X)                                                                             \
+    X(model, "", "catalog model or config.json path")                                              \
+    X(gpu, "", "catalog GPU")                                                                      \
+    X(precision, "bf16", "weights: fp16, bf16, fp8, int8, int4")                                   \
+    X(kv_precision, "auto", "KV cache: fp16, bf16, fp8, int8, or auto (16-bit)")                   \
+    X(tp, "1", "GPUs per replica (tensor parallel)")                                               \
+    X(tensor_cores, "on", "on or off (what-if)")                                                   \
+    X(gpu_mem_util, "0.9", "share of GPU memory the engine may use")                               \
+    X(block_size, "16", "tokens per KV block")                                                     \
+    X(profile, "default", "step-time profile CSV, or default")                                     \
+    X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                             \
+    X(scheduler, "continuous", "continuous or static")                                             \
+    X(max_num_seqs, "256", "most sequences in a step")                                             \
+    X(max_batched_tokens, "8192", "token budget per step")                                         \
+    X(chunked_prefill, "on", "on or off")                                                          \
+    X(replicas, "1", "model replicas")                                                             \
+    X(router, "rr", "rr, random, jsq, least-tokens or p2c")                                        \
+    X(arrival, "poisson:rate=1", "arrival process")                                                \
+    X(prompt_len, "lognormal:mean=1000,cv=1", "prompt tokens distribution")                        \
+    X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
+    X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
+    X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
+    X(replications, "5", "independent replications")                                               \
+    X(warmup, "0.1", "share of requests deleted as warm-up")                                       \
+    X(seed, "1", "master seed")                                                                    \
+    X(slo, "", "targets, e.g. ttft_p99=0.5,tpot_p99=0.05 (seconds)")                               \
+    X(sample_interval, "1", "time-series interval, s (0 = none)")                                  \
+    X(per_request, "off", "on: write requests.csv")                                                \
     X(jump, "on", "on: advance unchanging decode stretches in one event")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
@@ -123,8 +123,8 @@ static int set_value(void *user, run_opt o, const char *val, char *err, size_t e
 }
 
 /* A key of a scenario file: any option, in any section. */
-static int on_scenario_key(void *user, const char *section, const char *name,
-                           const char *value, char *err, size_t errlen)
+static int on_scenario_key(void *user, const char *section, const char *name, const char *value,
+                           char *err, size_t errlen)
 {
     (void)section;
     for (int o = 0; o < OPT_COUNT; o++)
@@ -234,8 +234,8 @@ static int count_opt(const run_cli *r, run_opt o, uint64_t min, uint64_t max, ui
     return cli_parse_count(name, r->value[o], min, max, out, err, errlen);
 }
 
-static int real_opt(const run_cli *r, run_opt o, double min, double max, int max_open,
-                    double *out, char *err, size_t errlen)
+static int real_opt(const run_cli *r, run_opt o, double min, double max, int max_open, double *out,
+                    char *err, size_t errlen)
 {
     char name[64] = "--";
     flag_name(o, name + 2, sizeof name - 2);
@@ -311,8 +311,7 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     o.model = r->value[OPT_model][0] ? r->value[OPT_model] : NULL;
     o.gpu = r->value[OPT_gpu][0] ? r->value[OPT_gpu] : NULL;
     o.precision = r->value[OPT_precision];
-    o.kv_precision = strcmp(r->value[OPT_kv_precision], "auto") ? r->value[OPT_kv_precision]
-                                                                 : NULL;
+    o.kv_precision = strcmp(r->value[OPT_kv_precision], "auto") ? r->value[OPT_kv_precision] : NULL;
     if (count_opt(r, OPT_tp, 1, 64, &v, err, errlen))
         return -1;
     o.tp = (int)v;
@@ -322,8 +321,7 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         return -1;
     o.block_size = (uint32_t)v;
     o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
-    o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model]
-                                                                 : NULL;
+    o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model] : NULL;
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;
     x->have_dep = 1;
@@ -528,16 +526,30 @@ static void print_table(const run_cli *r, const resolved *x, const serve_result 
            c->replications, (unsigned long long)(res->requests_total / c->replications),
            100 * c->warmup_fraction, (unsigned long long)c->seed);
     printf("  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
-    static const serve_metric shown[] = {
-        SM_request_throughput, SM_output_throughput, SM_total_token_throughput,
-        SM_mean_ttft_ms,       SM_p50_ttft_ms,       SM_p99_ttft_ms,
-        SM_mean_tpot_ms,       SM_p50_tpot_ms,       SM_p99_tpot_ms,
-        SM_mean_itl_ms,        SM_p99_itl_ms,        SM_mean_e2el_ms,
-        SM_p99_e2el_ms,        SM_mean_queue_ms,     SM_goodput,
-        SM_slo_attainment_pct, SM_gpu_utilization,   SM_mean_running_batch,
-        SM_max_running_batch,  SM_mean_kv_occupancy, SM_max_kv_occupancy,
-        SM_preemptions_per_request, SM_rejected_fraction,
-        SM_cost_per_million_output_tokens};
+    static const serve_metric shown[] = {SM_request_throughput,
+                                         SM_output_throughput,
+                                         SM_total_token_throughput,
+                                         SM_mean_ttft_ms,
+                                         SM_p50_ttft_ms,
+                                         SM_p99_ttft_ms,
+                                         SM_mean_tpot_ms,
+                                         SM_p50_tpot_ms,
+                                         SM_p99_tpot_ms,
+                                         SM_mean_itl_ms,
+                                         SM_p99_itl_ms,
+                                         SM_mean_e2el_ms,
+                                         SM_p99_e2el_ms,
+                                         SM_mean_queue_ms,
+                                         SM_goodput,
+                                         SM_slo_attainment_pct,
+                                         SM_gpu_utilization,
+                                         SM_mean_running_batch,
+                                         SM_max_running_batch,
+                                         SM_mean_kv_occupancy,
+                                         SM_max_kv_occupancy,
+                                         SM_preemptions_per_request,
+                                         SM_rejected_fraction,
+                                         SM_cost_per_million_output_tokens};
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         print_row(res, shown[i]);
     printf("  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
@@ -546,8 +558,8 @@ static void print_table(const run_cli *r, const resolved *x, const serve_result 
             continue;
         serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
         printf("  SLO %s <= %g ms: %s (%s = %.4g ms)\n", serve_metric_names[m],
-               1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met",
-               serve_metric_names[m], res->metric[m].mean);
+               1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met", serve_metric_names[m],
+               res->metric[m].mean);
     }
     printf("\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
     printf("  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
@@ -567,11 +579,11 @@ typedef struct outputs {
     int created_dir;
 } outputs;
 
-static const char *const OUT_NAME[5] = {"summary.csv", "seeds.csv", "scenario.ini",
-                                        "requests.csv", "timeseries.csv"};
+static const char *const OUT_NAME[5] = {"summary.csv", "seeds.csv", "scenario.ini", "requests.csv",
+                                        "timeseries.csv"};
 
-static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries,
-                        char *err, size_t errlen)
+static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries, char *err,
+                        size_t errlen)
 {
     memset(o, 0, sizeof *o);
     struct stat st;

@@ -177,9 +177,8 @@ int csvin_next(csvin *r)
             r->eof = 1;
             /* Flush a last record without a trailing newline; an open quote is an error. */
             if (csv_fini(&r->parser, on_field, on_record, r) != 0) {
-                util_errf(r->err, sizeof r->err,
-                          "%s:%ld: quoted field opened here is never closed", r->path,
-                          r->record_line);
+                util_errf(r->err, sizeof r->err, "%s:%ld: quoted field opened here is never closed",
+                          r->path, r->record_line);
                 r->failed = 1;
                 return -1;
             }

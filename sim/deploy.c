@@ -67,7 +67,8 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
     if (mlen > 5 && strcmp(o->model + mlen - 5, ".json") == 0) {
         const char *base = strrchr(o->model, '/');
         char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(mlen - 5 - (base ? (size_t)(base + 1 - o->model) : 0)),
+        snprintf(name, sizeof name, "%.*s",
+                 (int)(mlen - 5 - (base ? (size_t)(base + 1 - o->model) : 0)),
                  base ? base + 1 : o->model);
         if (model_from_hf_config(o->model, name, &d->model, err, errlen) != 0)
             goto fail;
@@ -75,8 +76,10 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
         const model_arch *m = model_list_find(&d->models, o->model);
         if (m == NULL) {
             list_names(names, sizeof names, model_name_at, &d->models, d->models.n);
-            util_errf(err, errlen, "--model '%s': not in the catalog (expected one of %s, or a "
-                      "config.json path)", o->model, names);
+            util_errf(err, errlen,
+                      "--model '%s': not in the catalog (expected one of %s, or a "
+                      "config.json path)",
+                      o->model, names);
             goto fail;
         }
         d->model = *m;
@@ -107,10 +110,12 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
         util_errf(err, errlen, "--tp %d: expected 1 to 64", o->tp);
         goto fail;
     }
-    if (d->model.heads % o->tp != 0 || (d->model.kv_heads % o->tp != 0 && o->tp % d->model.kv_heads != 0)) {
-        util_errf(err, errlen, "--tp %d: %s has %d attention heads and %d KV heads; tensor "
-                  "parallelism must split them evenly", o->tp, d->model.name, d->model.heads,
-                  d->model.kv_heads);
+    if (d->model.heads % o->tp != 0 ||
+        (d->model.kv_heads % o->tp != 0 && o->tp % d->model.kv_heads != 0)) {
+        util_errf(err, errlen,
+                  "--tp %d: %s has %d attention heads and %d KV heads; tensor "
+                  "parallelism must split them evenly",
+                  o->tp, d->model.name, d->model.heads, d->model.kv_heads);
         goto fail;
     }
     d->tp = o->tp;

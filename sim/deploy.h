@@ -17,16 +17,16 @@
 #include "models/steptime.h"
 
 typedef struct deploy_options {
-    const char *model;      /* catalog name, or a path ending in .json */
+    const char *model; /* catalog name, or a path ending in .json */
     const char *gpu;
-    const char *precision;  /* weights: fp16, bf16, fp8, int8, int4 */
+    const char *precision;    /* weights: fp16, bf16, fp8, int8, int4 */
     const char *kv_precision; /* NULL: 16-bit (bf16 with bf16 weights, else fp16) */
     int tp;
-    int tensor_cores;       /* 1 = use them (default), 0 = what-if without */
+    int tensor_cores; /* 1 = use them (default), 0 = what-if without */
     double gpu_memory_utilization;
     uint32_t block_size;
-    const char *profile;    /* profile CSV; NULL = models/profiles/default.csv */
-    const char *step_model; /* NULL = roofline; "linear:a=A,b=B" for the linear model */
+    const char *profile;     /* profile CSV; NULL = models/profiles/default.csv */
+    const char *step_model;  /* NULL = roofline; "linear:a=A,b=B" for the linear model */
     const char *catalog_dir; /* NULL = the default */
 } deploy_options;
 
@@ -34,15 +34,15 @@ typedef struct deploy {
     model_list models;
     gpu_list gpus;
     profile_list profiles;
-    model_arch model;       /* copy of the chosen model */
-    gpu_spec gpu;           /* copy of the chosen GPU */
+    model_arch model; /* copy of the chosen model */
+    gpu_spec gpu;     /* copy of the chosen GPU */
     precision weights, kv;
     int tp;
     memplan_config mem_cfg;
     memplan mem;
-    profile_row profile;    /* the coefficients used */
+    profile_row profile; /* the coefficients used */
     step_model step;
-    char note[256];         /* a precision fallback, said in the output; "" if none */
+    char note[256]; /* a precision fallback, said in the output; "" if none */
 } deploy;
 
 /* Sets the defaults: bf16 on tp 1 with tensor cores, utilisation 0.9, 16-token blocks. */

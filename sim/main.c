@@ -18,14 +18,14 @@ static void usage(FILE *out)
                  "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
                  "\n"
                  "commands:\n"
-            "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
-            "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
+                 "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
+                 "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
                  "  validate   check the simulator against exact queueing theory\n"
                  "  list       list the model and GPU catalogs and the precisions\n"
-            "  estimate   latency and throughput of one batch on one deployment, and why\n"
-            "  fit        calibrate step-time coefficients on measured step times\n"
+                 "  estimate   latency and throughput of one batch on one deployment, and why\n"
+                 "  fit        calibrate step-time coefficients on measured step times\n"
                  "\n"
                  "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
                  "version.\n");
@@ -60,6 +60,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     fprintf(stderr,
-            "capsim: unknown command '%s' (expected run, queue, validate, list, estimate or fit; see capsim --help)\n", cmd);
+            "capsim: unknown command '%s' (expected run, queue, validate, list, estimate or fit; "
+            "see capsim --help)\n",
+            cmd);
     return CLI_EXIT_USAGE;
 }

@@ -14,8 +14,8 @@
 
 typedef struct loader {
     FILE *fp;
-    int line;        /* lines handed to inih so far */
-    int too_long;    /* line number of the first over-long line, or 0 */
+    int line;     /* lines handed to inih so far */
+    int too_long; /* line number of the first over-long line, or 0 */
     scenario_key_fn fn;
     void *user;
     int failed_line; /* line of the first key the callback refused, or 0 */

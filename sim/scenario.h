@@ -14,8 +14,8 @@
 
 /* Called per key; returns 0, or -1 with a message (no file or line: added by the
  * loader). */
-typedef int (*scenario_key_fn)(void *user, const char *section, const char *name,
-                               const char *value, char *err, size_t errlen);
+typedef int (*scenario_key_fn)(void *user, const char *section, const char *name, const char *value,
+                               char *err, size_t errlen);
 
 /* Reads path, calling fn for each key in order. Stops at the first problem: returns -1
  * with "path:line: message" (or "path: ..." when the file cannot be read or is a

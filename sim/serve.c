@@ -30,8 +30,7 @@ const char *const serve_metric_units[SM_COUNT] = {SERVE_METRICS(SERVE_UNIT)};
 #undef SERVE_NAME
 #undef SERVE_UNIT
 
-const char *const serve_router_names[ROUTER_COUNT] = {"rr", "random", "jsq", "least-tokens",
-                                                       "p2c"};
+const char *const serve_router_names[ROUTER_COUNT] = {"rr", "random", "jsq", "least-tokens", "p2c"};
 
 enum { EV_ARRIVAL = 0, EV_STEP_END = 1, EV_SAMPLE = 2 };
 enum { SRC_ARRIVALS = 0, SRC_LENGTHS = 1, SRC_ROUTING = 2, SRC_NOISE0 = 3 };
@@ -67,12 +66,12 @@ typedef struct replica {
     uint64_t outstanding_tokens; /* tokens still to compute: prefill left plus output left */
     gsl_rng *noise;
     /* A decode stretch in flight: k steps of the same batch ending at end_s[0..k). */
-    uint32_t k;            /* 0: a single step is in flight */
+    uint32_t k; /* 0: a single step is in flight */
     double *end_s;
     uint32_t end_cap;
-    gsl_rng *noise_saved;  /* the noise generator as it was when the stretch began */
-    uint32_t stamp;        /* tags the step-end event that is current */
-    double end_s_single;   /* end of the single step in flight */
+    gsl_rng *noise_saved; /* the noise generator as it was when the stretch began */
+    uint32_t stamp;       /* tags the step-end event that is current */
+    double end_s_single;  /* end of the single step in flight */
 } replica;
 
 typedef struct sim {
@@ -200,9 +199,8 @@ static void write_request_row(const sim *s, const slot *q, double ttft, double t
                               double queue, int met)
 {
     FILE *fp = s->cfg->requests_out;
-    fprintf(fp, "%d,%llu,%u,%.9g,%u,%u,%u,%.9g,%.9g,", s->rep_index,
-            (unsigned long long)q->index, q->cls, q->arrival_s, q->prompt, q->output, q->replica,
-            1e3 * queue, 1e3 * ttft);
+    fprintf(fp, "%d,%llu,%u,%.9g,%u,%u,%u,%.9g,%.9g,", s->rep_index, (unsigned long long)q->index,
+            q->cls, q->arrival_s, q->prompt, q->output, q->replica, 1e3 * queue, 1e3 * ttft);
     if (isfinite(tpot))
         fprintf(fp, "%.9g", 1e3 * tpot);
     fprintf(fp, ",%.9g,%u,%d\n", 1e3 * e2e, q->preemptions, met);
@@ -287,7 +285,7 @@ static void take_blocks(sim *s, replica *r, slot *q, uint32_t n)
 static int admit(sim *s, replica *r, uint32_t *budget, double now)
 {
     const serve_config *c = s->cfg;
-    while (r->waiting.len > 0 && r->nrun < c->max_num_seqs && *budget > 0) {
+    while (r->waiting.len > 0 && r->nrun<c->max_num_seqs && * budget> 0) {
         uint32_t id = ring_peek(&r->waiting);
         slot *q = &s->slots[id];
         uint32_t want = q->target - q->prefilled;
@@ -349,7 +347,7 @@ static int add_decodes(sim *s, replica *r, uint32_t *budget)
 /* Continues prefills that earlier steps left unfinished (chunked prefill). */
 static void add_prefill_chunks(sim *s, replica *r, uint32_t *budget)
 {
-    for (uint32_t i = 0; i < r->nrun && *budget > 0; i++) {
+    for (uint32_t i = 0; i<r->nrun && * budget> 0; i++) {
         uint32_t id = r->run[i];
         slot *q = &s->slots[id];
         if (q->prefilled >= q->target)
@@ -472,8 +470,8 @@ static int start_step(sim *s, uint32_t ri, double now)
     if (r->busy)
         return 0;
     r->npre = r->ndec = 0;
-    int rc = s->cfg->sched == SERVE_STATIC ? compose_static(s, r, now)
-                                           : compose_continuous(s, r, now);
+    int rc =
+        s->cfg->sched == SERVE_STATIC ? compose_static(s, r, now) : compose_continuous(s, r, now);
     if (rc != 0)
         return -1;
     if (r->npre + r->ndec == 0)
@@ -809,9 +807,8 @@ static int on_arrival(sim *s, double now, char *err, size_t errlen)
      * (static batching reserves it all), or its prompt exceeds the token budget without
      * chunked prefill. */
     uint64_t seq_blocks = blocks_for(s, (uint64_t)rq.prompt_tokens + rq.output_tokens);
-    int never = seq_blocks > c->kv_blocks ||
-                (c->sched == SERVE_CONTINUOUS && !c->chunked_prefill &&
-                 rq.prompt_tokens > c->max_batched_tokens);
+    int never = seq_blocks > c->kv_blocks || (c->sched == SERVE_CONTINUOUS && !c->chunked_prefill &&
+                                              rq.prompt_tokens > c->max_batched_tokens);
     if (never) {
         s->n_rejected += (uint64_t)measured;
         s->res->rejected++;
@@ -1079,11 +1076,14 @@ static int check_config(const serve_config *c, char *err, size_t errlen)
 
 serve_metric serve_slo_target_metric(serve_slo_metric k, double pct)
 {
-    static const serve_metric base[SLO_COUNT] = {SM_mean_ttft_ms, SM_mean_tpot_ms,
-                                                 SM_mean_e2el_ms};
+    static const serve_metric base[SLO_COUNT] = {SM_mean_ttft_ms, SM_mean_tpot_ms, SM_mean_e2el_ms};
     /* mean, p50, p90, p95, p99, p99.9 follow each other in the metric list */
-    unsigned off = pct == 0 ? 0u : pct == 50 ? 1u : pct == 90 ? 2u : pct == 95 ? 3u
-                 : pct == 99 ? 4u : 5u;
+    unsigned off = pct == 0    ? 0u
+                   : pct == 50 ? 1u
+                   : pct == 90 ? 2u
+                   : pct == 95 ? 3u
+                   : pct == 99 ? 4u
+                               : 5u;
     return (serve_metric)((unsigned)base[k] + off);
 }
 
@@ -1113,8 +1113,8 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
              sim_seeds_derive(c->seed, reps, res->n_sources, res->seeds) == 0 &&
              sim_engine_init(&s.eng, 2u * c->replicas + 8) == 0 &&
              (s.rng_route = sim_rng_create(1)) != NULL && histo_init(&s.h_ttft) == 0 &&
-             histo_init(&s.h_tpot) == 0 && histo_init(&s.h_itl) == 0 &&
-             histo_init(&s.h_e2e) == 0 && histo_init(&s.h_queue) == 0;
+             histo_init(&s.h_tpot) == 0 && histo_init(&s.h_itl) == 0 && histo_init(&s.h_e2e) == 0 &&
+             histo_init(&s.h_queue) == 0;
     size_t per = c->max_num_seqs;
     for (uint32_t i = 0; ok && i < c->replicas; i++) {
         replica *r = &s.rep[i];

@@ -74,55 +74,55 @@ typedef struct serve_config {
     serve_slo slo;
     double gpus_per_replica;
     double price_usd_per_gpu_hour; /* NAN if unknown */
-    int jump;                       /* advance unchanging decode stretches in one event */
-    int check_invariants;           /* tests: verify KV accounting after every step (slow) */
-    FILE *requests_out;             /* optional per-request rows (all replications) */
-    FILE *timeseries_out;           /* optional samples of replication 0 */
+    int jump;                      /* advance unchanging decode stretches in one event */
+    int check_invariants;          /* tests: verify KV accounting after every step (slow) */
+    FILE *requests_out;            /* optional per-request rows (all replications) */
+    FILE *timeseries_out;          /* optional samples of replication 0 */
     double sample_interval_s;
 } serve_config;
 
-#define SERVE_METRICS(X)                                                                       \
-    X(request_throughput, "req/s")                                                             \
-    X(output_throughput, "tok/s")                                                              \
-    X(total_token_throughput, "tok/s")                                                         \
-    X(mean_ttft_ms, "ms")                                                                      \
-    X(p50_ttft_ms, "ms")                                                                       \
-    X(p90_ttft_ms, "ms")                                                                       \
-    X(p95_ttft_ms, "ms")                                                                       \
-    X(p99_ttft_ms, "ms")                                                                       \
-    X(p999_ttft_ms, "ms")                                                                      \
-    X(mean_tpot_ms, "ms")                                                                      \
-    X(p50_tpot_ms, "ms")                                                                       \
-    X(p90_tpot_ms, "ms")                                                                       \
-    X(p95_tpot_ms, "ms")                                                                       \
-    X(p99_tpot_ms, "ms")                                                                       \
-    X(p999_tpot_ms, "ms")                                                                      \
-    X(mean_itl_ms, "ms")                                                                       \
-    X(p50_itl_ms, "ms")                                                                        \
-    X(p90_itl_ms, "ms")                                                                        \
-    X(p95_itl_ms, "ms")                                                                        \
-    X(p99_itl_ms, "ms")                                                                        \
-    X(p999_itl_ms, "ms")                                                                       \
-    X(mean_e2el_ms, "ms")                                                                      \
-    X(p50_e2el_ms, "ms")                                                                       \
-    X(p90_e2el_ms, "ms")                                                                       \
-    X(p95_e2el_ms, "ms")                                                                       \
-    X(p99_e2el_ms, "ms")                                                                       \
-    X(p999_e2el_ms, "ms")                                                                      \
-    X(mean_queue_ms, "ms")                                                                     \
-    X(p50_queue_ms, "ms")                                                                      \
-    X(p99_queue_ms, "ms")                                                                      \
-    X(goodput, "req/s")                                                                        \
-    X(slo_attainment_pct, "%")                                                                 \
-    X(gpu_utilization, "fraction")                                                             \
-    X(mean_running_batch, "seqs")                                                              \
-    X(max_running_batch, "seqs")                                                               \
-    X(mean_kv_occupancy, "fraction")                                                           \
-    X(max_kv_occupancy, "fraction")                                                            \
-    X(preemptions_per_request, "count")                                                        \
-    X(rejected_fraction, "fraction")                                                           \
-    X(cost_per_million_output_tokens, "USD")                                                   \
-    X(mean_in_system, "requests")                                                              \
+#define SERVE_METRICS(X)                                                                           \
+    X(request_throughput, "req/s")                                                                 \
+    X(output_throughput, "tok/s")                                                                  \
+    X(total_token_throughput, "tok/s")                                                             \
+    X(mean_ttft_ms, "ms")                                                                          \
+    X(p50_ttft_ms, "ms")                                                                           \
+    X(p90_ttft_ms, "ms")                                                                           \
+    X(p95_ttft_ms, "ms")                                                                           \
+    X(p99_ttft_ms, "ms")                                                                           \
+    X(p999_ttft_ms, "ms")                                                                          \
+    X(mean_tpot_ms, "ms")                                                                          \
+    X(p50_tpot_ms, "ms")                                                                           \
+    X(p90_tpot_ms, "ms")                                                                           \
+    X(p95_tpot_ms, "ms")                                                                           \
+    X(p99_tpot_ms, "ms")                                                                           \
+    X(p999_tpot_ms, "ms")                                                                          \
+    X(mean_itl_ms, "ms")                                                                           \
+    X(p50_itl_ms, "ms")                                                                            \
+    X(p90_itl_ms, "ms")                                                                            \
+    X(p95_itl_ms, "ms")                                                                            \
+    X(p99_itl_ms, "ms")                                                                            \
+    X(p999_itl_ms, "ms")                                                                           \
+    X(mean_e2el_ms, "ms")                                                                          \
+    X(p50_e2el_ms, "ms")                                                                           \
+    X(p90_e2el_ms, "ms")                                                                           \
+    X(p95_e2el_ms, "ms")                                                                           \
+    X(p99_e2el_ms, "ms")                                                                           \
+    X(p999_e2el_ms, "ms")                                                                          \
+    X(mean_queue_ms, "ms")                                                                         \
+    X(p50_queue_ms, "ms")                                                                          \
+    X(p99_queue_ms, "ms")                                                                          \
+    X(goodput, "req/s")                                                                            \
+    X(slo_attainment_pct, "%")                                                                     \
+    X(gpu_utilization, "fraction")                                                                 \
+    X(mean_running_batch, "seqs")                                                                  \
+    X(max_running_batch, "seqs")                                                                   \
+    X(mean_kv_occupancy, "fraction")                                                               \
+    X(max_kv_occupancy, "fraction")                                                                \
+    X(preemptions_per_request, "count")                                                            \
+    X(rejected_fraction, "fraction")                                                               \
+    X(cost_per_million_output_tokens, "USD")                                                       \
+    X(mean_in_system, "requests")                                                                  \
     X(lambda_w, "requests")
 
 #define SERVE_ENUM(name, unit) SM_##name,
@@ -134,21 +134,21 @@ extern const char *const serve_metric_units[SM_COUNT];
 
 typedef struct serve_result {
     stats_ci metric[SM_COUNT];
-    double *per_rep;            /* per_rep[m * replications + r]; owned */
-    unsigned long *seeds;       /* seeds[r * n_sources + s]; owned */
+    double *per_rep;      /* per_rep[m * replications + r]; owned */
+    unsigned long *seeds; /* seeds[r * n_sources + s]; owned */
     size_t n_seeds, n_sources;
     int little_checked, little_ok;
-    int slo_met[SLO_COUNT];     /* 1 if the percentile target is met (mean over reps) */
+    int slo_met[SLO_COUNT]; /* 1 if the percentile target is met (mean over reps) */
     double cost_per_hour_usd;
-    uint64_t requests_total;    /* over all replications */
-    uint64_t events;            /* over all replications */
-    uint64_t steps;             /* forward passes simulated, over all replications */
+    uint64_t requests_total; /* over all replications */
+    uint64_t events;         /* over all replications */
+    uint64_t steps;          /* forward passes simulated, over all replications */
     /* Conservation, over all replications and all requests (warm-up included): */
     uint64_t offered, rejected, finished;
-    uint64_t tokens_asked;      /* output tokens of the requests that finished */
-    uint64_t tokens_out;        /* output tokens produced */
+    uint64_t tokens_asked; /* output tokens of the requests that finished */
+    uint64_t tokens_out;   /* output tokens produced */
     uint64_t preemptions;
-    uint64_t max_blocks_used;   /* most KV blocks held on one replica at once */
+    uint64_t max_blocks_used;      /* most KV blocks held on one replica at once */
     uint64_t invariant_violations; /* with check_invariants */
 } serve_result;
 

@@ -19,7 +19,7 @@
 #include "sim/catalog_paths.h"
 #include "tests/check.h"
 
-#define SHARED CAPSIM_SOURCE_DIR "/../shared/data"
+#define SHARED    CAPSIM_SOURCE_DIR "/../shared/data"
 #define SPLITWISE SHARED "/calibration/splitwise-perf_model.csv"
 
 static model_list models;
@@ -85,15 +85,15 @@ static void test_catalog_contents(void)
 {
     load();
     static const char *const need_m[] = {
-        "llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
-        "llama-2-7b",   "llama-2-70b",  "mistral-7b",   "mixtral-8x7b",  "qwen2.5-7b",
-        "qwen2.5-14b",  "qwen2.5-32b",  "qwen2.5-72b",  "falcon-180b",   "bloom-176b",
-        "phi-3-mini"};
+        "llama-3.2-1b",   "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b",
+        "llama-3.1-405b", "llama-2-7b",   "llama-2-70b",  "mistral-7b",
+        "mixtral-8x7b",   "qwen2.5-7b",   "qwen2.5-14b",  "qwen2.5-32b",
+        "qwen2.5-72b",    "falcon-180b",  "bloom-176b",   "phi-3-mini"};
     for (size_t i = 0; i < sizeof need_m / sizeof need_m[0]; i++)
         CHECK(model_list_find(&models, need_m[i]) != NULL);
-    static const char *const need_g[] = {"t4",        "a10g",     "l4",        "l40s",
+    static const char *const need_g[] = {"t4",        "a10g",      "l4",       "l40s",
                                          "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie",
-                                         "h200",      "b200",     "mi300x"};
+                                         "h200",      "b200",      "mi300x"};
     for (size_t i = 0; i < sizeof need_g / sizeof need_g[0]; i++)
         CHECK(gpu_list_find(&gpus, need_g[i]) != NULL);
     const model_arch *mx = M("mixtral-8x7b");
@@ -197,8 +197,8 @@ static void test_roofline_decode_batch1(void)
     double kv = (c + 1) * 131072;
     double t_mem = (weights + kv) / 3.35e12; /* 4.52 ms */
     /* FLOPs: 2 x (params - embedding - LM head) + 2 x LM head + 4 L H d c. */
-    double flops = 2 * (8030261248.0 - 2 * 128256.0 * 4096) + 2 * 128256.0 * 4096 +
-                   4.0 * 32 * 32 * 128 * c;
+    double flops =
+        2 * (8030261248.0 - 2 * 128256.0 * 4096) + 2 * 128256.0 * 4096 + 4.0 * 32 * 32 * 128 * c;
     CHECK_REL(b.flops_per_gpu, flops, 1e-12);
     CHECK_REL(b.t_memory_s, t_mem, 1e-12);
     CHECK_REL(t, t_mem, 1e-12); /* memory-bound: compute takes ~16 us */
@@ -231,8 +231,12 @@ static void test_linear_model(void)
 static void test_noise_mean_one(void)
 {
     load();
-    step_coeffs c = {.mfu = 0.5, .mbu = 0.7, .t_layer_s = 1e-4, .comm_scale = 1,
-                     .attn_scale = 1, .noise_cv = 0.1};
+    step_coeffs c = {.mfu = 0.5,
+                     .mbu = 0.7,
+                     .t_layer_s = 1e-4,
+                     .comm_scale = 1,
+                     .attn_scale = 1,
+                     .noise_cv = 0.1};
     step_model sm;
     step_model_roofline(&sm, M("llama-3.1-8b"), G("a100-80gb"), PREC_BF16, PREC_BF16, 1, 1, &c);
     step_shape s = step_shape_decode(4, 800);
@@ -256,8 +260,8 @@ static void test_hf_config(void)
     load();
     model_arch m;
     char err[512] = "";
-    int rc = model_from_hf_config(SHARED "/model-configs/Llama-3.1-8B-Instruct.json", "l8", &m,
-                                  err, sizeof err);
+    int rc = model_from_hf_config(SHARED "/model-configs/Llama-3.1-8B-Instruct.json", "l8", &m, err,
+                                  sizeof err);
     if (rc != 0)
         fprintf(stderr, "%s\n", err);
     CHECK_EQ_INT(rc, 0);
@@ -275,10 +279,10 @@ static void test_hf_config(void)
                                       "scout", &m, err, sizeof err),
                  0);
     CHECK(m.experts > 0 && m.layers > 0);
-    CHECK_EQ_INT(
-        model_from_hf_config(SHARED "/model-configs/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic.json",
-                             "scout8", &m, err, sizeof err),
-        0);
+    CHECK_EQ_INT(model_from_hf_config(
+                     SHARED "/model-configs/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic.json",
+                     "scout8", &m, err, sizeof err),
+                 0);
     /* Bad input: missing file, not JSON. */
     CHECK_EQ_INT(model_from_hf_config("/nonexistent/config.json", "x", &m, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/nonexistent/config.json");
@@ -317,8 +321,8 @@ static void test_catalog_bad_rows(void)
 static void test_fit_recovers_known_coefficients(void)
 {
     load();
-    step_coeffs truth = {.mfu = 0.55, .mbu = 0.7, .t_layer_s = 2e-4, .comm_scale = 0.8,
-                         .attn_scale = 2.0};
+    step_coeffs truth = {
+        .mfu = 0.55, .mbu = 0.7, .t_layer_s = 2e-4, .comm_scale = 0.8, .attn_scale = 2.0};
     double want[FIT_N_COEFFS] = {truth.mfu, truth.mbu, truth.t_layer_s, truth.comm_scale,
                                  truth.attn_scale};
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
@@ -339,16 +343,16 @@ static void test_fit_recovers_known_coefficients(void)
                     for (int ph = 0; ph < 2; ph++) {
                         fit_point *p = &pts[n++];
                         memset(p, 0, sizeof *p);
-                        step_model_roofline(&p->model, M("llama-2-70b"), G("a100-80gb"),
-                                            PREC_FP16, PREC_FP16, tps[t], 1, &truth);
+                        step_model_roofline(&p->model, M("llama-2-70b"), G("a100-80gb"), PREC_FP16,
+                                            PREC_FP16, tps[t], 1, &truth);
                         p->phase = ph ? FIT_DECODE : FIT_PREFILL;
                         p->shape = ph ? step_shape_decode(batches[bi], prompts[pi])
                                       : step_shape_prefill(batches[bi], prompts[pi]);
-                        p->measured_s = step_time_s(&p->model, &p->shape, NULL) *
-                                        gsl_ran_lognormal(r, 0, 0.03);
+                        p->measured_s =
+                            step_time_s(&p->model, &p->shape, NULL) * gsl_ran_lognormal(r, 0, 0.03);
                     }
-        step_coeffs start = {.mfu = 0.4, .mbu = 0.5, .t_layer_s = 1e-4, .comm_scale = 1,
-                             .attn_scale = 1};
+        step_coeffs start = {
+            .mfu = 0.4, .mbu = 0.5, .t_layer_s = 1e-4, .comm_scale = 1, .attn_scale = 1};
         fit_result fr;
         char err[256];
         CHECK_EQ_INT(fit_run(pts, n, &start, &fr, err, sizeof err), 0);
@@ -362,8 +366,7 @@ static void test_fit_recovers_known_coefficients(void)
     }
     for (int k = 0; k < FIT_N_COEFFS; k++) {
         if (covered[k] < 16)
-            fprintf(stderr, "  %s covered %d of %d times\n", fit_coeff_names[k], covered[k],
-                    sets);
+            fprintf(stderr, "  %s covered %d of %d times\n", fit_coeff_names[k], covered[k], sets);
         CHECK_GE(covered[k], 16);
     }
     gsl_rng_free(r);
@@ -383,18 +386,22 @@ static void test_splitwise_fit_and_shipped_profile(void)
     fclose(probe);
     profile_list prof;
     char err[512] = "";
-    CHECK_EQ_INT(profile_list_load(CAPSIM_SOURCE_DIR "/models/profiles/default.csv", &prof, err,
-                                   sizeof err),
-                 0);
+    CHECK_EQ_INT(
+        profile_list_load(CAPSIM_SOURCE_DIR "/models/profiles/default.csv", &prof, err, sizeof err),
+        0);
     static const char *const hw[] = {"a100-80gb", "h100-sxm"};
     for (int i = 0; i < 2; i++) {
-        measure_options mo = {.hardware = hw[i], .tensor_cores = 1, .weights = PREC_FP16,
-                              .kv = PREC_FP16};
+        measure_options mo = {
+            .hardware = hw[i], .tensor_cores = 1, .weights = PREC_FP16, .kv = PREC_FP16};
         measure_set ms;
         CHECK_EQ_INT(measure_load_splitwise(SPLITWISE, &models, &gpus, &mo, &ms, err, sizeof err),
                      0);
-        step_coeffs start = {.mfu = 0.5, .mbu = 0.6, .t_layer_s = 1e-4, .comm_scale = 1,
-                             .attn_scale = 1, .noise_cv = ms.noise_cv};
+        step_coeffs start = {.mfu = 0.5,
+                             .mbu = 0.6,
+                             .t_layer_s = 1e-4,
+                             .comm_scale = 1,
+                             .attn_scale = 1,
+                             .noise_cv = ms.noise_cv};
         fit_result fr;
         CHECK_EQ_INT(fit_run(ms.pts, ms.n, &start, &fr, err, sizeof err), 0);
         CHECK_LE(fr.median_ape[FIT_DECODE], 10.0);
@@ -425,5 +432,5 @@ TEST_MAIN(TEST(test_kv_bytes_per_token), TEST(test_weight_bytes), TEST(test_cata
           TEST(test_compute_rate_fallback), TEST(test_memplan), TEST(test_memplan_no_fit),
           TEST(test_roofline_decode_batch1), TEST(test_linear_model), TEST(test_noise_mean_one),
           TEST(test_hf_config), TEST(test_catalog_bad_rows),
-          TEST(test_fit_recovers_known_coefficients),
-          TEST(test_splitwise_fit_and_shipped_profile), TEST(test_cleanup))
+          TEST(test_fit_recovers_known_coefficients), TEST(test_splitwise_fit_and_shipped_profile),
+          TEST(test_cleanup))

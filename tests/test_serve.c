@@ -25,8 +25,12 @@ static void load(void)
     }
 }
 
-static const step_coeffs COEFFS = {.mfu = 0.5, .mbu = 0.75, .t_fixed_s = 1e-3,
-                                   .t_layer_s = 5e-5, .comm_scale = 1, .attn_scale = 2,
+static const step_coeffs COEFFS = {.mfu = 0.5,
+                                   .mbu = 0.75,
+                                   .t_fixed_s = 1e-3,
+                                   .t_layer_s = 5e-5,
+                                   .comm_scale = 1,
+                                   .attn_scale = 2,
                                    .noise_cv = 0.05};
 
 /* A workload and deployment that tests adjust. */
@@ -112,8 +116,8 @@ static void test_conservation_static_and_routers(void)
 {
     for (int router = 0; router < ROUTER_COUNT; router++) {
         fixture f;
-        fixture_init(&f, "gamma:rate=30,cv=2", "lognormal:mean=500,cv=1",
-                     "lognormal:mean=150,cv=1", 1000);
+        fixture_init(&f, "gamma:rate=30,cv=2", "lognormal:mean=500,cv=1", "lognormal:mean=150,cv=1",
+                     1000);
         f.cfg.replicas = 3;
         f.cfg.router = (serve_router)router;
         f.cfg.sched = router % 2 ? SERVE_STATIC : SERVE_CONTINUOUS;
@@ -145,8 +149,7 @@ static void test_rejects_what_cannot_fit(void)
 static void test_littles_law(void)
 {
     fixture f;
-    fixture_init(&f, "poisson:rate=15", "lognormal:mean=800,cv=1", "lognormal:mean=200,cv=1",
-                 3000);
+    fixture_init(&f, "poisson:rate=15", "lognormal:mean=800,cv=1", "lognormal:mean=200,cv=1", 3000);
     f.cfg.replications = 5;
     f.cfg.check_invariants = 0;
     serve_result r;
@@ -297,8 +300,9 @@ static void test_static_is_bulk_queue(void)
     double wq, util;
     bulk_queue_exact(5, 4, 10, 0.02, 0.01, &wq, &util);
     stats_ci q = r.metric[SM_mean_queue_ms], u = r.metric[SM_gpu_utilization];
-    fprintf(stderr, "  bulk queue: exact Wq %.4f ms, simulated %.4f +- %.4f; exact busy %.4f, "
-                    "simulated %.4f +- %.4f\n",
+    fprintf(stderr,
+            "  bulk queue: exact Wq %.4f ms, simulated %.4f +- %.4f; exact busy %.4f, "
+            "simulated %.4f +- %.4f\n",
             1e3 * wq, q.mean, q.half_width, util, u.mean, u.half_width);
     CHECK_NEAR(q.mean, 1e3 * wq, 2.0 * q.half_width + 1e-9);
     CHECK_NEAR(u.mean, util, 2.0 * u.half_width + 1e-9);
@@ -312,16 +316,15 @@ static void test_metamorphic(void)
 {
     load();
     fixture f;
-    fixture_init(&f, "poisson:rate=12", "lognormal:mean=800,cv=1", "lognormal:mean=200,cv=1",
-                 1500);
+    fixture_init(&f, "poisson:rate=12", "lognormal:mean=800,cv=1", "lognormal:mean=200,cv=1", 1500);
     f.cfg.check_invariants = 0;
     serve_result slow, fast;
     char err[256];
     CHECK_EQ_INT(serve_run(&f.cfg, &slow, err, sizeof err), 0);
     gpu_spec g = *gpu_list_find(&gpus, "h100-sxm");
     g.mem_bw_bytes_per_s *= 2;
-    step_model_roofline(&f.sm, model_list_find(&models, "llama-3.1-8b"), &g, PREC_BF16,
-                        PREC_BF16, 1, 1, &COEFFS);
+    step_model_roofline(&f.sm, model_list_find(&models, "llama-3.1-8b"), &g, PREC_BF16, PREC_BF16,
+                        1, 1, &COEFFS);
     CHECK_EQ_INT(serve_run(&f.cfg, &fast, err, sizeof err), 0);
     CHECK_LE(fast.metric[SM_mean_tpot_ms].mean, slow.metric[SM_mean_tpot_ms].mean);
     serve_result_fini(&slow);

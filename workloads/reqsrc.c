@@ -92,7 +92,7 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
 typedef struct trace {
     reqsrc base;
     csvin *in;
-    int col[4]; /* arrival_s, prompt_tokens, output_tokens, class (-1 if absent) */
+    int col[4];    /* arrival_s, prompt_tokens, output_tokens, class (-1 if absent) */
     uint64_t left; /* UINT64_MAX: no cap */
     double last_t;
 } trace;
@@ -115,8 +115,7 @@ static int trace_next(reqsrc *s, request *out, char *err, size_t errlen)
                      errlen) ||
         csvin_number(t->in, t->col[2], "output_tokens", 1, REQSRC_MAX_TOKENS, 0, 0, &o, err,
                      errlen) ||
-        (t->col[3] >= 0 &&
-         csvin_number(t->in, t->col[3], "class", 0, 1000, 1, 0, &c, err, errlen)))
+        (t->col[3] >= 0 && csvin_number(t->in, t->col[3], "class", 0, 1000, 1, 0, &c, err, errlen)))
         return -1;
     if (p != floor(p) || o != floor(o) || c != floor(c)) {
         util_errf(err, errlen, "%s:%ld: token counts and class must be whole numbers",
@@ -166,8 +165,10 @@ reqsrc *reqsrc_trace_csv(const char *path, uint64_t max_requests, char *err, siz
     int rc = csvin_read_header(t->in);
     if (rc != 1) {
         if (rc == 0)
-            util_errf(err, errlen, "%s: empty file (expected a header "
-                      "arrival_s,prompt_tokens,output_tokens[,class])", path);
+            util_errf(err, errlen,
+                      "%s: empty file (expected a header "
+                      "arrival_s,prompt_tokens,output_tokens[,class])",
+                      path);
         else
             util_errf(err, errlen, "%s", csvin_error(t->in));
         trace_close(&t->base);
