@@ -16,7 +16,7 @@ case "$mode" in
   demo|test) ;;
   -h|--help|"")
     echo "usage: ./setup.sh demo|test"
-    echo "  demo  install missing packages, build, run the default scenario (results/default/)"
+    echo "  demo  install missing packages, build, run the default serving scenario (results/default/)"
     echo "  test  install missing packages, build plain and with ASan/UBSan, run all tests"
     [ -n "$mode" ] && exit 0 || exit 2 ;;
   *) echo "setup.sh: unknown mode '$mode' (expected demo or test)" >&2; exit 2 ;;
@@ -61,9 +61,14 @@ build() { # build DIR [cmake args...]
 
 if [ "$mode" = demo ]; then
   build build -DCMAKE_BUILD_TYPE=Release
-  ./build/capsim queue --out results/default
+  # The default scenario: a chat workload on one H100 serving Llama 3.1 8B, against an
+  # interactive SLO.
+  ./build/capsim run --model llama-3.1-8b --gpu h100-sxm --arrival poisson:rate=10 \
+    --prompt-len lognormal:mean=1000,cv=1 --output-len lognormal:mean=200,cv=1 \
+    --slo ttft_p99=0.5,tpot_p99=0.05 --out results/default
   echo
-  echo "Results are in results/default/ (summary.csv, seeds.csv). Try ./build/capsim --help."
+  echo "Results are in results/default/ (summary.csv, timeseries.csv, seeds.csv, scenario.ini)."
+  echo "Try ./build/capsim --help, or ./build/capsim estimate --model llama-3.2-1b --gpu h100-sxm"
   exit 0
 fi
 

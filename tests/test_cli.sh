@@ -180,5 +180,51 @@ else
   bad "Splitwise data missing at $splitwise"
 fi
 
+# --- run: the serving simulation
+expect_status 0 "run --help" -- "$capsim" run --help
+grep -q -- "--max-num-seqs" "$tmp/out" && ok || bad "run --help lists --max-num-seqs"
+runargs=(--model llama-3.1-8b --gpu h100-sxm --arrival poisson:rate=8 --requests 300 --replications 3 --slo ttft_p99=0.5,tpot_p99=0.05)
+"$capsim" run "${runargs[@]}" --per-request on --out "$tmp/r1" >"$tmp/out" 2>&1 && ok || bad "run: $(cat "$tmp/out")"
+for f in summary.csv seeds.csv scenario.ini timeseries.csv requests.csv; do
+  [ -s "$tmp/r1/$f" ] && ok || bad "run did not write $f"
+done
+header="$(head -n 1 "$tmp/r1/summary.csv")"
+for col in request_throughput output_throughput mean_ttft_ms p99_ttft_ms mean_tpot_ms p99_tpot_ms mean_itl_ms p99_itl_ms mean_e2el_ms p99_e2el_ms goodput slo_attainment_pct; do
+  echo ",$header," | grep -q ",$col," && echo ",$header," | grep -q ",${col}_ci95," && ok || bad "run summary lacks $col or ${col}_ci95"
+done
+# 3 replications x (300 - 30 warm-up) measured requests, plus the header
+[ "$(wc -l <"$tmp/r1/requests.csv")" -eq 811 ] && ok || bad "requests.csv rows: $(wc -l <"$tmp/r1/requests.csv")"
+grep -q "Little's law: .*agree" "$tmp/out" && ok || bad "run does not report Little's law agreeing"
+"$capsim" run "$tmp/r1/scenario.ini" --out "$tmp/r2" >/dev/null 2>&1 && ok || bad "run from scenario.ini"
+cmp -s "$tmp/r1/summary.csv" "$tmp/r2/summary.csv" && ok || bad "scenario.ini does not reproduce summary.csv"
+cmp -s "$tmp/r1/requests.csv" "$tmp/r2/requests.csv" && ok || bad "scenario.ini does not reproduce requests.csv"
+cmp -s "$tmp/r1/timeseries.csv" "$tmp/r2/timeseries.csv" && ok || bad "scenario.ini does not reproduce timeseries.csv"
+"$capsim" run "${runargs[@]}" --seed 2 --out "$tmp/r3" >/dev/null 2>&1 && ok || bad "run seed 2"
+cmp -s "$tmp/r1/summary.csv" "$tmp/r3/summary.csv" && bad "different seeds give the same summary" || ok
+# flags win over the scenario file
+"$capsim" run "$tmp/r1/scenario.ini" --replicas 2 --router jsq --out "$tmp/r4" >/dev/null 2>&1 && ok || bad "scenario + flags"
+grep -qx "replicas = 2" "$tmp/r4/scenario.ini" && grep -qx "requests = 300" "$tmp/r4/scenario.ini" && ok || bad "flags do not win over scenario"
+# a trace
+printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n0.5,200,20\n1.0,50,5\n' >"$tmp/trace.csv"
+"$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/trace.csv" --requests 0 --replications 2 --warmup 0 --per-request on --out "$tmp/t1" >/dev/null 2>&1 && ok || bad "run a trace"
+[ "$(wc -l <"$tmp/t1/requests.csv")" -eq 7 ] && ok || bad "trace: 2 x 3 requests expected"
+printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n0.5,-3,20\n' >"$tmp/badtrace.csv"
+expect_usage_error "bad trace row" "badtrace.csv:3" "prompt_tokens" "'-3'" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/badtrace.csv" --requests 0
+printf 'arrival_s,prompt_tokens,output_tokens\n1,100,10\n0.5,30,20\n' >"$tmp/unordered.csv"
+expect_usage_error "unordered trace" "unordered.csv:3" "arrival_s" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/unordered.csv" --requests 0
+printf 'time,prompt\n1,100\n' >"$tmp/wrong.csv"
+expect_usage_error "trace without columns" "missing column 'arrival_s'" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/wrong.csv"
+# impossible configurations: status 2, the knob and its bound, nothing in --out
+expect_usage_error "max-num-seqs 0" "--max-num-seqs '0'" "from 1" -- run --model llama-3.1-8b --gpu h100-sxm --max-num-seqs 0 --out "$tmp/never2"
+[ ! -e "$tmp/never2" ] && ok || bad "failed run left --out behind"
+expect_usage_error "budget below a block" "--max-batched-tokens '8'" "16" -- run --model llama-3.1-8b --gpu h100-sxm --max-batched-tokens 8
+expect_usage_error "unknown SLO metric" "--slo" "'foo_p99'" -- run --model llama-3.1-8b --gpu h100-sxm --slo foo_p99=1
+expect_usage_error "model does not fit" "needs 141.1 GB" "--tp 2" -- run --model llama-3.1-70b --gpu h100-sxm --precision fp16
+expect_usage_error "bad router" "--router 'fastest'" -- run --model llama-3.1-8b --gpu h100-sxm --router fastest
+expect_usage_error "bad scheduler" "--scheduler 'lazy'" -- run --model llama-3.1-8b --gpu h100-sxm --scheduler lazy
+expect_usage_error "bad prompt-len" "--prompt-len" "lognormal:mean=M,cv=C" -- run --model llama-3.1-8b --gpu h100-sxm --prompt-len lognormal:mean=5
+printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
+expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
+
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
