@@ -76,7 +76,7 @@ static int bench_hold(size_t pending, uint64_t steps)
     for (uint64_t k = 0; k < steps; k++)
         acc += gsl_ran_exponential(r, 1.0);
     dt = wall_s() - t0;
-    printf("  and gsl_ran_exponential (MT19937) alone: %.1f ns/variate (sum %.6g)\n",
+    printf("  and gsl_ran_exponential (taus2) alone: %.1f ns/variate (sum %.6g)\n",
            1e9 * dt / (double)steps, acc);
 
     /* The same through the general pop + push path, for comparison. */

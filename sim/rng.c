@@ -73,7 +73,7 @@ int sim_seeds_derive(uint64_t master, size_t n_reps, size_t n_sources, unsigned 
 
 gsl_rng *sim_rng_create(unsigned long seed)
 {
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
     if (r != NULL)
         gsl_rng_set(r, seed);
     return r;

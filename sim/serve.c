@@ -429,11 +429,10 @@ static step_shape shape_of(const sim *s, const replica *r)
     return sh;
 }
 
-/* Decode steps, beyond the one just composed, that can run with the batch unchanged:
- * nobody finishes before the last of them, no KV block runs short (so no preemption),
- * and no waiting request could be admitted (it was not admitted now, and during decode
- * steps nothing frees blocks or slots). Returns the stretch length k >= 1. */
-static uint32_t stretch_length(const sim *s, const replica *r)
+/* Upper bound on a decode stretch: steps of the batch just composed that can follow
+ * unchanged until the first request finishes (1 when this step is not pure decode, or
+ * has a prefill pending). */
+static uint32_t stretch_bound(const sim *s, const replica *r)
 {
     if (r->npre != 0 || r->ndec != r->nrun)
         return 1;
@@ -444,24 +443,52 @@ static uint32_t stretch_length(const sim *s, const replica *r)
         if (left < k_max)
             k_max = left;
     }
-    if (k_max <= 1 || s->cfg->sched == SERVE_STATIC)
+    return k_max;
+}
+
+/* KV blocks the decoders need, beyond those held, to run k steps (continuous batching). */
+static uint64_t growth_blocks(const sim *s, const replica *r, uint32_t k)
+{
+    uint64_t need = 0;
+    for (uint32_t i = 0; i < r->ndec; i++) {
+        const slot *q = &s->slots[r->dec_slot[i]];
+        need += blocks_for(s, (uint64_t)q->ctx + k) - q->blocks;
+    }
+    return need;
+}
+
+/* Largest k <= k_max whose block growth fits in the free blocks; need grows with k. */
+static uint32_t kv_limited(const sim *s, const replica *r, uint32_t k_max)
+{
+    if (s->cfg->sched == SERVE_STATIC || growth_blocks(s, r, k_max) <= r->free_blocks)
         return k_max; /* static batching reserved every block up front */
-    /* Largest k whose block growth over steps 2..k fits in the free blocks (the blocks
-     * of step 1 are already taken); the need grows with k, so bisect. */
-    uint32_t lo = 1, hi = k_max;
+    uint32_t lo = 1, hi = k_max - 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
-        uint64_t need = 0;
-        for (uint32_t i = 0; i < r->ndec; i++) {
-            const slot *q = &s->slots[r->dec_slot[i]];
-            need += blocks_for(s, (uint64_t)q->ctx + mid) - q->blocks;
-        }
-        if (need <= r->free_blocks)
+        if (growth_blocks(s, r, mid) <= r->free_blocks)
             lo = mid;
         else
             hi = mid - 1;
     }
     return lo;
+}
+
+/* Draws the times of up to k_max decode steps into r->end_s, stopping with the step in
+ * which the next request arrives (it may come here and join at the next boundary;
+ * stopping there is exact either way). Returns the number drawn. */
+static uint32_t draw_stretch(sim *s, replica *r, step_shape sh, double now, uint32_t k_max)
+{
+    double next = s->have_next ? s->next_req.arrival_s : INFINITY;
+    double t = now;
+    uint32_t j = 0;
+    while (j < k_max) {
+        t += step_time_sample(s->cfg->step, &sh, r->noise);
+        r->end_s[j++] = t;
+        sh.decode_ctx += sh.decode_seqs;
+        if (t >= next)
+            break;
+    }
+    return j;
 }
 
 static int start_step(sim *s, uint32_t ri, double now)
@@ -477,28 +504,31 @@ static int start_step(sim *s, uint32_t ri, double now)
     if (r->npre + r->ndec == 0)
         return 0;
     step_shape sh = shape_of(s, r);
-    uint32_t k = s->jump_ok ? stretch_length(s, r) : 1;
-    if (k >= 2) {
-        /* Draw the k step times now, from a saved copy of the generator's state so that
-         * a stretch cut short can give back the draws it did not use. */
-        if (r->end_cap < k) {
-            uint32_t cap = k < 64 ? 64 : k;
+    uint32_t k_max = s->jump_ok ? stretch_bound(s, r) : 1;
+    r->k = 0;
+    if (k_max >= 2) {
+        if (r->end_cap < k_max) {
+            uint32_t cap = k_max < 64 ? 64 : k_max;
             double *p = realloc(r->end_s, cap * sizeof *p);
             if (p == NULL)
                 return -1;
             r->end_s = p;
             r->end_cap = cap;
         }
+        /* The generator is saved so that draws a shorter stretch does not use can be
+         * given back: the noise stream then matches step-by-step simulation exactly. */
         gsl_rng_memcpy(r->noise_saved, r->noise);
-        double t = now;
-        for (uint32_t j = 0; j < k; j++) {
-            t += step_time_sample(s->cfg->step, &sh, r->noise);
-            r->end_s[j] = t;
-            sh.decode_ctx += sh.decode_seqs;
+        uint32_t k = draw_stretch(s, r, sh, now, k_max);
+        uint32_t fit = kv_limited(s, r, k);
+        if (fit < k) {
+            gsl_rng_memcpy(r->noise, r->noise_saved);
+            k = draw_stretch(s, r, sh, now, fit);
         }
-        r->k = k;
+        if (k >= 2)
+            r->k = k;
+        else
+            r->end_s_single = r->end_s[0];
     } else {
-        r->k = 0;
         r->end_s_single = now + step_time_sample(s->cfg->step, &sh, r->noise);
     }
     r->busy = 1;

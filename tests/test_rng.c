@@ -1,7 +1,7 @@
 /*
  * test_rng: seed derivation and generator reproducibility.
  *
- * Derived seeds must be usable by MT19937 (non-zero, below 2^32), all distinct, a pure
+ * Derived seeds must be usable by the generator (non-zero, below 2^32), all distinct, a pure
  * function of the master seed, and stable when more replications are asked for: the seed
  * of (rep, src) must not depend on how many replications follow it.
  */
