@@ -142,7 +142,9 @@ static int parse_args(int argc, char **argv, run_cli *r)
     static char names[OPT_COUNT][64];
     for (int o = 0; o < OPT_COUNT; o++) {
         flag_name((run_opt)o, names[o], sizeof names[o]);
-        longopts[o] = (struct option){names[o], required_argument, NULL, o};
+        /* --per-request is a plain flag on the command line (on/off in a scenario). */
+        int has_arg = o == OPT_per_request ? no_argument : required_argument;
+        longopts[o] = (struct option){names[o], has_arg, NULL, o};
         snprintf(r->value[o], sizeof r->value[o], "%s", OPT_DEFAULT[o]);
     }
     longopts[OPT_COUNT] = (struct option){"out", required_argument, NULL, OPT_OUT};
@@ -170,7 +172,7 @@ static int parse_args(int argc, char **argv, run_cli *r)
             cli_usage_error(CMD, "too many options");
             return -1;
         }
-        flags[n_flags++] = (given){ch, optarg};
+        flags[n_flags++] = (given){ch, optarg ? optarg : "on"};
     }
     if (optind < argc - 1) {
         cli_usage_error(CMD, "unexpected argument '%s' (at most one scenario file)",

@@ -153,6 +153,8 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
         if (strcmp(name, KINDS[i]->name) == 0)
             kind = KINDS[i];
+    if (strcmp(name, "fixed") == 0)
+        kind = &KIND_DET; /* fixed:value=V reads better for token lengths */
     if (spec_parse(text, &s, err, errlen) != 0) {
         spec_add_expected(err, errlen, kind ? kind->form : dist_forms());
         return -1;
@@ -224,6 +226,6 @@ void dist_fini(dist *d)
 
 const char *dist_forms(void)
 {
-    return "exp:mean=M | det:value=V | lognormal:mean=M,cv=C | gamma:mean=M,cv=C | "
-           "empirical:file=F";
+    return "exp:mean=M | det:value=V (or fixed:value=V) | lognormal:mean=M,cv=C | "
+           "gamma:mean=M,cv=C | empirical:file=F";
 }

@@ -1012,7 +1012,10 @@ static void fill_metrics(const sim *s, double *m)
     m[SM_p999_e2el_ms] = Q(h_e2e, 0.999);
     m[SM_mean_queue_ms] = s->n_done ? ms * s->sum_queue / (double)s->n_done : NAN;
     m[SM_p50_queue_ms] = Q(h_queue, 0.50);
+    m[SM_p90_queue_ms] = Q(h_queue, 0.90);
+    m[SM_p95_queue_ms] = Q(h_queue, 0.95);
     m[SM_p99_queue_ms] = Q(h_queue, 0.99);
+    m[SM_p999_queue_ms] = Q(h_queue, 0.999);
 #undef Q
     double attain = s->n_done ? (double)s->n_slo_met / (double)s->n_done : NAN;
     m[SM_goodput] = m[SM_request_throughput] * attain;

@@ -111,7 +111,10 @@ typedef struct serve_config {
     X(p999_e2el_ms, "ms")                                                                          \
     X(mean_queue_ms, "ms")                                                                         \
     X(p50_queue_ms, "ms")                                                                          \
+    X(p90_queue_ms, "ms")                                                                          \
+    X(p95_queue_ms, "ms")                                                                          \
     X(p99_queue_ms, "ms")                                                                          \
+    X(p999_queue_ms, "ms")                                                                         \
     X(goodput, "req/s")                                                                            \
     X(slo_attainment_pct, "%")                                                                     \
     X(gpu_utilization, "fraction")                                                                 \

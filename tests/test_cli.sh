@@ -184,7 +184,7 @@ fi
 expect_status 0 "run --help" -- "$capsim" run --help
 grep -q -- "--max-num-seqs" "$tmp/out" && ok || bad "run --help lists --max-num-seqs"
 runargs=(--model llama-3.1-8b --gpu h100-sxm --arrival poisson:rate=8 --requests 300 --replications 3 --slo ttft_p99=0.5,tpot_p99=0.05)
-"$capsim" run "${runargs[@]}" --per-request on --out "$tmp/r1" >"$tmp/out" 2>&1 && ok || bad "run: $(cat "$tmp/out")"
+"$capsim" run "${runargs[@]}" --per-request --out "$tmp/r1" >"$tmp/out" 2>&1 && ok || bad "run: $(cat "$tmp/out")"
 for f in summary.csv seeds.csv scenario.ini timeseries.csv requests.csv; do
   [ -s "$tmp/r1/$f" ] && ok || bad "run did not write $f"
 done
@@ -206,7 +206,7 @@ cmp -s "$tmp/r1/summary.csv" "$tmp/r3/summary.csv" && bad "different seeds give 
 grep -qx "replicas = 2" "$tmp/r4/scenario.ini" && grep -qx "requests = 300" "$tmp/r4/scenario.ini" && ok || bad "flags do not win over scenario"
 # a trace
 printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n0.5,200,20\n1.0,50,5\n' >"$tmp/trace.csv"
-"$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/trace.csv" --requests 0 --replications 2 --warmup 0 --per-request on --out "$tmp/t1" >/dev/null 2>&1 && ok || bad "run a trace"
+"$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/trace.csv" --requests 0 --replications 2 --warmup 0 --per-request --out "$tmp/t1" >/dev/null 2>&1 && ok || bad "run a trace"
 [ "$(wc -l <"$tmp/t1/requests.csv")" -eq 7 ] && ok || bad "trace: 2 x 3 requests expected"
 printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n0.5,-3,20\n' >"$tmp/badtrace.csv"
 expect_usage_error "bad trace row" "badtrace.csv:3" "prompt_tokens" "'-3'" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/badtrace.csv" --requests 0
