@@ -17,6 +17,7 @@
 
 #include "sim/engine.h"
 #include "sim/histo.h"
+#include "sim/ring.h"
 #include "sim/rng.h"
 #include "sim/util.h"
 
@@ -38,46 +39,12 @@ typedef struct waiting {
     uint64_t index; /* arrival number within the replication */
 } waiting;
 
-/* FIFO of waiting customers as a growable ring buffer. */
-typedef struct line {
-    waiting *buf;
-    size_t cap, head, len;
-} line;
-
-static int line_push(line *q, waiting w)
-{
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? 2 * q->cap : 1024;
-        waiting *p = malloc(cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        for (size_t i = 0; i < q->len; i++)
-            p[i] = q->buf[(q->head + i) % q->cap];
-        free(q->buf);
-        q->buf = p;
-        q->cap = cap;
-        q->head = 0;
-    }
-    q->buf[(q->head + q->len) % q->cap] = w;
-    q->len++;
-    return 0;
-}
-
-static waiting line_pop(line *q)
-{
-    assert(q->len > 0);
-    waiting w = q->buf[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-    return w;
-}
-
 /* State and accumulators of one replication. */
 typedef struct rep {
     const queue_config *cfg;
     sim_engine eng;
     gsl_rng *rng_arrival, *rng_service;
-    line waiting_line;
+    sim_ring waiting_line; /* of waiting, in arrival order */
     histo waits;
     uint64_t warm; /* customers with index < warm are warm-up */
     uint64_t n_in_system;
@@ -109,7 +76,8 @@ static int start_service(rep *s, double now)
     uint32_t b = 0;
     double service_s = dist_sample(s->cfg->service, s->rng_service);
     while (b < s->cfg->batch && s->waiting_line.len > 0) {
-        waiting w = line_pop(&s->waiting_line);
+        waiting w = *(const waiting *)sim_ring_front(&s->waiting_line);
+        sim_ring_pop(&s->waiting_line);
         b++;
         if (w.index < s->warm)
             continue;
@@ -144,7 +112,8 @@ static int on_arrival(rep *s, double now)
     }
     s->n_entered += measured;
     s->n_in_system++;
-    if (line_push(&s->waiting_line, (waiting){now, idx}) != 0)
+    waiting w = {now, idx};
+    if (sim_ring_push(&s->waiting_line, &w, 0) != 0)
         return -1;
     if (s->busy < s->cfg->servers)
         return start_service(s, now);
@@ -171,7 +140,7 @@ static int run_one(rep *s, const unsigned long *seeds, double *out)
     s->eng.now_s = 0.0;
     s->eng.next_seq = 0;
     s->eng.pending.len = 0;
-    s->waiting_line.head = s->waiting_line.len = 0;
+    sim_ring_clear(&s->waiting_line);
     histo_reset(&s->waits);
     s->warm = (uint64_t)floor(cfg->warmup_fraction * (double)cfg->customers);
     s->n_in_system = 0;
@@ -263,6 +232,7 @@ int queue_run(const queue_config *cfg, queue_result *res, char *err, size_t errl
     rep s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
+    sim_ring_init(&s.waiting_line, sizeof(waiting));
     int ok = res->seeds && res->per_rep && sim_engine_init(&s.eng, 2u * cfg->servers + 4) == 0 &&
              histo_init(&s.waits) == 0 && (s.rng_arrival = sim_rng_create(1)) != NULL &&
              (s.rng_service = sim_rng_create(1)) != NULL &&
@@ -280,7 +250,7 @@ int queue_run(const queue_config *cfg, queue_result *res, char *err, size_t errl
     }
     sim_engine_fini(&s.eng);
     histo_fini(&s.waits);
-    free(s.waiting_line.buf);
+    sim_ring_fini(&s.waiting_line);
     if (s.rng_arrival)
         gsl_rng_free(s.rng_arrival);
     if (s.rng_service)

@@ -20,6 +20,7 @@
 
 #include "sim/engine.h"
 #include "sim/histo.h"
+#include "sim/ring.h"
 #include "sim/rng.h"
 #include "sim/util.h"
 
@@ -48,15 +49,9 @@ typedef struct slot {
     uint32_t next_free;
 } slot;
 
-/* FIFO of slot ids as a growable ring; preempted requests go back to the front. */
-typedef struct ring {
-    uint32_t *buf;
-    size_t cap, head, len;
-} ring;
-
 typedef struct replica {
-    ring waiting;
-    uint32_t *run; /* running slot ids in admission order (newest last) */
+    sim_ring waiting; /* slot ids; preempted requests go back to the front */
+    uint32_t *run;    /* running slot ids in admission order (newest last) */
     uint32_t nrun;
     uint64_t free_blocks;
     int busy;
@@ -107,39 +102,14 @@ typedef struct sim {
 
 /* --- small containers ----------------------------------------------------------------- */
 
-static int ring_push(ring *q, uint32_t v, int front)
+static int ring_push(sim_ring *q, uint32_t v, int front)
 {
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? 2 * q->cap : 64;
-        uint32_t *p = malloc(cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        for (size_t i = 0; i < q->len; i++)
-            p[i] = q->buf[(q->head + i) % q->cap];
-        free(q->buf);
-        q->buf = p;
-        q->cap = cap;
-        q->head = 0;
-    }
-    if (front) {
-        q->head = (q->head + q->cap - 1) % q->cap;
-        q->buf[q->head] = v;
-    } else {
-        q->buf[(q->head + q->len) % q->cap] = v;
-    }
-    q->len++;
-    return 0;
+    return sim_ring_push(q, &v, front);
 }
 
-static uint32_t ring_peek(const ring *q)
+static uint32_t ring_peek(const sim_ring *q)
 {
-    return q->buf[q->head];
-}
-
-static void ring_pop(ring *q)
-{
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
+    return *(const uint32_t *)sim_ring_front(q);
 }
 
 static int slot_alloc(sim *s, uint32_t *id)
@@ -299,7 +269,7 @@ static int admit(sim *s, replica *r, uint32_t *budget, double now)
         uint32_t need = blocks_for(s, (uint64_t)q->ctx + chunk) - q->blocks;
         if (need > r->free_blocks)
             break;
-        ring_pop(&r->waiting);
+        sim_ring_pop(&r->waiting);
         take_blocks(s, r, q, need);
         if (q->gen == 0 && q->prefilled == 0)
             q->sched_s = now;
@@ -395,7 +365,7 @@ static int compose_static(sim *s, replica *r, double now)
             uint32_t need = blocks_for(s, (uint64_t)q->prompt + q->output);
             if (need > r->free_blocks)
                 break;
-            ring_pop(&r->waiting);
+            sim_ring_pop(&r->waiting);
             take_blocks(s, r, q, need);
             q->sched_s = now;
             r->run[r->nrun++] = id;
@@ -943,7 +913,7 @@ static void reset(sim *s, int rep_index)
     s->eng.n_events = 0;
     for (uint32_t i = 0; i < c->replicas; i++) {
         replica *r = &s->rep[i];
-        r->waiting.head = r->waiting.len = 0;
+        sim_ring_clear(&r->waiting);
         r->nrun = r->npre = r->ndec = 0;
         r->free_blocks = c->kv_blocks;
         r->busy = 0;
@@ -1151,6 +1121,7 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     size_t per = c->max_num_seqs;
     for (uint32_t i = 0; ok && i < c->replicas; i++) {
         replica *r = &s.rep[i];
+        sim_ring_init(&r->waiting, sizeof(uint32_t));
         r->run = malloc(per * sizeof *r->run);
         r->pre_slot = malloc(per * sizeof *r->pre_slot);
         r->pre_chunk = malloc(per * sizeof *r->pre_chunk);
@@ -1175,7 +1146,7 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     res->steps = s.steps;
     free(row);
     for (uint32_t i = 0; s.rep && i < c->replicas; i++) {
-        free(s.rep[i].waiting.buf);
+        sim_ring_fini(&s.rep[i].waiting);
         free(s.rep[i].run);
         free(s.rep[i].pre_slot);
         free(s.rep[i].pre_chunk);
