@@ -51,6 +51,8 @@ static const char *CMD = "run";
     X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
     X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
+    X(users, "0", "closed loop: concurrent users, each waiting for its answer (0 = open)")     \
+    X(think, "exp:mean=1", "closed loop: think time between a user's requests, s")             \
     X(replications, "5", "independent replications")                                               \
     X(warmup, "0.1", "share of requests deleted as warm-up")                                       \
     X(seed, "1", "master seed")                                                                    \
@@ -206,8 +208,8 @@ typedef struct resolved {
     deploy dep;
     int have_dep;
     arrival_process arrivals;
-    dist prompt, output;
-    int have_arr, have_prompt, have_output;
+    dist prompt, output, think;
+    int have_arr, have_prompt, have_output, have_think;
     serve_config cfg;
 } resolved;
 
@@ -366,6 +368,23 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     if (count_opt(r, OPT_requests, 0, UINT64_MAX / 4, &v, err, errlen))
         return -1;
     c->wl.requests = v;
+    if (count_opt(r, OPT_users, 0, 10000000, &v, err, errlen))
+        return -1;
+    c->wl.users = (uint32_t)v;
+    if (c->wl.users > 0 && r->value[OPT_trace][0]) {
+        util_errf(err, errlen, "--users and --trace: a closed loop draws its own requests; "
+                               "give one or the other");
+        return -1;
+    }
+    if (c->wl.users > 0) {
+        char why[1024];
+        if (dist_parse(r->value[OPT_think], &x->think, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--think %s", why);
+            return -1;
+        }
+        x->have_think = 1;
+        c->wl.think = &x->think;
+    }
     if (r->value[OPT_trace][0]) {
         c->wl.trace_path = r->value[OPT_trace];
     } else {
@@ -417,6 +436,8 @@ static void resolved_fini(resolved *x)
         dist_fini(&x->prompt);
     if (x->have_output)
         dist_fini(&x->output);
+    if (x->have_think)
+        dist_fini(&x->think);
 }
 
 /* --- outputs ------------------------------------------------------------------------------ */
@@ -520,6 +541,11 @@ static void print_table(const run_cli *r, const resolved *x, const serve_result 
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
     if (c->wl.trace_path)
         printf("  workload: trace %s\n", c->wl.trace_path);
+    else if (c->wl.users > 0)
+        printf("  workload: closed loop, %u users thinking %s between requests; prompt %s, "
+               "output %s\n",
+               c->wl.users, r->value[OPT_think], r->value[OPT_prompt_len],
+               r->value[OPT_output_len]);
     else
         printf("  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
                r->value[OPT_prompt_len], r->value[OPT_output_len]);

@@ -33,7 +33,7 @@ const char *const serve_metric_units[SM_COUNT] = {SERVE_METRICS(SERVE_UNIT)};
 
 const char *const serve_router_names[ROUTER_COUNT] = {"rr", "random", "jsq", "least-tokens", "p2c"};
 
-enum { EV_ARRIVAL = 0, EV_STEP_END = 1, EV_SAMPLE = 2 };
+enum { EV_ARRIVAL = 0, EV_STEP_END = 1, EV_SAMPLE = 2, EV_USER = 3 };
 enum { SRC_ARRIVALS = 0, SRC_LENGTHS = 1, SRC_ROUTING = 2, SRC_NOISE0 = 3 };
 
 typedef struct slot {
@@ -46,6 +46,7 @@ typedef struct slot {
     uint32_t prefilled; /* of target, done */
     uint32_t blocks;    /* KV blocks held */
     uint32_t cls, preemptions, replica;
+    uint32_t user; /* closed loop: the user who sent it; UINT32_MAX in an open workload */
     uint32_t next_free;
 } slot;
 
@@ -79,6 +80,7 @@ typedef struct sim {
     request next_req;
     int have_next;
     uint64_t n_arrived, warm, n_total;
+    gsl_rng *rng_think, *rng_len; /* closed loop: think times and lengths */
     gsl_rng *rng_route;
     uint32_t rr_next;
     /* window and time averages */
@@ -99,6 +101,8 @@ typedef struct sim {
     uint64_t ts_done, ts_tokens;
     int rep_index;
 } sim;
+
+static int user_thinks(sim *s, uint32_t u, double now);
 
 /* --- small containers ----------------------------------------------------------------- */
 
@@ -725,6 +729,8 @@ static int end_step(sim *s, uint32_t ri, double now)
         s->res->finished++;
         s->res->tokens_asked += q->output;
         record_done(s, q);
+        if (q->user != UINT32_MAX && user_thinks(s, q->user, now) != 0)
+            return -1;
         slot_free(s, id);
     }
     if (any_done)
@@ -779,6 +785,13 @@ static uint32_t route(sim *s)
     }
 }
 
+/* Closed loop: user u thinks, then sends its next request. */
+static int user_thinks(sim *s, uint32_t u, double now)
+{
+    double think = dist_sample(s->cfg->wl.think, s->rng_think);
+    return sim_engine_schedule(&s->eng, now + think, EV_USER, u);
+}
+
 static int pull_next(sim *s, char *err, size_t errlen)
 {
     int rc = reqsrc_next(s->src, &s->next_req, err, errlen);
@@ -791,9 +804,11 @@ static int pull_next(sim *s, char *err, size_t errlen)
     return sim_engine_schedule(&s->eng, t, EV_ARRIVAL, 0);
 }
 
-static int on_arrival(sim *s, double now, char *err, size_t errlen)
+/* Brings a request into the system at time now: refused if it can never run, else
+ * routed to a replica's waiting line. user is the closed-loop user (UINT32_MAX if none). */
+static int admit_request(sim *s, const request *rq, uint32_t user, double now, char *err,
+                         size_t errlen)
 {
-    request rq = s->next_req;
     uint64_t idx = s->n_arrived++;
     if (idx == s->warm)
         s->t_start = now;
@@ -806,42 +821,61 @@ static int on_arrival(sim *s, double now, char *err, size_t errlen)
     /* A request that can never run is refused: its whole sequence exceeds the KV cache
      * (static batching reserves it all), or its prompt exceeds the token budget without
      * chunked prefill. */
-    uint64_t seq_blocks = blocks_for(s, (uint64_t)rq.prompt_tokens + rq.output_tokens);
+    uint64_t seq_blocks = blocks_for(s, (uint64_t)rq->prompt_tokens + rq->output_tokens);
     int never = seq_blocks > c->kv_blocks || (c->sched == SERVE_CONTINUOUS && !c->chunked_prefill &&
-                                              rq.prompt_tokens > c->max_batched_tokens);
+                                              rq->prompt_tokens > c->max_batched_tokens);
     if (never) {
         s->n_rejected += (uint64_t)measured;
         s->res->rejected++;
-    } else {
-        uint32_t id;
-        if (slot_alloc(s, &id) != 0) {
-            util_errf(err, errlen, "out of memory");
-            return -1;
-        }
-        uint32_t ri = route(s);
-        slot *q = &s->slots[id];
-        memset(q, 0, sizeof *q);
-        q->index = idx;
-        q->arrival_s = now;
-        q->prompt = rq.prompt_tokens;
-        q->output = rq.output_tokens;
-        q->target = rq.prompt_tokens;
-        q->cls = rq.cls;
-        q->replica = ri;
-        replica *r = &s->rep[ri];
-        r->outstanding_tokens += (uint64_t)rq.prompt_tokens + rq.output_tokens;
-        s->in_system++;
-        if (ring_push(&r->waiting, id, 0) != 0) {
-            util_errf(err, errlen, "out of memory");
-            return -1;
-        }
-        if (start_step(s, ri, now) != 0 ||
-            (c->sched == SERVE_CONTINUOUS && cut_stretch(s, ri, now) != 0)) {
-            util_errf(err, errlen, "out of memory");
-            return -1;
-        }
+        /* A closed-loop user whose request is refused thinks and tries again. */
+        return user == UINT32_MAX ? 0 : user_thinks(s, user, now);
     }
+    uint32_t id;
+    if (slot_alloc(s, &id) != 0) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    uint32_t ri = route(s);
+    slot *q = &s->slots[id];
+    memset(q, 0, sizeof *q);
+    q->index = idx;
+    q->arrival_s = now;
+    q->prompt = rq->prompt_tokens;
+    q->output = rq->output_tokens;
+    q->target = rq->prompt_tokens;
+    q->cls = rq->cls;
+    q->replica = ri;
+    q->user = user;
+    replica *r = &s->rep[ri];
+    r->outstanding_tokens += (uint64_t)rq->prompt_tokens + rq->output_tokens;
+    s->in_system++;
+    if (ring_push(&r->waiting, id, 0) != 0 || start_step(s, ri, now) != 0 ||
+        (c->sched == SERVE_CONTINUOUS && cut_stretch(s, ri, now) != 0)) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int on_arrival(sim *s, double now, char *err, size_t errlen)
+{
+    request rq = s->next_req;
+    if (admit_request(s, &rq, UINT32_MAX, now, err, errlen) != 0)
+        return -1;
     return pull_next(s, err, errlen);
+}
+
+/* Closed loop: user u sends its next request (if any are left to send). */
+static int on_user(sim *s, uint32_t u, double now, char *err, size_t errlen)
+{
+    if (s->n_arrived >= s->n_total)
+        return 0;
+    const serve_workload *w = &s->cfg->wl;
+    request rq = {.arrival_s = now,
+                  .prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, s->rng_len)),
+                  .output_tokens = reqsrc_tokens(dist_sample(w->output_len, s->rng_len)),
+                  .cls = 0};
+    return admit_request(s, &rq, u, now, err, errlen);
 }
 
 /* --- time series ----------------------------------------------------------------------- */
@@ -858,7 +892,8 @@ static int on_sample(sim *s, double now)
             (unsigned long long)s->running_seqs, (unsigned long long)s->busy_replicas, kv,
             (double)s->ts_done / iv, (double)s->ts_tokens / iv);
     s->ts_done = s->ts_tokens = 0;
-    if (!s->have_next && s->in_system == 0)
+    int more = s->cfg->wl.users > 0 ? s->n_arrived < s->n_total : s->have_next;
+    if (!more && s->in_system == 0)
         return 0;
     return sim_engine_schedule(&s->eng, now + iv, EV_SAMPLE, 0);
 }
@@ -1014,9 +1049,18 @@ static int run_one(sim *s, const unsigned long *seeds, int rep_index, double *m,
     gsl_rng_set(s->rng_route, seeds[SRC_ROUTING]);
     for (uint32_t i = 0; i < c->replicas; i++)
         gsl_rng_set(s->rep[i].noise, seeds[SRC_NOISE0 + i]);
-    if (open_source(s, seeds, err, errlen) != 0)
-        return -1;
-    int rc = pull_next(s, err, errlen);
+    int rc = 0;
+    if (c->wl.users > 0) {
+        /* Closed loop: every user starts by thinking, so first requests spread out. */
+        gsl_rng_set(s->rng_think, seeds[SRC_ARRIVALS]);
+        gsl_rng_set(s->rng_len, seeds[SRC_LENGTHS]);
+        for (uint32_t u = 0; rc == 0 && u < c->wl.users; u++)
+            rc = user_thinks(s, u, 0.0);
+    } else {
+        if (open_source(s, seeds, err, errlen) != 0)
+            return -1;
+        rc = pull_next(s, err, errlen);
+    }
     if (rc == 0 && rep_index == 0 && c->timeseries_out && c->sample_interval_s > 0)
         rc = sim_engine_schedule(&s->eng, 0.0, EV_SAMPLE, 0);
     sim_event ev;
@@ -1036,11 +1080,15 @@ static int run_one(sim *s, const unsigned long *seeds, int rep_index, double *m,
         case EV_SAMPLE:
             rc = on_sample(s, ev.time_s);
             break;
+        case EV_USER:
+            rc = on_user(s, ev.id, ev.time_s, err, errlen);
+            break;
         default:
             assert(0);
         }
     }
-    reqsrc_close(s->src);
+    if (s->src)
+        reqsrc_close(s->src);
     s->src = NULL;
     if (rc != 0)
         return -1;
@@ -1068,6 +1116,12 @@ static int check_config(const serve_config *c, char *err, size_t errlen)
     }
     if (c->kv_blocks < 1 || c->block_size < 1) {
         util_errf(err, errlen, "no KV cache blocks");
+        return -1;
+    }
+    if (c->wl.users > 0 && (c->wl.think == NULL || c->wl.prompt_len == NULL ||
+                            c->wl.output_len == NULL || c->wl.trace_path != NULL)) {
+        util_errf(err, errlen, "a closed loop needs a think time and length distributions, "
+                               "and no trace");
         return -1;
     }
     if (c->replications < 1 || !(c->warmup_fraction >= 0 && c->warmup_fraction < 1)) {
@@ -1115,7 +1169,9 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     int ok = res->seeds && res->per_rep && s.rep &&
              sim_seeds_derive(c->seed, reps, res->n_sources, res->seeds) == 0 &&
              sim_engine_init(&s.eng, 2u * c->replicas + 8) == 0 &&
-             (s.rng_route = sim_rng_create(1)) != NULL && histo_init(&s.h_ttft) == 0 &&
+             (s.rng_route = sim_rng_create(1)) != NULL &&
+             (s.rng_think = sim_rng_create(1)) != NULL && (s.rng_len = sim_rng_create(1)) != NULL &&
+             histo_init(&s.h_ttft) == 0 &&
              histo_init(&s.h_tpot) == 0 && histo_init(&s.h_itl) == 0 && histo_init(&s.h_e2e) == 0 &&
              histo_init(&s.h_queue) == 0;
     size_t per = c->max_num_seqs;
@@ -1162,6 +1218,10 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     sim_engine_fini(&s.eng);
     if (s.rng_route)
         gsl_rng_free(s.rng_route);
+    if (s.rng_think)
+        gsl_rng_free(s.rng_think);
+    if (s.rng_len)
+        gsl_rng_free(s.rng_len);
     histo_fini(&s.h_ttft);
     histo_fini(&s.h_tpot);
     histo_fini(&s.h_itl);

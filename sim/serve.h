@@ -55,6 +55,11 @@ typedef struct serve_workload {
     uint64_t requests;
     /* or a trace: */
     const char *trace_path;
+    /* or a closed loop (users > 0): each user sends a request, waits for its last token,
+     * thinks for a time drawn from think (seconds), and sends the next; lengths as above.
+     * requests is then the total sent. */
+    uint32_t users;
+    const dist *think;
 } serve_workload;
 
 typedef struct serve_config {

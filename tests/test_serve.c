@@ -380,6 +380,45 @@ static void test_jump_is_exact(void)
     free(out[1]);
 }
 
+/* Closed loop: N users with think time Z obey the interactive response-time law
+ * X = N / (R + Z) at every N (R = mean end-to-end time); throughput doubles with users
+ * while the replica has room and stops growing at saturation, where R grows by N / X_max
+ * per added user. */
+static void test_closed_loop(void)
+{
+    static const uint32_t users[] = {4, 8, 400, 800};
+    double x[4], rt[4];
+    for (int i = 0; i < 4; i++) {
+        fixture f;
+        fixture_init(&f, "poisson:rate=1", "lognormal:mean=500,cv=1", "lognormal:mean=150,cv=1",
+                     users[i] < 100 ? 2000 : 8000);
+        dist think;
+        char err[256];
+        CHECK_EQ_INT(dist_parse("exp:mean=2", &think, err, sizeof err), 0);
+        f.cfg.wl.users = users[i];
+        f.cfg.wl.think = &think;
+        f.cfg.max_num_seqs = 256;
+        f.cfg.kv_blocks = 30000;
+        f.cfg.warmup_fraction = 0.2;
+        f.cfg.check_invariants = 0;
+        serve_result r;
+        CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+        check_conservation(&r, &f.cfg);
+        x[i] = r.metric[SM_request_throughput].mean;
+        rt[i] = r.metric[SM_mean_e2el_ms].mean / 1e3;
+        fprintf(stderr, "  %u users: %.3f req/s, mean response %.3f s, N/(R+Z) %.3f\n",
+                users[i], x[i], rt[i], users[i] / (rt[i] + 2.0));
+        /* The law, within the run's statistical error. */
+        CHECK_REL(x[i] * (rt[i] + 2.0), (double)users[i], 0.05);
+        serve_result_fini(&r);
+        dist_fini(&think);
+        fixture_fini(&f);
+    }
+    CHECK_REL(x[1], 2 * x[0], 0.15);            /* light load: throughput grows with users */
+    CHECK_REL(x[3], x[2], 0.10);                /* saturated: throughput flat */
+    CHECK_REL(rt[3] - rt[2], 400 / x[3], 0.15); /* response time grows N / X per user */
+}
+
 static void test_bad_config(void)
 {
     fixture f;
@@ -406,5 +445,6 @@ static void test_cleanup(void)
 TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static_and_routers),
           TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
-          TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_bad_config),
+          TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_closed_loop),
+          TEST(test_bad_config),
           TEST(test_cleanup))

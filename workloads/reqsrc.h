@@ -10,6 +10,7 @@
 #ifndef CAPSIM_REQSRC_H
 #define CAPSIM_REQSRC_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,18 @@ typedef struct request {
     uint32_t output_tokens; /* >= 1 */
     uint32_t cls;           /* class index; 0 when the workload has none */
 } request;
+
+/* A drawn length as a token count: rounded to the nearest whole number, at least 1, at
+ * most REQSRC_MAX_TOKENS. */
+static inline uint32_t reqsrc_tokens(double x)
+{
+    double r = nearbyint(x);
+    if (!(r >= 1))
+        return 1;
+    if (r > REQSRC_MAX_TOKENS)
+        return REQSRC_MAX_TOKENS;
+    return (uint32_t)r;
+}
 
 typedef struct reqsrc reqsrc;
 
