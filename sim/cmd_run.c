@@ -388,7 +388,7 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     if (r->value[OPT_trace][0]) {
         c->wl.trace_path = r->value[OPT_trace];
     } else {
-        if (v == 0) {
+        if (c->wl.requests == 0) {
             util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
             return -1;
         }
