@@ -223,6 +223,10 @@ expect_usage_error "model does not fit" "needs 141.1 GB" "--tp 2" -- run --model
 expect_usage_error "bad router" "--router 'fastest'" -- run --model llama-3.1-8b --gpu h100-sxm --router fastest
 expect_usage_error "bad scheduler" "--scheduler 'lazy'" -- run --model llama-3.1-8b --gpu h100-sxm --scheduler lazy
 expect_usage_error "bad prompt-len" "--prompt-len" "lognormal:mean=M,cv=C" -- run --model llama-3.1-8b --gpu h100-sxm --prompt-len lognormal:mean=5
+"$capsim" run --model llama-3.2-1b --gpu l4 --users 8 --think exp:mean=1 --requests 200 --replications 2 >"$tmp/out" 2>&1 && ok || bad "closed loop run: $(cat "$tmp/out")"
+grep -q "closed loop, 8 users" "$tmp/out" && ok || bad "closed loop not described"
+expect_usage_error "users and trace" "--users and --trace" -- run --model llama-3.2-1b --gpu l4 --users 2 --trace "$tmp/trace.csv"
+expect_usage_error "bad think" "--think" "exp:mean=M" -- run --model llama-3.2-1b --gpu l4 --users 2 --think exp:mean=-1
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 
