@@ -51,8 +51,8 @@ static const char *CMD = "run";
     X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
     X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
-    X(users, "0", "closed loop: concurrent users, each waiting for its answer (0 = open)")     \
-    X(think, "exp:mean=1", "closed loop: think time between a user's requests, s")             \
+    X(users, "0", "closed loop: concurrent users, each waiting for its answer (0 = open)")         \
+    X(think, "exp:mean=1", "closed loop: think time between a user's requests, s")                 \
     X(replications, "5", "independent replications")                                               \
     X(warmup, "0.1", "share of requests deleted as warm-up")                                       \
     X(seed, "1", "master seed")                                                                    \
@@ -372,8 +372,9 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         return -1;
     c->wl.users = (uint32_t)v;
     if (c->wl.users > 0 && r->value[OPT_trace][0]) {
-        util_errf(err, errlen, "--users and --trace: a closed loop draws its own requests; "
-                               "give one or the other");
+        util_errf(err, errlen,
+                  "--users and --trace: a closed loop draws its own requests; "
+                  "give one or the other");
         return -1;
     }
     if (c->wl.users > 0) {

@@ -44,6 +44,7 @@ typedef struct rep {
     const queue_config *cfg;
     sim_engine eng;
     gsl_rng *rng_arrival, *rng_service;
+    arrival_state arrival; /* the arrival stream of this replication */
     sim_ring waiting_line; /* of waiting, in arrival order */
     histo waits;
     uint64_t warm; /* customers with index < warm are warm-up */
@@ -102,7 +103,7 @@ static int on_arrival(rep *s, double now)
         s->t_end = now; /* the arrival after the last customer closes the window */
         return 0;
     }
-    if (sim_engine_schedule(&s->eng, now + arrival_next_gap(s->cfg->arrivals, s->rng_arrival),
+    if (sim_engine_schedule(&s->eng, arrival_next(s->cfg->arrivals, &s->arrival, s->rng_arrival),
                             EV_ARRIVAL, 0) != 0)
         return -1;
     uint64_t measured = idx >= s->warm;
@@ -152,8 +153,9 @@ static int run_one(rep *s, const unsigned long *seeds, double *out)
     s->n_waited = s->n_waited_gt_t = 0;
     s->sum_wait = s->sum_sojourn = 0.0;
 
-    if (sim_engine_schedule(&s->eng, arrival_next_gap(cfg->arrivals, s->rng_arrival), EV_ARRIVAL,
-                            0) != 0)
+    arrival_start(cfg->arrivals, &s->arrival, s->rng_arrival);
+    if (sim_engine_schedule(&s->eng, arrival_next(cfg->arrivals, &s->arrival, s->rng_arrival),
+                            EV_ARRIVAL, 0) != 0)
         return -1;
     sim_event ev;
     while (sim_engine_next(&s->eng, &ev)) {

@@ -70,6 +70,12 @@ typedef struct replica {
     double end_s_single;  /* end of the single step in flight */
 } replica;
 
+/* What is accumulated over the measurement window. */
+typedef struct window_acc {
+    double area_in_system, area_busy, area_running, area_kv; /* time integrals */
+    uint64_t done, out_tokens, in_tokens;                    /* completions and tokens */
+} window_acc;
+
 typedef struct sim {
     const serve_config *cfg;
     sim_engine eng;
@@ -84,12 +90,17 @@ typedef struct sim {
     gsl_rng *rng_route;
     uint32_t rr_next;
     /* window and time averages */
-    double t_start, t_end, last_t;
+    /* The measurement window runs from the first measured arrival to the last completion,
+     * so it holds every measured request whole: throughput is meaningful for a batch
+     * that arrives at once, and Little's law holds over it. t_end stays infinite while
+     * running (time averages after the last completion add nothing: the system is
+     * empty); t_last_done closes the window. */
+    double t_start, t_end, last_t, t_last_done, t_last_arrival;
     uint64_t in_system, busy_replicas, running_seqs, kv_used;
-    double area_in_system, area_busy, area_running, area_kv;
+    window_acc acc;  /* since the first measured arrival */
+    window_acc snap; /* the same, at the last arrival */
     double max_batch, max_kv;
     /* counters in the window */
-    uint64_t done_in_window, out_tokens_window, in_tokens_window;
     /* per measured request */
     histo h_ttft, h_tpot, h_itl, h_e2e, h_queue;
     double sum_ttft, sum_tpot, sum_itl, sum_e2e, sum_queue;
@@ -154,10 +165,10 @@ static void advance(sim *s, double now)
     double hi = now < s->t_end ? now : s->t_end;
     if (hi > lo) {
         double dt = hi - lo;
-        s->area_in_system += (double)s->in_system * dt;
-        s->area_busy += (double)s->busy_replicas * dt;
-        s->area_running += (double)s->running_seqs * dt;
-        s->area_kv += (double)s->kv_used * dt;
+        s->acc.area_in_system += (double)s->in_system * dt;
+        s->acc.area_busy += (double)s->busy_replicas * dt;
+        s->acc.area_running += (double)s->running_seqs * dt;
+        s->acc.area_kv += (double)s->kv_used * dt;
     }
     s->last_t = now;
 }
@@ -619,7 +630,7 @@ static int apply_stretch(sim *s, replica *r, double now)
             double a = T[j - 2] > lo_w ? T[j - 2] : lo_w;
             double b = now < hi_w ? now : hi_w;
             if (b > a)
-                s->area_kv += b - a;
+                s->acc.area_kv += b - a;
         }
         q->gen += k;
         q->ctx += k;
@@ -635,7 +646,7 @@ static int apply_stretch(sim *s, replica *r, double now)
             histo_add_n(&s->h_itl, T[j] - T[j - 1], measured);
         in_win += in_window(s, T[j]) ? 1u : 0u;
     }
-    s->out_tokens_window += in_win * r->ndec;
+    s->acc.out_tokens += in_win * r->ndec;
     assert(r->outstanding_tokens >= (uint64_t)k * r->ndec);
     r->outstanding_tokens -= (uint64_t)k * r->ndec;
     s->steps += k - 1;
@@ -705,8 +716,8 @@ static int end_step(sim *s, uint32_t ri, double now)
         assert(r->outstanding_tokens >= tokens_in + tokens_out);
         r->outstanding_tokens -= tokens_in + tokens_out;
         if (in_window(s, now)) {
-            s->out_tokens_window += tokens_out;
-            s->in_tokens_window += tokens_in;
+            s->acc.out_tokens += tokens_out;
+            s->acc.in_tokens += tokens_in;
         }
         s->ts_tokens += tokens_out;
     }
@@ -724,10 +735,11 @@ static int end_step(sim *s, uint32_t ri, double now)
         s->running_seqs--;
         s->in_system--;
         if (in_window(s, now))
-            s->done_in_window++;
+            s->acc.done++;
         s->ts_done++;
         s->res->finished++;
         s->res->tokens_asked += q->output;
+        s->t_last_done = now;
         record_done(s, q);
         if (q->user != UINT32_MAX && user_thinks(s, q->user, now) != 0)
             return -1;
@@ -812,8 +824,10 @@ static int admit_request(sim *s, const request *rq, uint32_t user, double now, c
     uint64_t idx = s->n_arrived++;
     if (idx == s->warm)
         s->t_start = now;
-    if (idx + 1 == s->n_total)
-        s->t_end = now;
+    if (idx + 1 == s->n_total) {
+        s->t_last_arrival = now;
+        s->snap = s->acc; /* advance() has brought acc up to now */
+    }
     const serve_config *c = s->cfg;
     int measured = idx >= s->warm;
     s->n_measured_arrived += (uint64_t)measured;
@@ -962,11 +976,13 @@ static void reset(sim *s, int rep_index)
     s->rr_next = 0;
     s->warm = (uint64_t)floor(c->warmup_fraction * (double)s->n_total);
     s->t_start = s->t_end = INFINITY;
+    s->t_last_done = 0;
     s->last_t = 0;
     s->in_system = s->busy_replicas = s->running_seqs = s->kv_used = 0;
-    s->area_in_system = s->area_busy = s->area_running = s->area_kv = 0;
+    memset(&s->acc, 0, sizeof s->acc);
+    memset(&s->snap, 0, sizeof s->snap);
+    s->t_last_arrival = 0;
     s->max_batch = s->max_kv = 0;
-    s->done_in_window = s->out_tokens_window = s->in_tokens_window = 0;
     histo_reset(&s->h_ttft);
     histo_reset(&s->h_tpot);
     histo_reset(&s->h_itl);
@@ -984,13 +1000,22 @@ static void reset(sim *s, int rep_index)
 static void fill_metrics(const sim *s, double *m)
 {
     const serve_config *c = s->cfg;
-    double window = s->t_end - s->t_start;
+    /* Steady state: from the first measured arrival to the last arrival, as the queueing
+     * mode does. When the arrivals take less than half the time to the last completion
+     * (a batch sent at once, a short trace), the window runs to the last completion
+     * instead, so that throughput is the batch's (vLLM's benchmark measures to the last
+     * completion too). */
+    double to_arrival = s->t_last_arrival - s->t_start;
+    double to_done = s->t_last_done - s->t_start;
+    int steady = to_arrival >= 0.5 * to_done;
+    const window_acc *a = steady ? &s->snap : &s->acc;
+    double window = steady ? to_arrival : to_done;
     double w = window > 0 ? window : NAN;
     double ms = 1e3;
 #define Q(h, q) (1e3 * histo_quantile(&s->h, q))
-    m[SM_request_throughput] = (double)s->done_in_window / w;
-    m[SM_output_throughput] = (double)s->out_tokens_window / w;
-    m[SM_total_token_throughput] = (double)(s->out_tokens_window + s->in_tokens_window) / w;
+    m[SM_request_throughput] = (double)a->done / w;
+    m[SM_output_throughput] = (double)a->out_tokens / w;
+    m[SM_total_token_throughput] = (double)(a->out_tokens + a->in_tokens) / w;
     m[SM_mean_ttft_ms] = s->n_done ? ms * s->sum_ttft / (double)s->n_done : NAN;
     m[SM_p50_ttft_ms] = Q(h_ttft, 0.50);
     m[SM_p90_ttft_ms] = Q(h_ttft, 0.90);
@@ -1025,17 +1050,17 @@ static void fill_metrics(const sim *s, double *m)
     double attain = s->n_done ? (double)s->n_slo_met / (double)s->n_done : NAN;
     m[SM_goodput] = m[SM_request_throughput] * attain;
     m[SM_slo_attainment_pct] = 100.0 * attain;
-    m[SM_gpu_utilization] = s->area_busy / (w * c->replicas);
-    m[SM_mean_running_batch] = s->area_busy > 0 ? s->area_running / s->area_busy : 0.0;
+    m[SM_gpu_utilization] = a->area_busy / (w * c->replicas);
+    m[SM_mean_running_batch] = a->area_busy > 0 ? a->area_running / a->area_busy : 0.0;
     m[SM_max_running_batch] = s->max_batch;
-    m[SM_mean_kv_occupancy] = s->area_kv / (w * (double)c->kv_blocks * c->replicas);
+    m[SM_mean_kv_occupancy] = a->area_kv / (w * (double)c->kv_blocks * c->replicas);
     m[SM_max_kv_occupancy] = s->max_kv;
     m[SM_preemptions_per_request] = s->n_done ? (double)s->n_preempt / (double)s->n_done : NAN;
     m[SM_rejected_fraction] =
         s->n_measured_arrived ? (double)s->n_rejected / (double)s->n_measured_arrived : NAN;
     double cost_per_s = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas / 3600.0;
     m[SM_cost_per_million_output_tokens] = cost_per_s / m[SM_output_throughput] * 1e6;
-    m[SM_mean_in_system] = s->area_in_system / w;
+    m[SM_mean_in_system] = a->area_in_system / w;
     m[SM_lambda_w] = s->n_done ? (double)(s->n_measured_arrived - s->n_rejected) / w *
                                      (s->sum_e2e / (double)s->n_done)
                                : NAN;
@@ -1120,8 +1145,9 @@ static int check_config(const serve_config *c, char *err, size_t errlen)
     }
     if (c->wl.users > 0 && (c->wl.think == NULL || c->wl.prompt_len == NULL ||
                             c->wl.output_len == NULL || c->wl.trace_path != NULL)) {
-        util_errf(err, errlen, "a closed loop needs a think time and length distributions, "
-                               "and no trace");
+        util_errf(err, errlen,
+                  "a closed loop needs a think time and length distributions, "
+                  "and no trace");
         return -1;
     }
     if (c->replications < 1 || !(c->warmup_fraction >= 0 && c->warmup_fraction < 1)) {
@@ -1171,9 +1197,8 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
              sim_engine_init(&s.eng, 2u * c->replicas + 8) == 0 &&
              (s.rng_route = sim_rng_create(1)) != NULL &&
              (s.rng_think = sim_rng_create(1)) != NULL && (s.rng_len = sim_rng_create(1)) != NULL &&
-             histo_init(&s.h_ttft) == 0 &&
-             histo_init(&s.h_tpot) == 0 && histo_init(&s.h_itl) == 0 && histo_init(&s.h_e2e) == 0 &&
-             histo_init(&s.h_queue) == 0;
+             histo_init(&s.h_ttft) == 0 && histo_init(&s.h_tpot) == 0 &&
+             histo_init(&s.h_itl) == 0 && histo_init(&s.h_e2e) == 0 && histo_init(&s.h_queue) == 0;
     size_t per = c->max_num_seqs;
     for (uint32_t i = 0; ok && i < c->replicas; i++) {
         replica *r = &s.rep[i];

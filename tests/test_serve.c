@@ -406,8 +406,8 @@ static void test_closed_loop(void)
         check_conservation(&r, &f.cfg);
         x[i] = r.metric[SM_request_throughput].mean;
         rt[i] = r.metric[SM_mean_e2el_ms].mean / 1e3;
-        fprintf(stderr, "  %u users: %.3f req/s, mean response %.3f s, N/(R+Z) %.3f\n",
-                users[i], x[i], rt[i], users[i] / (rt[i] + 2.0));
+        fprintf(stderr, "  %u users: %.3f req/s, mean response %.3f s, N/(R+Z) %.3f\n", users[i],
+                x[i], rt[i], users[i] / (rt[i] + 2.0));
         /* The law, within the run's statistical error. */
         CHECK_REL(x[i] * (rt[i] + 2.0), (double)users[i], 0.05);
         serve_result_fini(&r);
@@ -446,5 +446,4 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_closed_loop),
-          TEST(test_bad_config),
-          TEST(test_cleanup))
+          TEST(test_bad_config), TEST(test_cleanup))

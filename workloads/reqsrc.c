@@ -24,7 +24,7 @@ typedef struct synth {
     const arrival_process *arrivals;
     const dist *prompt, *output;
     uint64_t left;
-    double t;
+    arrival_state arr; /* the arrival stream */
     gsl_rng *rng_arr, *rng_len;
 } synth;
 
@@ -46,8 +46,7 @@ static int synth_next(reqsrc *s, request *out, char *err, size_t errlen)
     if (y->left == 0)
         return 0;
     y->left--;
-    y->t += arrival_next_gap(y->arrivals, y->rng_arr);
-    out->arrival_s = y->t;
+    out->arrival_s = arrival_next(y->arrivals, &y->arr, y->rng_arr);
     out->prompt_tokens = tokens_of(dist_sample(y->prompt, y->rng_len));
     out->output_tokens = tokens_of(dist_sample(y->output, y->rng_len));
     out->cls = 0;
@@ -84,6 +83,7 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
         synth_close(&y->base);
         return NULL;
     }
+    arrival_start(arrivals, &y->arr, y->rng_arr);
     return &y->base;
 }
 
