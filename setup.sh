@@ -22,9 +22,11 @@ case "$mode" in
   *) echo "setup.sh: unknown mode '$mode' (expected demo or test)" >&2; exit 2 ;;
 esac
 
-# Build and run time needs; the tests also need valgrind (memory checks under ctest).
+# Build and run time needs.
 packages=(build-essential cmake pkg-config libgsl-dev libcsv-dev libinih-dev libjson-c-dev gnuplot-nox)
-[ "$mode" = test ] && packages+=(valgrind)
+# The tests also need valgrind (memory checks under ctest) and clang with libFuzzer
+# (the trace parsers' fuzz targets).
+[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -80,3 +82,5 @@ echo "== build (Debug with AddressSanitizer and UndefinedBehaviorSanitizer)"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DCAPSIM_SANITIZE=ON
 echo "== tests (ASan/UBSan)"
 (cd build-asan && ctest --output-on-failure -j "$jobs" -LE slow)
+echo "== fuzzing the trace parsers (libFuzzer, 10 s per format)"
+CC=clang tests/run_fuzz.sh build-fuzz 10

@@ -37,5 +37,6 @@ int cmd_fit(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_workload(int argc, char **argv);
 
 #endif

@@ -51,6 +51,12 @@ static const char *CMD = "run";
     X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
     X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
+    X(trace_format, "auto", "auto, capsim, azure, burstgpt, mooncake or vllm")                     \
+    X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
+    X(trace_start, "0", "keep trace requests from this many seconds after the first")              \
+    X(trace_end, "0", "... up to this many seconds (0 = to the end)")                              \
+    X(skip_bad_rows, "off", "on: skip malformed trace rows (counted) instead of failing")          \
+    X(strict_order, "off", "on: refuse trace timestamps out of order (else reorder)")              \
     X(users, "0", "closed loop: concurrent users, each waiting for its answer (0 = open)")         \
     X(think, "exp:mean=1", "closed loop: think time between a user's requests, s")                 \
     X(replications, "5", "independent replications")                                               \
@@ -388,6 +394,20 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     }
     if (r->value[OPT_trace][0]) {
         c->wl.trace_path = r->value[OPT_trace];
+        trace_options *to = &c->wl.trace_opt;
+        if (trace_format_parse(r->value[OPT_trace_format], &to->format) != 0) {
+            util_errf(err, errlen,
+                      "--trace-format '%s': expected auto, capsim, azure, "
+                      "burstgpt, mooncake or vllm",
+                      r->value[OPT_trace_format]);
+            return -1;
+        }
+        if (real_opt(r, OPT_trace_speedup, 1e-9, INFINITY, 0, &to->speedup, err, errlen) ||
+            real_opt(r, OPT_trace_start, 0, INFINITY, 0, &to->window_start_s, err, errlen) ||
+            real_opt(r, OPT_trace_end, 0, INFINITY, 0, &to->window_end_s, err, errlen) ||
+            on_off(r, OPT_skip_bad_rows, &to->skip_bad_rows, err, errlen) ||
+            on_off(r, OPT_strict_order, &to->strict, err, errlen))
+            return -1;
     } else {
         if (c->wl.requests == 0) {
             util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");

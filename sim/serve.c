@@ -918,7 +918,10 @@ static int open_source(sim *s, const unsigned long *seeds, char *err, size_t err
 {
     const serve_workload *w = &s->cfg->wl;
     if (w->trace_path) {
-        s->src = reqsrc_trace_csv(w->trace_path, w->requests, err, errlen);
+        trace_options o = w->trace_opt;
+        if (w->requests && (o.max_requests == 0 || w->requests < o.max_requests))
+            o.max_requests = w->requests;
+        s->src = trace_open(w->trace_path, &o, err, errlen);
         return s->src ? 0 : -1;
     }
     s->src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,
@@ -935,7 +938,10 @@ static int count_requests(const serve_config *c, uint64_t *n, char *err, size_t 
         *n = c->wl.requests;
         return 0;
     }
-    reqsrc *src = reqsrc_trace_csv(c->wl.trace_path, c->wl.requests, err, errlen);
+    trace_options o = c->wl.trace_opt;
+    if (c->wl.requests && (o.max_requests == 0 || c->wl.requests < o.max_requests))
+        o.max_requests = c->wl.requests;
+    reqsrc *src = trace_open(c->wl.trace_path, &o, err, errlen);
     if (src == NULL)
         return -1;
     request rq;
@@ -947,7 +953,8 @@ static int count_requests(const serve_config *c, uint64_t *n, char *err, size_t 
     if (rc < 0)
         return -1;
     if (*n == 0) {
-        util_errf(err, errlen, "%s: no requests after the header", c->wl.trace_path);
+        util_errf(err, errlen, "%s: no requests (after the header, window and filters)",
+                  c->wl.trace_path);
         return -1;
     }
     return 0;

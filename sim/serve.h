@@ -24,6 +24,7 @@
 #include "models/steptime.h"
 #include "sim/stats.h"
 #include "workloads/reqsrc.h"
+#include "workloads/traces.h"
 
 typedef enum serve_sched { SERVE_CONTINUOUS, SERVE_STATIC } serve_sched;
 
@@ -53,8 +54,10 @@ typedef struct serve_workload {
     const arrival_process *arrivals;
     const dist *prompt_len, *output_len;
     uint64_t requests;
-    /* or a trace: */
+    /* or a trace (any format workloads/traces.h reads), with its reading options; at most
+     * `requests` requests when that is not 0: */
     const char *trace_path;
+    trace_options trace_opt;
     /* or a closed loop (users > 0): each user sends a request, waits for its last token,
      * thinks for a time drawn from think (seconds), and sends the next; lengths as above.
      * requests is then the total sent. */

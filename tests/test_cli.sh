@@ -211,9 +211,39 @@ printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n0.5,200,20\n1.0,50,5\n'
 printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n0.5,-3,20\n' >"$tmp/badtrace.csv"
 expect_usage_error "bad trace row" "badtrace.csv:3" "prompt_tokens" "'-3'" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/badtrace.csv" --requests 0
 printf 'arrival_s,prompt_tokens,output_tokens\n1,100,10\n0.5,30,20\n' >"$tmp/unordered.csv"
-expect_usage_error "unordered trace" "unordered.csv:3" "arrival_s" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/unordered.csv" --requests 0
+expect_usage_error "unordered trace, strict" "unordered.csv:3" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/unordered.csv" --requests 0 --strict-order on
+expect_status 0 "unordered trace is reordered" -- "$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/unordered.csv" --requests 0 --replications 2 --warmup 0
 printf 'time,prompt\n1,100\n' >"$tmp/wrong.csv"
-expect_usage_error "trace without columns" "missing column 'arrival_s'" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/wrong.csv"
+expect_usage_error "unknown trace header" "wrong.csv:1" "unrecognised trace header" "arrival_s" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/wrong.csv"
+
+# --- workload describe / generate
+expect_status 0 "workload --help" -- "$capsim" workload --help
+"$capsim" workload describe "$src/workloads/traces/AzureLLMInferenceTrace_conv.csv" >"$tmp/out" 2>&1 && ok || bad "describe azure conv"
+grep -Eq "^  requests +19366$" "$tmp/out" && ok || bad "azure conv: 19366 requests expected"
+grep -q "3501.722 s" "$tmp/out" && ok || bad "azure conv: 3501.722 s span expected"
+grep -Eq "^  prompt +1154.70 +1020.0 .* 4142.0 " "$tmp/out" && ok || bad "azure conv prompt stats: $(grep prompt "$tmp/out")"
+grep -Eq "^  output +211.13 +129.0 .* 601.0 " "$tmp/out" && ok || bad "azure conv output stats: $(grep output "$tmp/out")"
+mooncake="$src/../shared/data/traces/mooncake/conversation_trace.jsonl"
+"$capsim" workload describe "$mooncake" >"$tmp/out" 2>&1 && ok || bad "describe mooncake"
+grep -Eq "^  requests +12031$" "$tmp/out" && ok || bad "mooncake: 12031 requests expected"
+"$capsim" workload generate poisson:rate=5 --requests 100 --seed 3 --out "$tmp/g1.csv" >/dev/null && ok || bad "generate"
+"$capsim" workload generate poisson:rate=5 --requests 100 --seed 3 --out "$tmp/g2.csv" >/dev/null && ok || bad "generate again"
+cmp -s "$tmp/g1.csv" "$tmp/g2.csv" && ok || bad "generate: same seed, different bytes"
+"$capsim" workload generate poisson:rate=5 --requests 100 --seed 4 --out "$tmp/g3.csv" >/dev/null && ok || bad "generate seed 4"
+cmp -s "$tmp/g1.csv" "$tmp/g3.csv" && bad "generate: different seeds, same bytes" || ok
+[ "$(wc -l <"$tmp/g1.csv")" -eq 101 ] && ok || bad "generated trace should have 100 rows"
+"$capsim" workload describe "$tmp/g1.csv" >"$tmp/out" 2>&1 && grep -q "format capsim" "$tmp/out" && ok || bad "describe a generated trace"
+"$capsim" workload generate "$src/workloads/chatbot.ini" --requests 50 --out "$tmp/g4.csv" >/dev/null && ok || bad "generate from a workload file"
+expect_usage_error "generate without out" "--out" -- workload generate poisson:rate=1
+expect_usage_error "describe nothing" "no such file" -- workload describe nosuchfile
+expect_usage_error "workload verb" "describe" -- workload frob
+printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,0,109\n' >"$tmp/az0.csv"
+expect_usage_error "zero tokens" "az0.csv:3" "ContextTokens" -- workload describe "$tmp/az0.csv"
+"$capsim" workload describe "$tmp/az0.csv" --skip-bad-rows >"$tmp/out" 2>&1 && grep -q "1 malformed" "$tmp/out" && ok || bad "skip-bad-rows: $(cat "$tmp/out")"
+# the same seed gives the same requests from a generated trace as from the synthetic run
+"$capsim" run --model llama-3.2-1b --gpu l4 --arrival poisson:rate=5 --requests 100 --seed 3 --replications 1 --warmup 0 --per-request --sample-interval 0 --out "$tmp/s1" >/dev/null 2>&1 && ok || bad "synthetic run"
+"$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/g1.csv" --requests 0 --seed 3 --replications 1 --warmup 0 --per-request --sample-interval 0 --out "$tmp/s2" >/dev/null 2>&1 && ok || bad "trace run"
+cmp -s <(sort "$tmp/s1/requests.csv") <(sort "$tmp/s2/requests.csv") && ok || bad "a generated trace does not replay as the synthetic run"
 # impossible configurations: status 2, the knob and its bound, nothing in --out
 expect_usage_error "max-num-seqs 0" "--max-num-seqs '0'" "from 1" -- run --model llama-3.1-8b --gpu h100-sxm --max-num-seqs 0 --out "$tmp/never2"
 [ ! -e "$tmp/never2" ] && ok || bad "failed run left --out behind"

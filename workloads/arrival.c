@@ -191,64 +191,80 @@ static double diurnal_rate(const arrival_process *a, double t_s)
     return a->rate_per_s * (1.0 + a->amplitude * sin(ARRIVAL_TWO_PI * x));
 }
 
-/* Expected arrivals in (t, t + y]. */
+/* Expected arrivals in (t, t + y]: R (y + A P / (2 pi) (cos a - cos b)) with a, b the
+ * angles at t and t + y, written as a product of sines so that it keeps its relative
+ * accuracy for small y instead of cancelling (a long period would otherwise leave rounding
+ * noise far above the tolerance of the integration below). */
 static double diurnal_count(const arrival_process *a, double t_s, double y_s)
 {
-    double x0 = t_s / a->period_s + a->phase, x1 = (t_s + y_s) / a->period_s + a->phase;
-    x0 -= floor(x0);
-    x1 -= floor(x1);
-    return a->rate_per_s * (y_s + a->amplitude * a->period_s / ARRIVAL_TWO_PI *
-                                      (cos(ARRIVAL_TWO_PI * x0) - cos(ARRIVAL_TWO_PI * x1)));
+    double x = t_s / a->period_s + a->phase;
+    x -= floor(x);
+    double half_rad = ARRIVAL_TWO_PI / 2.0 * y_s / a->period_s; /* (b - a) / 2 */
+    return a->rate_per_s * (y_s + a->amplitude * a->period_s / (ARRIVAL_TWO_PI / 2.0) *
+                                      sin(ARRIVAL_TWO_PI * x + half_rad) * sin(half_rad));
 }
 
 /* Adaptive Simpson on exp(-diurnal_count(t, y)) over y in [lo, hi]; f_* are the integrand
- * at lo, mid, hi and whole the Simpson estimate over the interval. */
+ * at lo, mid, hi and whole the Simpson estimate over the interval. *budget bounds the
+ * evaluations left, a guard against refining forever should rounding ever exceed tol. */
 static double diurnal_simpson(const arrival_process *a, double t_s, double lo, double hi,
                               double f_lo, double f_mid, double f_hi, double whole, double tol,
-                              int depth)
+                              long *budget)
 {
     double mid = 0.5 * (lo + hi), h = hi - lo;
     double f_lm = exp(-diurnal_count(a, t_s, 0.5 * (lo + mid)));
     double f_mh = exp(-diurnal_count(a, t_s, 0.5 * (mid + hi)));
     double left = h / 12.0 * (f_lo + 4.0 * f_lm + f_mid);
     double right = h / 12.0 * (f_mid + 4.0 * f_mh + f_hi);
-    if (depth <= 0 || fabs(left + right - whole) <= 15.0 * tol)
+    *budget -= 2;
+    if (*budget <= 0 || fabs(left + right - whole) <= 15.0 * tol)
         return left + right + (left + right - whole) / 15.0;
-    return diurnal_simpson(a, t_s, lo, mid, f_lo, f_lm, f_mid, left, 0.5 * tol, depth - 1) +
-           diurnal_simpson(a, t_s, mid, hi, f_mid, f_mh, f_hi, right, 0.5 * tol, depth - 1);
+    return diurnal_simpson(a, t_s, lo, mid, f_lo, f_lm, f_mid, left, 0.5 * tol, budget) +
+           diurnal_simpson(a, t_s, mid, hi, f_mid, f_mh, f_hi, right, 0.5 * tol, budget);
 }
 
 /* The long-run squared coefficient of variation of the gaps, 2 R E[V] - 1 (see
  * setup_mmpp), where V is the time from a uniformly random instant t to the next arrival:
  * E[V | t] = int_0^inf exp(-count(t, y)) dy. Whole periods add R P to the count, so that
- * integral is the one over the first period divided by 1 - exp(-R P). The average over t
- * is a trapezoid rule, which is very accurate for a smooth periodic integrand. */
+ * integral is the one over the first period divided by 1 - exp(-R P).
+ *
+ * The average of E[V | t] over a period is a trapezoid rule, very accurate for a smooth
+ * periodic integrand, after a change of variable that puts more points near the trough of
+ * the rate: with A near 1 and a slow cycle, E[V | t] peaks there like 1 / rate(t) with a
+ * core only (1 / (R P))^(1/3) periods wide. The map t = P (x_trough + u - c/(2 pi)
+ * sin(2 pi u)), u in [-1/2, 1/2), is smooth and periodic; its slope 1 - c cos(2 pi u) is
+ * 1 - c at the trough. */
 static double diurnal_gap_scv(const arrival_process *a)
 {
     if (a->amplitude == 0)
         return 1.0;
-    enum { N_T = 256 };
+    enum { N_T = 256, N_PANELS = 8 };
     double p = a->period_s, tail = -expm1(-a->rate_per_s * p);
+    double slope = fmin(1.0, fmax(cbrt(1.0 / (a->rate_per_s * p)), 1.0 - a->amplitude));
+    double c = 1.0 - slope, x_trough = 0.75 - a->phase;
     double sum = 0;
     for (int i = 0; i < N_T; i++) {
-        double t = p * i / N_T;
+        double u = (double)i / N_T - 0.5;
+        double t = p * (x_trough + u - c / ARRIVAL_TWO_PI * sin(ARRIVAL_TWO_PI * u));
+        double dt_du = 1.0 - c * cos(ARRIVAL_TWO_PI * u);
         /* Past 40 expected arrivals the integrand is below exp(-40): stop there. */
         double hi = 1.0 / a->peak_per_s;
         while (hi < p && diurnal_count(a, t, hi) < 40.0)
             hi *= 2.0;
         hi = fmin(hi, p);
-        double step = hi / 8.0, inner = 0;
-        for (int k = 0; k < 8; k++) {
+        double step = hi / N_PANELS, inner = 0;
+        long budget = 20000;
+        for (int k = 0; k < N_PANELS; k++) {
             double lo = k * step, up = lo + step;
             double f_lo = exp(-diurnal_count(a, t, lo));
             double f_mid = exp(-diurnal_count(a, t, lo + 0.5 * step));
             double f_hi = exp(-diurnal_count(a, t, up));
             double whole = step / 6.0 * (f_lo + 4.0 * f_mid + f_hi);
             /* The tolerance scales with the width (the integrand is at most 1), so it stays
-             * well above the rounding error of the sums however far the halving goes. */
-            inner += diurnal_simpson(a, t, lo, up, f_lo, f_mid, f_hi, whole, 1e-12 * step, 40);
+             * above the rounding error of the sums however far the halving goes. */
+            inner += diurnal_simpson(a, t, lo, up, f_lo, f_mid, f_hi, whole, 1e-10 * step, &budget);
         }
-        sum += inner / tail;
+        sum += inner / tail * dt_du;
     }
     return 2.0 * a->rate_per_s * (sum / N_T) - 1.0;
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/csvin.h"
 #include "sim/rng.h"
 #include "sim/util.h"
 
@@ -85,106 +84,4 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
     }
     arrival_start(arrivals, &y->arr, y->rng_arr);
     return &y->base;
-}
-
-/* --- capsim CSV trace -------------------------------------------------------------------- */
-
-typedef struct trace {
-    reqsrc base;
-    csvin *in;
-    int col[4];    /* arrival_s, prompt_tokens, output_tokens, class (-1 if absent) */
-    uint64_t left; /* UINT64_MAX: no cap */
-    double last_t;
-} trace;
-
-static int trace_next(reqsrc *s, request *out, char *err, size_t errlen)
-{
-    trace *t = (trace *)s;
-    if (t->left == 0)
-        return 0;
-    int rc = csvin_next(t->in);
-    if (rc < 0) {
-        util_errf(err, errlen, "%s", csvin_error(t->in));
-        return -1;
-    }
-    if (rc == 0)
-        return 0;
-    double a, p, o, c = 0;
-    if (csvin_number(t->in, t->col[0], "arrival_s", 0, 1e12, 0, 0, &a, err, errlen) ||
-        csvin_number(t->in, t->col[1], "prompt_tokens", 1, REQSRC_MAX_TOKENS, 0, 0, &p, err,
-                     errlen) ||
-        csvin_number(t->in, t->col[2], "output_tokens", 1, REQSRC_MAX_TOKENS, 0, 0, &o, err,
-                     errlen) ||
-        (t->col[3] >= 0 && csvin_number(t->in, t->col[3], "class", 0, 1000, 1, 0, &c, err, errlen)))
-        return -1;
-    if (p != floor(p) || o != floor(o) || c != floor(c)) {
-        util_errf(err, errlen, "%s:%ld: token counts and class must be whole numbers",
-                  csvin_path(t->in), csvin_line(t->in));
-        return -1;
-    }
-    if (a < t->last_t) {
-        util_errf(err, errlen,
-                  "%s:%ld: column 'arrival_s': %g is earlier than the previous row's %g "
-                  "(expected arrival times in order)",
-                  csvin_path(t->in), csvin_line(t->in), a, t->last_t);
-        return -1;
-    }
-    t->last_t = a;
-    if (t->left != UINT64_MAX)
-        t->left--;
-    out->arrival_s = a;
-    out->prompt_tokens = (uint32_t)p;
-    out->output_tokens = (uint32_t)o;
-    out->cls = (uint32_t)c;
-    return 1;
-}
-
-static void trace_close(reqsrc *s)
-{
-    trace *t = (trace *)s;
-    csvin_close(t->in);
-    free(t);
-}
-
-static const reqsrc_ops TRACE_OPS = {trace_next, trace_close};
-
-reqsrc *reqsrc_trace_csv(const char *path, uint64_t max_requests, char *err, size_t errlen)
-{
-    trace *t = calloc(1, sizeof *t);
-    if (t == NULL) {
-        util_errf(err, errlen, "out of memory");
-        return NULL;
-    }
-    t->base.ops = &TRACE_OPS;
-    t->left = max_requests ? max_requests : UINT64_MAX;
-    t->in = csvin_open(path, err, errlen);
-    if (t->in == NULL) {
-        free(t);
-        return NULL;
-    }
-    int rc = csvin_read_header(t->in);
-    if (rc != 1) {
-        if (rc == 0)
-            util_errf(err, errlen,
-                      "%s: empty file (expected a header "
-                      "arrival_s,prompt_tokens,output_tokens[,class])",
-                      path);
-        else
-            util_errf(err, errlen, "%s", csvin_error(t->in));
-        trace_close(&t->base);
-        return NULL;
-    }
-    static const char *const names[4] = {"arrival_s", "prompt_tokens", "output_tokens", "class"};
-    for (int i = 0; i < 4; i++) {
-        t->col[i] = csvin_column(t->in, names[i]);
-        if (t->col[i] < 0 && i < 3) {
-            util_errf(err, errlen,
-                      "%s:1: missing column '%s' (expected a header "
-                      "arrival_s,prompt_tokens,output_tokens[,class])",
-                      path, names[i]);
-            trace_close(&t->base);
-            return NULL;
-        }
-    }
-    return &t->base;
 }

@@ -2,9 +2,9 @@
  * reqsrc: the one interface through which every workload reaches the simulator: a stream
  * of requests in arrival order (arrival time, prompt tokens, output tokens, class).
  *
- * Sources: synthetic (an arrival process with prompt and output length distributions) and
- * the capsim CSV trace `arrival_s,prompt_tokens,output_tokens[,class]`. Each is a small
- * table of function pointers, so a new format is one file and one constructor. A source
+ * Sources: synthetic (an arrival process with prompt and output length distributions,
+ * below) and traces in every format workloads/traces.h reads. Each is a small table of
+ * function pointers, so a new format is one file and one constructor. A source
  * reads lazily, in constant memory, and is freed with reqsrc_close().
  */
 #ifndef CAPSIM_REQSRC_H
@@ -63,9 +63,5 @@ void reqsrc_close(reqsrc *s);
 reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len,
                          const dist *output_len, uint64_t n, unsigned long seed_arrivals,
                          unsigned long seed_lengths);
-
-/* The capsim CSV trace at path; at most max_requests rows (0 = all). Arrival times must
- * not decrease. Errors name file, line and column. */
-reqsrc *reqsrc_trace_csv(const char *path, uint64_t max_requests, char *err, size_t errlen);
 
 #endif

@@ -13,8 +13,12 @@
  *   vllm      the JSON that `vllm bench serve --save-result --save-detailed` writes (or
  *             several such objects, one after another, as --append-result writes):
  *             arrays `input_lens` (older spelling `prompt_lens`) and `output_lens`, and
- *             optionally `start_times` (seconds on any clock) or `request_rate` (a number
- *             or "inf") for the arrival times
+ *             for the arrival times `start_times` (seconds on any clock, relative to the
+ *             object's first entry) or else `request_rate`: entry i at i / rate when it
+ *             is a finite number, all at once when it is "inf", Infinity, null or absent.
+ *             The requests of each further object follow on from the latest arrival of
+ *             the one before. Python's NaN and Infinity are accepted anywhere; in a
+ *             field the reader needs they make the entry bad
  *
  * TRACE_AUTO recognises the format from the first non-blank line (after a UTF-8
  * byte-order mark): a CSV header by its column names, a JSON line by its keys.
@@ -39,8 +43,9 @@
  * timestamp, wrong field count, NUL byte or overlong line in JSONL, ...) is an error
  * naming file:line:column, the column or key, what was found and what was expected; with
  * `skip_bad_rows` it is skipped and counted instead. Damage that leaves no next row to
- * find (CSV quoting, a CSV line over CSVIN_MAX_LINE, NUL bytes in CSV, broken or
- * truncated vLLM JSON) and ordering errors are always errors. An empty file is an error;
+ * find (CSV quoting, a CSV line too long for csvin, NUL bytes in CSV, broken or truncated
+ * vLLM JSON) and ordering errors are always errors. A vLLM object is checked whole before
+ * its first request is returned. An empty file is an error;
  * a header with no rows is a trace of 0 requests.
  *
  * Memory is constant in the number of rows: rows are read one at a time (vLLM arrays are
@@ -74,23 +79,23 @@ const char *trace_format_name(trace_format f);
 int trace_format_parse(const char *s, trace_format *out);
 
 typedef struct trace_options {
-    trace_format format;    /* TRACE_AUTO: detect from the content */
-    int skip_bad_rows;      /* skip malformed rows (count them) instead of failing */
-    int strict;             /* refuse out-of-order timestamps instead of reordering */
-    double window_start_s;  /* keep requests with start <= t < end, t relative to the first
-                               request; end <= 0: no end */
+    trace_format format;   /* TRACE_AUTO: detect from the content */
+    int skip_bad_rows;     /* skip malformed rows (count them) instead of failing */
+    int strict;            /* refuse out-of-order timestamps instead of reordering */
+    double window_start_s; /* keep requests with start <= t < end, t relative to the first
+                              request; end <= 0: no end */
     double window_end_s;
-    double speedup;         /* divide times by this (2 doubles the rate); <= 0 means 1 */
-    uint64_t max_requests;  /* 0: all */
+    double speedup;                /* divide times by this (2 doubles the rate); <= 0 means 1 */
+    uint64_t max_requests;         /* 0: all */
     const char *burstgpt_model;    /* keep rows whose Model equals this (NULL: all) */
     const char *burstgpt_log_type; /* keep rows whose Log Type equals this (NULL: all) */
 } trace_options;
 
 typedef struct trace_stats {
-    trace_format format; /* the format read (detected when TRACE_AUTO) */
-    uint64_t rows_read;  /* data rows (vLLM: array entries) seen, kept or not */
-    uint64_t rows_bad;   /* malformed rows skipped (skip_bad_rows) */
-    uint64_t rows_kept;  /* requests returned */
+    trace_format format;     /* the format read (detected when TRACE_AUTO) */
+    uint64_t rows_read;      /* data rows (vLLM: array entries) seen, kept or not */
+    uint64_t rows_bad;       /* malformed rows skipped (skip_bad_rows) */
+    uint64_t rows_kept;      /* requests returned */
     uint64_t rows_reordered; /* rows earlier than a row read before them */
     char first_bad[3][256];  /* messages of the first bad rows skipped */
 } trace_stats;
