@@ -47,7 +47,9 @@ static void read_all(const char *path, const trace_options *opt)
     double last = 0;
     int rc;
     while ((rc = s->ops->next(s, &r, err, sizeof err)) == 1) {
-        if ((n == 0 && r.arrival_s != 0) || !(r.arrival_s >= last) || r.prompt_tokens < 1 ||
+        /* Times are >= 0 and in order (the first is 0 except in capsim's own format, whose
+         * arrival_s is kept as written). */
+        if (!(r.arrival_s >= 0) || !(r.arrival_s >= last) || r.prompt_tokens < 1 ||
             r.prompt_tokens > REQSRC_MAX_TOKENS || r.output_tokens < 1 ||
             r.output_tokens > REQSRC_MAX_TOKENS)
             abort();
