@@ -16,8 +16,11 @@
 
 #include "sim/util.h"
 
+/* Fields of one record. The string buffers are kept between records and reused, so
+ * reading a file allocates only while fields grow past what earlier rows needed. */
 typedef struct strvec {
     char **s;
+    size_t *size; /* bytes allocated for s[i] */
     size_t n, cap;
 } strvec;
 
@@ -43,17 +46,18 @@ struct csvin {
 
 static void strvec_clear(strvec *v)
 {
-    for (size_t i = 0; i < v->n; i++)
-        free(v->s[i]);
     v->n = 0;
 }
 
 static void strvec_free(strvec *v)
 {
-    strvec_clear(v);
+    for (size_t i = 0; i < v->cap; i++)
+        free(v->s[i]);
     free(v->s);
+    free(v->size);
     v->s = NULL;
-    v->cap = 0;
+    v->size = NULL;
+    v->n = v->cap = 0;
 }
 
 static int strvec_push(strvec *v, const char *data, size_t len)
@@ -64,14 +68,28 @@ static int strvec_push(strvec *v, const char *data, size_t len)
         if (p == NULL)
             return -1;
         v->s = p;
+        size_t *q = realloc(v->size, cap * sizeof *q);
+        if (q == NULL)
+            return -1;
+        v->size = q;
+        for (size_t i = v->cap; i < cap; i++) {
+            v->s[i] = NULL;
+            v->size[i] = 0;
+        }
         v->cap = cap;
     }
-    char *copy = malloc(len + 1);
-    if (copy == NULL)
-        return -1;
-    memcpy(copy, data, len);
-    copy[len] = '\0';
-    v->s[v->n++] = copy;
+    size_t i = v->n;
+    if (v->size[i] < len + 1) {
+        size_t want = len + 1 < 32 ? 32 : len + 1;
+        char *p = realloc(v->s[i], want);
+        if (p == NULL)
+            return -1;
+        v->s[i] = p;
+        v->size[i] = want;
+    }
+    memcpy(v->s[i], data, len);
+    v->s[i][len] = '\0';
+    v->n++;
     return 0;
 }
 
