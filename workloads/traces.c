@@ -117,7 +117,7 @@ struct trace_src {
 
     /* pipeline */
     trace_row *heap;
-    size_t heap_len, heap_cap;
+    size_t heap_len, heap_cap, heap_head; /* the reorder window: a sorted ring */
     uint64_t seq;
     int eof, done, failed;
     char fail_msg[512];
@@ -1443,25 +1443,32 @@ static int row_before(const trace_row *a, const trace_row *b)
     return a->t_s < b->t_s || (a->t_s == b->t_s && a->seq < b->seq);
 }
 
+/* The reorder window is kept sorted in a ring buffer: a row is appended and, when it is
+ * earlier than rows before it, moved back past them (insertion). Traces are nearly always
+ * in order, so this is one comparison a row, against the log2(window) of a heap; a row
+ * k places out of order costs k moves. t->heap_head is the ring's first slot; the
+ * capacity is a power of two. */
 static int heap_push(trace_src *t, const trace_row *r)
 {
     if (t->heap_len == t->heap_cap) {
         size_t cap = t->heap_cap ? 2 * t->heap_cap : 64;
-        trace_row *p = realloc(t->heap, cap * sizeof *p);
+        trace_row *p = malloc(cap * sizeof *p);
         if (p == NULL)
             return -1;
+        for (size_t i = 0; i < t->heap_len; i++)
+            p[i] = t->heap[(t->heap_head + i) & (t->heap_cap - 1)];
+        free(t->heap);
         t->heap = p;
         t->heap_cap = cap;
+        t->heap_head = 0;
     }
+    size_t mask = t->heap_cap - 1;
     size_t i = t->heap_len++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!row_before(r, &t->heap[parent]))
-            break;
-        t->heap[i] = t->heap[parent];
-        i = parent;
+    while (i > 0 && row_before(r, &t->heap[(t->heap_head + i - 1) & mask])) {
+        t->heap[(t->heap_head + i) & mask] = t->heap[(t->heap_head + i - 1) & mask];
+        i--;
     }
-    t->heap[i] = *r;
+    t->heap[(t->heap_head + i) & mask] = *r;
     return 0;
 }
 
@@ -1469,22 +1476,9 @@ static int heap_pop(trace_src *t, trace_row *out)
 {
     if (t->heap_len == 0)
         return 0;
-    *out = t->heap[0];
-    trace_row last = t->heap[--t->heap_len];
-    size_t i = 0, n = t->heap_len;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && row_before(&t->heap[c + 1], &t->heap[c]))
-            c++;
-        if (!row_before(&t->heap[c], &last))
-            break;
-        t->heap[i] = t->heap[c];
-        i = c;
-    }
-    if (n > 0)
-        t->heap[i] = last;
+    *out = t->heap[t->heap_head];
+    t->heap_head = (t->heap_head + 1) & (t->heap_cap - 1);
+    t->heap_len--;
     return 1;
 }
 
