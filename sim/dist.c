@@ -39,6 +39,11 @@ static double sample_gamma(const dist *d, gsl_rng *r)
     return gsl_ran_gamma(r, d->p1, d->p2);
 }
 
+static double sample_uniform(const dist *d, gsl_rng *r)
+{
+    return gsl_ran_flat(r, d->p1, d->p2);
+}
+
 static double sample_empirical(const dist *d, gsl_rng *r)
 {
     return d->values[gsl_rng_uniform_int(r, d->n_values)];
@@ -49,6 +54,7 @@ static const dist_kind KIND_DET = {"det", "det:value=V", sample_det};
 static const dist_kind KIND_LOGNORMAL = {"lognormal", "lognormal:mean=M,cv=C", sample_lognormal};
 static const dist_kind KIND_GAMMA = {"gamma", "gamma:mean=M,cv=C", sample_gamma};
 static const dist_kind KIND_EMPIRICAL = {"empirical", "empirical:file=F", sample_empirical};
+static const dist_kind KIND_UNIFORM = {"uniform", "uniform:min=A,max=B", sample_uniform};
 
 /* Sets the parameters of a kind from its mean and cv; the moments are stored so that
  * callers (stability checks, theory overlays) need not know the kind. */
@@ -140,8 +146,8 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 
 /* --- parsing ------------------------------------------------------------------------------ */
 
-static const dist_kind *const KINDS[] = {&KIND_EXP, &KIND_DET, &KIND_LOGNORMAL, &KIND_GAMMA,
-                                         &KIND_EMPIRICAL};
+static const dist_kind *const KINDS[] = {&KIND_EXP,   &KIND_DET,       &KIND_LOGNORMAL,
+                                         &KIND_GAMMA, &KIND_EMPIRICAL, &KIND_UNIFORM};
 
 int dist_parse(const char *text, dist *d, char *err, size_t errlen)
 {
@@ -161,9 +167,8 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
     }
     if (kind == NULL) {
         util_errf(err, errlen,
-                  "'%s': unknown distribution '%s' (expected one of exp, det, "
-                  "lognormal, gamma, empirical)",
-                  text, s.name);
+                  "'%s': unknown distribution '%s' (expected one of %s)", text, s.name,
+                  dist_forms());
         return -1;
     }
     static const char *const k_mean[] = {"mean", NULL};
@@ -178,6 +183,24 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
     } else if (kind == &KIND_DET) {
         rc = spec_check_keys(&s, k_value, k_value, kind->form, err, errlen) ||
              spec_number(&s, "value", SPEC_NONNEG, 0, 0, &mean, kind->form, err, errlen);
+    } else if (kind == &KIND_UNIFORM) {
+        static const char *const k_minmax[] = {"min", "max", NULL};
+        double lo = 0, hi = 0;
+        rc = spec_check_keys(&s, k_minmax, k_minmax, kind->form, err, errlen) ||
+             spec_number(&s, "min", SPEC_NONNEG, 0, 0, &lo, kind->form, err, errlen) ||
+             spec_number(&s, "max", SPEC_POSITIVE, 0, 0, &hi, kind->form, err, errlen);
+        if (rc == 0 && !(hi > lo)) {
+            util_errf(err, errlen, "'%s': max must be greater than min (expected %s)", text,
+                      kind->form);
+            rc = -1;
+        }
+        if (rc == 0) {
+            d->kind = kind;
+            d->p1 = lo;
+            d->p2 = hi;
+            d->mean = (lo + hi) / 2;
+            d->scv = (hi - lo) * (hi - lo) / 12.0 / (d->mean * d->mean);
+        }
     } else if (kind == &KIND_EMPIRICAL) {
         rc = spec_check_keys(&s, k_file, k_file, kind->form, err, errlen) ||
              load_empirical(spec_string(&s, "file"), d, err, errlen);
@@ -188,7 +211,7 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
     }
     if (rc != 0)
         return -1;
-    if (kind != &KIND_EMPIRICAL)
+    if (kind != &KIND_EMPIRICAL && kind != &KIND_UNIFORM)
         set_moments(d, kind, mean, cv);
     snprintf(d->text, sizeof d->text, "%s", text);
     return 0;
@@ -227,5 +250,5 @@ void dist_fini(dist *d)
 const char *dist_forms(void)
 {
     return "exp:mean=M | det:value=V (or fixed:value=V) | lognormal:mean=M,cv=C | "
-           "gamma:mean=M,cv=C | empirical:file=F";
+           "gamma:mean=M,cv=C | uniform:min=A,max=B | empirical:file=F";
 }

@@ -113,6 +113,29 @@ static void test_dist_gamma(void)
     check_kind("gamma:mean=5,cv=1", 5.0, 1.0, 18);
 }
 
+/* uniform:min=a,max=b: mean (a+b)/2, variance (b-a)^2/12, every draw inside [a, b]. */
+static void test_dist_uniform(void)
+{
+    double a = 100, b = 300, mean = (a + b) / 2, sd = (b - a) / sqrt(12.0);
+    check_kind("uniform:min=100,max=300", mean, sd / mean, 19);
+    char err[256] = "";
+    dist d;
+    CHECK_EQ_INT(dist_parse("uniform:min=100,max=300", &d, err, sizeof err), 0);
+    moments m = sample_moments(&d, 20);
+    CHECK_GE(m.min, 100.0);
+    CHECK_LE(m.max, 300.0);
+    dist_fini(&d);
+    CHECK_EQ_INT(dist_parse("uniform:min=5,max=5", &d, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "uniform:min=A,max=B");
+    CHECK_EQ_INT(dist_parse("uniform:min=1", &d, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "max");
+    /* fixed:value=V is det:value=V. */
+    CHECK_EQ_INT(dist_parse("fixed:value=7", &d, err, sizeof err), 0);
+    CHECK_EQ_DBL(d.mean, 7.0);
+    CHECK_EQ_DBL(d.scv, 0.0);
+    dist_fini(&d);
+}
+
 static void test_dist_make(void)
 {
     char err[256];
@@ -369,6 +392,6 @@ static void test_arrival_bad_specs(void)
 }
 
 TEST_MAIN(TEST(test_dist_exp), TEST(test_dist_det), TEST(test_dist_lognormal),
-          TEST(test_dist_gamma), TEST(test_dist_make), TEST(test_dist_empirical),
+          TEST(test_dist_gamma), TEST(test_dist_uniform), TEST(test_dist_make), TEST(test_dist_empirical),
           TEST(test_dist_empirical_errors), TEST(test_dist_bad_specs), TEST(test_arrival_parse),
           TEST(test_arrival_bad_specs))
