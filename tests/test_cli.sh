@@ -226,6 +226,7 @@ grep -Eq "^  output +211.13 +129.0 .* 601.0 " "$tmp/out" && ok || bad "azure con
 mooncake="$src/../shared/data/traces/mooncake/conversation_trace.jsonl"
 "$capsim" workload describe "$mooncake" >"$tmp/out" 2>&1 && ok || bad "describe mooncake"
 grep -Eq "^  requests +12031$" "$tmp/out" && ok || bad "mooncake: 12031 requests expected"
+grep -Eq "^  prompt +12035.06 +6909.0 +27367.0 +85400.4 " "$tmp/out" && ok || bad "mooncake prompt stats: $(grep prompt "$tmp/out")"
 "$capsim" workload generate poisson:rate=5 --requests 100 --seed 3 --out "$tmp/g1.csv" >/dev/null && ok || bad "generate"
 "$capsim" workload generate poisson:rate=5 --requests 100 --seed 3 --out "$tmp/g2.csv" >/dev/null && ok || bad "generate again"
 cmp -s "$tmp/g1.csv" "$tmp/g2.csv" && ok || bad "generate: same seed, different bytes"

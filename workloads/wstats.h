@@ -16,7 +16,7 @@
 #include "sim/histo.h"
 #include "workloads/reqsrc.h"
 
-#define WSTATS_EXACT 65536u
+#define WSTATS_EXACT 262144u
 
 typedef struct wstats_len {
     uint32_t *exact; /* counts of values 0 .. WSTATS_EXACT-1 */
