@@ -49,6 +49,8 @@ static const char *CMD = "run";
     X(arrival, "poisson:rate=1", "arrival process")                                                \
     X(prompt_len, "lognormal:mean=1000,cv=1", "prompt tokens distribution")                        \
     X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
+    X(lengths_from, "", "take prompt and output lengths from this trace instead")                  \
+    X(lengths_joint, "on", "on: draw whole (prompt, output) pairs; off: each independently")       \
     X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
     X(trace_format, "auto", "auto, capsim, azure, burstgpt, mooncake or vllm")                     \
@@ -215,7 +217,8 @@ typedef struct resolved {
     int have_dep;
     arrival_process arrivals;
     dist prompt, output, think;
-    int have_arr, have_prompt, have_output, have_think;
+    reqsrc_pairs pairs;
+    int have_arr, have_prompt, have_output, have_think, have_pairs;
     serve_config cfg;
 } resolved;
 
@@ -383,6 +386,18 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
                   "give one or the other");
         return -1;
     }
+    if (r->value[OPT_lengths_from][0]) {
+        int joint;
+        if (on_off(r, OPT_lengths_joint, &joint, err, errlen))
+            return -1;
+        char why[1024];
+        if (reqsrc_pairs_load(r->value[OPT_lengths_from], joint, &x->pairs, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--lengths-from %s", why);
+            return -1;
+        }
+        x->have_pairs = 1;
+        c->wl.pairs = &x->pairs;
+    }
     if (c->wl.users > 0) {
         char why[1024];
         if (dist_parse(r->value[OPT_think], &x->think, why, sizeof why) != 0) {
@@ -459,6 +474,8 @@ static void resolved_fini(resolved *x)
         dist_fini(&x->output);
     if (x->have_think)
         dist_fini(&x->think);
+    if (x->have_pairs)
+        reqsrc_pairs_free(&x->pairs);
 }
 
 /* --- outputs ------------------------------------------------------------------------------ */

@@ -45,6 +45,9 @@ static void usage(FILE *out)
             "options:\n"
             "  --prompt-len SPEC     prompt tokens (default lognormal:mean=1000,cv=1)\n"
             "  --output-len SPEC     output tokens (default lognormal:mean=200,cv=1)\n"
+            "  --lengths-from FILE   take lengths from a trace's requests instead\n"
+            "  --lengths-joint on|off  on: whole (prompt, output) pairs (default); off: each\n"
+            "                        length drawn independently (the marginals)\n"
             "  --requests N          synthetic requests (default 2000)\n"
             "  --seed S              master seed (default 1)\n"
             "  --window S            width of the peak-rate window, seconds (default 60)\n"
@@ -67,6 +70,8 @@ typedef struct wl_opts {
     double window_s;
     trace_options topt;
     const char *out;
+    const char *lengths_from;
+    int lengths_joint;
     int is_file, is_ini;
 } wl_opts;
 
@@ -99,7 +104,8 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
 typedef struct synthetic {
     arrival_process arr;
     dist prompt, output;
-    int have_arr, have_prompt, have_output;
+    reqsrc_pairs pairs;
+    int have_arr, have_prompt, have_output, have_pairs;
 } synthetic;
 
 static void synthetic_fini(synthetic *y)
@@ -110,6 +116,8 @@ static void synthetic_fini(synthetic *y)
         dist_fini(&y->prompt);
     if (y->have_output)
         dist_fini(&y->output);
+    if (y->have_pairs)
+        reqsrc_pairs_free(&y->pairs);
 }
 
 static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
@@ -135,6 +143,13 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
         return NULL;
     }
     y->have_output = 1;
+    if (o->lengths_from) {
+        if (reqsrc_pairs_load(o->lengths_from, o->lengths_joint, &y->pairs, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--lengths-from %s", why);
+            return NULL;
+        }
+        y->have_pairs = 1;
+    }
     /* The streams of replication 0 of capsim run (sources 0 and 1 of the master seed). */
     unsigned long seeds[2];
     if (sim_seeds_derive(o->seed, 1, 2, seeds) != 0) {
@@ -145,6 +160,8 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
         reqsrc_synthetic(&y->arr, &y->prompt, &y->output, o->requests, seeds[0], seeds[1]);
     if (src == NULL)
         util_errf(err, errlen, "out of memory");
+    else if (y->have_pairs)
+        reqsrc_synthetic_use_pairs(src, &y->pairs);
     return src;
 }
 
@@ -287,6 +304,8 @@ int cmd_workload(int argc, char **argv)
         {"model", required_argument, NULL, 'M'},
         {"log-type", required_argument, NULL, 'L'},
         {"out", required_argument, NULL, 'O'},
+        {"lengths-from", required_argument, NULL, 'F'},
+        {"lengths-joint", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -299,6 +318,7 @@ int cmd_workload(int argc, char **argv)
     o.window_s = 60;
     o.topt.format = TRACE_AUTO;
     o.topt.speedup = 1;
+    o.lengths_joint = 1;
     char err[512];
     opterr = 0;
     optind = 2;
@@ -361,6 +381,17 @@ int cmd_workload(int argc, char **argv)
             break;
         case 'O':
             o.out = optarg;
+            break;
+        case 'F':
+            o.lengths_from = optarg;
+            break;
+        case 'J':
+            if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0)
+                o.lengths_joint = strcmp(optarg, "on") == 0;
+            else
+                bad =
+                    (util_errf(err, sizeof err, "--lengths-joint '%s': expected on or off", optarg),
+                     1);
             break;
         case 'h':
             usage(stdout);

@@ -885,10 +885,13 @@ static int on_user(sim *s, uint32_t u, double now, char *err, size_t errlen)
     if (s->n_arrived >= s->n_total)
         return 0;
     const serve_workload *w = &s->cfg->wl;
-    request rq = {.arrival_s = now,
-                  .prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, s->rng_len)),
-                  .output_tokens = reqsrc_tokens(dist_sample(w->output_len, s->rng_len)),
-                  .cls = 0};
+    request rq = {.arrival_s = now, .cls = 0};
+    if (w->pairs) {
+        reqsrc_pairs_draw(w->pairs, s->rng_len, &rq.prompt_tokens, &rq.output_tokens);
+    } else {
+        rq.prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, s->rng_len));
+        rq.output_tokens = reqsrc_tokens(dist_sample(w->output_len, s->rng_len));
+    }
     return admit_request(s, &rq, u, now, err, errlen);
 }
 
@@ -926,6 +929,8 @@ static int open_source(sim *s, const unsigned long *seeds, char *err, size_t err
     }
     s->src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,
                               seeds[SRC_ARRIVALS], seeds[SRC_LENGTHS]);
+    if (s->src && w->pairs)
+        reqsrc_synthetic_use_pairs(s->src, w->pairs);
     if (s->src == NULL)
         util_errf(err, errlen, "out of memory");
     return s->src ? 0 : -1;
@@ -1150,8 +1155,9 @@ static int check_config(const serve_config *c, char *err, size_t errlen)
         util_errf(err, errlen, "no KV cache blocks");
         return -1;
     }
-    if (c->wl.users > 0 && (c->wl.think == NULL || c->wl.prompt_len == NULL ||
-                            c->wl.output_len == NULL || c->wl.trace_path != NULL)) {
+    if (c->wl.users > 0 &&
+        (c->wl.think == NULL || c->wl.trace_path != NULL ||
+         (c->wl.pairs == NULL && (c->wl.prompt_len == NULL || c->wl.output_len == NULL)))) {
         util_errf(err, errlen,
                   "a closed loop needs a think time and length distributions, "
                   "and no trace");

@@ -58,6 +58,8 @@ typedef struct serve_workload {
      * `requests` requests when that is not 0: */
     const char *trace_path;
     trace_options trace_opt;
+    /* lengths from a trace's requests instead of prompt_len/output_len (NULL: not used) */
+    const reqsrc_pairs *pairs;
     /* or a closed loop (users > 0): each user sends a request, waits for its last token,
      * thinks for a time drawn from think (seconds), and sends the next; lengths as above.
      * requests is then the total sent. */

@@ -235,6 +235,13 @@ cmp -s "$tmp/g1.csv" "$tmp/g3.csv" && bad "generate: different seeds, same bytes
 [ "$(wc -l <"$tmp/g1.csv")" -eq 101 ] && ok || bad "generated trace should have 100 rows"
 "$capsim" workload describe "$tmp/g1.csv" >"$tmp/out" 2>&1 && grep -q "format capsim" "$tmp/out" && ok || bad "describe a generated trace"
 "$capsim" workload generate "$src/workloads/chatbot.ini" --requests 50 --out "$tmp/g4.csv" >/dev/null && ok || bad "generate from a workload file"
+# lengths from a trace: joint pairs keep prompt and output together, marginals do not
+printf 'arrival_s,prompt_tokens,output_tokens\n0,100,1\n1,200,2\n2,300,3\n' >"$tmp/pairs.csv"
+"$capsim" workload generate poisson:rate=5 --lengths-from "$tmp/pairs.csv" --requests 300 --out "$tmp/gj.csv" >/dev/null && ok || bad "generate with joint lengths"
+[ "$(awk -F, 'NR>1 && $2 != $3*100' "$tmp/gj.csv" | wc -l)" -eq 0 ] && ok || bad "joint lengths split a pair"
+"$capsim" workload generate poisson:rate=5 --lengths-from "$tmp/pairs.csv" --lengths-joint off --requests 300 --out "$tmp/gm.csv" >/dev/null && ok || bad "generate with marginal lengths"
+[ "$(awk -F, 'NR>1 && $2 != $3*100' "$tmp/gm.csv" | wc -l)" -gt 100 ] && ok || bad "marginal lengths should mix pairs"
+"$capsim" run --model llama-3.2-1b --gpu l4 --lengths-from "$src/workloads/traces/AzureLLMInferenceTrace_code.csv" --requests 200 --replications 2 >/dev/null 2>&1 && ok || bad "run with --lengths-from"
 expect_usage_error "generate without out" "--out" -- workload generate poisson:rate=1
 expect_usage_error "describe nothing" "no such file" -- workload describe nosuchfile
 expect_usage_error "workload verb" "describe" -- workload frob

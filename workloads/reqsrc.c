@@ -9,6 +9,7 @@
 
 #include "sim/rng.h"
 #include "sim/util.h"
+#include "workloads/traces.h"
 
 void reqsrc_close(reqsrc *s)
 {
@@ -23,19 +24,10 @@ typedef struct synth {
     const arrival_process *arrivals;
     const dist *prompt, *output;
     uint64_t left;
-    arrival_state arr; /* the arrival stream */
+    arrival_state arr;         /* the arrival stream */
+    const reqsrc_pairs *pairs; /* lengths from a trace instead of prompt/output, or NULL */
     gsl_rng *rng_arr, *rng_len;
 } synth;
-
-static uint32_t tokens_of(double x)
-{
-    double r = nearbyint(x);
-    if (!(r >= 1))
-        return 1;
-    if (r > REQSRC_MAX_TOKENS)
-        return REQSRC_MAX_TOKENS;
-    return (uint32_t)r;
-}
 
 static int synth_next(reqsrc *s, request *out, char *err, size_t errlen)
 {
@@ -46,8 +38,12 @@ static int synth_next(reqsrc *s, request *out, char *err, size_t errlen)
         return 0;
     y->left--;
     out->arrival_s = arrival_next(y->arrivals, &y->arr, y->rng_arr);
-    out->prompt_tokens = tokens_of(dist_sample(y->prompt, y->rng_len));
-    out->output_tokens = tokens_of(dist_sample(y->output, y->rng_len));
+    if (y->pairs) {
+        reqsrc_pairs_draw(y->pairs, y->rng_len, &out->prompt_tokens, &out->output_tokens);
+    } else {
+        out->prompt_tokens = reqsrc_tokens(dist_sample(y->prompt, y->rng_len));
+        out->output_tokens = reqsrc_tokens(dist_sample(y->output, y->rng_len));
+    }
     out->cls = 0;
     return 1;
 }
@@ -84,4 +80,67 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
     }
     arrival_start(arrivals, &y->arr, y->rng_arr);
     return &y->base;
+}
+
+void reqsrc_synthetic_use_pairs(reqsrc *s, const reqsrc_pairs *pairs)
+{
+    ((synth *)s)->pairs = pairs;
+}
+
+/* --- lengths from a trace ---------------------------------------------------------------- */
+
+int reqsrc_pairs_load(const char *path, int joint, reqsrc_pairs *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->joint = joint;
+    reqsrc *src = trace_open(path, NULL, err, errlen);
+    if (src == NULL)
+        return -1;
+    size_t cap = 0;
+    request rq;
+    int rc;
+    while ((rc = reqsrc_next(src, &rq, err, errlen)) == 1) {
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            uint32_t *p = realloc(out->prompt, cap * sizeof *p);
+            uint32_t *o = p ? realloc(out->output, cap * sizeof *o) : NULL;
+            if (p)
+                out->prompt = p;
+            if (o == NULL) {
+                util_errf(err, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            out->output = o;
+        }
+        out->prompt[out->n] = rq.prompt_tokens;
+        out->output[out->n] = rq.output_tokens;
+        out->n++;
+    }
+    reqsrc_close(src);
+    if (rc == 0 && out->n == 0) {
+        util_errf(err, errlen, "%s: no requests to take lengths from", path);
+        rc = -1;
+    }
+    if (rc != 0) {
+        reqsrc_pairs_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void reqsrc_pairs_free(reqsrc_pairs *p)
+{
+    free(p->prompt);
+    free(p->output);
+    p->prompt = p->output = NULL;
+    p->n = 0;
+}
+
+void reqsrc_pairs_draw(const reqsrc_pairs *p, gsl_rng *r, uint32_t *prompt, uint32_t *output)
+{
+    size_t i = gsl_rng_uniform_int(r, p->n);
+    size_t j = p->joint ? i : gsl_rng_uniform_int(r, p->n);
+    *prompt = p->prompt[i];
+    *output = p->output[j];
 }

@@ -57,11 +57,31 @@ static inline int reqsrc_next(reqsrc *s, request *out, char *err, size_t errlen)
 
 void reqsrc_close(reqsrc *s);
 
+/* Lengths taken from the requests of a trace (any format workloads/traces.h reads): either
+ * whole (prompt, output) pairs, keeping how they go together (joint), or each length
+ * drawn from its own column independently (marginals). The caller owns the struct;
+ * reqsrc_pairs_load() allocates and reqsrc_pairs_free() frees. */
+typedef struct reqsrc_pairs {
+    uint32_t *prompt, *output;
+    size_t n;
+    int joint;
+} reqsrc_pairs;
+
+int reqsrc_pairs_load(const char *path, int joint, reqsrc_pairs *out, char *err, size_t errlen);
+void reqsrc_pairs_free(reqsrc_pairs *p);
+
+/* One draw of (prompt, output) tokens. */
+void reqsrc_pairs_draw(const reqsrc_pairs *p, gsl_rng *r, uint32_t *prompt, uint32_t *output);
+
 /* n requests from an arrival process and length distributions (tokens are rounded to the
  * nearest whole number, at least 1). Random streams: arrivals from seed_arrivals, lengths
  * from seed_lengths. The distributions are borrowed and must outlive the source. */
 reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len,
                          const dist *output_len, uint64_t n, unsigned long seed_arrivals,
                          unsigned long seed_lengths);
+
+/* Makes a synthetic source draw its lengths from pairs (borrowed) instead of the
+ * distributions. */
+void reqsrc_synthetic_use_pairs(reqsrc *s, const reqsrc_pairs *pairs);
 
 #endif
