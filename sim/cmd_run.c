@@ -51,6 +51,9 @@ static const char *CMD = "run";
     X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
     X(lengths_from, "", "take prompt and output lengths from this trace instead")                  \
     X(lengths_joint, "on", "on: draw whole (prompt, output) pairs; off: each independently")       \
+    X(classes, "",                                                                                 \
+      "request classes and shares, e.g. chat:0.7,document:0.3; each may have a [class.NAME] "      \
+      "section")                                                                                   \
     X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
     X(trace_format, "auto", "auto, capsim, azure, burstgpt, mooncake or vllm")                     \
@@ -84,9 +87,18 @@ static const char *const OPT_HELP[OPT_COUNT] = {RUN_OPTIONS(RUN_HELP)};
 
 enum { OPT_OUT = OPT_COUNT, OPT_HELP_FLAG };
 
+/* A [class.NAME] section of a scenario file: what differs for that class. */
+typedef struct class_def {
+    char name[32];
+    char prompt_len[SCENARIO_MAX_VALUE + 1], output_len[SCENARIO_MAX_VALUE + 1];
+    char slo[SCENARIO_MAX_VALUE + 1];
+} class_def;
+
 typedef struct run_cli {
     char value[OPT_COUNT][1024];
     const char *out_dir;
+    class_def cls[REQSRC_MAX_CLASSES];
+    uint32_t n_cls;
 } run_cli;
 
 /* "max_num_seqs" -> "max-num-seqs" */
@@ -136,7 +148,39 @@ static int set_value(void *user, run_opt o, const char *val, char *err, size_t e
 static int on_scenario_key(void *user, const char *section, const char *name, const char *value,
                            char *err, size_t errlen)
 {
-    (void)section;
+    run_cli *r = user;
+    if (strncmp(section, "class.", 6) == 0) {
+        const char *cname = section + 6;
+        uint32_t k = 0;
+        while (k < r->n_cls && strcmp(r->cls[k].name, cname) != 0)
+            k++;
+        if (k == r->n_cls) {
+            if (r->n_cls == REQSRC_MAX_CLASSES || strlen(cname) == 0 ||
+                strlen(cname) >= sizeof r->cls[0].name) {
+                util_errf(err, errlen, "section [%s]: too many classes or a bad class name",
+                          section);
+                return -1;
+            }
+            snprintf(r->cls[r->n_cls++].name, sizeof r->cls[0].name, "%s", cname);
+        }
+        class_def *d = &r->cls[k];
+        char *dst = strcmp(name, "prompt_len") == 0   ? d->prompt_len
+                    : strcmp(name, "output_len") == 0 ? d->output_len
+                    : strcmp(name, "slo") == 0        ? d->slo
+                                                      : NULL;
+        if (dst == NULL) {
+            util_errf(err, errlen,
+                      "unknown key '%s' in [%s] (expected prompt_len, output_len or slo)", name,
+                      section);
+            return -1;
+        }
+        if (strlen(value) > SCENARIO_MAX_VALUE) {
+            util_errf(err, errlen, "%s: value longer than %d characters", name, SCENARIO_MAX_VALUE);
+            return -1;
+        }
+        snprintf(dst, SCENARIO_MAX_VALUE + 1, "%s", value);
+        return 0;
+    }
     for (int o = 0; o < OPT_COUNT; o++)
         if (strcmp(name, OPT_KEY[o]) == 0)
             return set_value(user, (run_opt)o, value, err, errlen);
@@ -219,6 +263,10 @@ typedef struct resolved {
     dist prompt, output, think;
     reqsrc_pairs pairs;
     int have_arr, have_prompt, have_output, have_think, have_pairs;
+    reqsrc_mix mix;
+    dist cls_prompt[REQSRC_MAX_CLASSES], cls_output[REQSRC_MAX_CLASSES];
+    int have_cls_prompt[REQSRC_MAX_CLASSES], have_cls_output[REQSRC_MAX_CLASSES];
+    serve_slo cls_slo[REQSRC_MAX_CLASSES];
     serve_config cfg;
 } resolved;
 
@@ -309,6 +357,66 @@ static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
         slo->limit_s[k] = v;
         slo->pct[k] = pct;
     }
+    return 0;
+}
+
+/* --classes and the [class.NAME] sections: shares, and for each class its lengths and SLO
+ * (the workload's own where the class says nothing). */
+static int resolve_classes(const run_cli *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    if (r->value[OPT_classes][0] == '\0') {
+        if (r->n_cls > 0) {
+            util_errf(err, errlen, "[class.%s] given but no classes = ... mix", r->cls[0].name);
+            return -1;
+        }
+        return 0;
+    }
+    char why[1024];
+    if (reqsrc_mix_parse(r->value[OPT_classes], &x->mix, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--classes %s", why);
+        return -1;
+    }
+    if (c->wl.pairs) {
+        util_errf(err, errlen, "--classes and --lengths-from: give one or the other");
+        return -1;
+    }
+    for (uint32_t d = 0; d < r->n_cls; d++) {
+        if (reqsrc_mix_find(&x->mix, r->cls[d].name) < 0) {
+            util_errf(err, errlen, "[class.%s]: no such class in classes = %s", r->cls[d].name,
+                      r->value[OPT_classes]);
+            return -1;
+        }
+    }
+    for (uint32_t k = 0; k < x->mix.n; k++) {
+        const class_def *d = NULL;
+        for (uint32_t j = 0; j < r->n_cls; j++)
+            if (strcmp(r->cls[j].name, x->mix.name[k]) == 0)
+                d = &r->cls[j];
+        x->mix.prompt[k] = c->wl.prompt_len;
+        x->mix.output[k] = c->wl.output_len;
+        x->cls_slo[k] = c->slo;
+        if (d && d->prompt_len[0]) {
+            if (dist_parse(d->prompt_len, &x->cls_prompt[k], why, sizeof why) != 0) {
+                util_errf(err, errlen, "[class.%s] prompt_len %s", d->name, why);
+                return -1;
+            }
+            x->have_cls_prompt[k] = 1;
+            x->mix.prompt[k] = &x->cls_prompt[k];
+        }
+        if (d && d->output_len[0]) {
+            if (dist_parse(d->output_len, &x->cls_output[k], why, sizeof why) != 0) {
+                util_errf(err, errlen, "[class.%s] output_len %s", d->name, why);
+                return -1;
+            }
+            x->have_cls_output[k] = 1;
+            x->mix.output[k] = &x->cls_output[k];
+        }
+        if (d && d->slo[0] && parse_slo(d->slo, &x->cls_slo[k], err, errlen) != 0)
+            return -1;
+    }
+    c->wl.mix = &x->mix;
+    c->class_slo = x->cls_slo;
     return 0;
 }
 
@@ -453,7 +561,7 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     c->replications = (uint32_t)v;
     if (real_opt(r, OPT_warmup, 0, 1, 1, &c->warmup_fraction, err, errlen) ||
         count_opt(r, OPT_seed, 0, UINT64_MAX, &c->seed, err, errlen) ||
-        parse_slo(r->value[OPT_slo], &c->slo, err, errlen) ||
+        parse_slo(r->value[OPT_slo], &c->slo, err, errlen) || resolve_classes(r, x, err, errlen) ||
         real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen))
         return -1;
     c->sample_interval_s = d;
@@ -476,6 +584,12 @@ static void resolved_fini(resolved *x)
         dist_fini(&x->think);
     if (x->have_pairs)
         reqsrc_pairs_free(&x->pairs);
+    for (int k = 0; k < REQSRC_MAX_CLASSES; k++) {
+        if (x->have_cls_prompt[k])
+            dist_fini(&x->cls_prompt[k]);
+        if (x->have_cls_output[k])
+            dist_fini(&x->cls_output[k]);
+    }
 }
 
 /* --- outputs ------------------------------------------------------------------------------ */
@@ -490,6 +604,16 @@ static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
     fprintf(fp, "%s\n[run]\n", res->n_sources > 8 ? " ..." : "");
     for (int o = 0; o < OPT_COUNT; o++)
         fprintf(fp, "%s = %s\n", OPT_KEY[o], r->value[o]);
+    for (uint32_t k = 0; k < r->n_cls; k++) {
+        const class_def *d = &r->cls[k];
+        fprintf(fp, "[class.%s]\n", d->name);
+        if (d->prompt_len[0])
+            fprintf(fp, "prompt_len = %s\n", d->prompt_len);
+        if (d->output_len[0])
+            fprintf(fp, "output_len = %s\n", d->output_len);
+        if (d->slo[0])
+            fprintf(fp, "slo = %s\n", d->slo);
+    }
 }
 
 static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const serve_result *res)
@@ -512,6 +636,16 @@ static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const s
                                        "little_law_ok", "percentile_rel_error"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         csvout_str(&c, tail[i]);
+    for (uint32_t k = 0; k < res->n_classes; k++) {
+        static const char *const what[] = {"share_pct", "slo_attainment_pct"};
+        for (int w = 0; w < 2; w++) {
+            char col[96];
+            snprintf(col, sizeof col, "class_%s_%s", x->mix.name[k], what[w]);
+            csvout_str(&c, col);
+            snprintf(col, sizeof col, "class_%s_%s_ci95", x->mix.name[k], what[w]);
+            csvout_str(&c, col);
+        }
+    }
     csvout_end_row(&c);
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(&c, r->value[o]);
@@ -534,6 +668,12 @@ static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const s
     else
         csvout_str(&c, "");
     csvout_num(&c, HISTO_REL_ERROR);
+    for (uint32_t k = 0; k < res->n_classes; k++) {
+        csvout_num(&c, res->class_share[k].mean);
+        csvout_num(&c, res->class_share[k].half_width);
+        csvout_num(&c, res->class_attainment[k].mean);
+        csvout_num(&c, res->class_attainment[k].half_width);
+    }
     csvout_end_row(&c);
 }
 
@@ -627,6 +767,10 @@ static void print_table(const run_cli *r, const resolved *x, const serve_result 
                1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met", serve_metric_names[m],
                res->metric[m].mean);
     }
+    for (uint32_t k = 0; k < res->n_classes; k++)
+        printf("  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
+               x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,
+               res->class_attainment[k].mean, res->class_attainment[k].half_width);
     printf("\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
     printf("  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);

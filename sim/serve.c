@@ -105,6 +105,7 @@ typedef struct sim {
     histo h_ttft, h_tpot, h_itl, h_e2e, h_queue;
     double sum_ttft, sum_tpot, sum_itl, sum_e2e, sum_queue;
     uint64_t n_done, n_tpot, n_itl, n_slo_met, n_rejected, n_preempt, n_measured_arrived;
+    uint64_t cls_done[REQSRC_MAX_CLASSES], cls_met[REQSRC_MAX_CLASSES];
     uint64_t steps;
     serve_result *res; /* conservation counters go straight here */
     int jump_ok;       /* stretches allowed in this replication */
@@ -215,10 +216,17 @@ static void record_done(sim *s, const slot *q)
         s->sum_itl += q->last_s - q->first_s;
     }
     const serve_slo *slo = &s->cfg->slo;
+    const reqsrc_mix *mix = s->cfg->wl.mix;
+    if (mix && s->cfg->class_slo && q->cls < mix->n)
+        slo = &s->cfg->class_slo[q->cls];
     int met = (slo->limit_s[SLO_TTFT] <= 0 || ttft <= slo->limit_s[SLO_TTFT]) &&
               (slo->limit_s[SLO_E2EL] <= 0 || e2e <= slo->limit_s[SLO_E2EL]) &&
               (slo->limit_s[SLO_TPOT] <= 0 || !isfinite(tpot) || tpot <= slo->limit_s[SLO_TPOT]);
     s->n_slo_met += (uint64_t)met;
+    if (q->cls < REQSRC_MAX_CLASSES) {
+        s->cls_done[q->cls]++;
+        s->cls_met[q->cls] += (uint64_t)met;
+    }
     s->n_preempt += q->preemptions;
     if (s->cfg->requests_out)
         write_request_row(s, q, ttft, tpot, e2e, queue, met);
@@ -886,7 +894,9 @@ static int on_user(sim *s, uint32_t u, double now, char *err, size_t errlen)
         return 0;
     const serve_workload *w = &s->cfg->wl;
     request rq = {.arrival_s = now, .cls = 0};
-    if (w->pairs) {
+    if (w->mix) {
+        reqsrc_mix_draw(w->mix, s->rng_len, &rq);
+    } else if (w->pairs) {
         reqsrc_pairs_draw(w->pairs, s->rng_len, &rq.prompt_tokens, &rq.output_tokens);
     } else {
         rq.prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, s->rng_len));
@@ -929,6 +939,8 @@ static int open_source(sim *s, const unsigned long *seeds, char *err, size_t err
     }
     s->src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,
                               seeds[SRC_ARRIVALS], seeds[SRC_LENGTHS]);
+    if (s->src && w->mix)
+        reqsrc_synthetic_use_mix(s->src, w->mix);
     if (s->src && w->pairs)
         reqsrc_synthetic_use_pairs(s->src, w->pairs);
     if (s->src == NULL)
@@ -1003,6 +1015,8 @@ static void reset(sim *s, int rep_index)
     s->sum_ttft = s->sum_tpot = s->sum_itl = s->sum_e2e = s->sum_queue = 0;
     s->n_done = s->n_tpot = s->n_itl = s->n_slo_met = s->n_rejected = s->n_preempt = 0;
     s->n_measured_arrived = 0;
+    memset(s->cls_done, 0, sizeof s->cls_done);
+    memset(s->cls_met, 0, sizeof s->cls_met);
     s->ts_done = s->ts_tokens = 0;
     s->rep_index = rep_index;
     /* Replication 0's time series samples mid-stretch, so it steps one by one. */
@@ -1227,18 +1241,34 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     if (!ok)
         util_errf(err, errlen, "out of memory");
     double *row = malloc(SM_COUNT * sizeof *row);
-    ok = ok && row != NULL;
+    uint32_t ncls = c->wl.mix ? c->wl.mix->n : 0;
+    double *cls_att = malloc((ncls ? ncls : 1) * reps * sizeof *cls_att);
+    double *cls_share = malloc((ncls ? ncls : 1) * reps * sizeof *cls_share);
+    ok = ok && row != NULL && cls_att && cls_share;
     for (size_t r = 0; ok && r < reps; r++) {
         ok = run_one(&s, res->seeds + r * res->n_sources, (int)r, row, err, errlen) == 0;
         if (!ok)
             break;
         for (size_t m = 0; m < SM_COUNT; m++)
             res->per_rep[m * reps + r] = row[m];
+        for (uint32_t k = 0; k < ncls; k++) {
+            cls_att[k * reps + r] =
+                s.cls_done[k] ? 100.0 * (double)s.cls_met[k] / (double)s.cls_done[k] : NAN;
+            cls_share[k * reps + r] =
+                s.n_done ? 100.0 * (double)s.cls_done[k] / (double)s.n_done : NAN;
+        }
         res->events += s.eng.n_events;
         res->requests_total += s.n_total;
     }
     res->steps = s.steps;
     free(row);
+    res->n_classes = ncls;
+    for (uint32_t k = 0; ok && k < ncls; k++) {
+        res->class_attainment[k] = stats_ci95(cls_att + k * reps, reps);
+        res->class_share[k] = stats_ci95(cls_share + k * reps, reps);
+    }
+    free(cls_att);
+    free(cls_share);
     for (uint32_t i = 0; s.rep && i < c->replicas; i++) {
         sim_ring_fini(&s.rep[i].waiting);
         free(s.rep[i].run);

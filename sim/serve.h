@@ -60,6 +60,8 @@ typedef struct serve_workload {
     trace_options trace_opt;
     /* lengths from a trace's requests instead of prompt_len/output_len (NULL: not used) */
     const reqsrc_pairs *pairs;
+    /* request classes with their shares and lengths (NULL: one class) */
+    const reqsrc_mix *mix;
     /* or a closed loop (users > 0): each user sends a request, waits for its last token,
      * thinks for a time drawn from think (seconds), and sends the next; lengths as above.
      * requests is then the total sent. */
@@ -82,6 +84,7 @@ typedef struct serve_config {
     double warmup_fraction;
     uint64_t seed;
     serve_slo slo;
+    const serve_slo *class_slo; /* per class of wl.mix (NULL: every class uses slo) */
     double gpus_per_replica;
     double price_usd_per_gpu_hour; /* NAN if unknown */
     int jump;                      /* advance unchanging decode stretches in one event */
@@ -153,9 +156,12 @@ typedef struct serve_result {
     int little_checked, little_ok;
     int slo_met[SLO_COUNT]; /* 1 if the percentile target is met (mean over reps) */
     double cost_per_hour_usd;
-    uint64_t requests_total; /* over all replications */
-    uint64_t events;         /* over all replications */
-    uint64_t steps;          /* forward passes simulated, over all replications */
+    uint32_t n_classes;                            /* of wl.mix; 0 without classes */
+    stats_ci class_attainment[REQSRC_MAX_CLASSES]; /* SLO attainment %, per class */
+    stats_ci class_share[REQSRC_MAX_CLASSES];      /* share of completed requests, % */
+    uint64_t requests_total;                       /* over all replications */
+    uint64_t events;                               /* over all replications */
+    uint64_t steps; /* forward passes simulated, over all replications */
     /* Conservation, over all replications and all requests (warm-up included): */
     uint64_t offered, rejected, finished;
     uint64_t tokens_asked; /* output tokens of the requests that finished */

@@ -265,6 +265,16 @@ expect_usage_error "bad prompt-len" "--prompt-len" "lognormal:mean=M,cv=C" -- ru
 grep -q "closed loop, 8 users" "$tmp/out" && ok || bad "closed loop not described"
 expect_usage_error "users and trace" "--users and --trace" -- run --model llama-3.2-1b --gpu l4 --users 2 --trace "$tmp/trace.csv"
 expect_usage_error "bad think" "--think" "exp:mean=M" -- run --model llama-3.2-1b --gpu l4 --users 2 --think exp:mean=-1
+# request classes: shares, per-class lengths and SLOs, reproduced from scenario.ini
+printf '[workload]\narrival = poisson:rate=2\nrequests = 2000\nclasses = chat:0.7,document:0.3\nslo = ttft_p99=0.5\n[class.chat]\nprompt_len = fixed:value=500\n[class.document]\nprompt_len = fixed:value=5000\nslo = ttft_p99=5\n' >"$tmp/mix.ini"
+"$capsim" run "$tmp/mix.ini" --model llama-3.2-1b --gpu h100-sxm --replications 2 --per-request --out "$tmp/m1" >"$tmp/out" 2>&1 && ok || bad "run with classes: $(cat "$tmp/out")"
+grep -q "class chat" "$tmp/out" && grep -q "class document" "$tmp/out" && ok || bad "per-class lines missing"
+awk -F, 'NR>1{n[$3]++; if (($3==0 && $5!=500) || ($3==1 && $5!=5000)) bad++} END{f=n[0]/(n[0]+n[1]); exit !(bad==0 && f>0.65 && f<0.75)}' "$tmp/m1/requests.csv" && ok || bad "class shares or per-class lengths wrong"
+head -n 1 "$tmp/m1/summary.csv" | grep -q "class_document_slo_attainment_pct" && ok || bad "summary lacks per-class columns"
+"$capsim" run "$tmp/m1/scenario.ini" --out "$tmp/m2" >/dev/null 2>&1 && cmp -s "$tmp/m1/summary.csv" "$tmp/m2/summary.csv" && ok || bad "classes not reproduced from scenario.ini"
+printf '[workload]\nclasses = chat:1\n[class.other]\nprompt_len = fixed:value=5\n' >"$tmp/mix2.ini"
+expect_usage_error "unknown class section" "class.other" "no such class" -- run "$tmp/mix2.ini" --model llama-3.2-1b --gpu l4
+expect_usage_error "bad class share" "--classes" "share of 'chat'" -- run --model llama-3.2-1b --gpu l4 --classes chat:0
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 

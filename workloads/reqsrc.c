@@ -26,6 +26,7 @@ typedef struct synth {
     uint64_t left;
     arrival_state arr;         /* the arrival stream */
     const reqsrc_pairs *pairs; /* lengths from a trace instead of prompt/output, or NULL */
+    const reqsrc_mix *mix;     /* classes, or NULL */
     gsl_rng *rng_arr, *rng_len;
 } synth;
 
@@ -38,13 +39,15 @@ static int synth_next(reqsrc *s, request *out, char *err, size_t errlen)
         return 0;
     y->left--;
     out->arrival_s = arrival_next(y->arrivals, &y->arr, y->rng_arr);
-    if (y->pairs) {
+    out->cls = 0;
+    if (y->mix) {
+        reqsrc_mix_draw(y->mix, y->rng_len, out);
+    } else if (y->pairs) {
         reqsrc_pairs_draw(y->pairs, y->rng_len, &out->prompt_tokens, &out->output_tokens);
     } else {
         out->prompt_tokens = reqsrc_tokens(dist_sample(y->prompt, y->rng_len));
         out->output_tokens = reqsrc_tokens(dist_sample(y->output, y->rng_len));
     }
-    out->cls = 0;
     return 1;
 }
 
@@ -143,4 +146,89 @@ void reqsrc_pairs_draw(const reqsrc_pairs *p, gsl_rng *r, uint32_t *prompt, uint
     size_t j = p->joint ? i : gsl_rng_uniform_int(r, p->n);
     *prompt = p->prompt[i];
     *output = p->output[j];
+}
+
+/* --- classes ---------------------------------------------------------------------------- */
+
+int reqsrc_mix_parse(const char *text, reqsrc_mix *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    const char *form = "name:share,name:share (e.g. chat:0.7,document:0.3)";
+    const char *p = text;
+    double total = 0;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon == NULL || colon == p || (size_t)(colon - p) >= sizeof m->name[0]) {
+            util_errf(err, errlen, "'%s': '%.*s' is not name:share (expected %s)", text, (int)len,
+                      p, form);
+            return -1;
+        }
+        if (m->n == REQSRC_MAX_CLASSES) {
+            util_errf(err, errlen, "'%s': more than %d classes", text, REQSRC_MAX_CLASSES);
+            return -1;
+        }
+        char num[64];
+        size_t nlen = len - (size_t)(colon + 1 - p);
+        if (nlen >= sizeof num)
+            nlen = sizeof num - 1;
+        memcpy(num, colon + 1, nlen);
+        num[nlen] = '\0';
+        double share;
+        if (util_parse_double(num, &share) != 0 || !(share > 0)) {
+            util_errf(err, errlen,
+                      "'%s': share of '%.*s' must be a number > 0, found '%s' "
+                      "(expected %s)",
+                      text, (int)(colon - p), p, num, form);
+            return -1;
+        }
+        memcpy(m->name[m->n], p, (size_t)(colon - p));
+        m->name[m->n][colon - p] = '\0';
+        if (reqsrc_mix_find(m, m->name[m->n]) >= 0) { /* among the classes before it */
+            util_errf(err, errlen, "'%s': class '%s' given twice", text, m->name[m->n]);
+            return -1;
+        }
+        m->share[m->n++] = share;
+        total += share;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (m->n == 0) {
+        util_errf(err, errlen, "'%s': no classes (expected %s)", text, form);
+        return -1;
+    }
+    for (uint32_t i = 0; i < m->n; i++)
+        m->share[i] /= total;
+    return 0;
+}
+
+int reqsrc_mix_find(const reqsrc_mix *m, const char *name)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        if (strcmp(m->name[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+void reqsrc_mix_draw(const reqsrc_mix *m, gsl_rng *g, request *r)
+{
+    double u = gsl_rng_uniform(g), cum = 0;
+    uint32_t c = m->n - 1;
+    for (uint32_t i = 0; i < m->n; i++) {
+        cum += m->share[i];
+        if (u < cum) {
+            c = i;
+            break;
+        }
+    }
+    r->cls = c;
+    r->prompt_tokens = reqsrc_tokens(dist_sample(m->prompt[c], g));
+    r->output_tokens = reqsrc_tokens(dist_sample(m->output[c], g));
+}
+
+void reqsrc_synthetic_use_mix(reqsrc *s, const reqsrc_mix *mix)
+{
+    ((synth *)s)->mix = mix;
 }

@@ -84,4 +84,29 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
  * distributions. */
 void reqsrc_synthetic_use_pairs(reqsrc *s, const reqsrc_pairs *pairs);
 
+/* Request classes mixed in given shares (chat:0.7,document:0.3), each with its own length
+ * distributions. A request's class is drawn first, then its lengths from that class. */
+#define REQSRC_MAX_CLASSES 16
+
+typedef struct reqsrc_mix {
+    uint32_t n; /* classes; 0 = none */
+    char name[REQSRC_MAX_CLASSES][32];
+    double share[REQSRC_MAX_CLASSES];       /* normalised to sum to 1 */
+    const dist *prompt[REQSRC_MAX_CLASSES]; /* borrowed */
+    const dist *output[REQSRC_MAX_CLASSES];
+} reqsrc_mix;
+
+/* Parses "name:share,name:share" (shares > 0, normalised). Distributions are left NULL
+ * for the caller to fill. Returns -1 with a message on bad input. */
+int reqsrc_mix_parse(const char *text, reqsrc_mix *m, char *err, size_t errlen);
+
+/* Index of class name in m, or -1. */
+int reqsrc_mix_find(const reqsrc_mix *m, const char *name);
+
+/* Draws a class and its lengths into r (cls, prompt_tokens, output_tokens). */
+void reqsrc_mix_draw(const reqsrc_mix *m, gsl_rng *g, request *r);
+
+/* Makes a synthetic source draw classes and lengths from mix (borrowed). */
+void reqsrc_synthetic_use_mix(reqsrc *s, const reqsrc_mix *mix);
+
 #endif
