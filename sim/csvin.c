@@ -16,6 +16,8 @@
 
 #include "sim/util.h"
 
+#define CSVIN_CHUNK (1u << 16)
+
 /* Fields of one record. The string buffers are kept between records and reused, so
  * reading a file allocates only while fields grow past what earlier rows needed. */
 typedef struct strvec {
@@ -30,6 +32,8 @@ struct csvin {
     struct csv_parser parser;
     char *line;
     size_t line_cap;
+    char *buf; /* read-ahead chunk */
+    size_t buf_pos, buf_len;
     long lineno;      /* physical lines read so far */
     long record_line; /* line the record being built started on */
     int fresh;        /* no record is part-way through (the next line starts one) */
@@ -153,27 +157,44 @@ static long read_line(csvin *r)
     if (r->line == NULL) {
         r->line_cap = 4096;
         r->line = malloc(r->line_cap);
-        if (r->line == NULL)
+        r->buf = malloc(CSVIN_CHUNK);
+        if (r->line == NULL || r->buf == NULL)
             return -2;
     }
+    /* Copy from the read-ahead chunk up to and including the next newline, refilling the
+     * chunk with fread as needed; memchr finds the newline, so most lines cost one scan
+     * and one copy. */
     size_t n = 0;
-    int c;
-    while ((c = getc_unlocked(r->fp)) != EOF) {
-        if (n + 1 >= r->line_cap) {
-            if (r->line_cap > CSVIN_MAX_LINE)
+    for (;;) {
+        if (r->buf_pos == r->buf_len) {
+            r->buf_len = fread(r->buf, 1, CSVIN_CHUNK, r->fp);
+            r->buf_pos = 0;
+            if (r->buf_len == 0)
+                break;
+        }
+        const char *start = r->buf + r->buf_pos;
+        size_t avail = r->buf_len - r->buf_pos;
+        const char *nl = memchr(start, '\n', avail);
+        size_t take = nl ? (size_t)(nl - start) + 1 : avail;
+        if (n + take + 1 > r->line_cap) {
+            if (n + take > CSVIN_MAX_LINE)
                 return -1;
-            size_t cap = r->line_cap * 2;
+            size_t cap = r->line_cap;
+            while (cap < n + take + 1)
+                cap *= 2;
             char *p = realloc(r->line, cap);
             if (p == NULL)
                 return -2;
             r->line = p;
             r->line_cap = cap;
         }
-        r->line[n++] = (char)c;
-        if (c == '\n')
+        memcpy(r->line + n, start, take);
+        n += take;
+        r->buf_pos += take;
+        if (nl)
             break;
     }
-    r->line[n] = '\0'; /* n < line_cap: checked before each byte */
+    r->line[n] = '\0';
     return (long)n;
 }
 
@@ -419,6 +440,7 @@ void csvin_close(csvin *r)
     strvec_free(&r->done);
     strvec_free(&r->header);
     free(r->line);
+    free(r->buf);
     csv_free(&r->parser);
     fclose(r->fp);
     free(r);
