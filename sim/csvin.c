@@ -329,18 +329,6 @@ const char *csvin_header(const csvin *r, size_t i)
     return i < r->header.n ? r->header.s[i] : "";
 }
 
-void csvin_printable(const char *s, char *out, size_t len)
-{
-    size_t n = 0;
-    for (; *s && n + 4 < len; s++)
-        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-    if (*s && n + 4 >= len) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
 int csvin_number(const csvin *r, int col, const char *colname, double min, double max,
                  int allow_empty, double dflt, double *out, char *err, size_t errlen)
 {
@@ -352,7 +340,7 @@ int csvin_number(const csvin *r, int col, const char *colname, double min, doubl
     double v;
     if (util_parse_double(f, &v) != 0 || v < min || v > max) {
         char shown[64];
-        csvin_printable(f, shown, sizeof shown);
+        util_printable(f, shown, sizeof shown);
         util_errf(err, errlen, "%s:%ld: column '%s': expected a number from %g to %g, found '%s'",
                   r->path, r->done_line, colname, min, max, shown);
         return -1;

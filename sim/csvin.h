@@ -41,10 +41,6 @@ int csvin_column(const csvin *r, const char *name);
 /* Name of header column i, or "" if there is none. */
 const char *csvin_header(const csvin *r, size_t i);
 
-/* Copies s into out[len] with control characters (newlines, ...) shown as '?' and long
- * text cut with "...", for quoting a bad value in a one-line message. */
-void csvin_printable(const char *s, char *out, size_t len);
-
 /* Line the header started on (after csvin_read_header). */
 long csvin_header_line(const csvin *r);
 

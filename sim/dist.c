@@ -98,7 +98,7 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
             if (csvin_line(in) == 1 && n == 0)
                 continue; /* a header line */
             char shown[64];
-            csvin_printable(field, shown, sizeof shown);
+            util_printable(field, shown, sizeof shown);
             util_errf(err, errlen, "%s:%ld: column 1: expected a number >= 0, found '%s'", path,
                       csvin_line(in), shown);
             rc = -1;

@@ -26,6 +26,15 @@ int spec_parse(const char *text, spec *out, char *err, size_t errlen)
         util_errf(err, errlen, "empty value (expected name:key=value,...)");
         return -1;
     }
+    if (util_has_control(text)) {
+        char shown[128];
+        util_printable(text, shown, sizeof shown);
+        util_errf(err, errlen,
+                  "'%s' has a control character such as a newline (expected "
+                  "name:key=value,...)",
+                  shown);
+        return -1;
+    }
     const char *colon = strchr(text, ':');
     const char *name_end = colon ? colon : text + strlen(text);
     if (name_end == text) {

@@ -57,6 +57,26 @@ void util_errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+void util_printable(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *s && n + 4 < len; s++)
+        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    if (*s && n + 4 >= len) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+int util_has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
 int util_mkdir_p(const char *path, char *err, size_t errlen)
 {
     char buf[4096];

@@ -29,6 +29,13 @@ const char *util_fmt_exact(char *buf, size_t len, double x);
 void util_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copies s into out[len] with control characters (newlines, ...) shown as '?' and long
+ * text cut with "...", for quoting user input in a one-line message. */
+void util_printable(const char *s, char *out, size_t len);
+
+/* True if s has a control character (a newline, a tab, ...). */
+int util_has_control(const char *s);
+
 /* Creates directory path and its missing parents (like mkdir -p). Returns 0 or -1 with
  * a message. */
 int util_mkdir_p(const char *path, char *err, size_t errlen);

@@ -7,7 +7,8 @@
  * end three times: with default options, with skip_bad_rows, and with skip_bad_rows,
  * strict order, a window, a speedup, a request cap and BurstGPT filters. Besides the
  * sanitizers, the target aborts when a promise of the API is broken: a failure without a
- * one-line message, arrivals that decrease or do not start at 0, token counts out of
+ * one-line message, arrivals that decrease (or start after 0, except in capsim's own
+ * format, whose times are kept as written), token counts out of
  * range, more requests than the cap, or statistics that do not add up.
  *
  * The source is closed through its ops table rather than reqsrc_close(), so the target

@@ -6,6 +6,7 @@
 # UndefinedBehaviorSanitizer into BUILD_DIR, then runs each for SECONDS (default 20) on
 # its seed corpus in tests/fuzz_corpus/<format> (auto gets every format's seeds). Inputs
 # the fuzzer finds go to BUILD_DIR/corpus_<format>, so the source tree is not written.
+# Also builds and runs tests/fuzz_specs.c (the spec and scenario parsers).
 # Exits non-zero if a target fails to build or any run finds a crash, leak, timeout or
 # sanitizer report; the log of each run is BUILD_DIR/fuzz_<format>.log.
 #
@@ -55,4 +56,23 @@ for f in $formats; do
         status=1
     fi
 done
+
+# The spec and scenario parsers: one more target.
+"$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$src" \
+    "$src/tests/fuzz_specs.c" "$src/sim/dist.c" "$src/sim/spec.c" "$src/sim/csvin.c" \
+    "$src/sim/util.c" "$src/sim/rng.c" "$src/sim/scenario.c" "$src/workloads/arrival.c" \
+    "$src/workloads/reqsrc.c" "$src/workloads/traces.c" \
+    -lcsv -ljson-c -linih -lgsl -lgslcblas -lm -o "$out/fuzz_specs"
+mkdir -p "$out/corpus_specs"
+if "$out/fuzz_specs" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
+    -print_final_stats=1 -artifact_prefix="$out/crash_specs_" "$out/corpus_specs" \
+    "$src/tests/fuzz_corpus_specs" >"$out/fuzz_specs.log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_specs.log")
+    echo "fuzz_specs: ok, ${runs:-?} runs in ${secs} s"
+else
+    echo "fuzz_specs: FAILED (log: $out/fuzz_specs.log)" >&2
+    tail -n 40 "$out/fuzz_specs.log" >&2
+    status=1
+fi
 exit $status

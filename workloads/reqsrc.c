@@ -154,6 +154,12 @@ int reqsrc_mix_parse(const char *text, reqsrc_mix *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     const char *form = "name:share,name:share (e.g. chat:0.7,document:0.3)";
+    if (util_has_control(text)) {
+        char shown[128];
+        util_printable(text, shown, sizeof shown);
+        util_errf(err, errlen, "'%s' has a control character (expected %s)", shown, form);
+        return -1;
+    }
     const char *p = text;
     double total = 0;
     while (*p) {

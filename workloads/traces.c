@@ -378,7 +378,7 @@ enum { BG_T, BG_P, BG_O, BG_MODEL, BG_LOG };
 static int csv_bad(trace_src *t, int c, const char *expected, char *err, size_t errlen)
 {
     char shown[64];
-    csvin_printable(csvin_field(t->csv, (size_t)c), shown, sizeof shown);
+    util_printable(csvin_field(t->csv, (size_t)c), shown, sizeof shown);
     at_errf(err, errlen, t->path, csvin_line(t->csv), (long)c + 1,
             "column '%s': found '%s', expected %s", csvin_header(t->csv, (size_t)c), shown,
             expected);
@@ -654,7 +654,7 @@ static int mc_number(trace_src *t, json_object *obj, const char *line, const cha
     double x = (ty == json_type_int || ty == json_type_double) ? json_object_get_double(v) : NAN;
     if (!isfinite(x) || x < lo || x > hi || (whole && x != floor(x))) {
         char shown[64];
-        csvin_printable(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), shown,
+        util_printable(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), shown,
                         sizeof shown);
         at_errf(err, errlen, t->path, t->lineno, key_col(line, key),
                 "key '%s': found %s, expected %s", key, shown, expected);
@@ -960,7 +960,7 @@ static int jc_scalar(trace_src *t, jcur *c, jkind *kind, double *num, char *err,
         *kind = isfinite(*num) ? JK_NUMBER : JK_INF;
     } else {
         char shown[48];
-        csvin_printable(tok, shown, sizeof shown);
+        util_printable(tok, shown, sizeof shown);
         return jc_err(t, &start, err, errlen, "found '%s', expected a JSON value", shown);
     }
     return 0;
@@ -1077,7 +1077,7 @@ static int vl_rate(trace_src *t, jcur *c, double *rate, char *err, size_t errlen
             return 0;
         }
         char shown[48];
-        csvin_printable(s, shown, sizeof shown);
+        util_printable(s, shown, sizeof shown);
         return jc_err(t, &at, err, errlen,
                       "key 'request_rate': found \"%s\", expected a number > 0 or \"inf\"", shown);
     }
@@ -1724,7 +1724,7 @@ reqsrc *trace_open(const char *path, const trace_options *opt, char *err, size_t
                 for (size_t i = 0; i < t->ncols && len + 2 < sizeof header; i++)
                     len += (size_t)snprintf(header + len, sizeof header - len, "%s%s", i ? "," : "",
                                             csvin_header(t->csv, i));
-                csvin_printable(header, shown, sizeof shown);
+                util_printable(header, shown, sizeof shown);
                 util_errf(err, errlen,
                           "%s:%ld:1: unrecognised trace header '%s' (expected capsim "
                           "arrival_s,prompt_tokens,output_tokens; azure "
