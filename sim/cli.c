@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sim/util.h"
 
@@ -47,6 +48,20 @@ int cli_parse_real(const char *opt, const char *val, double min, double max, int
     }
     *out = v;
     return 0;
+}
+
+int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size_t errlen)
+{
+    if (strcmp(val, "on") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (strcmp(val, "off") == 0 || strcmp(val, "false") == 0 || strcmp(val, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    util_errf(err, errlen, "%s '%s': expected on or off", opt, val);
+    return -1;
 }
 
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg)

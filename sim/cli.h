@@ -26,6 +26,10 @@ int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max
 int cli_parse_real(const char *opt, const char *val, double min, double max, int max_open,
                    double *out, char *err, size_t errlen);
 
+/* Parses on/off (also true/false, 1/0). On failure returns -1 and writes
+ * "OPT 'VAL': expected on or off" into err. */
+int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size_t errlen);
+
 /* Reports an option getopt_long rejected: getopt_result is what getopt_long returned
  * with a leading ':' in its option string (':' for a missing value, '?' for unknown). */
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg);

@@ -235,12 +235,7 @@ int cmd_estimate(int argc, char **argv)
             o.tp = (int)v;
             break;
         case 'T':
-            if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0)
-                o.tensor_cores = strcmp(optarg, "on") == 0;
-            else
-                bad =
-                    (util_errf(err, sizeof err, "--tensor-cores '%s': expected on or off", optarg),
-                     1);
+            bad = cli_parse_on_off("--tensor-cores", optarg, &o.tensor_cores, err, sizeof err);
             break;
         case 'P':
             bad = cli_parse_count("--prompt", optarg, 1, 10000000, &prompt, err, sizeof err);

@@ -272,19 +272,9 @@ typedef struct resolved {
 
 static int on_off(const run_cli *r, run_opt o, int *out, char *err, size_t errlen)
 {
-    const char *v = r->value[o];
-    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
-        *out = 1;
-        return 0;
-    }
-    if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
-        *out = 0;
-        return 0;
-    }
-    char name[64];
-    flag_name(o, name, sizeof name);
-    util_errf(err, errlen, "--%s '%s': expected on or off", name, v);
-    return -1;
+    char name[64] = "--";
+    flag_name(o, name + 2, sizeof name - 2);
+    return cli_parse_on_off(name, r->value[o], out, err, errlen);
 }
 
 static int count_opt(const run_cli *r, run_opt o, uint64_t min, uint64_t max, uint64_t *out,

@@ -386,12 +386,7 @@ int cmd_workload(int argc, char **argv)
             o.lengths_from = optarg;
             break;
         case 'J':
-            if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0)
-                o.lengths_joint = strcmp(optarg, "on") == 0;
-            else
-                bad =
-                    (util_errf(err, sizeof err, "--lengths-joint '%s': expected on or off", optarg),
-                     1);
+            bad = cli_parse_on_off("--lengths-joint", optarg, &o.lengths_joint, err, sizeof err);
             break;
         case 'h':
             usage(stdout);

@@ -1023,6 +1023,16 @@ static void reset(sim *s, int rep_index)
     s->jump_ok = c->jump && !(rep_index == 0 && c->timeseries_out && c->sample_interval_s > 0);
 }
 
+/* The mean and p50, p90, p95, p99, p99.9 of a latency, in ms, into m[first..first+5]
+ * (the metric list keeps them in that order). */
+static void fill_latency(double *m, serve_metric first, double sum_s, uint64_t n, const histo *h)
+{
+    static const double q[5] = {0.50, 0.90, 0.95, 0.99, 0.999};
+    m[first] = n ? 1e3 * sum_s / (double)n : NAN;
+    for (unsigned i = 0; i < 5; i++)
+        m[(unsigned)first + 1 + i] = 1e3 * histo_quantile(h, q[i]);
+}
+
 static void fill_metrics(const sim *s, double *m)
 {
     const serve_config *c = s->cfg;
@@ -1037,42 +1047,14 @@ static void fill_metrics(const sim *s, double *m)
     const window_acc *a = steady ? &s->snap : &s->acc;
     double window = steady ? to_arrival : to_done;
     double w = window > 0 ? window : NAN;
-    double ms = 1e3;
-#define Q(h, q) (1e3 * histo_quantile(&s->h, q))
     m[SM_request_throughput] = (double)a->done / w;
     m[SM_output_throughput] = (double)a->out_tokens / w;
     m[SM_total_token_throughput] = (double)(a->out_tokens + a->in_tokens) / w;
-    m[SM_mean_ttft_ms] = s->n_done ? ms * s->sum_ttft / (double)s->n_done : NAN;
-    m[SM_p50_ttft_ms] = Q(h_ttft, 0.50);
-    m[SM_p90_ttft_ms] = Q(h_ttft, 0.90);
-    m[SM_p95_ttft_ms] = Q(h_ttft, 0.95);
-    m[SM_p99_ttft_ms] = Q(h_ttft, 0.99);
-    m[SM_p999_ttft_ms] = Q(h_ttft, 0.999);
-    m[SM_mean_tpot_ms] = s->n_tpot ? ms * s->sum_tpot / (double)s->n_tpot : NAN;
-    m[SM_p50_tpot_ms] = Q(h_tpot, 0.50);
-    m[SM_p90_tpot_ms] = Q(h_tpot, 0.90);
-    m[SM_p95_tpot_ms] = Q(h_tpot, 0.95);
-    m[SM_p99_tpot_ms] = Q(h_tpot, 0.99);
-    m[SM_p999_tpot_ms] = Q(h_tpot, 0.999);
-    m[SM_mean_itl_ms] = s->n_itl ? ms * s->sum_itl / (double)s->n_itl : NAN;
-    m[SM_p50_itl_ms] = Q(h_itl, 0.50);
-    m[SM_p90_itl_ms] = Q(h_itl, 0.90);
-    m[SM_p95_itl_ms] = Q(h_itl, 0.95);
-    m[SM_p99_itl_ms] = Q(h_itl, 0.99);
-    m[SM_p999_itl_ms] = Q(h_itl, 0.999);
-    m[SM_mean_e2el_ms] = s->n_done ? ms * s->sum_e2e / (double)s->n_done : NAN;
-    m[SM_p50_e2el_ms] = Q(h_e2e, 0.50);
-    m[SM_p90_e2el_ms] = Q(h_e2e, 0.90);
-    m[SM_p95_e2el_ms] = Q(h_e2e, 0.95);
-    m[SM_p99_e2el_ms] = Q(h_e2e, 0.99);
-    m[SM_p999_e2el_ms] = Q(h_e2e, 0.999);
-    m[SM_mean_queue_ms] = s->n_done ? ms * s->sum_queue / (double)s->n_done : NAN;
-    m[SM_p50_queue_ms] = Q(h_queue, 0.50);
-    m[SM_p90_queue_ms] = Q(h_queue, 0.90);
-    m[SM_p95_queue_ms] = Q(h_queue, 0.95);
-    m[SM_p99_queue_ms] = Q(h_queue, 0.99);
-    m[SM_p999_queue_ms] = Q(h_queue, 0.999);
-#undef Q
+    fill_latency(m, SM_mean_ttft_ms, s->sum_ttft, s->n_done, &s->h_ttft);
+    fill_latency(m, SM_mean_tpot_ms, s->sum_tpot, s->n_tpot, &s->h_tpot);
+    fill_latency(m, SM_mean_itl_ms, s->sum_itl, s->n_itl, &s->h_itl);
+    fill_latency(m, SM_mean_e2el_ms, s->sum_e2e, s->n_done, &s->h_e2e);
+    fill_latency(m, SM_mean_queue_ms, s->sum_queue, s->n_done, &s->h_queue);
     double attain = s->n_done ? (double)s->n_slo_met / (double)s->n_done : NAN;
     m[SM_goodput] = m[SM_request_throughput] * attain;
     m[SM_slo_attainment_pct] = 100.0 * attain;
