@@ -881,6 +881,16 @@ int cmd_run(int argc, char **argv)
         if (r.out_dir)
             printf("  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r.out_dir,
                    timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
+        if (res.trace_rows_reordered)
+            fprintf(stderr,
+                    "capsim run: warning: %llu trace rows were out of time order and "
+                    "have been sorted (--strict-order on refuses them)\n",
+                    (unsigned long long)res.trace_rows_reordered);
+        if (res.trace_rows_bad)
+            fprintf(stderr,
+                    "capsim run: warning: %llu malformed trace rows skipped; the first: "
+                    "%s\n",
+                    (unsigned long long)res.trace_rows_bad, res.trace_first_bad);
         if (res.little_checked && !res.little_ok)
             fprintf(stderr, "capsim run: warning: Little's law check failed: L and lambda*W "
                             "differ beyond their intervals; the run may be too short or "

@@ -949,7 +949,8 @@ static int open_source(sim *s, const unsigned long *seeds, char *err, size_t err
 }
 
 /* Number of requests the workload will offer (a trace is counted by reading it once). */
-static int count_requests(const serve_config *c, uint64_t *n, char *err, size_t errlen)
+static int count_requests(const serve_config *c, uint64_t *n, serve_result *res, char *err,
+                          size_t errlen)
 {
     if (!c->wl.trace_path) {
         *n = c->wl.requests;
@@ -966,6 +967,10 @@ static int count_requests(const serve_config *c, uint64_t *n, char *err, size_t 
     *n = 0;
     while ((rc = reqsrc_next(src, &rq, err, errlen)) == 1)
         (*n)++;
+    const trace_stats *ts = trace_get_stats(src);
+    res->trace_rows_bad = ts->rows_bad;
+    res->trace_rows_reordered = ts->rows_reordered;
+    snprintf(res->trace_first_bad, sizeof res->trace_first_bad, "%s", ts->first_bad[0]);
     reqsrc_close(src);
     if (rc < 0)
         return -1;
@@ -1188,7 +1193,7 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     memset(&s, 0, sizeof s);
     s.cfg = c;
     s.res = res;
-    if (count_requests(c, &s.n_total, err, errlen) != 0)
+    if (count_requests(c, &s.n_total, res, err, errlen) != 0)
         return -1;
     if ((uint64_t)floor(c->warmup_fraction * (double)s.n_total) >= s.n_total) {
         util_errf(err, errlen, "the warm-up deletes all %llu requests",

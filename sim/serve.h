@@ -156,7 +156,10 @@ typedef struct serve_result {
     int little_checked, little_ok;
     int slo_met[SLO_COUNT]; /* 1 if the percentile target is met (mean over reps) */
     double cost_per_hour_usd;
-    uint32_t n_classes;                            /* of wl.mix; 0 without classes */
+    uint64_t trace_rows_bad;       /* a trace's malformed rows skipped (--skip-bad-rows) */
+    uint64_t trace_rows_reordered; /* a trace's rows that came out of time order */
+    char trace_first_bad[256];     /* the first bad row's message */
+    uint32_t n_classes;            /* of wl.mix; 0 without classes */
     stats_ci class_attainment[REQSRC_MAX_CLASSES]; /* SLO attainment %, per class */
     stats_ci class_share[REQSRC_MAX_CLASSES];      /* share of completed requests, % */
     uint64_t requests_total;                       /* over all replications */

@@ -213,6 +213,10 @@ expect_usage_error "bad trace row" "badtrace.csv:3" "prompt_tokens" "'-3'" -- ru
 printf 'arrival_s,prompt_tokens,output_tokens\n1,100,10\n0.5,30,20\n' >"$tmp/unordered.csv"
 expect_usage_error "unordered trace, strict" "unordered.csv:3" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/unordered.csv" --requests 0 --strict-order on
 expect_status 0 "unordered trace is reordered" -- "$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/unordered.csv" --requests 0 --replications 2 --warmup 0
+grep -q "out of time order and have been sorted" "$tmp/err" && ok || bad "no warning for reordered rows"
+printf 'arrival_s,prompt_tokens,output_tokens\n0,100,10\n1,x,3\n2,50,5\n' >"$tmp/badrow.csv"
+expect_status 0 "skip bad rows in a run" -- "$capsim" run --model llama-3.2-1b --gpu l4 --trace "$tmp/badrow.csv" --requests 0 --replications 2 --warmup 0 --skip-bad-rows on
+grep -q "1 malformed trace rows skipped; the first: .*badrow.csv:3:2" "$tmp/err" && ok || bad "skipped rows not reported: $(cat "$tmp/err")"
 printf 'time,prompt\n1,100\n' >"$tmp/wrong.csv"
 expect_usage_error "unknown trace header" "wrong.csv:1" "unrecognised trace header" "arrival_s" -- run --model llama-3.2-1b --gpu l4 --trace "$tmp/wrong.csv"
 
