@@ -416,6 +416,14 @@ static void test_bad_specs(void)
     const char *mmpp = "mmpp:rate_on=R1,rate_off=R2,mean_on=T1,mean_off=T2";
     const char *diurnal = "diurnal:rate=R,amplitude=A,period=P[,phase=F]";
     const char *steps = "steps:rates=R1/.../Rn,times=T1/.../Tn-1";
+    /* the renewal kinds */
+    expect_error("gamma:rate=-1,cv=1", "-1", "gamma:rate=R,cv=C");
+    expect_error("poisson:rate=abc", "abc", "poisson:rate=R");
+    expect_error("poisson", "poisson", "poisson:rate=R");
+    expect_error("weird:rate=1", "weird", "poisson");
+    expect_error("gamma:rate=1", "cv", "gamma:rate=R,cv=C");
+    expect_error("poisson:rate=1,cv=2", "cv", "poisson:rate=R");
+    expect_error("deterministic:rate=0", "0", "deterministic:rate=R");
     expect_error("weibull:rate=-1,shape=1", "-1", weibull);
     expect_error("weibull:rate=1", "shape", weibull);
     expect_error("weibull:rate=1,shape=0", "shape", weibull);

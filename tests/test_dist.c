@@ -367,31 +367,7 @@ static void test_arrival_parse(void)
     }
 }
 
-static void expect_arrival_error(const char *text, const char *bad_part, const char *form)
-{
-    char err[512] = "";
-    arrival_process a;
-    int rc = arrival_parse(text, &a, err, sizeof err);
-    if (!CHECK_EQ_INT(rc, -1)) {
-        arrival_fini(&a);
-        return;
-    }
-    if (!CHECK_CONTAINS(err, bad_part) | !CHECK_CONTAINS(err, form))
-        fprintf(stderr, "  (spec was \"%s\")\n", text);
-}
-
-static void test_arrival_bad_specs(void)
-{
-    expect_arrival_error("gamma:rate=-1,cv=1", "-1", "gamma:rate=R,cv=C");
-    expect_arrival_error("poisson:rate=abc", "abc", "poisson:rate=R");
-    expect_arrival_error("poisson", "poisson", "poisson:rate=R");
-    expect_arrival_error("weird:rate=1", "weird", "poisson");
-    expect_arrival_error("gamma:rate=1", "cv", "gamma:rate=R,cv=C");
-    expect_arrival_error("poisson:rate=1,cv=2", "cv", "poisson:rate=R");
-    expect_arrival_error("deterministic:rate=0", "0", "deterministic:rate=R");
-}
-
 TEST_MAIN(TEST(test_dist_exp), TEST(test_dist_det), TEST(test_dist_lognormal),
-          TEST(test_dist_gamma), TEST(test_dist_uniform), TEST(test_dist_make), TEST(test_dist_empirical),
-          TEST(test_dist_empirical_errors), TEST(test_dist_bad_specs), TEST(test_arrival_parse),
-          TEST(test_arrival_bad_specs))
+          TEST(test_dist_gamma), TEST(test_dist_uniform), TEST(test_dist_make),
+          TEST(test_dist_empirical), TEST(test_dist_empirical_errors), TEST(test_dist_bad_specs),
+          TEST(test_arrival_parse))
