@@ -41,6 +41,8 @@ int cmd_fit(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
 
 #endif

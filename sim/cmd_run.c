@@ -15,18 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sim/cli.h"
 #include "sim/csvout.h"
 #include "sim/deploy.h"
 #include "sim/histo.h"
+#include "sim/rng.h"
 #include "sim/scenario.h"
 #include "sim/serve.h"
 #include "sim/spec.h"
 #include "sim/util.h"
 
-static const char *CMD = "run";
+static const char *CMD = "run"; /* "sweep" when cmd_sweep runs */
 
 /* Every setting, in the order written to scenario.ini and summary.csv. */
 #define RUN_OPTIONS(X)                                                                             \
@@ -85,7 +88,15 @@ static const char *const OPT_DEFAULT[OPT_COUNT] = {RUN_OPTIONS(RUN_DFLT)};
 static const char *const OPT_HELP[OPT_COUNT] = {RUN_OPTIONS(RUN_HELP)};
 #undef RUN_HELP
 
-enum { OPT_OUT = OPT_COUNT, OPT_HELP_FLAG };
+enum { OPT_OUT = OPT_COUNT, OPT_HELP_FLAG, OPT_SWEEP, OPT_JOBS, OPT_SHARD };
+
+/* What `capsim sweep` adds to run's options. */
+#define SWEEP_MAX_AXES 8
+typedef struct sweep_opts {
+    const char *axis[SWEEP_MAX_AXES]; /* "key=values" as given */
+    int n_axes;
+    const char *jobs, *shard;
+} sweep_opts;
 
 /* A [class.NAME] section of a scenario file: what differs for that class. */
 typedef struct class_def {
@@ -109,6 +120,8 @@ static void flag_name(run_opt o, char *buf, size_t len)
         if (*p == '_')
             *p = '-';
 }
+
+static void sweep_usage(FILE *out);
 
 static void usage(FILE *out)
 {
@@ -190,9 +203,9 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
 
 /* Flags first into a list, then the scenario file, then the flags on top. Returns 0, 1
  * after --help, -1 after a usage error. */
-static int parse_args(int argc, char **argv, run_cli *r)
+static int parse_args(int argc, char **argv, run_cli *r, sweep_opts *sw)
 {
-    struct option longopts[OPT_COUNT + 3];
+    struct option longopts[OPT_COUNT + 6];
     static char names[OPT_COUNT][64];
     for (int o = 0; o < OPT_COUNT; o++) {
         flag_name((run_opt)o, names[o], sizeof names[o]);
@@ -204,6 +217,12 @@ static int parse_args(int argc, char **argv, run_cli *r)
     longopts[OPT_COUNT] = (struct option){"out", required_argument, NULL, OPT_OUT};
     longopts[OPT_COUNT + 1] = (struct option){"help", no_argument, NULL, OPT_HELP_FLAG};
     longopts[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    if (sw) {
+        longopts[OPT_COUNT + 2] = (struct option){"sweep", required_argument, NULL, OPT_SWEEP};
+        longopts[OPT_COUNT + 3] = (struct option){"jobs", required_argument, NULL, OPT_JOBS};
+        longopts[OPT_COUNT + 4] = (struct option){"shard", required_argument, NULL, OPT_SHARD};
+        longopts[OPT_COUNT + 5] = (struct option){NULL, 0, NULL, 0};
+    }
     typedef struct given {
         int code;
         const char *val;
@@ -215,8 +234,23 @@ static int parse_args(int argc, char **argv, run_cli *r)
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (ch == 'h' || ch == OPT_HELP_FLAG) {
-            usage(stdout);
+            if (sw)
+                sweep_usage(stdout);
+            else
+                usage(stdout);
             return 1;
+        }
+        if (sw && ch == OPT_SWEEP) {
+            if (sw->n_axes == SWEEP_MAX_AXES) {
+                cli_usage_error(CMD, "more than %d --sweep axes", SWEEP_MAX_AXES);
+                return -1;
+            }
+            sw->axis[sw->n_axes++] = optarg;
+            continue;
+        }
+        if (sw && (ch == OPT_JOBS || ch == OPT_SHARD)) {
+            *(ch == OPT_JOBS ? &sw->jobs : &sw->shard) = optarg;
+            continue;
         }
         if (ch == '?' || ch == ':') {
             cli_bad_option(CMD, ch, argv[optind - 1]);
@@ -606,64 +640,85 @@ static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
     }
 }
 
-static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const serve_result *res)
+/* The summary header: every setting, then the deployment's figures, then every metric
+ * with its CI. Classes (named in x, or none when x is NULL) add their columns. */
+static void write_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
 {
-    csvout c;
-    csvout_init(&c, fp);
     for (int o = 0; o < OPT_COUNT; o++)
-        csvout_str(&c, OPT_KEY[o]);
+        csvout_str(c, OPT_KEY[o]);
     static const char *const extra_in[] = {"kv_blocks", "kv_tokens", "weight_gb_per_gpu",
                                            "cost_per_hour_usd"};
     for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
-        csvout_str(&c, extra_in[i]);
+        csvout_str(c, extra_in[i]);
     for (int m = 0; m < SM_COUNT; m++) {
         char ci[80];
         snprintf(ci, sizeof ci, "%s_ci95", serve_metric_names[m]);
-        csvout_str(&c, serve_metric_names[m]);
-        csvout_str(&c, ci);
+        csvout_str(c, serve_metric_names[m]);
+        csvout_str(c, ci);
     }
     static const char *const tail[] = {"slo_ttft_met", "slo_tpot_met", "slo_e2el_met",
                                        "little_law_ok", "percentile_rel_error"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
-        csvout_str(&c, tail[i]);
-    for (uint32_t k = 0; k < res->n_classes; k++) {
+        csvout_str(c, tail[i]);
+    for (uint32_t k = 0; x && k < n_classes; k++) {
         static const char *const what[] = {"share_pct", "slo_attainment_pct"};
         for (int w = 0; w < 2; w++) {
             char col[96];
             snprintf(col, sizeof col, "class_%s_%s", x->mix.name[k], what[w]);
-            csvout_str(&c, col);
+            csvout_str(c, col);
             snprintf(col, sizeof col, "class_%s_%s_ci95", x->mix.name[k], what[w]);
-            csvout_str(&c, col);
+            csvout_str(c, col);
         }
     }
-    csvout_end_row(&c);
+}
+
+/* The values of one run, matching write_summary_header. With x or res NULL (a point that
+ * could not run), the settings and empty figures. */
+static void write_summary_values(csvout *c, const run_cli *r, const resolved *x,
+                                 const serve_result *res, uint32_t n_classes)
+{
     for (int o = 0; o < OPT_COUNT; o++)
-        csvout_str(&c, r->value[o]);
-    csvout_u64(&c, x->dep.mem.kv_blocks);
-    csvout_u64(&c, x->dep.mem.kv_tokens);
-    csvout_num(&c, x->dep.mem.weight_bytes_per_gpu / 1e9);
-    csvout_num(&c, res->cost_per_hour_usd);
+        csvout_str(c, r->value[o]);
+    if (x == NULL || res == NULL) {
+        int empty = 4 + 2 * SM_COUNT + 5 + 4 * (int)n_classes;
+        for (int i = 0; i < empty; i++)
+            csvout_str(c, "");
+        return;
+    }
+    csvout_u64(c, x->dep.mem.kv_blocks);
+    csvout_u64(c, x->dep.mem.kv_tokens);
+    csvout_num(c, x->dep.mem.weight_bytes_per_gpu / 1e9);
+    csvout_num(c, res->cost_per_hour_usd);
     for (int m = 0; m < SM_COUNT; m++) {
-        csvout_num(&c, res->metric[m].mean);
-        csvout_num(&c, res->metric[m].half_width);
+        csvout_num(c, res->metric[m].mean);
+        csvout_num(c, res->metric[m].half_width);
     }
     for (int k = 0; k < SLO_COUNT; k++) {
         if (res->slo_met[k] < 0)
-            csvout_str(&c, "");
+            csvout_str(c, "");
         else
-            csvout_u64(&c, (uint64_t)res->slo_met[k]);
+            csvout_u64(c, (uint64_t)res->slo_met[k]);
     }
     if (res->little_checked)
-        csvout_u64(&c, (uint64_t)res->little_ok);
+        csvout_u64(c, (uint64_t)res->little_ok);
     else
-        csvout_str(&c, "");
-    csvout_num(&c, HISTO_REL_ERROR);
-    for (uint32_t k = 0; k < res->n_classes; k++) {
-        csvout_num(&c, res->class_share[k].mean);
-        csvout_num(&c, res->class_share[k].half_width);
-        csvout_num(&c, res->class_attainment[k].mean);
-        csvout_num(&c, res->class_attainment[k].half_width);
+        csvout_str(c, "");
+    csvout_num(c, HISTO_REL_ERROR);
+    for (uint32_t k = 0; k < n_classes; k++) {
+        csvout_num(c, res->class_share[k].mean);
+        csvout_num(c, res->class_share[k].half_width);
+        csvout_num(c, res->class_attainment[k].mean);
+        csvout_num(c, res->class_attainment[k].half_width);
     }
+}
+
+static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const serve_result *res)
+{
+    csvout c;
+    csvout_init(&c, fp);
+    write_summary_header(&c, x, res->n_classes);
+    csvout_end_row(&c);
+    write_summary_values(&c, r, x, res, res->n_classes);
     csvout_end_row(&c);
 }
 
@@ -823,7 +878,7 @@ int cmd_run(int argc, char **argv)
 {
     run_cli r;
     memset(&r, 0, sizeof r);
-    int prc = parse_args(argc, argv, &r);
+    int prc = parse_args(argc, argv, &r, NULL);
     if (prc != 0)
         return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     char err[2048];
@@ -898,5 +953,491 @@ int cmd_run(int argc, char **argv)
     }
     serve_result_fini(&res);
     resolved_fini(&x);
+    return status;
+}
+
+/* --- capsim sweep and capsim merge ---------------------------------------------------- */
+
+static void sweep_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: capsim sweep [SCENARIO.ini] [RUN OPTIONS] --sweep KEY=VALUES [--sweep ...]\n"
+            "                    [--jobs N] [--shard I/N] --out DIR\n"
+            "       capsim merge --out DIR SHARD_DIR...\n"
+            "\n"
+            "Runs capsim run at every point of a grid and writes DIR/summary.csv, one row per\n"
+            "point: its index, status (ok, or error with the reason, e.g. a model that does not\n"
+            "fit), every setting and every figure. KEY is any run option (tp, gpu, precision,\n"
+            "replicas, ...) or rate, which sets rate= in the arrival process. VALUES is a list\n"
+            "a,b,c or a range first:last:step. The first --sweep varies slowest.\n"
+            "\n"
+            "Each point's seed is derived from the master seed and the point's index, so the\n"
+            "rows do not depend on --jobs (processes run in parallel, default: the cores) or on\n"
+            "sharding: --shard I/N runs points I-1, I-1+N, ... and capsim merge joins shard\n"
+            "folders into the same summary.csv the whole sweep writes.\n"
+            "\n"
+            "example: capsim sweep --model llama-3.1-8b --gpu h100-sxm --requests 500 \\\n"
+            "           --sweep rate=2:20:2 --sweep precision=bf16,fp8 --out results/sweep\n");
+}
+
+#define SWEEP_MAX_VALUES 4096
+
+typedef struct sweep_axis {
+    run_opt key;
+    int is_rate;
+    char name[64];
+    char (*values)[64];
+    size_t n;
+} sweep_axis;
+
+static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    const char *eq = strchr(text, '=');
+    if (eq == NULL || eq == text || (size_t)(eq - text) >= sizeof a->name || eq[1] == '\0') {
+        util_errf(err, errlen, "--sweep '%s': expected KEY=VALUES (a,b,c or first:last:step)",
+                  text);
+        return -1;
+    }
+    snprintf(a->name, sizeof a->name, "%.*s", (int)(eq - text), text);
+    for (char *p = a->name; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    a->is_rate = strcmp(a->name, "rate") == 0;
+    if (!a->is_rate) {
+        int found = -1;
+        for (int o = 0; o < OPT_COUNT; o++)
+            if (strcmp(a->name, OPT_KEY[o]) == 0)
+                found = o;
+        if (found < 0 || found == OPT_seed) {
+            util_errf(err, errlen, "--sweep '%s': '%s' is not a run option (expected rate or "
+                      "an option of capsim run other than seed)", text, a->name);
+            return -1;
+        }
+        a->key = (run_opt)found;
+    }
+    a->values = calloc(SWEEP_MAX_VALUES, sizeof *a->values);
+    if (a->values == NULL) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *v = eq + 1;
+    double lo, hi, step;
+    char tail;
+    if (strchr(v, ',') == NULL && sscanf(v, "%lf:%lf:%lf%c", &lo, &hi, &step, &tail) == 3) {
+        if (!(step > 0) || !(hi >= lo) || (hi - lo) / step >= SWEEP_MAX_VALUES) {
+            util_errf(err, errlen, "--sweep '%s': a range first:last:step needs step > 0, "
+                      "last >= first and at most %d values", text, SWEEP_MAX_VALUES);
+            return -1;
+        }
+        size_t n = (size_t)floor((hi - lo) / step + 1e-9) + 1;
+        for (size_t i = 0; i < n; i++)
+            util_fmt_exact(a->values[a->n++], sizeof a->values[0], lo + (double)i * step);
+        return 0;
+    }
+    while (*v) {
+        const char *comma = strchr(v, ',');
+        size_t len = comma ? (size_t)(comma - v) : strlen(v);
+        if (len == 0 || len >= sizeof a->values[0] || a->n == SWEEP_MAX_VALUES) {
+            util_errf(err, errlen, "--sweep '%s': empty, too long or too many values", text);
+            return -1;
+        }
+        snprintf(a->values[a->n++], sizeof a->values[0], "%.*s", (int)len, v);
+        if (!comma)
+            break;
+        v = comma + 1;
+    }
+    return 0;
+}
+
+/* Sets rate=V in an arrival spec that has a rate. */
+static int set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen)
+{
+    char *at = strstr(arr, "rate=");
+    while (at && at != arr && at[-1] != ':' && at[-1] != ',')
+        at = strstr(at + 1, "rate=");
+    if (at == NULL) {
+        util_errf(err, errlen, "--sweep rate: the arrival process '%s' has no rate= key", arr);
+        return -1;
+    }
+    char *end = strchr(at, ',');
+    char rest[1024];
+    snprintf(rest, sizeof rest, "%s", end ? end : "");
+    int w = snprintf(at, len - (size_t)(at - arr), "rate=%s%s", value, rest);
+    if (w < 0 || (size_t)w >= len - (size_t)(at - arr)) {
+        util_errf(err, errlen, "--sweep rate: arrival arr too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* One grid point: settings from the base plus the point's values and seed; runs it and
+ * writes "index,status,reason,<summary values>" into out. */
+static void run_point(const run_cli *base, const sweep_axis *ax, int n_axes, uint64_t p,
+                      uint64_t master, FILE *out)
+{
+    run_cli *r = malloc(sizeof *r);
+    char err[2048] = "";
+    int ok = r != NULL;
+    if (ok) {
+        *r = *base;
+        uint64_t rest = p;
+        for (int i = n_axes - 1; i >= 0 && ok; i--) {
+            const char *v = ax[i].values[rest % ax[i].n];
+            rest /= ax[i].n;
+            if (ax[i].is_rate)
+                ok = set_rate(r->value[OPT_arrival], sizeof r->value[OPT_arrival], v, err,
+                              sizeof err) == 0;
+            else
+                snprintf(r->value[ax[i].key], sizeof r->value[0], "%s", v);
+        }
+        snprintf(r->value[OPT_seed], sizeof r->value[0], "%llu",
+                 (unsigned long long)sim_seed_mix(master, p));
+        snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
+        snprintf(r->value[OPT_per_request], sizeof r->value[0], "off");
+    }
+    resolved x;
+    serve_result res;
+    int have_x = 0, have_res = 0;
+    if (ok) {
+        ok = resolve(r, &x, err, sizeof err) == 0;
+        have_x = 1;
+    }
+    if (ok) {
+        x.cfg.wl.mix = NULL; /* class columns are not part of a sweep's summary */
+        x.cfg.class_slo = NULL;
+        ok = serve_run(&x.cfg, &res, err, sizeof err) == 0;
+        have_res = ok;
+    }
+    csvout c;
+    csvout_init(&c, out);
+    csvout_u64(&c, p);
+    csvout_str(&c, ok ? "ok" : "error");
+    csvout_str(&c, ok ? "" : err);
+    write_summary_values(&c, r ? r : base, have_res ? &x : NULL, have_res ? &res : NULL, 0);
+    csvout_end_row(&c);
+    if (have_res)
+        serve_result_fini(&res);
+    if (have_x)
+        resolved_fini(&x);
+    free(r);
+}
+
+typedef struct sweep_row {
+    uint64_t p;
+    char *text;
+} sweep_row;
+
+static int cmp_row(const void *a, const void *b)
+{
+    const sweep_row *x = a, *y = b;
+    return (x->p > y->p) - (x->p < y->p);
+}
+
+/* Reads "index,..." lines from fp into rows (appending). */
+static int read_rows(FILE *fp, sweep_row **rows, size_t *n, size_t *cap)
+{
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, fp)) > 0) {
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 256;
+            sweep_row *q = realloc(*rows, *cap * sizeof *q);
+            if (q == NULL) {
+                free(line);
+                return -1;
+            }
+            *rows = q;
+        }
+        (*rows)[*n].p = strtoull(line, NULL, 10);
+        (*rows)[*n].text = strdup(line);
+        if ((*rows)[*n].text == NULL) {
+            free(line);
+            return -1;
+        }
+        (*n)++;
+    }
+    free(line);
+    return 0;
+}
+
+static void write_sweep_header(FILE *fp)
+{
+    csvout c;
+    csvout_init(&c, fp);
+    csvout_str(&c, "point");
+    csvout_str(&c, "status");
+    csvout_str(&c, "reason");
+    write_summary_header(&c, NULL, 0);
+    csvout_end_row(&c);
+}
+
+/* Sorts rows by point and writes DIR/summary.csv atomically. */
+static int write_sweep_summary(const char *dir, sweep_row *rows, size_t n, char *err,
+                               size_t errlen)
+{
+    if (util_mkdir_p(dir, err, errlen) != 0)
+        return -1;
+    qsort(rows, n, sizeof *rows, cmp_row);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    util_atomic_file f;
+    if (util_atomic_open(&f, path, err, errlen) != 0)
+        return -1;
+    write_sweep_header(f.fp);
+    for (size_t i = 0; i < n; i++)
+        fputs(rows[i].text, f.fp);
+    return util_atomic_commit(&f, err, errlen);
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    CMD = "sweep";
+    run_cli base;
+    memset(&base, 0, sizeof base);
+    sweep_opts sw;
+    memset(&sw, 0, sizeof sw);
+    int prc = parse_args(argc, argv, &base, &sw);
+    if (prc != 0)
+        return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    char err[2048];
+    if (sw.n_axes == 0)
+        return cli_usage_error(CMD, "no --sweep KEY=VALUES given");
+    if (base.out_dir == NULL)
+        return cli_usage_error(CMD, "--out DIR is required");
+    sweep_axis ax[SWEEP_MAX_AXES];
+    memset(ax, 0, sizeof ax);
+    uint64_t total = 1;
+    int status = CLI_EXIT_OK;
+    for (int i = 0; i < sw.n_axes; i++) {
+        if (parse_axis(sw.axis[i], &ax[i], err, sizeof err) != 0) {
+            status = cli_usage_error(CMD, "%s", err);
+            goto done;
+        }
+        total *= ax[i].n;
+        if (total > 1000000) {
+            status = cli_usage_error(CMD, "the grid has more than 10^6 points");
+            goto done;
+        }
+    }
+    uint64_t jobs = (uint64_t)sysconf(_SC_NPROCESSORS_ONLN), shard_i = 1, shard_n = 1;
+    if (jobs < 1)
+        jobs = 1;
+    if (sw.jobs && cli_parse_count("--jobs", sw.jobs, 1, 256, &jobs, err, sizeof err) != 0) {
+        status = cli_usage_error(CMD, "%s", err);
+        goto done;
+    }
+    if (sw.shard) {
+        char tail;
+        unsigned long long i = 0, n = 0;
+        if (sscanf(sw.shard, "%llu/%llu%c", &i, &n, &tail) != 2 || n < 1 || i < 1 || i > n) {
+            status = cli_usage_error(CMD, "--shard '%s': expected I/N with 1 <= I <= N",
+                                     sw.shard);
+            goto done;
+        }
+        shard_i = i;
+        shard_n = n;
+    }
+    /* Check the base scenario once, so that a mistake common to every point is one message
+     * (not fitting in memory excepted: a swept knob such as tp may fix it). */
+    {
+        resolved x;
+        int rc = resolve(&base, &x, err, sizeof err);
+        resolved_fini(&x);
+        if (rc != 0 && strstr(err, "needs") == NULL) {
+            status = cli_usage_error(CMD, "%s", err);
+            goto done;
+        }
+    }
+    uint64_t master;
+    if (util_parse_u64(base.value[OPT_seed], &master) != 0) {
+        status = cli_usage_error(CMD, "--seed '%s': expected a whole number",
+                                 base.value[OPT_seed]);
+        goto done;
+    }
+    /* Workers: child w runs the shard's points k with k % jobs == w into a part file. */
+    char tmpdir[4096];
+    if (util_mkdir_p(base.out_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim sweep: %s\n", err);
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "%s/.sweep-parts-%ld", base.out_dir, (long)getpid());
+    if (util_mkdir_p(tmpdir, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim sweep: %s\n", err);
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    uint64_t mine = 0;
+    for (uint64_t p = shard_i - 1; p < total; p += shard_n)
+        mine++;
+    if (jobs > mine)
+        jobs = mine ? mine : 1;
+    int tty = isatty(2);
+    fflush(NULL);
+    pid_t pids[256];
+    for (uint64_t w = 0; w < jobs; w++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/part-%llu", tmpdir, (unsigned long long)w);
+            FILE *fp = fopen(path, "w");
+            if (fp == NULL)
+                _exit(3);
+            uint64_t k = 0;
+            for (uint64_t p = shard_i - 1; p < total; p += shard_n, k++) {
+                if (k % jobs != w)
+                    continue;
+                run_point(&base, ax, sw.n_axes, p, master, fp);
+                fflush(fp);
+            }
+            _exit(fclose(fp) == 0 ? 0 : 3);
+        }
+        pids[w] = pid;
+        if (pid < 0) {
+            fprintf(stderr, "capsim sweep: cannot start a worker process\n");
+            status = CLI_EXIT_FAIL;
+            jobs = w;
+            break;
+        }
+    }
+    /* Progress on a terminal: points written so far, rate and time left. */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int alive = 0;
+        for (uint64_t w = 0; w < jobs; w++) {
+            if (pids[w] > 0) {
+                int st;
+                pid_t got = waitpid(pids[w], &st, WNOHANG);
+                if (got == 0)
+                    alive = 1;
+                else {
+                    if (got < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                        status = CLI_EXIT_FAIL;
+                    pids[w] = 0;
+                }
+            }
+        }
+        if (tty) {
+            uint64_t done_n = 0;
+            for (uint64_t w = 0; w < jobs; w++) {
+                char path[4200];
+                snprintf(path, sizeof path, "%s/part-%llu", tmpdir, (unsigned long long)w);
+                FILE *fp = fopen(path, "r");
+                int ch;
+                while (fp && (ch = getc(fp)) != EOF)
+                    done_n += ch == '\n';
+                if (fp)
+                    fclose(fp);
+            }
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double el = (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
+            double rate = el > 0 ? (double)done_n / el : 0;
+            fprintf(stderr, "\r  %llu/%llu points, %.2g points/s, %.0f s left   ",
+                    (unsigned long long)done_n, (unsigned long long)mine, rate,
+                    rate > 0 ? (double)(mine - done_n) / rate : 0.0);
+        }
+        if (!alive)
+            break;
+        struct timespec ts = {0, 200000000};
+        nanosleep(&ts, NULL);
+    }
+    if (tty)
+        fprintf(stderr, "\n");
+    sweep_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    for (uint64_t w = 0; w < jobs; w++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/part-%llu", tmpdir, (unsigned long long)w);
+        FILE *fp = fopen(path, "r");
+        if (fp == NULL || read_rows(fp, &rows, &n, &cap) != 0)
+            status = CLI_EXIT_FAIL;
+        if (fp)
+            fclose(fp);
+        remove(path);
+    }
+    rmdir(tmpdir);
+    if (status == CLI_EXIT_OK && n != mine) {
+        fprintf(stderr, "capsim sweep: %zu of %llu points finished\n", n,
+                (unsigned long long)mine);
+        status = CLI_EXIT_FAIL;
+    }
+    if (status == CLI_EXIT_OK &&
+        write_sweep_summary(base.out_dir, rows, n, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim sweep: %s\n", err);
+        status = CLI_EXIT_FAIL;
+    }
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        failed += strstr(rows[i].text, ",error,") != NULL;
+        free(rows[i].text);
+    }
+    free(rows);
+    if (status == CLI_EXIT_OK)
+        printf("capsim sweep: %llu points (shard %llu/%llu of %llu), %zu could not run; wrote "
+               "%s/summary.csv\n",
+               (unsigned long long)mine, (unsigned long long)shard_i,
+               (unsigned long long)shard_n, (unsigned long long)total, failed, base.out_dir);
+done:
+    for (int i = 0; i < SWEEP_MAX_AXES; i++)
+        free(ax[i].values);
+    return status;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    int first = 1;
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        sweep_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc >= 3 && strcmp(argv[1], "--out") == 0) {
+        out = argv[2];
+        first = 3;
+    }
+    if (out == NULL || first >= argc)
+        return cli_usage_error("merge", "expected --out DIR SHARD_DIR...");
+    sweep_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    char header[65536] = "", err[1024];
+    int status = CLI_EXIT_OK;
+    for (int i = first; i < argc && status == CLI_EXIT_OK; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/summary.csv", argv[i]);
+        FILE *fp = fopen(path, "r");
+        char h[65536];
+        if (fp == NULL || fgets(h, sizeof h, fp) == NULL) {
+            status = cli_usage_error("merge", "%s: cannot read a sweep summary", path);
+        } else if (header[0] && strcmp(h, header) != 0) {
+            status = cli_usage_error("merge", "%s: its header differs from the first shard's",
+                                     path);
+        } else {
+            snprintf(header, sizeof header, "%s", h);
+            if (read_rows(fp, &rows, &n, &cap) != 0)
+                status = CLI_EXIT_FAIL;
+        }
+        if (fp)
+            fclose(fp);
+    }
+    for (size_t i = 1; status == CLI_EXIT_OK && i < n; i++) {
+        qsort(rows, n, sizeof *rows, cmp_row);
+        if (rows[i].p == rows[i - 1].p) {
+            status = cli_usage_error("merge", "point %llu appears in two shards",
+                                     (unsigned long long)rows[i].p);
+        }
+    }
+    if (status == CLI_EXIT_OK && write_sweep_summary(out, rows, n, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim merge: %s\n", err);
+        status = CLI_EXIT_FAIL;
+    }
+    if (status == CLI_EXIT_OK)
+        printf("capsim merge: %zu points from %d shards into %s/summary.csv\n", n, argc - first,
+               out);
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].text);
+    free(rows);
     return status;
 }

@@ -20,7 +20,8 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
                  "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
-                 "  workload   describe a workload (trace or synthetic), or generate a trace\n"
+                 "  sweep      run a grid of scenarios in parallel (merge joins sharded sweeps)\n"
+            "  workload   describe a workload (trace or synthetic), or generate a trace\n"
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
                  "  validate   check the simulator against exact queueing theory\n"
@@ -60,6 +61,10 @@ int main(int argc, char **argv)
         return cmd_list(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "sweep") == 0)
+        return cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "workload") == 0)
         return cmd_workload(argc - 1, argv + 1);
     fprintf(stderr,

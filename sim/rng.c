@@ -71,6 +71,11 @@ int sim_seeds_derive(uint64_t master, size_t n_reps, size_t n_sources, unsigned 
     return 0;
 }
 
+uint64_t sim_seed_mix(uint64_t master, uint64_t index)
+{
+    return mix64(mix64(master) ^ mix64(index + 0x5eedULL)) >> 1; /* keep it below 2^63 */
+}
+
 gsl_rng *sim_rng_create(unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);

@@ -28,6 +28,10 @@
  * the count exceeds what can be made distinct (more than 2^31 streams). */
 int sim_seeds_derive(uint64_t master, size_t n_reps, size_t n_sources, unsigned long *seeds);
 
+/* A seed for item index of a family (sweep point, ...) derived from master: well mixed,
+ * the same whatever else is computed. */
+uint64_t sim_seed_mix(uint64_t master, uint64_t index);
+
 /* Creates a generator seeded with seed. Returns NULL if out of memory. Free with
  * gsl_rng_free(). */
 gsl_rng *sim_rng_create(unsigned long seed);

@@ -279,6 +279,22 @@ head -n 1 "$tmp/m1/summary.csv" | grep -q "class_document_slo_attainment_pct" &&
 printf '[workload]\nclasses = chat:1\n[class.other]\nprompt_len = fixed:value=5\n' >"$tmp/mix2.ini"
 expect_usage_error "unknown class section" "class.other" "no such class" -- run "$tmp/mix2.ini" --model llama-3.2-1b --gpu l4
 expect_usage_error "bad class share" "--classes" "share of 'chat'" -- run --model llama-3.2-1b --gpu l4 --classes chat:0
+# --- sweep and merge: rows independent of --jobs and of sharding; rows for points that cannot run
+sweep=(--model llama-3.2-1b --gpu l4 --requests 200 --replications 2 --sweep rate=2:6:2 --sweep precision=bf16,fp8)
+"$capsim" sweep "${sweep[@]}" --jobs 1 --out "$tmp/w1" >/dev/null 2>&1 && ok || bad "sweep jobs 1"
+"$capsim" sweep "${sweep[@]}" --jobs 2 --out "$tmp/w2" >/dev/null 2>&1 && ok || bad "sweep jobs 2"
+cmp -s "$tmp/w1/summary.csv" "$tmp/w2/summary.csv" && ok || bad "sweep rows depend on --jobs"
+[ "$(wc -l <"$tmp/w1/summary.csv")" -eq 7 ] && ok || bad "sweep should have 6 points"
+"$capsim" sweep "${sweep[@]}" --shard 1/2 --out "$tmp/s1" >/dev/null 2>&1 && ok || bad "shard 1/2"
+"$capsim" sweep "${sweep[@]}" --shard 2/2 --out "$tmp/s2" >/dev/null 2>&1 && ok || bad "shard 2/2"
+"$capsim" merge --out "$tmp/sm" "$tmp/s2" "$tmp/s1" >/dev/null 2>&1 && ok || bad "merge"
+cmp -s "$tmp/w1/summary.csv" "$tmp/sm/summary.csv" && ok || bad "sharded + merged differs from unsharded"
+expect_usage_error "merge twice" "appears in two shards" -- merge --out "$tmp/sm2" "$tmp/s1" "$tmp/s1"
+"$capsim" sweep --model llama-3.1-70b --gpu h100-sxm --precision fp16 --requests 50 --replications 2 --sweep tp=1,2 --out "$tmp/w3" >/dev/null 2>&1 && ok || bad "sweep with an infeasible point"
+grep -q '^0,error,"llama-3.1-70b at fp16 needs' "$tmp/w3/summary.csv" && grep -q "^1,ok," "$tmp/w3/summary.csv" && ok || bad "infeasible point not reported as a row"
+expect_usage_error "sweep bad axis" "'colour'" -- sweep --model llama-3.2-1b --gpu l4 --sweep colour=red --out "$tmp/w4"
+expect_usage_error "sweep bad range" "first:last:step" -- sweep --model llama-3.2-1b --gpu l4 --sweep rate=5:1:1 --out "$tmp/w4"
+expect_usage_error "sweep needs out" "--out" -- sweep --model llama-3.2-1b --gpu l4 --sweep rate=1,2
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 
