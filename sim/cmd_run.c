@@ -57,7 +57,9 @@ static const char *CMD = "run"; /* "sweep" when cmd_sweep runs */
     X(classes, "",                                                                                 \
       "request classes and shares, e.g. chat:0.7,document:0.3; each may have a [class.NAME] "      \
       "section")                                                                                   \
-    X(requests, "2000", "requests per replication (a trace: at most this many, 0 = all)")          \
+    X(requests, "auto",                                                                            \
+      "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
+      "all)")                                                                                      \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
     X(trace_format, "auto", "auto, capsim, azure, burstgpt, mooncake or vllm")                     \
     X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
@@ -72,7 +74,7 @@ static const char *CMD = "run"; /* "sweep" when cmd_sweep runs */
     X(seed, "1", "master seed")                                                                    \
     X(slo, "", "targets, e.g. ttft_p99=0.5,tpot_p99=0.05 (seconds)")                               \
     X(sample_interval, "1", "time-series interval, s (0 = none)")                                  \
-    X(per_request, "off", "on: write requests.csv")                                                \
+    X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
     X(jump, "on", "on: advance unchanging decode stretches in one event")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
@@ -506,7 +508,9 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         return -1;
     }
     c->router = (serve_router)found;
-    if (count_opt(r, OPT_requests, 0, UINT64_MAX / 4, &v, err, errlen))
+    if (strcmp(r->value[OPT_requests], "auto") == 0)
+        v = r->value[OPT_trace][0] ? 0 : 2000; /* a trace: all of it */
+    else if (count_opt(r, OPT_requests, 0, UINT64_MAX / 4, &v, err, errlen))
         return -1;
     c->wl.requests = v;
     if (count_opt(r, OPT_users, 0, 10000000, &v, err, errlen))
@@ -588,6 +592,11 @@ static int resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         parse_slo(r->value[OPT_slo], &c->slo, err, errlen) || resolve_classes(r, x, err, errlen) ||
         real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen))
         return -1;
+    if (d > 0 && d < 1e-3) {
+        util_errf(err, errlen, "--sample-interval '%s': expected 0 (none) or at least 0.001 s",
+                  r->value[OPT_sample_interval]);
+        return -1;
+    }
     c->sample_interval_s = d;
     if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen))
         return -1;
@@ -890,6 +899,9 @@ int cmd_run(int argc, char **argv)
     int per_request = strcmp(r.value[OPT_per_request], "on") == 0 ||
                       strcmp(r.value[OPT_per_request], "true") == 0 ||
                       strcmp(r.value[OPT_per_request], "1") == 0;
+    if (per_request && r.out_dir == NULL)
+        fprintf(stderr, "capsim run: warning: --per-request writes requests.csv into --out DIR; "
+                        "no --out was given\n");
     outputs out;
     memset(&out, 0, sizeof out);
     int timeseries = x.cfg.sample_interval_s > 0;
@@ -936,6 +948,12 @@ int cmd_run(int argc, char **argv)
         if (r.out_dir)
             printf("  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r.out_dir,
                    timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
+        if (res.rejected)
+            fprintf(stderr,
+                    "capsim run: warning: %llu requests could never run and were refused "
+                    "(a whole sequence larger than the KV cache, or a prompt longer than "
+                    "--max-batched-tokens without chunked prefill); they count as SLO misses\n",
+                    (unsigned long long)res.rejected);
         if (res.trace_rows_reordered)
             fprintf(stderr,
                     "capsim run: warning: %llu trace rows were out of time order and "
@@ -1010,8 +1028,10 @@ static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
             if (strcmp(a->name, OPT_KEY[o]) == 0)
                 found = o;
         if (found < 0 || found == OPT_seed) {
-            util_errf(err, errlen, "--sweep '%s': '%s' is not a run option (expected rate or "
-                      "an option of capsim run other than seed)", text, a->name);
+            util_errf(err, errlen,
+                      "--sweep '%s': '%s' is not a run option (expected rate or "
+                      "an option of capsim run other than seed)",
+                      text, a->name);
             return -1;
         }
         a->key = (run_opt)found;
@@ -1026,8 +1046,10 @@ static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
     char tail;
     if (strchr(v, ',') == NULL && sscanf(v, "%lf:%lf:%lf%c", &lo, &hi, &step, &tail) == 3) {
         if (!(step > 0) || !(hi >= lo) || (hi - lo) / step >= SWEEP_MAX_VALUES) {
-            util_errf(err, errlen, "--sweep '%s': a range first:last:step needs step > 0, "
-                      "last >= first and at most %d values", text, SWEEP_MAX_VALUES);
+            util_errf(err, errlen,
+                      "--sweep '%s': a range first:last:step needs step > 0, "
+                      "last >= first and at most %d values",
+                      text, SWEEP_MAX_VALUES);
             return -1;
         }
         size_t n = (size_t)floor((hi - lo) / step + 1e-9) + 1;
@@ -1104,8 +1126,6 @@ static void run_point(const run_cli *base, const sweep_axis *ax, int n_axes, uin
         have_x = 1;
     }
     if (ok) {
-        x.cfg.wl.mix = NULL; /* class columns are not part of a sweep's summary */
-        x.cfg.class_slo = NULL;
         ok = serve_run(&x.cfg, &res, err, sizeof err) == 0;
         have_res = ok;
     }
@@ -1174,8 +1194,7 @@ static void write_sweep_header(FILE *fp)
 }
 
 /* Sorts rows by point and writes DIR/summary.csv atomically. */
-static int write_sweep_summary(const char *dir, sweep_row *rows, size_t n, char *err,
-                               size_t errlen)
+static int write_sweep_summary(const char *dir, sweep_row *rows, size_t n, char *err, size_t errlen)
 {
     if (util_mkdir_p(dir, err, errlen) != 0)
         return -1;
@@ -1232,8 +1251,7 @@ int cmd_sweep(int argc, char **argv)
         char tail;
         unsigned long long i = 0, n = 0;
         if (sscanf(sw.shard, "%llu/%llu%c", &i, &n, &tail) != 2 || n < 1 || i < 1 || i > n) {
-            status = cli_usage_error(CMD, "--shard '%s': expected I/N with 1 <= I <= N",
-                                     sw.shard);
+            status = cli_usage_error(CMD, "--shard '%s': expected I/N with 1 <= I <= N", sw.shard);
             goto done;
         }
         shard_i = i;
@@ -1252,8 +1270,7 @@ int cmd_sweep(int argc, char **argv)
     }
     uint64_t master;
     if (util_parse_u64(base.value[OPT_seed], &master) != 0) {
-        status = cli_usage_error(CMD, "--seed '%s': expected a whole number",
-                                 base.value[OPT_seed]);
+        status = cli_usage_error(CMD, "--seed '%s': expected a whole number", base.value[OPT_seed]);
         goto done;
     }
     /* Workers: child w runs the shard's points k with k % jobs == w into a part file. */
@@ -1333,7 +1350,8 @@ int cmd_sweep(int argc, char **argv)
                     fclose(fp);
             }
             clock_gettime(CLOCK_MONOTONIC, &now);
-            double el = (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
+            double el =
+                (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
             double rate = el > 0 ? (double)done_n / el : 0;
             fprintf(stderr, "\r  %llu/%llu points, %.2g points/s, %.0f s left   ",
                     (unsigned long long)done_n, (unsigned long long)mine, rate,
@@ -1360,12 +1378,10 @@ int cmd_sweep(int argc, char **argv)
     }
     rmdir(tmpdir);
     if (status == CLI_EXIT_OK && n != mine) {
-        fprintf(stderr, "capsim sweep: %zu of %llu points finished\n", n,
-                (unsigned long long)mine);
+        fprintf(stderr, "capsim sweep: %zu of %llu points finished\n", n, (unsigned long long)mine);
         status = CLI_EXIT_FAIL;
     }
-    if (status == CLI_EXIT_OK &&
-        write_sweep_summary(base.out_dir, rows, n, err, sizeof err) != 0) {
+    if (status == CLI_EXIT_OK && write_sweep_summary(base.out_dir, rows, n, err, sizeof err) != 0) {
         fprintf(stderr, "capsim sweep: %s\n", err);
         status = CLI_EXIT_FAIL;
     }
@@ -1378,8 +1394,8 @@ int cmd_sweep(int argc, char **argv)
     if (status == CLI_EXIT_OK)
         printf("capsim sweep: %llu points (shard %llu/%llu of %llu), %zu could not run; wrote "
                "%s/summary.csv\n",
-               (unsigned long long)mine, (unsigned long long)shard_i,
-               (unsigned long long)shard_n, (unsigned long long)total, failed, base.out_dir);
+               (unsigned long long)mine, (unsigned long long)shard_i, (unsigned long long)shard_n,
+               (unsigned long long)total, failed, base.out_dir);
 done:
     for (int i = 0; i < SWEEP_MAX_AXES; i++)
         free(ax[i].values);
@@ -1412,8 +1428,8 @@ int cmd_merge(int argc, char **argv)
         if (fp == NULL || fgets(h, sizeof h, fp) == NULL) {
             status = cli_usage_error("merge", "%s: cannot read a sweep summary", path);
         } else if (header[0] && strcmp(h, header) != 0) {
-            status = cli_usage_error("merge", "%s: its header differs from the first shard's",
-                                     path);
+            status =
+                cli_usage_error("merge", "%s: its header differs from the first shard's", path);
         } else {
             snprintf(header, sizeof header, "%s", h);
             if (read_rows(fp, &rows, &n, &cap) != 0)

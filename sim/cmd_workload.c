@@ -72,23 +72,31 @@ typedef struct wl_opts {
     const char *out;
     const char *lengths_from;
     int lengths_joint;
+    int given_prompt, given_output, given_requests, given_seed; /* on the command line */
     int is_file, is_ini;
 } wl_opts;
 
 static int on_ini_key(void *user, const char *section, const char *name, const char *value,
                       char *err, size_t errlen)
 {
-    (void)section;
     wl_opts *o = user;
+    /* Classes change how requests are drawn; describing them is capsim run's job. */
+    if (strncmp(section, "class.", 6) == 0 || strcmp(name, "classes") == 0) {
+        util_errf(err, errlen,
+                  "request classes ([class.*], classes = ...) are not described "
+                  "here; capsim run reports each class");
+        return -1;
+    }
+    /* Options given on the command line win over the file. */
     if (strcmp(name, "arrival") == 0)
         snprintf(o->arrival, sizeof o->arrival, "%s", value);
-    else if (strcmp(name, "prompt_len") == 0)
+    else if (strcmp(name, "prompt_len") == 0 && !o->given_prompt)
         snprintf(o->prompt, sizeof o->prompt, "%s", value);
-    else if (strcmp(name, "output_len") == 0)
+    else if (strcmp(name, "output_len") == 0 && !o->given_output)
         snprintf(o->output, sizeof o->output, "%s", value);
-    else if (strcmp(name, "requests") == 0)
+    else if (strcmp(name, "requests") == 0 && !o->given_requests)
         return cli_parse_count("key requests", value, 1, UINT64_MAX / 4, &o->requests, err, errlen);
-    else if (strcmp(name, "seed") == 0)
+    else if (strcmp(name, "seed") == 0 && !o->given_seed)
         return cli_parse_count("key seed", value, 0, UINT64_MAX, &o->seed, err, errlen);
     else if (strcmp(name, "users") == 0 && strcmp(value, "0") != 0) {
         util_errf(err, errlen,
@@ -328,16 +336,20 @@ int cmd_workload(int argc, char **argv)
         switch (ch) {
         case 'p':
             snprintf(o.prompt, sizeof o.prompt, "%s", optarg);
+            o.given_prompt = 1;
             break;
         case 'o':
             snprintf(o.output, sizeof o.output, "%s", optarg);
+            o.given_output = 1;
             break;
         case 'n':
             bad = cli_parse_count("--requests", optarg, 1, UINT64_MAX / 4, &o.requests, err,
                                   sizeof err);
+            o.given_requests = 1;
             break;
         case 's':
             bad = cli_parse_count("--seed", optarg, 0, UINT64_MAX, &o.seed, err, sizeof err);
+            o.given_seed = 1;
             break;
         case 'w':
             bad =

@@ -96,6 +96,8 @@ typedef struct sim {
      * running (time averages after the last completion add nothing: the system is
      * empty); t_last_done closes the window. */
     double t_start, t_end, last_t, t_last_done, t_last_arrival;
+    int snap_taken;
+    int window_mode; /* -1 undecided, 0 to the last completion, 1 to the last arrival */
     uint64_t in_system, busy_replicas, running_seqs, kv_used;
     window_acc acc;  /* since the first measured arrival */
     window_acc snap; /* the same, at the last arrival */
@@ -294,8 +296,8 @@ static int admit(sim *s, replica *r, uint32_t *budget, double now)
             break;
         sim_ring_pop(&r->waiting);
         take_blocks(s, r, q, need);
-        if (q->gen == 0 && q->prefilled == 0)
-            q->sched_s = now;
+        if (q->preemptions == 0 && q->prefilled == 0)
+            q->sched_s = now; /* first scheduled; a preempted request keeps its time */
         r->run[r->nrun++] = id;
         s->running_seqs++;
         r->pre_slot[r->npre] = id;
@@ -585,9 +587,12 @@ static void produce(sim *s, slot *q, double now)
 {
     q->gen++;
     s->res->tokens_out++;
-    if (q->gen == 1)
+    if (q->gen == 1) {
         q->first_s = now;
-    else if (q->index >= s->warm)
+        /* Its prompt counts once for throughput, whatever was recomputed. */
+        if (in_window(s, now))
+            s->acc.in_tokens += q->prompt;
+    } else if (q->index >= s->warm)
         histo_add(&s->h_itl, now - q->last_s);
     q->last_s = now;
 }
@@ -621,6 +626,8 @@ static int apply_stretch(sim *s, replica *r, double now)
     const double t0 = r->step_start_s;
     uint64_t measured = 0;
     double lo_w = s->t_start, hi_w = s->t_end;
+    /* Static batching reserved every block at admission: nothing grows. */
+    int grows = s->cfg->sched != SERVE_STATIC;
     for (uint32_t i = 0; i < r->ndec; i++) {
         slot *q = &s->slots[r->dec_slot[i]];
         int meas = q->index >= s->warm;
@@ -628,31 +635,41 @@ static int apply_stretch(sim *s, replica *r, double now)
         if (meas)
             histo_add(&s->h_itl, T[0] - q->last_s);
         /* Step j (1-based) attends over ctx + j tokens and needs a new block when
-         * ctx + j - 1 is a multiple of the block size; step 1's was taken already. */
+         * ctx + j - 1 is a multiple of the block size; step 1's was taken already. The
+         * block counts from the start of step j, in the time averages (and in the
+         * snapshot taken at the last arrival, if the step started before it). */
         uint32_t bs = s->cfg->block_size;
         uint64_t c0 = q->ctx;
         uint64_t j = bs - (c0 % bs) + 1;
-        for (; j <= k; j += bs) {
+        for (; grows && j <= k; j += bs) {
             if (j < 2)
                 continue;
             double a = T[j - 2] > lo_w ? T[j - 2] : lo_w;
             double b = now < hi_w ? now : hi_w;
             if (b > a)
                 s->acc.area_kv += b - a;
+            double bs_end = s->snap_taken && s->t_last_arrival < hi_w ? s->t_last_arrival : b;
+            if (s->snap_taken && bs_end > a)
+                s->snap.area_kv += bs_end - a;
         }
         q->gen += k;
         q->ctx += k;
         q->last_s = T[k - 1];
         any_done |= q->gen == q->output;
         s->res->tokens_out += k;
-        uint32_t need = blocks_for(s, q->ctx) - q->blocks;
-        take_blocks(s, r, q, need);
+        if (grows) {
+            uint32_t need = blocks_for(s, q->ctx) - q->blocks;
+            take_blocks(s, r, q, need);
+        }
     }
     uint64_t in_win = 0;
     for (uint32_t j = 0; j < k; j++) {
         if (j > 0 && measured)
             histo_add_n(&s->h_itl, T[j] - T[j - 1], measured);
         in_win += in_window(s, T[j]) ? 1u : 0u;
+        /* Steps that ended before the last arrival belong in its snapshot too. */
+        if (s->snap_taken && in_window(s, T[j]) && T[j] <= s->t_last_arrival)
+            s->snap.out_tokens += r->ndec;
     }
     s->acc.out_tokens += in_win * r->ndec;
     assert(r->outstanding_tokens >= (uint64_t)k * r->ndec);
@@ -660,7 +677,7 @@ static int apply_stretch(sim *s, replica *r, double now)
     s->steps += k - 1;
     /* Occupancy only grows within a stretch: its largest in-window value is at the start
      * of the last step that starts inside the window. */
-    for (uint32_t j = k; j >= 1; j--) {
+    for (uint32_t j = k; grows && j >= 1; j--) {
         double start = j == 1 ? t0 : T[j - 2];
         if (in_window(s, start)) {
             uint64_t used = 0;
@@ -723,10 +740,8 @@ static int end_step(sim *s, uint32_t ri, double now)
             histo_add_n(&s->h_itl, now - prev, shared);
         assert(r->outstanding_tokens >= tokens_in + tokens_out);
         r->outstanding_tokens -= tokens_in + tokens_out;
-        if (in_window(s, now)) {
+        if (in_window(s, now))
             s->acc.out_tokens += tokens_out;
-            s->acc.in_tokens += tokens_in;
-        }
         s->ts_tokens += tokens_out;
     }
     /* Completions: compact the running list in place, keeping admission order. */
@@ -835,6 +850,7 @@ static int admit_request(sim *s, const request *rq, uint32_t user, double now, c
     if (idx + 1 == s->n_total) {
         s->t_last_arrival = now;
         s->snap = s->acc; /* advance() has brought acc up to now */
+        s->snap_taken = 1;
     }
     const serve_config *c = s->cfg;
     int measured = idx >= s->warm;
@@ -1011,6 +1027,7 @@ static void reset(sim *s, int rep_index)
     memset(&s->acc, 0, sizeof s->acc);
     memset(&s->snap, 0, sizeof s->snap);
     s->t_last_arrival = 0;
+    s->snap_taken = 0;
     s->max_batch = s->max_kv = 0;
     histo_reset(&s->h_ttft);
     histo_reset(&s->h_tpot);
@@ -1038,7 +1055,7 @@ static void fill_latency(double *m, serve_metric first, double sum_s, uint64_t n
         m[(unsigned)first + 1 + i] = 1e3 * histo_quantile(h, q[i]);
 }
 
-static void fill_metrics(const sim *s, double *m)
+static void fill_metrics(sim *s, double *m)
 {
     const serve_config *c = s->cfg;
     /* Steady state: from the first measured arrival to the last arrival, as the queueing
@@ -1048,7 +1065,11 @@ static void fill_metrics(const sim *s, double *m)
      * completion too). */
     double to_arrival = s->t_last_arrival - s->t_start;
     double to_done = s->t_last_done - s->t_start;
-    int steady = to_arrival >= 0.5 * to_done;
+    /* Decided on the first replication and kept, so every replication measures the same
+     * kind of window. */
+    if (s->window_mode < 0)
+        s->window_mode = to_arrival >= 0.5 * to_done;
+    int steady = s->window_mode;
     const window_acc *a = steady ? &s->snap : &s->acc;
     double window = steady ? to_arrival : to_done;
     double w = window > 0 ? window : NAN;
@@ -1060,9 +1081,12 @@ static void fill_metrics(const sim *s, double *m)
     fill_latency(m, SM_mean_itl_ms, s->sum_itl, s->n_itl, &s->h_itl);
     fill_latency(m, SM_mean_e2el_ms, s->sum_e2e, s->n_done, &s->h_e2e);
     fill_latency(m, SM_mean_queue_ms, s->sum_queue, s->n_done, &s->h_queue);
-    double attain = s->n_done ? (double)s->n_slo_met / (double)s->n_done : NAN;
-    m[SM_goodput] = m[SM_request_throughput] * attain;
-    m[SM_slo_attainment_pct] = 100.0 * attain;
+    /* Goodput: completions per second that met every SLO. Attainment: the share of
+     * requests that met every SLO, counting refused requests as misses. */
+    double met_of_done = s->n_done ? (double)s->n_slo_met / (double)s->n_done : NAN;
+    uint64_t asked = s->n_done + s->n_rejected;
+    m[SM_goodput] = m[SM_request_throughput] * met_of_done;
+    m[SM_slo_attainment_pct] = asked ? 100.0 * (double)s->n_slo_met / (double)asked : NAN;
     m[SM_gpu_utilization] = a->area_busy / (w * c->replicas);
     m[SM_mean_running_batch] = a->area_busy > 0 ? a->area_running / a->area_busy : 0.0;
     m[SM_max_running_batch] = s->max_batch;
@@ -1193,6 +1217,7 @@ int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen
     memset(&s, 0, sizeof s);
     s.cfg = c;
     s.res = res;
+    s.window_mode = -1;
     if (count_requests(c, &s.n_total, res, err, errlen) != 0)
         return -1;
     if ((uint64_t)floor(c->warmup_fraction * (double)s.n_total) >= s.n_total) {

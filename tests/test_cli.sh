@@ -295,6 +295,11 @@ grep -q '^0,error,"llama-3.1-70b at fp16 needs' "$tmp/w3/summary.csv" && grep -q
 expect_usage_error "sweep bad axis" "'colour'" -- sweep --model llama-3.2-1b --gpu l4 --sweep colour=red --out "$tmp/w4"
 expect_usage_error "sweep bad range" "first:last:step" -- sweep --model llama-3.2-1b --gpu l4 --sweep rate=5:1:1 --out "$tmp/w4"
 expect_usage_error "sweep needs out" "--out" -- sweep --model llama-3.2-1b --gpu l4 --sweep rate=1,2
+expect_usage_error "tiny sample interval" "--sample-interval" "0.001" -- run --model llama-3.2-1b --gpu l4 --sample-interval 1e-20
+"$capsim" workload generate poisson:rate=50 --requests 2500 --out "$tmp/big.csv" >/dev/null && ok || bad "generate 2500"
+"$capsim" run --model llama-3.2-1b --gpu h100-sxm --trace "$tmp/big.csv" --replications 2 >"$tmp/out" 2>&1 && grep -q "x 2500 requests" "$tmp/out" && ok || bad "a trace is read whole by default: $(grep requests "$tmp/out" | head -2)"
+"$capsim" workload describe "$src/workloads/api.ini" --requests 10 >"$tmp/out" 2>&1 && grep -Eq "^  requests +10$" "$tmp/out" && ok || bad "describe: flags should win over the workload file"
+expect_usage_error "describe classes" "classes" -- workload describe "$tmp/mix.ini"
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 

@@ -349,7 +349,7 @@ static void test_metamorphic(void)
 }
 
 /* Advancing decode stretches in one event changes nothing but the event count. */
-static void test_jump_is_exact(void)
+static void jump_is_exact(serve_sched sched)
 {
     char *out[2];
     size_t len[2];
@@ -361,6 +361,8 @@ static void test_jump_is_exact(void)
         f.cfg.kv_blocks = 1500;
         f.cfg.replicas = 2;
         f.cfg.router = ROUTER_LEAST_TOKENS;
+        f.cfg.sched = sched;
+        f.cfg.max_num_seqs = sched == SERVE_STATIC ? 16 : f.cfg.max_num_seqs;
         f.cfg.jump = jump;
         f.cfg.requests_out = tmpfile();
         serve_result r;
@@ -378,6 +380,33 @@ static void test_jump_is_exact(void)
     CHECK(events[1] < events[0]);
     free(out[0]);
     free(out[1]);
+}
+
+static void test_jump_is_exact(void)
+{
+    jump_is_exact(SERVE_CONTINUOUS);
+    jump_is_exact(SERVE_STATIC); /* every block reserved up front: nothing may grow */
+}
+
+/* A request that can never run is refused and counts as an SLO miss. */
+static void test_refusals_miss_slo(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=2", "uniform:min=100,max=3000", "det:value=20", 400);
+    f.cfg.chunked_prefill = 0;
+    f.cfg.max_batched_tokens = 2048;   /* prompts above it cannot run without chunking */
+    f.cfg.slo.limit_s[SLO_TTFT] = 100; /* met by every request that runs */
+    f.cfg.slo.pct[SLO_TTFT] = 99;
+    serve_result r;
+    char err[256];
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    check_conservation(&r, &f.cfg);
+    CHECK(r.rejected > 0);
+    double share_ran = (double)r.finished / (double)r.offered;
+    CHECK_NEAR(r.metric[SM_slo_attainment_pct].mean, 100 * share_ran, 5.0);
+    CHECK_LE(r.metric[SM_slo_attainment_pct].mean, 90.0);
+    serve_result_fini(&r);
+    fixture_fini(&f);
 }
 
 /* Closed loop: N users with think time Z obey the interactive response-time law
@@ -445,5 +474,5 @@ static void test_cleanup(void)
 TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static_and_routers),
           TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
-          TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_closed_loop),
-          TEST(test_bad_config), TEST(test_cleanup))
+          TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
+          TEST(test_closed_loop), TEST(test_bad_config), TEST(test_cleanup))

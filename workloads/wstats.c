@@ -117,7 +117,10 @@ double wstats_mean_rate(const wstats *w)
 double wstats_peak_rate(const wstats *w)
 {
     uint64_t peak = w->bin_count > w->peak_count ? w->bin_count : w->peak_count;
-    return (double)peak / w->window_s;
+    /* A workload shorter than one window: its windows are as long as the workload. */
+    double span = w->last_s - w->first_s;
+    double width = span < w->window_s ? span : w->window_s;
+    return width > 0 ? (double)peak / width : NAN;
 }
 
 double wstats_gap_cv(const wstats *w)
