@@ -655,7 +655,7 @@ static int mc_number(trace_src *t, json_object *obj, const char *line, const cha
     if (!isfinite(x) || x < lo || x > hi || (whole && x != floor(x))) {
         char shown[64];
         util_printable(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), shown,
-                        sizeof shown);
+                       sizeof shown);
         at_errf(err, errlen, t->path, t->lineno, key_col(line, key),
                 "key '%s': found %s, expected %s", key, shown, expected);
         return -1;
@@ -1492,10 +1492,20 @@ static void str_copy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* Messages quote the file's own text (a header name, a field); a quoted field can hold a
+ * newline, so control characters are shown as '?' to keep every message one line. */
+static void one_line(char *msg)
+{
+    for (; *msg; msg++)
+        if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+            *msg = '?';
+}
+
 static int fail(trace_src *t, const char *msg, char *err, size_t errlen)
 {
     t->failed = 1;
     str_copy(t->fail_msg, sizeof t->fail_msg, msg);
+    one_line(t->fail_msg);
     util_errf(err, errlen, "%s", t->fail_msg);
     return -1;
 }
@@ -1523,8 +1533,10 @@ static int fill(trace_src *t, char *err, size_t errlen)
         if (rc == TR_BAD) {
             if (!t->opt.skip_bad_rows)
                 return fail(t, msg, err, errlen);
-            if (t->stats.rows_bad < 3)
+            if (t->stats.rows_bad < 3) {
                 str_copy(t->stats.first_bad[t->stats.rows_bad], sizeof t->stats.first_bad[0], msg);
+                one_line(t->stats.first_bad[t->stats.rows_bad]);
+            }
             t->stats.rows_bad++;
             continue;
         }
@@ -1639,7 +1651,17 @@ static char *dup_str(const char *s, int *oom)
     return d;
 }
 
+static reqsrc *open_trace(const char *path, const trace_options *opt, char *err, size_t errlen);
+
 reqsrc *trace_open(const char *path, const trace_options *opt, char *err, size_t errlen)
+{
+    reqsrc *src = open_trace(path, opt, err, errlen);
+    if (src == NULL && err != NULL && errlen > 0)
+        one_line(err);
+    return src;
+}
+
+static reqsrc *open_trace(const char *path, const trace_options *opt, char *err, size_t errlen)
 {
     assert(path != NULL);
     trace_src *t = calloc(1, sizeof *t);
