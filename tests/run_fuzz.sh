@@ -7,6 +7,7 @@
 # its seed corpus in tests/fuzz_corpus/<format> (auto gets every format's seeds). Inputs
 # the fuzzer finds go to BUILD_DIR/corpus_<format>, so the source tree is not written.
 # Also builds and runs tests/fuzz_specs.c (the spec and scenario parsers).
+# The fuzzer seed is FUZZ_SEED (default 1), so a CI run is repeatable.
 # Exits non-zero if a target fails to build or any run finds a crash, leak, timeout or
 # sanitizer report; the log of each run is BUILD_DIR/fuzz_<format>.log.
 #
@@ -45,7 +46,7 @@ for f in $formats; do
         seeds="$src/tests/fuzz_corpus/$f"
     fi
     # shellcheck disable=SC2086 # seeds is a list of directories without spaces
-    if "$out/fuzz_traces_$f" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
+    if "$out/fuzz_traces_$f" -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -timeout=20 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/crash_${f}_" \
         "$out/corpus_$f" $seeds >"$out/fuzz_$f.log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_$f.log")
@@ -65,7 +66,7 @@ done
     "$src/workloads/reqsrc.c" "$src/workloads/traces.c" \
     -lcsv -ljson-c -linih -lgsl -lgslcblas -lm -o "$out/fuzz_specs"
 mkdir -p "$out/corpus_specs"
-if "$out/fuzz_specs" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
+if "$out/fuzz_specs" -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
     -print_final_stats=1 -artifact_prefix="$out/crash_specs_" "$out/corpus_specs" \
     "$src/tests/fuzz_corpus_specs" >"$out/fuzz_specs.log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_specs.log")
