@@ -43,6 +43,7 @@ int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_capacity(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static void usage(FILE *out)
                  "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
                  "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
                  "  sweep      run a grid of scenarios in parallel (merge joins sharded sweeps)\n"
+            "  capacity   fewest servers for a waiting-time target (queueing mode)\n"
             "  workload   describe a workload (trace or synthetic), or generate a trace\n"
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
         return cmd_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc - 1, argv + 1);
+    if (strcmp(cmd, "capacity") == 0)
+        return cmd_capacity(argc - 1, argv + 1);
     if (strcmp(cmd, "workload") == 0)
         return cmd_workload(argc - 1, argv + 1);
     fprintf(stderr,

@@ -300,6 +300,17 @@ expect_usage_error "tiny sample interval" "--sample-interval" "0.001" -- run --m
 "$capsim" run --model llama-3.2-1b --gpu h100-sxm --trace "$tmp/big.csv" --replications 2 >"$tmp/out" 2>&1 && grep -q "x 2500 requests" "$tmp/out" && ok || bad "a trace is read whole by default: $(grep requests "$tmp/out" | head -2)"
 "$capsim" workload describe "$src/workloads/api.ini" --requests 10 >"$tmp/out" 2>&1 && grep -Eq "^  requests +10$" "$tmp/out" && ok || bad "describe: flags should win over the workload file"
 expect_usage_error "describe classes" "classes" -- workload describe "$tmp/mix.ini"
+# --- capacity in the queueing mode: the fewest servers agrees with Erlang C
+for args in "10 0.1 0.25" "4 0.5 0.08"; do
+  set -- $args
+  "$capsim" capacity servers --arrival poisson:rate=$1 --service exp:mean=1 --wait-t $2 --max-prob $3 --customers 50000 >"$tmp/out" 2>&1 && ok || bad "capacity servers $args"
+  sim_c=$(sed -n 's/^  answer: \([0-9]*\) servers.*/\1/p' "$tmp/out")
+  exact_c=$(sed -n 's/^  Erlang C (exact for M\/M\/c): \([0-9]*\) servers/\1/p' "$tmp/out")
+  [ -n "$sim_c" ] && [ "$sim_c" = "$exact_c" ] && ok || bad "capacity $args: simulated '$sim_c' vs Erlang C '$exact_c'"
+done
+set -- "$capsim"
+expect_usage_error "capacity what" "servers" -- capacity rate
+expect_usage_error "capacity missing" "--max-prob" -- capacity servers --arrival poisson:rate=1 --service exp:mean=1
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 
