@@ -128,6 +128,7 @@ static void synthetic_fini(synthetic *y)
         reqsrc_pairs_free(&y->pairs);
 }
 
+/* On failure, whatever was built in y is released again: the caller has nothing to undo. */
 static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
 {
     memset(y, 0, sizeof *y);
@@ -138,23 +139,23 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
     char why[1024];
     if (arrival_parse(o->arrival, &y->arr, why, sizeof why) != 0) {
         util_errf(err, errlen, "arrival %s", why);
-        return NULL;
+        goto fail;
     }
     y->have_arr = 1;
     if (dist_parse(o->prompt, &y->prompt, why, sizeof why) != 0) {
         util_errf(err, errlen, "--prompt-len %s", why);
-        return NULL;
+        goto fail;
     }
     y->have_prompt = 1;
     if (dist_parse(o->output, &y->output, why, sizeof why) != 0) {
         util_errf(err, errlen, "--output-len %s", why);
-        return NULL;
+        goto fail;
     }
     y->have_output = 1;
     if (o->lengths_from) {
         if (reqsrc_pairs_load(o->lengths_from, o->lengths_joint, &y->pairs, why, sizeof why) != 0) {
             util_errf(err, errlen, "--lengths-from %s", why);
-            return NULL;
+            goto fail;
         }
         y->have_pairs = 1;
     }
@@ -162,15 +163,20 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
     unsigned long seeds[2];
     if (sim_seeds_derive(o->seed, 1, 2, seeds) != 0) {
         util_errf(err, errlen, "out of memory");
-        return NULL;
+        goto fail;
     }
     reqsrc *src =
         reqsrc_synthetic(&y->arr, &y->prompt, &y->output, o->requests, seeds[0], seeds[1]);
-    if (src == NULL)
+    if (src == NULL) {
         util_errf(err, errlen, "out of memory");
-    else if (y->have_pairs)
+        goto fail;
+    }
+    if (y->have_pairs)
         reqsrc_synthetic_use_pairs(src, &y->pairs);
     return src;
+fail:
+    synthetic_fini(y);
+    return NULL;
 }
 
 static void print_lengths(const char *name, const wstats_len *l)
@@ -186,10 +192,8 @@ static int describe(wl_opts *o)
     char err[1024];
     synthetic y;
     reqsrc *src = open_workload(o, &y, err, sizeof err);
-    if (src == NULL) {
-        synthetic_fini(&y);
+    if (src == NULL)
         return cli_usage_error(CMD, "%s", err);
-    }
     wstats w;
     if (wstats_init(&w, o->window_s) != 0) {
         reqsrc_close(src);
@@ -254,10 +258,8 @@ static int generate(wl_opts *o)
     char err[1024];
     synthetic y;
     reqsrc *src = open_workload(o, &y, err, sizeof err);
-    if (src == NULL) {
-        synthetic_fini(&y);
+    if (src == NULL)
         return cli_usage_error(CMD, "%s", err);
-    }
     util_atomic_file f;
     int status = CLI_EXIT_OK;
     if (util_atomic_open(&f, o->out, err, sizeof err) != 0) {
