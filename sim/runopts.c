@@ -50,6 +50,7 @@ static int set_value(void *user, run_opt o, const char *val, char *err, size_t e
         return -1;
     }
     snprintf(r->value[o], sizeof r->value[o], "%s", val);
+    r->given[o] = 1;
     return 0;
 }
 

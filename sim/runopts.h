@@ -81,6 +81,7 @@ typedef struct class_def {
 
 typedef struct run_cli {
     char value[OPT_COUNT][1024];
+    unsigned char given[OPT_COUNT]; /* set by a scenario file or a flag, not a default */
     const char *out_dir;
     class_def cls[REQSRC_MAX_CLASSES];
     uint32_t n_cls;

@@ -309,7 +309,46 @@ for args in "10 0.1 0.25" "4 0.5 0.08"; do
   [ -n "$sim_c" ] && [ "$sim_c" = "$exact_c" ] && ok || bad "capacity $args: simulated '$sim_c' vs Erlang C '$exact_c'"
 done
 set -- "$capsim"
-expect_usage_error "capacity what" "servers" -- capacity rate
+expect_usage_error "capacity what" "servers, rate, replicas or deploy" -- capacity fastest
+expect_usage_error "capacity rate needs an SLO" "--slo" -- capacity rate --model llama-3.2-1b --gpu l4
+expect_usage_error "capacity replicas needs a rate" "--rate" -- capacity replicas --model llama-3.2-1b --gpu l4 --slo ttft_p99=1
+expect_usage_error "capacity rate refuses a trace" "--trace" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --trace "$tmp/big.csv"
+expect_usage_error "capacity needs two replications" "--replications 1" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --replications 1
+
+# --- capacity on the serving model: a confirming run at the reported rate meets the SLOs,
+# and one at the rate reported as failing, a little above, does not.
+cap=(--model llama-3.1-8b --gpu h100-sxm --slo ttft_p99=0.5,tpot_p99=0.05 --replications 10 --requests 8000)
+"$capsim" capacity rate "${cap[@]}" --out "$tmp/cap" >"$tmp/out" 2>&1 && ok || bad "capacity rate: $(tail -3 "$tmp/out")"
+meets=$(awk -F, 'NR == 2 { print $1 }' "$tmp/cap/capacity.csv")
+est=$(awk -F, 'NR == 2 { print $2 }' "$tmp/cap/capacity.csv")
+fails=$(awk -F, 'NR == 2 { print $3 }' "$tmp/cap/capacity.csv")
+awk -v m="$meets" -v e="$est" -v f="$fails" 'BEGIN { exit !(m > 0 && m <= e && e <= f && f <= 1.35 * m) }' \
+  && ok || bad "capacity rate: meets $meets <= estimate $est <= fails $fails <= 1.35 x meets"
+"$capsim" run "${cap[@]}" --arrival "poisson:rate=$meets" >"$tmp/out" 2>&1
+[ "$(grep -c 'SLO .*: met' "$tmp/out")" -eq 2 ] && ok || bad "a run at the capacity rate $meets meets both SLOs: $(grep SLO "$tmp/out")"
+"$capsim" run "${cap[@]}" --arrival "poisson:rate=$fails" >"$tmp/out" 2>&1
+grep -q 'NOT met' "$tmp/out" && ok || bad "a run at the failing rate $fails misses an SLO: $(grep SLO "$tmp/out")"
+# The search's own record of the confirming rate is the run's figure, to the digit.
+want=$(awk -F, -v m="$meets" '$2 == m && $4 == "p99_ttft_ms" { print $5 }' "$tmp/cap/search.csv")
+"$capsim" run "${cap[@]}" --arrival "poisson:rate=$meets" --out "$tmp/cap-run" >/dev/null 2>&1
+col=$(head -1 "$tmp/cap-run/summary.csv" | tr ',' '\n' | grep -nx p99_ttft_ms | cut -d: -f1)
+got=$(python3 -c "import csv,sys; r=list(csv.reader(open(sys.argv[1]))); print(r[1][int(sys.argv[2])-1])" "$tmp/cap-run/summary.csv" "$col" 2>/dev/null)
+[ -n "$want" ] && [ "$want" = "$got" ] && ok || bad "search.csv p99 TTFT at $meets ('$want') equals the confirming run's ('$got')"
+# replicas: the answer meets, one fewer does not
+"$capsim" capacity replicas "${cap[@]}" --rate 30 --out "$tmp/rep" >"$tmp/out" 2>&1 && ok || bad "capacity replicas: $(tail -3 "$tmp/out")"
+n=$(sed -n 's/^  answer: \([0-9]*\) replica.*/\1/p' "$tmp/out")
+[ -n "$n" ] && [ "$n" -gt 1 ] && ok || bad "capacity replicas answer '$n'"
+awk -F, -v n="$n" '$2 == n && $3 != "meets" { bad = 1 } $2 == n - 1 && $3 == "meets" { bad = 1 }
+  $2 == n { seen = 1 } $2 == n - 1 { below = 1 } END { exit bad || !seen || !below }' "$tmp/rep/replicas.csv" \
+  && ok || bad "replicas.csv: $n meets and $((n - 1)) does not"
+# deploy: candidates that cannot fit are rows with the reason; one cheapest among the feasible
+"$capsim" capacity deploy --model llama-3.1-8b --gpus l4,h100-sxm --precisions bf16,int4 --tps 1 \
+  --slo ttft_p99=1,tpot_p99=0.1 --rate 20 --requests 2000 --replications 4 --jobs 2 --out "$tmp/dep" >"$tmp/out" 2>&1 && ok || bad "capacity deploy: $(tail -3 "$tmp/out")"
+[ "$(awk -F, 'NR > 1 && $NF == 1' "$tmp/dep/frontier.csv" | wc -l)" -eq 1 ] && ok || bad "deploy: exactly one cheapest"
+[ "$(wc -l <"$tmp/dep/frontier.csv")" -eq 5 ] && ok || bad "deploy: 4 candidates in frontier.csv"
+"$capsim" capacity deploy --model llama-3.1-8b --gpus l4,h100-sxm --precisions bf16,int4 --tps 1 \
+  --slo ttft_p99=1,tpot_p99=0.1 --rate 20 --requests 2000 --replications 4 --jobs 1 --out "$tmp/dep1" >/dev/null 2>&1
+cmp -s "$tmp/dep/frontier.csv" "$tmp/dep1/frontier.csv" && ok || bad "deploy: the same frontier.csv with --jobs 1 and 2"
 expect_usage_error "capacity missing" "--max-prob" -- capacity servers --arrival poisson:rate=1 --service exp:mean=1
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
