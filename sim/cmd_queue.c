@@ -18,6 +18,8 @@
 #include "sim/csvout.h"
 #include "sim/histo.h"
 #include "sim/queue.h"
+#include "sim/runopts.h"
+#include "sim/theory.h"
 #include "sim/scenario.h"
 #include "sim/util.h"
 
@@ -51,6 +53,11 @@ static void usage(FILE *out)
             "  --seed S            master seed; stream seeds derive from it (default 1)\n"
             "  --out DIR           write DIR/summary.csv, DIR/seeds.csv and DIR/scenario.ini\n"
             "  --allow-unstable    run even if the offered load is >= 1 without a capacity\n"
+            "  --load A:B:S        a load curve: run at utilisations rho = A, A+S, ..., B (the\n"
+            "                      arrival rate set to rho*servers*batch/E[S], the same seed at\n"
+            "                      every rho) and write DIR/load.csv: mean and p99 wait with\n"
+            "                      CIs, beside the exact values where theory has them (M/M/c,\n"
+            "                      M/G/1); capsim plot DIR draws it\n"
             "  -h, --help          show this help\n"
             "\n"
             "A scenario file holds the same settings under [queue], one 'key = value' a line\n"
@@ -68,6 +75,7 @@ typedef struct queue_cli {
     const char *out_dir;
     const char *scenario_path; /* INI file given on the command line, or NULL */
     int tail_given, allow_unstable;
+    const char *load; /* --load first:last:step, or NULL */
 } queue_cli;
 
 /* Options that a scenario file may set too, under [queue], with '-' spelled '_'. */
@@ -85,6 +93,7 @@ typedef enum opt_code {
     O_ALLOW_UNSTABLE,
     O_N_SCENARIO, /* the rest: flags only */
     O_OUT = O_N_SCENARIO,
+    O_LOAD,
     O_HELP
 } opt_code;
 
@@ -163,6 +172,9 @@ static int apply_option(queue_cli *q, opt_code code, const char *val, const char
             return -1;
         }
         q->out_dir = val;
+        return 0;
+    case O_LOAD:
+        q->load = val;
         return 0;
     case O_HELP:
         break;
@@ -367,6 +379,7 @@ static int parse_args(int argc, char **argv, queue_cli *q)
         {"seed", required_argument, NULL, O_SEED},
         {"allow-unstable", no_argument, NULL, O_ALLOW_UNSTABLE},
         {"out", required_argument, NULL, O_OUT},
+        {"load", required_argument, NULL, O_LOAD},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -420,6 +433,140 @@ static int parse_args(int argc, char **argv, queue_cli *q)
     return 0;
 }
 
+/* --- the load curve (--load) ------------------------------------------------------------- */
+
+typedef struct load_point {
+    double rho, rate;
+    stats_ci mean_wait, p99_wait;
+    double exact_mean, exact_p99;
+} load_point;
+
+/* The exact mean and p99 wait at rate lambda where a formula applies, else NAN. */
+static void load_exact(const queue_cli *q, const dist *svc, double lambda, load_point *p)
+{
+    p->exact_mean = p->exact_p99 = NAN;
+    const queue_config *c = &q->cfg;
+    if (strncmp(q->arrival_text, "poisson:", 8) != 0 || c->capacity != 0 || c->batch != 1)
+        return;
+    theory_answer a;
+    double mu = 1.0 / svc->mean;
+    if (strcmp(svc->kind->name, "exp") == 0) {
+        if (theory_mmc(lambda, mu, (int)c->servers, 0, &a) != 0)
+            return;
+        p->exact_mean = a.mean_wait;
+        /* P(W > t) = C exp(-(c mu - lambda) t), so the 99th percentile solves it = 0.01. */
+        double rate = c->servers * mu - lambda;
+        p->exact_p99 = a.prob_wait > 0.01 ? log(a.prob_wait / 0.01) / rate : 0;
+    } else if (c->servers == 1 && theory_mg1(lambda, svc->mean, svc->scv, 0, &a) == 0) {
+        p->exact_mean = a.mean_wait;
+    }
+}
+
+static void write_load_csv(FILE *fp, const load_point *pt, size_t n)
+{
+    csvout c;
+    csvout_init(&c, fp);
+    static const char *const cols[] = {"rho",           "arrival_rate",    "mean_wait",
+                                       "mean_wait_ci95", "p99_wait",        "p99_wait_ci95",
+                                       "exact_mean_wait", "exact_p99_wait"};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        csvout_str(&c, cols[i]);
+    csvout_end_row(&c);
+    for (size_t i = 0; i < n; i++) {
+        csvout_num(&c, pt[i].rho);
+        csvout_num(&c, pt[i].rate);
+        csvout_num(&c, pt[i].mean_wait.mean);
+        csvout_num(&c, pt[i].mean_wait.half_width);
+        csvout_num(&c, pt[i].p99_wait.mean);
+        csvout_num(&c, pt[i].p99_wait.half_width);
+        if (isnan(pt[i].exact_mean))
+            csvout_str(&c, "");
+        else
+            csvout_num(&c, pt[i].exact_mean);
+        if (isnan(pt[i].exact_p99))
+            csvout_str(&c, "");
+        else
+            csvout_num(&c, pt[i].exact_p99);
+        csvout_end_row(&c);
+    }
+}
+
+static int run_load_curve(queue_cli *q, const dist *svc)
+{
+    double lo, hi, step;
+    char tail, err[1024];
+    if (sscanf(q->load, "%lf:%lf:%lf%c", &lo, &hi, &step, &tail) != 3 || !(lo > 0) ||
+        !(hi >= lo) || !(step > 0) || (hi - lo) / step > 1000)
+        return cli_usage_error(CMD, "--load '%s': expected first:last:step utilisations with "
+                                    "0 < first <= last and step > 0 (at most 1000 points)",
+                               q->load);
+    if (q->cfg.capacity == 0 && hi >= 1 && !q->allow_unstable)
+        return cli_usage_error(CMD, "--load '%s': utilisations must stay below 1 without "
+                                    "--capacity (the queue has no steady state at 1 or more)",
+                               q->load);
+    size_t n = (size_t)floor((hi - lo) / step + 1e-9) + 1;
+    load_point *pt = calloc(n, sizeof *pt);
+    if (pt == NULL)
+        return CLI_EXIT_FAIL;
+    int status = CLI_EXIT_OK;
+    printf("capsim queue --load: waits against utilisation; arrivals %s, service %s, %u "
+           "server%s, batch %u; master seed %llu at every point\n\n",
+           q->arrival_text, q->service_text, q->cfg.servers, q->cfg.servers == 1 ? "" : "s",
+           q->cfg.batch, (unsigned long long)q->cfg.seed);
+    printf("  %6s %10s %12s %10s %12s %10s %12s %12s\n", "rho", "rate/s", "mean wait s",
+           "+-95%", "p99 wait s", "+-95%", "exact mean", "exact p99");
+    for (size_t i = 0; i < n && status == CLI_EXIT_OK; i++) {
+        load_point *p = &pt[i];
+        p->rho = lo + (double)i * step;
+        p->rate = p->rho * q->cfg.servers * q->cfg.batch / svc->mean;
+        char text[1100], rate[64];
+        snprintf(text, sizeof text, "%s", q->arrival_text);
+        util_fmt_exact(rate, sizeof rate, p->rate);
+        arrival_process arr;
+        if (run_set_rate(text, sizeof text, rate, err, sizeof err) != 0 ||
+            arrival_parse(text, &arr, err, sizeof err) != 0) {
+            status = cli_usage_error(CMD, "--load with --arrival %s: %s", q->arrival_text, err);
+            break;
+        }
+        queue_config cfg = q->cfg;
+        cfg.arrivals = &arr;
+        queue_result res;
+        if (queue_run(&cfg, &res, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim queue: %s\n", err);
+            status = CLI_EXIT_FAIL;
+        } else {
+            p->mean_wait = res.metric[QM_MEAN_WAIT];
+            p->p99_wait = res.metric[QM_P99_WAIT];
+            load_exact(q, svc, arr.rate_per_s, p);
+            printf("  %6.3g %10.4g %12.5g %10.3g %12.5g %10.3g %12.5g %12.5g\n", p->rho, p->rate,
+                   p->mean_wait.mean, p->mean_wait.half_width, p->p99_wait.mean,
+                   p->p99_wait.half_width, p->exact_mean, p->exact_p99);
+            queue_result_fini(&res);
+        }
+        arrival_fini(&arr);
+    }
+    if (status == CLI_EXIT_OK && q->out_dir) {
+        util_atomic_file f;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/load.csv", q->out_dir);
+        if (util_mkdir_p(q->out_dir, err, sizeof err) != 0 ||
+            util_atomic_open(&f, path, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim queue: %s\n", err);
+            status = CLI_EXIT_FAIL;
+        } else {
+            write_load_csv(f.fp, pt, n);
+            if (util_atomic_commit(&f, err, sizeof err) != 0) {
+                fprintf(stderr, "capsim queue: %s\n", err);
+                status = CLI_EXIT_FAIL;
+            } else {
+                printf("\n  wrote %s\n", path);
+            }
+        }
+    }
+    free(pt);
+    return status;
+}
+
 int cmd_queue(int argc, char **argv)
 {
     queue_cli q = {
@@ -450,6 +597,12 @@ int cmd_queue(int argc, char **argv)
     q.cfg.service = &service;
     if (!q.tail_given)
         q.cfg.tail_t_s = service.mean;
+    if (q.load) {
+        int st = run_load_curve(&q, &service);
+        arrival_fini(&arr);
+        dist_fini(&service);
+        return st;
+    }
 
     int status = CLI_EXIT_OK;
     double rho = queue_offered_load(&q.cfg);

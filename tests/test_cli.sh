@@ -350,6 +350,13 @@ awk -F, -v n="$n" '$2 == n && $3 != "meets" { bad = 1 } $2 == n - 1 && $3 == "me
   --slo ttft_p99=1,tpot_p99=0.1 --rate 20 --requests 2000 --replications 4 --jobs 1 --out "$tmp/dep1" >/dev/null 2>&1
 cmp -s "$tmp/dep/frontier.csv" "$tmp/dep1/frontier.csv" && ok || bad "deploy: the same frontier.csv with --jobs 1 and 2"
 expect_usage_error "capacity missing" "--max-prob" -- capacity servers --arrival poisson:rate=1 --service exp:mean=1
+# --- the queueing mode's load curve lies on the exact M/M/2 curve
+"$capsim" queue --arrival poisson:rate=1 --service exp:mean=1 --servers 2 --load 0.2:0.8:0.3 \
+  --customers 50000 --out "$tmp/ql" >/dev/null 2>&1 && ok || bad "queue --load"
+awk -F, 'NR > 1 { n++; d = $3 - $7; if (d < 0) d = -d; if (d > 4 * $4 || $7 == "") bad = 1
+  d = $5 - $8; if (d < 0) d = -d; if (d > 4 * $6 + 0.01 * $8) bad = 1 }
+  END { exit bad || n != 3 }' "$tmp/ql/load.csv" && ok || bad "load.csv agrees with Erlang C: $(cat "$tmp/ql/load.csv")"
+expect_usage_error "load beyond 1" "--load" "below 1" -- queue --load 0.5:1.2:0.1
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 
