@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: the one entry point on a fresh Debian 12 machine.
 #
-#   ./setup.sh demo   install what is missing, build, run the default scenario
+#   ./setup.sh demo   install what is missing, build, run the default demo (results/demo/)
 #   ./setup.sh test   install what is missing, build (plain and with ASan/UBSan), run every test
 #
 # Packages are installed with apt-get when run as root. As another user, a missing package
@@ -16,7 +16,7 @@ case "$mode" in
   demo|test) ;;
   -h|--help|"")
     echo "usage: ./setup.sh demo|test"
-    echo "  demo  install missing packages, build, run the default serving scenario (results/default/)"
+    echo "  demo  install missing packages, build, run the demo: capacity, what-ifs, plots, REPORT.md (results/demo/)"
     echo "  test  install missing packages, build plain and with ASan/UBSan, run all tests"
     [ -n "$mode" ] && exit 0 || exit 2 ;;
   *) echo "setup.sh: unknown mode '$mode' (expected demo or test)" >&2; exit 2 ;;
@@ -24,9 +24,9 @@ esac
 
 # Build and run time needs.
 packages=(build-essential cmake pkg-config libgsl-dev libcsv-dev libinih-dev libjson-c-dev gnuplot-nox)
-# The tests also need valgrind (memory checks under ctest) and clang with libFuzzer
-# (the trace parsers' fuzz targets).
-[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev)
+# The tests also need valgrind (memory checks under ctest), clang with libFuzzer
+# (the trace parsers' fuzz targets) and python3 (the end-to-end tests read CSV with it).
+[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev python3)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -63,14 +63,13 @@ build() { # build DIR [cmake args...]
 
 if [ "$mode" = demo ]; then
   build build -DCMAKE_BUILD_TYPE=Release
-  # The default scenario: a chat workload on one H100 serving Llama 3.1 8B, against an
-  # interactive SLO.
-  ./build/capsim run --model llama-3.1-8b --gpu h100-sxm --arrival poisson:rate=10 \
-    --prompt-len lognormal:mean=1000,cv=1 --output-len lognormal:mean=200,cv=1 \
-    --slo ttft_p99=0.5,tpot_p99=0.05 --out results/default
+  # The default scenario: the story of model size on one GPU type. A ~1B and a 123B model
+  # serve a chat workload under an interactive SLO; capacity, load sweeps, what-ifs, plots
+  # and REPORT.md land in results/demo/.
+  ./build/capsim demo --out results/demo
   echo
-  echo "Results are in results/default/ (summary.csv, timeseries.csv, seeds.csv, scenario.ini)."
-  echo "Try ./build/capsim --help, or ./build/capsim estimate --model llama-3.2-1b --gpu h100-sxm"
+  echo "Open results/demo/REPORT.md; the plots are in results/demo/*/plots/."
+  echo "Try ./build/capsim --help, or ./build/capsim capacity rate --model llama-3.1-8b --gpu h100-sxm --slo ttft_p99=0.5,tpot_p99=0.05"
   exit 0
 fi
 

@@ -45,5 +45,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_capacity(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -382,7 +382,11 @@ static int search_rate(const run_cli *base, double start, double tol, rate_searc
             break;
         }
         bounds_update(&b, rate, v);
-        if (b.M == 0 && rate < start / 500) {
+        /* Below the knee the figures stop improving as the rate falls: the deployment is
+         * too slow even for requests that hardly ever meet each other. */
+        int floor_reached = b.M == 0 && s->n >= 3 && v == V_FAILS &&
+                            s->step[s->n - 1].worst_ratio > 0.98 * s->step[s->n - 2].worst_ratio;
+        if (b.M == 0 && (rate < start / 500 || floor_reached)) {
             const eval *e = &s->step[s->n - 1];
             int k = 0;
             double worst = -1;
@@ -393,7 +397,7 @@ static int search_rate(const run_cli *base, double start, double tol, rate_searc
                 }
             }
             snprintf(s->err, sizeof s->err,
-                     "the SLOs are not met even at %.3g req/s, where requests hardly wait: "
+                     "the SLOs are not met even at %.3g req/s: "
                      "%s is %.4g ms against a limit of %g ms",
                      rate, serve_metric_names[e->metric[k]], e->value_ms[k], e->limit_ms[k]);
             rc = -1;

@@ -18,17 +18,21 @@ static void usage(FILE *out)
                  "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
                  "\n"
                  "commands:\n"
+                 "  demo       the story of model size on one GPU type, with plots and a report\n"
                  "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
                  "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
                  "  sweep      run a grid of scenarios in parallel (merge joins sharded sweeps)\n"
-            "  capacity   fewest servers for a waiting-time target (queueing mode)\n"
-            "  workload   describe a workload (trace or synthetic), or generate a trace\n"
+                 "  capacity   the largest rate under SLOs, the fewest replicas or servers, the\n"
+                 "             cheapest deployment and the cost/capacity frontier\n"
+                 "  workload   describe a workload (trace or synthetic), or generate a trace\n"
                  "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
                  "             waits, utilisation and throughput with 95%% confidence intervals\n"
                  "  validate   check the simulator against exact queueing theory\n"
                  "  list       list the model and GPU catalogs and the precisions\n"
                  "  estimate   latency and throughput of one batch on one deployment, and why\n"
                  "  fit        calibrate step-time coefficients on measured step times\n"
+                 "  plot       draw the result files of a folder with gnuplot (PNG, SVG and\n"
+                 "             editable scripts in DIR/plots/)\n"
                  "\n"
                  "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
                  "version.\n");
@@ -70,8 +74,13 @@ int main(int argc, char **argv)
         return cmd_capacity(argc - 1, argv + 1);
     if (strcmp(cmd, "workload") == 0)
         return cmd_workload(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0)
+        return cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(argc - 1, argv + 1);
     fprintf(stderr,
-            "capsim: unknown command '%s' (expected run, queue, validate, list, estimate or fit; "
+            "capsim: unknown command '%s' (expected run, queue, validate, list, estimate, fit, "
+            "plot, sweep, merge, capacity, workload or demo; "
             "see capsim --help)\n",
             cmd);
     return CLI_EXIT_USAGE;

@@ -1,13 +1,17 @@
 /*
  * parmap: parallel work items in forked processes (see parmap.h).
  *
- * Worker w runs the items k (k counted within the given sequence) with k % jobs == w and
- * writes to its own part file; the parent polls the workers, counts finished lines for the
- * progress line, then reads every part file and sorts the lines by item.
+ * The parent hands out the items through a pipe: it writes each item's position k (8 bytes,
+ * so every write and read is atomic), and each idle worker reads the next one, so a slow
+ * item does not hold up a fixed share of the others. Each worker writes to its own part
+ * file; the parent polls the workers, counts finished lines for the progress line, then
+ * reads every part file and sorts the lines by item.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sim/parmap.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -117,15 +121,23 @@ int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t co
     fflush(NULL);
     pid_t pids[PARMAP_MAX_JOBS];
     uint64_t started = 0;
+    int queue[2];
+    if (pipe(queue) != 0) {
+        util_errf(err, errlen, "cannot create a pipe for the workers");
+        rmdir(tmpdir);
+        return -1;
+    }
     for (uint64_t w = 0; w < jobs; w++) {
         pid_t pid = fork();
         if (pid == 0) {
+            close(queue[1]);
             char path[4200];
             part_path(path, sizeof path, tmpdir, w);
             FILE *fp = fopen(path, "w");
             if (fp == NULL)
                 _exit(3);
-            for (uint64_t k = w; k < count; k += jobs) {
+            uint64_t k;
+            while (read(queue[0], &k, sizeof k) == (ssize_t)sizeof k) {
                 fn(first + k * stride, fp, user);
                 fflush(fp);
             }
@@ -138,9 +150,28 @@ int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t co
         }
         pids[started++] = pid;
     }
+    close(queue[0]);
+    /* The items are written as the pipe has room, between looks at the workers, so the
+     * progress line keeps moving on a long grid. A worker that died must not kill the
+     * parent with SIGPIPE. */
+    fcntl(queue[1], F_SETFL, O_NONBLOCK);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    uint64_t handed = 0;
+    int open_w = 1;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
+        while (open_w && handed < count) {
+            if (write(queue[1], &handed, sizeof handed) != (ssize_t)sizeof handed)
+                break; /* full (EAGAIN), or no reader left: try again next time */
+            handed++;
+        }
+        if (open_w && (handed == count || started == 0)) {
+            close(queue[1]);
+            open_w = 0;
+        }
         int alive = 0;
         for (uint64_t w = 0; w < started; w++) {
             if (pids[w] <= 0)
@@ -170,11 +201,20 @@ int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t co
                     (unsigned long long)done, (unsigned long long)count, rate,
                     rate > 0 ? (double)(count - done) / rate : 0.0);
         }
-        if (!alive)
+        if (!alive) {
+            if (open_w) {
+                close(queue[1]);
+                open_w = 0;
+                if (!failed)
+                    util_errf(err, errlen, "the workers stopped before every item was run");
+                failed = 1;
+            }
             break;
-        struct timespec ts = {0, 200000000};
+        }
+        struct timespec ts = {0, handed < count ? 20000000 : 200000000};
         nanosleep(&ts, NULL);
     }
+    sigaction(SIGPIPE, &old_pipe, NULL);
     if (tty)
         fprintf(stderr, "\n");
     size_t cap = 0;

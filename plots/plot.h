@@ -1,0 +1,51 @@
+/*
+ * plot: pictures of capsim's result files, drawn by gnuplot from scripts capsim writes.
+ *
+ * plot_dir() looks in a result folder for the files the capsim commands write (summary.csv
+ * from a sweep, timeseries.csv and requests.csv from a run, frontier.csv and search.csv from
+ * the capacity commands, load.csv from a queue load sweep), and for every plot those files
+ * allow it writes, in DIR/plots/:
+ *
+ *   NAME.gp   a gnuplot script that reads NAME.dat by relative path and, run as
+ *             `cd DIR/plots && gnuplot NAME.gp`, writes NAME.png and NAME.svg;
+ *   NAME.dat  the numbers the script draws, already filtered, grouped and sorted (CDFs,
+ *             one block per configuration, ...), so the script stays short and editable.
+ *
+ * It then runs gnuplot on each script. The scripts and data files are written atomically;
+ * gnuplot is told to draw under temporary names, which are renamed to NAME.png/NAME.svg
+ * only when it succeeded, so a half-drawn picture never sits under the final name.
+ *
+ * There is no state between calls: each call reads the folder afresh.
+ */
+#ifndef CAPSIM_PLOT_H
+#define CAPSIM_PLOT_H
+
+#include <stddef.h>
+
+/* Picture formats, or-ed together. */
+#define PLOT_PNG 1u
+#define PLOT_SVG 2u
+
+#define PLOT_MAX      16 /* more plots than any folder can give */
+#define PLOT_NAME_MAX 32
+
+/* What one plot_dir() call did; filled in by it (the caller owns the struct). */
+typedef struct plot_report {
+    size_t n_written;                    /* plots whose .gp (and .dat) were written */
+    char names[PLOT_MAX][PLOT_NAME_MAX]; /* their NAMEs, in the order written */
+    size_t n_drawn;                      /* of those, how many gnuplot drew */
+    int gnuplot_missing;                 /* 1: no gnuplot on PATH, so nothing was drawn */
+    char plots_dir[4096];                /* DIR/plots, where everything went */
+} plot_report;
+
+/* Draws every plot the result files in dir allow, in the formats asked for (PLOT_PNG,
+ * PLOT_SVG or both; at least one). DIR/plots is created only when there is something to
+ * plot. Returns 0 on success, which includes a folder with nothing to plot
+ * (rep->n_written == 0) and a system without gnuplot (rep->gnuplot_missing, scripts
+ * written, nothing drawn). Returns -1 with a one-line message in err on a real failure:
+ * a folder that cannot be read, a malformed CSV file (the message names file, line and
+ * column), a file that cannot be written, or gnuplot failing on a script (the message
+ * names the script and quotes gnuplot's complaint). Plots finished before a failure stay. */
+int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, size_t errlen);
+
+#endif

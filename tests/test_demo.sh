@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The default demo end to end: it finishes, every number in REPORT.md is a number, every
+# capacity it reports is confirmed by a run that meets the SLOs there, and the story's
+# orderings hold (the 1B model carries far more than the 123B one; static batching carries
+# less than continuous; fp8 on the same GPUs carries at least what bf16 does).
+# usage: test_demo.sh PATH/TO/capsim
+set -u
+capsim="$1"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+"$capsim" demo --out "$tmp/d" >"$tmp/out" 2>&1 && ok || bad "demo exits 0: $(tail -5 "$tmp/out")"
+grep -q "The report: $tmp/d/REPORT.md" "$tmp/out" && ok || bad "demo says where the report is"
+[ -s "$tmp/d/REPORT.md" ] && ok || bad "REPORT.md written"
+grep -Eiq '(^|[^a-z])(nan|inf)([^a-z]|$)' "$tmp/d/REPORT.md" && bad "REPORT.md has a nan or inf: $(grep -Ein 'nan|inf' "$tmp/d/REPORT.md" | head -3)" || ok
+grep -q "## What-ifs" "$tmp/d/REPORT.md" && ok || bad "REPORT.md has the what-ifs"
+# every confirming run meets both SLOs at the capacity it confirms
+n=0
+for f in "$tmp"/d/at-capacity/*/summary.csv; do
+  n=$((n + 1))
+  python3 - "$f" <<'PY' && ok || bad "confirming run $f misses an SLO"
+import csv, sys
+row = next(csv.DictReader(open(sys.argv[1])))
+sys.exit(0 if row["slo_ttft_met"] == "1" and row["slo_tpot_met"] == "1" else 1)
+PY
+done
+[ "$n" -ge 6 ] && ok || bad "at least 6 confirming runs, found $n"
+python3 - "$tmp/d/whatif/whatif.csv" <<'PY' && ok || bad "the story's orderings hold: $(cat "$tmp/d/whatif/whatif.csv")"
+import csv, sys
+rows = {r["name"]: r for r in csv.DictReader(open(sys.argv[1]))}
+cap = lambda n: float(rows[n]["rate_estimate_req_s"]) if rows[n]["status"] == "ok" else 0.0
+assert cap("small") > 20 * cap("big") > 0, "size"
+assert cap("small-static") < cap("small"), "static batching, 1B"
+assert cap("big-static") < cap("big"), "static batching, 123B"
+assert cap("big-fp8") >= cap("big"), "fp8"
+assert cap("big-no-tc") < cap("big"), "tensor cores"
+PY
+for p in load-small/plots/latency_vs_load load-big/plots/latency_vs_load run-big/plots/latency_cdf \
+         run-big/plots/timeseries whatif/plots/cost_frontier; do
+  [ -s "$tmp/d/$p.gp" ] && ok || bad "$p.gp written"
+  if command -v gnuplot >/dev/null; then
+    [ "$(head -c 4 "$tmp/d/$p.png" | od -An -c | tr -d ' ')" = '211PNG' ] && ok || bad "$p.png is a PNG"
+  fi
+done
+echo "test_demo: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
