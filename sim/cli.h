@@ -34,6 +34,11 @@ int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size
  * with a leading ':' in its option string (':' for a missing value, '?' for unknown). */
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
 
+/* Draws the plots of a results folder a command has just written (see plots/plot.h) and
+ * says so in one line, or says once that gnuplot is missing. A plot that fails is a
+ * warning: the results stand. CAPSIM_PLOTS=off in the environment skips it. */
+void cli_draw_plots(const char *cmd, const char *dir);
+
 /* Subcommands. argv[0] is the subcommand name. */
 int cmd_queue(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

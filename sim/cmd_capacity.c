@@ -795,8 +795,10 @@ static int capacity_rate(int argc, char **argv)
         static writer_fn const fns[] = {write_search_csv, write_capacity_csv};
         const void *whats[] = {&f, &f};
         status = write_files(c->base.out_dir, 2, names, fns, whats);
-        if (status == CLI_EXIT_OK)
+        if (status == CLI_EXIT_OK) {
             printf("  wrote %s/: search.csv, capacity.csv\n", c->base.out_dir);
+            cli_draw_plots(CMD, c->base.out_dir);
+        }
     }
 done:
     free(c);
@@ -1143,8 +1145,10 @@ static int capacity_deploy(int argc, char **argv)
         static writer_fn const fns[] = {write_frontier_csv};
         const void *whats[] = {&f};
         status = write_files(c->base.out_dir, 1, names, fns, whats);
-        if (status == CLI_EXIT_OK)
+        if (status == CLI_EXIT_OK) {
             printf("  wrote %s/frontier.csv\n", c->base.out_dir);
+            cli_draw_plots(CMD, c->base.out_dir);
+        }
     }
 done:
     parmap_rows_free(rows, n_rows);

@@ -560,6 +560,7 @@ static int run_load_curve(queue_cli *q, const dist *svc)
                 status = CLI_EXIT_FAIL;
             } else {
                 printf("\n  wrote %s\n", path);
+                cli_draw_plots(CMD, q->out_dir);
             }
         }
     }

@@ -325,9 +325,11 @@ int cmd_run(int argc, char **argv)
     }
     if (status == CLI_EXIT_OK) {
         print_table(&r, &x, &res);
-        if (r.out_dir)
+        if (r.out_dir) {
             printf("  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r.out_dir,
                    timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
+            cli_draw_plots(CMD, r.out_dir);
+        }
         if (res.rejected)
             fprintf(stderr,
                     "capsim run: warning: %llu requests could never run and were refused "
@@ -637,6 +639,8 @@ int cmd_sweep(int argc, char **argv)
                "%s/summary.csv\n",
                (unsigned long long)mine, (unsigned long long)shard_i, (unsigned long long)shard_n,
                (unsigned long long)total, failed, base.out_dir);
+    if (status == CLI_EXIT_OK)
+        cli_draw_plots(CMD, base.out_dir);
 done:
     for (int i = 0; i < SWEEP_MAX_AXES; i++)
         free(ax[i].values);

@@ -7,6 +7,9 @@ capsim="$1"
 src="$2"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# Commands draw their plots after writing results; these tests check the results, and the
+# plot cases below turn plotting back on where they check it.
+export CAPSIM_PLOTS=off
 pass=0
 fail=0
 
@@ -350,6 +353,13 @@ awk -F, -v n="$n" '$2 == n && $3 != "meets" { bad = 1 } $2 == n - 1 && $3 == "me
   --slo ttft_p99=1,tpot_p99=0.1 --rate 20 --requests 2000 --replications 4 --jobs 1 --out "$tmp/dep1" >/dev/null 2>&1
 cmp -s "$tmp/dep/frontier.csv" "$tmp/dep1/frontier.csv" && ok || bad "deploy: the same frontier.csv with --jobs 1 and 2"
 expect_usage_error "capacity missing" "--max-prob" -- capacity servers --arrival poisson:rate=1 --service exp:mean=1
+# --- a run with --out draws its plots unless CAPSIM_PLOTS=off
+if command -v gnuplot >/dev/null; then
+  CAPSIM_PLOTS=on "$capsim" run --model llama-3.2-1b --gpu h100-sxm --arrival poisson:rate=20 --requests 300 \
+    --replications 2 --out "$tmp/rplot" >"$tmp/out" 2>&1 && ok || bad "run with plots: $(tail -2 "$tmp/out")"
+  [ "$(head -c 4 "$tmp/rplot/plots/timeseries.png" | od -An -c | tr -d ' ')" = '211PNG' ] && grep -q "plots: $tmp/rplot/plots/" "$tmp/out" \
+    && ok || bad "run --out draws plots/timeseries.png and says so"
+fi
 # --- the queueing mode's load curve lies on the exact M/M/2 curve
 "$capsim" queue --arrival poisson:rate=1 --service exp:mean=1 --servers 2 --load 0.2:0.8:0.3 \
   --customers 50000 --out "$tmp/ql" >/dev/null 2>&1 && ok || bad "queue --load"
