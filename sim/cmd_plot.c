@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  frontier.csv    (capsim capacity deploy) cost against capacity per replica\n"
             "  search.csv      (capsim capacity rate) SLO metrics at each rate tried\n"
             "  load.csv        (capsim queue --load) simulated and exact waits against load\n"
+            "  whatif.csv      (capsim demo) capacity under the SLO and cost per million\n"
+            "                  output tokens of every what-if deployment, as bars\n"
             "\n"
             "options:\n"
             "  --format LIST   picture formats: png, svg or png,svg [png,svg]\n"
@@ -126,7 +128,7 @@ int cmd_plot(int argc, char **argv)
     }
     if (rep.n_written == 0) {
         printf("nothing to plot in %s (expected summary.csv from a sweep, timeseries.csv, "
-               "requests.csv, frontier.csv, search.csv or load.csv)\n",
+               "requests.csv, frontier.csv, search.csv, load.csv or whatif.csv)\n",
                shown);
     } else if (rep.gnuplot_missing) {
         char plots[256];

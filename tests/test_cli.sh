@@ -370,5 +370,28 @@ expect_usage_error "load beyond 1" "--load" "below 1" -- queue --load 0.5:1.2:0.
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 
+# --- capsim plot: help, a missing folder, a sweep drawn, and the same without gnuplot
+expect_status 0 "plot --help" -- "$capsim" plot --help
+expect_usage_error "plot a missing folder" "/nonexistent" -- plot /nonexistent
+"$capsim" sweep --model llama-3.2-1b --gpu h100-sxm --requests 200 --replications 2 --sweep rate=5,20 \
+  --out "$tmp/plotsw" >"$tmp/out" 2>&1 && ok || bad "sweep for plot: $(tail -3 "$tmp/out")"
+expect_status 0 "plot a sweep" -- "$capsim" plot "$tmp/plotsw"
+[ -s "$tmp/plotsw/plots/latency_vs_load.gp" ] && ok || bad "plot writes plots/latency_vs_load.gp"
+if command -v gnuplot >/dev/null; then
+  [ "$(head -c 8 "$tmp/plotsw/plots/latency_vs_load.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] \
+    && ok || bad "plot draws plots/latency_vs_load.png (PNG magic bytes)"
+fi
+# Without gnuplot on PATH: still status 0, the scripts written, and one line saying so.
+mkdir -p "$tmp/no-gnuplot-bin" "$tmp/plotsw-nognu"
+cp "$tmp/plotsw/summary.csv" "$tmp/plotsw-nognu/"
+capsim_abs="$(cd "$(dirname "$capsim")" && pwd)/$(basename "$capsim")"
+PATH="$tmp/no-gnuplot-bin" "$capsim_abs" plot "$tmp/plotsw-nognu" >"$tmp/out" 2>&1
+got=$?
+[ "$got" -eq 0 ] && ok || bad "plot without gnuplot: exit $got, expected 0"
+[ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q gnuplot "$tmp/out" && ok \
+  || bad "plot without gnuplot prints one line about gnuplot: $(cat "$tmp/out")"
+[ -s "$tmp/plotsw-nognu/plots/latency_vs_load.gp" ] && [ -s "$tmp/plotsw-nognu/plots/latency_vs_load.dat" ] \
+  && [ ! -e "$tmp/plotsw-nognu/plots/latency_vs_load.png" ] && ok || bad "plot without gnuplot writes the .gp and .dat only"
+
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -40,7 +40,7 @@ assert cap("big-fp8") >= cap("big"), "fp8"
 assert cap("big-no-tc") < cap("big"), "tensor cores"
 PY
 for p in load-small/plots/latency_vs_load load-big/plots/latency_vs_load run-big/plots/latency_cdf \
-         run-big/plots/timeseries whatif/plots/cost_frontier; do
+         run-big/plots/timeseries whatif/plots/cost_frontier whatif/plots/whatif whatif/plots/whatif_cost; do
   [ -s "$tmp/d/$p.gp" ] && ok || bad "$p.gp written"
   if command -v gnuplot >/dev/null; then
     [ "$(head -c 4 "$tmp/d/$p.png" | od -An -c | tr -d ' ')" = '211PNG' ] && ok || bad "$p.png is a PNG"

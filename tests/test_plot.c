@@ -563,6 +563,205 @@ static void test_malformed_input(void)
     tmpdir_remove(dir);
 }
 
+/* What-if deployments of two models whose capacities differ about a hundredfold, as
+ * `capsim demo` writes them: an error row, a label with a comma, quotes and an apostrophe,
+ * and the binding SLO figure of each ok row. */
+static const char WHATIF_CSV[] =
+    "name,label,model,gpu,precision,tp,tensor_cores,scheduler,status,reason,rate_meets_req_s,"
+    "rate_estimate_req_s,rate_fails_req_s,req_s_per_gpu,cost_per_hour_usd,"
+    "cost_per_million_output_tokens,binding_slo\n"
+    "small,\"1B, bf16 (baseline)\",llama-3.2-1b,h100-sxm,bf16,1,on,continuous,ok,,87.5,90.4,"
+    "92.5,90.4,6.88,0.104,p99_ttft_ms\n"
+    "big,\"123B, \"\"big\"\" on 4 GPUs, it's fp8\",mistral-large-2407,h100-sxm,fp8,4,on,"
+    "continuous,ok,,1.125,1.2,1.3125,0.3,27.52,32.2,p99_tpot_ms\n"
+    "big-int4-tp1,\"123B, int4 on one GPU\",mistral-large-2407,h100-sxm,int4,1,on,continuous,"
+    "error,\"does not fit, even at tp=1\",,,,,,,\n"
+    "small-static,\"1B, static batching\",llama-3.2-1b,h100-sxm,bf16,1,on,static,ok,,0.25,0.28,"
+    "0.33,0.28,6.88,36.7,p99_ttft_ms\n";
+
+static void test_whatif(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "whatif.csv", WHATIF_CSV);
+    plot_report rep;
+    char err[512] = "";
+    int rc = plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, err, sizeof err);
+    CHECK_EQ_INT(rc, 0);
+    if (rc != 0)
+        fprintf(stderr, "  %s\n", err);
+    CHECK_EQ_U64(rep.n_written, 2);
+    CHECK(report_has(&rep, "whatif"));
+    CHECK(report_has(&rep, "whatif_cost"));
+
+    static const char *const capacity[] = {
+        "set title 'Capacity under the SLO: every what-if'",
+        "set xlabel 'capacity under the SLO (req/s, log scale)'",
+        "set logscale x",
+        "xmin = 0.1 ", /* a decade at least a factor 2 below the lowest band end, 0.25 */
+        "set yrange [3.6:-0.6]",
+        "with boxxyerror",
+        "ytic(5)",
+        "using 2:1:3:4 with xerrorbars",
+        "title 'llama-3.2-1b'",
+        "title 'mistral-large-2407'",
+        "title '95% band'",
+        "with labels",
+        "whatif.csv",
+        "capsim demo",
+        NULL};
+    check_script(rep.plots_dir, "whatif", capacity);
+    static const char *const cost[] = {
+        "set title 'Cost per million output tokens: every what-if'",
+        "set xlabel 'cost per million output tokens (USD, log scale)'",
+        "set logscale x",
+        "xmin = 0.01 ", /* 0.104 is less than a factor 2 above 0.1 */
+        "with boxxyerror",
+        "title 'mistral-large-2407'",
+        NULL};
+    check_script(rep.plots_dir, "whatif_cost", cost);
+    char *gp = read_file(rep.plots_dir, "whatif_cost.gp");
+    if (CHECK(gp != NULL)) {
+        CHECK(strstr(gp, "xerrorbars") == NULL); /* no band on the cost */
+        free(gp);
+    }
+
+    /* One block per model with a bar, rows numbered from the top in file order, and a last
+     * block of the rows without one. */
+    char *dat = read_file(rep.plots_dir, "whatif.dat");
+    if (CHECK(dat != NULL)) {
+        double x[8], y[8];
+        size_t n = dat_rows(dat, 0, x, y, 8);
+        CHECK_EQ_U64(n, 2);
+        if (n == 2) {
+            CHECK_EQ_DBL(x[0], 0);
+            CHECK_EQ_DBL(y[0], 90.4);
+            CHECK_EQ_DBL(x[1], 3);
+            CHECK_EQ_DBL(y[1], 0.28);
+        }
+        n = dat_rows(dat, 1, x, y, 8);
+        CHECK_EQ_U64(n, 1);
+        if (n == 1)
+            CHECK_EQ_DBL(x[0], 1);
+        n = dat_rows(dat, 2, x, y, 8);
+        CHECK_EQ_U64(n, 1);
+        if (n == 1) {
+            CHECK_EQ_DBL(x[0], 2);
+            CHECK(isnan(y[0]));
+        }
+        CHECK_CONTAINS(dat, "# index 0: llama-3.2-1b");
+        CHECK_CONTAINS(dat, "# index 1: mistral-large-2407");
+        CHECK_CONTAINS(dat, " 0 90.4 87.5 92.5 \"1B, bf16 (baseline)\" "
+                            "\"90.4 req/s, limited by p99_ttft_ms\"\n");
+        /* gnuplot's data strings have no escapes: the double quotes become single ones. */
+        CHECK_CONTAINS(dat, " 1 1.2 1.125 1.3125 \"123B, 'big' on 4 GPUs, it's fp8\" "
+                            "\"1.2 req/s, limited by p99_tpot_ms\"\n");
+        CHECK_CONTAINS(dat, " 2 NaN NaN NaN \"123B, int4 on one GPU\" \"cannot meet the SLO\"\n");
+        CHECK(strstr(dat, "does not fit") == NULL);
+        free(dat);
+    }
+    dat = read_file(rep.plots_dir, "whatif_cost.dat");
+    if (CHECK(dat != NULL)) {
+        double x[8], y[8];
+        size_t n = dat_rows(dat, 0, x, y, 8);
+        CHECK_EQ_U64(n, 2);
+        if (n == 2) {
+            CHECK_EQ_DBL(y[0], 0.104);
+            CHECK_EQ_DBL(y[1], 36.7);
+        }
+        CHECK_CONTAINS(dat, " 1 32.2 32.2 32.2 \"123B, 'big' on 4 GPUs, it's fp8\" \"32.2 USD\"\n");
+        CHECK_CONTAINS(dat, " 2 NaN NaN NaN \"123B, int4 on one GPU\" \"cannot meet the SLO\"\n");
+        free(dat);
+    }
+    if (!rep.gnuplot_missing) {
+        CHECK_EQ_U64(rep.n_drawn, 2);
+        for (int k = 0; k < 2; k++) {
+            char *png = read_file(rep.plots_dir, k ? "whatif_cost.png" : "whatif.png");
+            CHECK(png != NULL && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+            free(png);
+        }
+        CHECK(!dir_has_temporary(rep.plots_dir));
+    }
+    tmpdir_remove(dir);
+}
+
+/* A file of an older capsim (no binding_slo) with many rows: the picture grows taller, the
+ * bar texts carry the figure alone, a row without a label is named by its folder, and a row
+ * without a cost has no bar on the cost chart only. */
+static void test_whatif_older_and_tall(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    char path[300];
+    snprintf(path, sizeof path, "%s/whatif.csv", dir);
+    FILE *fp = fopen(path, "w");
+    if (!CHECK(fp != NULL))
+        return;
+    fputs("name,label,model,gpu,precision,tp,tensor_cores,scheduler,status,reason,"
+          "rate_meets_req_s,rate_estimate_req_s,rate_fails_req_s,req_s_per_gpu,"
+          "cost_per_hour_usd,cost_per_million_output_tokens\n",
+          fp);
+    fputs("nolabel,,m,l4,bf16,1,on,continuous,ok,,4,5,6,5,,\n", fp);
+    for (int i = 1; i < 20; i++)
+        fprintf(fp, "w%d,what-if %d,m,l4,bf16,1,on,continuous,ok,,%d,%d.5,%d,1,1,%d\n", i, i, i, i,
+                i + 1, 10 * i);
+    fclose(fp);
+    plot_report rep;
+    char err[512] = "";
+    CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
+    CHECK_EQ_U64(rep.n_written, 2);
+    char *gp = read_file(rep.plots_dir, "whatif.gp");
+    if (CHECK(gp != NULL)) {
+        /* 20 rows: 8 past the 12 that fit the usual height, 38 pixels each. */
+        CHECK_CONTAINS(gp, "set terminal pngcairo size 1000,924");
+        CHECK_CONTAINS(gp, "set yrange [19.6:-0.6]");
+        CHECK_CONTAINS(gp, "title 'm'");
+        free(gp);
+    }
+    char *dat = read_file(rep.plots_dir, "whatif.dat");
+    if (CHECK(dat != NULL)) {
+        double x[32], y[32];
+        CHECK_EQ_U64(dat_rows(dat, 0, x, y, 32), 20);
+        CHECK_CONTAINS(dat, " 0 5 4 6 \"nolabel\" \"5 req/s\"\n");
+        CHECK_CONTAINS(dat, "\"what-if 3\" \"3.5 req/s\"\n");
+        CHECK(strstr(dat, "limited by") == NULL);
+        free(dat);
+    }
+    dat = read_file(rep.plots_dir, "whatif_cost.dat");
+    if (CHECK(dat != NULL)) {
+        double x[32], y[32];
+        CHECK_EQ_U64(dat_rows(dat, 0, x, y, 32), 19);
+        CHECK_CONTAINS(dat, " 0 NaN NaN NaN \"nolabel\" \"no cost figure\"\n");
+        free(dat);
+    }
+    tmpdir_remove(dir);
+}
+
+/* A what-if file without a needed column, or with a bad number, is an error naming it. */
+static void test_whatif_malformed(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    plot_report rep;
+    char err[512] = "";
+    write_file(dir, "whatif.csv",
+               "name,label,model,status,reason,rate_meets_req_s,rate_estimate_req_s,"
+               "rate_fails_req_s\n"
+               "a,A,m,ok,,1,2,3\n");
+    CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "whatif.csv:1: missing column 'cost_per_million_output_tokens'");
+    write_file(dir, "whatif.csv",
+               "name,label,model,status,reason,rate_meets_req_s,rate_estimate_req_s,"
+               "rate_fails_req_s,cost_per_million_output_tokens\n"
+               "a,A,m,ok,,1,2,3,4\n"
+               "b,B,m,ok,,1,fast,3,4\n");
+    CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "whatif.csv:3: column 'rate_estimate_req_s'");
+    CHECK_CONTAINS(err, "fast");
+    CHECK(!file_exists(dir, "plots/whatif.gp"));
+    tmpdir_remove(dir);
+}
+
 /* Without gnuplot on PATH the scripts are written, nothing is drawn, and it is no error. */
 static void test_gnuplot_missing(void)
 {
@@ -684,5 +883,6 @@ static void test_label_escaping(void)
 TEST_MAIN(TEST(test_sweep_against_load), TEST(test_sweep_compare_configs),
           TEST(test_nothing_to_plot), TEST(test_timeseries_first_replication),
           TEST(test_latency_cdf), TEST(test_cost_frontier), TEST(test_rate_search),
-          TEST(test_queue_load), TEST(test_malformed_input), TEST(test_gnuplot_missing),
+          TEST(test_queue_load), TEST(test_whatif), TEST(test_whatif_older_and_tall),
+          TEST(test_whatif_malformed), TEST(test_malformed_input), TEST(test_gnuplot_missing),
           TEST(test_gnuplot_failure), TEST(test_label_escaping))
