@@ -540,17 +540,16 @@ static void phrase(char *buf, size_t len, const demo *d, const figures *at, int 
              d->estimate[i], vs, binding_words(&at[i]), at[i].cost_mtok);
 }
 
-static void write_report(FILE *fp, const demo *d, const figures *at, const figures *light,
-                         double elapsed_s)
+static void write_report(FILE *fp, const demo *d, const figures *at, const figures *light)
 {
     const double *E = d->estimate;
     const figures *ls = &light[0], *lb = &light[1];
     fprintf(fp, "# capsim demo: a ~1B and a ~100B-class model on %s\n\n", d->gpu);
     fprintf(fp,
             "Everything below was measured by this run of `capsim demo` (master seed %s, the "
-            "same for every setting), in %.0f s. Every number is read back from the CSV files "
-            "in this folder.\n\n",
-            d->seed, elapsed_s);
+            "same for every setting; the same seed writes the same report). Every number is "
+            "read back from the CSV files in this folder.\n\n",
+            d->seed);
     fprintf(fp,
             "- **Models:** `%s` (1.2B parameters) on 1 GPU, and `%s` (123B) on %s GPUs, the "
             "fewest %s that hold its 16-bit weights.\n"
@@ -858,7 +857,7 @@ int cmd_demo(int argc, char **argv)
             status = CLI_EXIT_FAIL;
             goto done;
         }
-        write_report(f.fp, d, at, light, el);
+        write_report(f.fp, d, at, light);
         if (util_atomic_commit(&f, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
             status = CLI_EXIT_FAIL;

@@ -46,5 +46,10 @@ for p in load-small/plots/latency_vs_load load-big/plots/latency_vs_load run-big
     [ "$(head -c 4 "$tmp/d/$p.png" | od -An -c | tr -d ' ')" = '211PNG' ] && ok || bad "$p.png is a PNG"
   fi
 done
+# The same seed writes the same bytes, whatever the number of processes.
+"$capsim" demo --out "$tmp/d1" --jobs 1 >/dev/null 2>&1 && ok || bad "demo --jobs 1"
+for f in REPORT.md whatif/whatif.csv whatif/frontier.csv load-big/summary.csv run-small/requests.csv; do
+  cmp -s "$tmp/d/$f" "$tmp/d1/$f" && ok || bad "$f differs between --jobs 1 and the default"
+done
 echo "test_demo: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
