@@ -47,6 +47,16 @@ static step_coeffs coeffs_of(const fit_ctx *ctx, const gsl_vector *x)
     return c;
 }
 
+double fit_point_predict(const fit_point *p)
+{
+    double t = step_time_s(&p->model, &p->shape, NULL);
+    if (p->main_weight > 0)
+        t *= p->main_weight;
+    if (p->extra_weight > 0)
+        t += p->extra_weight * step_time_s(&p->model, &p->extra, NULL);
+    return t;
+}
+
 /* r_i = log(predicted_i / measured_i). */
 static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
 {
@@ -55,8 +65,7 @@ static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
     for (size_t i = 0; i < ctx->n; i++) {
         fit_point *p = &ctx->pts[i];
         p->model.c = c;
-        double pred = step_time_s(&p->model, &p->shape, NULL);
-        gsl_vector_set(f, i, log(pred / p->measured_s));
+        gsl_vector_set(f, i, log(fit_point_predict(p) / p->measured_s));
     }
     return GSL_SUCCESS;
 }
@@ -240,7 +249,7 @@ int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res,
             double worst = 0;
             for (size_t i = 0; i < n; i++) {
                 pts[i].model.c = res->coeffs;
-                pts[i].predicted_s = step_time_s(&pts[i].model, &pts[i].shape, NULL);
+                pts[i].predicted_s = fit_point_predict(&pts[i]);
                 pts[i].weight = gsl_vector_get(wts, i);
                 if ((int)pts[i].phase != ph)
                     continue;

@@ -22,6 +22,12 @@ typedef enum fit_phase { FIT_PREFILL, FIT_DECODE } fit_phase;
 typedef struct fit_point {
     step_model model; /* the deployment; its coefficients are replaced during the fit */
     step_shape shape;
+    /* A second step that is part of the measured time, counted extra_weight times (0:
+     * none). Calibration from client-side latencies uses it for the wait for the step in
+     * flight when a request arrived (half a step, on average). */
+    step_shape extra;
+    double extra_weight;
+    double main_weight; /* how many times shape counts; 0 means once */
     double measured_s;
     fit_phase phase;
     char label[96];     /* the setting, for reports */
@@ -46,6 +52,9 @@ typedef struct fit_result {
     int iterations;
     int converged;
 } fit_result;
+
+/* The time the point predicts with its model's current coefficients. */
+double fit_point_predict(const fit_point *p);
 
 /* Fits coefficients to pts[0..n). start gives the starting values and noise_cv (kept).
  * Returns 0, or -1 with a message if the fit fails (too few points, solver error). */

@@ -1249,6 +1249,89 @@ static int plot_requests(plot_ctx *c)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * fit.csv from `capsim calibrate`: every request's latencies, measured against predicted
+ * ------------------------------------------------------------------------------------- */
+
+static int plot_calibration(plot_ctx *c)
+{
+    csvin *in;
+    size_t ncols;
+    int rc = input_open(c, "fit.csv", &in, &ncols);
+    if (rc <= 0)
+        return rc;
+    static const char *const cols[] = {"ttft_ms", "ttft_pred_ms", "tpot_ms", "tpot_pred_ms"};
+    int idx[4];
+    dvec d[4]; /* measured and predicted, TTFT then TPOT; kept in pairs */
+    memset(d, 0, sizeof d);
+    axis_range ax;
+    axis_init(&ax);
+    rc = input_columns(c, in, cols, idx, 4);
+    while (rc == 0 && (rc = input_next(c, in, ncols)) == 1) {
+        rc = 0;
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            double m, p;
+            if (input_num(c, in, idx[2 * k], &m) != 0 || input_num(c, in, idx[2 * k + 1], &p) != 0)
+                rc = -1;
+            else if (isfinite(m) && isfinite(p) && m > 0 && p > 0) {
+                if (dvec_push(&d[2 * k], m) != 0 || dvec_push(&d[2 * k + 1], p) != 0)
+                    rc = oom(c);
+                axis_add(&ax, m);
+                axis_add(&ax, p);
+            }
+        }
+    }
+    csvin_close(in);
+    if (rc < 0 || (d[0].n == 0 && d[2].n == 0)) {
+        for (int k = 0; k < 4; k++)
+            free(d[k].v);
+        return rc < 0 ? -1 : 0;
+    }
+    plot_out o;
+    rc = plot_begin(c, &o, "calibration_fit", "measured against predicted latency per request",
+                    "fit.csv", "capsim calibrate --out",
+                    "Calibration: predicted against measured latency, per request");
+    if (rc == 0) {
+        fputs("# columns: measured (ms), predicted (ms)\n", o.dat);
+        gp_set_text(&o, "xlabel", "measured (ms, log scale)");
+        gp_set_text(&o, "ylabel", "predicted by the fitted profile (ms, log scale)");
+        double lo = pow(10, floor(log10(ax.min_pos))), hi = pow(10, ceil(log10(ax.max_pos)));
+        fprintf(o.gp,
+                "set logscale xy\n"
+                "set xrange [%g:%g]\n"
+                "set yrange [%g:%g]\n"
+                "set key inside top left\n",
+                lo, hi, lo, hi);
+        gp_draw_begin(&o);
+        static const char *const what[2] = {"time to first token", "time per output token"};
+        for (int k = 0; k < 2; k++) {
+            if (d[2 * k].n == 0)
+                continue;
+            int block = dat_block(&o, cols[2 * k]);
+            for (size_t i = 0; i < d[2 * k].n; i++) {
+                dat_num(o.dat, d[2 * k].v[i]);
+                fputc(' ', o.dat);
+                dat_num(o.dat, d[2 * k + 1].v[i]);
+                fputc('\n', o.dat);
+            }
+            char series[128];
+            snprintf(series, sizeof series, "%s (%zu requests)", what[k], d[2 * k].n);
+            gp_clause(&o);
+            fprintf(o.gp, "'calibration_fit.dat' index %d using 1:2 with points pt 7 ps 0.4 lc %d",
+                    block, k + 1);
+            gp_title(&o, series);
+        }
+        gp_clause(&o);
+        fputs("x with lines dt 2 lc rgb 'black'", o.gp);
+        gp_title(&o, "predicted = measured");
+        gp_draw_end(&o);
+        rc = plot_commit(c, &o);
+    }
+    for (int k = 0; k < 4; k++)
+        free(d[k].v);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
  * frontier.csv from `capsim capacity deploy`
  * ------------------------------------------------------------------------------------- */
 
@@ -2167,7 +2250,7 @@ static const plot_source SOURCES[] = {
     {"summary.csv", plot_summary},   {"timeseries.csv", plot_timeseries},
     {"requests.csv", plot_requests}, {"frontier.csv", plot_frontier},
     {"search.csv", plot_search},     {"load.csv", plot_queue_load},
-    {"whatif.csv", plot_whatif},
+    {"whatif.csv", plot_whatif},     {"fit.csv", plot_calibration},
 };
 
 int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, size_t errlen)

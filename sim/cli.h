@@ -52,5 +52,6 @@ int cmd_capacity(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 #endif

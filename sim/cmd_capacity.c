@@ -719,10 +719,18 @@ static void describe_deployment(const run_cli *r)
            r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
            r->value[OPT_scheduler], r->value[OPT_arrival], r->value[OPT_prompt_len],
            r->value[OPT_output_len]);
-    printf("  SLO %s; %s replications of %s requests per setting (auto: 8000, or 4000 per "
-           "replica), master seed %s, the same at every setting\n\n",
-           r->value[OPT_slo], r->value[OPT_replications], r->value[OPT_requests],
+    run_cli *sized = malloc(sizeof *sized);
+    if (sized) {
+        *sized = *r;
+        set_replicas(sized, r, strtoull(r->value[OPT_replicas], NULL, 10));
+    }
+    printf("  SLO %s; %s replications of %s requests per setting%s, master seed %s, the same "
+           "at every setting\n\n",
+           r->value[OPT_slo], r->value[OPT_replications],
+           sized ? sized->value[OPT_requests] : r->value[OPT_requests],
+           strcmp(r->value[OPT_requests], "auto") == 0 ? " (--requests auto)" : "",
            r->value[OPT_seed]);
+    free(sized);
 }
 
 typedef struct rate_files {

@@ -30,6 +30,8 @@ static void usage(FILE *out)
                  "  validate   check the simulator against exact queueing theory\n"
                  "  list       list the model and GPU catalogs and the precisions\n"
                  "  estimate   latency and throughput of one batch on one deployment, and why\n"
+                 "  calibrate  a profile from your own benchmark results (vLLM, AIPerf,\n"
+                 "             genai-perf, GuideLLM, CSV), with a fit report and a replay\n"
                  "  fit        calibrate step-time coefficients on measured step times\n"
                  "  plot       draw the result files of a folder with gnuplot (PNG, SVG and\n"
                  "             editable scripts in DIR/plots/)\n"
@@ -78,9 +80,11 @@ int main(int argc, char **argv)
         return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "calibrate") == 0)
+        return cmd_calibrate(argc - 1, argv + 1);
     fprintf(stderr,
             "capsim: unknown command '%s' (expected run, queue, validate, list, estimate, fit, "
-            "plot, sweep, merge, capacity, workload or demo; "
+            "plot, sweep, merge, capacity, workload, calibrate or demo; "
             "see capsim --help)\n",
             cmd);
     return CLI_EXIT_USAGE;

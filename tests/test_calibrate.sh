@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# capsim calibrate end to end.
+#  1. Known coefficients: measurements are made by the simulator itself (closed-loop
+#     benchmarks at 1, 4 and 16 users, with a profile of known coefficients and noise);
+#     calibrating on them must recover every coefficient it fits within its 95% interval,
+#     and the replay of the measured runs must agree with them within the noise.
+#  2. The Splitwise per-step data reproduces the shipped default profile.
+#  3. Bad input: one-line errors naming the file; a poor fit writes no profile.
+# usage: test_calibrate.sh PATH/TO/capsim SOURCE_DIR
+set -u
+capsim="$1"
+src="$2"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+export CAPSIM_PLOTS=off
+pass=0
+fail=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# --- 1. recovering known coefficients
+cat >"$tmp/truth.csv" <<'CSV'
+gpu,mfu,mbu,t_fixed_ms,t_layer_ms,comm_scale,attn_scale,noise_cv,basis,source
+h100-sxm,0.5,0.7,0,0.15,1,3,0.03,synthetic truth for the calibration test,tests/test_calibrate.sh
+CSV
+data=()
+for u in 1 4 16; do
+  "$capsim" run --model llama-3.1-8b --gpu h100-sxm --profile "$tmp/truth.csv" --users "$u" \
+    --think exp:mean=1 --requests 800 --replications 1 --warmup 0 --per-request \
+    --sample-interval 0 --seed "$u" --out "$tmp/u$u" >/dev/null 2>&1 && ok || bad "data at $u users"
+  data+=(--data "$tmp/u$u/requests.csv")
+done
+"$capsim" calibrate "${data[@]}" --model llama-3.1-8b --gpu h100-sxm --validate --out "$tmp/cal" \
+  >"$tmp/out" 2>&1 && ok || bad "calibrate on simulated data: $(tail -5 "$tmp/out")"
+grep -q "good fit" "$tmp/out" && ok || bad "the fit on simulated data is good: $(grep -i fit "$tmp/out" | head -3)"
+python3 - "$tmp/cal/coefficients.csv" <<'PY' && ok || bad "coefficients recovered: $(cat "$tmp/cal/coefficients.csv")"
+import csv, sys
+truth = {"mfu": 0.5, "mbu": 0.7, "t_layer_s": 0.15e-3, "attn_scale": 3.0}
+rows = {r["coefficient"]: r for r in csv.DictReader(open(sys.argv[1]))}
+fitted = 0
+for name, want in truth.items():
+    r = rows[name]
+    if r["status"] != "fitted":
+        continue
+    fitted += 1
+    lo, hi = float(r["ci95_low"]), float(r["ci95_high"])
+    assert lo <= want <= hi, f"{name}: {want} not in [{lo}, {hi}]"
+assert rows["mfu"]["status"] == "fitted" and rows["mbu"]["status"] == "fitted", "mfu and mbu fitted"
+assert fitted >= 3, f"only {fitted} coefficients fitted"
+noise = float(rows["noise_cv"]["value"])
+assert rows["noise_cv"]["status"] == "fitted" and 0.015 <= noise <= 0.06, f"noise_cv {noise}"
+PY
+python3 - "$tmp/cal/replay.csv" <<'PY' && ok || bad "the replay agrees with the measurements: $(cat "$tmp/cal/replay.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 27, len(rows)
+for r in rows:
+    err = abs(float(r["error_pct"]))
+    limit = 10.0 if r["figure"].startswith("p50") else 20.0 if r["figure"].startswith("p90") else 35.0
+    assert err <= limit, f"{r['run']} {r['figure']}: {err:.1f}% > {limit}%"
+PY
+[ -s "$tmp/cal/profile.csv" ] && [ -s "$tmp/cal/fit.csv" ] && ok || bad "profile.csv and fit.csv written"
+"$capsim" run --model llama-3.1-8b --gpu h100-sxm --profile "$tmp/cal/profile.csv" --requests 200 \
+  --replications 2 >/dev/null 2>&1 && ok || bad "run accepts the calibrated profile"
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --profile "$tmp/cal/profile.csv" >/dev/null 2>&1 \
+  && ok || bad "estimate accepts the calibrated profile"
+
+# --- the same through vLLM's JSON, two results in one file (--append-result): closed-loop
+# benchmarks at concurrency 1 and 8 without send times (the client's rule rebuilds them)
+for c in 1 8; do
+  "$capsim" run --model llama-3.1-8b --gpu h100-sxm --profile "$tmp/truth.csv" --users "$c" \
+    --think det:value=1e-6 --requests 600 --replications 1 --warmup 0 --per-request \
+    --sample-interval 0 --seed "$c" --out "$tmp/c$c" >/dev/null 2>&1 && ok || bad "data at concurrency $c"
+done
+python3 - "$tmp/c1/requests.csv" "$tmp/c8/requests.csv" "$tmp/c8.json" <<'PY' && ok || bad "vLLM JSON written"
+import csv, json, sys
+out = open(sys.argv[3], "w")
+for path, conc in ((sys.argv[1], 1), (sys.argv[2], 8)):
+    rows = sorted(csv.DictReader(open(path)), key=lambda r: int(r["request"]))
+    res = {"date": "20261126-000000", "backend": "vllm", "model_id": "meta-llama/Llama-3.1-8B-Instruct",
+           "request_rate": "inf", "burstiness": 1.0, "max_concurrency": conc, "completed": len(rows),
+           "input_lens": [int(r["prompt_tokens"]) for r in rows],
+           "output_lens": [int(r["output_tokens"]) for r in rows],
+           "ttfts": [float(r["ttft_ms"]) / 1e3 for r in rows],
+           "itls": [[float(r["tpot_ms"]) / 1e3] * (int(r["output_tokens"]) - 1) if r["tpot_ms"] else []
+                    for r in rows],
+           "errors": ["" for r in rows]}
+    out.write(json.dumps(res) + "\n")
+PY
+"$capsim" calibrate --data "$tmp/c8.json" --model llama-3.1-8b --gpu h100-sxm --validate \
+  --out "$tmp/cal8" >"$tmp/out" 2>"$tmp/err" && ok || bad "calibrate on vLLM JSON: $(tail -3 "$tmp/out") $(cat "$tmp/err")"
+grep -q "good fit" "$tmp/out" && [ ! -s "$tmp/err" ] && ok || bad "vLLM JSON: a good fit, no warning: $(cat "$tmp/err")"
+grep -q "closed loop at its concurrency" "$tmp/out" && ok || bad "the replay runs a closed loop"
+python3 - "$tmp/cal8/coefficients.csv" "$tmp/cal8/replay.csv" <<'PY' && ok || bad "vLLM JSON: every coefficient recovered, replay within 8% at p50: $(cat "$tmp/cal8/coefficients.csv" "$tmp/cal8/replay.csv")"
+import csv, sys
+rows = {r["coefficient"]: r for r in csv.DictReader(open(sys.argv[1]))}
+truth = {"mfu": 0.5, "mbu": 0.7, "t_layer_s": 0.15e-3, "attn_scale": 3.0}
+# Without send times the timeline is rebuilt by the client's rule, which is close but not
+# exact: each coefficient within its interval or within 4% of the truth.
+for name, want in truth.items():
+    r = rows[name]
+    assert r["status"] == "fitted", r
+    lo, hi, v = float(r["ci95_low"]), float(r["ci95_high"]), float(r["value"])
+    assert lo <= want <= hi or abs(v / want - 1) <= 0.04, r
+# The closed-loop replay draws the measured lengths at random: within 8% at the median.
+for r in csv.DictReader(open(sys.argv[2])):
+    if r["figure"].startswith("p50"):
+        assert abs(float(r["error_pct"])) <= 8, r
+PY
+"$capsim" calibrate --data "$tmp/c8.json" --model llama-3.2-1b --gpu h100-sxm --out "$tmp/cal1b" \
+  >/dev/null 2>"$tmp/err"
+grep -q "c8.json: run .* measured model 'meta-llama/Llama-3.1-8B-Instruct', not --model llama-3.2-1b" "$tmp/err" \
+  && ok || bad "a model other than the one measured is warned about: $(cat "$tmp/err")"
+
+# --- 2. the Splitwise per-step data reproduces the default profile
+"$capsim" calibrate --data "$src/../shared/data/calibration/splitwise-perf_model.csv" --gpu a100-80gb \
+  --out "$tmp/sw" >"$tmp/out" 2>&1 && ok || bad "calibrate on Splitwise: $(tail -3 "$tmp/out")"
+python3 - "$tmp/sw/profile.csv" "$src/models/profiles/default.csv" <<'PY' && ok || bad "Splitwise calibration equals the shipped a100-80gb row"
+import csv, sys
+got = next(csv.DictReader(open(sys.argv[1])))
+want = next(r for r in csv.DictReader(open(sys.argv[2])) if r["gpu"] == "a100-80gb")
+for k in ("mfu", "mbu", "t_fixed_ms", "t_layer_ms", "comm_scale", "attn_scale", "noise_cv"):
+    a, b = float(got[k]), float(want[k])
+    assert abs(a - b) <= 1e-6 * max(1.0, abs(b)), f"{k}: {a} vs {b}"
+PY
+
+# --- 3. bad input
+one_line_error() { # DESCRIPTION TEXT -- args...
+  local what="$1" text="$2"; shift 3
+  "$capsim" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF -- "$text" "$tmp/err" \
+    && ok || bad "$what: exit $rc, stderr: $(cat "$tmp/err")"
+}
+printf 'hello, world\nthis is not a benchmark\n' >"$tmp/junk.txt"
+one_line_error "a file of the wrong format" "junk.txt" -- calibrate --data "$tmp/junk.txt" --model llama-3.1-8b --gpu h100-sxm
+printf '{"input_lens": [100, 200], "output_lens": [10, 20], "ttfts": [0.05, 0.0' >"$tmp/trunc.json"
+one_line_error "truncated JSON" "trunc.json" -- calibrate --data "$tmp/trunc.json" --model llama-3.1-8b --gpu h100-sxm
+printf '{"input_lens": [], "output_lens": [], "ttfts": [], "itls": [], "request_rate": "inf"}\n' >"$tmp/empty.json"
+one_line_error "zero requests" "empty.json" -- calibrate --data "$tmp/empty.json" --model llama-3.1-8b --gpu h100-sxm
+one_line_error "no model" "--model" -- calibrate --data "$tmp/u1/requests.csv" --gpu h100-sxm
+# measurements of one model calibrated as another: a poor fit, and no profile
+"$capsim" calibrate "${data[@]}" --model llama-3.1-70b --tp 4 --gpu h100-sxm --out "$tmp/wrong" \
+  >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -Eq "POOR FIT|cannot explain these measurements" "$tmp/out" && [ ! -e "$tmp/wrong/profile.csv" ] \
+  && ok || bad "a poor fit exits 1 and writes no profile: exit $rc, $(grep -i fit "$tmp/out" | head -3)"
+
+echo "test_calibrate: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
