@@ -25,7 +25,7 @@ esac
 # Build and run time needs.
 packages=(build-essential cmake pkg-config libgsl-dev libcsv-dev libinih-dev libjson-c-dev gnuplot-nox)
 # The tests also need valgrind (memory checks under ctest), clang with libFuzzer
-# (the trace parsers' fuzz targets) and python3 (the end-to-end tests read CSV with it).
+# (the parsers' fuzz targets) and python3 (the end-to-end tests read CSV with it).
 [ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev python3)
 
 missing=()
@@ -81,5 +81,5 @@ echo "== build (Debug with AddressSanitizer and UndefinedBehaviorSanitizer)"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DCAPSIM_SANITIZE=ON
 echo "== tests (ASan/UBSan)"
 (cd build-asan && ctest --output-on-failure -j "$jobs" -LE slow)
-echo "== fuzzing the trace parsers (libFuzzer, 10 s per format)"
+echo "== fuzzing the parsers: traces, specs, benchmark results (libFuzzer, 10 s per target)"
 CC=clang tests/run_fuzz.sh build-fuzz 10

@@ -3,8 +3,8 @@
  *
  * plot_dir() looks in a result folder for the files the capsim commands write (summary.csv
  * from a sweep, timeseries.csv and requests.csv from a run, frontier.csv and search.csv from
- * the capacity commands, load.csv from a queue load sweep, whatif.csv from the demo), and
- * for every plot those files allow it writes, in DIR/plots/:
+ * the capacity commands, load.csv from a queue load sweep, whatif.csv from the demo,
+ * fit.csv from calibrate), and for every plot those files allow it writes, in DIR/plots/:
  *
  *   NAME.gp   a gnuplot script that reads NAME.dat by relative path and, run as
  *             `cd DIR/plots && gnuplot NAME.gp`, writes NAME.png and NAME.svg;

@@ -37,6 +37,8 @@ static void usage(FILE *out)
             "  load.csv        (capsim queue --load) simulated and exact waits against load\n"
             "  whatif.csv      (capsim demo) capacity under the SLO and cost per million\n"
             "                  output tokens of every what-if deployment, as bars\n"
+            "  fit.csv         (capsim calibrate) predicted against measured TTFT and TPOT,\n"
+            "                  one point per request\n"
             "\n"
             "options:\n"
             "  --format LIST   picture formats: png, svg or png,svg [png,svg]\n"
@@ -128,7 +130,7 @@ int cmd_plot(int argc, char **argv)
     }
     if (rep.n_written == 0) {
         printf("nothing to plot in %s (expected summary.csv from a sweep, timeseries.csv, "
-               "requests.csv, frontier.csv, search.csv, load.csv or whatif.csv)\n",
+               "requests.csv, frontier.csv, search.csv, load.csv, whatif.csv or fit.csv)\n",
                shown);
     } else if (rep.gnuplot_missing) {
         char plots[256];
