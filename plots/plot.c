@@ -1252,49 +1252,22 @@ static int plot_requests(plot_ctx *c)
  * fit.csv from `capsim calibrate`: every request's latencies, measured against predicted
  * ------------------------------------------------------------------------------------- */
 
-static int plot_calibration(plot_ctx *c)
+/* Draws calibration_fit from pairs (measured, predicted): d[0], d[1] the first series,
+ * d[2], d[3] the second, named what[0] and what[1]; frees the vectors. */
+static int draw_calibration(plot_ctx *c, dvec d[4], const axis_range *ax,
+                            const char *const what[2], const char *file, const char *command)
 {
-    csvin *in;
-    size_t ncols;
-    int rc = input_open(c, "fit.csv", &in, &ncols);
-    if (rc <= 0)
-        return rc;
-    static const char *const cols[] = {"ttft_ms", "ttft_pred_ms", "tpot_ms", "tpot_pred_ms"};
-    int idx[4];
-    dvec d[4]; /* measured and predicted, TTFT then TPOT; kept in pairs */
-    memset(d, 0, sizeof d);
-    axis_range ax;
-    axis_init(&ax);
-    rc = input_columns(c, in, cols, idx, 4);
-    while (rc == 0 && (rc = input_next(c, in, ncols)) == 1) {
-        rc = 0;
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            double m, p;
-            if (input_num(c, in, idx[2 * k], &m) != 0 || input_num(c, in, idx[2 * k + 1], &p) != 0)
-                rc = -1;
-            else if (isfinite(m) && isfinite(p) && m > 0 && p > 0) {
-                if (dvec_push(&d[2 * k], m) != 0 || dvec_push(&d[2 * k + 1], p) != 0)
-                    rc = oom(c);
-                axis_add(&ax, m);
-                axis_add(&ax, p);
-            }
-        }
-    }
-    csvin_close(in);
-    if (rc < 0 || (d[0].n == 0 && d[2].n == 0)) {
-        for (int k = 0; k < 4; k++)
-            free(d[k].v);
-        return rc < 0 ? -1 : 0;
-    }
+    int rc = 0;
+    if (d[0].n == 0 && d[2].n == 0)
+        goto done;
     plot_out o;
-    rc = plot_begin(c, &o, "calibration_fit", "measured against predicted latency per request",
-                    "fit.csv", "capsim calibrate --out",
-                    "Calibration: predicted against measured latency, per request");
+    rc = plot_begin(c, &o, "calibration_fit", "measured against predicted latency", file,
+                    command, "Calibration: predicted against measured latency");
     if (rc == 0) {
         fputs("# columns: measured (ms), predicted (ms)\n", o.dat);
         gp_set_text(&o, "xlabel", "measured (ms, log scale)");
         gp_set_text(&o, "ylabel", "predicted by the fitted profile (ms, log scale)");
-        double lo = pow(10, floor(log10(ax.min_pos))), hi = pow(10, ceil(log10(ax.max_pos)));
+        double lo = pow(10, floor(log10(ax->min_pos))), hi = pow(10, ceil(log10(ax->max_pos)));
         fprintf(o.gp,
                 "set logscale xy\n"
                 "set xrange [%g:%g]\n"
@@ -1302,11 +1275,10 @@ static int plot_calibration(plot_ctx *c)
                 "set key inside top left\n",
                 lo, hi, lo, hi);
         gp_draw_begin(&o);
-        static const char *const what[2] = {"time to first token", "time per output token"};
         for (int k = 0; k < 2; k++) {
             if (d[2 * k].n == 0)
                 continue;
-            int block = dat_block(&o, cols[2 * k]);
+            int block = dat_block(&o, what[k]);
             for (size_t i = 0; i < d[2 * k].n; i++) {
                 dat_num(o.dat, d[2 * k].v[i]);
                 fputc(' ', o.dat);
@@ -1314,7 +1286,7 @@ static int plot_calibration(plot_ctx *c)
                 fputc('\n', o.dat);
             }
             char series[128];
-            snprintf(series, sizeof series, "%s (%zu requests)", what[k], d[2 * k].n);
+            snprintf(series, sizeof series, "%s (%zu)", what[k], d[2 * k].n);
             gp_clause(&o);
             fprintf(o.gp, "'calibration_fit.dat' index %d using 1:2 with points pt 7 ps 0.4 lc %d",
                     block, k + 1);
@@ -1326,9 +1298,90 @@ static int plot_calibration(plot_ctx *c)
         gp_draw_end(&o);
         rc = plot_commit(c, &o);
     }
+done:
     for (int k = 0; k < 4; k++)
         free(d[k].v);
     return rc;
+}
+
+/* Adds one (measured, predicted) pair to series k of d. */
+static int calibration_pair(plot_ctx *c, dvec d[4], axis_range *ax, int k, double m, double p)
+{
+    if (!(isfinite(m) && isfinite(p) && m > 0 && p > 0))
+        return 0;
+    if (dvec_push(&d[2 * k], m) != 0 || dvec_push(&d[2 * k + 1], p) != 0)
+        return oom(c);
+    axis_add(ax, m);
+    axis_add(ax, p);
+    return 0;
+}
+
+/* fit.csv from `capsim calibrate` on benchmark results: TTFT and TPOT per request. */
+static int plot_calibration(plot_ctx *c)
+{
+    csvin *in;
+    size_t ncols;
+    int rc = input_open(c, "fit.csv", &in, &ncols);
+    if (rc <= 0)
+        return rc;
+    static const char *const cols[] = {"ttft_ms", "ttft_pred_ms", "tpot_ms", "tpot_pred_ms"};
+    int idx[4];
+    dvec d[4];
+    memset(d, 0, sizeof d);
+    axis_range ax;
+    axis_init(&ax);
+    rc = input_columns(c, in, cols, idx, 4);
+    while (rc == 0 && (rc = input_next(c, in, ncols)) == 1) {
+        rc = 0;
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            double m, p;
+            if (input_num(c, in, idx[2 * k], &m) != 0 || input_num(c, in, idx[2 * k + 1], &p) != 0)
+                rc = -1;
+            else
+                rc = calibration_pair(c, d, &ax, k, m, p);
+        }
+    }
+    csvin_close(in);
+    if (rc < 0) {
+        for (int k = 0; k < 4; k++)
+            free(d[k].v);
+        return -1;
+    }
+    static const char *const what[2] = {"time to first token, requests",
+                                        "time per output token, requests"};
+    return draw_calibration(c, d, &ax, what, "fit.csv", "capsim calibrate --out");
+}
+
+/* fit_points.csv from `capsim fit --points` or calibrate on per-step timings. */
+static int plot_calibration_steps(plot_ctx *c)
+{
+    csvin *in;
+    size_t ncols;
+    int rc = input_open(c, "fit_points.csv", &in, &ncols);
+    if (rc <= 0)
+        return rc;
+    static const char *const cols[] = {"phase", "measured_ms", "predicted_ms"};
+    int idx[3];
+    dvec d[4];
+    memset(d, 0, sizeof d);
+    axis_range ax;
+    axis_init(&ax);
+    rc = input_columns(c, in, cols, idx, 3);
+    while (rc == 0 && (rc = input_next(c, in, ncols)) == 1) {
+        double m, p;
+        int k = strcmp(csvin_field(in, (size_t)idx[0]), "decode") == 0;
+        rc = input_num(c, in, idx[1], &m) != 0 || input_num(c, in, idx[2], &p) != 0
+                 ? -1
+                 : calibration_pair(c, d, &ax, k, m, p);
+    }
+    csvin_close(in);
+    if (rc < 0) {
+        for (int k = 0; k < 4; k++)
+            free(d[k].v);
+        return -1;
+    }
+    static const char *const what[2] = {"prefill steps", "decode steps"};
+    return draw_calibration(c, d, &ax, what, "fit_points.csv", "capsim fit --points");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -2251,6 +2304,7 @@ static const plot_source SOURCES[] = {
     {"requests.csv", plot_requests}, {"frontier.csv", plot_frontier},
     {"search.csv", plot_search},     {"load.csv", plot_queue_load},
     {"whatif.csv", plot_whatif},     {"fit.csv", plot_calibration},
+    {"fit_points.csv", plot_calibration_steps},
 };
 
 int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, size_t errlen)

@@ -655,7 +655,10 @@ static int calibrate_per_step(const cal_opts *o, const run_cli *r)
     argv[argc] = NULL;
     printf("capsim calibrate: %s holds per-step timings; fitting them as capsim fit does\n\n",
            o->data[0]);
-    return cmd_fit(argc, argv);
+    int status = cmd_fit(argc, argv);
+    if (status == CLI_EXIT_OK && r->out_dir)
+        cli_draw_plots(CMD, r->out_dir);
+    return status;
 }
 
 int cmd_calibrate(int argc, char **argv)

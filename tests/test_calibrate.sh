@@ -124,6 +124,12 @@ for k in ("mfu", "mbu", "t_fixed_ms", "t_layer_ms", "comm_scale", "attn_scale", 
     assert abs(a - b) <= 1e-6 * max(1.0, abs(b)), f"{k}: {a} vs {b}"
 PY
 
+# --- the plots of measured against predicted, from both kinds of fit
+for d in cal sw; do
+  "$capsim" plot "$tmp/$d" >/dev/null 2>&1 && grep -q "set xlabel 'measured (ms, log scale)'" "$tmp/$d/plots/calibration_fit.gp" \
+    && grep -q "predicted = measured" "$tmp/$d/plots/calibration_fit.gp" && ok || bad "capsim plot draws calibration_fit from $d"
+done
+
 # --- 3. bad input
 one_line_error() { # DESCRIPTION TEXT -- args...
   local what="$1" text="$2"; shift 3
