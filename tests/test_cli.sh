@@ -49,6 +49,10 @@ grep -q "usage: capsim" "$tmp/out" && ok || bad "capsim --help prints usage"
 expect_status 0 "queue --help" -- "$capsim" queue --help
 grep -q -- "--servers" "$tmp/out" && ok || bad "queue --help lists --servers"
 expect_status 0 "validate --help" -- "$capsim" validate --help
+# every command has --help, exits 0 and prints a usage line
+for c in run queue validate list estimate fit sweep merge capacity workload plot demo calibrate; do
+  "$capsim" "$c" --help >"$tmp/out" 2>&1 && head -3 "$tmp/out" | grep -q "capsim $c" && ok || bad "$c --help"
+done
 expect_status 2 "no command" -- "$capsim"
 expect_status 2 "unknown command" -- "$capsim" frobnicate
 
