@@ -398,7 +398,7 @@ static int search_rate(const run_cli *base, double start, double tol, rate_searc
             }
             snprintf(s->err, sizeof s->err,
                      "the SLOs are not met even at %.3g req/s: "
-                     "%s is %.4g ms against a limit of %g ms",
+                     "%s is %.5g ms against a limit of %g ms",
                      rate, serve_metric_names[e->metric[k]], e->value_ms[k], e->limit_ms[k]);
             rc = -1;
             break;

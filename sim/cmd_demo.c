@@ -520,7 +520,9 @@ static void write_frontier_csv(FILE *fp, const demo *d, const figures *at)
 /* "+12%" or "-30%" of b against a. */
 static void pct(char *buf, size_t len, double b, double a)
 {
-    snprintf(buf, len, "%+.0f%%", 100 * (b / a - 1));
+    double v = 100 * (b / a - 1);
+    /* Near -100%, whole percents would hide how much is left. */
+    snprintf(buf, len, v <= -99.5 ? "%+.1f%%" : "%+.0f%%", v);
 }
 
 /* "3.95 req/s (+225%, limited by time to first token)", or why there is none. */
