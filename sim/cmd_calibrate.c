@@ -656,8 +656,12 @@ static int calibrate_per_step(const cal_opts *o, const run_cli *r)
     printf("capsim calibrate: %s holds per-step timings; fitting them as capsim fit does\n\n",
            o->data[0]);
     int status = cmd_fit(argc, argv);
-    if (status == CLI_EXIT_OK && r->out_dir)
+    if (status == CLI_EXIT_OK && r->out_dir) {
+        printf("wrote %s/: profile.csv, fit_points.csv\nuse it with: capsim run --profile %s "
+               "...\n",
+               r->out_dir, profile);
         cli_draw_plots(CMD, r->out_dir);
+    }
     return status;
 }
 
