@@ -17,6 +17,9 @@ const char *const calib_metric_names[CAL_NMETRIC] = {"ttft", "tpot", "e2e"};
 /* Points whose measured time is one engine step: enough of them give the noise spread. */
 #define CAL_MIN_NOISE_POINTS 8
 
+/* The most points handed to the solver (see calib_run). */
+#define CAL_MAX_FIT 4000
+
 static void shape_add(step_shape *a, const step_shape *b, double w)
 {
     a->prefill_tokens += w * b->prefill_tokens;
@@ -102,7 +105,10 @@ static void tpot_point(const lane *L, size_t n, size_t k, fit_point *p)
         if (j == k)
             continue;
         const lane *o = &L[j];
-        double lo = fmax(a->first, o->first), hi = fmin(a->last, o->last);
+        if (o->last <= a->first || o->first >= a->last)
+            continue; /* neither decoding beside it nor prefilled during its decode */
+        double lo = a->first > o->first ? a->first : o->first;
+        double hi = a->last < o->last ? a->last : o->last;
         if (hi > lo) {
             double frac = (hi - lo) / span;
             b += frac;
@@ -270,8 +276,29 @@ int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start
                   res->n_pts, res->n_rows);
         rc = -1;
     }
-    if (rc == 0)
-        rc = fit_run(res->pts, res->n_pts, start, &res->fit, err, errlen);
+    if (rc == 0) {
+        /* Many thousands of points say no more than a few thousand spread evenly among
+         * them, and cost the solver in proportion: fit on every k-th, predict them all. */
+        size_t stride = (res->n_pts + CAL_MAX_FIT - 1) / CAL_MAX_FIT;
+        if (stride <= 1) {
+            rc = fit_run(res->pts, res->n_pts, start, &res->fit, err, errlen);
+            res->n_fitted = res->n_pts;
+        } else {
+            size_t m = 0;
+            fit_point *sub = malloc((res->n_pts / stride + 1) * sizeof *sub);
+            if (sub == NULL)
+                goto out_of_memory;
+            for (size_t i = 0; i < res->n_pts; i += stride)
+                sub[m++] = res->pts[i];
+            rc = fit_run(sub, m, start, &res->fit, err, errlen);
+            free(sub);
+            res->n_fitted = m;
+            for (size_t i = 0; rc == 0 && i < res->n_pts; i++) {
+                res->pts[i].model.c = res->fit.coeffs;
+                res->pts[i].predicted_s = fit_point_predict(&res->pts[i]);
+            }
+        }
+    }
     if (rc == 0) {
         res->coeffs = res->fit.coeffs;
         /* The noise: robust spread of the log residuals of single-step points. */

@@ -52,6 +52,7 @@ typedef struct calib_result {
     size_t n_rows;
     fit_point *pts; /* the fit points (owned) */
     size_t n_pts;
+    size_t n_fitted; /* points the solver saw: all, or every k-th of many */
     double median_ape[CAL_NMETRIC], worst_ape[CAL_NMETRIC];
     size_t n_ape[CAL_NMETRIC];
     size_t runs_start_guessed; /* runs whose send times were spaced at 1/rate */

@@ -806,6 +806,9 @@ int cmd_calibrate(int argc, char **argv)
     printf("  fit points: %zu (TTFT of %zu requests; %zu requests waited in a queue and are "
            "left out of it), TPOT of every request with 2 or more output tokens\n",
            res.n_pts, res.n_rows - res.n_queued, res.n_queued);
+    if (res.n_fitted < res.n_pts)
+        printf("  the solver fits %zu of them, spread evenly; every request is predicted\n",
+               res.n_fitted);
     if (res.runs_start_guessed)
         printf("  note: %zu run%s give a rate but no send times: requests were placed 1/rate "
                "apart, which smooths the bursts a Poisson client makes\n",
