@@ -695,6 +695,11 @@ int cmd_calibrate(int argc, char **argv)
     calib_result res;
     replay_row *rp = NULL;
     size_t n_rp = 0;
+    if (o.validate && !r->out_dir) {
+        status = cli_usage_error(CMD, "--validate replays through the profile it writes: give "
+                                      "--out DIR");
+        goto done;
+    }
     if (o.n_data == 0 || !r->value[OPT_gpu][0]) {
         status = cli_usage_error(CMD, "--data FILE and --gpu are required (and --model: the "
                                       "deployment the measurements were taken on)");
@@ -880,6 +885,10 @@ int cmd_calibrate(int argc, char **argv)
                      base ? base + 1 : o.data[0], d->model.name, d->gpu.name);
             profile_write(f[1].fp, &row);
         }
+        /* A poor fit writes no profile: one left by an earlier calibration in this folder
+         * must not pass for this one. */
+        if (!write_profile)
+            remove(profile_path);
         if (util_atomic_commit_all(f, 3, err, sizeof err) != 0) {
             fprintf(stderr, "capsim calibrate: %s\n", err);
             status = CLI_EXIT_FAIL;
@@ -893,12 +902,6 @@ int cmd_calibrate(int argc, char **argv)
     if (poor && !o.force)
         status = CLI_EXIT_FAIL;
     if (o.validate && status == CLI_EXIT_OK) {
-        if (!r->out_dir) {
-            fprintf(stderr, "capsim calibrate: --validate replays through the written profile: "
-                            "give --out DIR\n");
-            status = CLI_EXIT_USAGE;
-            goto done;
-        }
         printf("\nreplay through the serving simulation with the fitted profile "
                "(%s replications each):\n",
                r->value[OPT_replications]);
@@ -933,7 +936,7 @@ int cmd_calibrate(int argc, char **argv)
                     fprintf(stderr, "capsim calibrate: %s\n", err);
                     status = CLI_EXIT_FAIL;
                 } else {
-                    printf("  wrote %s\n", path);
+                    printf("  wrote %s and the workloads replayed, replay-run-N.csv\n", path);
                 }
             }
         }

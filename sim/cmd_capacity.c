@@ -396,10 +396,18 @@ static int search_rate(const run_cli *base, double start, double tol, rate_searc
                     k = j;
                 }
             }
-            snprintf(s->err, sizeof s->err,
-                     "the SLOs are not met even at %.3g req/s: "
-                     "%s is %.5g ms against a limit of %g ms",
-                     rate, serve_metric_names[e->metric[k]], e->value_ms[k], e->limit_ms[k]);
+            if (e->v == V_UNCLEAR)
+                snprintf(s->err, sizeof s->err,
+                         "down to %.3g req/s the 95%% intervals still straddle the SLO limits "
+                         "(%s is %.5g +- %.3g ms against a limit of %g ms): raise "
+                         "--replications or --requests to decide",
+                         rate, serve_metric_names[e->metric[k]], e->value_ms[k], e->ci_ms[k],
+                         e->limit_ms[k]);
+            else
+                snprintf(s->err, sizeof s->err,
+                         "the SLOs are not met even at %.3g req/s: "
+                         "%s is %.5g ms against a limit of %g ms",
+                         rate, serve_metric_names[e->metric[k]], e->value_ms[k], e->limit_ms[k]);
             rc = -1;
             break;
         }
@@ -593,7 +601,7 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
         }
         if (run_set_rate(c->base.value[OPT_arrival], sizeof c->base.value[OPT_arrival], c->o.rate,
                          err, sizeof err) != 0) {
-            cli_usage_error(CMD, "%s", err);
+            cli_usage_error(CMD, "--rate needs an --arrival with rate=: %s", err);
             return -1;
         }
     } else if (c->o.rate) {
@@ -789,7 +797,8 @@ static int capacity_rate(int argc, char **argv)
     printf("capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     describe_deployment(&c->base);
     if (search_rate(&c->base, start, c->tol, s, 1) != 0) {
-        status = cli_usage_error(CMD, "rate: %s", s->err);
+        fprintf(stderr, "capsim capacity: rate: %s\n", s->err);
+        status = CLI_EXIT_FAIL;
         goto done;
     }
     printf("\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
@@ -841,7 +850,8 @@ static int capacity_replicas(int argc, char **argv)
            c->rate);
     describe_deployment(&c->base);
     if (search_replicas(&c->base, 1, s, 1) != 0) {
-        status = cli_usage_error(CMD, "replicas: %s", s->err);
+        fprintf(stderr, "capsim capacity: replicas: %s\n", s->err);
+        status = CLI_EXIT_FAIL;
         goto done;
     }
     const eval *best = NULL;
@@ -931,7 +941,8 @@ static void deploy_candidate(uint64_t i, FILE *out, void *user)
                  d->precisions.v[k % (uint64_t)np]);
         k /= (uint64_t)np;
         snprintf(r->value[OPT_gpu], sizeof r->value[0], "%s", d->gpus.v[k % (uint64_t)ng]);
-        set_replicas(r, &c->base, 1);
+        /* One replica; --requests stays as given, so each search sizes its own runs. */
+        snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
         resolved x;
         char err[2048];
         ok = run_resolve(r, &x, err, sizeof err) == 0;
@@ -1076,13 +1087,14 @@ static int capacity_deploy(int argc, char **argv)
            c->base.value[OPT_scheduler], c->base.value[OPT_slo]);
     printf("  %s replications per setting, master seed %s\n\n", c->base.value[OPT_replications],
            c->base.value[OPT_seed]);
-    const char *work = c->base.out_dir ? c->base.out_dir : ".";
-    if (parmap_run(work, 0, 1, (uint64_t)n, c->jobs, deploy_candidate, d, 1, &rows, &n_rows, err,
-                   sizeof err) != 0 ||
-        n_rows != (size_t)n) {
-        fprintf(stderr, "capsim capacity: deploy: %s\n", n_rows != (size_t)n ? "a candidate "
-                                                                              "did not finish"
-                                                                            : err);
+    if (parmap_run(0, 1, (uint64_t)n, c->jobs, deploy_candidate, d, 1, &rows, &n_rows,
+                   err, sizeof err) != 0) {
+        fprintf(stderr, "capsim capacity: deploy: %s\n", err);
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    if (n_rows != (size_t)n) {
+        fprintf(stderr, "capsim capacity: deploy: %zu of %d candidates finished\n", n_rows, n);
         status = CLI_EXIT_FAIL;
         goto done;
     }

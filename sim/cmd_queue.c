@@ -504,6 +504,12 @@ static int run_load_curve(queue_cli *q, const dist *svc)
         return cli_usage_error(CMD, "--load '%s': utilisations must stay below 1 without "
                                     "--capacity (the queue has no steady state at 1 or more)",
                                q->load);
+    {
+        char text[1100];
+        snprintf(text, sizeof text, "%s", q->arrival_text);
+        if (run_set_rate(text, sizeof text, "1", err, sizeof err) != 0)
+            return cli_usage_error(CMD, "--load needs an --arrival with rate=: %s", err);
+    }
     size_t n = (size_t)floor((hi - lo) / step + 1e-9) + 1;
     load_point *pt = calloc(n, sizeof *pt);
     if (pt == NULL)
@@ -598,17 +604,11 @@ int cmd_queue(int argc, char **argv)
     q.cfg.service = &service;
     if (!q.tail_given)
         q.cfg.tail_t_s = service.mean;
-    if (q.load) {
-        int st = run_load_curve(&q, &service);
-        arrival_fini(&arr);
-        dist_fini(&service);
-        return st;
-    }
 
     int status = CLI_EXIT_OK;
     double rho = queue_offered_load(&q.cfg);
     uint64_t warm = (uint64_t)floor(q.cfg.warmup_fraction * (double)q.cfg.customers);
-    if (q.cfg.capacity == 0 && rho >= 1.0 && !q.allow_unstable) {
+    if (q.cfg.capacity == 0 && rho >= 1.0 && !q.allow_unstable && !q.load) {
         status = cli_usage_error(
             CMD,
             "offered load lambda*E[S]/(servers*batch) = %.4g*%.4g/(%u*%u) = %.4g >= 1 with "
@@ -624,6 +624,14 @@ int cmd_queue(int argc, char **argv)
     } else if (warm >= q.cfg.customers) {
         status = cli_usage_error(CMD, "--warmup %g deletes all %llu customers",
                                  q.cfg.warmup_fraction, (unsigned long long)q.cfg.customers);
+    }
+    if (status == CLI_EXIT_OK && q.load) {
+        /* The load curve sets its own rates (the checks above on capacity and warm-up
+         * hold for every one of them). */
+        status = run_load_curve(&q, &service);
+        arrival_fini(&arr);
+        dist_fini(&service);
+        return status;
     }
     queue_result res;
     if (status == CLI_EXIT_OK && queue_run(&q.cfg, &res, err, sizeof err) != 0) {

@@ -617,7 +617,7 @@ int cmd_sweep(int argc, char **argv)
     sweep_ctx ctx = {&base, ax, sw.n_axes, master};
     parmap_row *rows = NULL;
     size_t n = 0;
-    if (parmap_run(base.out_dir, shard_i - 1, shard_n, mine, jobs, sweep_point, &ctx, 1, &rows,
+    if (parmap_run(shard_i - 1, shard_n, mine, jobs, sweep_point, &ctx, 1, &rows,
                    &n, err, sizeof err) != 0) {
         fprintf(stderr, "capsim sweep: %s\n", err);
         status = CLI_EXIT_FAIL;

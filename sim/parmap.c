@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sim/parmap.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -100,9 +101,9 @@ static uint64_t lines_done(const char *tmpdir, uint64_t jobs)
     return done;
 }
 
-int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t count,
-               uint64_t jobs, parmap_fn fn, void *user, int progress, parmap_row **rows,
-               size_t *n_rows, char *err, size_t errlen)
+int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
+               void *user, int progress, parmap_row **rows, size_t *n_rows, char *err,
+               size_t errlen)
 {
     *rows = NULL;
     *n_rows = 0;
@@ -110,12 +111,16 @@ int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t co
         jobs = count ? count : 1;
     if (jobs > PARMAP_MAX_JOBS)
         jobs = PARMAP_MAX_JOBS;
+    /* The workers' output goes to a private folder under $TMPDIR, so an interrupted run
+     * leaves nothing in the results folder. */
     char tmpdir[4096];
-    if (util_mkdir_p(workdir, err, errlen) != 0)
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/capsim-parts-XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(tmpdir) == NULL) {
+        util_errf(err, errlen, "cannot make a temporary folder in %s: %s",
+                  base && *base ? base : "/tmp", strerror(errno));
         return -1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/.parts-%ld", workdir, (long)getpid());
-    if (util_mkdir_p(tmpdir, err, errlen) != 0)
-        return -1;
+    }
     int tty = progress && isatty(2);
     int failed = 0;
     fflush(NULL);
@@ -182,9 +187,19 @@ int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t co
                 alive = 1;
                 continue;
             }
-            if (got < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (got < 0) {
                 if (!failed)
-                    util_errf(err, errlen, "a worker process failed (status %d)", st);
+                    util_errf(err, errlen, "lost a worker process: %s", strerror(errno));
+                failed = 1;
+            } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                if (!failed) {
+                    if (WIFSIGNALED(st))
+                        util_errf(err, errlen, "a worker process was killed by signal %d",
+                                  WTERMSIG(st));
+                    else
+                        util_errf(err, errlen, "a worker process failed (exit status %d)",
+                                  WEXITSTATUS(st));
+                }
                 failed = 1;
             }
             pids[w] = 0;

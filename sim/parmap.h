@@ -23,12 +23,12 @@ typedef struct parmap_row {
 typedef void (*parmap_fn)(uint64_t item, FILE *out, void *user);
 
 /* Runs fn on items first, first + stride, ... (count of them) in up to `jobs` forked
- * processes, using a temporary folder inside workdir (created if missing) for their
- * output. With progress set and stderr a terminal, shows items done, rate and time left.
- * On success returns 0 and the lines in *rows (free with parmap_rows_free). */
-int parmap_run(const char *workdir, uint64_t first, uint64_t stride, uint64_t count,
-               uint64_t jobs, parmap_fn fn, void *user, int progress, parmap_row **rows,
-               size_t *n_rows, char *err, size_t errlen);
+ * processes, whose output goes to a private temporary folder under $TMPDIR (or /tmp).
+ * With progress set and stderr a terminal, shows items done, rate and time left. On
+ * success returns 0 and the lines in *rows (free with parmap_rows_free). */
+int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
+               void *user, int progress, parmap_row **rows, size_t *n_rows, char *err,
+               size_t errlen);
 
 /* Appends "index,..." lines read from fp to rows; returns -1 when out of memory. */
 int parmap_read_rows(FILE *fp, parmap_row **rows, size_t *n, size_t *cap);

@@ -250,6 +250,11 @@ static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
                       text, s.key[i], s.val[i]);
             return -1;
         }
+        if (slo->limit_s[k] > 0) {
+            util_errf(err, errlen, "--slo '%s': two targets for %s (give one per figure)", text,
+                      metric[k]);
+            return -1;
+        }
         slo->limit_s[k] = v;
         slo->pct[k] = pct;
     }
@@ -502,7 +507,7 @@ int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t err
     while (at && at != arr && at[-1] != ':' && at[-1] != ',')
         at = strstr(at + 1, "rate=");
     if (at == NULL) {
-        util_errf(err, errlen, "--sweep rate: the arrival process '%s' has no rate= key", arr);
+        util_errf(err, errlen, "the arrival process '%s' has no rate= key to set", arr);
         return -1;
     }
     char *end = strchr(at, ',');
@@ -510,7 +515,8 @@ int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t err
     snprintf(rest, sizeof rest, "%s", end ? end : "");
     int w = snprintf(at, len - (size_t)(at - arr), "rate=%s%s", value, rest);
     if (w < 0 || (size_t)w >= len - (size_t)(at - arr)) {
-        util_errf(err, errlen, "--sweep rate: arrival arr too long");
+        util_errf(err, errlen, "the arrival process '%.100s' is too long with rate=%s", arr,
+                  value);
         return -1;
     }
     return 0;

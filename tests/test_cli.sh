@@ -371,6 +371,12 @@ awk -F, 'NR > 1 { n++; d = $3 - $7; if (d < 0) d = -d; if (d > 4 * $4 || $7 == "
   d = $5 - $8; if (d < 0) d = -d; if (d > 4 * $6 + 0.01 * $8) bad = 1 }
   END { exit bad || n != 3 }' "$tmp/ql/load.csv" && ok || bad "load.csv agrees with Erlang C: $(cat "$tmp/ql/load.csv")"
 expect_usage_error "load beyond 1" "--load" "below 1" -- queue --load 0.5:1.2:0.1
+expect_usage_error "two targets for one figure" "--slo" "two targets for ttft" -- run --model llama-3.2-1b --gpu l4 --slo ttft_p99=0.05,ttft_p50=10
+expect_usage_error "demo checks its GPUs first" "--larger-gpu" "'nosuch'" -- demo --larger-gpu nosuch --out "$tmp/demo-bad"
+[ ! -e "$tmp/demo-bad" ] && ok || bad "a refused demo leaves no folder"
+expect_usage_error "load curve checks capacity" "--capacity 2" -- queue --servers 4 --capacity 2 --load 0.1:0.5:0.2
+expect_usage_error "load curve needs a rate" "--load" "rate=" -- queue --arrival mmpp:rate_on=2,rate_off=1,mean_on=1,mean_off=1 --load 0.1:0.5:0.2
+expect_usage_error "validate needs out" "--out" -- calibrate --data "$tmp/x.csv" --model llama-3.2-1b --gpu l4 --validate
 printf '[run]\nmodel = llama-3.1-8b\nbogus = 1\n' >"$tmp/bad.ini"
 expect_usage_error "unknown scenario key" "bad.ini:3" "bogus" -- run "$tmp/bad.ini"
 
