@@ -317,26 +317,36 @@ static int cmp_eval_x(const void *a, const void *b)
     return (x->x > y->x) - (x->x < y->x);
 }
 
+/* The step of a search at x: the one recorded if x was tried before, else a new one, with
+ * r (already set to x) simulated, or with set_err when setting x failed. */
+static const eval *record_step(eval *steps, int *n, double x, run_cli *r, const char *set_err,
+                               const char *what, int verbose)
+{
+    for (int i = 0; i < *n; i++)
+        if (steps[i].x == x)
+            return &steps[i];
+    eval *e = &steps[*n < MAX_STEPS ? *n : MAX_STEPS - 1];
+    if (set_err) {
+        memset(e, 0, sizeof *e);
+        e->x = x;
+        e->v = V_ERROR;
+        snprintf(e->err, sizeof e->err, "%s", set_err);
+    } else {
+        evaluate(r, x, e);
+    }
+    if (*n < MAX_STEPS)
+        (*n)++;
+    if (verbose)
+        print_eval(what, e);
+    return e;
+}
+
 /* Evaluates r at a rate and records it; returns the verdict. */
 static verdict try_rate(run_cli *r, double rate, rate_search *s, int verbose)
 {
-    for (int i = 0; i < s->n; i++)
-        if (s->step[i].x == rate)
-            return s->step[i].v;
-    eval *e = &s->step[s->n < MAX_STEPS ? s->n : MAX_STEPS - 1];
     char err[512];
-    if (set_rate_value(r, rate, err, sizeof err) != 0) {
-        memset(e, 0, sizeof *e);
-        e->v = V_ERROR;
-        snprintf(e->err, sizeof e->err, "%s", err);
-    } else {
-        evaluate(r, rate, e);
-    }
-    if (s->n < MAX_STEPS)
-        s->n++;
-    if (verbose)
-        print_eval("rate", e);
-    return e->v;
+    int bad = set_rate_value(r, rate, err, sizeof err) != 0;
+    return record_step(s->step, &s->n, rate, r, bad ? err : NULL, "rate", verbose)->v;
 }
 
 /* What the rates tried so far tell, assuming the verdicts worsen as the rate grows:
@@ -473,17 +483,8 @@ typedef struct replica_search {
 static verdict try_replicas(run_cli *r, const run_cli *base, uint64_t n, replica_search *s,
                             int verbose)
 {
-    for (int i = 0; i < s->n; i++)
-        if (s->step[i].x == (double)n)
-            return s->step[i].v;
     set_replicas(r, base, n);
-    eval *e = &s->step[s->n < MAX_STEPS ? s->n : MAX_STEPS - 1];
-    evaluate(r, (double)n, e);
-    if (s->n < MAX_STEPS)
-        s->n++;
-    if (verbose)
-        print_eval("replicas", e);
-    return e->v;
+    return record_step(s->step, &s->n, (double)n, r, NULL, "replicas", verbose)->v;
 }
 
 /* The fewest replicas that meet the SLOs at the base's arrival rate, searching up from
@@ -529,8 +530,6 @@ static int search_replicas(const run_cli *base, uint64_t start, replica_search *
         } else {
             lo = mid;
         }
-        if (lo == 0 && hi == 1)
-            break;
     }
     s->answer = rc == 0 ? hi : 0;
     free(r);
