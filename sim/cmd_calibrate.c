@@ -224,8 +224,17 @@ static void print_runs(const bench_set *set, const calib_result *res)
     }
 }
 
-static void write_fit_csv(FILE *fp, const bench_set *set, const calib_result *res)
+/* What the fit's files are written from. */
+typedef struct fit_files {
+    const bench_set *set;
+    const calib_result *res;
+    const profile_row *row;
+} fit_files;
+
+static void write_fit_csv(FILE *fp, const void *what)
 {
+    const bench_set *set = ((const fit_files *)what)->set;
+    const calib_result *res = ((const fit_files *)what)->res;
     csvout c;
     csvout_init(&c, fp);
     static const char *const head[] = {
@@ -261,8 +270,9 @@ static void write_fit_csv(FILE *fp, const bench_set *set, const calib_result *re
     }
 }
 
-static void write_coeffs_csv(FILE *fp, const calib_result *res)
+static void write_coeffs_csv(FILE *fp, const void *what)
 {
+    const calib_result *res = ((const fit_files *)what)->res;
     const fit_result *f = &res->fit;
     const step_coeffs *c = &res->coeffs;
     const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
@@ -288,6 +298,11 @@ static void write_coeffs_csv(FILE *fp, const calib_result *res)
     csvout_str(&o, "");
     csvout_str(&o, res->noise_from_data ? "fitted" : "kept");
     csvout_end_row(&o);
+}
+
+static void write_profile_csv(FILE *fp, const void *what)
+{
+    profile_write(fp, ((const fit_files *)what)->row);
 }
 
 /* --- the replay (--validate) -------------------------------------------------------------- */
@@ -457,8 +472,18 @@ static int replay_one(const run_cli *base, const char *profile, const bench_run 
     return rc;
 }
 
-static void write_replay_csv(FILE *fp, const bench_set *set, const replay_row *rows, size_t n)
+typedef struct replay_file {
+    const bench_set *set;
+    const replay_row *rows;
+    size_t n;
+} replay_file;
+
+static void write_replay_csv(FILE *fp, const void *what)
 {
+    const replay_file *f = what;
+    const bench_set *set = f->set;
+    const replay_row *rows = f->rows;
+    size_t n = f->n;
     csvout c;
     csvout_init(&c, fp);
     static const char *const head[] = {"run",         "figure",  "measured_ms",
@@ -845,51 +870,32 @@ int cmd_calibrate(int argc, char **argv)
     /* Outputs. */
     char profile_path[4200] = "";
     if (r->out_dir) {
-        if (util_mkdir_p(r->out_dir, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim calibrate: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        util_atomic_file f[3];
-        memset(f, 0, sizeof f);
-        char path[4200], cpath[4200];
         int write_profile = !poor || o.force;
-        snprintf(path, sizeof path, "%s/fit.csv", r->out_dir);
-        snprintf(cpath, sizeof cpath, "%s/coefficients.csv", r->out_dir);
         snprintf(profile_path, sizeof profile_path, "%s/profile.csv", r->out_dir);
-        if (util_atomic_open(&f[0], path, err, sizeof err) != 0 ||
-            util_atomic_open(&f[2], cpath, err, sizeof err) != 0 ||
-            (write_profile && util_atomic_open(&f[1], profile_path, err, sizeof err) != 0)) {
-            util_atomic_abort(&f[0]);
-            util_atomic_abort(&f[2]);
-            fprintf(stderr, "capsim calibrate: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        write_fit_csv(f[0].fp, &all, &res);
-        write_coeffs_csv(f[2].fp, &res);
-        if (write_profile) {
-            profile_row row;
-            memset(&row, 0, sizeof row);
-            snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
-            row.c = res.coeffs;
-            const char *base = strrchr(o.data[0], '/');
-            snprintf(row.basis, sizeof row.basis,
-                     "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
-                     "|error| TTFT %.1f%%, TPOT %.1f%%",
-                     poor ? " (POOR FIT, forced)" : "", n_req, all.n_runs,
-                     base ? base + 1 : o.data[0], bench_format_names[sets[0].format],
-                     d->model.name, precision_name(d->weights), d->tp,
-                     res.median_ape[CAL_TTFT], res.median_ape[CAL_TPOT]);
-            snprintf(row.source, sizeof row.source, "capsim calibrate --data %s --model %s --gpu %s",
-                     base ? base + 1 : o.data[0], d->model.name, d->gpu.name);
-            profile_write(f[1].fp, &row);
-        }
+        profile_row row;
+        memset(&row, 0, sizeof row);
+        snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
+        row.c = res.coeffs;
+        const char *base = strrchr(o.data[0], '/');
+        snprintf(row.basis, sizeof row.basis,
+                 "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
+                 "|error| TTFT %.1f%%, TPOT %.1f%%",
+                 poor ? " (POOR FIT, forced)" : "", n_req, all.n_runs,
+                 base ? base + 1 : o.data[0], bench_format_names[sets[0].format],
+                 d->model.name, precision_name(d->weights), d->tp, res.median_ape[CAL_TTFT],
+                 res.median_ape[CAL_TPOT]);
+        snprintf(row.source, sizeof row.source, "capsim calibrate --data %s --model %s --gpu %s",
+                 base ? base + 1 : o.data[0], d->model.name, d->gpu.name);
         /* A poor fit writes no profile: one left by an earlier calibration in this folder
          * must not pass for this one. */
         if (!write_profile)
             remove(profile_path);
-        if (util_atomic_commit_all(f, 3, err, sizeof err) != 0) {
+        const fit_files ff = {&all, &res, &row};
+        static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
+        static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
+        const void *what[] = {&ff, &ff, &ff};
+        if (util_write_files(r->out_dir, write_profile ? 3 : 2, names, write, what, err,
+                             sizeof err) != 0) {
             fprintf(stderr, "capsim calibrate: %s\n", err);
             status = CLI_EXIT_FAIL;
             goto done;
@@ -924,20 +930,16 @@ int cmd_calibrate(int argc, char **argv)
                        all.runs[rp[i].run].label, fig, rp[i].measured, rp[i].simulated, rp[i].ci,
                        100 * (rp[i].simulated / rp[i].measured - 1));
             }
-            util_atomic_file f;
-            char path[4200];
-            snprintf(path, sizeof path, "%s/replay.csv", r->out_dir);
-            if (util_atomic_open(&f, path, err, sizeof err) != 0) {
+            const replay_file rf = {&all, rp, n_rp};
+            static const char *const names[] = {"replay.csv"};
+            static const util_writer write[] = {write_replay_csv};
+            const void *what[] = {&rf};
+            if (util_write_files(r->out_dir, 1, names, write, what, err, sizeof err) != 0) {
                 fprintf(stderr, "capsim calibrate: %s\n", err);
                 status = CLI_EXIT_FAIL;
             } else {
-                write_replay_csv(f.fp, &all, rp, n_rp);
-                if (util_atomic_commit(&f, err, sizeof err) != 0) {
-                    fprintf(stderr, "capsim calibrate: %s\n", err);
-                    status = CLI_EXIT_FAIL;
-                } else {
-                    printf("  wrote %s and the workloads replayed, replay-run-N.csv\n", path);
-                }
+                printf("  wrote %s/replay.csv and the workloads replayed, replay-run-N.csv\n",
+                       r->out_dir);
             }
         }
     }

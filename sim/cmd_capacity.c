@@ -687,30 +687,12 @@ static void write_steps(FILE *fp, const char *x_name, const eval *steps, int n, 
     }
 }
 
-/* Writes DIR/NAME through a temporary file. */
-typedef void (*writer_fn)(FILE *fp, const void *what);
-
-static int write_files(const char *dir, int n, const char *const *names, writer_fn const *fns,
-                       const void *const *whats)
+/* Writes the files of a search into DIR; says what went wrong if it cannot. */
+static int write_files(const char *dir, size_t n, const char *const *names,
+                       const util_writer *write, const void *const *what)
 {
     char err[1024];
-    util_atomic_file f[4];
-    if (n > 4 || util_mkdir_p(dir, err, sizeof err) != 0) {
-        fprintf(stderr, "capsim capacity: %s\n", err);
-        return CLI_EXIT_FAIL;
-    }
-    for (int i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (util_atomic_open(&f[i], path, err, sizeof err) != 0) {
-            for (int j = 0; j < i; j++)
-                util_atomic_abort(&f[j]);
-            fprintf(stderr, "capsim capacity: %s\n", err);
-            return CLI_EXIT_FAIL;
-        }
-        fns[i](f[i].fp, whats[i]);
-    }
-    if (util_atomic_commit_all(f, (size_t)n, err, sizeof err) != 0) {
+    if (util_write_files(dir, n, names, write, what, err, sizeof err) != 0) {
         fprintf(stderr, "capsim capacity: %s\n", err);
         return CLI_EXIT_FAIL;
     }
@@ -808,7 +790,7 @@ static int capacity_rate(int argc, char **argv)
     rate_files f = {&c->base, s};
     if (c->base.out_dir) {
         static const char *const names[] = {"search.csv", "capacity.csv"};
-        static writer_fn const fns[] = {write_search_csv, write_capacity_csv};
+        static const util_writer fns[] = {write_search_csv, write_capacity_csv};
         const void *whats[] = {&f, &f};
         status = write_files(c->base.out_dir, 2, names, fns, whats);
         if (status == CLI_EXIT_OK) {
@@ -866,7 +848,7 @@ static int capacity_replicas(int argc, char **argv)
         printf("  with %llu the verdict is not 'meets'\n", (unsigned long long)(s->answer - 1));
     if (c->base.out_dir) {
         static const char *const names[] = {"replicas.csv"};
-        static writer_fn const fns[] = {write_replicas_csv};
+        static const util_writer fns[] = {write_replicas_csv};
         const void *whats[] = {s};
         status = write_files(c->base.out_dir, 1, names, fns, whats);
         if (status == CLI_EXIT_OK)
@@ -1161,7 +1143,7 @@ static int capacity_deploy(int argc, char **argv)
     if (c->base.out_dir) {
         frontier_file f = {k, n};
         static const char *const names[] = {"frontier.csv"};
-        static writer_fn const fns[] = {write_frontier_csv};
+        static const util_writer fns[] = {write_frontier_csv};
         const void *whats[] = {&f};
         status = write_files(c->base.out_dir, 1, names, fns, whats);
         if (status == CLI_EXIT_OK) {

@@ -438,8 +438,17 @@ static int gpus_of(const whatif *w)
     return atoi(w->tp);
 }
 
-static void write_whatif_csv(FILE *fp, const demo *d, const figures *at)
+/* What the demo's own files are written from. */
+typedef struct results {
+    const demo *d;
+    const figures *at;    /* at each what-if's capacity */
+    const figures *light; /* at the lightest load, small then big */
+} results;
+
+static void write_whatif_csv(FILE *fp, const void *what)
 {
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at;
     fprintf(fp, "name,label,model,gpu,precision,tp,tensor_cores,scheduler,status,reason,"
                 "rate_meets_req_s,rate_estimate_req_s,rate_fails_req_s,req_s_per_gpu,"
                 "cost_per_hour_usd,cost_per_million_output_tokens,binding_slo\n");
@@ -475,8 +484,10 @@ static void write_whatif_csv(FILE *fp, const demo *d, const figures *at)
 
 /* The large model's deployments that differ in GPU, precision or tp, in the shape of
  * capsim capacity deploy's frontier.csv (capacity per replica against its cost). */
-static void write_frontier_csv(FILE *fp, const demo *d, const figures *at)
+static void write_frontier_csv(FILE *fp, const void *what)
 {
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at;
     fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
                 "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
                 "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
@@ -562,8 +573,10 @@ static void phrase(char *buf, size_t len, const demo *d, const figures *at, int 
              d->estimate[i], vs, binding_words(&at[i]), at[i].cost_mtok);
 }
 
-static void write_report(FILE *fp, const demo *d, const figures *at, const figures *light)
+static void write_report(FILE *fp, const void *what)
 {
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at, *light = ((const results *)what)->light;
     const double *E = d->estimate;
     const figures *ls = &light[0], *lb = &light[1];
     fprintf(fp, "# capsim demo: a ~1B and a ~100B-class model on %s\n\n", d->gpu);
@@ -845,29 +858,14 @@ int cmd_demo(int argc, char **argv)
     }
     printf("  4/4 plots and REPORT.md ...\n");
     fflush(stdout);
+    const results res = {d, at, light};
     {
-        char dir[4096], path[4200];
+        char dir[4096];
         path_of(dir, sizeof dir, d, "whatif", NULL);
-        util_atomic_file f[2];
-        if (util_mkdir_p(dir, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        snprintf(path, sizeof path, "%s/whatif.csv", dir);
-        int rc = util_atomic_open(&f[0], path, err, sizeof err);
-        if (rc == 0) {
-            write_whatif_csv(f[0].fp, d, at);
-            snprintf(path, sizeof path, "%s/frontier.csv", dir);
-            rc = util_atomic_open(&f[1], path, err, sizeof err);
-            if (rc != 0)
-                util_atomic_abort(&f[0]);
-        }
-        if (rc == 0) {
-            write_frontier_csv(f[1].fp, d, at);
-            rc = util_atomic_commit_all(f, 2, err, sizeof err);
-        }
-        if (rc != 0) {
+        static const char *const names[] = {"whatif.csv", "frontier.csv"};
+        static const util_writer write[] = {write_whatif_csv, write_frontier_csv};
+        const void *what[] = {&res, &res};
+        if (util_write_files(dir, 2, names, write, what, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
             status = CLI_EXIT_FAIL;
             goto done;
@@ -892,22 +890,16 @@ int cmd_demo(int argc, char **argv)
                "(install gnuplot-nox and run capsim plot on each folder)\n");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     {
-        char path[4200];
-        path_of(path, sizeof path, d, "REPORT.md", NULL);
-        util_atomic_file f;
+        static const char *const names[] = {"REPORT.md"};
+        static const util_writer write[] = {write_report};
+        const void *what[] = {&res};
         double el = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        if (util_atomic_open(&f, path, err, sizeof err) != 0) {
+        if (util_write_files(d->out, 1, names, write, what, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
             status = CLI_EXIT_FAIL;
             goto done;
         }
-        write_report(f.fp, d, at, light);
-        if (util_atomic_commit(&f, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        printf("\n  done in %.0f s. The report: %s\n", el, path);
+        printf("\n  done in %.0f s. The report: %s/REPORT.md\n", el, d->out);
         printf("  plots: %s/load-*/plots, %s/run-*/plots, %s/whatif/plots\n", d->out, d->out,
                d->out);
     }

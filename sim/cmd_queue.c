@@ -462,8 +462,15 @@ static void load_exact(const queue_cli *q, const dist *svc, double lambda, load_
     }
 }
 
-static void write_load_csv(FILE *fp, const load_point *pt, size_t n)
+typedef struct load_curve {
+    const load_point *pt;
+    size_t n;
+} load_curve;
+
+static void write_load_csv(FILE *fp, const void *what)
 {
+    const load_point *pt = ((const load_curve *)what)->pt;
+    size_t n = ((const load_curve *)what)->n;
     csvout c;
     csvout_init(&c, fp);
     static const char *const cols[] = {"rho",           "arrival_rate",    "mean_wait",
@@ -552,22 +559,16 @@ static int run_load_curve(queue_cli *q, const dist *svc)
         arrival_fini(&arr);
     }
     if (status == CLI_EXIT_OK && q->out_dir) {
-        util_atomic_file f;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/load.csv", q->out_dir);
-        if (util_mkdir_p(q->out_dir, err, sizeof err) != 0 ||
-            util_atomic_open(&f, path, err, sizeof err) != 0) {
+        static const char *const names[] = {"load.csv"};
+        static const util_writer write[] = {write_load_csv};
+        const load_curve curve = {pt, n};
+        const void *what[] = {&curve};
+        if (util_write_files(q->out_dir, 1, names, write, what, err, sizeof err) != 0) {
             fprintf(stderr, "capsim queue: %s\n", err);
             status = CLI_EXIT_FAIL;
         } else {
-            write_load_csv(f.fp, pt, n);
-            if (util_atomic_commit(&f, err, sizeof err) != 0) {
-                fprintf(stderr, "capsim queue: %s\n", err);
-                status = CLI_EXIT_FAIL;
-            } else {
-                printf("\n  wrote %s\n", path);
-                cli_draw_plots(CMD, q->out_dir);
-            }
+            printf("\n  wrote %s/load.csv\n", q->out_dir);
+            cli_draw_plots(CMD, q->out_dir);
         }
     }
     free(pt);

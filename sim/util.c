@@ -197,3 +197,27 @@ void util_atomic_abort(util_atomic_file *f)
         remove(f->tmp_path);
     }
 }
+
+int util_write_files(const char *dir, size_t n, const char *const *names,
+                     const util_writer *write, const void *const *what, char *err,
+                     size_t errlen)
+{
+    util_atomic_file f[UTIL_MAX_FILES];
+    if (n > UTIL_MAX_FILES) {
+        util_errf(err, errlen, "%zu files at once (at most %d)", n, UTIL_MAX_FILES);
+        return -1;
+    }
+    if (util_mkdir_p(dir, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (util_atomic_open(&f[i], path, err, errlen) != 0) {
+            for (size_t j = 0; j < i; j++)
+                util_atomic_abort(&f[j]);
+            return -1;
+        }
+        write[i](f[i].fp, what[i]);
+    }
+    return util_atomic_commit_all(f, n, err, errlen);
+}

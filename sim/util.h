@@ -61,4 +61,13 @@ void util_atomic_abort(util_atomic_file *f);
  * Entries whose fp is NULL (never opened) are skipped. */
 int util_atomic_commit_all(util_atomic_file *f, size_t n, char *err, size_t errlen);
 
+/* Writes files dir/names[i] (creating dir) as one: each through a temporary file filled by
+ * write[i](fp, what[i]), all renamed into place at the end (util_atomic_commit_all). At most
+ * UTIL_MAX_FILES. Returns 0, or -1 with a message and no file left behind. */
+#define UTIL_MAX_FILES 8
+typedef void (*util_writer)(FILE *fp, const void *what);
+int util_write_files(const char *dir, size_t n, const char *const *names,
+                     const util_writer *write, const void *const *what, char *err,
+                     size_t errlen);
+
 #endif
