@@ -55,47 +55,41 @@
  * Text into scripts and data files
  * ------------------------------------------------------------------------------------- */
 
-/* Writes s as a gnuplot single-quoted string. Control characters become '?' so a label
- * can never end the line it is on. */
+/* Writes s with control characters shown as '?' (so text can never end the line it is
+ * on), between quote characters when quote is not 0, with a quote inside written as
+ * quote_as. */
+static void put_text(FILE *fp, const char *s, char quote, const char *quote_as)
+{
+    if (quote)
+        fputc(quote, fp);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (quote && ch == (unsigned char)quote)
+            fputs(quote_as, fp);
+        else
+            fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, fp);
+    }
+    if (quote)
+        fputc(quote, fp);
+}
+
+/* A gnuplot single-quoted string: a quote inside is doubled. */
 static void gp_quote(FILE *fp, const char *s)
 {
-    fputc('\'', fp);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '\'')
-            fputs("''", fp);
-        else if (ch < 0x20 || ch == 0x7f)
-            fputc('?', fp);
-        else
-            fputc(ch, fp);
-    }
-    fputc('\'', fp);
+    put_text(fp, s, '\'', "''");
 }
 
-/* Writes s as a double-quoted string in a data file. gnuplot's data reader has no escapes,
- * so a double quote inside becomes a single one. */
+/* A double-quoted string in a data file. gnuplot's data reader has no escapes, so a double
+ * quote inside becomes a single one. */
 static void dat_quote(FILE *fp, const char *s)
 {
-    fputc('"', fp);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"')
-            fputc('\'', fp);
-        else if (ch < 0x20 || ch == 0x7f)
-            fputc('?', fp);
-        else
-            fputc(ch, fp);
-    }
-    fputc('"', fp);
+    put_text(fp, s, '"', "'");
 }
 
-/* Writes s after "# " on a comment line, with control characters shown as '?'. */
+/* Text after "# " on a comment line. */
 static void comment_text(FILE *fp, const char *s)
 {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, fp);
-    }
+    put_text(fp, s, 0, NULL);
 }
 
 /* Writes a number for gnuplot to read: NaN (a missing figure) as "NaN", which it skips. */
