@@ -17,9 +17,9 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "sim/engine.h"
-#include "sim/queue.h"
-#include "sim/rng.h"
+#include "sim/engine/engine.h"
+#include "sim/engine/queue.h"
+#include "sim/base/rng.h"
 
 static double wall_s(void)
 {

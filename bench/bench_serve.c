@@ -18,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/deploy.h"
-#include "sim/rng.h"
-#include "sim/serve.h"
+#include "sim/plan/deploy.h"
+#include "sim/base/rng.h"
+#include "sim/serve/serve.h"
 
 static double wall_s(void)
 {

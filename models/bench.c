@@ -75,8 +75,8 @@
 
 #include <json-c/json.h>
 
-#include "sim/csvin.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/util.h"
 
 /* Bytes bench_detect looks at. */
 #define BENCH_SNIFF_BYTES 65536u

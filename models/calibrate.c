@@ -10,7 +10,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
-#include "sim/util.h"
+#include "sim/base/util.h"
 
 const char *const calib_metric_names[CAL_NMETRIC] = {"ttft", "tpot", "e2e"};
 

@@ -18,7 +18,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
-#include "sim/util.h"
+#include "sim/base/util.h"
 
 const char *const fit_coeff_names[FIT_N_COEFFS] = {"mfu", "mbu", "t_layer_s", "comm_scale",
                                                    "attn_scale"};

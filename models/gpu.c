@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sim/csvin.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/util.h"
 
 enum {
     G_NAME,

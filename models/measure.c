@@ -12,8 +12,8 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
-#include "sim/csvin.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/util.h"
 
 typedef struct raw_row {
     char model[32], hardware[32];

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/util.h"
+#include "sim/base/util.h"
 
 double memplan_default_reserve(int tp)
 {

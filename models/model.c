@@ -12,8 +12,8 @@
 
 #include <json-c/json.h>
 
-#include "sim/csvin.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/util.h"
 
 double model_derive_params(const model_arch *m, double *active)
 {

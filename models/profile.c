@@ -7,9 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sim/csvin.h"
-#include "sim/csvout.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/csvout.h"
+#include "sim/base/util.h"
 
 enum { P_GPU, P_MFU, P_MBU, P_FIXED, P_LAYER, P_COMM, P_ATTN, P_NOISE, P_BASIS, P_SOURCE, P_COUNT };
 static const char *const COLS[P_COUNT] = {"gpu",        "mfu",        "mbu",        "t_fixed_ms",

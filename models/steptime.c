@@ -8,8 +8,8 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "sim/spec.h"
-#include "sim/util.h"
+#include "sim/base/spec.h"
+#include "sim/base/util.h"
 
 /* Activations cross the tensor-parallel links in 16-bit. */
 #define ACT_BYTES 2.0

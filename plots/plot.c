@@ -33,8 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sim/csvin.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/util.h"
 
 /* Picture size in pixels; the SVG gets the same size so both look alike. */
 #define PLOT_WIDTH_PX  1000

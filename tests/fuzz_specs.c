@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/dist.h"
-#include "sim/scenario.h"
+#include "sim/base/dist.h"
+#include "sim/plan/scenario.h"
 #include "workloads/arrival.h"
 #include "workloads/reqsrc.h"
 

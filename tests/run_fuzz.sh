@@ -14,7 +14,7 @@
 # sanitizer report; the log of each run is BUILD_DIR/<target>.log.
 #
 # Self-contained: it compiles only the sources each target needs (workloads/traces.c or
-# models/bench.c, with sim/csvin.c and sim/util.c), so it does not need the CMake build.
+# models/bench.c, with sim/base/csvin.c and sim/base/util.c), so it does not need the CMake build.
 # Debian 12 packages: clang (14, with libclang-rt-14-dev for libFuzzer), libcsv-dev,
 # libjson-c-dev, and libgsl-dev (for headers that workloads/reqsrc.h includes; nothing
 # links GSL).
@@ -67,8 +67,8 @@ for f in $formats; do
     upper=$(echo "$f" | tr 'a-z' 'A-Z')
     # shellcheck disable=SC2086 # cflags is a list of flags
     "$cc" $cflags -I"$src" -DFUZZ_FORMAT="TRACE_$upper" \
-        "$src/tests/fuzz_traces.c" "$src/workloads/traces.c" "$src/sim/csvin.c" \
-        "$src/sim/util.c" -lcsv -ljson-c -lm -o "$out/fuzz_traces_$f"
+        "$src/tests/fuzz_traces.c" "$src/workloads/traces.c" "$src/sim/base/csvin.c" \
+        "$src/sim/base/util.c" -lcsv -ljson-c -lm -o "$out/fuzz_traces_$f"
 done
 for f in $formats; do
     # shellcheck disable=SC2046 # seed folders have no spaces
@@ -78,8 +78,8 @@ done
 # The spec and scenario parsers: one more target.
 # shellcheck disable=SC2086
 "$cc" $cflags -I"$src" \
-    "$src/tests/fuzz_specs.c" "$src/sim/dist.c" "$src/sim/spec.c" "$src/sim/csvin.c" \
-    "$src/sim/util.c" "$src/sim/rng.c" "$src/sim/scenario.c" "$src/workloads/arrival.c" \
+    "$src/tests/fuzz_specs.c" "$src/sim/base/dist.c" "$src/sim/base/spec.c" "$src/sim/base/csvin.c" \
+    "$src/sim/base/util.c" "$src/sim/base/rng.c" "$src/sim/plan/scenario.c" "$src/workloads/arrival.c" \
     "$src/workloads/reqsrc.c" "$src/workloads/traces.c" \
     -lcsv -ljson-c -linih -lgsl -lgslcblas -lm -o "$out/fuzz_specs"
 fuzz fuzz_specs 4096 "$src/tests/fuzz_corpus_specs"
@@ -89,8 +89,8 @@ for f in $bench_formats; do
     upper=$(echo "$f" | tr 'a-z-' 'A-Z_')
     # shellcheck disable=SC2086
     "$cc" $cflags -I"$src" -DFUZZ_FORMAT="BENCH_$upper" \
-        "$src/tests/fuzz_bench.c" "$src/models/bench.c" "$src/sim/csvin.c" \
-        "$src/sim/util.c" -lcsv -ljson-c -lm -o "$out/fuzz_bench_$f"
+        "$src/tests/fuzz_bench.c" "$src/models/bench.c" "$src/sim/base/csvin.c" \
+        "$src/sim/base/util.c" -lcsv -ljson-c -lm -o "$out/fuzz_bench_$f"
 done
 for f in $bench_formats; do
     # shellcheck disable=SC2046

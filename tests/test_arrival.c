@@ -20,7 +20,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_rng.h>
 
-#include "sim/rng.h"
+#include "sim/base/rng.h"
 #include "workloads/arrival.h"
 #include "tests/check.h"
 

@@ -16,7 +16,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "sim/dist.h"
+#include "sim/base/dist.h"
 #include "workloads/arrival.h"
 #include "tests/check.h"
 

@@ -12,8 +12,8 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "sim/engine.h"
-#include "sim/heap.h"
+#include "sim/engine/engine.h"
+#include "sim/engine/heap.h"
 #include "tests/check.h"
 
 static gsl_rng *make_rng(unsigned long seed)

@@ -12,7 +12,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "sim/histo.h"
+#include "sim/base/histo.h"
 #include "tests/check.h"
 
 static int cmp_double(const void *pa, const void *pb)

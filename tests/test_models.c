@@ -16,7 +16,7 @@
 #include "models/memplan.h"
 #include "models/profile.h"
 #include "models/steptime.h"
-#include "sim/catalog_paths.h"
+#include "sim/plan/catalog_paths.h"
 #include "tests/check.h"
 
 #define SHARED    CAPSIM_SOURCE_DIR "/../shared/data"

@@ -10,9 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sim/histo.h"
-#include "sim/queue.h"
-#include "sim/theory.h"
+#include "sim/base/histo.h"
+#include "sim/engine/queue.h"
+#include "sim/engine/theory.h"
 #include "tests/check.h"
 
 /* A parsed arrival process and service distribution that a config borrows. */

@@ -10,7 +10,7 @@
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
 
-#include "sim/rng.h"
+#include "sim/base/rng.h"
 #include "tests/check.h"
 
 enum { REPS = 1000, SOURCES = 5, N_SEEDS = REPS * SOURCES };

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "models/steptime.h"
-#include "sim/catalog_paths.h"
-#include "sim/serve.h"
+#include "sim/plan/catalog_paths.h"
+#include "sim/serve/serve.h"
 #include "tests/check.h"
 
 static model_list models;

@@ -10,7 +10,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "sim/stats.h"
+#include "sim/base/stats.h"
 #include "tests/check.h"
 
 static void test_t_critical_table(void)

@@ -8,7 +8,7 @@
  */
 #include <math.h>
 
-#include "sim/theory.h"
+#include "sim/engine/theory.h"
 #include "tests/check.h"
 
 static void test_mm1(void)

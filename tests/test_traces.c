@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/csvin.h"
+#include "sim/base/csvin.h"
 #include "tests/check.h"
 #include "workloads/traces.h"
 

@@ -22,8 +22,8 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "sim/spec.h"
-#include "sim/util.h"
+#include "sim/base/spec.h"
+#include "sim/base/util.h"
 
 #define ARRIVAL_TWO_PI 6.283185307179586476925286766559
 

@@ -40,7 +40,7 @@
 #include <assert.h>
 #include <stddef.h>
 
-#include "sim/dist.h"
+#include "sim/base/dist.h"
 
 typedef struct arrival_kind arrival_kind; /* private to arrival.c */
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/rng.h"
-#include "sim/util.h"
+#include "sim/base/rng.h"
+#include "sim/base/util.h"
 #include "workloads/traces.h"
 
 void reqsrc_close(reqsrc *s)

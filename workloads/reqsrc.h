@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/dist.h"
+#include "sim/base/dist.h"
 #include "workloads/arrival.h"
 
 #define REQSRC_MAX_TOKENS 10000000u

@@ -32,8 +32,8 @@
 
 #include <json-c/json.h>
 
-#include "sim/csvin.h"
-#include "sim/util.h"
+#include "sim/base/csvin.h"
+#include "sim/base/util.h"
 
 enum { TR_FATAL = -2, TR_BAD = -1, TR_END = 0, TR_ROW = 1, TR_SKIP = 2 };
 

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "sim/histo.h"
+#include "sim/base/histo.h"
 #include "workloads/reqsrc.h"
 
 #define WSTATS_EXACT 262144u

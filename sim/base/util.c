@@ -1,0 +1,223 @@
+/*
+ * util: strict number parsing, error formatting and atomic file writes (see util.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/base/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int util_parse_double(const char *s, double *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int util_parse_u64(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+const char *util_fmt_exact(char *buf, size_t len, double x)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return buf;
+}
+
+void util_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+void util_printable(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *s && n + 4 < len; s++)
+        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    if (*s && n + 4 >= len) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+int util_has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+int util_mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        util_errf(err, errlen, "output directory name '%s' is empty or too long", path);
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    /* Create each prefix in turn; an existing directory is fine, anything else is not. */
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            util_errf(err, errlen, "cannot create directory '%s': %s", buf, strerror(errno));
+            return -1;
+        }
+        buf[i] = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        util_errf(err, errlen, "'%s' exists and is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int util_atomic_open(util_atomic_file *f, const char *path, char *err, size_t errlen)
+{
+    f->fp = NULL;
+    size_t n = strlen(path);
+    if (n + 1 > sizeof f->final_path) {
+        util_errf(err, errlen, "path '%s' is too long", path);
+        return -1;
+    }
+    memcpy(f->final_path, path, n + 1);
+    /* The temporary file sits in the same directory so that rename() is atomic. */
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path + 1) : 0;
+    const char *base = slash ? slash + 1 : path;
+    int w = snprintf(f->tmp_path, sizeof f->tmp_path, "%.*s.%s.tmp-%ld", dir_len, path, base,
+                     (long)getpid());
+    if (w < 0 || (size_t)w >= sizeof f->tmp_path) {
+        util_errf(err, errlen, "path '%s' is too long", path);
+        return -1;
+    }
+    f->fp = fopen(f->tmp_path, "w");
+    if (f->fp == NULL) {
+        util_errf(err, errlen, "cannot write '%s': %s", f->tmp_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen)
+{
+    if (f->fp == NULL) {
+        util_errf(err, errlen, "'%s' was not open", f->final_path);
+        return -1;
+    }
+    int bad = ferror(f->fp);
+    if (fclose(f->fp) != 0)
+        bad = 1;
+    f->fp = NULL;
+    if (bad) {
+        util_errf(err, errlen, "error writing '%s': %s", f->tmp_path, strerror(errno));
+        remove(f->tmp_path);
+        return -1;
+    }
+    if (rename(f->tmp_path, f->final_path) != 0) {
+        util_errf(err, errlen, "cannot rename '%s' to '%s': %s", f->tmp_path, f->final_path,
+                  strerror(errno));
+        remove(f->tmp_path);
+        return -1;
+    }
+    return 0;
+}
+
+int util_atomic_commit_all(util_atomic_file *f, size_t n, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct stat st;
+        if (f[i].fp == NULL)
+            continue;
+        if (stat(f[i].final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            util_errf(err, errlen, "cannot write '%s': it is a directory", f[i].final_path);
+            rc = -1;
+        } else if (fflush(f[i].fp) != 0 || ferror(f[i].fp)) {
+            util_errf(err, errlen, "error writing '%s': %s", f[i].tmp_path, strerror(errno));
+            rc = -1;
+        }
+    }
+    size_t done = 0;
+    for (; rc == 0 && done < n; done++) {
+        if (f[done].fp != NULL && util_atomic_commit(&f[done], err, errlen) != 0)
+            rc = -1;
+        if (rc != 0)
+            break;
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < done; i++)
+            if (f[i].final_path[0])
+                remove(f[i].final_path);
+        for (size_t i = 0; i < n; i++)
+            util_atomic_abort(&f[i]);
+    }
+    return rc;
+}
+
+void util_atomic_abort(util_atomic_file *f)
+{
+    if (f->fp != NULL) {
+        fclose(f->fp);
+        f->fp = NULL;
+        remove(f->tmp_path);
+    }
+}
+
+int util_write_files(const char *dir, size_t n, const char *const *names,
+                     const util_writer *write, const void *const *what, char *err,
+                     size_t errlen)
+{
+    util_atomic_file f[UTIL_MAX_FILES];
+    if (n > UTIL_MAX_FILES) {
+        util_errf(err, errlen, "%zu files at once (at most %d)", n, UTIL_MAX_FILES);
+        return -1;
+    }
+    if (util_mkdir_p(dir, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (util_atomic_open(&f[i], path, err, errlen) != 0) {
+            for (size_t j = 0; j < i; j++)
+                util_atomic_abort(&f[j]);
+            return -1;
+        }
+        write[i](f[i].fp, what[i]);
+    }
+    return util_atomic_commit_all(f, n, err, errlen);
+}

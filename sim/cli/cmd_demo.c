@@ -1,0 +1,909 @@
+/*
+ * cmd_demo: `capsim demo`, the story of the project on one machine type, told with numbers
+ * from the run itself.
+ *
+ * A ~1B model (llama-3.2-1b on one GPU) and a ~100B-class model (mistral-large-2407, 123B,
+ * on the fewest GPUs that hold its 16-bit weights) serve the bundled chat workload under an
+ * interactive SLO. The demo
+ *   1. finds the capacity of each under the SLO (capsim capacity rate), and of the what-ifs
+ *      on the large model: fp8 and int4 weights, fewer GPUs once quantized, tensor cores
+ *      off, a larger GPU, static batching (and static batching on the small one too);
+ *   2. sweeps the offered load of both models from light to past capacity (capsim sweep);
+ *   3. confirms every capacity with a run at that rate, and runs both models at 70% of
+ *      their capacity with per-request records and a time series;
+ *   4. draws the plots (capsim plot) and writes REPORT.md, whose every number is read back
+ *      from the CSV files the steps wrote.
+ * Each step is the capsim command a user would type; its output goes to a log beside its
+ * results, and the folder tree is the record of the run.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plots/plot.h"
+#include "sim/plan/catalog_paths.h"
+#include "sim/cli/cli.h"
+#include "sim/base/csvin.h"
+#include "sim/base/csvout.h"
+#include "sim/plan/parmap.h"
+#include "sim/base/util.h"
+
+static const char *CMD = "demo";
+
+/* The chat workload: the settings of workloads/chatbot.ini, spelled out so the demo does
+ * not depend on where it runs from. The rate is replaced at every step. */
+#define CHAT_ARRIVAL "gamma:rate=1,cv=1.5"
+#define CHAT_PROMPT  "lognormal:mean=1150,cv=0.8"
+#define CHAT_OUTPUT  "lognormal:mean=210,cv=0.9"
+#define CHAT_SLO     "ttft_p99=2,tpot_p99=0.1"
+#define SLO_TTFT_MS  2000.0 /* the same limits, for saying which one binds */
+#define SLO_TPOT_MS  100.0
+
+#define SMALL_MODEL "llama-3.2-1b"
+#define BIG_MODEL   "mistral-large-2407"
+
+typedef struct whatif {
+    const char *name;  /* folder name */
+    const char *label; /* how the report names it */
+    int big;
+    int larger_gpu; /* on the larger GPU instead of the demo's GPU */
+    const char *precision, *tp, *tensor_cores, *scheduler;
+} whatif;
+
+enum { W_SMALL, W_BIG, W_BIG_FP8, W_BIG_INT4, W_BIG_FP8_TP2, W_BIG_INT4_TP1, W_BIG_NO_TC,
+       W_BIG_LARGER, W_BIG_LARGER_TP2, W_BIG_STATIC, W_SMALL_STATIC, W_COUNT };
+
+static const whatif WHATIFS[W_COUNT] = {
+    {"small", "1B, bf16, continuous batching (baseline)", 0, 0, "bf16", "1", "on", "continuous"},
+    {"big", "123B, bf16, continuous batching (baseline)", 1, 0, "bf16", "4", "on", "continuous"},
+    {"big-fp8", "123B, fp8 weights", 1, 0, "fp8", "4", "on", "continuous"},
+    {"big-int4", "123B, int4 weights (weight-only)", 1, 0, "int4", "4", "on", "continuous"},
+    {"big-fp8-tp2", "123B, fp8 weights on half the GPUs", 1, 0, "fp8", "2", "on", "continuous"},
+    {"big-int4-tp1", "123B, int4 weights on one GPU", 1, 0, "int4", "1", "on", "continuous"},
+    {"big-no-tc", "123B, tensor cores off", 1, 0, "bf16", "4", "off", "continuous"},
+    {"big-larger", "123B on the larger GPU", 1, 1, "bf16", "4", "on", "continuous"},
+    {"big-larger-tp2", "123B on half as many larger GPUs", 1, 1, "bf16", "2", "on", "continuous"},
+    {"big-static", "123B, static batching", 1, 0, "bf16", "4", "on", "static"},
+    {"small-static", "1B, static batching", 0, 0, "bf16", "1", "on", "static"},
+};
+
+/* Fractions of the estimated capacity at which the load sweeps run. */
+static const double LOAD_FRACTIONS[] = {0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25};
+#define N_LOAD (sizeof LOAD_FRACTIONS / sizeof LOAD_FRACTIONS[0])
+
+typedef struct demo {
+    const char *out, *gpu, *larger_gpu;
+    char seed[32];
+    uint64_t jobs;
+    /* read back from the steps */
+    double meets[W_COUNT], estimate[W_COUNT], fails[W_COUNT];
+    int have_capacity[W_COUNT];
+    char capacity_err[W_COUNT][512];
+} demo;
+
+/* --- running a capsim command with its output in a log ----------------------------------- */
+
+typedef struct args {
+    char *v[64];
+    int n;
+    char store[16384];
+    size_t used;
+} args;
+
+static void arg(args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(args *a, const char *fmt, ...)
+{
+    if (a->n >= 63)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(a->store + a->used, sizeof a->store - a->used, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof a->store - a->used)
+        return;
+    a->v[a->n++] = a->store + a->used;
+    a->v[a->n] = NULL;
+    a->used += (size_t)w + 1;
+}
+
+/* Runs cmd with stdout and stderr into log_path; returns its exit status. */
+static int run_logged(int (*cmd)(int, char **), args *a, const char *log_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return CLI_EXIT_FAIL;
+    int saved_out = dup(1), saved_err = dup(2);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    /* The command line, first, so the log says how to repeat the step. */
+    printf("$ capsim");
+    for (int i = 0; i < a->n; i++)
+        printf(" %s", a->v[i]);
+    printf("\n\n");
+    int rc = cmd(a->n, a->v);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    return rc;
+}
+
+/* The deployment and workload options of a what-if, at an arrival rate. */
+static void deployment_args(const demo *d, const whatif *w, double rate, args *a)
+{
+    arg(a, "--model");
+    arg(a, "%s", w->big ? BIG_MODEL : SMALL_MODEL);
+    arg(a, "--gpu");
+    arg(a, "%s", w->larger_gpu ? d->larger_gpu : d->gpu);
+    arg(a, "--precision");
+    arg(a, "%s", w->precision);
+    arg(a, "--tp");
+    arg(a, "%s", w->tp);
+    arg(a, "--tensor-cores");
+    arg(a, "%s", w->tensor_cores);
+    arg(a, "--scheduler");
+    arg(a, "%s", w->scheduler);
+    arg(a, "--arrival");
+    arg(a, "gamma:rate=%.4g,cv=1.5", rate);
+    arg(a, "--prompt-len");
+    arg(a, CHAT_PROMPT);
+    arg(a, "--output-len");
+    arg(a, CHAT_OUTPUT);
+    arg(a, "--slo");
+    arg(a, CHAT_SLO);
+    arg(a, "--seed");
+    arg(a, "%s", d->seed);
+}
+
+/* The size of every capacity search and of the runs that confirm them (the same, so a
+ * confirming run repeats the search's own figures): 6 replications of 4000 requests. */
+static void search_size(args *a)
+{
+    arg(a, "--replications");
+    arg(a, "6");
+    arg(a, "--requests");
+    arg(a, "4000");
+}
+
+static void path_of(char *buf, size_t len, const demo *d, const char *a, const char *b)
+{
+    if (b)
+        snprintf(buf, len, "%s/%s/%s", d->out, a, b);
+    else
+        snprintf(buf, len, "%s/%s", d->out, a);
+}
+
+/* --- step 1: capacities -------------------------------------------------------------------- */
+
+/* The searches in the order they are handed out: the slowest first (static batching and
+ * the deployments far below their baseline try many rates), so that two cores finish
+ * together. */
+static const int SEARCH_ORDER[W_COUNT] = {W_SMALL_STATIC, W_BIG_LARGER_TP2, W_BIG_STATIC,
+                                          W_BIG_NO_TC,    W_BIG_INT4_TP1,   W_SMALL,
+                                          W_BIG,          W_BIG_FP8,        W_BIG_INT4,
+                                          W_BIG_FP8_TP2,  W_BIG_LARGER};
+
+static void capacity_item(uint64_t k, FILE *out, void *user)
+{
+    const demo *d = user;
+    int i = SEARCH_ORDER[k];
+    const whatif *w = &WHATIFS[i];
+    args a = {.n = 0};
+    arg(&a, "capacity");
+    arg(&a, "rate");
+    deployment_args(d, w, w->big ? 1.0 : 20.0, &a);
+    arg(&a, "--tolerance");
+    arg(&a, "0.04");
+    search_size(&a);
+    arg(&a, "--out");
+    char dir[4096], log[4200];
+    path_of(dir, sizeof dir, d, "capacity", w->name);
+    arg(&a, "%s", dir);
+    char err[512], answer[4300];
+    util_mkdir_p(dir, err, sizeof err);
+    /* An answer left by an earlier demo in the same folder must not pass for this one. */
+    snprintf(answer, sizeof answer, "%s/capacity.csv", dir);
+    remove(answer);
+    snprintf(log, sizeof log, "%s/log.txt", dir);
+    int rc = run_logged(cmd_capacity, &a, log);
+    fprintf(out, "%llu,%d\n", (unsigned long long)k, rc);
+}
+
+/* Reads column col of data row `row` (0-based) of a CSV file as a number. */
+static int csv_value(const char *path, long row, const char *col, double *out)
+{
+    char err[1024];
+    *out = NAN;
+    csvin *in = csvin_open(path, err, sizeof err);
+    if (in == NULL)
+        return -1;
+    int rc = -1;
+    if (csvin_read_header(in) == 1) {
+        int c = csvin_column(in, col);
+        for (long r = 0; c >= 0 && csvin_next(in) == 1; r++) {
+            if (r == row) {
+                const char *f = csvin_field(in, (size_t)c);
+                rc = *f && util_parse_double(f, out) == 0 ? 0 : -1;
+                break;
+            }
+        }
+    }
+    csvin_close(in);
+    return rc;
+}
+
+/* The error a step's log ends with: the line "capsim CMD: ..." (a usage error or a
+ * failure), without the command's name and its "(see ... --help)" tail. */
+static void log_reason(const char *log, char *buf, size_t len)
+{
+    snprintf(buf, len, "see %.480s", log);
+    FILE *fp = fopen(log, "r");
+    char line[1024];
+    while (fp && fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\n")] = '\0';
+        const char *word = line + 7, *sp = strchr(word, ' ');
+        if (strncmp(line, "capsim ", 7) != 0 || sp == NULL || sp == word || sp[-1] != ':')
+            continue;
+        char *see = strstr(line, " (see capsim");
+        if (see)
+            *see = '\0';
+        const char *msg = sp + 1;
+        if (strncmp(msg, "rate: ", 6) == 0)
+            msg += 6;
+        snprintf(buf, len, "%.500s", msg);
+    }
+    if (fp)
+        fclose(fp);
+}
+
+static int step_capacities(demo *d)
+{
+    parmap_row *rows = NULL;
+    size_t n = 0;
+    char err[1024];
+    if (parmap_run(0, 1, W_COUNT, d->jobs, capacity_item, d, 0, &rows, &n, err,
+                   sizeof err) != 0) {
+        fprintf(stderr, "capsim demo: %s\n", err);
+        return -1;
+    }
+    int status[W_COUNT];
+    for (int i = 0; i < W_COUNT; i++)
+        status[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned long long k;
+        int st;
+        if (sscanf(rows[i].text, "%llu,%d", &k, &st) == 2 && k < W_COUNT)
+            status[SEARCH_ORDER[k]] = st;
+    }
+    parmap_rows_free(rows, n);
+    for (int i = 0; i < W_COUNT; i++) {
+        char path[4200], log[4300];
+        path_of(path, sizeof path, d, "capacity", WHATIFS[i].name);
+        snprintf(log, sizeof log, "%s/log.txt", path);
+        strcat(path, "/capacity.csv");
+        d->have_capacity[i] = status[i] == 0 &&
+                              csv_value(path, 0, "rate_meets_req_s", &d->meets[i]) == 0 &&
+                              csv_value(path, 0, "rate_estimate_req_s", &d->estimate[i]) == 0 &&
+                              csv_value(path, 0, "rate_fails_req_s", &d->fails[i]) == 0;
+        if (!d->have_capacity[i])
+            log_reason(log, d->capacity_err[i], sizeof d->capacity_err[i]);
+    }
+    if (!d->have_capacity[W_SMALL] || !d->have_capacity[W_BIG]) {
+        fprintf(stderr, "capsim demo: the baseline capacity search failed: %s\n",
+                d->capacity_err[d->have_capacity[W_SMALL] ? W_BIG : W_SMALL]);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- step 2: load sweeps ------------------------------------------------------------------- */
+
+static int step_sweep(const demo *d, int which, const char *name)
+{
+    const whatif *w = &WHATIFS[which];
+    args a = {.n = 0};
+    arg(&a, "sweep");
+    deployment_args(d, w, 1.0, &a);
+    arg(&a, "--requests");
+    arg(&a, "2000");
+    char rates[1024] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < N_LOAD; i++)
+        used += (size_t)snprintf(rates + used, sizeof rates - used, "%s%.4g", i ? "," : "",
+                                 LOAD_FRACTIONS[i] * d->estimate[which]);
+    arg(&a, "--sweep");
+    arg(&a, "rate=%s", rates);
+    arg(&a, "--jobs");
+    arg(&a, "%llu", (unsigned long long)d->jobs);
+    char dir[4096], log[4200];
+    path_of(dir, sizeof dir, d, name, NULL);
+    arg(&a, "--out");
+    arg(&a, "%s", dir);
+    char err[512];
+    util_mkdir_p(dir, err, sizeof err);
+    snprintf(log, sizeof log, "%s/log.txt", dir);
+    if (run_logged(cmd_sweep, &a, log) != 0) {
+        fprintf(stderr, "capsim demo: the load sweep failed; see %s\n", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- step 3: confirming runs and the runs at 70% ---------------------------------------------- */
+
+static void run_item(uint64_t i, FILE *out, void *user)
+{
+    const demo *d = user;
+    args a = {.n = 0};
+    char dir[4096], log[4200], err[512];
+    arg(&a, "run");
+    if (i < W_COUNT) {
+        if (!d->have_capacity[i]) {
+            fprintf(out, "%llu,0\n", (unsigned long long)i);
+            return;
+        }
+        deployment_args(d, &WHATIFS[i], d->meets[i], &a);
+        search_size(&a);
+        arg(&a, "--sample-interval");
+        arg(&a, "0");
+        path_of(dir, sizeof dir, d, "at-capacity", WHATIFS[i].name);
+    } else {
+        int which = i == W_COUNT ? W_SMALL : W_BIG;
+        deployment_args(d, &WHATIFS[which], 0.7 * d->estimate[which], &a);
+        arg(&a, "--requests");
+        arg(&a, "2000");
+        arg(&a, "--per-request");
+        path_of(dir, sizeof dir, d, i == W_COUNT ? "run-small" : "run-big", NULL);
+    }
+    arg(&a, "--out");
+    arg(&a, "%s", dir);
+    util_mkdir_p(dir, err, sizeof err);
+    snprintf(log, sizeof log, "%s/log.txt", dir);
+    int rc = run_logged(cmd_run, &a, log);
+    fprintf(out, "%llu,%d\n", (unsigned long long)i, rc);
+}
+
+static int step_runs(demo *d)
+{
+    parmap_row *rows = NULL;
+    size_t n = 0;
+    char err[1024];
+    if (parmap_run(0, 1, W_COUNT + 2, d->jobs, run_item, d, 0, &rows, &n, err,
+                   sizeof err) != 0) {
+        fprintf(stderr, "capsim demo: %s\n", err);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned long long item;
+        int st;
+        if (sscanf(rows[i].text, "%llu,%d", &item, &st) == 2 && st != 0) {
+            fprintf(stderr, "capsim demo: a run failed (step %llu); see its log.txt\n", item);
+            rc = -1;
+        }
+    }
+    parmap_rows_free(rows, n);
+    return rc;
+}
+
+/* --- step 4: the what-if table and the frontier, plots, the report --------------------------- */
+
+typedef struct figures {
+    double cost_h, cost_mtok, out_tok_s, p50_ttft, p99_ttft, p50_tpot, p99_tpot, p50_e2e,
+        weight_gb, kv_tokens;
+    int ok;
+} figures;
+
+static void read_summary(const char *path, long row, figures *f)
+{
+    static const char *const cols[] = {
+        "cost_per_hour_usd", "cost_per_million_output_tokens", "output_throughput", "p50_ttft_ms",
+        "p99_ttft_ms",       "p50_tpot_ms",                    "p99_tpot_ms",       "p50_e2el_ms",
+        "weight_gb_per_gpu", "kv_tokens"};
+    double *dst[] = {&f->cost_h,   &f->cost_mtok, &f->out_tok_s, &f->p50_ttft,  &f->p99_ttft,
+                     &f->p50_tpot, &f->p99_tpot,  &f->p50_e2e,   &f->weight_gb, &f->kv_tokens};
+    f->ok = 1;
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        if (csv_value(path, row, cols[i], dst[i]) != 0)
+            f->ok = 0;
+}
+
+/* The SLO figure closest to its limit at capacity: the one that limits it. */
+static const char *binding(const figures *f)
+{
+    return f->p99_ttft / SLO_TTFT_MS >= f->p99_tpot / SLO_TPOT_MS ? "p99_ttft_ms" : "p99_tpot_ms";
+}
+
+static const char *binding_words(const figures *f)
+{
+    return f->p99_ttft / SLO_TTFT_MS >= f->p99_tpot / SLO_TPOT_MS ? "time to first token"
+                                                                  : "time per output token";
+}
+
+static int gpus_of(const whatif *w)
+{
+    return atoi(w->tp);
+}
+
+/* What the demo's own files are written from. */
+typedef struct results {
+    const demo *d;
+    const figures *at;    /* at each what-if's capacity */
+    const figures *light; /* at the lightest load, small then big */
+} results;
+
+static void write_whatif_csv(FILE *fp, const void *what)
+{
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at;
+    fprintf(fp, "name,label,model,gpu,precision,tp,tensor_cores,scheduler,status,reason,"
+                "rate_meets_req_s,rate_estimate_req_s,rate_fails_req_s,req_s_per_gpu,"
+                "cost_per_hour_usd,cost_per_million_output_tokens,binding_slo\n");
+    csvout c;
+    csvout_init(&c, fp);
+    for (int i = 0; i < W_COUNT; i++) {
+        const whatif *w = &WHATIFS[i];
+        csvout_str(&c, w->name);
+        csvout_str(&c, w->label);
+        csvout_str(&c, w->big ? BIG_MODEL : SMALL_MODEL);
+        csvout_str(&c, w->larger_gpu ? d->larger_gpu : d->gpu);
+        csvout_str(&c, w->precision);
+        csvout_str(&c, w->tp);
+        csvout_str(&c, w->tensor_cores);
+        csvout_str(&c, w->scheduler);
+        csvout_str(&c, d->have_capacity[i] ? "ok" : "error");
+        csvout_str(&c, d->have_capacity[i] ? "" : d->capacity_err[i]);
+        if (d->have_capacity[i]) {
+            csvout_num(&c, d->meets[i]);
+            csvout_num(&c, d->estimate[i]);
+            csvout_num(&c, d->fails[i]);
+            csvout_num(&c, d->estimate[i] / gpus_of(w));
+            csvout_num(&c, at[i].cost_h);
+            csvout_num(&c, at[i].cost_mtok);
+            csvout_str(&c, binding(&at[i]));
+        } else {
+            for (int k = 0; k < 7; k++)
+                csvout_str(&c, "");
+        }
+        csvout_end_row(&c);
+    }
+}
+
+/* The large model's deployments that differ in GPU, precision or tp, in the shape of
+ * capsim capacity deploy's frontier.csv (capacity per replica against its cost). */
+static void write_frontier_csv(FILE *fp, const void *what)
+{
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at;
+    fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
+                "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
+                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
+    static const int cand[] = {W_BIG,          W_BIG_FP8,    W_BIG_INT4,      W_BIG_FP8_TP2,
+                               W_BIG_INT4_TP1, W_BIG_LARGER, W_BIG_LARGER_TP2};
+    enum { NC = sizeof cand / sizeof cand[0] };
+    int front[NC], cheapest = -1;
+    for (int i = 0; i < NC; i++) {
+        int a = cand[i];
+        front[i] = d->have_capacity[a];
+        for (int j = 0; j < NC && front[i]; j++) {
+            int b = cand[j];
+            if (j == i || !d->have_capacity[b])
+                continue;
+            if (d->meets[b] >= d->meets[a] && at[b].cost_h <= at[a].cost_h &&
+                (d->meets[b] > d->meets[a] || at[b].cost_h < at[a].cost_h))
+                front[i] = 0;
+        }
+        if (d->have_capacity[a] &&
+            (cheapest < 0 || at[a].cost_h / d->meets[a] < at[cheapest].cost_h / d->meets[cheapest]))
+            cheapest = a;
+    }
+    csvout c;
+    csvout_init(&c, fp);
+    for (int i = 0; i < NC; i++) {
+        int a = cand[i];
+        const whatif *w = &WHATIFS[a];
+        csvout_u64(&c, (uint64_t)i);
+        csvout_str(&c, w->larger_gpu ? d->larger_gpu : d->gpu);
+        csvout_str(&c, w->precision);
+        csvout_str(&c, w->tp);
+        csvout_str(&c, d->have_capacity[a] ? "ok" : "error");
+        csvout_str(&c, d->have_capacity[a] ? "" : d->capacity_err[a]);
+        if (!d->have_capacity[a]) {
+            for (int k = 0; k < 10; k++)
+                csvout_str(&c, "");
+        } else {
+            csvout_num(&c, d->meets[a]);
+            csvout_num(&c, d->fails[a]);
+            csvout_num(&c, at[a].cost_h);
+            csvout_num(&c, at[a].cost_h / d->meets[a]);
+            csvout_u64(&c, 1);
+            csvout_num(&c, at[a].cost_h);
+            csvout_num(&c, at[a].cost_mtok);
+            csvout_u64(&c, 1);
+            csvout_u64(&c, (uint64_t)front[i]);
+            csvout_u64(&c, (uint64_t)(a == cheapest));
+        }
+        csvout_end_row(&c);
+    }
+}
+
+/* "+12%" or "-30%" of b against a. */
+static void pct(char *buf, size_t len, double b, double a)
+{
+    double v = 100 * (b / a - 1);
+    /* Near -100%, whole percents would hide how much is left. */
+    snprintf(buf, len, v <= -99.5 ? "%+.1f%%" : "%+.0f%%", v);
+}
+
+/* The H100 and H200 (what the explanations in the report are written for): fp8 at twice
+ * the 16-bit tensor rate, no int4 path. */
+static int hopper(const char *gpu)
+{
+    return strcmp(gpu, "h100-sxm") == 0 || strcmp(gpu, "h100-pcie") == 0 ||
+           strcmp(gpu, "h200") == 0;
+}
+
+/* "3.95 req/s (+225%, limited by time to first token)", or why there is none. */
+static void phrase(char *buf, size_t len, const demo *d, const figures *at, int i)
+{
+    if (!d->have_capacity[i]) {
+        snprintf(buf, len, "nothing under the SLO (%.500s)", d->capacity_err[i]);
+        return;
+    }
+    int base = WHATIFS[i].big ? W_BIG : W_SMALL;
+    char vs[32] = "";
+    if (i != base) {
+        pct(vs, sizeof vs, d->estimate[i], d->estimate[base]);
+        strcat(vs, ", ");
+    }
+    snprintf(buf, len, "%.3g req/s (%slimited by %s; %.3g USD per million output tokens)",
+             d->estimate[i], vs, binding_words(&at[i]), at[i].cost_mtok);
+}
+
+static void write_report(FILE *fp, const void *what)
+{
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at, *light = ((const results *)what)->light;
+    const double *E = d->estimate;
+    const figures *ls = &light[0], *lb = &light[1];
+    fprintf(fp, "# capsim demo: a ~1B and a ~100B-class model on %s\n\n", d->gpu);
+    fprintf(fp,
+            "Everything below was measured by this run of `capsim demo` (master seed %s, the "
+            "same for every setting; the same seed writes the same report). Every number is "
+            "read back from the CSV files in this folder.\n\n",
+            d->seed);
+    fprintf(fp,
+            "- **Models:** `%s` (1.2B parameters) on 1 GPU, and `%s` (123B) on %s %s GPUs "
+            "(tensor parallel).\n"
+            "- **Workload:** chat, as in `workloads/chatbot.ini`. Arrivals are bursty (gamma "
+            "inter-arrival times, cv 1.5). Prompts are lognormal with mean 1150 tokens (cv "
+            "0.8), answers lognormal with mean 210 tokens (cv 0.9).\n"
+            "- **Interactive SLO:** p99 time to first token at most 2 s, and p99 time per "
+            "output token at most 100 ms (at least 10 tokens/s while streaming).\n"
+            "- **Capacity:** the arrival rate at which the tighter SLO figure reaches its "
+            "limit. The band gives the rate up to which the SLOs hold with 95%% confidence, "
+            "and the rate from which they fail with 95%% confidence (`capsim capacity "
+            "rate`).\n\n",
+            SMALL_MODEL, BIG_MODEL, WHATIFS[W_BIG].tp, d->gpu);
+
+    fprintf(fp, "## Size: what a 100x larger model costs\n\n");
+    fprintf(fp, "| | %s, 1 GPU | %s, %s GPUs |\n|---|---:|---:|\n", SMALL_MODEL, BIG_MODEL,
+            WHATIFS[W_BIG].tp);
+    fprintf(fp, "| median time to first token, light load | %.0f ms | %.0f ms |\n", ls->p50_ttft,
+            lb->p50_ttft);
+    fprintf(fp, "| median time per output token, light load | %.1f ms | %.1f ms |\n",
+            ls->p50_tpot, lb->p50_tpot);
+    fprintf(fp, "| median end-to-end latency, light load | %.2f s | %.2f s |\n",
+            ls->p50_e2e / 1e3, lb->p50_e2e / 1e3);
+    fprintf(fp, "| capacity under the SLO | %.3g req/s (%.3g to %.3g) | %.3g req/s (%.3g to %.3g) |\n",
+            E[W_SMALL], d->meets[W_SMALL], d->fails[W_SMALL], E[W_BIG], d->meets[W_BIG],
+            d->fails[W_BIG]);
+    fprintf(fp, "| capacity per GPU | %.3g req/s | %.3g req/s |\n", E[W_SMALL],
+            E[W_BIG] / gpus_of(&WHATIFS[W_BIG]));
+    fprintf(fp, "| cost at capacity | %.3g USD/h, %.3g USD per million output tokens | %.3g USD/h, "
+                "%.3g USD per million output tokens |\n\n",
+            at[W_SMALL].cost_h, at[W_SMALL].cost_mtok, at[W_BIG].cost_h, at[W_BIG].cost_mtok);
+    fprintf(fp,
+            "**Finding.** The 123B model answers a typical chat request in %.2f s, against "
+            "%.2f s for the 1B model: %.0f times slower. Each of its output tokens takes "
+            "%.0f times as long. It carries %.3g requests/s on %s GPUs, against %.3g on one; "
+            "per GPU that is %.0f times fewer. Each output token costs %.0f times as much.\n\n",
+            lb->p50_e2e / 1e3, ls->p50_e2e / 1e3, lb->p50_e2e / ls->p50_e2e,
+            lb->p50_tpot / ls->p50_tpot, E[W_BIG], WHATIFS[W_BIG].tp, E[W_SMALL],
+            E[W_SMALL] / (E[W_BIG] / gpus_of(&WHATIFS[W_BIG])),
+            at[W_BIG].cost_mtok / at[W_SMALL].cost_mtok);
+    fprintf(fp, "Latency against offered load (the hockey stick): [1B](load-small/plots/"
+                "latency_vs_load.png), [123B](load-big/plots/latency_vs_load.png). SLO "
+                "attainment against rate: [1B](load-small/plots/slo_attainment_vs_rate.png), "
+                "[123B](load-big/plots/slo_attainment_vs_rate.png).\n\n");
+
+    fprintf(fp, "## What-ifs\n\n");
+    fprintf(fp, "| what-if | GPU | GPUs | capacity, req/s (95%% band) | vs its baseline | req/s "
+                "per GPU | USD/h | USD per million output tokens | limited by |\n"
+                "|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for (int i = 0; i < W_COUNT; i++) {
+        const whatif *w = &WHATIFS[i];
+        const char *gpu = w->larger_gpu ? d->larger_gpu : d->gpu;
+        if (!d->have_capacity[i]) {
+            fprintf(fp, "| %s | %s | %s | none: %s | | | | | |\n", w->label, gpu, w->tp,
+                    d->capacity_err[i]);
+            continue;
+        }
+        char vs[32] = "";
+        int base = w->big ? W_BIG : W_SMALL;
+        if (i != base)
+            pct(vs, sizeof vs, E[i], E[base]);
+        fprintf(fp, "| %s | %s | %s | %.3g (%.3g to %.3g) | %s | %.3g | %.3g | %.3g | %s |\n",
+                w->label, gpu, w->tp, E[i], d->meets[i], d->fails[i], vs, E[i] / gpus_of(w),
+                at[i].cost_h, at[i].cost_mtok, binding_words(&at[i]));
+    }
+    fprintf(fp, "\n");
+    fprintf(fp, "**Findings.** Each what-if changes one thing from its baseline.\n\n");
+    char p1[700], p2[700], p3[700];
+    phrase(p1, sizeof p1, d, at, W_BIG_FP8);
+    phrase(p2, sizeof p2, d, at, W_BIG_INT4);
+    fprintf(fp,
+            "- **Quantization, same %s GPUs.** With fp8 weights the 123B model carries %s; "
+            "with int4 weights, %s. The baseline carries %.3g req/s, limited by %s.%s\n",
+            WHATIFS[W_BIG].tp, p1, p2, E[W_BIG], binding_words(&at[W_BIG]),
+            hopper(d->gpu) ? " fp8 runs on the tensor cores at twice the 16-bit rate. int4 is "
+                             "weight-only on this GPU: it is computed at 16 bits, so it speeds "
+                             "up the memory-bound decode, but not the compute-bound prefill."
+                           : "");
+    phrase(p1, sizeof p1, d, at, W_BIG_FP8_TP2);
+    phrase(p2, sizeof p2, d, at, W_BIG_INT4_TP1);
+    fprintf(fp,
+            "- **Memory.** Quantized, the weights fit on fewer GPUs. fp8 on %s GPUs carries "
+            "%s. int4 on %s GPU carries %s. With fewer GPUs there is less compute for each "
+            "prefill, and less memory left for the KV cache.\n",
+            WHATIFS[W_BIG_FP8_TP2].tp, p1, WHATIFS[W_BIG_INT4_TP1].tp, p2);
+    phrase(p1, sizeof p1, d, at, W_BIG_NO_TC);
+    fprintf(fp, "- **Tensor cores.** Without them, the 123B model on %s GPUs carries %s.\n",
+            WHATIFS[W_BIG].tp, p1);
+    phrase(p1, sizeof p1, d, at, W_BIG_LARGER);
+    phrase(p2, sizeof p2, d, at, W_BIG_LARGER_TP2);
+    fprintf(fp,
+            "- **A larger GPU.** On %s %s it carries %s. Its extra memory also holds the "
+            "model on %s GPUs, which carry %s.\n",
+            WHATIFS[W_BIG_LARGER].tp, d->larger_gpu, p1, WHATIFS[W_BIG_LARGER_TP2].tp, p2);
+    phrase(p1, sizeof p1, d, at, W_BIG_STATIC);
+    phrase(p2, sizeof p2, d, at, W_SMALL_STATIC);
+    phrase(p3, sizeof p3, d, at, W_SMALL);
+    fprintf(fp,
+            "- **Batching.** Static batching forms a batch and runs it until its longest "
+            "answer ends, so a new request waits for the whole batch. The 123B model then "
+            "carries %s. The 1B model carries %s, where continuous batching carries %s.\n",
+            p1, p2, p3);
+    fprintf(fp, "\nCapacity against cost across the 123B deployments: "
+                "[cost_frontier.png](whatif/plots/cost_frontier.png). All the what-ifs: "
+                "[whatif.png](whatif/plots/whatif.png).\n\n");
+
+    fprintf(fp, "## Files\n\n");
+    fprintf(fp,
+            "- **`capacity/NAME/`**: each capacity search. `search.csv` holds every rate "
+            "tried, with its verdict and figures; `capacity.csv` holds the answer; `log.txt` "
+            "holds the command and its output.\n"
+            "- **`at-capacity/NAME/`**: a confirming `capsim run` at each what-if's capacity. "
+            "Its `summary.csv` shows that the SLOs are met there.\n"
+            "- **`load-small/`, `load-big/`**: load sweeps from 10%% to 125%% of capacity "
+            "(`summary.csv`, one row per rate).\n"
+            "- **`run-small/`, `run-big/`**: runs at 70%% of capacity with per-request "
+            "records and a time series. They give the TTFT and E2E CDFs "
+            "(`plots/latency_cdf.png`) and the queue, batch and KV cache over time "
+            "(`plots/timeseries.png`).\n"
+            "- **`whatif/`**: `whatif.csv` (the table above) and `frontier.csv`.\n\n"
+            "Each `plots/` folder holds the PNG, the SVG, the gnuplot script and its data. "
+            "Edit the script and run `gnuplot NAME.gp` there to restyle a plot, or run "
+            "`capsim plot FOLDER` to draw a folder again.\n");
+}
+
+/* --- the command -------------------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: capsim demo [--out DIR] [--gpu NAME] [--larger-gpu NAME] [--seed S] [--jobs N]\n"
+            "\n"
+            "Tells the story of model size on one machine type: a ~1B model (%s) and a\n"
+            "~100B-class model (%s, 123B) serve a chat workload under an interactive SLO\n"
+            "(%s). For each it finds the capacity, sweeps the load, and tries the\n"
+            "what-ifs (fp8 and int4 weights, fewer GPUs once quantized, tensor cores off, a\n"
+            "larger GPU, static batching). It writes CSV files, PNG and SVG plots, and\n"
+            "REPORT.md, all with numbers from the run, to DIR (default results/demo).\n"
+            "\n"
+            "  --gpu NAME         the machine type (default h100-sxm)\n"
+            "  --larger-gpu NAME  the larger GPU of the what-if (default h200)\n"
+            "  --seed S           master seed (default 1)\n"
+            "  --jobs N           parallel processes (default: the cores)\n",
+            SMALL_MODEL, BIG_MODEL, CHAT_SLO);
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},   {"gpu", required_argument, NULL, 'g'},
+        {"larger-gpu", required_argument, NULL, 'L'}, {"seed", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'j'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    demo *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return CLI_EXIT_FAIL;
+    d->out = "results/demo";
+    d->gpu = "h100-sxm";
+    d->larger_gpu = "h200";
+    snprintf(d->seed, sizeof d->seed, "1");
+    d->jobs = parmap_cores();
+    char err[1024];
+    uint64_t v;
+    opterr = 0;
+    optind = 1;
+    int ch, status = CLI_EXIT_OK;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 'o':
+            d->out = optarg;
+            break;
+        case 'g':
+            d->gpu = optarg;
+            break;
+        case 'L':
+            d->larger_gpu = optarg;
+            break;
+        case 's':
+            bad = cli_parse_count("--seed", optarg, 0, UINT64_MAX, &v, err, sizeof err);
+            snprintf(d->seed, sizeof d->seed, "%llu", (unsigned long long)v);
+            break;
+        case 'j':
+            bad = cli_parse_count("--jobs", optarg, 1, 256, &d->jobs, err, sizeof err);
+            break;
+        case 'h':
+            usage(stdout);
+            free(d);
+            return CLI_EXIT_OK;
+        default:
+            free(d);
+            return cli_bad_option(CMD, ch, argv[optind - 1]);
+        }
+        if (bad) {
+            free(d);
+            return cli_usage_error(CMD, "%s", err);
+        }
+    }
+    if (optind < argc) {
+        free(d);
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    }
+    /* Both GPUs must be in the catalog before anything runs. */
+    {
+        model_list ml;
+        gpu_list gl;
+        if (catalog_load(catalog_default_dir(), &ml, &gl, err, sizeof err) != 0) {
+            free(d);
+            fprintf(stderr, "capsim demo: %s\n", err);
+            return CLI_EXIT_FAIL;
+        }
+        const char *bad = gpu_list_find(&gl, d->gpu) == NULL          ? "--gpu"
+                          : gpu_list_find(&gl, d->larger_gpu) == NULL ? "--larger-gpu"
+                                                                      : NULL;
+        const char *name = bad && strcmp(bad, "--gpu") == 0 ? d->gpu : d->larger_gpu;
+        model_list_free(&ml);
+        gpu_list_free(&gl);
+        if (bad) {
+            free(d);
+            return cli_usage_error(CMD, "%s '%s': not in the GPU catalog (see capsim list gpus)",
+                                   bad, name);
+        }
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* The steps leave their plots to the end, where the demo draws the ones it shows. */
+    setenv("CAPSIM_PLOTS", "off", 1);
+    if (util_mkdir_p(d->out, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim demo: %s\n", err);
+        free(d);
+        return CLI_EXIT_FAIL;
+    }
+    printf("capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n", SMALL_MODEL,
+           BIG_MODEL, d->gpu, CHAT_SLO);
+    printf("  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
+    fflush(stdout);
+    figures at[W_COUNT], light[2];
+    memset(at, 0, sizeof at);
+    memset(light, 0, sizeof light);
+    if (step_capacities(d) != 0) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    printf("      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n", d->estimate[W_SMALL],
+           d->estimate[W_BIG], WHATIFS[W_BIG].tp);
+    printf("  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
+    fflush(stdout);
+    if (step_sweep(d, W_SMALL, "load-small") != 0 || step_sweep(d, W_BIG, "load-big") != 0) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    printf("  3/4 confirming runs at every capacity, and runs at 70%% with per-request "
+           "records ...\n");
+    fflush(stdout);
+    if (step_runs(d) != 0) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    for (int i = 0; i < W_COUNT; i++) {
+        char path[4200];
+        path_of(path, sizeof path, d, "at-capacity", WHATIFS[i].name);
+        strcat(path, "/summary.csv");
+        if (d->have_capacity[i])
+            read_summary(path, 0, &at[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        path_of(path, sizeof path, d, i ? "load-big" : "load-small", "summary.csv");
+        read_summary(path, 0, &light[i]); /* the lightest load: 10% of capacity */
+    }
+    printf("  4/4 plots and REPORT.md ...\n");
+    fflush(stdout);
+    const results res = {d, at, light};
+    {
+        char dir[4096];
+        path_of(dir, sizeof dir, d, "whatif", NULL);
+        static const char *const names[] = {"whatif.csv", "frontier.csv"};
+        static const util_writer write[] = {write_whatif_csv, write_frontier_csv};
+        const void *what[] = {&res, &res};
+        if (util_write_files(dir, 2, names, write, what, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim demo: %s\n", err);
+            status = CLI_EXIT_FAIL;
+            goto done;
+        }
+    }
+    static const char *const plotted[] = {"load-small", "load-big", "run-small",
+                                          "run-big",    "whatif",   "capacity/big"};
+    int missing = 0;
+    for (size_t i = 0; i < sizeof plotted / sizeof plotted[0]; i++) {
+        char dir[4096];
+        path_of(dir, sizeof dir, d, plotted[i], NULL);
+        plot_report rep;
+        if (plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim demo: %s\n", err);
+            status = CLI_EXIT_FAIL;
+            goto done;
+        }
+        missing |= rep.gnuplot_missing;
+    }
+    if (missing)
+        printf("  gnuplot not found: the plot scripts and data are written, not the pictures "
+               "(install gnuplot-nox and run capsim plot on each folder)\n");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    {
+        static const char *const names[] = {"REPORT.md"};
+        static const util_writer write[] = {write_report};
+        const void *what[] = {&res};
+        double el = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (util_write_files(d->out, 1, names, write, what, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim demo: %s\n", err);
+            status = CLI_EXIT_FAIL;
+            goto done;
+        }
+        printf("\n  done in %.0f s. The report: %s/REPORT.md\n", el, d->out);
+        printf("  plots: %s/load-*/plots, %s/run-*/plots, %s/whatif/plots\n", d->out, d->out,
+               d->out);
+    }
+done:
+    free(d);
+    return status;
+}

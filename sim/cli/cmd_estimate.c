@@ -1,0 +1,306 @@
+/*
+ * cmd_estimate: `capsim estimate`, the step-time model for one static batch, with the
+ * breakdown that shows why: compute- or memory-bound, bytes moved per step, arithmetic
+ * intensity against the ridge point.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cli/cli.h"
+#include "sim/base/csvout.h"
+#include "sim/plan/deploy.h"
+#include "sim/base/util.h"
+
+static const char *CMD = "estimate";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: capsim estimate --model NAME --gpu NAME [OPTIONS]\n"
+            "\n"
+            "Estimates one static batch: B requests of P prompt tokens each are prefilled in\n"
+            "one step (the time to first token), then decode O-1 more tokens in steps of the\n"
+            "whole batch. Prints TTFT, TPOT, end-to-end latency, throughput, the largest\n"
+            "batch that fits in memory, and what bounds each step.\n"
+            "\n"
+            "options:\n"
+            "  --model NAME        catalog model (capsim list models) or a config.json path\n"
+            "  --gpu NAME          catalog GPU (capsim list gpus)\n"
+            "  --precision P       weights: fp16, bf16, fp8, int8, int4 (default bf16)\n"
+            "  --kv-precision P    KV cache: fp16, bf16, fp8, int8 (default: 16-bit)\n"
+            "  --tp N              GPUs per replica, tensor parallel (default 1)\n"
+            "  --tensor-cores on|off  what-if without tensor cores (default on)\n"
+            "  --prompt P          prompt tokens per request (default 512)\n"
+            "  --output O          output tokens per request (default 128)\n"
+            "  --batch B           requests in the batch (default 1)\n"
+            "  --gpu-mem-util F    share of GPU memory the engine may use (default 0.9)\n"
+            "  --block-size N      tokens per KV block (default 16)\n"
+            "  --profile FILE      step-time coefficients (default models/profiles/default.csv)\n"
+            "  --step-model SPEC   linear:a=A,b=B instead of the roofline model (seconds)\n"
+            "  --format table|csv  output format (default table)\n"
+            "  --catalog DIR       folder with models.csv and gpus.csv\n"
+            "  -h, --help          show this help\n");
+}
+
+typedef struct estimate {
+    double ttft_s, tpot_s, e2e_s, out_tok_per_s, total_tok_per_s;
+    uint64_t max_batch;
+    step_breakdown prefill, decode; /* decode: the step at the mean context */
+} estimate;
+
+static void compute(const deploy *d, double b, double p, double o, estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    step_shape pre = step_shape_prefill(b, p);
+    e->ttft_s = step_time_s(&d->step, &pre, &e->prefill);
+    /* The k-th decode step (k = 1 .. O-1) attends over p + k tokens. */
+    double sum = 0;
+    for (double k = 1; k < o; k++) {
+        step_shape dec = step_shape_decode(b, p + k);
+        sum += step_time_s(&d->step, &dec, NULL);
+    }
+    e->tpot_s = o > 1 ? sum / (o - 1) : NAN;
+    step_shape mid = step_shape_decode(b, p + o / 2);
+    step_time_s(&d->step, &mid, &e->decode);
+    e->e2e_s = e->ttft_s + sum;
+    e->out_tok_per_s = b * o / e->e2e_s;
+    e->total_tok_per_s = b * (p + o) / e->e2e_s;
+    e->max_batch = memplan_max_batch(&d->mem, d->mem_cfg.block_size, (uint64_t)(p + o));
+}
+
+static const char *bound_of(const step_breakdown *b)
+{
+    double body = fmax(b->t_compute_s, b->t_memory_s);
+    if (b->t_fixed_s + b->t_comm_s > body)
+        return "overhead";
+    return b->compute_bound ? "compute" : "memory";
+}
+
+static void print_csv(const deploy *d, const deploy_options *o, double b, double p, double out,
+                      const estimate *e)
+{
+    csvout c;
+    csvout_init(&c, stdout);
+    static const char *const head[] = {"model",
+                                       "gpu",
+                                       "precision",
+                                       "kv_precision",
+                                       "tp",
+                                       "tensor_cores",
+                                       "batch",
+                                       "prompt_tokens",
+                                       "output_tokens",
+                                       "ttft_ms",
+                                       "tpot_ms",
+                                       "e2el_ms",
+                                       "output_throughput",
+                                       "total_token_throughput",
+                                       "max_batch",
+                                       "bound",
+                                       "decode_bound",
+                                       "weight_gb_per_gpu",
+                                       "kv_bytes_per_token",
+                                       "kv_tokens",
+                                       "decode_intensity",
+                                       "ridge_flops_per_byte"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        csvout_str(&c, head[i]);
+    csvout_end_row(&c);
+    csvout_str(&c, d->model.name);
+    csvout_str(&c, d->gpu.name);
+    csvout_str(&c, precision_name(d->weights));
+    csvout_str(&c, precision_name(d->kv));
+    csvout_u64(&c, (uint64_t)d->tp);
+    csvout_str(&c, o->tensor_cores ? "on" : "off");
+    csvout_num(&c, b);
+    csvout_num(&c, p);
+    csvout_num(&c, out);
+    csvout_num(&c, 1e3 * e->ttft_s);
+    csvout_num(&c, 1e3 * e->tpot_s);
+    csvout_num(&c, 1e3 * e->e2e_s);
+    csvout_num(&c, e->out_tok_per_s);
+    csvout_num(&c, e->total_tok_per_s);
+    csvout_u64(&c, e->max_batch);
+    csvout_str(&c, bound_of(&e->prefill));
+    csvout_str(&c, bound_of(&e->decode));
+    csvout_num(&c, d->mem.weight_bytes_per_gpu / 1e9);
+    csvout_num(&c, d->mem.kv_bytes_per_token);
+    csvout_u64(&c, d->mem.kv_tokens);
+    csvout_num(&c, e->decode.intensity);
+    csvout_num(&c, e->decode.ridge);
+    csvout_end_row(&c);
+}
+
+static void print_table(const deploy *d, double b, double p, double o, const estimate *e)
+{
+    printf("capsim estimate: %s on %d x %s, weights %s, KV cache %s\n", d->model.name, d->tp,
+           d->gpu.name, precision_name(d->weights), precision_name(d->kv));
+    if (d->note[0])
+        printf("  note: %s\n", d->note);
+    if (d->step.kind == STEP_LINEAR)
+        printf("  step-time model: %s\n", d->profile.basis);
+    else
+        printf("  profile %s: mfu %.3g, mbu %.3g, overhead %.3g ms per step, noise cv %.3g\n"
+               "    (%s)\n",
+               d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu,
+               1e3 * (d->profile.c.t_fixed_s + d->profile.c.t_layer_s * d->model.layers),
+               d->profile.c.noise_cv, d->profile.basis);
+    printf("  memory: weights %.2f GB (%.2f GB per GPU); KV %.0f bytes per token; room for "
+           "%llu tokens of KV (%llu blocks of %u)\n",
+           d->mem.weight_bytes / 1e9, d->mem.weight_bytes_per_gpu / 1e9, d->mem.kv_bytes_per_token,
+           (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_blocks,
+           d->mem_cfg.block_size);
+    printf("\n  batch of %g requests, %g prompt + %g output tokens each\n", b, p, o);
+    printf("  %-28s %12.2f ms\n", "TTFT (prefill step)", 1e3 * e->ttft_s);
+    printf("  %-28s %12.2f ms\n", "TPOT (mean decode step)", 1e3 * e->tpot_s);
+    printf("  %-28s %12.2f ms\n", "end-to-end", 1e3 * e->e2e_s);
+    printf("  %-28s %12.1f tokens/s\n", "output throughput", e->out_tok_per_s);
+    printf("  %-28s %12llu requests at %g tokens of context\n", "largest batch that fits",
+           (unsigned long long)e->max_batch, p + o);
+    if (d->step.kind == STEP_LINEAR)
+        return;
+    printf("\n  %-28s %14s %14s\n", "one step", "prefill", "decode (mid)");
+    const step_breakdown *s[2] = {&e->prefill, &e->decode};
+    printf("  %-28s %14.3g %14.3g\n", "FLOPs per GPU", s[0]->flops_per_gpu, s[1]->flops_per_gpu);
+    printf("  %-28s %14.3f %14.3f\n", "weight GB read per GPU", s[0]->weight_bytes_per_gpu / 1e9,
+           s[1]->weight_bytes_per_gpu / 1e9);
+    printf("  %-28s %14.3f %14.3f\n", "KV GB read+written per GPU", s[0]->kv_bytes_per_gpu / 1e9,
+           s[1]->kv_bytes_per_gpu / 1e9);
+    printf("  %-28s %14.1f %14.1f\n", "FLOPs per byte", s[0]->intensity, s[1]->intensity);
+    printf("  %-28s %14.1f %14.1f\n", "ridge point, FLOPs per byte", s[0]->ridge, s[1]->ridge);
+    printf("  %-28s %14.3f %14.3f\n", "compute time, ms", 1e3 * s[0]->t_compute_s,
+           1e3 * s[1]->t_compute_s);
+    printf("  %-28s %14.3f %14.3f\n", "memory time, ms", 1e3 * s[0]->t_memory_s,
+           1e3 * s[1]->t_memory_s);
+    printf("  %-28s %14.3f %14.3f\n", "all-reduce time, ms", 1e3 * s[0]->t_comm_s,
+           1e3 * s[1]->t_comm_s);
+    printf("  %-28s %14.3f %14.3f\n", "overhead, ms", 1e3 * s[0]->t_fixed_s, 1e3 * s[1]->t_fixed_s);
+    printf("  %-28s %14s %14s\n", "bound by", bound_of(s[0]), bound_of(s[1]));
+    double bw = d->gpu.mem_bw_bytes_per_s * d->profile.c.mbu;
+    printf("\n  Each decode step reads all %.2f GB of weights per GPU at %.0f GB/s achieved\n"
+           "  bandwidth: %.2f ms per step however many requests share it (up to %g here),\n"
+           "  while the arithmetic needs only %.1f FLOPs per byte against a ridge of %.0f.\n",
+           s[1]->weight_bytes_per_gpu / 1e9, bw / 1e9, 1e3 * s[1]->weight_bytes_per_gpu / bw, b,
+           s[1]->intensity, s[1]->ridge);
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"gpu", required_argument, NULL, 'g'},
+        {"precision", required_argument, NULL, 'p'},
+        {"kv-precision", required_argument, NULL, 'k'},
+        {"tp", required_argument, NULL, 't'},
+        {"tensor-cores", required_argument, NULL, 'T'},
+        {"prompt", required_argument, NULL, 'P'},
+        {"output", required_argument, NULL, 'O'},
+        {"batch", required_argument, NULL, 'B'},
+        {"gpu-mem-util", required_argument, NULL, 'u'},
+        {"block-size", required_argument, NULL, 'b'},
+        {"profile", required_argument, NULL, 'f'},
+        {"step-model", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'F'},
+        {"catalog", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    deploy_options o;
+    deploy_options_default(&o);
+    uint64_t prompt = 512, output = 128, batch = 1, v;
+    int csv = 0;
+    char err[2048];
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 'm':
+            o.model = optarg;
+            break;
+        case 'g':
+            o.gpu = optarg;
+            break;
+        case 'p':
+            o.precision = optarg;
+            break;
+        case 'k':
+            o.kv_precision = optarg;
+            break;
+        case 't':
+            bad = cli_parse_count("--tp", optarg, 1, 64, &v, err, sizeof err);
+            o.tp = (int)v;
+            break;
+        case 'T':
+            bad = cli_parse_on_off("--tensor-cores", optarg, &o.tensor_cores, err, sizeof err);
+            break;
+        case 'P':
+            bad = cli_parse_count("--prompt", optarg, 1, 10000000, &prompt, err, sizeof err);
+            break;
+        case 'O':
+            bad = cli_parse_count("--output", optarg, 1, 10000000, &output, err, sizeof err);
+            break;
+        case 'B':
+            bad = cli_parse_count("--batch", optarg, 1, 1000000, &batch, err, sizeof err);
+            break;
+        case 'u':
+            bad = cli_parse_real("--gpu-mem-util", optarg, 0.01, 1, 0, &o.gpu_memory_utilization,
+                                 err, sizeof err);
+            break;
+        case 'b':
+            bad = cli_parse_count("--block-size", optarg, 1, 4096, &v, err, sizeof err);
+            o.block_size = (uint32_t)v;
+            break;
+        case 'f':
+            o.profile = optarg;
+            break;
+        case 'C':
+            o.catalog_dir = optarg;
+            break;
+        case 's':
+            o.step_model = optarg;
+            break;
+        case 'F':
+            if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "table") == 0)
+                csv = strcmp(optarg, "csv") == 0;
+            else
+                bad =
+                    (util_errf(err, sizeof err, "--format '%s': expected table or csv", optarg), 1);
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_bad_option(CMD, ch, argv[optind - 1]);
+        }
+        if (bad)
+            return cli_usage_error(CMD, "%s", err);
+    }
+    if (optind < argc)
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    deploy d;
+    if (deploy_resolve(&o, &d, err, sizeof err) != 0)
+        return cli_usage_error(CMD, "%s", err);
+    estimate e;
+    compute(&d, (double)batch, (double)prompt, (double)output, &e);
+    if (csv)
+        print_csv(&d, &o, (double)batch, (double)prompt, (double)output, &e);
+    else
+        print_table(&d, (double)batch, (double)prompt, (double)output, &e);
+    if ((double)(prompt + output) > (double)d.model.max_context)
+        fprintf(stderr,
+                "capsim estimate: warning: %llu prompt + output tokens exceed %s's "
+                "context of %d tokens\n",
+                (unsigned long long)(prompt + output), d.model.name, d.model.max_context);
+    if (e.max_batch < batch)
+        fprintf(stderr,
+                "capsim estimate: warning: a batch of %llu at %llu tokens of context "
+                "does not fit in the KV cache (at most %llu)\n",
+                (unsigned long long)batch, (unsigned long long)(prompt + output),
+                (unsigned long long)e.max_batch);
+    deploy_fini(&d);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,595 @@
+/*
+ * runopts: the settings of a serving scenario, parsed and resolved (see runopts.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/cli/runopts.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/cli/cli.h"
+#include "sim/base/histo.h"
+#include "sim/base/spec.h"
+#include "sim/base/util.h"
+
+#define RUN_NAME(name, dflt, help) #name,
+const char *const run_opt_key[OPT_COUNT] = {RUN_OPTIONS(RUN_NAME)};
+#undef RUN_NAME
+#define RUN_DFLT(name, dflt, help) dflt,
+const char *const run_opt_default[OPT_COUNT] = {RUN_OPTIONS(RUN_DFLT)};
+#undef RUN_DFLT
+#define RUN_HELP(name, dflt, help) help,
+static const char *const OPT_HELP[OPT_COUNT] = {RUN_OPTIONS(RUN_HELP)};
+#undef RUN_HELP
+
+void run_flag_name(run_opt o, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", run_opt_key[o]);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+void run_print_options(FILE *out)
+{
+    for (int o = 0; o < OPT_COUNT; o++) {
+        char name[64];
+        run_flag_name((run_opt)o, name, sizeof name);
+        fprintf(out, "  --%-20s %s [%s]\n", name, OPT_HELP[o],
+                run_opt_default[o][0] ? run_opt_default[o] : "none");
+    }
+}
+
+static int set_value(void *user, run_opt o, const char *val, char *err, size_t errlen)
+{
+    run_cli *r = user;
+    if (strlen(val) > SCENARIO_MAX_VALUE) {
+        util_errf(err, errlen, "%s: value longer than %d characters", run_opt_key[o],
+                  SCENARIO_MAX_VALUE);
+        return -1;
+    }
+    snprintf(r->value[o], sizeof r->value[o], "%s", val);
+    r->given[o] = 1;
+    return 0;
+}
+
+/* A key of a scenario file: any option, in any section. */
+static int on_scenario_key(void *user, const char *section, const char *name, const char *value,
+                           char *err, size_t errlen)
+{
+    run_cli *r = user;
+    if (strncmp(section, "class.", 6) == 0) {
+        const char *cname = section + 6;
+        uint32_t k = 0;
+        while (k < r->n_cls && strcmp(r->cls[k].name, cname) != 0)
+            k++;
+        if (k == r->n_cls) {
+            if (r->n_cls == REQSRC_MAX_CLASSES || strlen(cname) == 0 ||
+                strlen(cname) >= sizeof r->cls[0].name) {
+                util_errf(err, errlen, "section [%s]: too many classes or a bad class name",
+                          section);
+                return -1;
+            }
+            snprintf(r->cls[r->n_cls++].name, sizeof r->cls[0].name, "%s", cname);
+        }
+        class_def *d = &r->cls[k];
+        char *dst = strcmp(name, "prompt_len") == 0   ? d->prompt_len
+                    : strcmp(name, "output_len") == 0 ? d->output_len
+                    : strcmp(name, "slo") == 0        ? d->slo
+                                                      : NULL;
+        if (dst == NULL) {
+            util_errf(err, errlen,
+                      "unknown key '%s' in [%s] (expected prompt_len, output_len or slo)", name,
+                      section);
+            return -1;
+        }
+        if (strlen(value) > SCENARIO_MAX_VALUE) {
+            util_errf(err, errlen, "%s: value longer than %d characters", name, SCENARIO_MAX_VALUE);
+            return -1;
+        }
+        snprintf(dst, SCENARIO_MAX_VALUE + 1, "%s", value);
+        return 0;
+    }
+    for (int o = 0; o < OPT_COUNT; o++)
+        if (strcmp(name, run_opt_key[o]) == 0)
+            return set_value(user, (run_opt)o, value, err, errlen);
+    util_errf(err, errlen, "unknown key '%s' (see capsim run --help for the keys)", name);
+    return -1;
+}
+
+/* Flags first into a list, then the scenario file, then the flags on top. */
+int run_parse_args(const char *cmd, int argc, char **argv, run_cli *r,
+                   const struct option *extra, run_extra_fn on_extra, void *user,
+                   void (*usage)(FILE *))
+{
+    enum { MAX_EXTRA = 16 };
+    struct option longopts[OPT_COUNT + 3 + MAX_EXTRA];
+    static char names[OPT_COUNT][64];
+    for (int o = 0; o < OPT_COUNT; o++) {
+        run_flag_name((run_opt)o, names[o], sizeof names[o]);
+        /* --per-request is a plain flag on the command line (on/off in a scenario). */
+        int has_arg = o == OPT_per_request ? no_argument : required_argument;
+        longopts[o] = (struct option){names[o], has_arg, NULL, o};
+        snprintf(r->value[o], sizeof r->value[o], "%s", run_opt_default[o]);
+    }
+    size_t n = OPT_COUNT;
+    longopts[n++] = (struct option){"out", required_argument, NULL, RUN_OPT_OUT};
+    longopts[n++] = (struct option){"help", no_argument, NULL, RUN_OPT_HELP};
+    for (size_t i = 0; extra && extra[i].name && i < MAX_EXTRA; i++)
+        longopts[n++] = extra[i];
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+    typedef struct given {
+        int code;
+        const char *val;
+    } given;
+    given flags[256];
+    size_t n_flags = 0;
+    char err[1024];
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ch == 'h' || ch == RUN_OPT_HELP) {
+            usage(stdout);
+            return 1;
+        }
+        if (ch == '?' || ch == ':') {
+            cli_bad_option(cmd, ch, argv[optind - 1]);
+            return -1;
+        }
+        if (ch >= RUN_OPT_EXTRA) {
+            if (on_extra(user, ch, optarg, err, sizeof err) != 0) {
+                cli_usage_error(cmd, "%s", err);
+                return -1;
+            }
+            continue;
+        }
+        if (n_flags == sizeof flags / sizeof flags[0]) {
+            cli_usage_error(cmd, "too many options");
+            return -1;
+        }
+        flags[n_flags++] = (given){ch, optarg ? optarg : "on"};
+    }
+    if (optind < argc - 1) {
+        cli_usage_error(cmd, "unexpected argument '%s' (at most one scenario file)",
+                        argv[optind + 1]);
+        return -1;
+    }
+    if (optind == argc - 1 &&
+        scenario_load(argv[optind], on_scenario_key, r, err, sizeof err) != 0) {
+        cli_usage_error(cmd, "%s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < n_flags; i++) {
+        if (flags[i].code == RUN_OPT_OUT) {
+            if (*flags[i].val == '\0') {
+                cli_usage_error(cmd, "--out '': expected a directory name");
+                return -1;
+            }
+            r->out_dir = flags[i].val;
+        } else if (set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
+            cli_usage_error(cmd, "--%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int on_off(const run_cli *r, run_opt o, int *out, char *err, size_t errlen)
+{
+    char name[64] = "--";
+    run_flag_name(o, name + 2, sizeof name - 2);
+    return cli_parse_on_off(name, r->value[o], out, err, errlen);
+}
+
+static int count_opt(const run_cli *r, run_opt o, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t errlen)
+{
+    char name[64] = "--";
+    run_flag_name(o, name + 2, sizeof name - 2);
+    return cli_parse_count(name, r->value[o], min, max, out, err, errlen);
+}
+
+static int real_opt(const run_cli *r, run_opt o, double min, double max, int max_open, double *out,
+                    char *err, size_t errlen)
+{
+    char name[64] = "--";
+    run_flag_name(o, name + 2, sizeof name - 2);
+    return cli_parse_real(name, r->value[o], min, max, max_open, out, err, errlen);
+}
+
+/* "ttft_p99=0.5,tpot_p99=0.05,e2el_mean=10" */
+static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
+{
+    memset(slo, 0, sizeof *slo);
+    if (*text == '\0')
+        return 0;
+    char buf[1100];
+    snprintf(buf, sizeof buf, "slo:%s", text);
+    spec s;
+    if (spec_parse(buf, &s, err, errlen) != 0)
+        return -1;
+    static const char *const metric[SLO_COUNT] = {"ttft", "tpot", "e2el"};
+    for (size_t i = 0; i < s.n_keys; i++) {
+        char m[32], p[32];
+        const char *us = strchr(s.key[i], '_');
+        int k = -1;
+        if (us != NULL && (size_t)(us - s.key[i]) < sizeof m) {
+            snprintf(m, sizeof m, "%.*s", (int)(us - s.key[i]), s.key[i]);
+            snprintf(p, sizeof p, "%s", us + 1);
+            for (int j = 0; j < SLO_COUNT; j++)
+                if (strcmp(m, metric[j]) == 0)
+                    k = j;
+        }
+        double pct = -1;
+        if (k >= 0) {
+            if (strcmp(p, "mean") == 0)
+                pct = 0;
+            else if (strcmp(p, "p50") == 0)
+                pct = 50;
+            else if (strcmp(p, "p90") == 0)
+                pct = 90;
+            else if (strcmp(p, "p95") == 0)
+                pct = 95;
+            else if (strcmp(p, "p99") == 0)
+                pct = 99;
+            else if (strcmp(p, "p999") == 0)
+                pct = 99.9;
+        }
+        double v;
+        if (k < 0 || pct < 0) {
+            util_errf(err, errlen,
+                      "--slo '%s': unknown target '%s' (expected ttft, tpot or e2el with "
+                      "_mean, _p50, _p90, _p95, _p99 or _p999, e.g. ttft_p99=0.5)",
+                      text, s.key[i]);
+            return -1;
+        }
+        if (util_parse_double(s.val[i], &v) != 0 || !(v > 0)) {
+            util_errf(err, errlen, "--slo '%s': %s must be a number of seconds > 0, found '%s'",
+                      text, s.key[i], s.val[i]);
+            return -1;
+        }
+        if (slo->limit_s[k] > 0) {
+            util_errf(err, errlen, "--slo '%s': two targets for %s (give one per figure)", text,
+                      metric[k]);
+            return -1;
+        }
+        slo->limit_s[k] = v;
+        slo->pct[k] = pct;
+    }
+    return 0;
+}
+
+/* --classes and the [class.NAME] sections: shares, and for each class its lengths and SLO
+ * (the workload's own where the class says nothing). */
+static int resolve_classes(const run_cli *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    if (r->value[OPT_classes][0] == '\0') {
+        if (r->n_cls > 0) {
+            util_errf(err, errlen, "[class.%s] given but no classes = ... mix", r->cls[0].name);
+            return -1;
+        }
+        return 0;
+    }
+    char why[1024];
+    if (reqsrc_mix_parse(r->value[OPT_classes], &x->mix, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--classes %s", why);
+        return -1;
+    }
+    if (c->wl.pairs) {
+        util_errf(err, errlen, "--classes and --lengths-from: give one or the other");
+        return -1;
+    }
+    for (uint32_t d = 0; d < r->n_cls; d++) {
+        if (reqsrc_mix_find(&x->mix, r->cls[d].name) < 0) {
+            util_errf(err, errlen, "[class.%s]: no such class in classes = %s", r->cls[d].name,
+                      r->value[OPT_classes]);
+            return -1;
+        }
+    }
+    for (uint32_t k = 0; k < x->mix.n; k++) {
+        const class_def *d = NULL;
+        for (uint32_t j = 0; j < r->n_cls; j++)
+            if (strcmp(r->cls[j].name, x->mix.name[k]) == 0)
+                d = &r->cls[j];
+        x->mix.prompt[k] = c->wl.prompt_len;
+        x->mix.output[k] = c->wl.output_len;
+        x->cls_slo[k] = c->slo;
+        if (d && d->prompt_len[0]) {
+            if (dist_parse(d->prompt_len, &x->cls_prompt[k], why, sizeof why) != 0) {
+                util_errf(err, errlen, "[class.%s] prompt_len %s", d->name, why);
+                return -1;
+            }
+            x->have_cls_prompt[k] = 1;
+            x->mix.prompt[k] = &x->cls_prompt[k];
+        }
+        if (d && d->output_len[0]) {
+            if (dist_parse(d->output_len, &x->cls_output[k], why, sizeof why) != 0) {
+                util_errf(err, errlen, "[class.%s] output_len %s", d->name, why);
+                return -1;
+            }
+            x->have_cls_output[k] = 1;
+            x->mix.output[k] = &x->cls_output[k];
+        }
+        if (d && d->slo[0] && parse_slo(d->slo, &x->cls_slo[k], err, errlen) != 0)
+            return -1;
+    }
+    c->wl.mix = &x->mix;
+    c->class_slo = x->cls_slo;
+    return 0;
+}
+
+int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    serve_config *c = &x->cfg;
+    uint64_t v;
+    double d;
+    int b;
+    deploy_options o;
+    deploy_options_default(&o);
+    o.model = r->value[OPT_model][0] ? r->value[OPT_model] : NULL;
+    o.gpu = r->value[OPT_gpu][0] ? r->value[OPT_gpu] : NULL;
+    o.precision = r->value[OPT_precision];
+    o.kv_precision = strcmp(r->value[OPT_kv_precision], "auto") ? r->value[OPT_kv_precision] : NULL;
+    if (count_opt(r, OPT_tp, 1, 64, &v, err, errlen))
+        return -1;
+    o.tp = (int)v;
+    if (on_off(r, OPT_tensor_cores, &o.tensor_cores, err, errlen) ||
+        real_opt(r, OPT_gpu_mem_util, 0.01, 1, 0, &o.gpu_memory_utilization, err, errlen) ||
+        count_opt(r, OPT_block_size, 1, 4096, &v, err, errlen))
+        return -1;
+    o.block_size = (uint32_t)v;
+    o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
+    o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model] : NULL;
+    if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
+        return -1;
+    x->have_dep = 1;
+    c->step = &x->dep.step;
+    c->kv_blocks = x->dep.mem.kv_blocks;
+    c->block_size = o.block_size;
+    c->gpus_per_replica = o.tp;
+    c->price_usd_per_gpu_hour = x->dep.gpu.price_usd_per_hour;
+    const char *sched = r->value[OPT_scheduler];
+    if (strcmp(sched, "continuous") == 0) {
+        c->sched = SERVE_CONTINUOUS;
+    } else if (strcmp(sched, "static") == 0) {
+        c->sched = SERVE_STATIC;
+    } else {
+        util_errf(err, errlen, "--scheduler '%s': expected continuous or static", sched);
+        return -1;
+    }
+    if (count_opt(r, OPT_max_num_seqs, 1, 1u << 20, &v, err, errlen))
+        return -1;
+    c->max_num_seqs = (uint32_t)v;
+    if (count_opt(r, OPT_max_batched_tokens, c->block_size, 1u << 24, &v, err, errlen))
+        return -1;
+    c->max_batched_tokens = (uint32_t)v;
+    if (on_off(r, OPT_chunked_prefill, &b, err, errlen))
+        return -1;
+    c->chunked_prefill = b;
+    if (count_opt(r, OPT_replicas, 1, 100000, &v, err, errlen))
+        return -1;
+    c->replicas = (uint32_t)v;
+    int found = -1;
+    for (int i = 0; i < ROUTER_COUNT; i++)
+        if (strcmp(r->value[OPT_router], serve_router_names[i]) == 0)
+            found = i;
+    if (found < 0) {
+        util_errf(err, errlen, "--router '%s': expected rr, random, jsq, least-tokens or p2c",
+                  r->value[OPT_router]);
+        return -1;
+    }
+    c->router = (serve_router)found;
+    if (strcmp(r->value[OPT_requests], "auto") == 0)
+        v = r->value[OPT_trace][0] ? 0 : 2000; /* a trace: all of it */
+    else if (count_opt(r, OPT_requests, 0, UINT64_MAX / 4, &v, err, errlen))
+        return -1;
+    c->wl.requests = v;
+    if (count_opt(r, OPT_users, 0, 10000000, &v, err, errlen))
+        return -1;
+    c->wl.users = (uint32_t)v;
+    if (c->wl.users > 0 && r->value[OPT_trace][0]) {
+        util_errf(err, errlen,
+                  "--users and --trace: a closed loop draws its own requests; "
+                  "give one or the other");
+        return -1;
+    }
+    if (r->value[OPT_lengths_from][0]) {
+        int joint;
+        if (on_off(r, OPT_lengths_joint, &joint, err, errlen))
+            return -1;
+        char why[1024];
+        if (reqsrc_pairs_load(r->value[OPT_lengths_from], joint, &x->pairs, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--lengths-from %s", why);
+            return -1;
+        }
+        x->have_pairs = 1;
+        c->wl.pairs = &x->pairs;
+    }
+    if (c->wl.users > 0) {
+        char why[1024];
+        if (dist_parse(r->value[OPT_think], &x->think, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--think %s", why);
+            return -1;
+        }
+        x->have_think = 1;
+        c->wl.think = &x->think;
+    }
+    if (r->value[OPT_trace][0]) {
+        c->wl.trace_path = r->value[OPT_trace];
+        trace_options *to = &c->wl.trace_opt;
+        if (trace_format_parse(r->value[OPT_trace_format], &to->format) != 0) {
+            util_errf(err, errlen,
+                      "--trace-format '%s': expected auto, capsim, azure, "
+                      "burstgpt, mooncake or vllm",
+                      r->value[OPT_trace_format]);
+            return -1;
+        }
+        if (real_opt(r, OPT_trace_speedup, 1e-9, INFINITY, 0, &to->speedup, err, errlen) ||
+            real_opt(r, OPT_trace_start, 0, INFINITY, 0, &to->window_start_s, err, errlen) ||
+            real_opt(r, OPT_trace_end, 0, INFINITY, 0, &to->window_end_s, err, errlen) ||
+            on_off(r, OPT_skip_bad_rows, &to->skip_bad_rows, err, errlen) ||
+            on_off(r, OPT_strict_order, &to->strict, err, errlen))
+            return -1;
+    } else {
+        if (c->wl.requests == 0) {
+            util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
+            return -1;
+        }
+        char why[1024];
+        if (arrival_parse(r->value[OPT_arrival], &x->arrivals, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--arrival %s", why);
+            return -1;
+        }
+        x->have_arr = 1;
+        if (dist_parse(r->value[OPT_prompt_len], &x->prompt, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--prompt-len %s", why);
+            return -1;
+        }
+        x->have_prompt = 1;
+        if (dist_parse(r->value[OPT_output_len], &x->output, why, sizeof why) != 0) {
+            util_errf(err, errlen, "--output-len %s", why);
+            return -1;
+        }
+        x->have_output = 1;
+        c->wl.arrivals = &x->arrivals;
+        c->wl.prompt_len = &x->prompt;
+        c->wl.output_len = &x->output;
+    }
+    if (count_opt(r, OPT_replications, 1, 10000, &v, err, errlen))
+        return -1;
+    c->replications = (uint32_t)v;
+    if (real_opt(r, OPT_warmup, 0, 1, 1, &c->warmup_fraction, err, errlen) ||
+        count_opt(r, OPT_seed, 0, UINT64_MAX, &c->seed, err, errlen) ||
+        parse_slo(r->value[OPT_slo], &c->slo, err, errlen) || resolve_classes(r, x, err, errlen) ||
+        real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen))
+        return -1;
+    if (d > 0 && d < 1e-3) {
+        util_errf(err, errlen, "--sample-interval '%s': expected 0 (none) or at least 0.001 s",
+                  r->value[OPT_sample_interval]);
+        return -1;
+    }
+    c->sample_interval_s = d;
+    if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen))
+        return -1;
+    return 0;
+}
+
+void run_resolved_fini(resolved *x)
+{
+    if (x->have_dep)
+        deploy_fini(&x->dep);
+    if (x->have_arr)
+        arrival_fini(&x->arrivals);
+    if (x->have_prompt)
+        dist_fini(&x->prompt);
+    if (x->have_output)
+        dist_fini(&x->output);
+    if (x->have_think)
+        dist_fini(&x->think);
+    if (x->have_pairs)
+        reqsrc_pairs_free(&x->pairs);
+    for (int k = 0; k < REQSRC_MAX_CLASSES; k++) {
+        if (x->have_cls_prompt[k])
+            dist_fini(&x->cls_prompt[k]);
+        if (x->have_cls_output[k])
+            dist_fini(&x->cls_output[k]);
+    }
+}
+
+/* Sets rate=V in an arrival spec that has a rate. */
+int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen)
+{
+    char *at = strstr(arr, "rate=");
+    while (at && at != arr && at[-1] != ':' && at[-1] != ',')
+        at = strstr(at + 1, "rate=");
+    if (at == NULL) {
+        util_errf(err, errlen, "the arrival process '%s' has no rate= key to set", arr);
+        return -1;
+    }
+    char *end = strchr(at, ',');
+    char rest[1024];
+    snprintf(rest, sizeof rest, "%s", end ? end : "");
+    int w = snprintf(at, len - (size_t)(at - arr), "rate=%s%s", value, rest);
+    if (w < 0 || (size_t)w >= len - (size_t)(at - arr)) {
+        util_errf(err, errlen, "the arrival process '%.100s' is too long with rate=%s", arr,
+                  value);
+        return -1;
+    }
+    return 0;
+}
+
+/* The summary header: every setting, then the deployment's figures, then every metric
+ * with its CI. Classes (named in x, or none when x is NULL) add their columns. */
+void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
+{
+    for (int o = 0; o < OPT_COUNT; o++)
+        csvout_str(c, run_opt_key[o]);
+    static const char *const extra_in[] = {"kv_blocks", "kv_tokens", "weight_gb_per_gpu",
+                                           "cost_per_hour_usd"};
+    for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
+        csvout_str(c, extra_in[i]);
+    for (int m = 0; m < SM_COUNT; m++) {
+        char ci[80];
+        snprintf(ci, sizeof ci, "%s_ci95", serve_metric_names[m]);
+        csvout_str(c, serve_metric_names[m]);
+        csvout_str(c, ci);
+    }
+    static const char *const tail[] = {"slo_ttft_met", "slo_tpot_met", "slo_e2el_met",
+                                       "little_law_ok", "percentile_rel_error"};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        csvout_str(c, tail[i]);
+    for (uint32_t k = 0; x && k < n_classes; k++) {
+        static const char *const what[] = {"share_pct", "slo_attainment_pct"};
+        for (int w = 0; w < 2; w++) {
+            char col[96];
+            snprintf(col, sizeof col, "class_%s_%s", x->mix.name[k], what[w]);
+            csvout_str(c, col);
+            snprintf(col, sizeof col, "class_%s_%s_ci95", x->mix.name[k], what[w]);
+            csvout_str(c, col);
+        }
+    }
+}
+
+/* The values of one run, matching write_summary_header. With x or res NULL (a point that
+ * could not run), the settings and empty figures. */
+void run_summary_values(csvout *c, const run_cli *r, const resolved *x,
+                                 const serve_result *res, uint32_t n_classes)
+{
+    for (int o = 0; o < OPT_COUNT; o++)
+        csvout_str(c, r->value[o]);
+    if (x == NULL || res == NULL) {
+        int empty = 4 + 2 * SM_COUNT + 5 + 4 * (int)n_classes;
+        for (int i = 0; i < empty; i++)
+            csvout_str(c, "");
+        return;
+    }
+    csvout_u64(c, x->dep.mem.kv_blocks);
+    csvout_u64(c, x->dep.mem.kv_tokens);
+    csvout_num(c, x->dep.mem.weight_bytes_per_gpu / 1e9);
+    csvout_num(c, res->cost_per_hour_usd);
+    for (int m = 0; m < SM_COUNT; m++) {
+        csvout_num(c, res->metric[m].mean);
+        csvout_num(c, res->metric[m].half_width);
+    }
+    for (int k = 0; k < SLO_COUNT; k++) {
+        if (res->slo_met[k] < 0)
+            csvout_str(c, "");
+        else
+            csvout_u64(c, (uint64_t)res->slo_met[k]);
+    }
+    if (res->little_checked)
+        csvout_u64(c, (uint64_t)res->little_ok);
+    else
+        csvout_str(c, "");
+    csvout_num(c, HISTO_REL_ERROR);
+    for (uint32_t k = 0; k < n_classes; k++) {
+        csvout_num(c, res->class_share[k].mean);
+        csvout_num(c, res->class_share[k].half_width);
+        csvout_num(c, res->class_attainment[k].mean);
+        csvout_num(c, res->class_attainment[k].half_width);
+    }
+}

@@ -1,0 +1,138 @@
+/*
+ * runopts: the settings of a serving scenario, shared by capsim run, sweep and capacity:
+ * every option with its default and help, parsing them from flags and an INI scenario
+ * file (flags win), resolving them into a serve_config, and the summary.csv columns.
+ */
+#ifndef CAPSIM_RUNOPTS_H
+#define CAPSIM_RUNOPTS_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/base/csvout.h"
+#include "sim/plan/deploy.h"
+#include "sim/plan/scenario.h"
+#include "sim/serve/serve.h"
+
+/* Every setting, in the order written to scenario.ini and summary.csv. */
+#define RUN_OPTIONS(X)                                                                             \
+    X(model, "", "catalog model or config.json path")                                              \
+    X(gpu, "", "catalog GPU")                                                                      \
+    X(precision, "bf16", "weights: fp16, bf16, fp8, int8, int4")                                   \
+    X(kv_precision, "auto", "KV cache: fp16, bf16, fp8, int8, or auto (16-bit)")                   \
+    X(tp, "1", "GPUs per replica (tensor parallel)")                                               \
+    X(tensor_cores, "on", "on or off (what-if)")                                                   \
+    X(gpu_mem_util, "0.9", "share of GPU memory the engine may use")                               \
+    X(block_size, "16", "tokens per KV block")                                                     \
+    X(profile, "default", "step-time profile CSV, or default")                                     \
+    X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                             \
+    X(scheduler, "continuous", "continuous or static")                                             \
+    X(max_num_seqs, "256", "most sequences in a step")                                             \
+    X(max_batched_tokens, "8192", "token budget per step")                                         \
+    X(chunked_prefill, "on", "on or off")                                                          \
+    X(replicas, "1", "model replicas")                                                             \
+    X(router, "rr", "rr, random, jsq, least-tokens or p2c")                                        \
+    X(arrival, "poisson:rate=1", "arrival process")                                                \
+    X(prompt_len, "lognormal:mean=1000,cv=1", "prompt tokens distribution")                        \
+    X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \
+    X(lengths_from, "", "take prompt and output lengths from this trace instead")                  \
+    X(lengths_joint, "on", "on: draw whole (prompt, output) pairs; off: each independently")       \
+    X(classes, "",                                                                                 \
+      "request classes and shares, e.g. chat:0.7,document:0.3; each may have a [class.NAME] "      \
+      "section")                                                                                   \
+    X(requests, "auto",                                                                            \
+      "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
+      "all)")                                                                                      \
+    X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
+    X(trace_format, "auto", "auto, capsim, azure, burstgpt, mooncake or vllm")                     \
+    X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
+    X(trace_start, "0", "keep trace requests from this many seconds after the first")              \
+    X(trace_end, "0", "... up to this many seconds (0 = to the end)")                              \
+    X(skip_bad_rows, "off", "on: skip malformed trace rows (counted) instead of failing")          \
+    X(strict_order, "off", "on: refuse trace timestamps out of order (else reorder)")              \
+    X(users, "0", "closed loop: concurrent users, each waiting for its answer (0 = open)")         \
+    X(think, "exp:mean=1", "closed loop: think time between a user's requests, s")                 \
+    X(replications, "5", "independent replications")                                               \
+    X(warmup, "0.1", "share of requests deleted as warm-up")                                       \
+    X(seed, "1", "master seed")                                                                    \
+    X(slo, "", "targets, e.g. ttft_p99=0.5,tpot_p99=0.05 (seconds)")                               \
+    X(sample_interval, "1", "time-series interval, s (0 = none)")                                  \
+    X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
+    X(jump, "on", "on: advance unchanging decode stretches in one event")
+
+#define RUN_ENUM(name, dflt, help) OPT_##name,
+typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;
+#undef RUN_ENUM
+
+extern const char *const run_opt_key[OPT_COUNT];
+extern const char *const run_opt_default[OPT_COUNT];
+
+/* getopt codes of the options every command shares, and the first free code for a
+ * command's own options. */
+enum { RUN_OPT_OUT = OPT_COUNT, RUN_OPT_HELP, RUN_OPT_EXTRA };
+
+/* A [class.NAME] section of a scenario file: what differs for that class. */
+typedef struct class_def {
+    char name[32];
+    char prompt_len[SCENARIO_MAX_VALUE + 1], output_len[SCENARIO_MAX_VALUE + 1];
+    char slo[SCENARIO_MAX_VALUE + 1];
+} class_def;
+
+typedef struct run_cli {
+    char value[OPT_COUNT][1024];
+    unsigned char given[OPT_COUNT]; /* set by a scenario file or a flag, not a default */
+    const char *out_dir;
+    class_def cls[REQSRC_MAX_CLASSES];
+    uint32_t n_cls;
+} run_cli;
+
+typedef struct resolved {
+    deploy dep;
+    int have_dep;
+    arrival_process arrivals;
+    dist prompt, output, think;
+    reqsrc_pairs pairs;
+    int have_arr, have_prompt, have_output, have_think, have_pairs;
+    reqsrc_mix mix;
+    dist cls_prompt[REQSRC_MAX_CLASSES], cls_output[REQSRC_MAX_CLASSES];
+    int have_cls_prompt[REQSRC_MAX_CLASSES], have_cls_output[REQSRC_MAX_CLASSES];
+    serve_slo cls_slo[REQSRC_MAX_CLASSES];
+    serve_config cfg;
+} resolved;
+
+/* "max_num_seqs" -> "max-num-seqs" */
+void run_flag_name(run_opt o, char *buf, size_t len);
+
+/* Prints "  --name  help [default]" for every option. */
+void run_print_options(FILE *out);
+
+/* A command's own options: getopt_long entries with codes from RUN_OPT_EXTRA, ended by a
+ * zeroed entry; on_extra gets each one given (returns 0, or -1 after writing err). */
+typedef int (*run_extra_fn)(void *user, int code, const char *val, char *err, size_t errlen);
+
+/* Defaults, then the scenario file (at most one positional argument), then the flags on
+ * top. Returns 0, 1 after --help (usage printed to stdout), or -1 after a usage error
+ * (printed as one line naming cmd). */
+int run_parse_args(const char *cmd, int argc, char **argv, run_cli *r,
+                   const struct option *extra, run_extra_fn on_extra, void *user,
+                   void (*usage)(FILE *));
+
+/* Turns the values into a serve_config in x. On failure returns -1 with a one-line
+ * message; x must be released with run_resolved_fini either way. */
+int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen);
+void run_resolved_fini(resolved *x);
+
+/* Sets rate=VALUE in an arrival spec that has a rate key. */
+int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen);
+
+/* The summary header: every setting, the deployment's figures, every metric with its CI.
+ * Classes (named in x, or none when x is NULL) add their columns. */
+void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes);
+
+/* The values of one run, matching run_summary_header. With x or res NULL (a point that
+ * could not run), the settings and empty figures. */
+void run_summary_values(csvout *c, const run_cli *r, const resolved *x, const serve_result *res,
+                        uint32_t n_classes);
+
+#endif

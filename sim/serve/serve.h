@@ -1,0 +1,186 @@
+/*
+ * serve: the serving simulation. Requests from a workload are routed to replicas; each
+ * replica runs a scheduler (continuous batching with paged KV memory and preemption by
+ * recompute, vLLM-like; or static batching) and steps whose durations come from the
+ * step-time model. Reports vLLM's latency metrics, throughput, goodput under SLOs,
+ * utilisation and KV occupancy, over independent replications with 95% CIs.
+ *
+ * Timing convention: a request's first output token is produced by its (last) prefill
+ * step, so a request with O output tokens needs its prefill and O-1 decode steps.
+ * TTFT = first token - arrival; E2E = last token - arrival; TPOT = (E2E - TTFT)/(O - 1);
+ * ITL = gaps between consecutive tokens of a request; queue delay = first scheduled -
+ * arrival.
+ *
+ * Random sources per replication: 0 arrivals, 1 lengths, 2 routing, 3 + r the step-time
+ * noise of replica r.
+ */
+#ifndef CAPSIM_SERVE_H
+#define CAPSIM_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "models/steptime.h"
+#include "sim/base/stats.h"
+#include "workloads/reqsrc.h"
+#include "workloads/traces.h"
+
+typedef enum serve_sched { SERVE_CONTINUOUS, SERVE_STATIC } serve_sched;
+
+typedef enum serve_router {
+    ROUTER_RR,
+    ROUTER_RANDOM,
+    ROUTER_JSQ,
+    ROUTER_LEAST_TOKENS,
+    ROUTER_P2C,
+    ROUTER_COUNT
+} serve_router;
+
+extern const char *const serve_router_names[ROUTER_COUNT];
+
+/* Per-request SLO limits, seconds; a limit <= 0 is not set. The percentile of each target
+ * is reported (the target is met when that percentile is within the limit); attainment
+ * and goodput check every request against every limit. */
+typedef enum serve_slo_metric { SLO_TTFT, SLO_TPOT, SLO_E2EL, SLO_COUNT } serve_slo_metric;
+
+typedef struct serve_slo {
+    double limit_s[SLO_COUNT];
+    double pct[SLO_COUNT]; /* which percentile the target names (99 for ttft_p99); 0 = mean */
+} serve_slo;
+
+typedef struct serve_workload {
+    /* synthetic: */
+    const arrival_process *arrivals;
+    const dist *prompt_len, *output_len;
+    uint64_t requests;
+    /* or a trace (any format workloads/traces.h reads), with its reading options; at most
+     * `requests` requests when that is not 0: */
+    const char *trace_path;
+    trace_options trace_opt;
+    /* lengths from a trace's requests instead of prompt_len/output_len (NULL: not used) */
+    const reqsrc_pairs *pairs;
+    /* request classes with their shares and lengths (NULL: one class) */
+    const reqsrc_mix *mix;
+    /* or a closed loop (users > 0): each user sends a request, waits for its last token,
+     * thinks for a time drawn from think (seconds), and sends the next; lengths as above.
+     * requests is then the total sent. */
+    uint32_t users;
+    const dist *think;
+} serve_workload;
+
+typedef struct serve_config {
+    const step_model *step; /* per replica */
+    uint64_t kv_blocks;     /* per replica */
+    uint32_t block_size;    /* tokens per KV block */
+    serve_sched sched;
+    uint32_t max_num_seqs;
+    uint32_t max_batched_tokens;
+    int chunked_prefill;
+    uint32_t replicas;
+    serve_router router;
+    serve_workload wl;
+    uint32_t replications;
+    double warmup_fraction;
+    uint64_t seed;
+    serve_slo slo;
+    const serve_slo *class_slo; /* per class of wl.mix (NULL: every class uses slo) */
+    double gpus_per_replica;
+    double price_usd_per_gpu_hour; /* NAN if unknown */
+    int jump;                      /* advance unchanging decode stretches in one event */
+    int check_invariants;          /* tests: verify KV accounting after every step (slow) */
+    FILE *requests_out;            /* optional per-request rows (all replications) */
+    FILE *timeseries_out;          /* optional samples of replication 0 */
+    double sample_interval_s;
+} serve_config;
+
+#define SERVE_METRICS(X)                                                                           \
+    X(request_throughput, "req/s")                                                                 \
+    X(output_throughput, "tok/s")                                                                  \
+    X(total_token_throughput, "tok/s")                                                             \
+    X(mean_ttft_ms, "ms")                                                                          \
+    X(p50_ttft_ms, "ms")                                                                           \
+    X(p90_ttft_ms, "ms")                                                                           \
+    X(p95_ttft_ms, "ms")                                                                           \
+    X(p99_ttft_ms, "ms")                                                                           \
+    X(p999_ttft_ms, "ms")                                                                          \
+    X(mean_tpot_ms, "ms")                                                                          \
+    X(p50_tpot_ms, "ms")                                                                           \
+    X(p90_tpot_ms, "ms")                                                                           \
+    X(p95_tpot_ms, "ms")                                                                           \
+    X(p99_tpot_ms, "ms")                                                                           \
+    X(p999_tpot_ms, "ms")                                                                          \
+    X(mean_itl_ms, "ms")                                                                           \
+    X(p50_itl_ms, "ms")                                                                            \
+    X(p90_itl_ms, "ms")                                                                            \
+    X(p95_itl_ms, "ms")                                                                            \
+    X(p99_itl_ms, "ms")                                                                            \
+    X(p999_itl_ms, "ms")                                                                           \
+    X(mean_e2el_ms, "ms")                                                                          \
+    X(p50_e2el_ms, "ms")                                                                           \
+    X(p90_e2el_ms, "ms")                                                                           \
+    X(p95_e2el_ms, "ms")                                                                           \
+    X(p99_e2el_ms, "ms")                                                                           \
+    X(p999_e2el_ms, "ms")                                                                          \
+    X(mean_queue_ms, "ms")                                                                         \
+    X(p50_queue_ms, "ms")                                                                          \
+    X(p90_queue_ms, "ms")                                                                          \
+    X(p95_queue_ms, "ms")                                                                          \
+    X(p99_queue_ms, "ms")                                                                          \
+    X(p999_queue_ms, "ms")                                                                         \
+    X(goodput, "req/s")                                                                            \
+    X(slo_attainment_pct, "%")                                                                     \
+    X(gpu_utilization, "fraction")                                                                 \
+    X(mean_running_batch, "seqs")                                                                  \
+    X(max_running_batch, "seqs")                                                                   \
+    X(mean_kv_occupancy, "fraction")                                                               \
+    X(max_kv_occupancy, "fraction")                                                                \
+    X(preemptions_per_request, "count")                                                            \
+    X(rejected_fraction, "fraction")                                                               \
+    X(cost_per_million_output_tokens, "USD")                                                       \
+    X(mean_in_system, "requests")                                                                  \
+    X(lambda_w, "requests")
+
+#define SERVE_ENUM(name, unit) SM_##name,
+typedef enum serve_metric { SERVE_METRICS(SERVE_ENUM) SM_COUNT } serve_metric;
+#undef SERVE_ENUM
+
+extern const char *const serve_metric_names[SM_COUNT];
+extern const char *const serve_metric_units[SM_COUNT];
+
+typedef struct serve_result {
+    stats_ci metric[SM_COUNT];
+    double *per_rep;      /* per_rep[m * replications + r]; owned */
+    unsigned long *seeds; /* seeds[r * n_sources + s]; owned */
+    size_t n_seeds, n_sources;
+    int little_checked, little_ok;
+    int slo_met[SLO_COUNT]; /* 1 if the percentile target is met (mean over reps) */
+    double cost_per_hour_usd;
+    uint64_t trace_rows_bad;       /* a trace's malformed rows skipped (--skip-bad-rows) */
+    uint64_t trace_rows_reordered; /* a trace's rows that came out of time order */
+    char trace_first_bad[256];     /* the first bad row's message */
+    uint32_t n_classes;            /* of wl.mix; 0 without classes */
+    stats_ci class_attainment[REQSRC_MAX_CLASSES]; /* SLO attainment %, per class */
+    stats_ci class_share[REQSRC_MAX_CLASSES];      /* share of completed requests, % */
+    uint64_t requests_total;                       /* over all replications */
+    uint64_t events;                               /* over all replications */
+    uint64_t steps; /* forward passes simulated, over all replications */
+    /* Conservation, over all replications and all requests (warm-up included): */
+    uint64_t offered, rejected, finished;
+    uint64_t tokens_asked; /* output tokens of the requests that finished */
+    uint64_t tokens_out;   /* output tokens produced */
+    uint64_t preemptions;
+    uint64_t max_blocks_used;      /* most KV blocks held on one replica at once */
+    uint64_t invariant_violations; /* with check_invariants */
+} serve_result;
+
+/* The reported metric a target names: e.g. (SLO_TTFT, 99) -> SM_p99_ttft_ms; pct 0 is the
+ * mean; pct must be one of 0, 50, 90, 95, 99, 99.9. */
+serve_metric serve_slo_target_metric(serve_slo_metric k, double pct);
+
+/* Runs every replication. Returns 0 and fills *res (free with serve_result_fini), or -1
+ * with a message (bad configuration, a trace error, out of memory). */
+int serve_run(const serve_config *cfg, serve_result *res, char *err, size_t errlen);
+void serve_result_fini(serve_result *res);
+
+#endif
