@@ -1,15 +1,52 @@
 /*
  * main: the capsim program: dispatches to a subcommand.
+ *
+ * The commands are one table: the usage text and the "unknown command" message are built
+ * from it, so a new command is one cmd_NAME.c file and one row here.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/cli/cli.h"
 #include "sim/base/rng.h"
+#include "sim/cli/cli.h"
+#include "sim/plan/catalog_paths.h"
 
 #ifndef CAPSIM_VERSION
 #define CAPSIM_VERSION "0.1.0"
 #endif
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help; /* lines of the usage text, "\n"-separated; NULL: not listed */
+} command;
+
+static const command commands[] = {
+    {"demo", cmd_demo, "the story of model size on one GPU type, with plots and a report"},
+    {"run", cmd_run,
+     "simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
+     "E2E, throughput, goodput, cost) with 95% confidence intervals"},
+    {"sweep", cmd_sweep, "run a grid of scenarios in parallel (merge joins sharded sweeps)"},
+    {"merge", cmd_merge, NULL},
+    {"capacity", cmd_capacity,
+     "the largest rate under SLOs, the fewest replicas or servers, the\n"
+     "cheapest deployment and the cost/capacity frontier"},
+    {"workload", cmd_workload, "describe a workload (trace or synthetic), or generate a trace"},
+    {"queue", cmd_queue,
+     "simulate a G/G/c/K queue (optionally with bulk service) and report\n"
+     "waits, utilisation and throughput with 95% confidence intervals"},
+    {"validate", cmd_validate, "check the simulator against exact queueing theory"},
+    {"list", cmd_list, "list the model and GPU catalogs and the precisions"},
+    {"estimate", cmd_estimate, "latency and throughput of one batch on one deployment, and why"},
+    {"calibrate", cmd_calibrate,
+     "a profile from your own benchmark results (vLLM, AIPerf,\n"
+     "genai-perf, GuideLLM, CSV), with a fit report and a replay"},
+    {"fit", cmd_fit, "calibrate step-time coefficients on measured step times"},
+    {"plot", cmd_plot,
+     "draw the result files of a folder with gnuplot (PNG, SVG and\n"
+     "editable scripts in DIR/plots/)"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
 {
@@ -17,27 +54,19 @@ static void usage(FILE *out)
                  "\n"
                  "capsim is a discrete-event capacity simulator for LLM inference serving.\n"
                  "\n"
-                 "commands:\n"
-                 "  demo       the story of model size on one GPU type, with plots and a report\n"
-                 "  run        simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
-                 "             E2E, throughput, goodput, cost) with 95%% confidence intervals\n"
-                 "  sweep      run a grid of scenarios in parallel (merge joins sharded sweeps)\n"
-                 "  capacity   the largest rate under SLOs, the fewest replicas or servers, the\n"
-                 "             cheapest deployment and the cost/capacity frontier\n"
-                 "  workload   describe a workload (trace or synthetic), or generate a trace\n"
-                 "  queue      simulate a G/G/c/K queue (optionally with bulk service) and report\n"
-                 "             waits, utilisation and throughput with 95%% confidence intervals\n"
-                 "  validate   check the simulator against exact queueing theory\n"
-                 "  list       list the model and GPU catalogs and the precisions\n"
-                 "  estimate   latency and throughput of one batch on one deployment, and why\n"
-                 "  calibrate  a profile from your own benchmark results (vLLM, AIPerf,\n"
-                 "             genai-perf, GuideLLM, CSV), with a fit report and a replay\n"
-                 "  fit        calibrate step-time coefficients on measured step times\n"
-                 "  plot       draw the result files of a folder with gnuplot (PNG, SVG and\n"
-                 "             editable scripts in DIR/plots/)\n"
-                 "\n"
+                 "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *h = commands[i].help;
+        if (h == NULL)
+            continue;
+        fprintf(out, "  %-10s ", commands[i].name);
+        for (const char *nl; (nl = strchr(h, '\n')) != NULL; h = nl + 1)
+            fprintf(out, "%.*s\n  %-10s ", (int)(nl - h), h, "");
+        fprintf(out, "%s\n", h);
+    }
+    fprintf(out, "\n"
                  "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
-                 "version.\n");
+                 "version and the data directory.\n");
 }
 
 int main(int argc, char **argv)
@@ -53,39 +82,16 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("capsim %s\n", CAPSIM_VERSION);
+        printf("capsim %s\ndata directory: %s\n", CAPSIM_VERSION, capsim_data_dir());
         return CLI_EXIT_OK;
     }
-    if (strcmp(cmd, "queue") == 0)
-        return cmd_queue(argc - 1, argv + 1);
-    if (strcmp(cmd, "validate") == 0)
-        return cmd_validate(argc - 1, argv + 1);
-    if (strcmp(cmd, "fit") == 0)
-        return cmd_fit(argc - 1, argv + 1);
-    if (strcmp(cmd, "estimate") == 0)
-        return cmd_estimate(argc - 1, argv + 1);
-    if (strcmp(cmd, "list") == 0)
-        return cmd_list(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "sweep") == 0)
-        return cmd_sweep(argc - 1, argv + 1);
-    if (strcmp(cmd, "merge") == 0)
-        return cmd_merge(argc - 1, argv + 1);
-    if (strcmp(cmd, "capacity") == 0)
-        return cmd_capacity(argc - 1, argv + 1);
-    if (strcmp(cmd, "workload") == 0)
-        return cmd_workload(argc - 1, argv + 1);
-    if (strcmp(cmd, "plot") == 0)
-        return cmd_plot(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0)
-        return cmd_demo(argc - 1, argv + 1);
-    if (strcmp(cmd, "calibrate") == 0)
-        return cmd_calibrate(argc - 1, argv + 1);
-    fprintf(stderr,
-            "capsim: unknown command '%s' (expected run, queue, validate, list, estimate, fit, "
-            "plot, sweep, merge, capacity, workload, calibrate or demo; "
-            "see capsim --help)\n",
-            cmd);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "capsim: unknown command '%s' (expected ", cmd);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(stderr, "%s%s", commands[i].name,
+                i + 2 < N_COMMANDS ? ", " : i + 1 < N_COMMANDS ? " or " : "");
+    fprintf(stderr, "; see capsim --help)\n");
     return CLI_EXIT_USAGE;
 }

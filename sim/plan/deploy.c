@@ -9,10 +9,6 @@
 #include "sim/plan/catalog_paths.h"
 #include "sim/base/util.h"
 
-#ifndef CAPSIM_SOURCE_DIR
-#define CAPSIM_SOURCE_DIR "."
-#endif
-
 void deploy_options_default(deploy_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -53,9 +49,7 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
     const char *profile_path = o->profile;
     char default_profile[4096];
     if (profile_path == NULL) {
-        snprintf(default_profile, sizeof default_profile, "%s/models/profiles/default.csv",
-                 CAPSIM_SOURCE_DIR);
-        profile_path = default_profile;
+        profile_path = catalog_default_profile(default_profile, sizeof default_profile);
     }
     if (profile_list_load(profile_path, &d->profiles, err, errlen) != 0)
         goto fail;
