@@ -4,7 +4,8 @@
  * plot_dir() looks in a result folder for the files the capsim commands write (summary.csv
  * from a sweep, timeseries.csv and requests.csv from a run, frontier.csv and search.csv from
  * the capacity commands, load.csv from a queue load sweep, whatif.csv from the demo,
- * fit.csv from calibrate), and for every plot those files allow it writes, in DIR/plots/:
+ * fit.csv from calibrate, ...), and for every plot those files allow it writes, in
+ * DIR/plots/:
  *
  *   NAME.gp   a gnuplot script that reads NAME.dat by relative path and, run as
  *             `cd DIR/plots && gnuplot NAME.gp`, writes NAME.png and NAME.svg;
@@ -14,6 +15,9 @@
  * It then runs gnuplot on each script. The scripts and data files are written atomically;
  * gnuplot is told to draw under temporary names, which are renamed to NAME.png/NAME.svg
  * only when it succeeded, so a half-drawn picture never sits under the final name.
+ *
+ * Which file gives which plots is the table of plot families in plot.c: one family per
+ * file plots/plot_NAME.c (see gp.h).
  *
  * There is no state between calls: each call reads the folder afresh.
  */
