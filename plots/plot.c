@@ -6,6 +6,9 @@
  * the families, in the order they draw, and walks them: for every input file of every
  * family that is in the folder it opens the file and calls the family's draw function.
  * Only when every script is written is gnuplot run, once per script.
+ *
+ * The help text of `capsim plot` and its "nothing to plot" message are printed from the
+ * same table, so that they always name the families and files there are.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "plots/plot.h"
@@ -101,4 +104,78 @@ int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, siz
     if (rep->n_written == 0)
         return 0;
     return gp_run_all(&c);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Help texts from the table
+ * ------------------------------------------------------------------------------------- */
+
+/* Help lines are this wide; the text of an entry starts after HELP_INDENT columns. */
+#define HELP_WIDTH  80
+#define HELP_INDENT 15
+
+/* Writes text in lines of at most HELP_WIDTH columns, broken at spaces, the first after
+ * head and the others indented to the same column. */
+static void print_wrapped(FILE *out, const char *head, const char *text)
+{
+    fprintf(out, "  %-*s", HELP_INDENT - 3, head);
+    fputc(' ', out);
+    size_t col = HELP_INDENT;
+    const char *p = text;
+    while (*p) {
+        size_t word = strcspn(p, " ");
+        if (col > HELP_INDENT && col + 1 + word > HELP_WIDTH) {
+            fprintf(out, "\n%*s", HELP_INDENT, "");
+            col = HELP_INDENT;
+        } else if (col > HELP_INDENT) {
+            fputc(' ', out);
+            col++;
+        }
+        fprintf(out, "%.*s", (int)word, p);
+        col += word;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
+}
+
+void plot_help(FILE *out)
+{
+    for (size_t f = 0; f < N_FAMILIES; f++) {
+        const plot_family *fam = FAMILIES[f];
+        for (size_t s = 0; s < fam->n_sources; s++) {
+            const plot_source *src = &fam->sources[s];
+            char text[1024];
+            snprintf(text, sizeof text, "%s (%s): %s [%s]", src->file, src->command, src->help,
+                     src->plots);
+            print_wrapped(out, s == 0 ? fam->name : "", text);
+        }
+    }
+}
+
+void plot_input_files(char *out, size_t len)
+{
+    assert(len > 0);
+    out[0] = '\0';
+    /* Each file once, in table order; the last one after "or". */
+    const char *files[4 * N_FAMILIES];
+    size_t n = 0;
+    for (size_t f = 0; f < N_FAMILIES; f++)
+        for (size_t s = 0; s < FAMILIES[f]->n_sources; s++) {
+            const char *file = FAMILIES[f]->sources[s].file;
+            size_t k = 0;
+            while (k < n && strcmp(files[k], file) != 0)
+                k++;
+            if (k == n && n < sizeof files / sizeof files[0])
+                files[n++] = file;
+        }
+    for (size_t k = 0; k < n; k++) {
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s",
+                 k == 0       ? ""
+                 : k + 1 == n ? " or "
+                              : ", ",
+                 files[k]);
+    }
 }

@@ -831,6 +831,41 @@ static void test_family_table(void)
     CHECK_LE(all_plots, PLOT_MAX);
 }
 
+/* The help text and the list of input files come from the table: every family and file
+ * is named, and no help line is wider than 80 columns. */
+static void test_family_help(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (!CHECK(fp != NULL))
+        return;
+    plot_help(fp);
+    fclose(fp);
+    char files[512];
+    plot_input_files(files, sizeof files);
+    for (size_t f = 0; f < plot_family_count(); f++) {
+        const plot_family *fam = plot_family_at(f);
+        char head[64];
+        snprintf(head, sizeof head, "  %-12s %s (", fam->name, fam->sources[0].file);
+        CHECK_CONTAINS(text, head);
+        for (size_t s = 0; s < fam->n_sources; s++) {
+            CHECK_CONTAINS(text, fam->sources[s].file);
+            CHECK_CONTAINS(files, fam->sources[s].file);
+        }
+    }
+    for (const char *line = text; *line;) {
+        size_t w = strcspn(line, "\n");
+        CHECK_LE(w, 80);
+        line += w + (line[w] == '\n');
+    }
+    /* Each file once, the last after "or". */
+    CHECK(strncmp(files, "summary.csv, timeseries.csv, ", 29) == 0);
+    CHECK(strstr(strstr(files, "summary.csv") + 1, "summary.csv") == NULL);
+    CHECK_CONTAINS(files, " or fit_points.csv");
+    free(text);
+}
+
 /* A folder with the files of several families: every plot written is named by the table
  * and comes in the table's order. */
 static void test_family_order(void)
@@ -994,4 +1029,4 @@ TEST_MAIN(TEST(test_sweep_against_load), TEST(test_sweep_compare_configs),
           TEST(test_queue_load), TEST(test_whatif), TEST(test_whatif_older_and_tall),
           TEST(test_whatif_malformed), TEST(test_malformed_input), TEST(test_gnuplot_missing),
           TEST(test_gnuplot_failure), TEST(test_label_escaping), TEST(test_family_table),
-          TEST(test_family_order))
+          TEST(test_family_help), TEST(test_family_order))
