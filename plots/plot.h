@@ -4,7 +4,8 @@
  * plot_dir() looks in a result folder for the files the capsim commands write (summary.csv
  * from a sweep, timeseries.csv and requests.csv from a run, frontier.csv and search.csv from
  * the capacity commands, load.csv from a queue load sweep, whatif.csv from the demo,
- * fit.csv from calibrate), and for every plot those files allow it writes, in DIR/plots/:
+ * fit.csv from calibrate, ...), and for every plot those files allow it writes, in
+ * DIR/plots/:
  *
  *   NAME.gp   a gnuplot script that reads NAME.dat by relative path and, run as
  *             `cd DIR/plots && gnuplot NAME.gp`, writes NAME.png and NAME.svg;
@@ -15,12 +16,17 @@
  * gnuplot is told to draw under temporary names, which are renamed to NAME.png/NAME.svg
  * only when it succeeded, so a half-drawn picture never sits under the final name.
  *
+ * Which file gives which plots is the table of plot families in plot.c: one family per
+ * file plots/plot_NAME.c (see gp.h). plot_help() and plot_input_files() print that table
+ * for the command's help and messages.
+ *
  * There is no state between calls: each call reads the folder afresh.
  */
 #ifndef CAPSIM_PLOT_H
 #define CAPSIM_PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Picture formats, or-ed together. */
 #define PLOT_PNG 1u
@@ -47,5 +53,14 @@ typedef struct plot_report {
  * column), a file that cannot be written, or gnuplot failing on a script (the message
  * names the script and quotes gnuplot's complaint). Plots finished before a failure stay. */
 int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, size_t errlen);
+
+/* Writes, for a help text, one entry per plot family and input file: the family's name,
+ * the file, the command that writes it, what is drawn from it and the NAMEs of its plots,
+ * in lines of at most 80 columns indented by two spaces. */
+void plot_help(FILE *out);
+
+/* Writes the names of the input files plot_dir looks for into out, each once, in the order
+ * drawn: "summary.csv, timeseries.csv, ... or fit_points.csv" (cut short to fit len). */
+void plot_input_files(char *out, size_t len);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plots/gp.h"
 #include "plots/plot.h"
 #include "tests/check.h"
 
@@ -762,6 +763,148 @@ static void test_whatif_malformed(void)
     tmpdir_remove(dir);
 }
 
+/* ---- The table of plot families ---- */
+
+/* True when list ("a, b, c", as in plot_source.plots) names name. */
+static int list_names(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+/* The index of the first family one of whose files gives the plot name, or -1. */
+static long family_of_plot(const char *name)
+{
+    for (size_t f = 0; f < plot_family_count(); f++)
+        for (size_t s = 0; s < plot_family_at(f)->n_sources; s++)
+            if (list_names(plot_family_at(f)->sources[s].plots, name))
+                return (long)f;
+    return -1;
+}
+
+/* Every family has a unique name and at least one input file, each with the command that
+ * writes it, a description, its plot names and a draw function; no folder can give more
+ * plots than a report holds. */
+static void test_family_table(void)
+{
+    size_t n = plot_family_count();
+    CHECK_GE(n, 9);
+    CHECK(plot_family_at(n) == NULL);
+    size_t all_plots = 0;
+    for (size_t f = 0; f < n; f++) {
+        const plot_family *fam = plot_family_at(f);
+        if (!CHECK(fam != NULL && fam->name != NULL && fam->name[0] != '\0'))
+            continue;
+        CHECK_LE(strlen(fam->name), 12); /* the help text's column */
+        for (size_t g = 0; g < f; g++)
+            CHECK(strcmp(fam->name, plot_family_at(g)->name) != 0);
+        CHECK_GE(fam->n_sources, 1);
+        for (size_t s = 0; s < fam->n_sources; s++) {
+            const plot_source *src = &fam->sources[s];
+            size_t len = strlen(src->file);
+            CHECK(len > 4 && strcmp(src->file + len - 4, ".csv") == 0 &&
+                  strchr(src->file, '/') == NULL);
+            CHECK(strncmp(src->command, "capsim ", 7) == 0);
+            CHECK(src->help[0] != '\0' && src->plots[0] != '\0' && src->draw != NULL);
+            /* Plot names: lower case, digits and '_', short enough for the report. */
+            for (const char *p = src->plots; *p;) {
+                size_t w = strcspn(p, ",");
+                CHECK(w > 0 && w < PLOT_NAME_MAX);
+                CHECK_EQ_U64(strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_"), w);
+                all_plots++;
+                p += w;
+                if (*p == ',')
+                    CHECK(*++p == ' ');
+                while (*p == ' ')
+                    p++;
+            }
+        }
+    }
+    CHECK_LE(all_plots, PLOT_MAX);
+}
+
+/* The help text and the list of input files come from the table: every family and file
+ * is named, and no help line is wider than 80 columns. */
+static void test_family_help(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (!CHECK(fp != NULL))
+        return;
+    plot_help(fp);
+    fclose(fp);
+    char files[512];
+    plot_input_files(files, sizeof files);
+    for (size_t f = 0; f < plot_family_count(); f++) {
+        const plot_family *fam = plot_family_at(f);
+        char head[64];
+        snprintf(head, sizeof head, "  %-12s %s (", fam->name, fam->sources[0].file);
+        CHECK_CONTAINS(text, head);
+        for (size_t s = 0; s < fam->n_sources; s++) {
+            CHECK_CONTAINS(text, fam->sources[s].file);
+            CHECK_CONTAINS(files, fam->sources[s].file);
+        }
+    }
+    for (const char *line = text; *line;) {
+        size_t w = strcspn(line, "\n");
+        CHECK_LE(w, 80);
+        line += w + (line[w] == '\n');
+    }
+    /* Each file once, the last after "or". */
+    CHECK(strncmp(files, "summary.csv, timeseries.csv, ", 29) == 0);
+    CHECK(strstr(strstr(files, "summary.csv") + 1, "summary.csv") == NULL);
+    CHECK_CONTAINS(files, " or fit_points.csv");
+    free(text);
+}
+
+/* A folder with the files of several families: every plot written is named by the table
+ * and comes in the table's order. */
+static void test_family_order(void)
+{
+    char dir[256], empty[300];
+    tmpdir_make(dir, sizeof dir);
+    snprintf(empty, sizeof empty, "%s/empty-bin", dir);
+    CHECK_EQ_INT(mkdir(empty, 0755), 0);
+    write_file(dir, "summary.csv", SWEEP_CSV);
+    write_file(dir, "whatif.csv", WHATIF_CSV);
+    write_file(dir, "load.csv",
+               "rho,arrival_rate,mean_wait,mean_wait_ci95,p99_wait,p99_wait_ci95,"
+               "exact_mean_wait,exact_p99_wait\n0.5,0.5,1,0.1,5,0.5,1,5\n");
+    const char *old = getenv("PATH");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("PATH", empty, 1); /* the scripts are enough */
+    plot_report rep;
+    char err[512] = "";
+    int rc = plot_dir(dir, PLOT_PNG, &rep, err, sizeof err);
+    if (saved) {
+        setenv("PATH", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("PATH");
+    }
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_U64(rep.n_written, 5 + 1 + 2);
+    long last = -1;
+    for (size_t i = 0; i < rep.n_written; i++) {
+        long f = family_of_plot(rep.names[i]);
+        CHECK(f >= 0);
+        CHECK_GE(f, last);
+        last = f;
+    }
+    CHECK_EQ_INT(family_of_plot("latency_vs_load"), family_of_plot("tpot_vs_load"));
+    CHECK_EQ_INT(family_of_plot("no_such_plot"), -1);
+    tmpdir_remove(dir);
+}
+
 /* Without gnuplot on PATH the scripts are written, nothing is drawn, and it is no error. */
 static void test_gnuplot_missing(void)
 {
@@ -885,4 +1028,5 @@ TEST_MAIN(TEST(test_sweep_against_load), TEST(test_sweep_compare_configs),
           TEST(test_latency_cdf), TEST(test_cost_frontier), TEST(test_rate_search),
           TEST(test_queue_load), TEST(test_whatif), TEST(test_whatif_older_and_tall),
           TEST(test_whatif_malformed), TEST(test_malformed_input), TEST(test_gnuplot_missing),
-          TEST(test_gnuplot_failure), TEST(test_label_escaping))
+          TEST(test_gnuplot_failure), TEST(test_label_escaping), TEST(test_family_table),
+          TEST(test_family_help), TEST(test_family_order))

@@ -25,20 +25,9 @@ static void usage(FILE *out)
             "`gnuplot NAME.gp` inside DIR/plots/. Without gnuplot on PATH only the scripts\n"
             "are written.\n"
             "\n"
-            "what is drawn from which file:\n"
-            "  summary.csv     (capsim sweep) TTFT, E2E and TPOT p50/p99, output throughput\n"
-            "                  and SLO attainment against offered load, one line per\n"
-            "                  configuration; or, at one rate, p99 TTFT, p99 TPOT and request\n"
-            "                  throughput per configuration\n"
-            "  timeseries.csv  (capsim run) waiting, running batch and KV cache over time\n"
-            "  requests.csv    (capsim run --per-request) CDFs of TTFT and E2E latency\n"
-            "  frontier.csv    (capsim capacity deploy) cost against capacity per replica\n"
-            "  search.csv      (capsim capacity rate) SLO metrics at each rate tried\n"
-            "  load.csv        (capsim queue --load) simulated and exact waits against load\n"
-            "  whatif.csv      (capsim demo) capacity under the SLO and cost per million\n"
-            "                  output tokens of every what-if deployment, as bars\n"
-            "  fit.csv         (capsim calibrate) predicted against measured TTFT and TPOT,\n"
-            "                  one point per request\n"
+            "plot families, the files that give them and what they draw [plots]:\n");
+    plot_help(out);
+    fprintf(out,
             "\n"
             "options:\n"
             "  --format LIST   picture formats: png, svg or png,svg [png,svg]\n"
@@ -129,9 +118,9 @@ int cmd_plot(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (rep.n_written == 0) {
-        printf("nothing to plot in %s (expected summary.csv from a sweep, timeseries.csv, "
-               "requests.csv, frontier.csv, search.csv, load.csv, whatif.csv or fit.csv)\n",
-               shown);
+        char files[512];
+        plot_input_files(files, sizeof files);
+        printf("nothing to plot in %s (expected %s)\n", shown, files);
     } else if (rep.gnuplot_missing) {
         char plots[256];
         util_printable(rep.plots_dir, plots, sizeof plots);

@@ -1,0 +1,441 @@
+/*
+ * summary: summary.csv from `capsim sweep` read into configurations and points, and the
+ * plots of its figures against offered load (see summary.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "plots/summary.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const SWEEP_METRIC_COL[SW_N] = {
+    "p50_ttft_ms", "p99_ttft_ms",       "p50_e2el_ms",        "p99_e2el_ms",       "p50_tpot_ms",
+    "p99_tpot_ms", "output_throughput", "request_throughput", "slo_attainment_pct"};
+
+static int in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The settings columns end where the derived figures begin; the first of these marks it. */
+static const char *const SWEEP_END_COLS[] = {"kv_blocks", "kv_tokens", "weight_gb_per_gpu",
+                                             "cost_per_hour_usd", "request_throughput"};
+/* Columns that differ between points without making a different configuration. */
+static const char *const SWEEP_SKIP_COLS[] = {"point", "status", "reason", "seed"};
+
+void summary_free(summary_set *sw)
+{
+    for (size_t i = 0; i < sw->n; i++) {
+        if (sw->rows[i].set != NULL)
+            for (size_t k = 0; k < sw->n_set; k++)
+                free(sw->rows[i].set[k]);
+        free(sw->rows[i].set);
+    }
+    free(sw->rows);
+    free(sw->set_col);
+    free(sw->set_name);
+    free(sw->set_name_buf);
+    for (size_t i = 0; i < sw->n_config; i++)
+        free(sw->config[i]);
+    free(sw->config);
+}
+
+/* Finds the "rate=" item of an arrival spec ("poisson:rate=10", "gamma:rate=5,cv=2").
+ * Returns a pointer to it, or NULL; *end is set to just past its value. */
+static const char *arrival_rate_item(const char *spec, const char **end)
+{
+    for (const char *p = strstr(spec, "rate="); p != NULL; p = strstr(p + 1, "rate=")) {
+        if (p != spec && p[-1] != ':' && p[-1] != ',')
+            continue;
+        const char *e = strchr(p, ',');
+        *end = e ? e : p + strlen(p);
+        return p;
+    }
+    return NULL;
+}
+
+static double arrival_rate(const char *spec)
+{
+    const char *end;
+    const char *p = arrival_rate_item(spec, &end);
+    if (p == NULL)
+        return NAN;
+    char *stop;
+    double v = strtod(p + 5, &stop);
+    return stop != p + 5 && stop == end && isfinite(v) ? v : NAN;
+}
+
+/* The arrival spec without its rate ("gamma:cv=2" for "gamma:rate=5,cv=2"), so that a sweep
+ * of arrival processes still tells its configurations apart. Returns a malloc'd string. */
+static char *arrival_without_rate(const char *spec)
+{
+    const char *end;
+    const char *p = arrival_rate_item(spec, &end);
+    size_t n = strlen(spec);
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    if (p == NULL) {
+        memcpy(out, spec, n + 1);
+        return out;
+    }
+    size_t head = (size_t)(p - spec);
+    memcpy(out, spec, head);
+    const char *tail = *end == ',' ? end + 1 : end;
+    memcpy(out + head, tail, strlen(tail) + 1);
+    size_t len = strlen(out);
+    if (len > 0 && (out[len - 1] == ':' || out[len - 1] == ','))
+        out[len - 1] = '\0';
+    return out;
+}
+
+/* Picks the settings columns out of the header: from `model` (or after `reason`) up to the
+ * first derived figure, less those in SWEEP_SKIP_COLS. */
+static int sweep_columns(gp_ctx *c, const csvin *in, size_t ncols, summary_set *sw)
+{
+    size_t first = 0, end = ncols;
+    int model = csvin_column(in, "model"), reason = csvin_column(in, "reason");
+    if (model >= 0)
+        first = (size_t)model;
+    else if (reason >= 0)
+        first = (size_t)reason + 1;
+    for (size_t j = first; j < ncols; j++)
+        if (in_list(csvin_header(in, j), SWEEP_END_COLS,
+                    sizeof SWEEP_END_COLS / sizeof SWEEP_END_COLS[0])) {
+            end = j;
+            break;
+        }
+    size_t names_len = 0;
+    for (size_t j = first; j < end; j++)
+        names_len += strlen(csvin_header(in, j)) + 1;
+    sw->set_col = malloc((end - first + 1) * sizeof *sw->set_col);
+    sw->set_name = malloc((end - first + 1) * sizeof *sw->set_name);
+    sw->set_name_buf = malloc(names_len + 1);
+    if (sw->set_col == NULL || sw->set_name == NULL || sw->set_name_buf == NULL)
+        return gp_oom(c);
+    char *buf = sw->set_name_buf;
+    for (size_t j = first; j < end; j++) {
+        const char *name = csvin_header(in, j);
+        if (in_list(name, SWEEP_SKIP_COLS, sizeof SWEEP_SKIP_COLS / sizeof SWEEP_SKIP_COLS[0]))
+            continue;
+        size_t len = strlen(name);
+        memcpy(buf, name, len + 1);
+        sw->set_col[sw->n_set] = (int)j;
+        sw->set_name[sw->n_set] = buf;
+        sw->n_set++;
+        buf += len + 1;
+    }
+    return 0;
+}
+
+/* Reads the ok rows: their settings, offered rate and the figures the plots draw. */
+static int sweep_read(gp_ctx *c, csvin *in, size_t ncols, summary_set *sw)
+{
+    if (sweep_columns(c, in, ncols, sw) != 0)
+        return -1;
+    int status = csvin_column(in, "status");
+    int arrival = csvin_column(in, "arrival");
+    int col[SW_N], ci_col[SW_N];
+    for (int m = 0; m < SW_N; m++) {
+        char name[64];
+        col[m] = csvin_column(in, SWEEP_METRIC_COL[m]);
+        snprintf(name, sizeof name, "%s_ci95", SWEEP_METRIC_COL[m]);
+        ci_col[m] = csvin_column(in, name);
+    }
+    int rc;
+    while ((rc = gp_input_next(c, in, ncols)) == 1) {
+        /* An error row has empty figures; a run's summary has no status column. */
+        if (status >= 0 && strcmp(csvin_field(in, (size_t)status), "ok") != 0)
+            continue;
+        summary_row *rows = gp_grow(sw->rows, sw->n, &sw->cap, sizeof *rows);
+        if (rows == NULL)
+            return gp_oom(c);
+        sw->rows = rows;
+        summary_row *r = &sw->rows[sw->n];
+        memset(r, 0, sizeof *r);
+        r->order = sw->n;
+        sw->n++; /* counted now so that summary_free releases a half-read row */
+        r->set = calloc(sw->n_set + 1, sizeof *r->set);
+        if (r->set == NULL)
+            return gp_oom(c);
+        r->rate_req_s = arrival >= 0 ? arrival_rate(csvin_field(in, (size_t)arrival)) : NAN;
+        for (int m = 0; m < SW_N; m++)
+            if (gp_input_num(c, in, col[m], &r->v[m]) != 0 ||
+                gp_input_num(c, in, ci_col[m], &r->ci[m]) != 0)
+                return -1;
+        for (size_t k = 0; k < sw->n_set; k++) {
+            const char *f = csvin_field(in, (size_t)sw->set_col[k]);
+            r->set[k] =
+                strcmp(sw->set_name[k], "arrival") == 0 ? arrival_without_rate(f) : strdup(f);
+            if (r->set[k] == NULL)
+                return gp_oom(c);
+        }
+    }
+    return rc;
+}
+
+/* Appends "name=value" to buf[len] after a space when buf is not empty. */
+static void label_append(char *buf, size_t len, const char *name, const char *value)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", name, value);
+}
+
+/* Names each row's configuration by the settings that vary among the rows, and notes
+ * whether the offered rate varies and which settings every row shares. */
+static int sweep_configs(gp_ctx *c, summary_set *sw)
+{
+    int *varies = calloc(sw->n_set + 1, sizeof *varies);
+    if (varies == NULL)
+        return gp_oom(c);
+    for (size_t k = 0; k < sw->n_set; k++)
+        for (size_t i = 1; i < sw->n && !varies[k]; i++)
+            varies[k] = strcmp(sw->rows[i].set[k], sw->rows[0].set[k]) != 0;
+
+    const char *model = NULL, *gpu = NULL;
+    for (size_t k = 0; k < sw->n_set; k++) {
+        if (varies[k])
+            continue;
+        const char *v = sw->rows[0].set[k];
+        if (strcmp(sw->set_name[k], "model") == 0 && *v)
+            model = v;
+        else if (strcmp(sw->set_name[k], "gpu") == 0 && *v)
+            gpu = v;
+        else if (strcmp(sw->set_name[k], "slo") == 0)
+            snprintf(sw->slo, sizeof sw->slo, "%s", v);
+    }
+    if (model && gpu)
+        snprintf(sw->fixed, sizeof sw->fixed, "%s on %s", model, gpu);
+    else if (model || gpu)
+        snprintf(sw->fixed, sizeof sw->fixed, "%s", model ? model : gpu);
+
+    double rate0 = NAN;
+    for (size_t i = 0; i < sw->n && !sw->rate_varies; i++) {
+        double r = sw->rows[i].rate_req_s;
+        if (isnan(r))
+            continue;
+        if (isnan(rate0))
+            rate0 = r;
+        else if (r != rate0)
+            sw->rate_varies = 1;
+    }
+
+    char label[512];
+    size_t cap = 0;
+    for (size_t i = 0; i < sw->n; i++) {
+        label[0] = '\0';
+        for (size_t k = 0; k < sw->n_set; k++)
+            if (varies[k])
+                label_append(label, sizeof label, sw->set_name[k], sw->rows[i].set[k]);
+        size_t j = 0;
+        while (j < sw->n_config && strcmp(sw->config[j], label) != 0)
+            j++;
+        if (j == sw->n_config) {
+            char **cfg = gp_grow(sw->config, sw->n_config, &cap, sizeof *cfg);
+            if (cfg == NULL || (cfg[j] = strdup(label)) == NULL) {
+                if (cfg != NULL)
+                    sw->config = cfg;
+                free(varies);
+                return gp_oom(c);
+            }
+            sw->config = cfg;
+            sw->n_config++;
+        }
+        sw->rows[i].config = j;
+    }
+    free(varies);
+    return 0;
+}
+
+/* Orders rows by configuration, then offered rate (rows without one last), then position. */
+static int sweep_row_cmp(const void *a, const void *b)
+{
+    const summary_row *x = a, *y = b;
+    if (x->config != y->config)
+        return x->config < y->config ? -1 : 1;
+    int xn = isnan(x->rate_req_s), yn = isnan(y->rate_req_s);
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x->rate_req_s != y->rate_req_s)
+        return x->rate_req_s < y->rate_req_s ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Finds the targets of the SLO text ("ttft_p99=0.5,tpot_p99=0.05", seconds) for metric
+ * at p50 and p99, the percentiles the load plots draw. Fills pct[] ("p50", "p99") and
+ * limit_ms[]; returns how many. */
+static int slo_targets(const char *slo, const char *metric, const char *pct[2], double limit_ms[2])
+{
+    int n = 0;
+    size_t mlen = strlen(metric);
+    for (const char *p = slo; *p && n < 2;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char item[64];
+        if (len < sizeof item) {
+            memcpy(item, p, len);
+            item[len] = '\0';
+            char *eq = strchr(item, '=');
+            double v;
+            if (eq != NULL && strncmp(item, metric, mlen) == 0 && item[mlen] == '_') {
+                *eq = '\0';
+                const char *which = item + mlen + 1;
+                const char *known = strcmp(which, "p50") == 0   ? "p50"
+                                    : strcmp(which, "p99") == 0 ? "p99"
+                                                                : NULL;
+                if (known && util_parse_double(eq + 1, &v) == 0 && v > 0) {
+                    pct[n] = known;
+                    limit_ms[n] = 1e3 * v;
+                    n++;
+                }
+            }
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return n;
+}
+
+void summary_title(const summary_set *sw, const char *title, char *out, size_t len)
+{
+    if (sw->fixed[0])
+        snprintf(out, len, "%s (%s)", title, sw->fixed);
+    else
+        snprintf(out, len, "%s", title);
+}
+
+/* One plot against offered load. */
+static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_load_plot *lp)
+{
+    int n_metrics = lp->metric[1] < 0 ? 1 : 2;
+    gp_axis yr;
+    gp_axis_init(&yr);
+    int any = 0;
+    for (size_t i = 0; i < sw->n; i++) {
+        if (isnan(sw->rows[i].rate_req_s))
+            continue;
+        for (int m = 0; m < n_metrics; m++) {
+            double v = sw->rows[i].v[lp->metric[m]];
+            any |= isfinite(v);
+            gp_axis_add(&yr, v);
+        }
+    }
+    if (!any)
+        return 0;
+
+    char title[512];
+    summary_title(sw, lp->title, title, sizeof title);
+    gp_plot o;
+    if (gp_begin(c, &o, lp->name, lp->what, title) != 0)
+        return -1;
+    const char *pct[2] = {NULL, NULL};
+    double limit_ms[2] = {0, 0};
+    int n_slo =
+        lp->slo_metric && sw->slo[0] ? slo_targets(sw->slo, lp->slo_metric, pct, limit_ms) : 0;
+    int log_y = lp->log_ok && gp_axis_wants_log(&yr);
+    gp_set_text(&o, "xlabel", "offered load (req/s)");
+    if (log_y) {
+        char yl[128];
+        snprintf(yl, sizeof yl, "%s, log scale", lp->ylabel);
+        gp_set_text(&o, "ylabel", yl);
+        gp_log_y(&o, &yr);
+    } else {
+        gp_set_text(&o, "ylabel", lp->ylabel);
+        fputs("set yrange [0:*]\n", o.gp);
+    }
+    if (lp->metric[0] == SW_SLO_PCT)
+        fputs("set yrange [0:105]\n", o.gp);
+    fputs("set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", o.gp);
+    gp_key(&o, (int)sw->n_config * n_metrics + n_slo, lp->key_where);
+
+    fputs("# columns: offered load (req/s)", o.dat);
+    for (int m = 0; m < n_metrics; m++)
+        fprintf(o.dat, ", %s, its 95%% CI half-width", SWEEP_METRIC_COL[lp->metric[m]]);
+    fputc('\n', o.dat);
+
+    gp_draw_begin(&o);
+    size_t i = 0;
+    while (i < sw->n) {
+        size_t cfg = sw->rows[i].config, j = i;
+        while (j < sw->n && sw->rows[j].config == cfg && !isnan(sw->rows[j].rate_req_s))
+            j++;
+        if (j > i) {
+            int block = gp_dat_block(&o, sw->config[cfg][0] ? sw->config[cfg] : "all points");
+            for (size_t k = i; k < j; k++) {
+                const summary_row *r = &sw->rows[k];
+                gp_dat_num(o.dat, r->rate_req_s);
+                for (int m = 0; m < n_metrics; m++) {
+                    gp_dat_num(o.dat, r->v[lp->metric[m]]);
+                    gp_dat_num(o.dat, gp_ci_or_zero(r->ci[lp->metric[m]]));
+                }
+                fputc('\n', o.dat);
+            }
+            for (int m = 0; m < n_metrics; m++) {
+                /* One colour per configuration; p50 dashed with open points. */
+                int dashed = n_metrics == 2 && m == 0;
+                gp_clause(&o);
+                fprintf(o.gp,
+                        "'%s.dat' index %d using 1:%d:%d with yerrorlines lc %zu lw 2 dt %d "
+                        "pt %d ps 1.2",
+                        lp->name, block, 2 + 2 * m, 3 + 2 * m, cfg + 1, dashed ? 2 : 1,
+                        dashed ? 6 : 7);
+                char series[600];
+                const char *cl = sw->config[cfg];
+                if (n_metrics == 1)
+                    snprintf(series, sizeof series, "%s", cl[0] ? cl : lp->series[0]);
+                else if (cl[0])
+                    snprintf(series, sizeof series, "%s, %s", lp->series[m], cl);
+                else
+                    snprintf(series, sizeof series, "%s", lp->series[m]);
+                gp_title(&o, series);
+            }
+        }
+        while (j < sw->n && sw->rows[j].config == cfg)
+            j++;
+        i = j;
+    }
+    for (int s = 0; s < n_slo; s++) {
+        char series[128];
+        char metric_up[16];
+        size_t k = 0;
+        for (; lp->slo_metric[k] && k + 1 < sizeof metric_up; k++)
+            metric_up[k] = (char)(lp->slo_metric[k] - 'a' + 'A');
+        metric_up[k] = '\0';
+        snprintf(series, sizeof series, "SLO: %s %s <= %g ms", pct[s],
+                 strcmp(metric_up, "E2EL") == 0 ? "E2E" : metric_up, limit_ms[s]);
+        gp_clause(&o);
+        fprintf(o.gp, "%.9g with lines lc rgb '#c00000' lw 2 dt %d", limit_ms[s],
+                strcmp(pct[s], "p99") == 0 ? 3 : 4);
+        gp_title(&o, series);
+    }
+    gp_draw_end(&o);
+    return gp_commit(c, &o);
+}
+
+int summary_draw_against_load(gp_ctx *c, const summary_set *sw, const summary_load_plot *plots,
+                              size_t n)
+{
+    for (size_t p = 0; p < n; p++)
+        if (draw_against_load(c, sw, &plots[p]) != 0)
+            return -1;
+    return 0;
+}
+
+int summary_read(gp_ctx *c, csvin *in, size_t ncols, summary_set *sw)
+{
+    memset(sw, 0, sizeof *sw);
+    int rc = sweep_read(c, in, ncols, sw);
+    if (rc == 0 && sw->n > 1)
+        rc = sweep_configs(c, sw);
+    if (rc == 0 && sw->n > 1)
+        qsort(sw->rows, sw->n, sizeof *sw->rows, sweep_row_cmp);
+    return rc;
+}
