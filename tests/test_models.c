@@ -419,11 +419,11 @@ static void test_splitwise_fit_and_shipped_profile(void)
     profile_list_free(&prof);
 }
 
-static void test_cleanup(void)
+/* Releases the catalog the tests share; listed last. */
+static void teardown(void)
 {
     model_list_free(&models);
     gpu_list_free(&gpus);
-    CHECK(models.n == 0);
 }
 
 TEST_MAIN(TEST(test_kv_bytes_per_token), TEST(test_weight_bytes), TEST(test_catalog_contents),
@@ -431,4 +431,4 @@ TEST_MAIN(TEST(test_kv_bytes_per_token), TEST(test_weight_bytes), TEST(test_cata
           TEST(test_roofline_decode_batch1), TEST(test_linear_model), TEST(test_noise_mean_one),
           TEST(test_hf_config), TEST(test_catalog_bad_rows),
           TEST(test_fit_recovers_known_coefficients), TEST(test_splitwise_fit_and_shipped_profile),
-          TEST(test_cleanup))
+          TEARDOWN(teardown))
