@@ -9,8 +9,14 @@
  *     TEST_MAIN(TEST(test_a), TEST(test_b))
  *
  * which defines main(): it runs every test in order, prints one line per test, then the
- * closing line "N passed, M failed" counting tests (a test passes when none of its checks
- * failed), and returns non-zero if any test failed.
+ * closing line "N passed, M failed" counting tests, and returns non-zero if any test failed.
+ * A test passes when it made at least one check and none failed: a test that makes no check
+ * (an early return before its first check, a loop that never ran, a body left empty) has
+ * shown nothing, so it fails and is reported by name.
+ *
+ * Tests that share state set up once (a catalog loaded by the first test that needs it)
+ * release it in a teardown function listed last as TEARDOWN(teardown): it runs in its place
+ * in the list like a test, but checks nothing and is neither counted nor required to check.
  *
  * Every function here is static inline, so a test file that uses only some of them
  * compiles without unused-function warnings; the state lives in one function-local static,
@@ -136,11 +142,16 @@ static inline bool check__contains(const char *hay, const char *needle, const ch
 typedef struct check_test {
     const char *name;
     void (*fn)(void);
+    bool teardown; /* releases shared state: not a test, makes no checks */
 } check_test;
 
 #define TEST(fn)                                                                                   \
     {                                                                                              \
-#fn, fn                                                                                    \
+#fn, fn, false                                                                             \
+    }
+#define TEARDOWN(fn)                                                                               \
+    {                                                                                              \
+#fn, fn, true                                                                              \
     }
 
 /* Runs the tests in order and prints the summary; returns the exit status for main. */
@@ -152,7 +163,12 @@ static inline int check__run_all(const check_test *tests, size_t n)
         s->checks = 0;
         s->failures = 0;
         tests[i].fn();
-        if (s->failures == 0) {
+        if (tests[i].teardown)
+            continue;
+        if (s->checks == 0) {
+            failed++;
+            printf("FAILED  %s (made no checks)\n", tests[i].name);
+        } else if (s->failures == 0) {
             passed++;
             printf("ok      %s (%lu checks)\n", tests[i].name, s->checks);
         } else {

@@ -125,8 +125,7 @@ static void test_vllm_known_answer(void)
     CHECK_EQ_U64(b->n_itl, 0);
     CHECK(b->itl_s == NULL);
     bench_set_free(&s);
-    CHECK(s.runs == NULL && s.n_runs == 0);
-    bench_set_free(&s); /* a freed set can be freed again */
+    bench_set_free(&s); /* a freed set can be freed again (the sanitizers and valgrind check) */
 }
 
 /* The older benchmark_serving.py: prompt_lens, model, "inf"; no errors[] (failed requests

@@ -113,7 +113,7 @@ grep -q "c8.json: run .* measured model 'meta-llama/Llama-3.1-8B-Instruct', not 
   && ok || bad "a model other than the one measured is warned about: $(cat "$tmp/err")"
 
 # --- 2. the Splitwise per-step data reproduces the default profile
-"$capsim" calibrate --data "$src/../shared/data/calibration/splitwise-perf_model.csv" --gpu a100-80gb \
+"$capsim" calibrate --data "$src/models/profiles/splitwise/splitwise-perf_model.csv" --gpu a100-80gb \
   --out "$tmp/sw" >"$tmp/out" 2>&1 && ok || bad "calibrate on Splitwise: $(tail -3 "$tmp/out")"
 python3 - "$tmp/sw/profile.csv" "$src/models/profiles/default.csv" <<'PY' && ok || bad "Splitwise calibration equals the shipped a100-80gb row"
 import csv, sys

@@ -172,12 +172,12 @@ awk -v a="$(csv_field "$tmp/notc.csv" ttft_ms)" -v b="$(csv_field "$tmp/tc.csv" 
 grep -q "no fp8 tensor path" "$tmp/out" && ok || bad "fp8 on A100 does not say it falls back"
 "$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --step-model linear:a=0.01,b=0.001 --format csv >"$tmp/lin.csv" && ok || bad "linear step model"
 awk -v x="$(csv_field "$tmp/lin.csv" tpot_ms)" 'BEGIN{exit !(x > 10.999 && x < 11.001)}' && ok || bad "linear TPOT should be 11 ms"
-"$capsim" estimate --model "$src/../shared/data/model-configs/Qwen2.5-7B-Instruct.json" --gpu l4 --format csv >"$tmp/hf.csv" && ok || bad "estimate from config.json"
+"$capsim" estimate --model "$src/models/configs/Qwen2.5-7B-Instruct.json" --gpu l4 --format csv >"$tmp/hf.csv" && ok || bad "estimate from config.json"
 
 # --- fit
 expect_usage_error "fit needs data" "--data" -- fit --gpu h100-sxm
 expect_usage_error "fit missing file" "nosuch.csv" -- fit --data "$tmp/nosuch.csv" --gpu h100-sxm
-splitwise="$src/../shared/data/calibration/splitwise-perf_model.csv"
+splitwise="$src/models/profiles/splitwise/splitwise-perf_model.csv"
 if [ -f "$splitwise" ]; then
   "$capsim" fit --data "$splitwise" --gpu h100-sxm --out "$tmp/prof.csv" --points "$tmp/pts.csv" >"$tmp/out" 2>&1 && ok || bad "fit: $(cat "$tmp/out")"
   head -n 1 "$tmp/prof.csv" | grep -q "^gpu,mfu,mbu" && ok || bad "profile header"
@@ -234,7 +234,7 @@ grep -Eq "^  requests +19366$" "$tmp/out" && ok || bad "azure conv: 19366 reques
 grep -q "3501.722 s" "$tmp/out" && ok || bad "azure conv: 3501.722 s span expected"
 grep -Eq "^  prompt +1154.70 +1020.0 .* 4142.0 " "$tmp/out" && ok || bad "azure conv prompt stats: $(grep prompt "$tmp/out")"
 grep -Eq "^  output +211.13 +129.0 .* 601.0 " "$tmp/out" && ok || bad "azure conv output stats: $(grep output "$tmp/out")"
-mooncake="$src/../shared/data/traces/mooncake/conversation_trace.jsonl"
+mooncake="$src/workloads/traces/mooncake/conversation_trace.jsonl"
 "$capsim" workload describe "$mooncake" >"$tmp/out" 2>&1 && ok || bad "describe mooncake"
 grep -Eq "^  requests +12031$" "$tmp/out" && ok || bad "mooncake: 12031 requests expected"
 grep -Eq "^  prompt +12035.06 +6909.0 +27367.0 +85400.4 " "$tmp/out" && ok || bad "mooncake prompt stats: $(grep prompt "$tmp/out")"

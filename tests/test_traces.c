@@ -17,7 +17,7 @@
 #include "tests/check.h"
 #include "workloads/traces.h"
 
-#define TRACES_DIR    CAPSIM_SOURCE_DIR "/../shared/data/traces/"
+#define TRACES_DIR    CAPSIM_SOURCE_DIR "/workloads/traces/"
 #define AZURE_CONV    TRACES_DIR "AzureLLMInferenceTrace_conv.csv"
 #define AZURE_CODE    TRACES_DIR "AzureLLMInferenceTrace_code.csv"
 #define MOONCAKE_CONV TRACES_DIR "mooncake/conversation_trace.jsonl"
