@@ -1,7 +1,7 @@
 /*
  * measure: measurement tables for fitting, read into fit points.
  *
- * The Splitwise profiling format (shared/data/calibration): one row per repeated run of a
+ * The Splitwise profiling format (models/profiles/splitwise/): one row per repeated run of a
  * static batch, columns model, hardware, prompt_size, batch_size, token_size,
  * prompt_time (ms, the prefill of the whole batch), token_time (ms per decode step),
  * tensor_parallel. Repeats of a setting are merged into their median; each setting gives

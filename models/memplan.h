@@ -38,7 +38,7 @@ typedef struct memplan {
 } memplan;
 
 /* Default runtime reserve per GPU: 2 GiB plus 0.4 GB of communication buffers when tp > 1
- * (FACTS.md: aiconfigurator budgets about 3.5 GiB "other" memory and 342-392 MB NCCL). */
+ * (models/catalog/SOURCES.md#runtime-memory: aiconfigurator budgets about 3.5 GiB "other" memory and 342-392 MB NCCL). */
 double memplan_default_reserve(int tp);
 
 /* Plans the deployment. Returns 0 when at least one KV block fits; otherwise -1 with a

@@ -58,7 +58,7 @@ double model_kv_bytes_per_token(const model_arch *m, precision kv);
 
 /* KV-cache bytes for one token held on each GPU of a tp-way replica: the KV heads are
  * split across the GPUs, but when tp exceeds the number of KV heads each GPU keeps a copy
- * of one head (FACTS.md 5.1: max(kv_heads / tp, 1) heads per GPU). */
+ * of one head (models/catalog/SOURCES.md#kv-per-gpu: max(kv_heads / tp, 1) heads per GPU). */
 double model_kv_bytes_per_token_per_gpu(const model_arch *m, precision kv, int tp);
 
 /* Bytes of all weights at precision p. */

@@ -1,7 +1,7 @@
 /*
  * test_traces: unit and known-answer tests of the trace readers (workloads/traces.h).
  *
- * Known answers come from the real traces in ../shared/data/traces (request counts, token
+ * Known answers come from the real traces in workloads/traces (request counts, token
  * totals and spans from their README, spans recomputed exactly from the timestamps);
  * small hand-written files in /tmp cover each format's variants, every kind of bad input
  * (each must fail with a message naming file:line and, for CSV, the column), skipping of
