@@ -10,13 +10,27 @@
 
 #include "sim/base/util.h"
 
+static void usage_line(FILE *fp, const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(fp, "capsim %s: ", cmd);
+    vfprintf(fp, fmt, ap);
+    fprintf(fp, " (see capsim %s --help)\n", cmd);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "capsim %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see capsim %s --help)\n", cmd);
+    usage_line(stderr, cmd, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_usage_error_to(FILE *fp, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    usage_line(fp, cmd, fmt, ap);
     va_end(ap);
     return CLI_EXIT_USAGE;
 }

@@ -320,7 +320,7 @@ static int capacity_rate(int argc, char **argv)
         status = cli_usage_error(CMD, "rate: --arrival '%s' has no rate= to start from",
                                  c->base.value[OPT_arrival]);
     else
-        status = runsearch_rate_command(&c->base, start, c->tol, 1, stdout, stderr);
+        status = runsearch_rate_command(&c->base, start, c->tol, 1, stdout, stderr, NULL, 0);
     free(c);
     return status;
 }

@@ -13,11 +13,13 @@
  *      their capacity with per-request records and a time series;
  *   4. draws the plots (capsim plot) and writes REPORT.md, whose every number is read back
  *      from the CSV files the steps wrote.
- * Each step is the capsim command a user would type; its output goes to a log beside its
- * results, and the folder tree is the record of the run.
+ * Each step calls what the capsim command a user would type calls (the searches of
+ * sim/plan through runsearch, run_command, sweep_command) on a scenario set as that
+ * command's flags would set it; its output goes to a log beside its results that starts
+ * with the command line, so the folder tree is the record of the run and says how to repeat
+ * each step. The steps draw no plots: the demo draws the ones it shows at the end.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -35,6 +37,9 @@
 #include "sim/base/csvout.h"
 #include "sim/plan/parmap.h"
 #include "sim/base/util.h"
+#include "sim/cli/cmd_run.h"
+#include "sim/cli/runopts.h"
+#include "sim/cli/runsearch.h"
 
 static const char *CMD = "demo";
 
@@ -89,93 +94,126 @@ typedef struct demo {
     char capacity_err[W_COUNT][512];
 } demo;
 
-/* --- running a capsim command with its output in a log ----------------------------------- */
+/* --- a step: a scenario, the command line that repeats it, and its log ------------------------ */
 
-typedef struct args {
-    char *v[64];
-    int n;
-    char store[16384];
+/* The scenario of a step, set as the flags of the capsim command that repeats it would
+ * set it, and that command line, which opens the step's log. */
+typedef struct step {
+    run_cli r;
+    char line[8192];
     size_t used;
-} args;
+} step;
 
-static void arg(args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(args *a, const char *fmt, ...)
+static void step_word(step *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void step_word(step *s, const char *fmt, ...)
 {
-    if (a->n >= 63)
+    if (s->used + 1 >= sizeof s->line)
         return;
+    s->line[s->used++] = ' ';
     va_list ap;
     va_start(ap, fmt);
-    int w = vsnprintf(a->store + a->used, sizeof a->store - a->used, fmt, ap);
+    int w = vsnprintf(s->line + s->used, sizeof s->line - s->used, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= sizeof a->store - a->used)
-        return;
-    a->v[a->n++] = a->store + a->used;
-    a->v[a->n] = NULL;
-    a->used += (size_t)w + 1;
+    if (w > 0)
+        s->used += (size_t)w < sizeof s->line - s->used ? (size_t)w : sizeof s->line - s->used - 1;
 }
 
-/* Runs cmd with stdout and stderr into log_path; returns its exit status. */
-static int run_logged(int (*cmd)(int, char **), args *a, const char *log_path)
+/* A fresh step of the capsim command named by words ("capacity rate", "run", ...). */
+static step *step_new(const char *words)
 {
-    fflush(stdout);
-    fflush(stderr);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return CLI_EXIT_FAIL;
-    int saved_out = dup(1), saved_err = dup(2);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    close(fd);
+    step *s = malloc(sizeof *s);
+    if (s == NULL)
+        return NULL;
+    run_defaults(&s->r);
+    s->used = (size_t)snprintf(s->line, sizeof s->line, "$ capsim");
+    step_word(s, "%s", words);
+    return s;
+}
+
+/* Sets option o as its flag would ("--per-request" takes no value on the command line). */
+static void step_set(step *s, run_opt o, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void step_set(step *s, run_opt o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->r.value[o], sizeof s->r.value[o], fmt, ap);
+    va_end(ap);
+    s->r.given[o] = 1;
+    char flag[64];
+    run_flag_name(o, flag, sizeof flag);
+    step_word(s, "--%s", flag);
+    if (o != OPT_per_request)
+        step_word(s, "%s", s->r.value[o]);
+}
+
+static void step_out(step *s, const char *dir)
+{
+    s->r.out_dir = dir;
+    step_word(s, "--out");
+    step_word(s, "%s", dir);
+}
+
+/* A step's output and messages, kept apart until the step ends. */
+typedef struct steplog {
+    FILE *out, *err;
+    char *out_text, *err_text;
+    size_t out_len, err_len;
+} steplog;
+
+static int steplog_open(steplog *l, const step *s)
+{
+    memset(l, 0, sizeof *l);
+    l->out = open_memstream(&l->out_text, &l->out_len);
+    l->err = open_memstream(&l->err_text, &l->err_len);
+    if (l->out == NULL || l->err == NULL)
+        return -1;
     /* The command line, first, so the log says how to repeat the step. */
-    printf("$ capsim");
-    for (int i = 0; i < a->n; i++)
-        printf(" %s", a->v[i]);
-    printf("\n\n");
-    int rc = cmd(a->n, a->v);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    return rc;
+    fprintf(l->out, "%s\n\n", s->line);
+    return 0;
 }
 
-/* The deployment and workload options of a what-if, at an arrival rate. */
-static void deployment_args(const demo *d, const whatif *w, double rate, args *a)
+/* Writes the log: the messages first, then the output, the order the demo's logs have
+ * always had (they were a command's unbuffered stderr and its stdout flushed at the end). */
+static void steplog_close(steplog *l, const char *path)
 {
-    arg(a, "--model");
-    arg(a, "%s", w->big ? BIG_MODEL : SMALL_MODEL);
-    arg(a, "--gpu");
-    arg(a, "%s", w->larger_gpu ? d->larger_gpu : d->gpu);
-    arg(a, "--precision");
-    arg(a, "%s", w->precision);
-    arg(a, "--tp");
-    arg(a, "%s", w->tp);
-    arg(a, "--tensor-cores");
-    arg(a, "%s", w->tensor_cores);
-    arg(a, "--scheduler");
-    arg(a, "%s", w->scheduler);
-    arg(a, "--arrival");
-    arg(a, "gamma:rate=%.4g,cv=1.5", rate);
-    arg(a, "--prompt-len");
-    arg(a, CHAT_PROMPT);
-    arg(a, "--output-len");
-    arg(a, CHAT_OUTPUT);
-    arg(a, "--slo");
-    arg(a, CHAT_SLO);
-    arg(a, "--seed");
-    arg(a, "%s", d->seed);
+    if (l->out)
+        fclose(l->out);
+    if (l->err)
+        fclose(l->err);
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        if (l->err_text)
+            fwrite(l->err_text, 1, l->err_len, fp);
+        if (l->out_text)
+            fwrite(l->out_text, 1, l->out_len, fp);
+        fclose(fp);
+    }
+    free(l->out_text);
+    free(l->err_text);
+}
+
+/* The deployment and workload of a what-if, at an arrival rate. */
+static void deployment(const demo *d, const whatif *w, double rate, step *s)
+{
+    step_set(s, OPT_model, "%s", w->big ? BIG_MODEL : SMALL_MODEL);
+    step_set(s, OPT_gpu, "%s", w->larger_gpu ? d->larger_gpu : d->gpu);
+    step_set(s, OPT_precision, "%s", w->precision);
+    step_set(s, OPT_tp, "%s", w->tp);
+    step_set(s, OPT_tensor_cores, "%s", w->tensor_cores);
+    step_set(s, OPT_scheduler, "%s", w->scheduler);
+    step_set(s, OPT_arrival, "gamma:rate=%.4g,cv=1.5", rate);
+    step_set(s, OPT_prompt_len, CHAT_PROMPT);
+    step_set(s, OPT_output_len, CHAT_OUTPUT);
+    step_set(s, OPT_slo, CHAT_SLO);
+    step_set(s, OPT_seed, "%s", d->seed);
 }
 
 /* The size of every capacity search and of the runs that confirm them (the same, so a
  * confirming run repeats the search's own figures): 6 replications of 4000 requests. */
-static void search_size(args *a)
+static void search_size(step *s)
 {
-    arg(a, "--replications");
-    arg(a, "6");
-    arg(a, "--requests");
-    arg(a, "4000");
+    step_set(s, OPT_replications, "6");
+    step_set(s, OPT_requests, "4000");
 }
 
 static void path_of(char *buf, size_t len, const demo *d, const char *a, const char *b)
@@ -196,30 +234,53 @@ static const int SEARCH_ORDER[W_COUNT] = {W_SMALL_STATIC, W_BIG_LARGER_TP2, W_BI
                                           W_BIG,          W_BIG_FP8,        W_BIG_INT4,
                                           W_BIG_FP8_TP2,  W_BIG_LARGER};
 
+/* capsim capacity rate on the step's scenario, as its options set it; why gets the reason
+ * of a failure. */
+static int capacity_rate(step *s, double tol, steplog *l, char *why, size_t whylen)
+{
+    char err[2048];
+    runsearch_prepare(&s->r);
+    resolved x;
+    int rc = run_resolve(&s->r, &x, err, sizeof err);
+    run_resolved_fini(&x);
+    if (rc != 0) {
+        snprintf(why, whylen, "%.500s", err);
+        return cli_usage_error_to(l->err, "capacity", "%s", err);
+    }
+    return runsearch_rate_command(&s->r, runsearch_arrival_rate(&s->r), tol, 0, l->out, l->err,
+                                  why, whylen);
+}
+
 static void capacity_item(uint64_t k, FILE *out, void *user)
 {
     const demo *d = user;
     int i = SEARCH_ORDER[k];
     const whatif *w = &WHATIFS[i];
-    args a = {.n = 0};
-    arg(&a, "capacity");
-    arg(&a, "rate");
-    deployment_args(d, w, w->big ? 1.0 : 20.0, &a);
-    arg(&a, "--tolerance");
-    arg(&a, "0.04");
-    search_size(&a);
-    arg(&a, "--out");
-    char dir[4096], log[4200];
+    char dir[4096], log[4200], err[512], answer[4300], why[512] = "";
     path_of(dir, sizeof dir, d, "capacity", w->name);
-    arg(&a, "%s", dir);
-    char err[512], answer[4300];
-    util_mkdir_p(dir, err, sizeof err);
-    /* An answer left by an earlier demo in the same folder must not pass for this one. */
-    snprintf(answer, sizeof answer, "%s/capacity.csv", dir);
-    remove(answer);
     snprintf(log, sizeof log, "%s/log.txt", dir);
-    int rc = run_logged(cmd_capacity, &a, log);
-    fprintf(out, "%llu,%d\n", (unsigned long long)k, rc);
+    step *s = step_new("capacity rate");
+    int rc = CLI_EXIT_FAIL;
+    if (s) {
+        deployment(d, w, w->big ? 1.0 : 20.0, s);
+        step_word(s, "--tolerance");
+        step_word(s, "0.04");
+        search_size(s);
+        step_out(s, dir);
+        util_mkdir_p(dir, err, sizeof err);
+        /* An answer left by an earlier demo in the same folder must not pass for this one. */
+        snprintf(answer, sizeof answer, "%s/capacity.csv", dir);
+        remove(answer);
+        steplog l;
+        if (steplog_open(&l, s) == 0)
+            rc = capacity_rate(s, 0.04, &l, why, sizeof why);
+        steplog_close(&l, log);
+        free(s);
+    }
+    if (why[0] == '\0')
+        snprintf(why, sizeof why, "see %.480s", log);
+    why[strcspn(why, "\r\n")] = '\0';
+    fprintf(out, "%llu,%d,%s\n", (unsigned long long)k, rc, why);
 }
 
 /* Reads column col of data row `row` (0-based) of a CSV file as a number. */
@@ -245,30 +306,6 @@ static int csv_value(const char *path, long row, const char *col, double *out)
     return rc;
 }
 
-/* The error a step's log ends with: the line "capsim CMD: ..." (a usage error or a
- * failure), without the command's name and its "(see ... --help)" tail. */
-static void log_reason(const char *log, char *buf, size_t len)
-{
-    snprintf(buf, len, "see %.480s", log);
-    FILE *fp = fopen(log, "r");
-    char line[1024];
-    while (fp && fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\n")] = '\0';
-        const char *word = line + 7, *sp = strchr(word, ' ');
-        if (strncmp(line, "capsim ", 7) != 0 || sp == NULL || sp == word || sp[-1] != ':')
-            continue;
-        char *see = strstr(line, " (see capsim");
-        if (see)
-            *see = '\0';
-        const char *msg = sp + 1;
-        if (strncmp(msg, "rate: ", 6) == 0)
-            msg += 6;
-        snprintf(buf, len, "%.500s", msg);
-    }
-    if (fp)
-        fclose(fp);
-}
-
 static int step_capacities(demo *d)
 {
     parmap_row *rows = NULL;
@@ -284,22 +321,23 @@ static int step_capacities(demo *d)
         status[i] = -1;
     for (size_t i = 0; i < n; i++) {
         unsigned long long k;
-        int st;
-        if (sscanf(rows[i].text, "%llu,%d", &k, &st) == 2 && k < W_COUNT)
+        int st, at = 0;
+        if (sscanf(rows[i].text, "%llu,%d,%n", &k, &st, &at) == 2 && at > 0 && k < W_COUNT) {
             status[SEARCH_ORDER[k]] = st;
+            char *why = d->capacity_err[SEARCH_ORDER[k]];
+            snprintf(why, sizeof d->capacity_err[0], "%.500s", rows[i].text + at);
+            why[strcspn(why, "\n")] = '\0';
+        }
     }
     parmap_rows_free(rows, n);
     for (int i = 0; i < W_COUNT; i++) {
-        char path[4200], log[4300];
+        char path[4200];
         path_of(path, sizeof path, d, "capacity", WHATIFS[i].name);
-        snprintf(log, sizeof log, "%s/log.txt", path);
         strcat(path, "/capacity.csv");
         d->have_capacity[i] = status[i] == 0 &&
                               csv_value(path, 0, "rate_meets_req_s", &d->meets[i]) == 0 &&
                               csv_value(path, 0, "rate_estimate_req_s", &d->estimate[i]) == 0 &&
                               csv_value(path, 0, "rate_fails_req_s", &d->fails[i]) == 0;
-        if (!d->have_capacity[i])
-            log_reason(log, d->capacity_err[i], sizeof d->capacity_err[i]);
     }
     if (!d->have_capacity[W_SMALL] || !d->have_capacity[W_BIG]) {
         fprintf(stderr, "capsim demo: the baseline capacity search failed: %s\n",
@@ -314,28 +352,40 @@ static int step_capacities(demo *d)
 static int step_sweep(const demo *d, int which, const char *name)
 {
     const whatif *w = &WHATIFS[which];
-    args a = {.n = 0};
-    arg(&a, "sweep");
-    deployment_args(d, w, 1.0, &a);
-    arg(&a, "--requests");
-    arg(&a, "2000");
-    char rates[1024] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < N_LOAD; i++)
-        used += (size_t)snprintf(rates + used, sizeof rates - used, "%s%.4g", i ? "," : "",
-                                 LOAD_FRACTIONS[i] * d->estimate[which]);
-    arg(&a, "--sweep");
-    arg(&a, "rate=%s", rates);
-    arg(&a, "--jobs");
-    arg(&a, "%llu", (unsigned long long)d->jobs);
-    char dir[4096], log[4200];
+    char dir[4096], log[4200], err[512], rates[1024] = "axis: out of memory";
     path_of(dir, sizeof dir, d, name, NULL);
-    arg(&a, "--out");
-    arg(&a, "%s", dir);
-    char err[512];
-    util_mkdir_p(dir, err, sizeof err);
     snprintf(log, sizeof log, "%s/log.txt", dir);
-    if (run_logged(cmd_sweep, &a, log) != 0) {
+    step *s = step_new("sweep");
+    sweep_grid *g = calloc(1, sizeof *g);
+    int rc = CLI_EXIT_FAIL;
+    if (s && g) {
+        deployment(d, w, 1.0, s);
+        step_set(s, OPT_requests, "2000");
+        size_t used = (size_t)snprintf(rates, sizeof rates, "rate=");
+        for (size_t i = 0; i < N_LOAD; i++)
+            used += (size_t)snprintf(rates + used, sizeof rates - used, "%s%.4g", i ? "," : "",
+                                     LOAD_FRACTIONS[i] * d->estimate[which]);
+        step_word(s, "--sweep");
+        step_word(s, "%s", rates);
+        step_word(s, "--jobs");
+        step_word(s, "%llu", (unsigned long long)d->jobs);
+        step_out(s, dir);
+        util_mkdir_p(dir, err, sizeof err);
+        const char *axes[] = {rates};
+        steplog l;
+        if (steplog_open(&l, s) == 0) {
+            if (sweep_grid_parse(g, axes, 1, err, sizeof err) != 0)
+                rc = cli_usage_error_to(l.err, "sweep", "%s", err);
+            else
+                rc = sweep_command(&s->r, g, d->jobs, 1, 1, 0, l.out, l.err);
+        }
+        steplog_close(&l, log);
+    }
+    if (g)
+        sweep_grid_fini(g);
+    free(g);
+    free(s);
+    if (rc != 0) {
         fprintf(stderr, "capsim demo: the load sweep failed; see %s\n", log);
         return -1;
     }
@@ -347,32 +397,35 @@ static int step_sweep(const demo *d, int which, const char *name)
 static void run_item(uint64_t i, FILE *out, void *user)
 {
     const demo *d = user;
-    args a = {.n = 0};
     char dir[4096], log[4200], err[512];
-    arg(&a, "run");
-    if (i < W_COUNT) {
-        if (!d->have_capacity[i]) {
-            fprintf(out, "%llu,0\n", (unsigned long long)i);
-            return;
-        }
-        deployment_args(d, &WHATIFS[i], d->meets[i], &a);
-        search_size(&a);
-        arg(&a, "--sample-interval");
-        arg(&a, "0");
+    if (i < W_COUNT && !d->have_capacity[i]) {
+        fprintf(out, "%llu,0\n", (unsigned long long)i);
+        return;
+    }
+    step *s = step_new("run");
+    int rc = CLI_EXIT_FAIL;
+    if (s && i < W_COUNT) {
+        deployment(d, &WHATIFS[i], d->meets[i], s);
+        search_size(s);
+        step_set(s, OPT_sample_interval, "0");
         path_of(dir, sizeof dir, d, "at-capacity", WHATIFS[i].name);
-    } else {
+    } else if (s) {
         int which = i == W_COUNT ? W_SMALL : W_BIG;
-        deployment_args(d, &WHATIFS[which], 0.7 * d->estimate[which], &a);
-        arg(&a, "--requests");
-        arg(&a, "2000");
-        arg(&a, "--per-request");
+        deployment(d, &WHATIFS[which], 0.7 * d->estimate[which], s);
+        step_set(s, OPT_requests, "2000");
+        step_set(s, OPT_per_request, "on");
         path_of(dir, sizeof dir, d, i == W_COUNT ? "run-small" : "run-big", NULL);
     }
-    arg(&a, "--out");
-    arg(&a, "%s", dir);
-    util_mkdir_p(dir, err, sizeof err);
-    snprintf(log, sizeof log, "%s/log.txt", dir);
-    int rc = run_logged(cmd_run, &a, log);
+    if (s) {
+        step_out(s, dir);
+        util_mkdir_p(dir, err, sizeof err);
+        snprintf(log, sizeof log, "%s/log.txt", dir);
+        steplog l;
+        if (steplog_open(&l, s) == 0)
+            rc = run_command(&s->r, 0, l.out, l.err);
+        steplog_close(&l, log);
+        free(s);
+    }
     fprintf(out, "%llu,%d\n", (unsigned long long)i, rc);
 }
 
@@ -811,8 +864,6 @@ int cmd_demo(int argc, char **argv)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* The steps leave their plots to the end, where the demo draws the ones it shows. */
-    setenv("CAPSIM_PLOTS", "off", 1);
     if (util_mkdir_p(d->out, err, sizeof err) != 0) {
         fprintf(stderr, "capsim demo: %s\n", err);
         free(d);

@@ -41,6 +41,13 @@ void run_print_options(FILE *out)
     }
 }
 
+void run_defaults(run_cli *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int o = 0; o < OPT_COUNT; o++)
+        snprintf(r->value[o], sizeof r->value[o], "%s", run_opt_default[o]);
+}
+
 static int set_value(void *user, run_opt o, const char *val, char *err, size_t errlen)
 {
     run_cli *r = user;

@@ -101,6 +101,9 @@ typedef struct resolved {
     serve_config cfg;
 } resolved;
 
+/* Every option at its default, none given, no classes, no --out. */
+void run_defaults(run_cli *r);
+
 /* "max_num_seqs" -> "max-num-seqs" */
 void run_flag_name(run_opt o, char *buf, size_t len);
 

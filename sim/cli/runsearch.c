@@ -251,8 +251,10 @@ static void write_capacity_csv(FILE *fp, const void *what)
 }
 
 int runsearch_rate_command(const run_cli *base, double start, double tol, int plots, FILE *out,
-                           FILE *errout)
+                           FILE *errout, char *why, size_t whylen)
 {
+    if (why && whylen)
+        why[0] = '\0';
     search_rate_result *s = malloc(sizeof *s);
     if (s == NULL) {
         fprintf(errout, "capsim capacity: out of memory\n");
@@ -263,6 +265,8 @@ int runsearch_rate_command(const run_cli *base, double start, double tol, int pl
     int status = CLI_EXIT_OK;
     if (runsearch_rate(base, start, tol, out, s) != 0) {
         fprintf(errout, "capsim capacity: rate: %s\n", s->err);
+        if (why && whylen)
+            snprintf(why, whylen, "%s", s->err);
         free(s);
         return CLI_EXIT_FAIL;
     }
@@ -276,8 +280,13 @@ int runsearch_rate_command(const run_cli *base, double start, double tol, int pl
         static const char *const names[] = {"search.csv", "capacity.csv"};
         static const util_writer fns[] = {write_search_csv, write_capacity_csv};
         const void *whats[] = {&f, &f};
-        status = runsearch_write_files(errout, base->out_dir, 2, names, fns, whats);
-        if (status == CLI_EXIT_OK) {
+        char err[1024];
+        if (util_write_files(base->out_dir, 2, names, fns, whats, err, sizeof err) != 0) {
+            fprintf(errout, "capsim capacity: %s\n", err);
+            if (why && whylen)
+                snprintf(why, whylen, "%s", err);
+            status = CLI_EXIT_FAIL;
+        } else {
             fprintf(out, "  wrote %s/: search.csv, capacity.csv\n", base->out_dir);
             if (plots)
                 cli_draw_plots(CMD, base->out_dir);

@@ -37,9 +37,10 @@ void runsearch_describe(FILE *out, const run_cli *r);
 
 /* `capsim capacity rate` after its options are checked: the title, the search with its
  * steps, the answer, and with r->out_dir set search.csv and capacity.csv (plots drawn when
- * plots is set). Prints to out, errors to errout; returns a CLI_EXIT_ status. */
+ * plots is set). Prints to out, errors to errout; returns a CLI_EXIT_ status, and on
+ * failure the reason in why (unless why is NULL). */
 int runsearch_rate_command(const run_cli *base, double start, double tol, int plots, FILE *out,
-                           FILE *errout);
+                           FILE *errout, char *why, size_t whylen);
 
 /* Writes the steps of a search as rows "step,x,verdict,metric,value,ci,limit[,cost...]". */
 void runsearch_write_steps(FILE *fp, const char *x_name, const search_step *steps, int n,
