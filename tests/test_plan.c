@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/plan/deploy.h"
 #include "sim/plan/search.h"
 #include "tests/check.h"
 
@@ -327,7 +328,43 @@ static void test_deploy_workers(void)
     CHECK_EQ_INT(k[0].on_frontier + k[1].on_frontier + k[3].on_frontier, 3);
 }
 
+/* --- deployment with coefficients as values -------------------------------------------------- */
+
+static void test_deploy_coeffs_by_value(void)
+{
+    /* Coefficients passed in memory are the ones used, and no profile file is read (the
+     * path given does not exist). */
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.gpu, sizeof row.gpu, "h100-sxm");
+    row.c = (step_coeffs){.mfu = 0.42, .mbu = 0.77, .t_fixed_s = 2e-3, .t_layer_s = 1e-5,
+                          .comm_scale = 1.5, .attn_scale = 1.25, .noise_cv = 0.01};
+    snprintf(row.basis, sizeof row.basis, "in memory");
+    deploy_options o;
+    deploy_options_default(&o);
+    o.model = "llama-3.1-8b";
+    o.gpu = "h100-sxm";
+    o.profile = "/nonexistent/profile.csv";
+    o.coeffs = &row;
+    deploy d;
+    char err[1024];
+    if (!CHECK_EQ_INT(deploy_resolve(&o, &d, err, sizeof err), 0)) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    CHECK_EQ_DBL(d.profile.c.mfu, 0.42);
+    CHECK_EQ_DBL(d.profile.c.mbu, 0.77);
+    CHECK_EQ_DBL(d.profile.c.t_fixed_s, 2e-3);
+    CHECK_EQ_DBL(d.step.c.attn_scale, 1.25);
+    CHECK(strcmp(d.profile.basis, "in memory") == 0);
+    deploy_fini(&d);
+    /* Without them, the same path is read and its absence reported. */
+    o.coeffs = NULL;
+    CHECK_EQ_INT(deploy_resolve(&o, &d, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "/nonexistent/profile.csv");
+}
+
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
-          TEST(test_deploy_workers))
+          TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value))

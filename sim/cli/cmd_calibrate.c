@@ -375,10 +375,12 @@ static int write_replay_trace(const char *path, const calib_result *res, size_t 
     return util_atomic_commit(&f, err, errlen);
 }
 
-/* Replays run r through the serving simulation with the profile. With requests_out, one
+/* Replays run r through the serving simulation with the profile (its coefficients in
+ * memory; name is what the run's profile option says). With requests_out, one
  * replication writes every request there (for the self-check) and nothing is printed;
  * otherwise the percentiles go to rows. */
-static int replay_one(const run_cli *base, const char *profile, const bench_run *run, size_t r,
+static int replay_one(const run_cli *base, const char *name, const profile_row *profile,
+                      const bench_run *run, size_t r,
                       const calib_result *res, const char *dir, FILE *requests_out,
                       replay_row *rows, size_t *n_rows, char *err, size_t errlen)
 {
@@ -390,7 +392,7 @@ static int replay_one(const run_cli *base, const char *profile, const bench_run 
     *c = *base;
     char trace[4200];
     snprintf(trace, sizeof trace, "%s/replay-run-%zu.csv", dir, r);
-    if (strlen(trace) >= sizeof c->value[0] || strlen(profile) >= sizeof c->value[0]) {
+    if (strlen(trace) >= sizeof c->value[0] || strlen(name) >= sizeof c->value[0]) {
         free(c);
         util_errf(err, errlen, "the --out folder's path is too long for the replay's files");
         return -1;
@@ -405,7 +407,8 @@ static int replay_one(const run_cli *base, const char *profile, const bench_run 
         return -1;
     }
 #define SET(o, ...) snprintf(c->value[o], sizeof c->value[0], __VA_ARGS__)
-    SET(OPT_profile, "%.1023s", profile);
+    SET(OPT_profile, "%.1023s", name);
+    c->profile_values = profile;
     SET(OPT_warmup, "0");
     SET(OPT_sample_interval, "0");
     SET(OPT_per_request, "off");
@@ -509,10 +512,33 @@ static void write_replay_csv(FILE *fp, const void *what)
 #define CAL_BOOT 4        /* replays */
 #define CAL_BOOT_T 2.7764 /* Student t, 97.5%, 4 degrees of freedom */
 
+/* A number as profile.csv holds it (csvout_num's 9 significant digits). */
+static double written(double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    return strtod(buf, NULL);
+}
+
+/* The coefficients as profile.csv holds them (the times there in ms), so that a replay
+ * with them in memory is the replay `capsim run --profile DIR/profile.csv` makes. */
+static step_coeffs as_written(const step_coeffs *c)
+{
+    step_coeffs w = *c;
+    w.mfu = written(c->mfu);
+    w.mbu = written(c->mbu);
+    w.t_fixed_s = written(c->t_fixed_s * 1e3) / 1e3;
+    w.t_layer_s = written(c->t_layer_s * 1e3) / 1e3;
+    w.comm_scale = written(c->comm_scale);
+    w.attn_scale = written(c->attn_scale);
+    w.noise_cv = written(c->noise_cv);
+    return w;
+}
+
 /* One replay of every run with the fitted coefficients (same send rule, lengths and
  * settings, seed base + b), fitted again. Fills refit[k]; returns 0, or -1. */
 static int refit_on_replay(const run_cli *base, const bench_set *all, const calib_result *res,
-                           const deploy *d, const char *dir, const char *profile, int b,
+                           const deploy *d, const char *dir, const profile_row *profile, int b,
                            double refit[FIT_N_COEFFS], char *err, size_t errlen)
 {
     run_cli *c = malloc(sizeof *c);
@@ -539,7 +565,8 @@ static int refit_on_replay(const run_cli *base, const bench_set *all, const cali
             rc = -1;
             break;
         }
-        rc = replay_one(c, profile, &all->runs[k], k, res, dir, out, NULL, NULL, err, errlen);
+        rc = replay_one(c, "self-check", profile, &all->runs[k], k, res, dir, out, NULL, NULL, err,
+                        errlen);
         if (fclose(out) != 0 && rc == 0) {
             util_errf(err, errlen, "cannot write %s", path);
             rc = -1;
@@ -596,32 +623,19 @@ static int self_check(const run_cli *base, const bench_set *all, const calib_res
         util_errf(err, errlen, "cannot make a temporary folder for the self-check");
         return -1;
     }
-    char profile[256];
-    snprintf(profile, sizeof profile, "%s/profile.csv", dir);
-    FILE *fp = fopen(profile, "w");
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
+    row.c = as_written(&res->coeffs);
+    snprintf(row.basis, sizeof row.basis, "self-check");
+    snprintf(row.source, sizeof row.source, "capsim calibrate");
     int rc = 0;
-    if (fp == NULL) {
-        util_errf(err, errlen, "cannot write %s", profile);
-        rc = -1;
-    } else {
-        profile_row row;
-        memset(&row, 0, sizeof row);
-        snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
-        row.c = res->coeffs;
-        snprintf(row.basis, sizeof row.basis, "self-check");
-        snprintf(row.source, sizeof row.source, "capsim calibrate");
-        profile_write(fp, &row);
-        if (fclose(fp) != 0) {
-            util_errf(err, errlen, "cannot write %s", profile);
-            rc = -1;
-        }
-    }
     const step_coeffs *a = &res->coeffs;
     const double v[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
     double sq[FIT_N_COEFFS] = {0};
     for (int b = 1; rc == 0 && b <= CAL_BOOT; b++) {
         double refit[FIT_N_COEFFS];
-        rc = refit_on_replay(base, all, res, d, dir, profile, b, refit, err, errlen);
+        rc = refit_on_replay(base, all, res, d, dir, &row, b, refit, err, errlen);
         for (int k = 0; rc == 0 && k < FIT_N_COEFFS; k++) {
             double dev = log(refit[k] / v[k]);
             sq[k] += dev * dev;
@@ -629,7 +643,6 @@ static int self_check(const run_cli *base, const bench_set *all, const calib_res
     }
     for (int k = 0; k < FIT_N_COEFFS; k++)
         half_log[k] = CAL_BOOT_T * sqrt(sq[k] / CAL_BOOT);
-    remove(profile);
     rmdir(dir);
     return rc;
 }
@@ -869,11 +882,11 @@ int cmd_calibrate(int argc, char **argv)
         printf("good fit: the median errors are within 15%% (TPOT) and 25%% (TTFT).\n");
     /* Outputs. */
     char profile_path[4200] = "";
+    profile_row row;
+    memset(&row, 0, sizeof row);
     if (r->out_dir) {
         int write_profile = !poor || o.force;
         snprintf(profile_path, sizeof profile_path, "%s/profile.csv", r->out_dir);
-        profile_row row;
-        memset(&row, 0, sizeof row);
         snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
         row.c = res.coeffs;
         const char *base = strrchr(o.data[0], '/');
@@ -912,9 +925,12 @@ int cmd_calibrate(int argc, char **argv)
                "(%s replications each):\n",
                r->value[OPT_replications]);
         rp = calloc(all.n_runs * CAL_NMETRIC * RP_N + 1, sizeof *rp);
+        /* The profile just written, passed in memory as the file holds it. */
+        profile_row fitted = row;
+        fitted.c = as_written(&row.c);
         for (size_t k = 0; rp && k < all.n_runs && status == CLI_EXIT_OK; k++)
-            if (replay_one(r, profile_path, &all.runs[k], k, &res, r->out_dir, NULL, rp, &n_rp,
-                           err, sizeof err) != 0) {
+            if (replay_one(r, profile_path, &fitted, &all.runs[k], k, &res, r->out_dir, NULL, rp,
+                           &n_rp, err, sizeof err) != 0) {
                 fprintf(stderr, "capsim calibrate: replay of run '%s': %s\n", all.runs[k].label,
                         err);
                 status = CLI_EXIT_FAIL;

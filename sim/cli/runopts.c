@@ -350,6 +350,7 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         return -1;
     o.block_size = (uint32_t)v;
     o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
+    o.coeffs = r->profile_values;
     o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model] : NULL;
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;

@@ -85,6 +85,9 @@ typedef struct run_cli {
     const char *out_dir;
     class_def cls[REQSRC_MAX_CLASSES];
     uint32_t n_cls;
+    /* Non-NULL: step-time coefficients in memory, used instead of the profile option's file
+     * (borrowed; set by a command, never by a flag). */
+    const profile_row *profile_values;
 } run_cli;
 
 typedef struct resolved {
