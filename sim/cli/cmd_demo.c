@@ -659,12 +659,9 @@ static void write_confirmations(FILE *fp, const demo *d, const figures *at)
     fprintf(fp, "\n\n");
 }
 
-static void write_report(FILE *fp, const void *what)
+/* The title and what the demo measures. */
+static void write_report_intro(FILE *fp, const demo *d)
 {
-    const demo *d = ((const results *)what)->d;
-    const figures *at = ((const results *)what)->at, *light = ((const results *)what)->light;
-    const double *E = d->estimate;
-    const figures *ls = &light[0], *lb = &light[1];
     fprintf(fp, "# capsim demo: a ~1B and a ~100B-class model on %s\n\n", d->gpu);
     fprintf(fp,
             "Everything below was measured by this run of `capsim demo` (master seed %s for the "
@@ -686,6 +683,13 @@ static void write_report(FILE *fp, const void *what)
             "rate`).\n\n",
             SMALL_MODEL, BIG_MODEL, WHATIFS[W_BIG].tp, d->gpu);
 
+}
+
+/* The 1B model against the 123B one. */
+static void write_report_size(FILE *fp, const demo *d, const figures *at, const figures *light)
+{
+    const double *E = d->estimate;
+    const figures *ls = &light[0], *lb = &light[1];
     fprintf(fp, "## Size: what a 100x larger model costs\n\n");
     fprintf(fp, "| | %s, 1 GPU | %s, %s GPUs |\n|---|---:|---:|\n", SMALL_MODEL, BIG_MODEL,
             WHATIFS[W_BIG].tp);
@@ -716,7 +720,12 @@ static void write_report(FILE *fp, const void *what)
                 "latency_vs_load.png), [123B](load-big/plots/latency_vs_load.png). SLO "
                 "attainment against rate: [1B](load-small/plots/slo_attainment_vs_rate.png), "
                 "[123B](load-big/plots/slo_attainment_vs_rate.png).\n\n");
+}
 
+/* The what-if table and what each what-if shows. */
+static void write_report_whatifs(FILE *fp, const demo *d, const figures *at)
+{
+    const double *E = d->estimate;
     fprintf(fp, "## What-ifs\n\n");
     fprintf(fp, "| what-if | GPU | GPUs | capacity, req/s (95%% band) | vs its baseline | req/s "
                 "per GPU | USD/h | USD per million output tokens | limited by |\n"
@@ -777,8 +786,11 @@ static void write_report(FILE *fp, const void *what)
     fprintf(fp, "\nCapacity against cost across the 123B deployments: "
                 "[cost_frontier.png](whatif/plots/cost_frontier.png). All the what-ifs: "
                 "[whatif.png](whatif/plots/whatif.png).\n\n");
+}
 
-    write_confirmations(fp, d, at);
+/* Where each step's files are. */
+static void write_report_files(FILE *fp, const demo *d)
+{
     fprintf(fp, "## Files\n\n");
     fprintf(fp,
             "- **`capacity/NAME/`**: each capacity search. `search.csv` holds every rate "
@@ -798,6 +810,17 @@ static void write_report(FILE *fp, const void *what)
             "Edit the script and run `gnuplot NAME.gp` there to restyle a plot, or run "
             "`capsim plot FOLDER` to draw a folder again.\n",
             d->confirm_seed, d->seed);
+}
+
+static void write_report(FILE *fp, const void *what)
+{
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at, *light = ((const results *)what)->light;
+    write_report_intro(fp, d);
+    write_report_size(fp, d, at, light);
+    write_report_whatifs(fp, d, at);
+    write_confirmations(fp, d, at);
+    write_report_files(fp, d);
 }
 
 /* --- the command -------------------------------------------------------------------------- */
@@ -821,7 +844,8 @@ static void usage(FILE *out)
             SMALL_MODEL, BIG_MODEL, CHAT_SLO);
 }
 
-int cmd_demo(int argc, char **argv)
+/* The demo's options into d (defaults first). Returns -1 to go on, or the exit status. */
+static int demo_parse(int argc, char **argv, demo *d)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},   {"gpu", required_argument, NULL, 'g'},
@@ -829,9 +853,6 @@ int cmd_demo(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},  {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    demo *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return CLI_EXIT_FAIL;
     d->out = "results/demo";
     d->gpu = "h100-sxm";
     d->larger_gpu = "h200";
@@ -842,7 +863,7 @@ int cmd_demo(int argc, char **argv)
     uint64_t v;
     opterr = 0;
     optind = 1;
-    int ch, status = CLI_EXIT_OK;
+    int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
@@ -865,43 +886,122 @@ int cmd_demo(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            free(d);
             return CLI_EXIT_OK;
         default:
-            free(d);
             return cli_bad_option(CMD, ch, argv[optind - 1]);
         }
-        if (bad) {
-            free(d);
+        if (bad)
             return cli_usage_error(CMD, "%s", err);
-        }
     }
-    if (optind < argc) {
-        free(d);
+    if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+/* Both GPUs must be in the catalog before anything runs. Returns -1 to go on, or the exit
+ * status. */
+static int demo_check_gpus(const demo *d)
+{
+    char err[1024];
+    model_list ml;
+    gpu_list gl;
+    if (catalog_load(catalog_default_dir(), &ml, &gl, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim demo: %s\n", err);
+        return CLI_EXIT_FAIL;
     }
-    /* Both GPUs must be in the catalog before anything runs. */
+    const char *bad = gpu_list_find(&gl, d->gpu) == NULL          ? "--gpu"
+                      : gpu_list_find(&gl, d->larger_gpu) == NULL ? "--larger-gpu"
+                                                                  : NULL;
+    const char *name = bad && strcmp(bad, "--gpu") == 0 ? d->gpu : d->larger_gpu;
+    model_list_free(&ml);
+    gpu_list_free(&gl);
+    if (bad)
+        return cli_usage_error(CMD, "%s '%s': not in the GPU catalog (see capsim list gpus)",
+                               bad, name);
+    return -1;
+}
+
+/* --- step 4: read back, write the what-if files, draw the plots, write the report ---------------- */
+
+static int step_report(const demo *d, const struct timespec *t0)
+{
+    figures at[W_COUNT], light[2];
+    memset(at, 0, sizeof at);
+    memset(light, 0, sizeof light);
+    char err[1024];
+    struct timespec t1;
+    for (int i = 0; i < W_COUNT; i++) {
+        char path[4200];
+        path_of(path, sizeof path, d, "at-capacity", WHATIFS[i].name);
+        strcat(path, "/summary.csv");
+        if (d->have_capacity[i])
+            read_summary(path, 0, &at[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        path_of(path, sizeof path, d, i ? "load-big" : "load-small", "summary.csv");
+        read_summary(path, 0, &light[i]); /* the lightest load: 10% of capacity */
+    }
+    const results res = {d, at, light};
     {
-        model_list ml;
-        gpu_list gl;
-        if (catalog_load(catalog_default_dir(), &ml, &gl, err, sizeof err) != 0) {
-            free(d);
+        char dir[4096];
+        path_of(dir, sizeof dir, d, "whatif", NULL);
+        static const char *const names[] = {"whatif.csv", "frontier.csv"};
+        static const util_writer write[] = {write_whatif_csv, write_frontier_csv};
+        const void *what[] = {&res, &res};
+        if (util_write_files(dir, 2, names, write, what, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
             return CLI_EXIT_FAIL;
         }
-        const char *bad = gpu_list_find(&gl, d->gpu) == NULL          ? "--gpu"
-                          : gpu_list_find(&gl, d->larger_gpu) == NULL ? "--larger-gpu"
-                                                                      : NULL;
-        const char *name = bad && strcmp(bad, "--gpu") == 0 ? d->gpu : d->larger_gpu;
-        model_list_free(&ml);
-        gpu_list_free(&gl);
-        if (bad) {
-            free(d);
-            return cli_usage_error(CMD, "%s '%s': not in the GPU catalog (see capsim list gpus)",
-                                   bad, name);
-        }
     }
-    struct timespec t0, t1;
+    static const char *const plotted[] = {"load-small", "load-big", "run-small",
+                                          "run-big",    "whatif",   "capacity/big"};
+    int missing = 0;
+    for (size_t i = 0; i < sizeof plotted / sizeof plotted[0]; i++) {
+        char dir[4096];
+        path_of(dir, sizeof dir, d, plotted[i], NULL);
+        plot_report rep;
+        if (plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim demo: %s\n", err);
+            return CLI_EXIT_FAIL;
+        }
+        missing |= rep.gnuplot_missing;
+    }
+    if (missing)
+        printf("  gnuplot not found: the plot scripts and data are written, not the pictures "
+               "(install gnuplot-nox and run capsim plot on each folder)\n");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    {
+        static const char *const names[] = {"REPORT.md"};
+        static const util_writer write[] = {write_report};
+        const void *what[] = {&res};
+        double el = (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+        if (util_write_files(d->out, 1, names, write, what, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim demo: %s\n", err);
+            return CLI_EXIT_FAIL;
+        }
+        printf("\n  done in %.0f s. The report: %s/REPORT.md\n", el, d->out);
+        printf("  plots: %s/load-*/plots, %s/run-*/plots, %s/whatif/plots\n", d->out, d->out,
+               d->out);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    demo *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return CLI_EXIT_FAIL;
+    int status = demo_parse(argc, argv, d);
+    if (status < 0)
+        status = demo_check_gpus(d);
+    if (status >= 0) {
+        free(d);
+        return status;
+    }
+    status = CLI_EXIT_OK;
+    char err[1024];
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (util_mkdir_p(d->out, err, sizeof err) != 0) {
         fprintf(stderr, "capsim demo: %s\n", err);
@@ -912,9 +1012,6 @@ int cmd_demo(int argc, char **argv)
            BIG_MODEL, d->gpu, CHAT_SLO);
     printf("  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
     fflush(stdout);
-    figures at[W_COUNT], light[2];
-    memset(at, 0, sizeof at);
-    memset(light, 0, sizeof light);
     if (step_capacities(d) != 0) {
         status = CLI_EXIT_FAIL;
         goto done;
@@ -935,65 +1032,9 @@ int cmd_demo(int argc, char **argv)
         status = CLI_EXIT_FAIL;
         goto done;
     }
-    for (int i = 0; i < W_COUNT; i++) {
-        char path[4200];
-        path_of(path, sizeof path, d, "at-capacity", WHATIFS[i].name);
-        strcat(path, "/summary.csv");
-        if (d->have_capacity[i])
-            read_summary(path, 0, &at[i]);
-    }
-    for (int i = 0; i < 2; i++) {
-        char path[4200];
-        path_of(path, sizeof path, d, i ? "load-big" : "load-small", "summary.csv");
-        read_summary(path, 0, &light[i]); /* the lightest load: 10% of capacity */
-    }
     printf("  4/4 plots and REPORT.md ...\n");
     fflush(stdout);
-    const results res = {d, at, light};
-    {
-        char dir[4096];
-        path_of(dir, sizeof dir, d, "whatif", NULL);
-        static const char *const names[] = {"whatif.csv", "frontier.csv"};
-        static const util_writer write[] = {write_whatif_csv, write_frontier_csv};
-        const void *what[] = {&res, &res};
-        if (util_write_files(dir, 2, names, write, what, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-    }
-    static const char *const plotted[] = {"load-small", "load-big", "run-small",
-                                          "run-big",    "whatif",   "capacity/big"};
-    int missing = 0;
-    for (size_t i = 0; i < sizeof plotted / sizeof plotted[0]; i++) {
-        char dir[4096];
-        path_of(dir, sizeof dir, d, plotted[i], NULL);
-        plot_report rep;
-        if (plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        missing |= rep.gnuplot_missing;
-    }
-    if (missing)
-        printf("  gnuplot not found: the plot scripts and data are written, not the pictures "
-               "(install gnuplot-nox and run capsim plot on each folder)\n");
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    {
-        static const char *const names[] = {"REPORT.md"};
-        static const util_writer write[] = {write_report};
-        const void *what[] = {&res};
-        double el = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        if (util_write_files(d->out, 1, names, write, what, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        printf("\n  done in %.0f s. The report: %s/REPORT.md\n", el, d->out);
-        printf("  plots: %s/load-*/plots, %s/run-*/plots, %s/whatif/plots\n", d->out, d->out,
-               d->out);
-    }
+    status = step_report(d, &t0);
 done:
     free(d);
     return status;

@@ -328,13 +328,11 @@ static int resolve_classes(const run_cli *r, resolved *x, char *err, size_t errl
     return 0;
 }
 
-int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
+/* The deployment: model, GPU, precisions, memory and the step-time model. */
+static int resolve_deployment(const run_cli *r, resolved *x, char *err, size_t errlen)
 {
-    memset(x, 0, sizeof *x);
     serve_config *c = &x->cfg;
     uint64_t v;
-    double d;
-    int b;
     deploy_options o;
     deploy_options_default(&o);
     o.model = r->value[OPT_model][0] ? r->value[OPT_model] : NULL;
@@ -360,6 +358,48 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     c->block_size = o.block_size;
     c->gpus_per_replica = o.tp;
     c->price_usd_per_gpu_hour = x->dep.gpu.price_usd_per_hour;
+    return 0;
+}
+
+/* A synthetic workload: the arrival process and the length distributions. */
+static int resolve_synthetic(const run_cli *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    if (c->wl.requests == 0) {
+        util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
+        return -1;
+    }
+    char why[1024];
+    if (arrival_parse(r->value[OPT_arrival], &x->arrivals, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--arrival %s", why);
+        return -1;
+    }
+    x->have_arr = 1;
+    if (dist_parse(r->value[OPT_prompt_len], &x->prompt, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--prompt-len %s", why);
+        return -1;
+    }
+    x->have_prompt = 1;
+    if (dist_parse(r->value[OPT_output_len], &x->output, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--output-len %s", why);
+        return -1;
+    }
+    x->have_output = 1;
+    c->wl.arrivals = &x->arrivals;
+    c->wl.prompt_len = &x->prompt;
+    c->wl.output_len = &x->output;
+    return 0;
+}
+
+int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    serve_config *c = &x->cfg;
+    uint64_t v;
+    double d;
+    int b;
+    if (resolve_deployment(r, x, err, errlen) != 0)
+        return -1;
     const char *sched = r->value[OPT_scheduler];
     if (strcmp(sched, "continuous") == 0) {
         c->sched = SERVE_CONTINUOUS;
@@ -443,29 +483,8 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
             on_off(r, OPT_strict_order, &to->strict, err, errlen))
             return -1;
     } else {
-        if (c->wl.requests == 0) {
-            util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
+        if (resolve_synthetic(r, x, err, errlen) != 0)
             return -1;
-        }
-        char why[1024];
-        if (arrival_parse(r->value[OPT_arrival], &x->arrivals, why, sizeof why) != 0) {
-            util_errf(err, errlen, "--arrival %s", why);
-            return -1;
-        }
-        x->have_arr = 1;
-        if (dist_parse(r->value[OPT_prompt_len], &x->prompt, why, sizeof why) != 0) {
-            util_errf(err, errlen, "--prompt-len %s", why);
-            return -1;
-        }
-        x->have_prompt = 1;
-        if (dist_parse(r->value[OPT_output_len], &x->output, why, sizeof why) != 0) {
-            util_errf(err, errlen, "--output-len %s", why);
-            return -1;
-        }
-        x->have_output = 1;
-        c->wl.arrivals = &x->arrivals;
-        c->wl.prompt_len = &x->prompt;
-        c->wl.output_len = &x->output;
     }
     if (count_opt(r, OPT_replications, 1, 10000, &v, err, errlen))
         return -1;
