@@ -8,11 +8,15 @@
  * not from theory.h). One case runs the queueing simulation through search_servers_queue
  * and checks it lands on the Erlang C answer.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/plan/deploy.h"
+#include "sim/plan/runspec.h"
+#include "sim/plan/servesearch.h"
 #include "sim/plan/search.h"
 #include "tests/check.h"
 
@@ -364,7 +368,79 @@ static void test_deploy_coeffs_by_value(void)
     CHECK_CONTAINS(err, "/nonexistent/profile.csv");
 }
 
+/* --- the typed scenario ------------------------------------------------------------------------ */
+
+static void test_runspec_ini_and_values(void)
+{
+    /* A scenario file and values set afterwards (as flags are) fill the same description;
+     * the later value wins, and what was set is marked given. */
+    char path[] = "/tmp/capsim-test-plan-XXXXXX";
+    int fd = mkstemp(path);
+    if (!CHECK(fd >= 0))
+        return;
+    FILE *fp = fdopen(fd, "w");
+    fprintf(fp, "[run]\nmodel = llama-3.2-1b\ngpu = h100-sxm\nrequests = 300\n"
+                "replications = 3\nslo = ttft_p99=0.5\n[class.chat]\nprompt_len = det:value=10\n");
+    fclose(fp);
+    run_spec *r = malloc(sizeof *r);
+    if (!CHECK(r != NULL))
+        return;
+    run_defaults(r);
+    CHECK(strcmp(r->value[OPT_scheduler], "continuous") == 0);
+    char err[1024];
+    CHECK_EQ_INT(run_load_ini(r, path, err, sizeof err), 0);
+    remove(path);
+    CHECK(strcmp(r->value[OPT_model], "llama-3.2-1b") == 0);
+    CHECK_EQ_INT(r->given[OPT_model], 1);
+    CHECK_EQ_INT(r->given[OPT_router], 0);
+    CHECK_EQ_U64(r->n_cls, 1);
+    CHECK_EQ_INT(run_set_value(r, OPT_requests, "400", err, sizeof err), 0);
+    CHECK(strcmp(r->value[OPT_requests], "400") == 0);
+    /* A file that cannot be read is named. */
+    CHECK_EQ_INT(run_load_ini(r, "/nonexistent.ini", err, sizeof err), -1);
+    CHECK_CONTAINS(err, "/nonexistent.ini");
+    free(r);
+}
+
+static void test_servesearch_smoke(void)
+{
+    /* The serving model as the evaluator, on a small scenario: the search brackets a
+     * capacity and every step it records has the SLO's figure. */
+    run_spec *r = malloc(sizeof *r);
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(r != NULL && s != NULL)) {
+        free(r);
+        free(s);
+        return;
+    }
+    run_defaults(r);
+    char err[1024];
+    const struct {
+        run_opt o;
+        const char *v;
+    } set[] = {{OPT_model, "llama-3.2-1b"}, {OPT_gpu, "h100-sxm"},
+               {OPT_requests, "300"},       {OPT_replications, "3"},
+               {OPT_slo, "ttft_p99=0.3"},   {OPT_arrival, "poisson:rate=20"}};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        CHECK_EQ_INT(run_set_value(r, set[i].o, set[i].v, err, sizeof err), 0);
+    servesearch_prepare(r);
+    CHECK(strcmp(r->value[OPT_replications], "3") == 0);
+    CHECK_EQ_DBL(servesearch_arrival_rate(r), 20);
+    if (CHECK_EQ_INT(servesearch_rate(r, 20, 0.1, NULL, s), 0)) {
+        CHECK(s->meets > 0);
+        CHECK_LE(s->meets, s->estimate);
+        CHECK_LE(s->estimate, s->fails);
+        for (int i = 0; i < s->n; i++)
+            CHECK_EQ_INT(s->step[i].used[SLO_TTFT], 1);
+    } else {
+        fprintf(stderr, "%s\n", s->err);
+    }
+    free(r);
+    free(s);
+}
+
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
-          TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value))
+          TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
+          TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke))

@@ -27,7 +27,7 @@
 #include "models/profile.h"
 #include "sim/cli/cli.h"
 #include "sim/base/csvout.h"
-#include "sim/cli/runopts.h"
+#include "sim/cli/runflags.h"
 #include "sim/serve/serve.h"
 #include "sim/base/util.h"
 
@@ -379,12 +379,12 @@ static int write_replay_trace(const char *path, const calib_result *res, size_t 
  * memory; name is what the run's profile option says). With requests_out, one
  * replication writes every request there (for the self-check) and nothing is printed;
  * otherwise the percentiles go to rows. */
-static int replay_one(const run_cli *base, const char *name, const profile_row *profile,
+static int replay_one(const run_spec *base, const char *name, const profile_row *profile,
                       const bench_run *run, size_t r,
                       const calib_result *res, const char *dir, FILE *requests_out,
                       replay_row *rows, size_t *n_rows, char *err, size_t errlen)
 {
-    run_cli *c = malloc(sizeof *c);
+    run_spec *c = malloc(sizeof *c);
     if (c == NULL) {
         util_errf(err, errlen, "out of memory");
         return -1;
@@ -537,11 +537,11 @@ static step_coeffs as_written(const step_coeffs *c)
 
 /* One replay of every run with the fitted coefficients (same send rule, lengths and
  * settings, seed base + b), fitted again. Fills refit[k]; returns 0, or -1. */
-static int refit_on_replay(const run_cli *base, const bench_set *all, const calib_result *res,
+static int refit_on_replay(const run_spec *base, const bench_set *all, const calib_result *res,
                            const deploy *d, const char *dir, const profile_row *profile, int b,
                            double refit[FIT_N_COEFFS], char *err, size_t errlen)
 {
-    run_cli *c = malloc(sizeof *c);
+    run_spec *c = malloc(sizeof *c);
     bench_set replay;
     memset(&replay, 0, sizeof replay);
     replay.format = BENCH_CSV;
@@ -615,7 +615,7 @@ static int refit_on_replay(const run_cli *base, const bench_set *all, const cali
  * timeline from client-side latencies. Fills half_log[k], the half-width of each 95%
  * interval on the log scale (Student t over the root-mean-square deviation); returns 0,
  * or -1 with a message. */
-static int self_check(const run_cli *base, const bench_set *all, const calib_result *res,
+static int self_check(const run_spec *base, const bench_set *all, const calib_result *res,
                       const deploy *d, double half_log[FIT_N_COEFFS], char *err, size_t errlen)
 {
     char dir[] = "/tmp/capsim-calibrate-XXXXXX";
@@ -665,7 +665,7 @@ static void widen_intervals(calib_result *res, const double half_log[FIT_N_COEFF
 
 /* --- the command -------------------------------------------------------------------------- */
 
-static int calibrate_per_step(const cal_opts *o, const run_cli *r)
+static int calibrate_per_step(const cal_opts *o, const run_spec *r)
 {
     char profile[4200], points[4200];
     char gpu[64];
@@ -705,7 +705,7 @@ static int calibrate_per_step(const cal_opts *o, const run_cli *r)
 
 /* Loads the benchmark files into sets and lists every run of them in all (borrowed from
  * sets). Returns CLI_EXIT_OK, or the exit status after saying what went wrong. */
-static int load_benchmarks(const cal_opts *o, const run_cli *r, bench_format fmt, bench_set *sets,
+static int load_benchmarks(const cal_opts *o, const run_spec *r, bench_format fmt, bench_set *sets,
                            int *n_sets, bench_set *all)
 {
     char err[2048];
@@ -752,7 +752,7 @@ static int load_benchmarks(const cal_opts *o, const run_cli *r, bench_format fmt
 }
 
 /* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
-static int report_fit(const cal_opts *o, const run_cli *r, const bench_set *all,
+static int report_fit(const cal_opts *o, const run_spec *r, const bench_set *all,
                       calib_result *res, const deploy *d)
 {
     double half_log[FIT_N_COEFFS] = {0};
@@ -799,7 +799,7 @@ static int report_fit(const cal_opts *o, const run_cli *r, const bench_set *all,
 
 /* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not
  * forced) profile.csv, whose row and path it leaves in row and profile_path. */
-static int write_outputs(const cal_opts *o, const run_cli *r, const bench_set *all,
+static int write_outputs(const cal_opts *o, const run_spec *r, const bench_set *all,
                          const bench_set *sets, const calib_result *res, const deploy *d,
                          int poor, size_t n_req, profile_row *row, char *profile_path,
                          size_t path_len)
@@ -843,7 +843,7 @@ static int write_outputs(const cal_opts *o, const run_cli *r, const bench_set *a
 
 /* --validate: replays every run through the serving simulation with the profile just
  * written, and compares the percentiles with the measured ones (replay.csv). */
-static int validate_replays(const run_cli *r, const bench_set *all, const calib_result *res,
+static int validate_replays(const run_spec *r, const bench_set *all, const calib_result *res,
                             const profile_row *row, const char *profile_path)
 {
     char err[2048];
@@ -900,7 +900,7 @@ int cmd_calibrate(int argc, char **argv)
         {"force", no_argument, NULL, CAL_OPT_FORCE},
         {NULL, 0, NULL, 0},
     };
-    run_cli *r = calloc(1, sizeof *r);
+    run_spec *r = calloc(1, sizeof *r);
     cal_opts o;
     memset(&o, 0, sizeof o);
     if (r == NULL)

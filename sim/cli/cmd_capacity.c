@@ -25,7 +25,7 @@
 #include "sim/base/csvout.h"
 #include "sim/plan/parmap.h"
 #include "sim/engine/queue.h"
-#include "sim/cli/runopts.h"
+#include "sim/cli/runflags.h"
 #include "sim/engine/theory.h"
 #include "sim/base/util.h"
 #include "sim/cli/runsearch.h"
@@ -206,7 +206,7 @@ static int on_cap_opt(void *user, int code, const char *val, char *err, size_t e
 }
 
 typedef struct cap_setup {
-    run_cli base;
+    run_spec base;
     cap_opts o;
     double rate, tol;
     uint64_t jobs;
@@ -274,12 +274,12 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
                              "need at least 2");
         return -1;
     }
-    /* Capacity defaults: 10 replications, long runs (see runsearch_set_replicas), and no
+    /* Capacity defaults: 10 replications, long runs (see servesearch_set_replicas), and no
      * time series or per-request files. */
-    runsearch_prepare(&c->base);
+    servesearch_prepare(&c->base);
     /* One check of the whole scenario, so a mistake is one message; deploy checks it with
      * its first candidate. */
-    run_cli *first = malloc(sizeof *first);
+    run_spec *first = malloc(sizeof *first);
     if (first == NULL) {
         fprintf(stderr, "capsim capacity: out of memory\n");
         return -1;
@@ -313,7 +313,7 @@ static int capacity_rate(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     int prc = cap_parse(argc, argv, c, 0);
-    double start = prc == 0 ? runsearch_arrival_rate(&c->base) : NAN;
+    double start = prc == 0 ? servesearch_arrival_rate(&c->base) : NAN;
     if (prc != 0)
         status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     else if (!(start > 0))
@@ -351,7 +351,7 @@ static int capacity_replicas(int argc, char **argv)
     printf("capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
            c->rate);
     runsearch_describe(stdout, &c->base);
-    if (runsearch_replicas(&c->base, 1, stdout, s) != 0) {
+    if (servesearch_replicas(&c->base, 1, stdout, s) != 0) {
         fprintf(stderr, "capsim capacity: replicas: %s\n", s->err);
         status = CLI_EXIT_FAIL;
         goto done;
@@ -426,7 +426,7 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
 {
     const deploy_ctx *d = user;
     const cap_setup *c = d->c;
-    run_cli *r = malloc(sizeof *r);
+    run_spec *r = malloc(sizeof *r);
     search_rate_result *rs = malloc(sizeof *rs);
     search_replica_result *ps = malloc(sizeof *ps);
     char err[2048];
@@ -452,7 +452,7 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
         }
     }
     if (k->ok) {
-        k->ok = runsearch_rate(r, c->rate, c->tol, NULL, rs) == 0;
+        k->ok = servesearch_rate(r, c->rate, c->tol, NULL, rs) == 0;
         if (!k->ok)
             snprintf(k->reason, sizeof k->reason, "%s", rs->err);
     }
@@ -463,7 +463,7 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
         uint64_t start = (uint64_t)ceil(c->rate / rs->fails);
         k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->o.rate, ps->err,
                              sizeof ps->err) == 0 &&
-                runsearch_replicas(r, start, NULL, ps) == 0;
+                servesearch_replicas(r, start, NULL, ps) == 0;
         if (!k->ok)
             snprintf(k->reason, sizeof k->reason, "%s", ps->err);
     }

@@ -38,7 +38,7 @@
 #include "sim/plan/parmap.h"
 #include "sim/base/util.h"
 #include "sim/cli/cmd_run.h"
-#include "sim/cli/runopts.h"
+#include "sim/plan/runspec.h"
 #include "sim/cli/runsearch.h"
 
 static const char *CMD = "demo";
@@ -100,7 +100,7 @@ typedef struct demo {
 /* The scenario of a step, set as the flags of the capsim command that repeats it would
  * set it, and that command line, which opens the step's log. */
 typedef struct step {
-    run_cli r;
+    run_spec r;
     char line[8192];
     size_t used;
 } step;
@@ -241,7 +241,7 @@ static const int SEARCH_ORDER[W_COUNT] = {W_SMALL_STATIC, W_BIG_LARGER_TP2, W_BI
 static int capacity_rate(step *s, double tol, steplog *l, char *why, size_t whylen)
 {
     char err[2048];
-    runsearch_prepare(&s->r);
+    servesearch_prepare(&s->r);
     resolved x;
     int rc = run_resolve(&s->r, &x, err, sizeof err);
     run_resolved_fini(&x);
@@ -249,7 +249,7 @@ static int capacity_rate(step *s, double tol, steplog *l, char *why, size_t whyl
         snprintf(why, whylen, "%.500s", err);
         return cli_usage_error_to(l->err, "capacity", "%s", err);
     }
-    return runsearch_rate_command(&s->r, runsearch_arrival_rate(&s->r), tol, 0, l->out, l->err,
+    return runsearch_rate_command(&s->r, servesearch_arrival_rate(&s->r), tol, 0, l->out, l->err,
                                   why, whylen);
 }
 

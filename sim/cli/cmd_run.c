@@ -26,7 +26,7 @@
 #include "sim/base/histo.h"
 #include "sim/plan/parmap.h"
 #include "sim/base/rng.h"
-#include "sim/cli/runopts.h"
+#include "sim/cli/runflags.h"
 #include "sim/plan/scenario.h"
 #include "sim/serve/serve.h"
 #include "sim/base/spec.h"
@@ -78,7 +78,7 @@ static void usage(FILE *out)
 
 /* --- outputs ------------------------------------------------------------------------------ */
 
-static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
+static void write_scenario(FILE *fp, const run_spec *r, const serve_result *res)
 {
     fprintf(fp, "; capsim run scenario, every setting resolved.\n");
     fprintf(fp, "; Reproduce with: capsim run THIS_FILE --out DIR\n");
@@ -100,7 +100,7 @@ static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
     }
 }
 
-static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const serve_result *res)
+static void write_summary(FILE *fp, const run_spec *r, const resolved *x, const serve_result *res)
 {
     csvout c;
     csvout_init(&c, fp);
@@ -135,7 +135,7 @@ static void print_row(FILE *out, const serve_result *res, serve_metric m)
            res->metric[m].half_width, serve_metric_units[m]);
 }
 
-static void print_table(FILE *out, const run_cli *r, const resolved *x, const serve_result *res)
+static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
 {
     const serve_config *c = &x->cfg;
     const deploy *d = &x->dep;
@@ -262,7 +262,7 @@ static int outputs_commit(outputs *o, char *err, size_t errlen)
     return rc;
 }
 
-int run_command(const run_cli *r, int plots, FILE *out_fp, FILE *err_fp)
+int run_command(const run_spec *r, int plots, FILE *out_fp, FILE *err_fp)
 {
     char err[2048];
     resolved x;
@@ -353,7 +353,7 @@ int run_command(const run_cli *r, int plots, FILE *out_fp, FILE *err_fp)
 
 int cmd_run(int argc, char **argv)
 {
-    run_cli *r = calloc(1, sizeof *r);
+    run_spec *r = calloc(1, sizeof *r);
     if (r == NULL)
         return CLI_EXIT_FAIL;
     int prc = run_parse_args("run", argc, argv, r, NULL, NULL, NULL, usage);
@@ -452,10 +452,10 @@ static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
 
 /* One grid point: settings from the base plus the point's values and seed; runs it and
  * writes "index,status,reason,<summary values>" into out. */
-static void run_point(const run_cli *base, const sweep_axis *ax, int n_axes, uint64_t p,
+static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, uint64_t p,
                       uint64_t master, FILE *out)
 {
-    run_cli *r = malloc(sizeof *r);
+    run_spec *r = malloc(sizeof *r);
     char err[2048] = "";
     int ok = r != NULL;
     if (ok) {
@@ -501,7 +501,7 @@ static void run_point(const run_cli *base, const sweep_axis *ax, int n_axes, uin
 }
 
 typedef struct sweep_ctx {
-    const run_cli *base;
+    const run_spec *base;
     const sweep_axis *ax;
     int n_axes;
     uint64_t master;
@@ -568,7 +568,7 @@ void sweep_grid_fini(sweep_grid *g)
     }
 }
 
-int sweep_command(const run_cli *base, const sweep_grid *g, uint64_t jobs, uint64_t shard_i,
+int sweep_command(const run_spec *base, const sweep_grid *g, uint64_t jobs, uint64_t shard_i,
                   uint64_t shard_n, int interactive, FILE *out_fp, FILE *err_fp)
 {
     char err[2048];
@@ -645,7 +645,7 @@ int cmd_sweep(int argc, char **argv)
         {"shard", required_argument, NULL, SWEEP_OPT_SHARD},
         {NULL, 0, NULL, 0},
     };
-    run_cli *base = calloc(1, sizeof *base);
+    run_spec *base = calloc(1, sizeof *base);
     sweep_grid *g = calloc(1, sizeof *g);
     sweep_opts sw;
     memset(&sw, 0, sizeof sw);

@@ -8,12 +8,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/cli/runopts.h"
+#include "sim/plan/runspec.h"
 
 /* Runs r and, with r->out_dir, writes summary.csv, seeds.csv, scenario.ini (and
  * timeseries.csv, requests.csv when asked). Prints the table to out_fp, warnings and
  * errors to err_fp, and with plots set draws the plots. Returns a CLI_EXIT_ status. */
-int run_command(const run_cli *r, int plots, FILE *out_fp, FILE *err_fp);
+int run_command(const run_spec *r, int plots, FILE *out_fp, FILE *err_fp);
 
 #define SWEEP_MAX_AXES   8
 #define SWEEP_MAX_VALUES 4096
@@ -42,7 +42,7 @@ void sweep_grid_fini(sweep_grid *g);
 /* Runs the points of shard shard_i of shard_n of the grid around base in up to jobs
  * processes and writes base->out_dir/summary.csv. With interactive set, shows progress on
  * a terminal and draws the plots. Prints to out_fp and err_fp; returns a CLI_EXIT_ status. */
-int sweep_command(const run_cli *base, const sweep_grid *g, uint64_t jobs, uint64_t shard_i,
+int sweep_command(const run_spec *base, const sweep_grid *g, uint64_t jobs, uint64_t shard_i,
                   uint64_t shard_n, int interactive, FILE *out_fp, FILE *err_fp);
 
 #endif

@@ -1,9 +1,5 @@
 /*
- * runsearch: the serving model as a search evaluator (see runsearch.h).
- *
- * All the settings of one search use the same seed (common random numbers), so
- * neighbouring rates see the same random draws and the comparison between them is sharper
- * than independent runs allow.
+ * runsearch: the serving searches printed and written (see runsearch.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sim/cli/runsearch.h"
@@ -18,146 +14,9 @@
 
 static const char *CMD = "capacity";
 
-/* Requests per replication for n replicas when the scenario says auto: near saturation
- * the tail of TTFT needs long runs before it settles (with 2000 requests the capacity
- * estimate came out 10-20% low and its interval 60% wide on llama-3.1-8b / H100). */
-void runsearch_set_replicas(run_cli *r, const run_cli *base, uint64_t n)
-{
-    snprintf(r->value[OPT_replicas], sizeof r->value[0], "%llu", (unsigned long long)n);
-    if (strcmp(base->value[OPT_requests], "auto") == 0)
-        snprintf(r->value[OPT_requests], sizeof r->value[0], "%llu",
-                 (unsigned long long)(n * 4000 > 8000 ? n * 4000 : 8000));
-}
-
-void runsearch_prepare(run_cli *base)
-{
-    if (!base->given[OPT_replications])
-        snprintf(base->value[OPT_replications], sizeof base->value[0], "10");
-    snprintf(base->value[OPT_sample_interval], sizeof base->value[0], "0");
-    snprintf(base->value[OPT_per_request], sizeof base->value[0], "off");
-}
-
-double runsearch_arrival_rate(const run_cli *r)
-{
-    const char *at = strstr(r->value[OPT_arrival], "rate=");
-    return at ? strtod(at + 5, NULL) : NAN;
-}
-
-/* --- the evaluator --------------------------------------------------------------------------- */
-
-typedef struct serving {
-    run_cli *r;          /* the scenario at the value being tried */
-    const run_cli *base; /* as given */
-    const char *what;    /* "rate" or "replicas": what is searched */
-    FILE *log;
-} serving;
-
-/* Runs r and fills the figures of its SLOs. */
-static int run_figures(const run_cli *r, search_step *e)
-{
-    resolved rs;
-    serve_result res;
-    char err[2048];
-    if (run_resolve(r, &rs, err, sizeof err) != 0 || serve_run(&rs.cfg, &res, err, sizeof err) != 0) {
-        snprintf(e->err, sizeof e->err, "%.500s", err);
-        run_resolved_fini(&rs);
-        return -1;
-    }
-    for (int k = 0; k < SLO_COUNT; k++) {
-        if (res.slo_met[k] < 0)
-            continue;
-        serve_metric m = serve_slo_target_metric((serve_slo_metric)k, rs.cfg.slo.pct[k]);
-        e->used[k] = 1;
-        e->metric[k] = m;
-        e->value_ms[k] = res.metric[m].mean;
-        e->ci_ms[k] = res.metric[m].half_width;
-        e->limit_ms[k] = 1e3 * rs.cfg.slo.limit_s[k];
-    }
-    e->cost_per_hour_usd = res.cost_per_hour_usd;
-    e->cost_per_mtok_usd = res.metric[SM_cost_per_million_output_tokens].mean;
-    e->output_tok_s = res.metric[SM_output_throughput].mean;
-    serve_result_fini(&res);
-    run_resolved_fini(&rs);
-    return 0;
-}
-
-static int eval_rate(void *user, double rate, search_step *e)
-{
-    serving *s = user;
-    char v[64];
-    snprintf(v, sizeof v, "%.4g", rate);
-    if (run_set_rate(s->r->value[OPT_arrival], sizeof s->r->value[OPT_arrival], v, e->err,
-                     sizeof e->err) != 0)
-        return -1;
-    return run_figures(s->r, e);
-}
-
-static int eval_replicas(void *user, double n, search_step *e)
-{
-    serving *s = user;
-    runsearch_set_replicas(s->r, s->base, (uint64_t)n);
-    return run_figures(s->r, e);
-}
-
-static void print_step(FILE *out, const char *what, const search_step *e)
-{
-    fprintf(out, "  %-10s %10.4g  %-8s", what, e->x, search_verdict_name[e->v]);
-    if (e->v == SEARCH_ERROR) {
-        fprintf(out, " %s\n", e->err);
-        return;
-    }
-    for (int k = 0; k < SLO_COUNT; k++)
-        if (e->used[k])
-            fprintf(out, "  %s %.4g +- %.2g (limit %g)", serve_metric_names[e->metric[k]],
-                    e->value_ms[k], e->ci_ms[k], e->limit_ms[k]);
-    fprintf(out, "\n");
-}
-
-static void on_step(void *user, const search_step *e)
-{
-    const serving *s = user;
-    if (s->log)
-        print_step(s->log, s->what, e);
-}
-
-int runsearch_rate(const run_cli *base, double start, double tol, FILE *log,
-                   search_rate_result *res)
-{
-    run_cli *r = malloc(sizeof *r);
-    if (r == NULL) {
-        memset(res, 0, sizeof *res);
-        snprintf(res->err, sizeof res->err, "out of memory");
-        return -1;
-    }
-    *r = *base;
-    runsearch_set_replicas(r, base, strtoull(base->value[OPT_replicas], NULL, 10));
-    serving s = {r, base, "rate", log};
-    search_evaluator ev = {eval_rate, on_step, &s};
-    int rc = search_rate(&ev, start, tol, res);
-    free(r);
-    return rc;
-}
-
-int runsearch_replicas(const run_cli *base, uint64_t start, FILE *log,
-                       search_replica_result *res)
-{
-    run_cli *r = malloc(sizeof *r);
-    if (r == NULL) {
-        memset(res, 0, sizeof *res);
-        snprintf(res->err, sizeof res->err, "out of memory");
-        return -1;
-    }
-    *r = *base;
-    serving s = {r, base, "replicas", log};
-    search_evaluator ev = {eval_replicas, on_step, &s};
-    int rc = search_replicas(&ev, start, res);
-    free(r);
-    return rc;
-}
-
 /* --- printing and files ----------------------------------------------------------------------- */
 
-void runsearch_describe(FILE *out, const run_cli *r)
+void runsearch_describe(FILE *out, const run_spec *r)
 {
     fprintf(out,
             "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s, prompt %s, output %s\n",
@@ -165,10 +24,10 @@ void runsearch_describe(FILE *out, const run_cli *r)
             r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
             r->value[OPT_scheduler], r->value[OPT_arrival], r->value[OPT_prompt_len],
             r->value[OPT_output_len]);
-    run_cli *sized = malloc(sizeof *sized);
+    run_spec *sized = malloc(sizeof *sized);
     if (sized) {
         *sized = *r;
-        runsearch_set_replicas(sized, r, strtoull(r->value[OPT_replicas], NULL, 10));
+        servesearch_set_replicas(sized, r, strtoull(r->value[OPT_replicas], NULL, 10));
     }
     fprintf(out,
             "  SLO %s; %s replications of %s requests per setting%s, master seed %s, the same "
@@ -219,7 +78,7 @@ int runsearch_write_files(FILE *errout, const char *dir, size_t n, const char *c
 }
 
 typedef struct rate_files {
-    const run_cli *base;
+    const run_spec *base;
     const search_rate_result *s;
 } rate_files;
 
@@ -250,7 +109,7 @@ static void write_capacity_csv(FILE *fp, const void *what)
     csvout_end_row(&c);
 }
 
-int runsearch_rate_command(const run_cli *base, double start, double tol, int plots, FILE *out,
+int runsearch_rate_command(const run_spec *base, double start, double tol, int plots, FILE *out,
                            FILE *errout, char *why, size_t whylen)
 {
     if (why && whylen)
@@ -263,7 +122,7 @@ int runsearch_rate_command(const run_cli *base, double start, double tol, int pl
     fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     runsearch_describe(out, base);
     int status = CLI_EXIT_OK;
-    if (runsearch_rate(base, start, tol, out, s) != 0) {
+    if (servesearch_rate(base, start, tol, out, s) != 0) {
         fprintf(errout, "capsim capacity: rate: %s\n", s->err);
         if (why && whylen)
             snprintf(why, whylen, "%s", s->err);
