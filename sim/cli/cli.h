@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1 /* the run failed (I/O, a validation case failed) */
@@ -15,6 +16,10 @@
 /* Prints "capsim CMD: message (see capsim CMD --help)" as one line to stderr; returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same line written to fp (a step's log, say). */
+int cli_usage_error_to(FILE *fp, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Parses an integer option value in [min, max]. On failure returns -1 and writes
  * "OPT 'VAL': expected ..." into err. */

@@ -27,7 +27,7 @@
 #include "models/profile.h"
 #include "sim/cli/cli.h"
 #include "sim/base/csvout.h"
-#include "sim/cli/runopts.h"
+#include "sim/cli/runflags.h"
 #include "sim/serve/serve.h"
 #include "sim/base/util.h"
 
@@ -375,14 +375,16 @@ static int write_replay_trace(const char *path, const calib_result *res, size_t 
     return util_atomic_commit(&f, err, errlen);
 }
 
-/* Replays run r through the serving simulation with the profile. With requests_out, one
+/* Replays run r through the serving simulation with the profile (its coefficients in
+ * memory; name is what the run's profile option says). With requests_out, one
  * replication writes every request there (for the self-check) and nothing is printed;
  * otherwise the percentiles go to rows. */
-static int replay_one(const run_cli *base, const char *profile, const bench_run *run, size_t r,
+static int replay_one(const run_spec *base, const char *name, const profile_row *profile,
+                      const bench_run *run, size_t r,
                       const calib_result *res, const char *dir, FILE *requests_out,
                       replay_row *rows, size_t *n_rows, char *err, size_t errlen)
 {
-    run_cli *c = malloc(sizeof *c);
+    run_spec *c = malloc(sizeof *c);
     if (c == NULL) {
         util_errf(err, errlen, "out of memory");
         return -1;
@@ -390,7 +392,7 @@ static int replay_one(const run_cli *base, const char *profile, const bench_run 
     *c = *base;
     char trace[4200];
     snprintf(trace, sizeof trace, "%s/replay-run-%zu.csv", dir, r);
-    if (strlen(trace) >= sizeof c->value[0] || strlen(profile) >= sizeof c->value[0]) {
+    if (strlen(trace) >= sizeof c->value[0] || strlen(name) >= sizeof c->value[0]) {
         free(c);
         util_errf(err, errlen, "the --out folder's path is too long for the replay's files");
         return -1;
@@ -405,7 +407,8 @@ static int replay_one(const run_cli *base, const char *profile, const bench_run 
         return -1;
     }
 #define SET(o, ...) snprintf(c->value[o], sizeof c->value[0], __VA_ARGS__)
-    SET(OPT_profile, "%.1023s", profile);
+    SET(OPT_profile, "%.1023s", name);
+    c->profile_values = profile;
     SET(OPT_warmup, "0");
     SET(OPT_sample_interval, "0");
     SET(OPT_per_request, "off");
@@ -509,13 +512,36 @@ static void write_replay_csv(FILE *fp, const void *what)
 #define CAL_BOOT 4        /* replays */
 #define CAL_BOOT_T 2.7764 /* Student t, 97.5%, 4 degrees of freedom */
 
+/* A number as profile.csv holds it (csvout_num's 9 significant digits). */
+static double written(double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    return strtod(buf, NULL);
+}
+
+/* The coefficients as profile.csv holds them (the times there in ms), so that a replay
+ * with them in memory is the replay `capsim run --profile DIR/profile.csv` makes. */
+static step_coeffs as_written(const step_coeffs *c)
+{
+    step_coeffs w = *c;
+    w.mfu = written(c->mfu);
+    w.mbu = written(c->mbu);
+    w.t_fixed_s = written(c->t_fixed_s * 1e3) / 1e3;
+    w.t_layer_s = written(c->t_layer_s * 1e3) / 1e3;
+    w.comm_scale = written(c->comm_scale);
+    w.attn_scale = written(c->attn_scale);
+    w.noise_cv = written(c->noise_cv);
+    return w;
+}
+
 /* One replay of every run with the fitted coefficients (same send rule, lengths and
  * settings, seed base + b), fitted again. Fills refit[k]; returns 0, or -1. */
-static int refit_on_replay(const run_cli *base, const bench_set *all, const calib_result *res,
-                           const deploy *d, const char *dir, const char *profile, int b,
+static int refit_on_replay(const run_spec *base, const bench_set *all, const calib_result *res,
+                           const deploy *d, const char *dir, const profile_row *profile, int b,
                            double refit[FIT_N_COEFFS], char *err, size_t errlen)
 {
-    run_cli *c = malloc(sizeof *c);
+    run_spec *c = malloc(sizeof *c);
     bench_set replay;
     memset(&replay, 0, sizeof replay);
     replay.format = BENCH_CSV;
@@ -539,7 +565,8 @@ static int refit_on_replay(const run_cli *base, const bench_set *all, const cali
             rc = -1;
             break;
         }
-        rc = replay_one(c, profile, &all->runs[k], k, res, dir, out, NULL, NULL, err, errlen);
+        rc = replay_one(c, "self-check", profile, &all->runs[k], k, res, dir, out, NULL, NULL, err,
+                        errlen);
         if (fclose(out) != 0 && rc == 0) {
             util_errf(err, errlen, "cannot write %s", path);
             rc = -1;
@@ -588,7 +615,7 @@ static int refit_on_replay(const run_cli *base, const bench_set *all, const cali
  * timeline from client-side latencies. Fills half_log[k], the half-width of each 95%
  * interval on the log scale (Student t over the root-mean-square deviation); returns 0,
  * or -1 with a message. */
-static int self_check(const run_cli *base, const bench_set *all, const calib_result *res,
+static int self_check(const run_spec *base, const bench_set *all, const calib_result *res,
                       const deploy *d, double half_log[FIT_N_COEFFS], char *err, size_t errlen)
 {
     char dir[] = "/tmp/capsim-calibrate-XXXXXX";
@@ -596,32 +623,19 @@ static int self_check(const run_cli *base, const bench_set *all, const calib_res
         util_errf(err, errlen, "cannot make a temporary folder for the self-check");
         return -1;
     }
-    char profile[256];
-    snprintf(profile, sizeof profile, "%s/profile.csv", dir);
-    FILE *fp = fopen(profile, "w");
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
+    row.c = as_written(&res->coeffs);
+    snprintf(row.basis, sizeof row.basis, "self-check");
+    snprintf(row.source, sizeof row.source, "capsim calibrate");
     int rc = 0;
-    if (fp == NULL) {
-        util_errf(err, errlen, "cannot write %s", profile);
-        rc = -1;
-    } else {
-        profile_row row;
-        memset(&row, 0, sizeof row);
-        snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
-        row.c = res->coeffs;
-        snprintf(row.basis, sizeof row.basis, "self-check");
-        snprintf(row.source, sizeof row.source, "capsim calibrate");
-        profile_write(fp, &row);
-        if (fclose(fp) != 0) {
-            util_errf(err, errlen, "cannot write %s", profile);
-            rc = -1;
-        }
-    }
     const step_coeffs *a = &res->coeffs;
     const double v[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
     double sq[FIT_N_COEFFS] = {0};
     for (int b = 1; rc == 0 && b <= CAL_BOOT; b++) {
         double refit[FIT_N_COEFFS];
-        rc = refit_on_replay(base, all, res, d, dir, profile, b, refit, err, errlen);
+        rc = refit_on_replay(base, all, res, d, dir, &row, b, refit, err, errlen);
         for (int k = 0; rc == 0 && k < FIT_N_COEFFS; k++) {
             double dev = log(refit[k] / v[k]);
             sq[k] += dev * dev;
@@ -629,7 +643,6 @@ static int self_check(const run_cli *base, const bench_set *all, const calib_res
     }
     for (int k = 0; k < FIT_N_COEFFS; k++)
         half_log[k] = CAL_BOOT_T * sqrt(sq[k] / CAL_BOOT);
-    remove(profile);
     rmdir(dir);
     return rc;
 }
@@ -652,7 +665,7 @@ static void widen_intervals(calib_result *res, const double half_log[FIT_N_COEFF
 
 /* --- the command -------------------------------------------------------------------------- */
 
-static int calibrate_per_step(const cal_opts *o, const run_cli *r)
+static int calibrate_per_step(const cal_opts *o, const run_spec *r)
 {
     char profile[4200], points[4200];
     char gpu[64];
@@ -690,6 +703,194 @@ static int calibrate_per_step(const cal_opts *o, const run_cli *r)
     return status;
 }
 
+/* Loads the benchmark files into sets and lists every run of them in all (borrowed from
+ * sets). Returns CLI_EXIT_OK, or the exit status after saying what went wrong. */
+static int load_benchmarks(const cal_opts *o, const run_spec *r, bench_format fmt, bench_set *sets,
+                           int *n_sets, bench_set *all)
+{
+    char err[2048];
+    size_t n_runs = 0;
+    for (int i = 0; i < o->n_data; i++) {
+        if (bench_load(o->data[i], fmt, &sets[i], err, sizeof err) != 0)
+            return cli_usage_error(CMD, "%s", err);
+        (*n_sets)++;
+        n_runs += sets[i].n_runs;
+        if (sets[i].n_warnings)
+            fprintf(stderr, "capsim calibrate: warning: %zu value%s skipped or fixed up; the "
+                            "first: %s\n",
+                    sets[i].n_warnings, sets[i].n_warnings == 1 ? "" : "s",
+                    sets[i].first_warning);
+        for (size_t k = 0; k < sets[i].n_runs; k++) {
+            const bench_run *run = &sets[i].runs[k];
+            if (run->model[0] && !model_matches(run->model, r->value[OPT_model])) {
+                fprintf(stderr,
+                        "capsim calibrate: warning: %s: run '%s' measured model '%s', not "
+                        "--model %s; the fit assumes --model\n",
+                        o->data[i], run->label, run->model, r->value[OPT_model]);
+                break;
+            }
+        }
+    }
+    all->runs = calloc(n_runs ? n_runs : 1, sizeof *all->runs);
+    if (all->runs == NULL)
+        return CLI_EXIT_FAIL;
+    for (int i = 0; i < *n_sets; i++) {
+        size_t len = strlen(o->data[i]);
+        const char *base = len > 60 ? o->data[i] + len - 60 : o->data[i]; /* its tail */
+        for (size_t k = 0; k < sets[i].n_runs; k++) {
+            bench_run *run = &all->runs[all->n_runs++];
+            *run = sets[i].runs[k]; /* borrowed from sets[i] */
+            if (*n_sets > 1) {
+                /* Several files: say which file each run came from. */
+                char label[sizeof run->label];
+                snprintf(label, sizeof label, "%.60s %.60s", base, sets[i].runs[k].label);
+                snprintf(run->label, sizeof run->label, "%s", label);
+            }
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
+static int report_fit(const cal_opts *o, const run_spec *r, const bench_set *all,
+                      calib_result *res, const deploy *d)
+{
+    double half_log[FIT_N_COEFFS] = {0};
+    char why_sys[1024] = "";
+    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    if (have_sys)
+        widen_intervals(res, half_log);
+    printf("  fit points: %zu (TTFT of %zu requests; %zu requests waited in a queue and are "
+           "left out of it), TPOT of every request with 2 or more output tokens\n",
+           res->n_pts, res->n_rows - res->n_queued, res->n_queued);
+    if (res->n_fitted < res->n_pts)
+        printf("  the solver fits %zu of them, spread evenly; every request is predicted\n",
+               res->n_fitted);
+    if (res->runs_start_guessed)
+        printf("  note: %zu run%s give a rate but no send times: requests were placed 1/rate "
+               "apart, which smooths the bursts a Poisson client makes\n",
+               res->runs_start_guessed, res->runs_start_guessed == 1 ? "" : "s");
+    printf("\n");
+    print_coeffs(res);
+    if (have_sys)
+        printf("  The intervals are the wider of the fit's covariance and a parametric "
+               "bootstrap (%d replays made with these coefficients and fitted again), which "
+               "also counts requests that share steps and the rebuilt timeline.\n",
+               CAL_BOOT);
+    else
+        printf("  The intervals are statistical only: the self-check replay failed (%s).\n",
+               why_sys);
+    printf("\n");
+    print_errors(res);
+    printf("\n");
+    print_runs(all, res);
+    char why[256];
+    int poor = calib_is_poor(res, why, sizeof why);
+    printf("\n");
+    if (poor)
+        printf("POOR FIT: %s. The step-time model does not explain these measurements; "
+               "check that --model, --gpu, --precision, --tp and the scheduler options match "
+               "the deployment benchmarked.%s\n",
+               why, o->force ? " --force: writing the profile anyway." : " No profile written (--force writes it anyway).");
+    else
+        printf("good fit: the median errors are within 15%% (TPOT) and 25%% (TTFT).\n");
+    return poor;
+}
+
+/* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not
+ * forced) profile.csv, whose row and path it leaves in row and profile_path. */
+static int write_outputs(const cal_opts *o, const run_spec *r, const bench_set *all,
+                         const bench_set *sets, const calib_result *res, const deploy *d,
+                         int poor, size_t n_req, profile_row *row, char *profile_path,
+                         size_t path_len)
+{
+    char err[2048];
+    if (r->out_dir) {
+        int write_profile = !poor || o->force;
+        snprintf(profile_path, path_len, "%s/profile.csv", r->out_dir);
+        snprintf(row->gpu, sizeof row->gpu, "%s", d->gpu.name);
+        row->c = res->coeffs;
+        const char *base = strrchr(o->data[0], '/');
+        snprintf(row->basis, sizeof row->basis,
+                 "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
+                 "|error| TTFT %.1f%%, TPOT %.1f%%",
+                 poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
+                 base ? base + 1 : o->data[0], bench_format_names[sets[0].format],
+                 d->model.name, precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
+                 res->median_ape[CAL_TPOT]);
+        snprintf(row->source, sizeof row->source, "capsim calibrate --data %s --model %s --gpu %s",
+                 base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
+        /* A poor fit writes no profile: one left by an earlier calibration in this folder
+         * must not pass for this one. */
+        if (!write_profile)
+            remove(profile_path);
+        const fit_files ff = {all, res, row};
+        static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
+        static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
+        const void *what[] = {&ff, &ff, &ff};
+        if (util_write_files(r->out_dir, write_profile ? 3 : 2, names, write, what, err,
+                             sizeof err) != 0) {
+            fprintf(stderr, "capsim calibrate: %s\n", err);
+            return CLI_EXIT_FAIL;
+        }
+        printf("wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
+               write_profile ? ", profile.csv" : "");
+        if (write_profile)
+            printf("use it with: capsim run --profile %s ...\n", profile_path);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* --validate: replays every run through the serving simulation with the profile just
+ * written, and compares the percentiles with the measured ones (replay.csv). */
+static int validate_replays(const run_spec *r, const bench_set *all, const calib_result *res,
+                            const profile_row *row, const char *profile_path)
+{
+    char err[2048];
+    int status = CLI_EXIT_OK;
+    replay_row *rp = NULL;
+    size_t n_rp = 0;
+    printf("\nreplay through the serving simulation with the fitted profile "
+           "(%s replications each):\n",
+           r->value[OPT_replications]);
+    rp = calloc(all->n_runs * CAL_NMETRIC * RP_N + 1, sizeof *rp);
+    /* The profile just written, passed in memory as the file holds it. */
+    profile_row fitted = *row;
+    fitted.c = as_written(&row->c);
+    for (size_t k = 0; rp && k < all->n_runs && status == CLI_EXIT_OK; k++)
+        if (replay_one(r, profile_path, &fitted, &all->runs[k], k, res, r->out_dir, NULL, rp,
+                       &n_rp, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim calibrate: replay of run '%s': %s\n", all->runs[k].label,
+                    err);
+            status = CLI_EXIT_FAIL;
+        }
+    if (status == CLI_EXIT_OK && rp) {
+        printf("\n  %-28s %-9s %12s %12s %10s %8s\n", "run", "figure", "measured ms",
+               "simulated ms", "+-95% CI", "error");
+        for (size_t i = 0; i < n_rp; i++) {
+            char fig[32];
+            snprintf(fig, sizeof fig, "%s %s", RP_NAME[rp[i].q],
+                     calib_metric_names[rp[i].metric]);
+            printf("  %-28.28s %-9s %12.5g %12.5g %10.3g %+7.1f%%\n",
+                   all->runs[rp[i].run].label, fig, rp[i].measured, rp[i].simulated, rp[i].ci,
+                   100 * (rp[i].simulated / rp[i].measured - 1));
+        }
+        const replay_file rf = {all, rp, n_rp};
+        static const char *const names[] = {"replay.csv"};
+        static const util_writer write[] = {write_replay_csv};
+        const void *what[] = {&rf};
+        if (util_write_files(r->out_dir, 1, names, write, what, err, sizeof err) != 0) {
+            fprintf(stderr, "capsim calibrate: %s\n", err);
+            status = CLI_EXIT_FAIL;
+        } else {
+            printf("  wrote %s/replay.csv and the workloads replayed, replay-run-N.csv\n",
+                   r->out_dir);
+        }
+    }
+    free(rp);
+    return status;
+}
+
 int cmd_calibrate(int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -699,7 +900,7 @@ int cmd_calibrate(int argc, char **argv)
         {"force", no_argument, NULL, CAL_OPT_FORCE},
         {NULL, 0, NULL, 0},
     };
-    run_cli *r = calloc(1, sizeof *r);
+    run_spec *r = calloc(1, sizeof *r);
     cal_opts o;
     memset(&o, 0, sizeof o);
     if (r == NULL)
@@ -718,8 +919,6 @@ int cmd_calibrate(int argc, char **argv)
     resolved x;
     int have_x = 0, have_res = 0;
     calib_result res;
-    replay_row *rp = NULL;
-    size_t n_rp = 0;
     if (o.validate && !r->out_dir) {
         status = cli_usage_error(CMD, "--validate replays through the profile it writes: give "
                                       "--out DIR");
@@ -765,49 +964,9 @@ int cmd_calibrate(int argc, char **argv)
                                       "coefficients; leave --step-model at roofline");
         goto done;
     }
-    size_t n_runs = 0;
-    for (int i = 0; i < o.n_data; i++) {
-        if (bench_load(o.data[i], fmt, &sets[i], err, sizeof err) != 0) {
-            status = cli_usage_error(CMD, "%s", err);
-            goto done;
-        }
-        n_sets++;
-        n_runs += sets[i].n_runs;
-        if (sets[i].n_warnings)
-            fprintf(stderr, "capsim calibrate: warning: %zu value%s skipped or fixed up; the "
-                            "first: %s\n",
-                    sets[i].n_warnings, sets[i].n_warnings == 1 ? "" : "s",
-                    sets[i].first_warning);
-        for (size_t k = 0; k < sets[i].n_runs; k++) {
-            const bench_run *run = &sets[i].runs[k];
-            if (run->model[0] && !model_matches(run->model, r->value[OPT_model])) {
-                fprintf(stderr,
-                        "capsim calibrate: warning: %s: run '%s' measured model '%s', not "
-                        "--model %s; the fit assumes --model\n",
-                        o.data[i], run->label, run->model, r->value[OPT_model]);
-                break;
-            }
-        }
-    }
-    all.runs = calloc(n_runs ? n_runs : 1, sizeof *all.runs);
-    if (all.runs == NULL) {
-        status = CLI_EXIT_FAIL;
+    status = load_benchmarks(&o, r, fmt, sets, &n_sets, &all);
+    if (status != CLI_EXIT_OK)
         goto done;
-    }
-    for (int i = 0; i < n_sets; i++) {
-        size_t len = strlen(o.data[i]);
-        const char *base = len > 60 ? o.data[i] + len - 60 : o.data[i]; /* its tail */
-        for (size_t k = 0; k < sets[i].n_runs; k++) {
-            bench_run *run = &all.runs[all.n_runs++];
-            *run = sets[i].runs[k]; /* borrowed from sets[i] */
-            if (n_sets > 1) {
-                /* Several files: say which file each run came from. */
-                char label[sizeof run->label];
-                snprintf(label, sizeof label, "%.60s %.60s", base, sets[i].runs[k].label);
-                snprintf(run->label, sizeof run->label, "%s", label);
-            }
-        }
-    }
     size_t n_req = 0, n_failed = 0;
     for (size_t k = 0; k < all.n_runs; k++) {
         n_req += all.runs[k].n;
@@ -828,125 +987,21 @@ int cmd_calibrate(int argc, char **argv)
         goto done;
     }
     have_res = 1;
-    double half_log[FIT_N_COEFFS] = {0};
-    char why_sys[1024] = "";
-    int have_sys = self_check(r, &all, &res, d, half_log, why_sys, sizeof why_sys) == 0;
-    if (have_sys)
-        widen_intervals(&res, half_log);
-    printf("  fit points: %zu (TTFT of %zu requests; %zu requests waited in a queue and are "
-           "left out of it), TPOT of every request with 2 or more output tokens\n",
-           res.n_pts, res.n_rows - res.n_queued, res.n_queued);
-    if (res.n_fitted < res.n_pts)
-        printf("  the solver fits %zu of them, spread evenly; every request is predicted\n",
-               res.n_fitted);
-    if (res.runs_start_guessed)
-        printf("  note: %zu run%s give a rate but no send times: requests were placed 1/rate "
-               "apart, which smooths the bursts a Poisson client makes\n",
-               res.runs_start_guessed, res.runs_start_guessed == 1 ? "" : "s");
-    printf("\n");
-    print_coeffs(&res);
-    if (have_sys)
-        printf("  The intervals are the wider of the fit's covariance and a parametric "
-               "bootstrap (%d replays made with these coefficients and fitted again), which "
-               "also counts requests that share steps and the rebuilt timeline.\n",
-               CAL_BOOT);
-    else
-        printf("  The intervals are statistical only: the self-check replay failed (%s).\n",
-               why_sys);
-    printf("\n");
-    print_errors(&res);
-    printf("\n");
-    print_runs(&all, &res);
-    char why[256];
-    int poor = calib_is_poor(&res, why, sizeof why);
-    printf("\n");
-    if (poor)
-        printf("POOR FIT: %s. The step-time model does not explain these measurements; "
-               "check that --model, --gpu, --precision, --tp and the scheduler options match "
-               "the deployment benchmarked.%s\n",
-               why, o.force ? " --force: writing the profile anyway." : " No profile written (--force writes it anyway).");
-    else
-        printf("good fit: the median errors are within 15%% (TPOT) and 25%% (TTFT).\n");
-    /* Outputs. */
+    int poor = report_fit(&o, r, &all, &res, d);
     char profile_path[4200] = "";
-    if (r->out_dir) {
-        int write_profile = !poor || o.force;
-        snprintf(profile_path, sizeof profile_path, "%s/profile.csv", r->out_dir);
-        profile_row row;
-        memset(&row, 0, sizeof row);
-        snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
-        row.c = res.coeffs;
-        const char *base = strrchr(o.data[0], '/');
-        snprintf(row.basis, sizeof row.basis,
-                 "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
-                 "|error| TTFT %.1f%%, TPOT %.1f%%",
-                 poor ? " (POOR FIT, forced)" : "", n_req, all.n_runs,
-                 base ? base + 1 : o.data[0], bench_format_names[sets[0].format],
-                 d->model.name, precision_name(d->weights), d->tp, res.median_ape[CAL_TTFT],
-                 res.median_ape[CAL_TPOT]);
-        snprintf(row.source, sizeof row.source, "capsim calibrate --data %s --model %s --gpu %s",
-                 base ? base + 1 : o.data[0], d->model.name, d->gpu.name);
-        /* A poor fit writes no profile: one left by an earlier calibration in this folder
-         * must not pass for this one. */
-        if (!write_profile)
-            remove(profile_path);
-        const fit_files ff = {&all, &res, &row};
-        static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
-        static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
-        const void *what[] = {&ff, &ff, &ff};
-        if (util_write_files(r->out_dir, write_profile ? 3 : 2, names, write, what, err,
-                             sizeof err) != 0) {
-            fprintf(stderr, "capsim calibrate: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
-        }
-        printf("wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
-               write_profile ? ", profile.csv" : "");
-        if (write_profile)
-            printf("use it with: capsim run --profile %s ...\n", profile_path);
-    }
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    status = write_outputs(&o, r, &all, sets, &res, d, poor, n_req, &row, profile_path,
+                           sizeof profile_path);
+    if (status != CLI_EXIT_OK)
+        goto done;
     if (poor && !o.force)
         status = CLI_EXIT_FAIL;
-    if (o.validate && status == CLI_EXIT_OK) {
-        printf("\nreplay through the serving simulation with the fitted profile "
-               "(%s replications each):\n",
-               r->value[OPT_replications]);
-        rp = calloc(all.n_runs * CAL_NMETRIC * RP_N + 1, sizeof *rp);
-        for (size_t k = 0; rp && k < all.n_runs && status == CLI_EXIT_OK; k++)
-            if (replay_one(r, profile_path, &all.runs[k], k, &res, r->out_dir, NULL, rp, &n_rp,
-                           err, sizeof err) != 0) {
-                fprintf(stderr, "capsim calibrate: replay of run '%s': %s\n", all.runs[k].label,
-                        err);
-                status = CLI_EXIT_FAIL;
-            }
-        if (status == CLI_EXIT_OK && rp) {
-            printf("\n  %-28s %-9s %12s %12s %10s %8s\n", "run", "figure", "measured ms",
-                   "simulated ms", "+-95% CI", "error");
-            for (size_t i = 0; i < n_rp; i++) {
-                char fig[32];
-                snprintf(fig, sizeof fig, "%s %s", RP_NAME[rp[i].q],
-                         calib_metric_names[rp[i].metric]);
-                printf("  %-28.28s %-9s %12.5g %12.5g %10.3g %+7.1f%%\n",
-                       all.runs[rp[i].run].label, fig, rp[i].measured, rp[i].simulated, rp[i].ci,
-                       100 * (rp[i].simulated / rp[i].measured - 1));
-            }
-            const replay_file rf = {&all, rp, n_rp};
-            static const char *const names[] = {"replay.csv"};
-            static const util_writer write[] = {write_replay_csv};
-            const void *what[] = {&rf};
-            if (util_write_files(r->out_dir, 1, names, write, what, err, sizeof err) != 0) {
-                fprintf(stderr, "capsim calibrate: %s\n", err);
-                status = CLI_EXIT_FAIL;
-            } else {
-                printf("  wrote %s/replay.csv and the workloads replayed, replay-run-N.csv\n",
-                       r->out_dir);
-            }
-        }
-    }
+    if (o.validate && status == CLI_EXIT_OK)
+        status = validate_replays(r, &all, &res, &row, profile_path);
     if (r->out_dir && status != CLI_EXIT_USAGE)
         cli_draw_plots(CMD, r->out_dir);
 done:
-    free(rp);
     if (have_res)
         calib_result_free(&res);
     if (have_x)

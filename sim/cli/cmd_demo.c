@@ -13,11 +13,13 @@
  *      their capacity with per-request records and a time series;
  *   4. draws the plots (capsim plot) and writes REPORT.md, whose every number is read back
  *      from the CSV files the steps wrote.
- * Each step is the capsim command a user would type; its output goes to a log beside its
- * results, and the folder tree is the record of the run.
+ * Each step calls what the capsim command a user would type calls (the searches of
+ * sim/plan through runsearch, run_command, sweep_command) on a scenario set as that
+ * command's flags would set it; its output goes to a log beside its results that starts
+ * with the command line, so the folder tree is the record of the run and says how to repeat
+ * each step. The steps draw no plots: the demo draws the ones it shows at the end.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -35,6 +37,9 @@
 #include "sim/base/csvout.h"
 #include "sim/plan/parmap.h"
 #include "sim/base/util.h"
+#include "sim/cli/cmd_run.h"
+#include "sim/plan/runspec.h"
+#include "sim/cli/runsearch.h"
 
 static const char *CMD = "demo";
 
@@ -81,7 +86,8 @@ static const double LOAD_FRACTIONS[] = {0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0
 
 typedef struct demo {
     const char *out, *gpu, *larger_gpu;
-    char seed[32];
+    char seed[32];         /* the master seed of the searches, sweeps and runs */
+    char confirm_seed[32]; /* the confirming runs': the master seed + 1, independent of it */
     uint64_t jobs;
     /* read back from the steps */
     double meets[W_COUNT], estimate[W_COUNT], fails[W_COUNT];
@@ -89,93 +95,127 @@ typedef struct demo {
     char capacity_err[W_COUNT][512];
 } demo;
 
-/* --- running a capsim command with its output in a log ----------------------------------- */
+/* --- a step: a scenario, the command line that repeats it, and its log ------------------------ */
 
-typedef struct args {
-    char *v[64];
-    int n;
-    char store[16384];
+/* The scenario of a step, set as the flags of the capsim command that repeats it would
+ * set it, and that command line, which opens the step's log. */
+typedef struct step {
+    run_spec r;
+    char line[8192];
     size_t used;
-} args;
+} step;
 
-static void arg(args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(args *a, const char *fmt, ...)
+static void step_word(step *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void step_word(step *s, const char *fmt, ...)
 {
-    if (a->n >= 63)
+    if (s->used + 1 >= sizeof s->line)
         return;
+    s->line[s->used++] = ' ';
     va_list ap;
     va_start(ap, fmt);
-    int w = vsnprintf(a->store + a->used, sizeof a->store - a->used, fmt, ap);
+    int w = vsnprintf(s->line + s->used, sizeof s->line - s->used, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= sizeof a->store - a->used)
-        return;
-    a->v[a->n++] = a->store + a->used;
-    a->v[a->n] = NULL;
-    a->used += (size_t)w + 1;
+    if (w > 0)
+        s->used += (size_t)w < sizeof s->line - s->used ? (size_t)w : sizeof s->line - s->used - 1;
 }
 
-/* Runs cmd with stdout and stderr into log_path; returns its exit status. */
-static int run_logged(int (*cmd)(int, char **), args *a, const char *log_path)
+/* A fresh step of the capsim command named by words ("capacity rate", "run", ...). */
+static step *step_new(const char *words)
 {
-    fflush(stdout);
-    fflush(stderr);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return CLI_EXIT_FAIL;
-    int saved_out = dup(1), saved_err = dup(2);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    close(fd);
+    step *s = malloc(sizeof *s);
+    if (s == NULL)
+        return NULL;
+    run_defaults(&s->r);
+    s->used = (size_t)snprintf(s->line, sizeof s->line, "$ capsim");
+    step_word(s, "%s", words);
+    return s;
+}
+
+/* Sets option o as its flag would ("--per-request" takes no value on the command line). */
+static void step_set(step *s, run_opt o, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void step_set(step *s, run_opt o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->r.value[o], sizeof s->r.value[o], fmt, ap);
+    va_end(ap);
+    s->r.given[o] = 1;
+    char flag[64];
+    run_flag_name(o, flag, sizeof flag);
+    step_word(s, "--%s", flag);
+    if (o != OPT_per_request)
+        step_word(s, "%s", s->r.value[o]);
+}
+
+static void step_out(step *s, const char *dir)
+{
+    s->r.out_dir = dir;
+    step_word(s, "--out");
+    step_word(s, "%s", dir);
+}
+
+/* A step's output and messages, kept apart until the step ends. */
+typedef struct steplog {
+    FILE *out, *err;
+    char *out_text, *err_text;
+    size_t out_len, err_len;
+} steplog;
+
+static int steplog_open(steplog *l, const step *s)
+{
+    memset(l, 0, sizeof *l);
+    l->out = open_memstream(&l->out_text, &l->out_len);
+    l->err = open_memstream(&l->err_text, &l->err_len);
+    if (l->out == NULL || l->err == NULL)
+        return -1;
     /* The command line, first, so the log says how to repeat the step. */
-    printf("$ capsim");
-    for (int i = 0; i < a->n; i++)
-        printf(" %s", a->v[i]);
-    printf("\n\n");
-    int rc = cmd(a->n, a->v);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    return rc;
+    fprintf(l->out, "%s\n\n", s->line);
+    return 0;
 }
 
-/* The deployment and workload options of a what-if, at an arrival rate. */
-static void deployment_args(const demo *d, const whatif *w, double rate, args *a)
+/* Writes the log: the messages first, then the output, the order the demo's logs have
+ * always had (they were a command's unbuffered stderr and its stdout flushed at the end). */
+static void steplog_close(steplog *l, const char *path)
 {
-    arg(a, "--model");
-    arg(a, "%s", w->big ? BIG_MODEL : SMALL_MODEL);
-    arg(a, "--gpu");
-    arg(a, "%s", w->larger_gpu ? d->larger_gpu : d->gpu);
-    arg(a, "--precision");
-    arg(a, "%s", w->precision);
-    arg(a, "--tp");
-    arg(a, "%s", w->tp);
-    arg(a, "--tensor-cores");
-    arg(a, "%s", w->tensor_cores);
-    arg(a, "--scheduler");
-    arg(a, "%s", w->scheduler);
-    arg(a, "--arrival");
-    arg(a, "gamma:rate=%.4g,cv=1.5", rate);
-    arg(a, "--prompt-len");
-    arg(a, CHAT_PROMPT);
-    arg(a, "--output-len");
-    arg(a, CHAT_OUTPUT);
-    arg(a, "--slo");
-    arg(a, CHAT_SLO);
-    arg(a, "--seed");
-    arg(a, "%s", d->seed);
+    if (l->out)
+        fclose(l->out);
+    if (l->err)
+        fclose(l->err);
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        if (l->err_text)
+            fwrite(l->err_text, 1, l->err_len, fp);
+        if (l->out_text)
+            fwrite(l->out_text, 1, l->out_len, fp);
+        fclose(fp);
+    }
+    free(l->out_text);
+    free(l->err_text);
 }
 
-/* The size of every capacity search and of the runs that confirm them (the same, so a
- * confirming run repeats the search's own figures): 6 replications of 4000 requests. */
-static void search_size(args *a)
+/* The deployment and workload of a what-if, at an arrival rate, with a master seed. */
+static void deployment(const demo *d, const whatif *w, double rate, const char *seed, step *s)
 {
-    arg(a, "--replications");
-    arg(a, "6");
-    arg(a, "--requests");
-    arg(a, "4000");
+    step_set(s, OPT_model, "%s", w->big ? BIG_MODEL : SMALL_MODEL);
+    step_set(s, OPT_gpu, "%s", w->larger_gpu ? d->larger_gpu : d->gpu);
+    step_set(s, OPT_precision, "%s", w->precision);
+    step_set(s, OPT_tp, "%s", w->tp);
+    step_set(s, OPT_tensor_cores, "%s", w->tensor_cores);
+    step_set(s, OPT_scheduler, "%s", w->scheduler);
+    step_set(s, OPT_arrival, "gamma:rate=%.4g,cv=1.5", rate);
+    step_set(s, OPT_prompt_len, CHAT_PROMPT);
+    step_set(s, OPT_output_len, CHAT_OUTPUT);
+    step_set(s, OPT_slo, CHAT_SLO);
+    step_set(s, OPT_seed, "%s", seed);
+}
+
+/* The size of every capacity search and of the runs that confirm them: 6 replications of
+ * 4000 requests. A confirming run has the search's size but its own seed, so it checks the
+ * answer on draws the search did not see rather than repeat the search's own figures. */
+static void search_size(step *s)
+{
+    step_set(s, OPT_replications, "6");
+    step_set(s, OPT_requests, "4000");
 }
 
 static void path_of(char *buf, size_t len, const demo *d, const char *a, const char *b)
@@ -196,30 +236,53 @@ static const int SEARCH_ORDER[W_COUNT] = {W_SMALL_STATIC, W_BIG_LARGER_TP2, W_BI
                                           W_BIG,          W_BIG_FP8,        W_BIG_INT4,
                                           W_BIG_FP8_TP2,  W_BIG_LARGER};
 
+/* capsim capacity rate on the step's scenario, as its options set it; why gets the reason
+ * of a failure. */
+static int capacity_rate(step *s, double tol, steplog *l, char *why, size_t whylen)
+{
+    char err[2048];
+    servesearch_prepare(&s->r);
+    resolved x;
+    int rc = run_resolve(&s->r, &x, err, sizeof err);
+    run_resolved_fini(&x);
+    if (rc != 0) {
+        snprintf(why, whylen, "%.500s", err);
+        return cli_usage_error_to(l->err, "capacity", "%s", err);
+    }
+    return runsearch_rate_command(&s->r, servesearch_arrival_rate(&s->r), tol, 0, l->out, l->err,
+                                  why, whylen);
+}
+
 static void capacity_item(uint64_t k, FILE *out, void *user)
 {
     const demo *d = user;
     int i = SEARCH_ORDER[k];
     const whatif *w = &WHATIFS[i];
-    args a = {.n = 0};
-    arg(&a, "capacity");
-    arg(&a, "rate");
-    deployment_args(d, w, w->big ? 1.0 : 20.0, &a);
-    arg(&a, "--tolerance");
-    arg(&a, "0.04");
-    search_size(&a);
-    arg(&a, "--out");
-    char dir[4096], log[4200];
+    char dir[4096], log[4200], err[512], answer[4300], why[512] = "";
     path_of(dir, sizeof dir, d, "capacity", w->name);
-    arg(&a, "%s", dir);
-    char err[512], answer[4300];
-    util_mkdir_p(dir, err, sizeof err);
-    /* An answer left by an earlier demo in the same folder must not pass for this one. */
-    snprintf(answer, sizeof answer, "%s/capacity.csv", dir);
-    remove(answer);
     snprintf(log, sizeof log, "%s/log.txt", dir);
-    int rc = run_logged(cmd_capacity, &a, log);
-    fprintf(out, "%llu,%d\n", (unsigned long long)k, rc);
+    step *s = step_new("capacity rate");
+    int rc = CLI_EXIT_FAIL;
+    if (s) {
+        deployment(d, w, w->big ? 1.0 : 20.0, d->seed, s);
+        step_word(s, "--tolerance");
+        step_word(s, "0.04");
+        search_size(s);
+        step_out(s, dir);
+        util_mkdir_p(dir, err, sizeof err);
+        /* An answer left by an earlier demo in the same folder must not pass for this one. */
+        snprintf(answer, sizeof answer, "%s/capacity.csv", dir);
+        remove(answer);
+        steplog l;
+        if (steplog_open(&l, s) == 0)
+            rc = capacity_rate(s, 0.04, &l, why, sizeof why);
+        steplog_close(&l, log);
+        free(s);
+    }
+    if (why[0] == '\0')
+        snprintf(why, sizeof why, "see %.480s", log);
+    why[strcspn(why, "\r\n")] = '\0';
+    fprintf(out, "%llu,%d,%s\n", (unsigned long long)k, rc, why);
 }
 
 /* Reads column col of data row `row` (0-based) of a CSV file as a number. */
@@ -245,30 +308,6 @@ static int csv_value(const char *path, long row, const char *col, double *out)
     return rc;
 }
 
-/* The error a step's log ends with: the line "capsim CMD: ..." (a usage error or a
- * failure), without the command's name and its "(see ... --help)" tail. */
-static void log_reason(const char *log, char *buf, size_t len)
-{
-    snprintf(buf, len, "see %.480s", log);
-    FILE *fp = fopen(log, "r");
-    char line[1024];
-    while (fp && fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\n")] = '\0';
-        const char *word = line + 7, *sp = strchr(word, ' ');
-        if (strncmp(line, "capsim ", 7) != 0 || sp == NULL || sp == word || sp[-1] != ':')
-            continue;
-        char *see = strstr(line, " (see capsim");
-        if (see)
-            *see = '\0';
-        const char *msg = sp + 1;
-        if (strncmp(msg, "rate: ", 6) == 0)
-            msg += 6;
-        snprintf(buf, len, "%.500s", msg);
-    }
-    if (fp)
-        fclose(fp);
-}
-
 static int step_capacities(demo *d)
 {
     parmap_row *rows = NULL;
@@ -284,22 +323,23 @@ static int step_capacities(demo *d)
         status[i] = -1;
     for (size_t i = 0; i < n; i++) {
         unsigned long long k;
-        int st;
-        if (sscanf(rows[i].text, "%llu,%d", &k, &st) == 2 && k < W_COUNT)
+        int st, at = 0;
+        if (sscanf(rows[i].text, "%llu,%d,%n", &k, &st, &at) == 2 && at > 0 && k < W_COUNT) {
             status[SEARCH_ORDER[k]] = st;
+            char *why = d->capacity_err[SEARCH_ORDER[k]];
+            snprintf(why, sizeof d->capacity_err[0], "%.500s", rows[i].text + at);
+            why[strcspn(why, "\n")] = '\0';
+        }
     }
     parmap_rows_free(rows, n);
     for (int i = 0; i < W_COUNT; i++) {
-        char path[4200], log[4300];
+        char path[4200];
         path_of(path, sizeof path, d, "capacity", WHATIFS[i].name);
-        snprintf(log, sizeof log, "%s/log.txt", path);
         strcat(path, "/capacity.csv");
         d->have_capacity[i] = status[i] == 0 &&
                               csv_value(path, 0, "rate_meets_req_s", &d->meets[i]) == 0 &&
                               csv_value(path, 0, "rate_estimate_req_s", &d->estimate[i]) == 0 &&
                               csv_value(path, 0, "rate_fails_req_s", &d->fails[i]) == 0;
-        if (!d->have_capacity[i])
-            log_reason(log, d->capacity_err[i], sizeof d->capacity_err[i]);
     }
     if (!d->have_capacity[W_SMALL] || !d->have_capacity[W_BIG]) {
         fprintf(stderr, "capsim demo: the baseline capacity search failed: %s\n",
@@ -314,28 +354,40 @@ static int step_capacities(demo *d)
 static int step_sweep(const demo *d, int which, const char *name)
 {
     const whatif *w = &WHATIFS[which];
-    args a = {.n = 0};
-    arg(&a, "sweep");
-    deployment_args(d, w, 1.0, &a);
-    arg(&a, "--requests");
-    arg(&a, "2000");
-    char rates[1024] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < N_LOAD; i++)
-        used += (size_t)snprintf(rates + used, sizeof rates - used, "%s%.4g", i ? "," : "",
-                                 LOAD_FRACTIONS[i] * d->estimate[which]);
-    arg(&a, "--sweep");
-    arg(&a, "rate=%s", rates);
-    arg(&a, "--jobs");
-    arg(&a, "%llu", (unsigned long long)d->jobs);
-    char dir[4096], log[4200];
+    char dir[4096], log[4200], err[512], rates[1024] = "axis: out of memory";
     path_of(dir, sizeof dir, d, name, NULL);
-    arg(&a, "--out");
-    arg(&a, "%s", dir);
-    char err[512];
-    util_mkdir_p(dir, err, sizeof err);
     snprintf(log, sizeof log, "%s/log.txt", dir);
-    if (run_logged(cmd_sweep, &a, log) != 0) {
+    step *s = step_new("sweep");
+    sweep_grid *g = calloc(1, sizeof *g);
+    int rc = CLI_EXIT_FAIL;
+    if (s && g) {
+        deployment(d, w, 1.0, d->seed, s);
+        step_set(s, OPT_requests, "2000");
+        size_t used = (size_t)snprintf(rates, sizeof rates, "rate=");
+        for (size_t i = 0; i < N_LOAD; i++)
+            used += (size_t)snprintf(rates + used, sizeof rates - used, "%s%.4g", i ? "," : "",
+                                     LOAD_FRACTIONS[i] * d->estimate[which]);
+        step_word(s, "--sweep");
+        step_word(s, "%s", rates);
+        step_word(s, "--jobs");
+        step_word(s, "%llu", (unsigned long long)d->jobs);
+        step_out(s, dir);
+        util_mkdir_p(dir, err, sizeof err);
+        const char *axes[] = {rates};
+        steplog l;
+        if (steplog_open(&l, s) == 0) {
+            if (sweep_grid_parse(g, axes, 1, err, sizeof err) != 0)
+                rc = cli_usage_error_to(l.err, "sweep", "%s", err);
+            else
+                rc = sweep_command(&s->r, g, d->jobs, 1, 1, 0, l.out, l.err);
+        }
+        steplog_close(&l, log);
+    }
+    if (g)
+        sweep_grid_fini(g);
+    free(g);
+    free(s);
+    if (rc != 0) {
         fprintf(stderr, "capsim demo: the load sweep failed; see %s\n", log);
         return -1;
     }
@@ -347,32 +399,35 @@ static int step_sweep(const demo *d, int which, const char *name)
 static void run_item(uint64_t i, FILE *out, void *user)
 {
     const demo *d = user;
-    args a = {.n = 0};
     char dir[4096], log[4200], err[512];
-    arg(&a, "run");
-    if (i < W_COUNT) {
-        if (!d->have_capacity[i]) {
-            fprintf(out, "%llu,0\n", (unsigned long long)i);
-            return;
-        }
-        deployment_args(d, &WHATIFS[i], d->meets[i], &a);
-        search_size(&a);
-        arg(&a, "--sample-interval");
-        arg(&a, "0");
+    if (i < W_COUNT && !d->have_capacity[i]) {
+        fprintf(out, "%llu,0\n", (unsigned long long)i);
+        return;
+    }
+    step *s = step_new("run");
+    int rc = CLI_EXIT_FAIL;
+    if (s && i < W_COUNT) {
+        deployment(d, &WHATIFS[i], d->meets[i], d->confirm_seed, s);
+        search_size(s);
+        step_set(s, OPT_sample_interval, "0");
         path_of(dir, sizeof dir, d, "at-capacity", WHATIFS[i].name);
-    } else {
+    } else if (s) {
         int which = i == W_COUNT ? W_SMALL : W_BIG;
-        deployment_args(d, &WHATIFS[which], 0.7 * d->estimate[which], &a);
-        arg(&a, "--requests");
-        arg(&a, "2000");
-        arg(&a, "--per-request");
+        deployment(d, &WHATIFS[which], 0.7 * d->estimate[which], d->seed, s);
+        step_set(s, OPT_requests, "2000");
+        step_set(s, OPT_per_request, "on");
         path_of(dir, sizeof dir, d, i == W_COUNT ? "run-small" : "run-big", NULL);
     }
-    arg(&a, "--out");
-    arg(&a, "%s", dir);
-    util_mkdir_p(dir, err, sizeof err);
-    snprintf(log, sizeof log, "%s/log.txt", dir);
-    int rc = run_logged(cmd_run, &a, log);
+    if (s) {
+        step_out(s, dir);
+        util_mkdir_p(dir, err, sizeof err);
+        snprintf(log, sizeof log, "%s/log.txt", dir);
+        steplog l;
+        if (steplog_open(&l, s) == 0)
+            rc = run_command(&s->r, 0, l.out, l.err);
+        steplog_close(&l, log);
+        free(s);
+    }
     fprintf(out, "%llu,%d\n", (unsigned long long)i, rc);
 }
 
@@ -403,7 +458,7 @@ static int step_runs(demo *d)
 
 typedef struct figures {
     double cost_h, cost_mtok, out_tok_s, p50_ttft, p99_ttft, p50_tpot, p99_tpot, p50_e2e,
-        weight_gb, kv_tokens;
+        weight_gb, kv_tokens, ttft_met, tpot_met;
     int ok;
 } figures;
 
@@ -412,9 +467,10 @@ static void read_summary(const char *path, long row, figures *f)
     static const char *const cols[] = {
         "cost_per_hour_usd", "cost_per_million_output_tokens", "output_throughput", "p50_ttft_ms",
         "p99_ttft_ms",       "p50_tpot_ms",                    "p99_tpot_ms",       "p50_e2el_ms",
-        "weight_gb_per_gpu", "kv_tokens"};
-    double *dst[] = {&f->cost_h,   &f->cost_mtok, &f->out_tok_s, &f->p50_ttft,  &f->p99_ttft,
-                     &f->p50_tpot, &f->p99_tpot,  &f->p50_e2e,   &f->weight_gb, &f->kv_tokens};
+        "weight_gb_per_gpu", "kv_tokens",                      "slo_ttft_met",      "slo_tpot_met"};
+    double *dst[] = {&f->cost_h,    &f->cost_mtok,  &f->out_tok_s, &f->p50_ttft,
+                     &f->p99_ttft,  &f->p50_tpot,   &f->p99_tpot,  &f->p50_e2e,
+                     &f->weight_gb, &f->kv_tokens,  &f->ttft_met,  &f->tpot_met};
     f->ok = 1;
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
         if (csv_value(path, row, cols[i], dst[i]) != 0)
@@ -573,18 +629,46 @@ static void phrase(char *buf, size_t len, const demo *d, const figures *at, int 
              d->estimate[i], vs, binding_words(&at[i]), at[i].cost_mtok);
 }
 
-static void write_report(FILE *fp, const void *what)
+/* Whether the confirming runs, on their own seed, meet the SLOs where the searches said. */
+static void write_confirmations(FILE *fp, const demo *d, const figures *at)
 {
-    const demo *d = ((const results *)what)->d;
-    const figures *at = ((const results *)what)->at, *light = ((const results *)what)->light;
-    const double *E = d->estimate;
-    const figures *ls = &light[0], *lb = &light[1];
+    int n = 0, met = 0;
+    char missed[2048] = "";
+    size_t used = 0;
+    for (int i = 0; i < W_COUNT; i++) {
+        if (!d->have_capacity[i])
+            continue;
+        n++;
+        if (at[i].ok && at[i].ttft_met == 1 && at[i].tpot_met == 1) {
+            met++;
+        } else if (used < sizeof missed) {
+            used += (size_t)snprintf(missed + used, sizeof missed - used, "%s%s (%.3g req/s)",
+                                     used ? ", " : "", WHATIFS[i].label, d->meets[i]);
+        }
+    }
+    fprintf(fp, "## Confirmation\n\n");
+    fprintf(fp,
+            "Each search ran every rate on the same draws (seed %s), so its figures are "
+            "compared on equal terms. Each answer was then run again at the rate up to which "
+            "the SLOs held, with seed %s: independent traffic and step-time noise, the same "
+            "size. %d of %d confirming runs meet both SLOs there.",
+            d->seed, d->confirm_seed, met, n);
+    if (met < n)
+        fprintf(fp, " Missed: %s. A miss means the search's band was optimistic on its own "
+                    "draws; more replications narrow it.", missed);
+    fprintf(fp, "\n\n");
+}
+
+/* The title and what the demo measures. */
+static void write_report_intro(FILE *fp, const demo *d)
+{
     fprintf(fp, "# capsim demo: a ~1B and a ~100B-class model on %s\n\n", d->gpu);
     fprintf(fp,
-            "Everything below was measured by this run of `capsim demo` (master seed %s, the "
-            "same for every setting; the same seed writes the same report). Every number is "
-            "read back from the CSV files in this folder.\n\n",
-            d->seed);
+            "Everything below was measured by this run of `capsim demo` (master seed %s for the "
+            "searches, sweeps and runs, the same at every setting, and seed %s for the "
+            "confirming runs; the same seed writes the same report). Every number is read back "
+            "from the CSV files in this folder.\n\n",
+            d->seed, d->confirm_seed);
     fprintf(fp,
             "- **Models:** `%s` (1.2B parameters) on 1 GPU, and `%s` (123B) on %s %s GPUs "
             "(tensor parallel).\n"
@@ -599,6 +683,13 @@ static void write_report(FILE *fp, const void *what)
             "rate`).\n\n",
             SMALL_MODEL, BIG_MODEL, WHATIFS[W_BIG].tp, d->gpu);
 
+}
+
+/* The 1B model against the 123B one. */
+static void write_report_size(FILE *fp, const demo *d, const figures *at, const figures *light)
+{
+    const double *E = d->estimate;
+    const figures *ls = &light[0], *lb = &light[1];
     fprintf(fp, "## Size: what a 100x larger model costs\n\n");
     fprintf(fp, "| | %s, 1 GPU | %s, %s GPUs |\n|---|---:|---:|\n", SMALL_MODEL, BIG_MODEL,
             WHATIFS[W_BIG].tp);
@@ -629,7 +720,12 @@ static void write_report(FILE *fp, const void *what)
                 "latency_vs_load.png), [123B](load-big/plots/latency_vs_load.png). SLO "
                 "attainment against rate: [1B](load-small/plots/slo_attainment_vs_rate.png), "
                 "[123B](load-big/plots/slo_attainment_vs_rate.png).\n\n");
+}
 
+/* The what-if table and what each what-if shows. */
+static void write_report_whatifs(FILE *fp, const demo *d, const figures *at)
+{
+    const double *E = d->estimate;
     fprintf(fp, "## What-ifs\n\n");
     fprintf(fp, "| what-if | GPU | GPUs | capacity, req/s (95%% band) | vs its baseline | req/s "
                 "per GPU | USD/h | USD per million output tokens | limited by |\n"
@@ -690,14 +786,19 @@ static void write_report(FILE *fp, const void *what)
     fprintf(fp, "\nCapacity against cost across the 123B deployments: "
                 "[cost_frontier.png](whatif/plots/cost_frontier.png). All the what-ifs: "
                 "[whatif.png](whatif/plots/whatif.png).\n\n");
+}
 
+/* Where each step's files are. */
+static void write_report_files(FILE *fp, const demo *d)
+{
     fprintf(fp, "## Files\n\n");
     fprintf(fp,
             "- **`capacity/NAME/`**: each capacity search. `search.csv` holds every rate "
             "tried, with its verdict and figures; `capacity.csv` holds the answer; `log.txt` "
             "holds the command and its output.\n"
-            "- **`at-capacity/NAME/`**: a confirming `capsim run` at each what-if's capacity. "
-            "Its `summary.csv` shows that the SLOs are met there.\n"
+            "- **`at-capacity/NAME/`**: a confirming `capsim run` at the rate up to which each "
+            "search found the SLOs met, with seed %s instead of the search's %s. Its "
+            "`summary.csv` says whether the SLOs hold there on draws the search did not see.\n"
             "- **`load-small/`, `load-big/`**: load sweeps from 10%% to 125%% of capacity "
             "(`summary.csv`, one row per rate).\n"
             "- **`run-small/`, `run-big/`**: runs at 70%% of capacity with per-request "
@@ -707,7 +808,19 @@ static void write_report(FILE *fp, const void *what)
             "- **`whatif/`**: `whatif.csv` (the table above) and `frontier.csv`.\n\n"
             "Each `plots/` folder holds the PNG, the SVG, the gnuplot script and its data. "
             "Edit the script and run `gnuplot NAME.gp` there to restyle a plot, or run "
-            "`capsim plot FOLDER` to draw a folder again.\n");
+            "`capsim plot FOLDER` to draw a folder again.\n",
+            d->confirm_seed, d->seed);
+}
+
+static void write_report(FILE *fp, const void *what)
+{
+    const demo *d = ((const results *)what)->d;
+    const figures *at = ((const results *)what)->at, *light = ((const results *)what)->light;
+    write_report_intro(fp, d);
+    write_report_size(fp, d, at, light);
+    write_report_whatifs(fp, d, at);
+    write_confirmations(fp, d, at);
+    write_report_files(fp, d);
 }
 
 /* --- the command -------------------------------------------------------------------------- */
@@ -726,12 +839,13 @@ static void usage(FILE *out)
             "\n"
             "  --gpu NAME         the machine type (default h100-sxm)\n"
             "  --larger-gpu NAME  the larger GPU of the what-if (default h200)\n"
-            "  --seed S           master seed (default 1)\n"
+            "  --seed S           master seed (default 1); the confirming runs use S + 1\n"
             "  --jobs N           parallel processes (default: the cores)\n",
             SMALL_MODEL, BIG_MODEL, CHAT_SLO);
 }
 
-int cmd_demo(int argc, char **argv)
+/* The demo's options into d (defaults first). Returns -1 to go on, or the exit status. */
+static int demo_parse(int argc, char **argv, demo *d)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},   {"gpu", required_argument, NULL, 'g'},
@@ -739,19 +853,17 @@ int cmd_demo(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},  {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    demo *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return CLI_EXIT_FAIL;
     d->out = "results/demo";
     d->gpu = "h100-sxm";
     d->larger_gpu = "h200";
     snprintf(d->seed, sizeof d->seed, "1");
+    snprintf(d->confirm_seed, sizeof d->confirm_seed, "2");
     d->jobs = parmap_cores();
     char err[1024];
     uint64_t v;
     opterr = 0;
     optind = 1;
-    int ch, status = CLI_EXIT_OK;
+    int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
@@ -767,83 +879,57 @@ int cmd_demo(int argc, char **argv)
         case 's':
             bad = cli_parse_count("--seed", optarg, 0, UINT64_MAX, &v, err, sizeof err);
             snprintf(d->seed, sizeof d->seed, "%llu", (unsigned long long)v);
+            snprintf(d->confirm_seed, sizeof d->confirm_seed, "%llu", (unsigned long long)(v + 1));
             break;
         case 'j':
             bad = cli_parse_count("--jobs", optarg, 1, 256, &d->jobs, err, sizeof err);
             break;
         case 'h':
             usage(stdout);
-            free(d);
             return CLI_EXIT_OK;
         default:
-            free(d);
             return cli_bad_option(CMD, ch, argv[optind - 1]);
         }
-        if (bad) {
-            free(d);
+        if (bad)
             return cli_usage_error(CMD, "%s", err);
-        }
     }
-    if (optind < argc) {
-        free(d);
+    if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    }
-    /* Both GPUs must be in the catalog before anything runs. */
-    {
-        model_list ml;
-        gpu_list gl;
-        if (catalog_load(catalog_default_dir(), &ml, &gl, err, sizeof err) != 0) {
-            free(d);
-            fprintf(stderr, "capsim demo: %s\n", err);
-            return CLI_EXIT_FAIL;
-        }
-        const char *bad = gpu_list_find(&gl, d->gpu) == NULL          ? "--gpu"
-                          : gpu_list_find(&gl, d->larger_gpu) == NULL ? "--larger-gpu"
-                                                                      : NULL;
-        const char *name = bad && strcmp(bad, "--gpu") == 0 ? d->gpu : d->larger_gpu;
-        model_list_free(&ml);
-        gpu_list_free(&gl);
-        if (bad) {
-            free(d);
-            return cli_usage_error(CMD, "%s '%s': not in the GPU catalog (see capsim list gpus)",
-                                   bad, name);
-        }
-    }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* The steps leave their plots to the end, where the demo draws the ones it shows. */
-    setenv("CAPSIM_PLOTS", "off", 1);
-    if (util_mkdir_p(d->out, err, sizeof err) != 0) {
+    return -1;
+}
+
+/* Both GPUs must be in the catalog before anything runs. Returns -1 to go on, or the exit
+ * status. */
+static int demo_check_gpus(const demo *d)
+{
+    char err[1024];
+    model_list ml;
+    gpu_list gl;
+    if (catalog_load(catalog_default_dir(), &ml, &gl, err, sizeof err) != 0) {
         fprintf(stderr, "capsim demo: %s\n", err);
-        free(d);
         return CLI_EXIT_FAIL;
     }
-    printf("capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n", SMALL_MODEL,
-           BIG_MODEL, d->gpu, CHAT_SLO);
-    printf("  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
-    fflush(stdout);
+    const char *bad = gpu_list_find(&gl, d->gpu) == NULL          ? "--gpu"
+                      : gpu_list_find(&gl, d->larger_gpu) == NULL ? "--larger-gpu"
+                                                                  : NULL;
+    const char *name = bad && strcmp(bad, "--gpu") == 0 ? d->gpu : d->larger_gpu;
+    model_list_free(&ml);
+    gpu_list_free(&gl);
+    if (bad)
+        return cli_usage_error(CMD, "%s '%s': not in the GPU catalog (see capsim list gpus)",
+                               bad, name);
+    return -1;
+}
+
+/* --- step 4: read back, write the what-if files, draw the plots, write the report ---------------- */
+
+static int step_report(const demo *d, const struct timespec *t0)
+{
     figures at[W_COUNT], light[2];
     memset(at, 0, sizeof at);
     memset(light, 0, sizeof light);
-    if (step_capacities(d) != 0) {
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    printf("      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n", d->estimate[W_SMALL],
-           d->estimate[W_BIG], WHATIFS[W_BIG].tp);
-    printf("  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
-    fflush(stdout);
-    if (step_sweep(d, W_SMALL, "load-small") != 0 || step_sweep(d, W_BIG, "load-big") != 0) {
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    printf("  3/4 confirming runs at every capacity, and runs at 70%% with per-request "
-           "records ...\n");
-    fflush(stdout);
-    if (step_runs(d) != 0) {
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
+    char err[1024];
+    struct timespec t1;
     for (int i = 0; i < W_COUNT; i++) {
         char path[4200];
         path_of(path, sizeof path, d, "at-capacity", WHATIFS[i].name);
@@ -856,8 +942,6 @@ int cmd_demo(int argc, char **argv)
         path_of(path, sizeof path, d, i ? "load-big" : "load-small", "summary.csv");
         read_summary(path, 0, &light[i]); /* the lightest load: 10% of capacity */
     }
-    printf("  4/4 plots and REPORT.md ...\n");
-    fflush(stdout);
     const results res = {d, at, light};
     {
         char dir[4096];
@@ -867,8 +951,7 @@ int cmd_demo(int argc, char **argv)
         const void *what[] = {&res, &res};
         if (util_write_files(dir, 2, names, write, what, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
+            return CLI_EXIT_FAIL;
         }
     }
     static const char *const plotted[] = {"load-small", "load-big", "run-small",
@@ -880,8 +963,7 @@ int cmd_demo(int argc, char **argv)
         plot_report rep;
         if (plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
+            return CLI_EXIT_FAIL;
         }
         missing |= rep.gnuplot_missing;
     }
@@ -893,16 +975,66 @@ int cmd_demo(int argc, char **argv)
         static const char *const names[] = {"REPORT.md"};
         static const util_writer write[] = {write_report};
         const void *what[] = {&res};
-        double el = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        double el = (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
         if (util_write_files(d->out, 1, names, write, what, err, sizeof err) != 0) {
             fprintf(stderr, "capsim demo: %s\n", err);
-            status = CLI_EXIT_FAIL;
-            goto done;
+            return CLI_EXIT_FAIL;
         }
         printf("\n  done in %.0f s. The report: %s/REPORT.md\n", el, d->out);
         printf("  plots: %s/load-*/plots, %s/run-*/plots, %s/whatif/plots\n", d->out, d->out,
                d->out);
     }
+    return CLI_EXIT_OK;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    demo *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return CLI_EXIT_FAIL;
+    int status = demo_parse(argc, argv, d);
+    if (status < 0)
+        status = demo_check_gpus(d);
+    if (status >= 0) {
+        free(d);
+        return status;
+    }
+    status = CLI_EXIT_OK;
+    char err[1024];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (util_mkdir_p(d->out, err, sizeof err) != 0) {
+        fprintf(stderr, "capsim demo: %s\n", err);
+        free(d);
+        return CLI_EXIT_FAIL;
+    }
+    printf("capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n", SMALL_MODEL,
+           BIG_MODEL, d->gpu, CHAT_SLO);
+    printf("  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
+    fflush(stdout);
+    if (step_capacities(d) != 0) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    printf("      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n", d->estimate[W_SMALL],
+           d->estimate[W_BIG], WHATIFS[W_BIG].tp);
+    printf("  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
+    fflush(stdout);
+    if (step_sweep(d, W_SMALL, "load-small") != 0 || step_sweep(d, W_BIG, "load-big") != 0) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    printf("  3/4 confirming runs at every capacity (seed %s, independent of the searches'), "
+           "and runs at 70%% with per-request records ...\n",
+           d->confirm_seed);
+    fflush(stdout);
+    if (step_runs(d) != 0) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    printf("  4/4 plots and REPORT.md ...\n");
+    fflush(stdout);
+    status = step_report(d, &t0);
 done:
     free(d);
     return status;

@@ -18,7 +18,7 @@
 #include "sim/base/csvout.h"
 #include "sim/base/histo.h"
 #include "sim/engine/queue.h"
-#include "sim/cli/runopts.h"
+#include "sim/plan/runspec.h"
 #include "sim/engine/theory.h"
 #include "sim/plan/scenario.h"
 #include "sim/base/util.h"

@@ -20,21 +20,20 @@
 #include <unistd.h>
 
 #include "sim/cli/cli.h"
+#include "sim/cli/cmd_run.h"
 #include "sim/base/csvout.h"
 #include "sim/plan/deploy.h"
 #include "sim/base/histo.h"
 #include "sim/plan/parmap.h"
 #include "sim/base/rng.h"
-#include "sim/cli/runopts.h"
+#include "sim/cli/runflags.h"
 #include "sim/plan/scenario.h"
 #include "sim/serve/serve.h"
 #include "sim/base/spec.h"
 #include "sim/base/util.h"
 
-static const char *CMD = "run"; /* "sweep" when cmd_sweep runs */
 
 /* What `capsim sweep` adds to run's options. */
-#define SWEEP_MAX_AXES 8
 typedef struct sweep_opts {
     const char *axis[SWEEP_MAX_AXES]; /* "key=values" as given */
     int n_axes;
@@ -79,7 +78,7 @@ static void usage(FILE *out)
 
 /* --- outputs ------------------------------------------------------------------------------ */
 
-static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
+static void write_scenario(FILE *fp, const run_spec *r, const serve_result *res)
 {
     fprintf(fp, "; capsim run scenario, every setting resolved.\n");
     fprintf(fp, "; Reproduce with: capsim run THIS_FILE --out DIR\n");
@@ -101,7 +100,7 @@ static void write_scenario(FILE *fp, const run_cli *r, const serve_result *res)
     }
 }
 
-static void write_summary(FILE *fp, const run_cli *r, const resolved *x, const serve_result *res)
+static void write_summary(FILE *fp, const run_spec *r, const resolved *x, const serve_result *res)
 {
     csvout c;
     csvout_init(&c, fp);
@@ -130,42 +129,42 @@ static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
     }
 }
 
-static void print_row(const serve_result *res, serve_metric m)
+static void print_row(FILE *out, const serve_result *res, serve_metric m)
 {
-    printf("  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
+    fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
            res->metric[m].half_width, serve_metric_units[m]);
 }
 
-static void print_table(const run_cli *r, const resolved *x, const serve_result *res)
+static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
 {
     const serve_config *c = &x->cfg;
     const deploy *d = &x->dep;
-    printf("capsim run: %s on %u replica%s of %d x %s (weights %s, KV %s), %s batching, "
+    fprintf(out, "capsim run: %s on %u replica%s of %d x %s (weights %s, KV %s), %s batching, "
            "router %s\n",
            d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
            precision_name(d->weights), precision_name(d->kv),
            c->sched == SERVE_STATIC ? "static" : "continuous", serve_router_names[c->router]);
     if (d->note[0])
-        printf("  note: %s\n", d->note);
-    printf("  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
+        fprintf(out, "  note: %s\n", d->note);
+    fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
     if (c->wl.trace_path)
-        printf("  workload: trace %s\n", c->wl.trace_path);
+        fprintf(out, "  workload: trace %s\n", c->wl.trace_path);
     else if (c->wl.users > 0)
-        printf("  workload: closed loop, %u users thinking %s between requests; prompt %s, "
+        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
                "output %s\n",
                c->wl.users, r->value[OPT_think], r->value[OPT_prompt_len],
                r->value[OPT_output_len]);
     else
-        printf("  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
+        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
                r->value[OPT_prompt_len], r->value[OPT_output_len]);
-    printf("  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
+    fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),
            100 * c->warmup_fraction, (unsigned long long)c->seed);
-    printf("  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
+    fprintf(out, "  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
     static const serve_metric shown[] = {SM_request_throughput,
                                          SM_output_throughput,
                                          SM_total_token_throughput,
@@ -191,29 +190,29 @@ static void print_table(const run_cli *r, const resolved *x, const serve_result 
                                          SM_rejected_fraction,
                                          SM_cost_per_million_output_tokens};
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
-        print_row(res, shown[i]);
-    printf("  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
+        print_row(out, res, shown[i]);
+    fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
     for (int k = 0; k < SLO_COUNT; k++) {
         if (res->slo_met[k] < 0)
             continue;
         serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
-        printf("  SLO %s <= %g ms: %s (%s = %.4g ms)\n", serve_metric_names[m],
+        fprintf(out, "  SLO %s <= %g ms: %s (%s = %.4g ms)\n", serve_metric_names[m],
                1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met", serve_metric_names[m],
                res->metric[m].mean);
     }
     for (uint32_t k = 0; k < res->n_classes; k++)
-        printf("  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
+        fprintf(out, "  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
                x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,
                res->class_attainment[k].mean, res->class_attainment[k].half_width);
-    printf("\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
-    printf("  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
+    fprintf(out, "\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
+    fprintf(out, "  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);
     if (res->little_checked)
-        printf("  Little's law: L = %.4g +- %.2g, lambda*W = %.4g +- %.2g: %s\n",
+        fprintf(out, "  Little's law: L = %.4g +- %.2g, lambda*W = %.4g +- %.2g: %s\n",
                res->metric[SM_mean_in_system].mean, res->metric[SM_mean_in_system].half_width,
                res->metric[SM_lambda_w].mean, res->metric[SM_lambda_w].half_width,
                res->little_ok ? "agree" : "DISAGREE");
-    printf("  %llu steps and %llu events simulated.\n", (unsigned long long)res->steps,
+    fprintf(out, "  %llu steps and %llu events simulated.\n", (unsigned long long)res->steps,
            (unsigned long long)res->events);
 }
 
@@ -263,33 +262,28 @@ static int outputs_commit(outputs *o, char *err, size_t errlen)
     return rc;
 }
 
-int cmd_run(int argc, char **argv)
+int run_command(const run_spec *r, int plots, FILE *out_fp, FILE *err_fp)
 {
-    run_cli r;
-    memset(&r, 0, sizeof r);
-    int prc = run_parse_args(CMD, argc, argv, &r, NULL, NULL, NULL, usage);
-    if (prc != 0)
-        return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     char err[2048];
     resolved x;
-    if (run_resolve(&r, &x, err, sizeof err) != 0) {
+    if (run_resolve(r, &x, err, sizeof err) != 0) {
         run_resolved_fini(&x);
-        return cli_usage_error(CMD, "%s", err);
+        return cli_usage_error_to(err_fp, "run", "%s", err);
     }
-    int per_request = strcmp(r.value[OPT_per_request], "on") == 0 ||
-                      strcmp(r.value[OPT_per_request], "true") == 0 ||
-                      strcmp(r.value[OPT_per_request], "1") == 0;
-    if (per_request && r.out_dir == NULL)
-        fprintf(stderr, "capsim run: warning: --per-request writes requests.csv into --out DIR; "
+    int per_request = strcmp(r->value[OPT_per_request], "on") == 0 ||
+                      strcmp(r->value[OPT_per_request], "true") == 0 ||
+                      strcmp(r->value[OPT_per_request], "1") == 0;
+    if (per_request && r->out_dir == NULL)
+        fprintf(err_fp, "capsim run: warning: --per-request writes requests.csv into --out DIR; "
                         "no --out was given\n");
     outputs out;
     memset(&out, 0, sizeof out);
     int timeseries = x.cfg.sample_interval_s > 0;
-    if (r.out_dir) {
-        if (outputs_open(&out, r.out_dir, per_request, timeseries, err, sizeof err) != 0) {
-            outputs_abort(&out, r.out_dir);
+    if (r->out_dir) {
+        if (outputs_open(&out, r->out_dir, per_request, timeseries, err, sizeof err) != 0) {
+            outputs_abort(&out, r->out_dir);
             run_resolved_fini(&x);
-            fprintf(stderr, "capsim run: %s\n", err);
+            fprintf(err_fp, "capsim run: %s\n", err);
             return CLI_EXIT_FAIL;
         }
         if (per_request) {
@@ -307,52 +301,64 @@ int cmd_run(int argc, char **argv)
     serve_result res;
     int status = CLI_EXIT_OK;
     if (serve_run(&x.cfg, &res, err, sizeof err) != 0) {
-        status = cli_usage_error(CMD, "%s", err);
-        if (r.out_dir)
-            outputs_abort(&out, r.out_dir);
+        status = cli_usage_error_to(err_fp, "run", "%s", err);
+        if (r->out_dir)
+            outputs_abort(&out, r->out_dir);
         run_resolved_fini(&x);
         return status;
     }
-    if (r.out_dir) {
-        write_summary(out.f[0].fp, &r, &x, &res);
+    if (r->out_dir) {
+        write_summary(out.f[0].fp, r, &x, &res);
         write_seeds(out.f[1].fp, &res, x.cfg.seed);
-        write_scenario(out.f[2].fp, &r, &res);
+        write_scenario(out.f[2].fp, r, &res);
         if (outputs_commit(&out, err, sizeof err) != 0) {
-            outputs_abort(&out, r.out_dir);
-            fprintf(stderr, "capsim run: %s\n", err);
+            outputs_abort(&out, r->out_dir);
+            fprintf(err_fp, "capsim run: %s\n", err);
             status = CLI_EXIT_FAIL;
         }
     }
     if (status == CLI_EXIT_OK) {
-        print_table(&r, &x, &res);
-        if (r.out_dir) {
-            printf("  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r.out_dir,
+        print_table(out_fp, r, &x, &res);
+        if (r->out_dir) {
+            fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r->out_dir,
                    timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
-            cli_draw_plots(CMD, r.out_dir);
+            if (plots)
+                cli_draw_plots("run", r->out_dir);
         }
         if (res.rejected)
-            fprintf(stderr,
+            fprintf(err_fp,
                     "capsim run: warning: %llu requests could never run and were refused "
                     "(a whole sequence larger than the KV cache, or a prompt longer than "
                     "--max-batched-tokens without chunked prefill); they count as SLO misses\n",
                     (unsigned long long)res.rejected);
         if (res.trace_rows_reordered)
-            fprintf(stderr,
+            fprintf(err_fp,
                     "capsim run: warning: %llu trace rows were out of time order and "
                     "have been sorted (--strict-order on refuses them)\n",
                     (unsigned long long)res.trace_rows_reordered);
         if (res.trace_rows_bad)
-            fprintf(stderr,
+            fprintf(err_fp,
                     "capsim run: warning: %llu malformed trace rows skipped; the first: "
                     "%s\n",
                     (unsigned long long)res.trace_rows_bad, res.trace_first_bad);
         if (res.little_checked && !res.little_ok)
-            fprintf(stderr, "capsim run: warning: Little's law check failed: L and lambda*W "
+            fprintf(err_fp, "capsim run: warning: Little's law check failed: L and lambda*W "
                             "differ beyond their intervals; the run may be too short or "
                             "overloaded\n");
     }
     serve_result_fini(&res);
     run_resolved_fini(&x);
+    return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_spec *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return CLI_EXIT_FAIL;
+    int prc = run_parse_args("run", argc, argv, r, NULL, NULL, NULL, usage);
+    int status = prc > 0 ? CLI_EXIT_OK : prc < 0 ? CLI_EXIT_USAGE : run_command(r, 1, stdout, stderr);
+    free(r);
     return status;
 }
 
@@ -379,16 +385,6 @@ static void sweep_usage(FILE *out)
             "example: capsim sweep --model llama-3.1-8b --gpu h100-sxm --requests 500 \\\n"
             "           --sweep rate=2:20:2 --sweep precision=bf16,fp8 --out results/sweep\n");
 }
-
-#define SWEEP_MAX_VALUES 4096
-
-typedef struct sweep_axis {
-    run_opt key;
-    int is_rate;
-    char name[64];
-    char (*values)[64];
-    size_t n;
-} sweep_axis;
 
 static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
 {
@@ -456,10 +452,10 @@ static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
 
 /* One grid point: settings from the base plus the point's values and seed; runs it and
  * writes "index,status,reason,<summary values>" into out. */
-static void run_point(const run_cli *base, const sweep_axis *ax, int n_axes, uint64_t p,
+static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, uint64_t p,
                       uint64_t master, FILE *out)
 {
-    run_cli *r = malloc(sizeof *r);
+    run_spec *r = malloc(sizeof *r);
     char err[2048] = "";
     int ok = r != NULL;
     if (ok) {
@@ -505,7 +501,7 @@ static void run_point(const run_cli *base, const sweep_axis *ax, int n_axes, uin
 }
 
 typedef struct sweep_ctx {
-    const run_cli *base;
+    const run_spec *base;
     const sweep_axis *ax;
     int n_axes;
     uint64_t master;
@@ -546,88 +542,63 @@ static int write_sweep_summary(const char *dir, parmap_row *rows, size_t n, char
     return util_atomic_commit(&f, err, errlen);
 }
 
-int cmd_sweep(int argc, char **argv)
+int sweep_grid_parse(sweep_grid *g, const char *const *axes, int n_axes, char *err,
+                     size_t errlen)
 {
-    CMD = "sweep";
-    run_cli base;
-    memset(&base, 0, sizeof base);
-    sweep_opts sw;
-    memset(&sw, 0, sizeof sw);
-    static const struct option extra[] = {
-        {"sweep", required_argument, NULL, SWEEP_OPT_AXIS},
-        {"jobs", required_argument, NULL, SWEEP_OPT_JOBS},
-        {"shard", required_argument, NULL, SWEEP_OPT_SHARD},
-        {NULL, 0, NULL, 0},
-    };
-    int prc = run_parse_args(CMD, argc, argv, &base, extra, on_sweep_opt, &sw, sweep_usage);
-    if (prc != 0)
-        return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    memset(g, 0, sizeof *g);
+    g->total = 1;
+    for (int i = 0; i < n_axes && i < SWEEP_MAX_AXES; i++) {
+        g->n_axes++;
+        if (parse_axis(axes[i], &g->ax[i], err, errlen) != 0)
+            return -1;
+        g->total *= g->ax[i].n;
+        if (g->total > 1000000) {
+            util_errf(err, errlen, "the grid has more than 10^6 points");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sweep_grid_fini(sweep_grid *g)
+{
+    for (int i = 0; i < SWEEP_MAX_AXES; i++) {
+        free(g->ax[i].values);
+        g->ax[i].values = NULL;
+    }
+}
+
+int sweep_command(const run_spec *base, const sweep_grid *g, uint64_t jobs, uint64_t shard_i,
+                  uint64_t shard_n, int interactive, FILE *out_fp, FILE *err_fp)
+{
     char err[2048];
-    if (sw.n_axes == 0)
-        return cli_usage_error(CMD, "no --sweep KEY=VALUES given");
-    if (base.out_dir == NULL)
-        return cli_usage_error(CMD, "--out DIR is required");
-    sweep_axis ax[SWEEP_MAX_AXES];
-    memset(ax, 0, sizeof ax);
-    uint64_t total = 1;
-    int status = CLI_EXIT_OK;
-    for (int i = 0; i < sw.n_axes; i++) {
-        if (parse_axis(sw.axis[i], &ax[i], err, sizeof err) != 0) {
-            status = cli_usage_error(CMD, "%s", err);
-            goto done;
-        }
-        total *= ax[i].n;
-        if (total > 1000000) {
-            status = cli_usage_error(CMD, "the grid has more than 10^6 points");
-            goto done;
-        }
-    }
-    uint64_t jobs = parmap_cores(), shard_i = 1, shard_n = 1;
-    if (sw.jobs && cli_parse_count("--jobs", sw.jobs, 1, 256, &jobs, err, sizeof err) != 0) {
-        status = cli_usage_error(CMD, "%s", err);
-        goto done;
-    }
-    if (sw.shard) {
-        char tail;
-        unsigned long long i = 0, n = 0;
-        if (sscanf(sw.shard, "%llu/%llu%c", &i, &n, &tail) != 2 || n < 1 || i < 1 || i > n) {
-            status = cli_usage_error(CMD, "--shard '%s': expected I/N with 1 <= I <= N", sw.shard);
-            goto done;
-        }
-        shard_i = i;
-        shard_n = n;
-    }
     /* Check the base scenario once, so that a mistake common to every point is one message
      * (not fitting in memory excepted: a swept knob such as tp may fix it). */
-    {
-        resolved x;
-        int rc = run_resolve(&base, &x, err, sizeof err);
-        run_resolved_fini(&x);
-        if (rc != 0 && strstr(err, "needs") == NULL) {
-            status = cli_usage_error(CMD, "%s", err);
-            goto done;
-        }
-    }
+    resolved x;
+    int rc = run_resolve(base, &x, err, sizeof err);
+    run_resolved_fini(&x);
+    if (rc != 0 && strstr(err, "needs") == NULL)
+        return cli_usage_error_to(err_fp, "sweep", "%s", err);
     uint64_t master;
-    if (util_parse_u64(base.value[OPT_seed], &master) != 0) {
-        status = cli_usage_error(CMD, "--seed '%s': expected a whole number", base.value[OPT_seed]);
-        goto done;
-    }
-    uint64_t mine = (total - (shard_i - 1) + shard_n - 1) / shard_n;
-    sweep_ctx ctx = {&base, ax, sw.n_axes, master};
+    if (util_parse_u64(base->value[OPT_seed], &master) != 0)
+        return cli_usage_error_to(err_fp, "sweep", "--seed '%s': expected a whole number",
+                                  base->value[OPT_seed]);
+    int status = CLI_EXIT_OK;
+    uint64_t mine = (g->total - (shard_i - 1) + shard_n - 1) / shard_n;
+    sweep_ctx ctx = {base, g->ax, g->n_axes, master};
     parmap_row *rows = NULL;
     size_t n = 0;
-    if (parmap_run(shard_i - 1, shard_n, mine, jobs, sweep_point, &ctx, 1, &rows,
-                   &n, err, sizeof err) != 0) {
-        fprintf(stderr, "capsim sweep: %s\n", err);
+    if (parmap_run(shard_i - 1, shard_n, mine, jobs, sweep_point, &ctx, interactive, &rows, &n,
+                   err, sizeof err) != 0) {
+        fprintf(err_fp, "capsim sweep: %s\n", err);
         status = CLI_EXIT_FAIL;
     }
     if (status == CLI_EXIT_OK && n != mine) {
-        fprintf(stderr, "capsim sweep: %zu of %llu points finished\n", n, (unsigned long long)mine);
+        fprintf(err_fp, "capsim sweep: %zu of %llu points finished\n", n, (unsigned long long)mine);
         status = CLI_EXIT_FAIL;
     }
-    if (status == CLI_EXIT_OK && write_sweep_summary(base.out_dir, rows, n, err, sizeof err) != 0) {
-        fprintf(stderr, "capsim sweep: %s\n", err);
+    if (status == CLI_EXIT_OK && write_sweep_summary(base->out_dir, rows, n, err, sizeof err) != 0) {
+        fprintf(err_fp, "capsim sweep: %s\n", err);
         status = CLI_EXIT_FAIL;
     }
     size_t failed = 0;
@@ -635,15 +606,70 @@ int cmd_sweep(int argc, char **argv)
         failed += strstr(rows[i].text, ",error,") != NULL;
     parmap_rows_free(rows, n);
     if (status == CLI_EXIT_OK)
-        printf("capsim sweep: %llu points (shard %llu/%llu of %llu), %zu could not run; wrote "
-               "%s/summary.csv\n",
-               (unsigned long long)mine, (unsigned long long)shard_i, (unsigned long long)shard_n,
-               (unsigned long long)total, failed, base.out_dir);
-    if (status == CLI_EXIT_OK)
-        cli_draw_plots(CMD, base.out_dir);
+        fprintf(out_fp,
+                "capsim sweep: %llu points (shard %llu/%llu of %llu), %zu could not run; wrote "
+                "%s/summary.csv\n",
+                (unsigned long long)mine, (unsigned long long)shard_i, (unsigned long long)shard_n,
+                (unsigned long long)g->total, failed, base->out_dir);
+    if (status == CLI_EXIT_OK && interactive)
+        cli_draw_plots("sweep", base->out_dir);
+    return status;
+}
+
+/* The sweep's own options after the grid: --jobs and --shard. */
+static int sweep_jobs_shard(const sweep_opts *sw, uint64_t *jobs, uint64_t *shard_i,
+                            uint64_t *shard_n)
+{
+    char err[1024];
+    *jobs = parmap_cores();
+    *shard_i = *shard_n = 1;
+    if (sw->jobs && cli_parse_count("--jobs", sw->jobs, 1, 256, jobs, err, sizeof err) != 0)
+        return cli_usage_error("sweep", "%s", err);
+    if (sw->shard) {
+        char tail;
+        unsigned long long i = 0, n = 0;
+        if (sscanf(sw->shard, "%llu/%llu%c", &i, &n, &tail) != 2 || n < 1 || i < 1 || i > n)
+            return cli_usage_error("sweep", "--shard '%s': expected I/N with 1 <= I <= N",
+                                   sw->shard);
+        *shard_i = i;
+        *shard_n = n;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    static const struct option extra[] = {
+        {"sweep", required_argument, NULL, SWEEP_OPT_AXIS},
+        {"jobs", required_argument, NULL, SWEEP_OPT_JOBS},
+        {"shard", required_argument, NULL, SWEEP_OPT_SHARD},
+        {NULL, 0, NULL, 0},
+    };
+    run_spec *base = calloc(1, sizeof *base);
+    sweep_grid *g = calloc(1, sizeof *g);
+    sweep_opts sw;
+    memset(&sw, 0, sizeof sw);
+    char err[2048];
+    uint64_t jobs, shard_i, shard_n;
+    int status = CLI_EXIT_FAIL;
+    if (base == NULL || g == NULL)
+        goto done;
+    int prc = run_parse_args("sweep", argc, argv, base, extra, on_sweep_opt, &sw, sweep_usage);
+    if (prc != 0)
+        status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    else if (sw.n_axes == 0)
+        status = cli_usage_error("sweep", "no --sweep KEY=VALUES given");
+    else if (base->out_dir == NULL)
+        status = cli_usage_error("sweep", "--out DIR is required");
+    else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0)
+        status = cli_usage_error("sweep", "%s", err);
+    else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK)
+        status = sweep_command(base, g, jobs, shard_i, shard_n, 1, stdout, stderr);
 done:
-    for (int i = 0; i < SWEEP_MAX_AXES; i++)
-        free(ax[i].values);
+    if (g)
+        sweep_grid_fini(g);
+    free(g);
+    free(base);
     return status;
 }
 

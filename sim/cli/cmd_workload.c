@@ -289,6 +289,41 @@ static int generate(wl_opts *o)
     return status;
 }
 
+static void wl_defaults(wl_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->prompt, sizeof o->prompt, "lognormal:mean=1000,cv=1");
+    snprintf(o->output, sizeof o->output, "lognormal:mean=200,cv=1");
+    o->requests = 2000;
+    o->seed = 1;
+    o->window_s = 60;
+    o->topt.format = TRACE_AUTO;
+    o->topt.speedup = 1;
+    o->lengths_joint = 1;
+}
+
+/* What the command works on: a trace file, a scenario file or an arrival spec. Returns 0,
+ * or -1 after a usage error. */
+static int wl_target(wl_opts *o, const char *what)
+{
+    o->what = what;
+    struct stat st;
+    o->is_file = stat(o->what, &st) == 0;
+    size_t len = strlen(o->what);
+    o->is_ini = o->is_file && len > 4 && strcmp(o->what + len - 4, ".ini") == 0;
+    if (!o->is_file) {
+        if (strchr(o->what, ':') == NULL) {
+            cli_usage_error(CMD,
+                            "'%s': no such file, and not an arrival spec (expected e.g. "
+                            "poisson:rate=5)",
+                            o->what);
+            return -1;
+        }
+        snprintf(o->arrival, sizeof o->arrival, "%s", o->what);
+    }
+    return 0;
+}
+
 int cmd_workload(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -320,15 +355,7 @@ int cmd_workload(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     wl_opts o;
-    memset(&o, 0, sizeof o);
-    snprintf(o.prompt, sizeof o.prompt, "lognormal:mean=1000,cv=1");
-    snprintf(o.output, sizeof o.output, "lognormal:mean=200,cv=1");
-    o.requests = 2000;
-    o.seed = 1;
-    o.window_s = 60;
-    o.topt.format = TRACE_AUTO;
-    o.topt.speedup = 1;
-    o.lengths_joint = 1;
+    wl_defaults(&o);
     char err[512];
     opterr = 0;
     optind = 2;
@@ -414,18 +441,7 @@ int cmd_workload(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error(CMD, "%s needs exactly one FILE or SPEC",
                                gen ? "generate" : "describe");
-    o.what = argv[optind];
-    struct stat st;
-    o.is_file = stat(o.what, &st) == 0;
-    size_t len = strlen(o.what);
-    o.is_ini = o.is_file && len > 4 && strcmp(o.what + len - 4, ".ini") == 0;
-    if (!o.is_file) {
-        if (strchr(o.what, ':') == NULL)
-            return cli_usage_error(CMD,
-                                   "'%s': no such file, and not an arrival spec (expected "
-                                   "e.g. poisson:rate=5)",
-                                   o.what);
-        snprintf(o.arrival, sizeof o.arrival, "%s", o.what);
-    }
+    if (wl_target(&o, argv[optind]) != 0)
+        return CLI_EXIT_USAGE;
     return gen ? generate(&o) : describe(&o);
 }

@@ -51,7 +51,7 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
     if (profile_path == NULL) {
         profile_path = catalog_default_profile(default_profile, sizeof default_profile);
     }
-    if (profile_list_load(profile_path, &d->profiles, err, errlen) != 0)
+    if (o->coeffs == NULL && profile_list_load(profile_path, &d->profiles, err, errlen) != 0)
         goto fail;
     if (o->model == NULL || o->gpu == NULL) {
         util_errf(err, errlen, "--model and --gpu are required (see capsim list models|gpus)");
@@ -128,7 +128,7 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
         snprintf(d->profile.basis, sizeof d->profile.basis, "%s", o->step_model);
         return 0;
     }
-    const profile_row *pr = profile_list_find(&d->profiles, d->gpu.name);
+    const profile_row *pr = o->coeffs ? o->coeffs : profile_list_find(&d->profiles, d->gpu.name);
     if (pr == NULL) {
         util_errf(err, errlen, "%s: no profile row for '%s' and no '*' row", profile_path,
                   d->gpu.name);

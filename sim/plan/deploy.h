@@ -4,7 +4,9 @@
  * and the step-time profile, giving a memory plan and a step-time model.
  *
  * Shared by `capsim estimate` and the serving simulation. The caller owns the struct;
- * deploy_resolve() loads the catalogs into it and deploy_fini() frees them.
+ * deploy_resolve() loads the catalogs into it and deploy_fini() frees them. The step-time
+ * coefficients come from a profile file, or as values (deploy_options.coeffs) from a caller
+ * that has them in memory, such as a calibration that has just fitted them.
  */
 #ifndef CAPSIM_DEPLOY_H
 #define CAPSIM_DEPLOY_H
@@ -26,6 +28,7 @@ typedef struct deploy_options {
     double gpu_memory_utilization;
     uint32_t block_size;
     const char *profile;     /* profile CSV; NULL = models/profiles/default.csv */
+    const profile_row *coeffs; /* non-NULL: these coefficients, and no profile file is read */
     const char *step_model;  /* NULL = roofline; "linear:a=A,b=B" for the linear model */
     const char *catalog_dir; /* NULL = the default */
 } deploy_options;

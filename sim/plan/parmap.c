@@ -101,6 +101,93 @@ static uint64_t lines_done(const char *tmpdir, uint64_t jobs)
     return done;
 }
 
+/* A worker process: runs the items it reads from fd, writing into its part file. */
+static _Noreturn void worker(int fd, const char *tmpdir, uint64_t w, uint64_t first, uint64_t stride,
+                   parmap_fn fn, void *user)
+{
+    char path[4200];
+    part_path(path, sizeof path, tmpdir, w);
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL)
+        _exit(3);
+    uint64_t k;
+    while (read(fd, &k, sizeof k) == (ssize_t)sizeof k) {
+        fn(first + k * stride, fp, user);
+        fflush(fp);
+    }
+    _exit(fclose(fp) == 0 ? 0 : 3);
+}
+
+/* Collects the workers that have ended (their pid set to 0); a worker that failed sets
+ * *failed with the first reason. Returns whether any is still running. */
+static int reap(pid_t *pids, uint64_t started, int *failed, char *err, size_t errlen)
+{
+    int alive = 0;
+    for (uint64_t w = 0; w < started; w++) {
+        if (pids[w] <= 0)
+            continue;
+        int st;
+        pid_t got = waitpid(pids[w], &st, WNOHANG);
+        if (got == 0) {
+            alive = 1;
+            continue;
+        }
+        if (got < 0) {
+            if (!*failed)
+                util_errf(err, errlen, "lost a worker process: %s", strerror(errno));
+            *failed = 1;
+        } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (!*failed) {
+                if (WIFSIGNALED(st))
+                    util_errf(err, errlen, "a worker process was killed by signal %d",
+                              WTERMSIG(st));
+                else
+                    util_errf(err, errlen, "a worker process failed (exit status %d)",
+                              WEXITSTATUS(st));
+            }
+            *failed = 1;
+        }
+        pids[w] = 0;
+    }
+    return alive;
+}
+
+/* The progress line: items done, their rate and the time left. */
+static void show_progress(const char *tmpdir, uint64_t started, uint64_t count,
+                          const struct timespec *t0)
+{
+    uint64_t done = lines_done(tmpdir, started);
+    if (done > count)
+        done = count; /* an item may write more than one line */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double el = (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+    double rate = el > 0 ? (double)done / el : 0;
+    fprintf(stderr, "\r  %llu/%llu done, %.2g per s, %.0f s left   ", (unsigned long long)done,
+            (unsigned long long)count, rate, rate > 0 ? (double)(count - done) / rate : 0.0);
+}
+
+/* Reads the workers' part files into rows (unless a failure is known) and removes them
+ * with their folder. */
+static void collect(const char *tmpdir, uint64_t started, parmap_row **rows, size_t *n_rows,
+                    int *failed, char *err, size_t errlen)
+{
+    size_t cap = 0;
+    for (uint64_t w = 0; w < started; w++) {
+        char path[4200];
+        part_path(path, sizeof path, tmpdir, w);
+        FILE *fp = fopen(path, "r");
+        if (!*failed && (fp == NULL || parmap_read_rows(fp, rows, n_rows, &cap) != 0)) {
+            util_errf(err, errlen, "cannot read a worker's output %s", path);
+            *failed = 1;
+        }
+        if (fp)
+            fclose(fp);
+        remove(path);
+    }
+    rmdir(tmpdir);
+}
+
 int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
                void *user, int progress, parmap_row **rows, size_t *n_rows, char *err,
                size_t errlen)
@@ -136,17 +223,7 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
         pid_t pid = fork();
         if (pid == 0) {
             close(queue[1]);
-            char path[4200];
-            part_path(path, sizeof path, tmpdir, w);
-            FILE *fp = fopen(path, "w");
-            if (fp == NULL)
-                _exit(3);
-            uint64_t k;
-            while (read(queue[0], &k, sizeof k) == (ssize_t)sizeof k) {
-                fn(first + k * stride, fp, user);
-                fflush(fp);
-            }
-            _exit(fclose(fp) == 0 ? 0 : 3);
+            worker(queue[0], tmpdir, w, first, stride, fn, user);
         }
         if (pid < 0) {
             util_errf(err, errlen, "cannot start a worker process");
@@ -165,7 +242,7 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
     sigaction(SIGPIPE, &ign, &old_pipe);
     uint64_t handed = 0;
     int open_w = 1;
-    struct timespec t0, now;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         while (open_w && handed < count) {
@@ -177,45 +254,9 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
             close(queue[1]);
             open_w = 0;
         }
-        int alive = 0;
-        for (uint64_t w = 0; w < started; w++) {
-            if (pids[w] <= 0)
-                continue;
-            int st;
-            pid_t got = waitpid(pids[w], &st, WNOHANG);
-            if (got == 0) {
-                alive = 1;
-                continue;
-            }
-            if (got < 0) {
-                if (!failed)
-                    util_errf(err, errlen, "lost a worker process: %s", strerror(errno));
-                failed = 1;
-            } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                if (!failed) {
-                    if (WIFSIGNALED(st))
-                        util_errf(err, errlen, "a worker process was killed by signal %d",
-                                  WTERMSIG(st));
-                    else
-                        util_errf(err, errlen, "a worker process failed (exit status %d)",
-                                  WEXITSTATUS(st));
-                }
-                failed = 1;
-            }
-            pids[w] = 0;
-        }
-        if (tty) {
-            uint64_t done = lines_done(tmpdir, started);
-            if (done > count)
-                done = count; /* an item may write more than one line */
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            double el =
-                (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
-            double rate = el > 0 ? (double)done / el : 0;
-            fprintf(stderr, "\r  %llu/%llu done, %.2g per s, %.0f s left   ",
-                    (unsigned long long)done, (unsigned long long)count, rate,
-                    rate > 0 ? (double)(count - done) / rate : 0.0);
-        }
+        int alive = reap(pids, started, &failed, err, errlen);
+        if (tty)
+            show_progress(tmpdir, started, count, &t0);
         if (!alive) {
             if (open_w) {
                 close(queue[1]);
@@ -232,20 +273,7 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
     sigaction(SIGPIPE, &old_pipe, NULL);
     if (tty)
         fprintf(stderr, "\n");
-    size_t cap = 0;
-    for (uint64_t w = 0; w < started; w++) {
-        char path[4200];
-        part_path(path, sizeof path, tmpdir, w);
-        FILE *fp = fopen(path, "r");
-        if (!failed && (fp == NULL || parmap_read_rows(fp, rows, n_rows, &cap) != 0)) {
-            util_errf(err, errlen, "cannot read a worker's output %s", path);
-            failed = 1;
-        }
-        if (fp)
-            fclose(fp);
-        remove(path);
-    }
-    rmdir(tmpdir);
+    collect(tmpdir, started, rows, n_rows, &failed, err, errlen);
     if (failed) {
         parmap_rows_free(*rows, *n_rows);
         *rows = NULL;

@@ -1,12 +1,15 @@
 /*
- * runopts: the settings of a serving scenario, shared by capsim run, sweep and capacity:
- * every option with its default and help, parsing them from flags and an INI scenario
- * file (flags win), resolving them into a serve_config, and the summary.csv columns.
+ * runspec: the typed description of a serving scenario (run_spec), shared by capsim run,
+ * sweep, capacity, calibrate and the demo: every setting with its default and help, filled
+ * from an INI scenario file here and from flags by the command line (sim/cli/runflags:
+ * flags win), resolved into a serve_config, and the summary.csv columns.
+ *
+ * The settings are kept as the text a user gave, so that a scenario writes back to a
+ * scenario file byte for byte; run_resolve checks and converts them.
  */
-#ifndef CAPSIM_RUNOPTS_H
-#define CAPSIM_RUNOPTS_H
+#ifndef CAPSIM_RUNSPEC_H
+#define CAPSIM_RUNSPEC_H
 
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -68,10 +71,6 @@ typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;
 extern const char *const run_opt_key[OPT_COUNT];
 extern const char *const run_opt_default[OPT_COUNT];
 
-/* getopt codes of the options every command shares, and the first free code for a
- * command's own options. */
-enum { RUN_OPT_OUT = OPT_COUNT, RUN_OPT_HELP, RUN_OPT_EXTRA };
-
 /* A [class.NAME] section of a scenario file: what differs for that class. */
 typedef struct class_def {
     char name[32];
@@ -79,13 +78,16 @@ typedef struct class_def {
     char slo[SCENARIO_MAX_VALUE + 1];
 } class_def;
 
-typedef struct run_cli {
+typedef struct run_spec {
     char value[OPT_COUNT][1024];
     unsigned char given[OPT_COUNT]; /* set by a scenario file or a flag, not a default */
     const char *out_dir;
     class_def cls[REQSRC_MAX_CLASSES];
     uint32_t n_cls;
-} run_cli;
+    /* Non-NULL: step-time coefficients in memory, used instead of the profile option's file
+     * (borrowed; set by a command, never by a flag). */
+    const profile_row *profile_values;
+} run_spec;
 
 typedef struct resolved {
     deploy dep;
@@ -101,26 +103,26 @@ typedef struct resolved {
     serve_config cfg;
 } resolved;
 
+/* Every option at its default, none given, no classes, no --out. */
+void run_defaults(run_spec *r);
+
 /* "max_num_seqs" -> "max-num-seqs" */
 void run_flag_name(run_opt o, char *buf, size_t len);
 
 /* Prints "  --name  help [default]" for every option. */
 void run_print_options(FILE *out);
 
-/* A command's own options: getopt_long entries with codes from RUN_OPT_EXTRA, ended by a
- * zeroed entry; on_extra gets each one given (returns 0, or -1 after writing err). */
-typedef int (*run_extra_fn)(void *user, int code, const char *val, char *err, size_t errlen);
+/* Sets option o (as a scenario file or a flag does: marked given). Returns 0, or -1 with a
+ * message when the value is longer than a scenario file can hold. */
+int run_set_value(run_spec *r, run_opt o, const char *val, char *err, size_t errlen);
 
-/* Defaults, then the scenario file (at most one positional argument), then the flags on
- * top. Returns 0, 1 after --help (usage printed to stdout), or -1 after a usage error
- * (printed as one line naming cmd). */
-int run_parse_args(const char *cmd, int argc, char **argv, run_cli *r,
-                   const struct option *extra, run_extra_fn on_extra, void *user,
-                   void (*usage)(FILE *));
+/* Fills r from a scenario file: `key = value` for any option, in any section, and
+ * [class.NAME] sections. Returns 0, or -1 with "path:line: message". */
+int run_load_ini(run_spec *r, const char *path, char *err, size_t errlen);
 
 /* Turns the values into a serve_config in x. On failure returns -1 with a one-line
  * message; x must be released with run_resolved_fini either way. */
-int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen);
+int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen);
 void run_resolved_fini(resolved *x);
 
 /* Sets rate=VALUE in an arrival spec that has a rate key. */
@@ -132,7 +134,7 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes);
 
 /* The values of one run, matching run_summary_header. With x or res NULL (a point that
  * could not run), the settings and empty figures. */
-void run_summary_values(csvout *c, const run_cli *r, const resolved *x, const serve_result *res,
+void run_summary_values(csvout *c, const run_spec *r, const resolved *x, const serve_result *res,
                         uint32_t n_classes);
 
 #endif

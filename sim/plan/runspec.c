@@ -1,17 +1,18 @@
 /*
- * runopts: the settings of a serving scenario, parsed and resolved (see runopts.h).
+ * runspec: the typed description of a serving scenario: its settings, filled from a
+ * scenario file here and from flags by the command line, and resolved (see runspec.h).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "sim/cli/runopts.h"
+#include "sim/plan/runspec.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/cli/cli.h"
 #include "sim/base/histo.h"
 #include "sim/base/spec.h"
 #include "sim/base/util.h"
+#include "sim/plan/optval.h"
 
 #define RUN_NAME(name, dflt, help) #name,
 const char *const run_opt_key[OPT_COUNT] = {RUN_OPTIONS(RUN_NAME)};
@@ -41,9 +42,15 @@ void run_print_options(FILE *out)
     }
 }
 
-static int set_value(void *user, run_opt o, const char *val, char *err, size_t errlen)
+void run_defaults(run_spec *r)
 {
-    run_cli *r = user;
+    memset(r, 0, sizeof *r);
+    for (int o = 0; o < OPT_COUNT; o++)
+        snprintf(r->value[o], sizeof r->value[o], "%s", run_opt_default[o]);
+}
+
+int run_set_value(run_spec *r, run_opt o, const char *val, char *err, size_t errlen)
+{
     if (strlen(val) > SCENARIO_MAX_VALUE) {
         util_errf(err, errlen, "%s: value longer than %d characters", run_opt_key[o],
                   SCENARIO_MAX_VALUE);
@@ -58,7 +65,7 @@ static int set_value(void *user, run_opt o, const char *val, char *err, size_t e
 static int on_scenario_key(void *user, const char *section, const char *name, const char *value,
                            char *err, size_t errlen)
 {
-    run_cli *r = user;
+    run_spec *r = user;
     if (strncmp(section, "class.", 6) == 0) {
         const char *cname = section + 6;
         uint32_t k = 0;
@@ -93,110 +100,37 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
     }
     for (int o = 0; o < OPT_COUNT; o++)
         if (strcmp(name, run_opt_key[o]) == 0)
-            return set_value(user, (run_opt)o, value, err, errlen);
+            return run_set_value(r, (run_opt)o, value, err, errlen);
     util_errf(err, errlen, "unknown key '%s' (see capsim run --help for the keys)", name);
     return -1;
 }
 
-/* Flags first into a list, then the scenario file, then the flags on top. */
-int run_parse_args(const char *cmd, int argc, char **argv, run_cli *r,
-                   const struct option *extra, run_extra_fn on_extra, void *user,
-                   void (*usage)(FILE *))
+int run_load_ini(run_spec *r, const char *path, char *err, size_t errlen)
 {
-    enum { MAX_EXTRA = 16 };
-    struct option longopts[OPT_COUNT + 3 + MAX_EXTRA];
-    static char names[OPT_COUNT][64];
-    for (int o = 0; o < OPT_COUNT; o++) {
-        run_flag_name((run_opt)o, names[o], sizeof names[o]);
-        /* --per-request is a plain flag on the command line (on/off in a scenario). */
-        int has_arg = o == OPT_per_request ? no_argument : required_argument;
-        longopts[o] = (struct option){names[o], has_arg, NULL, o};
-        snprintf(r->value[o], sizeof r->value[o], "%s", run_opt_default[o]);
-    }
-    size_t n = OPT_COUNT;
-    longopts[n++] = (struct option){"out", required_argument, NULL, RUN_OPT_OUT};
-    longopts[n++] = (struct option){"help", no_argument, NULL, RUN_OPT_HELP};
-    for (size_t i = 0; extra && extra[i].name && i < MAX_EXTRA; i++)
-        longopts[n++] = extra[i];
-    longopts[n] = (struct option){NULL, 0, NULL, 0};
-    typedef struct given {
-        int code;
-        const char *val;
-    } given;
-    given flags[256];
-    size_t n_flags = 0;
-    char err[1024];
-    opterr = 0;
-    optind = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (ch == 'h' || ch == RUN_OPT_HELP) {
-            usage(stdout);
-            return 1;
-        }
-        if (ch == '?' || ch == ':') {
-            cli_bad_option(cmd, ch, argv[optind - 1]);
-            return -1;
-        }
-        if (ch >= RUN_OPT_EXTRA) {
-            if (on_extra(user, ch, optarg, err, sizeof err) != 0) {
-                cli_usage_error(cmd, "%s", err);
-                return -1;
-            }
-            continue;
-        }
-        if (n_flags == sizeof flags / sizeof flags[0]) {
-            cli_usage_error(cmd, "too many options");
-            return -1;
-        }
-        flags[n_flags++] = (given){ch, optarg ? optarg : "on"};
-    }
-    if (optind < argc - 1) {
-        cli_usage_error(cmd, "unexpected argument '%s' (at most one scenario file)",
-                        argv[optind + 1]);
-        return -1;
-    }
-    if (optind == argc - 1 &&
-        scenario_load(argv[optind], on_scenario_key, r, err, sizeof err) != 0) {
-        cli_usage_error(cmd, "%s", err);
-        return -1;
-    }
-    for (size_t i = 0; i < n_flags; i++) {
-        if (flags[i].code == RUN_OPT_OUT) {
-            if (*flags[i].val == '\0') {
-                cli_usage_error(cmd, "--out '': expected a directory name");
-                return -1;
-            }
-            r->out_dir = flags[i].val;
-        } else if (set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
-            cli_usage_error(cmd, "--%s", err);
-            return -1;
-        }
-    }
-    return 0;
+    return scenario_load(path, on_scenario_key, r, err, errlen);
 }
 
-static int on_off(const run_cli *r, run_opt o, int *out, char *err, size_t errlen)
+static int on_off(const run_spec *r, run_opt o, int *out, char *err, size_t errlen)
 {
     char name[64] = "--";
     run_flag_name(o, name + 2, sizeof name - 2);
-    return cli_parse_on_off(name, r->value[o], out, err, errlen);
+    return optval_on_off(name, r->value[o], out, err, errlen);
 }
 
-static int count_opt(const run_cli *r, run_opt o, uint64_t min, uint64_t max, uint64_t *out,
+static int count_opt(const run_spec *r, run_opt o, uint64_t min, uint64_t max, uint64_t *out,
                      char *err, size_t errlen)
 {
     char name[64] = "--";
     run_flag_name(o, name + 2, sizeof name - 2);
-    return cli_parse_count(name, r->value[o], min, max, out, err, errlen);
+    return optval_count(name, r->value[o], min, max, out, err, errlen);
 }
 
-static int real_opt(const run_cli *r, run_opt o, double min, double max, int max_open, double *out,
+static int real_opt(const run_spec *r, run_opt o, double min, double max, int max_open, double *out,
                     char *err, size_t errlen)
 {
     char name[64] = "--";
     run_flag_name(o, name + 2, sizeof name - 2);
-    return cli_parse_real(name, r->value[o], min, max, max_open, out, err, errlen);
+    return optval_real(name, r->value[o], min, max, max_open, out, err, errlen);
 }
 
 /* "ttft_p99=0.5,tpot_p99=0.05,e2el_mean=10" */
@@ -263,7 +197,7 @@ static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
 
 /* --classes and the [class.NAME] sections: shares, and for each class its lengths and SLO
  * (the workload's own where the class says nothing). */
-static int resolve_classes(const run_cli *r, resolved *x, char *err, size_t errlen)
+static int resolve_classes(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
     serve_config *c = &x->cfg;
     if (r->value[OPT_classes][0] == '\0') {
@@ -321,13 +255,11 @@ static int resolve_classes(const run_cli *r, resolved *x, char *err, size_t errl
     return 0;
 }
 
-int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
+/* The deployment: model, GPU, precisions, memory and the step-time model. */
+static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
-    memset(x, 0, sizeof *x);
     serve_config *c = &x->cfg;
     uint64_t v;
-    double d;
-    int b;
     deploy_options o;
     deploy_options_default(&o);
     o.model = r->value[OPT_model][0] ? r->value[OPT_model] : NULL;
@@ -343,6 +275,7 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         return -1;
     o.block_size = (uint32_t)v;
     o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
+    o.coeffs = r->profile_values;
     o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model] : NULL;
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;
@@ -352,6 +285,48 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
     c->block_size = o.block_size;
     c->gpus_per_replica = o.tp;
     c->price_usd_per_gpu_hour = x->dep.gpu.price_usd_per_hour;
+    return 0;
+}
+
+/* A synthetic workload: the arrival process and the length distributions. */
+static int resolve_synthetic(const run_spec *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    if (c->wl.requests == 0) {
+        util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
+        return -1;
+    }
+    char why[1024];
+    if (arrival_parse(r->value[OPT_arrival], &x->arrivals, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--arrival %s", why);
+        return -1;
+    }
+    x->have_arr = 1;
+    if (dist_parse(r->value[OPT_prompt_len], &x->prompt, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--prompt-len %s", why);
+        return -1;
+    }
+    x->have_prompt = 1;
+    if (dist_parse(r->value[OPT_output_len], &x->output, why, sizeof why) != 0) {
+        util_errf(err, errlen, "--output-len %s", why);
+        return -1;
+    }
+    x->have_output = 1;
+    c->wl.arrivals = &x->arrivals;
+    c->wl.prompt_len = &x->prompt;
+    c->wl.output_len = &x->output;
+    return 0;
+}
+
+int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    serve_config *c = &x->cfg;
+    uint64_t v;
+    double d;
+    int b;
+    if (resolve_deployment(r, x, err, errlen) != 0)
+        return -1;
     const char *sched = r->value[OPT_scheduler];
     if (strcmp(sched, "continuous") == 0) {
         c->sched = SERVE_CONTINUOUS;
@@ -435,29 +410,8 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
             on_off(r, OPT_strict_order, &to->strict, err, errlen))
             return -1;
     } else {
-        if (c->wl.requests == 0) {
-            util_errf(err, errlen, "--requests 0: expected at least 1 without a --trace");
+        if (resolve_synthetic(r, x, err, errlen) != 0)
             return -1;
-        }
-        char why[1024];
-        if (arrival_parse(r->value[OPT_arrival], &x->arrivals, why, sizeof why) != 0) {
-            util_errf(err, errlen, "--arrival %s", why);
-            return -1;
-        }
-        x->have_arr = 1;
-        if (dist_parse(r->value[OPT_prompt_len], &x->prompt, why, sizeof why) != 0) {
-            util_errf(err, errlen, "--prompt-len %s", why);
-            return -1;
-        }
-        x->have_prompt = 1;
-        if (dist_parse(r->value[OPT_output_len], &x->output, why, sizeof why) != 0) {
-            util_errf(err, errlen, "--output-len %s", why);
-            return -1;
-        }
-        x->have_output = 1;
-        c->wl.arrivals = &x->arrivals;
-        c->wl.prompt_len = &x->prompt;
-        c->wl.output_len = &x->output;
     }
     if (count_opt(r, OPT_replications, 1, 10000, &v, err, errlen))
         return -1;
@@ -556,7 +510,7 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
 
 /* The values of one run, matching write_summary_header. With x or res NULL (a point that
  * could not run), the settings and empty figures. */
-void run_summary_values(csvout *c, const run_cli *r, const resolved *x,
+void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
                                  const serve_result *res, uint32_t n_classes)
 {
     for (int o = 0; o < OPT_COUNT; o++)

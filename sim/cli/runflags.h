@@ -1,0 +1,29 @@
+/*
+ * runflags: the settings of a serving scenario (sim/plan/runspec.h) from the command line:
+ * every setting is a long option, a scenario file may be given as the one positional
+ * argument, and a command may add options of its own.
+ */
+#ifndef CAPSIM_RUNFLAGS_H
+#define CAPSIM_RUNFLAGS_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "sim/plan/runspec.h"
+
+/* getopt codes of the options every command shares, and the first free code for a
+ * command's own options. */
+enum { RUN_OPT_OUT = OPT_COUNT, RUN_OPT_HELP, RUN_OPT_EXTRA };
+
+/* A command's own options: getopt_long entries with codes from RUN_OPT_EXTRA, ended by a
+ * zeroed entry; on_extra gets each one given (returns 0, or -1 after writing err). */
+typedef int (*run_extra_fn)(void *user, int code, const char *val, char *err, size_t errlen);
+
+/* Defaults, then the scenario file (at most one positional argument), then the flags on
+ * top. Returns 0, 1 after --help (usage printed to stdout), or -1 after a usage error
+ * (printed as one line naming cmd). */
+int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
+                   const struct option *extra, run_extra_fn on_extra, void *user,
+                   void (*usage)(FILE *));
+
+#endif

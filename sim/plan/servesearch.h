@@ -1,0 +1,35 @@
+/*
+ * servesearch: the serving model as the evaluator of the searches in search.h. The
+ * searched value is the arrival rate, or the number of replicas, of a scenario (run_spec);
+ * each setting tried is resolved and simulated with serve_run and judged on the scenario's
+ * SLOs.
+ */
+#ifndef CAPSIM_SERVESEARCH_H
+#define CAPSIM_SERVESEARCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/plan/runspec.h"
+#include "sim/plan/search.h"
+
+/* Sets the replicas of r to n and, when base says --requests auto, the requests per
+ * replication to what n replicas need (see servesearch.c). */
+void servesearch_set_replicas(run_spec *r, const run_spec *base, uint64_t n);
+
+/* The settings every search runs with: 10 replications unless given, no time series, no
+ * per-request records. */
+void servesearch_prepare(run_spec *base);
+
+/* The arrival rate of r (its rate= key), or NAN. */
+double servesearch_arrival_rate(const run_spec *r);
+
+/* search_rate and search_replicas on the scenario base: the rate, or the number of
+ * replicas, is the searched value. Each step tried is printed to log as one line unless
+ * log is NULL. Return as the searches do. */
+int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
+                     search_rate_result *s);
+int servesearch_replicas(const run_spec *base, uint64_t start, FILE *log,
+                         search_replica_result *s);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * test_plan: the searches of sim/plan/search.h against answers known in closed form.
+ *
+ * The searches take an evaluator, so each case here passes one whose figures are a
+ * formula of the searched value: a latency that grows linearly with the rate (capacity
+ * under the SLO computable by hand), a replica count that must exceed a ratio, and the
+ * Erlang C tail of an M/M/c queue (fewest servers computed here from the formula itself,
+ * not from theory.h). One case runs the queueing simulation through search_servers_queue
+ * and checks it lands on the Erlang C answer.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/plan/deploy.h"
+#include "sim/plan/runspec.h"
+#include "sim/plan/servesearch.h"
+#include "sim/plan/search.h"
+#include "tests/check.h"
+
+/* --- a linear latency model --------------------------------------------------------------- */
+
+/* p99 TTFT = base + slope * rate (ms), with a constant interval half-width; one SLO. */
+typedef struct linear {
+    double base_ms, slope_ms, half_ms, limit_ms;
+    int calls;
+} linear;
+
+static int linear_eval(void *user, double rate, search_step *e)
+{
+    linear *m = user;
+    m->calls++;
+    e->used[SLO_TTFT] = 1;
+    e->metric[SLO_TTFT] = serve_slo_target_metric(SLO_TTFT, 99);
+    e->value_ms[SLO_TTFT] = m->base_ms + m->slope_ms * rate;
+    e->ci_ms[SLO_TTFT] = m->half_ms;
+    e->limit_ms[SLO_TTFT] = m->limit_ms;
+    e->cost_per_hour_usd = 2.5;
+    return 0;
+}
+
+static void test_judge(void)
+{
+    search_step e;
+    memset(&e, 0, sizeof e);
+    e.used[SLO_TTFT] = e.used[SLO_TPOT] = 1;
+    e.limit_ms[SLO_TTFT] = 100;
+    e.limit_ms[SLO_TPOT] = 10;
+    /* Both intervals within their limits: meets; the worst ratio is 9/10. */
+    e.value_ms[SLO_TTFT] = 80, e.ci_ms[SLO_TTFT] = 10;
+    e.value_ms[SLO_TPOT] = 9, e.ci_ms[SLO_TPOT] = 0.5;
+    search_judge(&e);
+    CHECK_EQ_INT(e.v, SEARCH_MEETS);
+    CHECK_NEAR(e.worst_ratio, 0.9, 1e-12);
+    /* One interval straddles its limit: unclear. */
+    e.ci_ms[SLO_TPOT] = 2;
+    search_judge(&e);
+    CHECK_EQ_INT(e.v, SEARCH_UNCLEAR);
+    /* One interval wholly beyond: fails, whatever the other says. */
+    e.value_ms[SLO_TTFT] = 120;
+    search_judge(&e);
+    CHECK_EQ_INT(e.v, SEARCH_FAILS);
+    CHECK_NEAR(e.worst_ratio, 1.2, 1e-12);
+    /* An interval that is not finite counts as zero width. */
+    e.value_ms[SLO_TTFT] = 80, e.value_ms[SLO_TPOT] = 9, e.ci_ms[SLO_TPOT] = INFINITY;
+    search_judge(&e);
+    CHECK_EQ_INT(e.v, SEARCH_MEETS);
+}
+
+static void test_rate_linear_exact(void)
+{
+    /* 100 + 10 r <= 500 ms: the capacity is 40 req/s exactly. With no interval, meets and
+     * fails share the boundary, and the interpolated estimate of a linear figure is exact. */
+    linear m = {100, 10, 0, 500, 0};
+    search_evaluator ev = {linear_eval, NULL, &m};
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    double tol = 0.01;
+    CHECK_EQ_INT(search_rate(&ev, 3, tol, s), 0);
+    CHECK_LE(s->meets, 40);
+    CHECK(s->fails > 40);
+    CHECK_LE(s->fails - s->meets, tol * s->meets + 1e-9);
+    CHECK_NEAR(s->estimate, 40, 1e-9);
+    /* Every rate tried was evaluated once, and has the verdict the formula gives. */
+    CHECK_EQ_INT(m.calls, s->n);
+    for (int i = 0; i < s->n; i++) {
+        CHECK_EQ_INT(s->step[i].v, s->step[i].x <= 40 ? SEARCH_MEETS : SEARCH_FAILS);
+        CHECK_EQ_DBL(s->step[i].x, search_round4(s->step[i].x));
+        for (int j = 0; j < i; j++)
+            CHECK(s->step[i].x != s->step[j].x);
+    }
+    free(s);
+}
+
+static void test_rate_linear_interval(void)
+{
+    /* A half-width of 50 ms: meets while 100 + 10 r + 50 <= 500 (r <= 35), fails once
+     * 100 + 10 r - 50 > 500 (r > 45); the estimate is still where the mean crosses, 40. */
+    linear m = {100, 10, 50, 500, 0};
+    search_evaluator ev = {linear_eval, NULL, &m};
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    double tol = 0.02;
+    CHECK_EQ_INT(search_rate(&ev, 100, tol, s), 0);
+    CHECK_LE(s->meets, 35);
+    CHECK_GE(s->meets, 35 / (1 + tol));
+    CHECK(s->fails > 45);
+    CHECK_LE(s->fails, 45 * (1 + tol) + 1e-9);
+    CHECK_NEAR(s->estimate, 40, 1e-9);
+    free(s);
+}
+
+static void test_rate_not_met(void)
+{
+    /* 600 ms at any rate against a limit of 500: the search stops and says so. */
+    linear m = {600, 0, 1, 500, 0};
+    search_evaluator ev = {linear_eval, NULL, &m};
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    CHECK_EQ_INT(search_rate(&ev, 10, 0.02, s), -1);
+    CHECK_CONTAINS(s->err, "not met even at");
+    CHECK_EQ_DBL(s->meets, 0);
+    free(s);
+}
+
+static int failing_eval(void *user, double x, search_step *e)
+{
+    (void)user;
+    (void)x;
+    snprintf(e->err, sizeof e->err, "the evaluator failed");
+    return -1;
+}
+
+static void test_rate_error(void)
+{
+    search_evaluator ev = {failing_eval, NULL, NULL};
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    CHECK_EQ_INT(search_rate(&ev, 10, 0.02, s), -1);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_INT(s->step[0].v, SEARCH_ERROR);
+    CHECK_CONTAINS(s->err, "the evaluator failed");
+    free(s);
+}
+
+/* --- replicas ------------------------------------------------------------------------------ */
+
+/* A target of 50 req/s spread over n replicas that each carry 7 within the SLO: the load
+ * ratio (50 / n) / 7 is the figure against a limit of 1, so the fewest is ceil(50/7) = 8. */
+static int replica_eval(void *user, double n, search_step *e)
+{
+    (void)user;
+    e->used[SLO_E2EL] = 1;
+    e->metric[SLO_E2EL] = serve_slo_target_metric(SLO_E2EL, 99);
+    e->value_ms[SLO_E2EL] = 1000 * (50 / n) / 7;
+    e->ci_ms[SLO_E2EL] = 0;
+    e->limit_ms[SLO_E2EL] = 1000;
+    e->cost_per_hour_usd = 3 * n;
+    return 0;
+}
+
+static void test_replicas_exact(void)
+{
+    search_replica_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    search_evaluator ev = {replica_eval, NULL, NULL};
+    /* From below (1, 2, 4, 8 then bisect), from the answer, and from above. */
+    const uint64_t starts[] = {1, 8, 20};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_EQ_INT(search_replicas(&ev, starts[i], s), 0);
+        CHECK_EQ_U64(s->answer, 8);
+        const search_step *best = search_replicas_best(s);
+        if (CHECK(best != NULL))
+            CHECK_NEAR(best->cost_per_hour_usd, 24, 1e-12);
+    }
+    free(s);
+}
+
+/* --- fewest servers: Erlang C ---------------------------------------------------------------- */
+
+/* The Erlang C probability of waiting, C(c, a) with a = lambda / mu, from its defining
+ * formula: (a^c / c!) (c / (c - a)) / (sum_{k<c} a^k / k! + (a^c / c!) (c / (c - a))). */
+static double erlang_c(int c, double a)
+{
+    double term = 1, sum = 0; /* term = a^k / k! */
+    for (int k = 0; k < c; k++) {
+        sum += term;
+        term *= a / (k + 1);
+    }
+    double top = term * c / (c - a);
+    return top / (sum + top);
+}
+
+/* P(W > t) of M/M/c = C(c, a) exp(-(c mu - lambda) t). */
+static double mmc_tail(int c, double lambda, double mu, double t)
+{
+    return erlang_c(c, lambda / mu) * exp(-(c * mu - lambda) * t);
+}
+
+typedef struct mmc {
+    double lambda, mu, t;
+} mmc;
+
+static int mmc_exact(void *user, uint32_t c, stats_ci *p, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    const mmc *q = user;
+    memset(p, 0, sizeof *p);
+    p->mean = mmc_tail((int)c, q->lambda, q->mu, q->t);
+    p->half_width = 0;
+    return 0;
+}
+
+static void test_servers_erlang_c(void)
+{
+    /* Several loads and targets: the search with exact figures finds the fewest c whose
+     * tail is within the target, as the formula does by counting up. */
+    const mmc cases[] = {{10, 1, 0.1}, {3.5, 0.5, 1}, {50, 2, 0.05}, {0.8, 1, 0.5}};
+    const double targets[] = {0.2, 0.05, 0.01};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t j = 0; j < 3; j++) {
+            const mmc *q = &cases[i];
+            int want = (int)floor(q->lambda / q->mu) + 1;
+            while (mmc_tail(want, q->lambda, q->mu, q->t) > targets[j])
+                want++;
+            char err[256];
+            uint32_t first = (uint32_t)floor(q->lambda / q->mu) + 1;
+            int got = search_servers(first, targets[j], mmc_exact, NULL, (void *)q, err,
+                                     sizeof err);
+            CHECK_EQ_INT(got, want);
+            CHECK_EQ_INT(search_erlang_c_servers(q->lambda, q->mu, q->t, targets[j]), want);
+        }
+    }
+    /* lambda 10, mu 1, t 0.1 (the example of capsim capacity servers --help): 13 servers
+     * leave 0.2113 > 0.2, 14 leave 0.1167 (the simulation there prints 0.213 and 0.118). */
+    CHECK_NEAR(mmc_tail(13, 10, 1, 0.1), 0.2113, 5e-5);
+    CHECK_NEAR(mmc_tail(14, 10, 1, 0.1), 0.1167, 5e-5);
+}
+
+static void test_servers_simulated(void)
+{
+    /* The queueing simulation through search_servers_queue, at the size capsim capacity
+     * servers uses by default, lands on the exact Erlang C answer, 14. */
+    arrival_process arr;
+    dist svc;
+    char err[512];
+    if (!CHECK_EQ_INT(arrival_parse("poisson:rate=10", &arr, err, sizeof err), 0))
+        return;
+    if (!CHECK_EQ_INT(dist_parse("exp:mean=1", &svc, err, sizeof err), 0)) {
+        arrival_fini(&arr);
+        return;
+    }
+    queue_config cfg = {.arrivals = &arr,
+                        .service = &svc,
+                        .servers = 1,
+                        .batch = 1,
+                        .customers = 100000,
+                        .replications = 10,
+                        .warmup_fraction = 0.1,
+                        .tail_t_s = 0.1,
+                        .seed = 1};
+    int got = search_servers(11, 0.2, search_servers_queue, NULL, &cfg, err, sizeof err);
+    CHECK_EQ_INT(got, 14);
+    CHECK_EQ_INT(got, search_erlang_c_servers(10, 1, 0.1, 0.2));
+    arrival_fini(&arr);
+    dist_fini(&svc);
+}
+
+/* --- deployments: the frontier ------------------------------------------------------------------ */
+
+static void test_frontier(void)
+{
+    search_candidate k[4];
+    memset(k, 0, sizeof k);
+    /* A: 10 req/s for 4 USD/h; B: 20 for 6; C: 15 for 7 (B beats it on both); D failed. */
+    const double rate[] = {10, 20, 15, 99}, cost[] = {4, 6, 7, 1}, total[] = {20, 18, 21, 1};
+    for (int i = 0; i < 4; i++) {
+        k[i].ok = i < 3;
+        k[i].rate_meets = rate[i];
+        k[i].cost_replica = cost[i];
+        k[i].cost_total = total[i];
+    }
+    CHECK_EQ_INT(search_frontier(k, 4), 1);
+    CHECK_EQ_INT(k[0].on_frontier, 1);
+    CHECK_EQ_INT(k[1].on_frontier, 1);
+    CHECK_EQ_INT(k[2].on_frontier, 0);
+    CHECK_EQ_INT(k[3].on_frontier, 0);
+    CHECK_EQ_INT(k[1].cheapest, 1);
+    CHECK_EQ_INT(k[0].cheapest + k[2].cheapest + k[3].cheapest, 0);
+    CHECK_EQ_INT(k[3].meets, 0);
+}
+
+/* Candidate i carries 5 (i + 1) req/s per replica at 2 (i + 1) USD/h; the target is 30. */
+static void toy_candidate(void *user, uint64_t i, search_candidate *k)
+{
+    (void)user;
+    k->ok = i != 2;
+    if (!k->ok) {
+        snprintf(k->reason, sizeof k->reason, "does not fit,\nsays the toy");
+        return;
+    }
+    double per = 5.0 * (double)(i + 1), cost = 2.0 * (double)(i + 1);
+    k->rate_meets = per;
+    k->rate_fails = per * 1.1;
+    k->cost_replica = cost;
+    k->replicas = ceil(30 / per);
+    k->cost_total = k->replicas * cost;
+    k->cost_mtok = k->cost_total / 10;
+}
+
+static void test_deploy_workers(void)
+{
+    search_candidate k[4];
+    memset(k, 0, sizeof k);
+    char err[512];
+    int cheapest = search_deploy(4, 2, toy_candidate, NULL, 0, k, err, sizeof err);
+    /* Replicas 6, 3, -, 2 at 2, 4, -, 8 USD/h: totals 12, 12, -, 16; the tie goes to the
+     * lower cost per token, equal here, so the first. */
+    CHECK_EQ_INT(cheapest, 0);
+    CHECK_EQ_DBL(k[1].replicas, 3);
+    CHECK_EQ_DBL(k[3].cost_total, 16);
+    CHECK_EQ_INT(k[2].ok, 0);
+    CHECK(strcmp(k[2].reason, "does not fit, says the toy") == 0);
+    CHECK_EQ_INT(k[0].on_frontier + k[1].on_frontier + k[3].on_frontier, 3);
+}
+
+/* --- deployment with coefficients as values -------------------------------------------------- */
+
+static void test_deploy_coeffs_by_value(void)
+{
+    /* Coefficients passed in memory are the ones used, and no profile file is read (the
+     * path given does not exist). */
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.gpu, sizeof row.gpu, "h100-sxm");
+    row.c = (step_coeffs){.mfu = 0.42, .mbu = 0.77, .t_fixed_s = 2e-3, .t_layer_s = 1e-5,
+                          .comm_scale = 1.5, .attn_scale = 1.25, .noise_cv = 0.01};
+    snprintf(row.basis, sizeof row.basis, "in memory");
+    deploy_options o;
+    deploy_options_default(&o);
+    o.model = "llama-3.1-8b";
+    o.gpu = "h100-sxm";
+    o.profile = "/nonexistent/profile.csv";
+    o.coeffs = &row;
+    deploy d;
+    char err[1024];
+    if (!CHECK_EQ_INT(deploy_resolve(&o, &d, err, sizeof err), 0)) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    CHECK_EQ_DBL(d.profile.c.mfu, 0.42);
+    CHECK_EQ_DBL(d.profile.c.mbu, 0.77);
+    CHECK_EQ_DBL(d.profile.c.t_fixed_s, 2e-3);
+    CHECK_EQ_DBL(d.step.c.attn_scale, 1.25);
+    CHECK(strcmp(d.profile.basis, "in memory") == 0);
+    deploy_fini(&d);
+    /* Without them, the same path is read and its absence reported. */
+    o.coeffs = NULL;
+    CHECK_EQ_INT(deploy_resolve(&o, &d, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "/nonexistent/profile.csv");
+}
+
+/* --- the typed scenario ------------------------------------------------------------------------ */
+
+static void test_runspec_ini_and_values(void)
+{
+    /* A scenario file and values set afterwards (as flags are) fill the same description;
+     * the later value wins, and what was set is marked given. */
+    char path[] = "/tmp/capsim-test-plan-XXXXXX";
+    int fd = mkstemp(path);
+    if (!CHECK(fd >= 0))
+        return;
+    FILE *fp = fdopen(fd, "w");
+    fprintf(fp, "[run]\nmodel = llama-3.2-1b\ngpu = h100-sxm\nrequests = 300\n"
+                "replications = 3\nslo = ttft_p99=0.5\n[class.chat]\nprompt_len = det:value=10\n");
+    fclose(fp);
+    run_spec *r = malloc(sizeof *r);
+    if (!CHECK(r != NULL))
+        return;
+    run_defaults(r);
+    CHECK(strcmp(r->value[OPT_scheduler], "continuous") == 0);
+    char err[1024];
+    CHECK_EQ_INT(run_load_ini(r, path, err, sizeof err), 0);
+    remove(path);
+    CHECK(strcmp(r->value[OPT_model], "llama-3.2-1b") == 0);
+    CHECK_EQ_INT(r->given[OPT_model], 1);
+    CHECK_EQ_INT(r->given[OPT_router], 0);
+    CHECK_EQ_U64(r->n_cls, 1);
+    CHECK_EQ_INT(run_set_value(r, OPT_requests, "400", err, sizeof err), 0);
+    CHECK(strcmp(r->value[OPT_requests], "400") == 0);
+    /* A file that cannot be read is named. */
+    CHECK_EQ_INT(run_load_ini(r, "/nonexistent.ini", err, sizeof err), -1);
+    CHECK_CONTAINS(err, "/nonexistent.ini");
+    free(r);
+}
+
+static void test_servesearch_smoke(void)
+{
+    /* The serving model as the evaluator, on a small scenario: the search brackets a
+     * capacity and every step it records has the SLO's figure. */
+    run_spec *r = malloc(sizeof *r);
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(r != NULL && s != NULL)) {
+        free(r);
+        free(s);
+        return;
+    }
+    run_defaults(r);
+    char err[1024];
+    const struct {
+        run_opt o;
+        const char *v;
+    } set[] = {{OPT_model, "llama-3.2-1b"}, {OPT_gpu, "h100-sxm"},
+               {OPT_requests, "300"},       {OPT_replications, "3"},
+               {OPT_slo, "ttft_p99=0.3"},   {OPT_arrival, "poisson:rate=20"}};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        CHECK_EQ_INT(run_set_value(r, set[i].o, set[i].v, err, sizeof err), 0);
+    servesearch_prepare(r);
+    CHECK(strcmp(r->value[OPT_replications], "3") == 0);
+    CHECK_EQ_DBL(servesearch_arrival_rate(r), 20);
+    if (CHECK_EQ_INT(servesearch_rate(r, 20, 0.1, NULL, s), 0)) {
+        CHECK(s->meets > 0);
+        CHECK_LE(s->meets, s->estimate);
+        CHECK_LE(s->estimate, s->fails);
+        for (int i = 0; i < s->n; i++)
+            CHECK_EQ_INT(s->step[i].used[SLO_TTFT], 1);
+    } else {
+        fprintf(stderr, "%s\n", s->err);
+    }
+    free(r);
+    free(s);
+}
+
+TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
+          TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
+          TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
+          TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
+          TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke))
