@@ -18,11 +18,12 @@ allowed() {
         sim/engine) echo "sim/base workloads sim/engine" ;;
         sim/serve)  echo "sim/base models workloads sim/engine sim/serve" ;;
         sim/plan)   echo "sim/base models workloads plots sim/engine sim/serve sim/plan" ;;
+        sim/api)    echo "sim/base models workloads plots sim/engine sim/serve sim/plan sim/api" ;;
         sim/cli)    echo "sim/base models workloads plots sim/engine sim/serve sim/plan sim/cli" ;;
         *) echo "" ;;
     esac
 }
-for dir in sim/base models workloads plots sim/engine sim/serve sim/plan sim/cli; do
+for dir in sim/base models workloads plots sim/engine sim/serve sim/plan sim/api sim/cli; do
     ok_dirs="$(allowed "$dir")"
     for f in "$dir"/*.c "$dir"/*.h; do
         [ -e "$f" ] || continue
