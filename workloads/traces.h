@@ -1,6 +1,9 @@
 /*
  * traces: request sources (workloads/reqsrc.h) that replay public workload traces.
  *
+ * The formats are listed in workloads/trace_table.c, one file each (trace_capsim.c,
+ * trace_azure.c, trace_burstgpt.c, trace_mooncake.c, trace_vllm.c), where each is
+ * described:
  *   capsim    CSV `arrival_s,prompt_tokens,output_tokens[,class]`, arrival in seconds
  *   azure     Azure LLM inference 2023/2024 CSV `TIMESTAMP,ContextTokens,GeneratedTokens`;
  *             TIMESTAMP is `YYYY-MM-DD HH:MM:SS[.f...]` with 0 to 9 fractional digits and
@@ -64,6 +67,9 @@
 /* Longest Mooncake JSONL line, bytes (without its newline). */
 #define TRACE_MAX_JSON_LINE (16u << 20)
 
+/* A format is its position in the table of trace_table.c, from 1; 0 is "detect". The
+ * constants name the formats listed first; a format added later needs none (find it with
+ * trace_format_parse). */
 typedef enum trace_format {
     TRACE_AUTO,
     TRACE_CAPSIM,
@@ -73,10 +79,17 @@ typedef enum trace_format {
     TRACE_VLLM
 } trace_format;
 
-/* "auto", "capsim", "azure", "burstgpt", "mooncake", "vllm"; "?" for anything else. */
+/* Number of formats in the table (TRACE_AUTO not counted). */
+size_t trace_format_count(void);
+/* "auto" or the table's name of f ("capsim", "azure", ...); "?" for anything else. */
 const char *trace_format_name(trace_format f);
 /* Parses one of the names above (exact, lower case). Returns 0, or -1 if s is none. */
 int trace_format_parse(const char *s, trace_format *out);
+/* Writes the formats' names (with "auto" first when with_auto), or with titles their
+ * titles for help ("capsim CSV", ...), into buf[len] separated by ", " and, before the
+ * last, by last_sep: "auto, capsim, azure, burstgpt, mooncake or vllm". Returns buf. */
+const char *trace_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
+                              int titles);
 
 typedef struct trace_options {
     trace_format format;   /* TRACE_AUTO: detect from the content */
