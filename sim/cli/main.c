@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/bench.h"
 #include "sim/cli/cli.h"
 #include "sim/base/rng.h"
 
@@ -30,9 +31,13 @@ static void usage(FILE *out)
                  "  validate   check the simulator against exact queueing theory\n"
                  "  list       list the model and GPU catalogs and the precisions\n"
                  "  estimate   latency and throughput of one batch on one deployment, and why\n"
-                 "  calibrate  a profile from your own benchmark results (vLLM, AIPerf,\n"
-                 "             genai-perf, GuideLLM, CSV), with a fit report and a replay\n"
-                 "  fit        calibrate step-time coefficients on measured step times\n"
+                 "  calibrate  ");
+    char tools[256], text[512];
+    snprintf(text, sizeof text,
+             "a profile from your own benchmark results (%s), with a fit report and a replay",
+             bench_format_list(tools, sizeof tools, 0, ", ", BENCH_LIST_TITLES));
+    cli_print_wrapped(out, 13, 79, text);
+    fprintf(out, "  fit        calibrate step-time coefficients on measured step times\n"
                  "  plot       draw the result files of a folder with gnuplot (PNG, SVG and\n"
                  "             editable scripts in DIR/plots/)\n"
                  "\n"
