@@ -6,17 +6,10 @@
  * JSON object per line; a GuideLLM file has one benchmark per load level). A run is the
  * requests one load setting sent, each with its lengths and the latencies the client saw.
  *
- * Formats, detected from the content (bench_detect) or forced, one file each
- * (models/bench_<name>.c, listed in models/bench_table.c, where each is described):
- *   vllm     `vllm bench serve --save-result --save-detailed` JSON (also the older
- *            benchmarks/benchmark_serving.py): arrays input_lens (or prompt_lens),
- *            output_lens, ttfts, itls (one list per request), optional start_times, and
- *            the run's request_rate ("inf" or a number), max_concurrency and model_id;
- *   aiperf   AIPerf profile_export.jsonl: one JSON record per request;
- *   genai-perf  genai-perf's profile_export.json (per-request timestamps);
- *   guidellm GuideLLM benchmarks.json: benchmarks[], each with its requests;
- *   csv      a plain CSV, one row per request: prompt_tokens, output_tokens, ttft_ms, and
- *            tpot_ms or e2e_ms (optional start_s, itl_ms as "a;b;c", run, model).
+ * Formats, detected from the content (bench_detect) or forced, are the entries of the
+ * table in models/bench_table.c, one file each (models/bench_<name>.c, whose header comment
+ * says which fields it reads); adding a format is adding a file and a table entry (see
+ * bench_reader.h).
  *
  * Times are stored in seconds whatever the file used. A value a format does not give is
  * NAN (start_s, tpot_s, e2e_s) or 0 (n_itl).

@@ -1,8 +1,9 @@
 /*
  * trace_azure: the Azure LLM inference traces of 2023 and 2024, a CSV
- * `TIMESTAMP,ContextTokens,GeneratedTokens` whose TIMESTAMP is a date and time (see
- * trace_parse_timestamp). Times are kept relative to the first row, so the 100 ns digits
- * of the 2024 trace survive in a double.
+ * `TIMESTAMP,ContextTokens,GeneratedTokens`. TIMESTAMP is `YYYY-MM-DD HH:MM:SS[.f...]`
+ * with 0 to 9 fractional digits and an optional zone (`Z`, `+05:30`, `-0800`); no zone
+ * means UTC (see trace_parse_timestamp). Times are kept relative to the first row, so the
+ * 100 ns digits of the 2024 trace survive in a double.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,14 @@
 /*
  * trace_vllm: the JSON that `vllm bench serve --save-result --save-detailed` writes (or
- * several such objects one after another, as --append-result writes): arrays input_lens
- * (older spelling prompt_lens) and output_lens, and for the arrival times start_times or
- * else request_rate (see traces.h for the rules).
+ * several such objects, one after another, as --append-result writes): arrays
+ * `input_lens` (older spelling `prompt_lens`) and `output_lens`, and for the arrival times
+ * `start_times` (seconds on any clock, relative to the object's first entry) or else
+ * `request_rate`: entry i at i / rate when it is a finite number, all at once when it is
+ * "inf", Infinity, null or absent. The requests of each further object follow on from the
+ * latest arrival of the one before. Python's NaN and Infinity are accepted anywhere; in a
+ * field the reader needs they make the entry bad. Entries with output length 0 are
+ * requests that failed during the benchmark: read, but not kept. A vLLM object is checked
+ * whole before its first request is returned; broken or truncated JSON is always an error.
  *
  * The file is read by a JSON cursor of its own, not parsed whole, so memory stays constant:
  * one cursor walks the top-level objects, checking each whole and noting where its arrays

@@ -1,27 +1,9 @@
 /*
  * traces: request sources (workloads/reqsrc.h) that replay public workload traces.
  *
- * The formats are listed in workloads/trace_table.c, one file each (trace_capsim.c,
- * trace_azure.c, trace_burstgpt.c, trace_mooncake.c, trace_vllm.c), where each is
- * described:
- *   capsim    CSV `arrival_s,prompt_tokens,output_tokens[,class]`, arrival in seconds
- *   azure     Azure LLM inference 2023/2024 CSV `TIMESTAMP,ContextTokens,GeneratedTokens`;
- *             TIMESTAMP is `YYYY-MM-DD HH:MM:SS[.f...]` with 0 to 9 fractional digits and
- *             an optional zone (`Z`, `+05:30`, `-0800`); no zone means UTC
- *   burstgpt  BurstGPT CSV, columns found by name: `Timestamp` (seconds), `Model`,
- *             `Request tokens`, `Response tokens`, `Total tokens`, `Log Type` (the
- *             8-column release adds `Session ID` and `Elapsed time`, which are ignored)
- *   mooncake  Mooncake JSONL: one object a line with `timestamp` (milliseconds),
- *             `input_length`, `output_length` and an optional `hash_ids` array (ignored)
- *   vllm      the JSON that `vllm bench serve --save-result --save-detailed` writes (or
- *             several such objects, one after another, as --append-result writes):
- *             arrays `input_lens` (older spelling `prompt_lens`) and `output_lens`, and
- *             for the arrival times `start_times` (seconds on any clock, relative to the
- *             object's first entry) or else `request_rate`: entry i at i / rate when it
- *             is a finite number, all at once when it is "inf", Infinity, null or absent.
- *             The requests of each further object follow on from the latest arrival of
- *             the one before. Python's NaN and Infinity are accepted anywhere; in a
- *             field the reader needs they make the entry bad
+ * The formats are the entries of the table in workloads/trace_table.c, one file each
+ * (workloads/trace_<name>.c, whose header comment says what the format is and how it is
+ * read); adding a format is adding a file and a table entry (see trace_reader.h).
  *
  * TRACE_AUTO recognises the format from the first non-blank line (after a UTF-8
  * byte-order mark): a CSV header by its column names, a JSON line by its keys.
