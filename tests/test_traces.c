@@ -122,13 +122,13 @@ static void test_format_names(void)
                  : i == n ? " or "
                           : ", ",
                  trace_format_name((trace_format)i));
-    CHECK(strcmp(trace_format_list(list, sizeof list, 1, " or ", 0), want) == 0);
+    CHECK(strcmp(trace_format_list(list, sizeof list, 1, " or ", TRACE_LIST_NAMES), want) == 0);
     CHECK(strncmp(list, "auto, capsim, azure, burstgpt, mooncake", 39) == 0);
-    CHECK(strncmp(trace_format_list(list, sizeof list, 0, ", ", 1),
+    CHECK(strncmp(trace_format_list(list, sizeof list, 0, ", ", TRACE_LIST_TITLES),
                   "capsim CSV, Azure 2023/2024 CSV, BurstGPT CSV, Mooncake JSONL, vLLM bench JSON",
                   78) == 0);
     /* A list cut short by its buffer stays a string. */
-    CHECK(strcmp(trace_format_list(list, 9, 1, " or ", 0), "auto, ca") == 0);
+    CHECK(strcmp(trace_format_list(list, 9, 1, " or ", TRACE_LIST_NAMES), "auto, ca") == 0);
     trace_format f = TRACE_AZURE;
     CHECK_EQ_INT(trace_format_parse("Azure", &f), -1);
     CHECK_EQ_INT(trace_format_parse("", &f), -1);

@@ -95,7 +95,7 @@ static void append(char *buf, size_t len, size_t *at, const char *s)
 }
 
 const char *trace_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
-                              int titles)
+                              trace_list_field field)
 {
     size_t n = trace_format_count(), at = 0;
     assert(len > 0);
@@ -104,7 +104,8 @@ const char *trace_format_list(char *buf, size_t len, int with_auto, const char *
         if (at > 0)
             append(buf, len, &at, i == n ? last_sep : ", ");
         append(buf, len, &at,
-               titles && i > 0 ? trace_formats[i - 1]->title : trace_format_name((trace_format)i));
+               field == TRACE_LIST_TITLES && i > 0 ? trace_formats[i - 1]->title
+                                                   : trace_format_name((trace_format)i));
     }
     return buf;
 }
@@ -482,7 +483,8 @@ static int choose_format(trace_src *t, trace_format want, char *err, size_t errl
     if (kind == SNIFF_EMPTY) {
         char names[256];
         util_errf(err, errlen, "%s:1:1: empty file (expected a %s trace: %s)", path,
-                  fmt ? fmt->name : trace_format_list(names, sizeof names, 0, " or ", 0),
+                  fmt ? fmt->name
+                      : trace_format_list(names, sizeof names, 0, " or ", TRACE_LIST_NAMES),
                   fmt ? fmt->expected : "a CSV header or JSON");
         return -1;
     }

@@ -67,11 +67,17 @@ size_t trace_format_count(void);
 const char *trace_format_name(trace_format f);
 /* Parses one of the names above (exact, lower case). Returns 0, or -1 if s is none. */
 int trace_format_parse(const char *s, trace_format *out);
-/* Writes the formats' names (with "auto" first when with_auto), or with titles their
- * titles for help ("capsim CSV", ...), into buf[len] separated by ", " and, before the
- * last, by last_sep: "auto, capsim, azure, burstgpt, mooncake or vllm". Returns buf. */
+/* What trace_format_list lists of each format. */
+typedef enum trace_list_field {
+    TRACE_LIST_NAMES, /* "capsim": --trace-format values ("auto" first if asked) */
+    TRACE_LIST_TITLES /* "capsim CSV": the kinds of file, for help texts */
+} trace_list_field;
+
+/* Writes the formats' field into buf[len], separated by ", " and, before the last, by
+ * last_sep, with "auto" first when with_auto (names only): "auto, capsim, azure,
+ * burstgpt, mooncake or vllm". Returns buf, cut short if need be. */
 const char *trace_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
-                              int titles);
+                              trace_list_field field);
 
 typedef struct trace_options {
     trace_format format;   /* TRACE_AUTO: detect from the content */

@@ -45,6 +45,8 @@ void cli_draw_plots(const char *cmd, const char *dir);
  * line; the following lines start with indent spaces. Help texts use it where they hold a
  * list made at run time (the format names of a table). */
 void cli_print_wrapped(FILE *out, size_t indent, size_t width, const char *text);
+/* The widest line of the help texts. */
+#define CLI_HELP_COLUMNS 79
 
 /* Subcommands. argv[0] is the subcommand name. */
 int cmd_queue(int argc, char **argv);

@@ -59,7 +59,7 @@ static void usage(FILE *out)
             "FILE formats (detected from the content; --format forces one):\n");
     for (size_t f = 1; f <= bench_format_count(); f++) {
         fprintf(out, "  %-10s  ", bench_format_name((bench_format)f));
-        cli_print_wrapped(out, 14, 79, bench_format_help((bench_format)f));
+        cli_print_wrapped(out, 14, CLI_HELP_COLUMNS, bench_format_help((bench_format)f));
     }
     fprintf(out,
             "  splitwise   per-step timings (model, hardware, prompt_size, batch_size,\n"

@@ -42,8 +42,8 @@ static void usage(FILE *out)
              "FILE is a trace (%s; detected from the content) or a workload file (.ini with "
              "arrival, prompt_len, output_len, requests, seed). SPEC is an arrival process "
              "such as poisson:rate=5.",
-             trace_format_list(titles, sizeof titles, 0, ", ", 1));
-    cli_print_wrapped(out, 0, 79, text);
+             trace_format_list(titles, sizeof titles, 0, ", ", TRACE_LIST_TITLES));
+    cli_print_wrapped(out, 0, CLI_HELP_COLUMNS, text);
     fprintf(out,
             "\n"
             "options:\n"
@@ -65,7 +65,7 @@ static void usage(FILE *out)
             "  --log-type T          BurstGPT: keep rows of this Log Type\n"
             "  --out FILE            generate: the trace to write\n"
             "  -h, --help            show this help\n",
-            trace_format_list(names, sizeof names, 1, ", ", 0));
+            trace_format_list(names, sizeof names, 1, ", ", TRACE_LIST_NAMES));
 }
 
 typedef struct wl_opts {
@@ -365,9 +365,9 @@ int cmd_workload(int argc, char **argv)
         case 'f':
             if (trace_format_parse(optarg, &o.topt.format) != 0) {
                 char formats[256];
-                bad = (util_errf(err, sizeof err, "--format '%s': expected %s", optarg,
-                                 trace_format_list(formats, sizeof formats, 1, " or ", 0)),
-                       1);
+                trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
+                util_errf(err, sizeof err, "--format '%s': expected %s", optarg, formats);
+                bad = 1;
             }
             break;
         case 'k':

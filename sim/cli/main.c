@@ -36,7 +36,7 @@ static void usage(FILE *out)
     snprintf(text, sizeof text,
              "a profile from your own benchmark results (%s), with a fit report and a replay",
              bench_format_list(tools, sizeof tools, 0, ", ", BENCH_LIST_TITLES));
-    cli_print_wrapped(out, 13, 79, text);
+    cli_print_wrapped(out, 13, CLI_HELP_COLUMNS, text);
     fprintf(out, "  fit        calibrate step-time coefficients on measured step times\n"
                  "  plot       draw the result files of a folder with gnuplot (PNG, SVG and\n"
                  "             editable scripts in DIR/plots/)\n"

@@ -36,9 +36,9 @@ void run_print_options(FILE *out)
     for (int o = 0; o < OPT_COUNT; o++) {
         char name[64], formats[256];
         run_flag_name((run_opt)o, name, sizeof name);
-        const char *help = o == OPT_trace_format
-                               ? trace_format_list(formats, sizeof formats, 1, " or ", 0)
-                               : OPT_HELP[o];
+        const char *help = OPT_HELP[o];
+        if (o == OPT_trace_format)
+            help = trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
         fprintf(out, "  --%-20s %s [%s]\n", name, help,
                 run_opt_default[o][0] ? run_opt_default[o] : "none");
     }
@@ -427,7 +427,7 @@ int run_resolve(const run_cli *r, resolved *x, char *err, size_t errlen)
         if (trace_format_parse(r->value[OPT_trace_format], &to->format) != 0) {
             char formats[256];
             util_errf(err, errlen, "--trace-format '%s': expected %s", r->value[OPT_trace_format],
-                      trace_format_list(formats, sizeof formats, 1, " or ", 0));
+                      trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES));
             return -1;
         }
         if (real_opt(r, OPT_trace_speedup, 1e-9, INFINITY, 0, &to->speedup, err, errlen) ||
