@@ -6,16 +6,10 @@
  * JSON object per line; a GuideLLM file has one benchmark per load level). A run is the
  * requests one load setting sent, each with its lengths and the latencies the client saw.
  *
- * Formats, detected from the content (bench_detect) or forced:
- *   vllm     `vllm bench serve --save-result --save-detailed` JSON (also the older
- *            benchmarks/benchmark_serving.py): arrays input_lens (or prompt_lens),
- *            output_lens, ttfts, itls (one list per request), optional start_times, and
- *            the run's request_rate ("inf" or a number), max_concurrency and model_id;
- *   aiperf   AIPerf profile_export.jsonl: one JSON record per request;
- *   genai-perf  genai-perf's profile_export.json (per-request timestamps);
- *   guidellm GuideLLM benchmarks.json: benchmarks[], each with its requests;
- *   csv      a plain CSV, one row per request: prompt_tokens, output_tokens, ttft_ms, and
- *            tpot_ms or e2e_ms (optional start_s, itl_ms as "a;b;c", run, model).
+ * Formats, detected from the content (bench_detect) or forced, are the entries of the
+ * table in models/bench_table.c, one file each (models/bench_<name>.c, whose header comment
+ * says which fields it reads); adding a format is adding a file and a table entry (see
+ * bench_reader.h).
  *
  * Times are stored in seconds whatever the file used. A value a format does not give is
  * NAN (start_s, tpot_s, e2e_s) or 0 (n_itl).
@@ -26,17 +20,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A format is its position in the table of bench_table.c, from 1; 0 is "detect". The
+ * constants name the formats listed first; a format added later needs none (find it with
+ * bench_format_parse). */
 typedef enum bench_format {
     BENCH_AUTO,
     BENCH_VLLM,
     BENCH_AIPERF,
     BENCH_GENAI_PERF,
     BENCH_GUIDELLM,
-    BENCH_CSV,
-    BENCH_FORMAT_COUNT
+    BENCH_CSV
 } bench_format;
 
-extern const char *const bench_format_names[BENCH_FORMAT_COUNT]; /* "auto", "vllm", ... */
+/* Number of formats in the table (BENCH_AUTO not counted). */
+size_t bench_format_count(void);
+/* "auto" or the table's name of f ("vllm", "aiperf", ...); "?" for anything else. */
+const char *bench_format_name(bench_format f);
+/* What calibrate --help says of f's files (one paragraph, to be wrapped); "" for none. */
+const char *bench_format_help(bench_format f);
+
+/* What bench_format_list lists of each format. */
+typedef enum bench_list_field {
+    BENCH_LIST_NAMES,  /* "vllm": --format values ("auto" first if asked) */
+    BENCH_LIST_TITLES, /* "vLLM": the tools, for prose */
+    BENCH_LIST_FILES   /* "a vLLM result JSON": the files, for messages */
+} bench_list_field;
+
+/* Writes the formats' field into buf[len], separated by ", " and, before the last, by
+ * last_sep, with "auto" first when with_auto (names only). Returns buf. */
+const char *bench_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
+                              bench_list_field field);
 
 typedef struct bench_request {
     double start_s;       /* when the client sent it, from the run's first request; NAN if
@@ -65,11 +78,12 @@ typedef struct bench_set {
     bench_format format; /* the format read */
     bench_run *runs;     /* owned */
     size_t n_runs;
-    size_t n_warnings;   /* values fixed up or skipped, e.g. a NaN latency of one request */
+    size_t n_warnings; /* values fixed up or skipped, e.g. a NaN latency of one request */
     char first_warning[512];
 } bench_set;
 
-/* Parses a format name ("auto", "vllm", ...). Returns 0, or -1 for an unknown name. */
+/* Parses a format name ("auto", "vllm", ..., or an alias such as "genai_perf"), in any
+ * case. Returns 0, or -1 for an unknown name. */
 int bench_format_parse(const char *name, bench_format *out);
 
 /* Detects the format of a file from its first bytes. Returns BENCH_AUTO with a message

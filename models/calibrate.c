@@ -187,6 +187,148 @@ static double median_of(double *v, size_t n)
     return gsl_stats_median_from_sorted_data(v, 1, n);
 }
 
+/* Rebuilds the timeline of run r (index r of the set) in L and appends its requests to
+ * res->rows and their TTFT and TPOT points to res->pts (is_idle and row_pt as in
+ * calib_run). Returns 0, or -1 when out of memory. */
+static int run_points(const bench_run *run, size_t r, const step_model *sm, calib_result *res,
+                      lane *L, int *is_idle, long *row_pt)
+{
+    for (size_t k = 0; k < run->n; k++) {
+        const bench_request *q = &run->req[k];
+        lane *l = &L[k];
+        l->prompt = q->prompt_tokens;
+        l->output = q->output_tokens;
+        l->ttft = q->ttft_s;
+        l->tpot = q->tpot_s;
+        l->e2e = isfinite(q->e2e_s)    ? q->e2e_s
+                 : isfinite(q->tpot_s) ? q->ttft_s + q->tpot_s * (q->output_tokens - 1)
+                                       : q->ttft_s;
+    }
+    int guessed = send_times(run, L);
+    if (guessed < 0)
+        return -1;
+    res->runs_start_guessed += (size_t)guessed;
+    for (size_t k = 0; k < run->n; k++) {
+        L[k].first = L[k].start + L[k].ttft;
+        L[k].last = L[k].start + L[k].e2e;
+    }
+    for (size_t k = 0; k < run->n; k++) {
+        calib_row *row = &res->rows[res->n_rows];
+        row->run = r;
+        row->index = k;
+        row->start_s = L[k].start;
+        row->prompt = L[k].prompt;
+        row->output = L[k].output;
+        row->measured_s[CAL_TTFT] = L[k].ttft;
+        row->measured_s[CAL_TPOT] = L[k].tpot;
+        row->measured_s[CAL_E2E] = L[k].e2e;
+        for (int m = 0; m < CAL_NMETRIC; m++)
+            row->predicted_s[m] = NAN;
+        fit_point *p = &res->pts[res->n_pts];
+        memset(p, 0, sizeof *p);
+        p->model = *sm;
+        int idle = 0;
+        if (ttft_point(L, run->n, k, p, &idle)) {
+            snprintf(p->label, sizeof p->label, "run %zu request %zu ttft", r, k);
+            is_idle[res->n_pts] = idle;
+            row_pt[2 * res->n_rows] = (long)res->n_pts++;
+        } else {
+            row->queued = 1;
+            res->n_queued++;
+        }
+        if (L[k].output >= 2 && isfinite(L[k].tpot) && L[k].tpot > 0 && L[k].last > L[k].first) {
+            p = &res->pts[res->n_pts];
+            memset(p, 0, sizeof *p);
+            p->model = *sm;
+            tpot_point(L, run->n, k, p);
+            snprintf(p->label, sizeof p->label, "run %zu request %zu tpot", r, k);
+            row_pt[2 * res->n_rows + 1] = (long)res->n_pts++;
+        }
+        res->n_rows++;
+    }
+    return 0;
+}
+
+/* Fits the coefficients to the points and predicts every point with them. Many thousands
+ * of points say no more than a few thousand spread evenly among them, and cost the solver
+ * in proportion: fit on every k-th, predict them all. Returns 0 or -1 with a message. */
+static int fit_points(calib_result *res, const step_coeffs *start, char *err, size_t errlen)
+{
+    size_t stride = (res->n_pts + CAL_MAX_FIT - 1) / CAL_MAX_FIT;
+    if (stride <= 1) {
+        res->n_fitted = res->n_pts;
+        return fit_run(res->pts, res->n_pts, start, &res->fit, err, errlen);
+    }
+    size_t m = 0;
+    fit_point *sub = malloc((res->n_pts / stride + 1) * sizeof *sub);
+    if (sub == NULL) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < res->n_pts; i += stride)
+        sub[m++] = res->pts[i];
+    int rc = fit_run(sub, m, start, &res->fit, err, errlen);
+    free(sub);
+    res->n_fitted = m;
+    for (size_t i = 0; rc == 0 && i < res->n_pts; i++) {
+        res->pts[i].model.c = res->fit.coeffs;
+        res->pts[i].predicted_s = fit_point_predict(&res->pts[i]);
+    }
+    return rc;
+}
+
+/* The noise: robust spread of the log residuals of single-step points (is_idle). */
+static void noise_spread(calib_result *res, const int *is_idle)
+{
+    double *lr = malloc((res->n_pts + 1) * sizeof *lr);
+    size_t m = 0;
+    for (size_t i = 0; lr && i < res->n_pts; i++)
+        if (is_idle[i])
+            lr[m++] = log(res->pts[i].measured_s / res->pts[i].predicted_s);
+    res->n_noise_points = m;
+    if (lr && m >= CAL_MIN_NOISE_POINTS) {
+        double med = median_of(lr, m);
+        for (size_t i = 0; i < m; i++)
+            lr[i] = fabs(lr[i] - med);
+        double sigma = 1.4826 * median_of(lr, m);
+        res->coeffs.noise_cv = sqrt(expm1(sigma * sigma));
+        res->noise_from_data = 1;
+    }
+    free(lr);
+}
+
+/* Predictions per request (row_pt as in calib_run), and the errors per metric. */
+static void prediction_errors(calib_result *res, const long *row_pt)
+{
+    double *ape[CAL_NMETRIC];
+    for (int k = 0; k < CAL_NMETRIC; k++)
+        ape[k] = malloc((res->n_rows + 1) * sizeof *ape[k]);
+    for (size_t i = 0; i < res->n_rows; i++) {
+        calib_row *row = &res->rows[i];
+        for (int k = 0; k < 2; k++)
+            if (row_pt[2 * i + (size_t)k] >= 0)
+                row->predicted_s[k] = res->pts[row_pt[2 * i + (size_t)k]].predicted_s;
+        if (isfinite(row->predicted_s[CAL_TTFT]))
+            row->predicted_s[CAL_E2E] =
+                row->output < 2 ? row->predicted_s[CAL_TTFT]
+                : isfinite(row->predicted_s[CAL_TPOT])
+                    ? row->predicted_s[CAL_TTFT] + (row->output - 1) * row->predicted_s[CAL_TPOT]
+                    : NAN;
+        for (int k = 0; k < CAL_NMETRIC; k++) {
+            if (!ape[k] || !isfinite(row->predicted_s[k]) || !(row->measured_s[k] > 0))
+                continue;
+            double e = 100.0 * fabs(row->predicted_s[k] / row->measured_s[k] - 1.0);
+            ape[k][res->n_ape[k]++] = e;
+            if (e > res->worst_ape[k])
+                res->worst_ape[k] = e;
+        }
+    }
+    for (int k = 0; k < CAL_NMETRIC; k++) {
+        res->median_ape[k] = ape[k] ? median_of(ape[k], res->n_ape[k]) : NAN;
+        free(ape[k]);
+    }
+}
+
 int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start,
               calib_result *res, char *err, size_t errlen)
 {
@@ -201,74 +343,18 @@ int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start
     res->pts = calloc(2 * total + 1, sizeof *res->pts);
     lane *L = calloc(longest ? longest : 1, sizeof *L);
     int *is_idle = calloc(2 * total + 1, sizeof *is_idle);
+    /* row_pt[2 i + metric]: the point of row i for TTFT (0) and TPOT (1), or -1. */
     long *row_pt = malloc((2 * total + 1) * sizeof *row_pt);
     int rc = 0;
-    if (res->rows == NULL || res->pts == NULL || L == NULL || is_idle == NULL ||
-        row_pt == NULL)
-        goto out_of_memory;
-    /* row_pt[2 i + metric]: the point of row i for TTFT (0) and TPOT (1), or -1. */
-    for (size_t i = 0; i < 2 * total + 1; i++)
+    if (res->rows == NULL || res->pts == NULL || L == NULL || is_idle == NULL || row_pt == NULL)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < 2 * total + 1; i++)
         row_pt[i] = -1;
-    for (size_t r = 0; r < b->n_runs; r++) {
-        const bench_run *run = &b->runs[r];
-        for (size_t k = 0; k < run->n; k++) {
-            const bench_request *q = &run->req[k];
-            lane *l = &L[k];
-            l->prompt = q->prompt_tokens;
-            l->output = q->output_tokens;
-            l->ttft = q->ttft_s;
-            l->tpot = q->tpot_s;
-            l->e2e = isfinite(q->e2e_s) ? q->e2e_s
-                     : isfinite(q->tpot_s) ? q->ttft_s + q->tpot_s * (q->output_tokens - 1)
-                                           : q->ttft_s;
-        }
-        int guessed = send_times(run, L);
-        if (guessed < 0)
-            goto out_of_memory;
-        res->runs_start_guessed += (size_t)guessed;
-        for (size_t k = 0; k < run->n; k++) {
-            L[k].first = L[k].start + L[k].ttft;
-            L[k].last = L[k].start + L[k].e2e;
-        }
-        for (size_t k = 0; k < run->n; k++) {
-            calib_row *row = &res->rows[res->n_rows];
-            row->run = r;
-            row->index = k;
-            row->start_s = L[k].start;
-            row->prompt = L[k].prompt;
-            row->output = L[k].output;
-            row->measured_s[CAL_TTFT] = L[k].ttft;
-            row->measured_s[CAL_TPOT] = L[k].tpot;
-            row->measured_s[CAL_E2E] = L[k].e2e;
-            for (int m = 0; m < CAL_NMETRIC; m++)
-                row->predicted_s[m] = NAN;
-            fit_point *p = &res->pts[res->n_pts];
-            memset(p, 0, sizeof *p);
-            p->model = *sm;
-            int idle = 0;
-            if (ttft_point(L, run->n, k, p, &idle)) {
-                snprintf(p->label, sizeof p->label, "run %zu request %zu ttft", r, k);
-                is_idle[res->n_pts] = idle;
-                row_pt[2 * res->n_rows] = (long)res->n_pts++;
-            } else {
-                row->queued = 1;
-                res->n_queued++;
-            }
-            if (L[k].output >= 2 && isfinite(L[k].tpot) && L[k].tpot > 0 &&
-                L[k].last > L[k].first) {
-                p = &res->pts[res->n_pts];
-                memset(p, 0, sizeof *p);
-                p->model = *sm;
-                tpot_point(L, run->n, k, p);
-                snprintf(p->label, sizeof p->label, "run %zu request %zu tpot", r, k);
-                row_pt[2 * res->n_rows + 1] = (long)res->n_pts++;
-            }
-            res->n_rows++;
-        }
-    }
-    free(L);
-    L = NULL;
-    if (res->n_pts < 8) {
+    for (size_t r = 0; rc == 0 && r < b->n_runs; r++)
+        rc = run_points(&b->runs[r], r, sm, res, L, is_idle, row_pt);
+    if (rc != 0)
+        util_errf(err, errlen, "out of memory");
+    if (rc == 0 && res->n_pts < 8) {
         util_errf(err, errlen,
                   "only %zu usable latencies in %zu requests (need 8 or more: requests with "
                   "a time to first token that did not wait in a queue, or with 2 or more "
@@ -276,81 +362,13 @@ int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start
                   res->n_pts, res->n_rows);
         rc = -1;
     }
-    if (rc == 0) {
-        /* Many thousands of points say no more than a few thousand spread evenly among
-         * them, and cost the solver in proportion: fit on every k-th, predict them all. */
-        size_t stride = (res->n_pts + CAL_MAX_FIT - 1) / CAL_MAX_FIT;
-        if (stride <= 1) {
-            rc = fit_run(res->pts, res->n_pts, start, &res->fit, err, errlen);
-            res->n_fitted = res->n_pts;
-        } else {
-            size_t m = 0;
-            fit_point *sub = malloc((res->n_pts / stride + 1) * sizeof *sub);
-            if (sub == NULL)
-                goto out_of_memory;
-            for (size_t i = 0; i < res->n_pts; i += stride)
-                sub[m++] = res->pts[i];
-            rc = fit_run(sub, m, start, &res->fit, err, errlen);
-            free(sub);
-            res->n_fitted = m;
-            for (size_t i = 0; rc == 0 && i < res->n_pts; i++) {
-                res->pts[i].model.c = res->fit.coeffs;
-                res->pts[i].predicted_s = fit_point_predict(&res->pts[i]);
-            }
-        }
-    }
+    if (rc == 0)
+        rc = fit_points(res, start, err, errlen);
     if (rc == 0) {
         res->coeffs = res->fit.coeffs;
-        /* The noise: robust spread of the log residuals of single-step points. */
-        double *lr = malloc((res->n_pts + 1) * sizeof *lr);
-        size_t m = 0;
-        for (size_t i = 0; lr && i < res->n_pts; i++)
-            if (is_idle[i])
-                lr[m++] = log(res->pts[i].measured_s / res->pts[i].predicted_s);
-        res->n_noise_points = m;
-        if (lr && m >= CAL_MIN_NOISE_POINTS) {
-            double med = median_of(lr, m);
-            for (size_t i = 0; i < m; i++)
-                lr[i] = fabs(lr[i] - med);
-            double sigma = 1.4826 * median_of(lr, m);
-            res->coeffs.noise_cv = sqrt(expm1(sigma * sigma));
-            res->noise_from_data = 1;
-        }
-        free(lr);
-        /* Predictions per request, and the errors per metric. */
-        double *ape[CAL_NMETRIC];
-        for (int k = 0; k < CAL_NMETRIC; k++)
-            ape[k] = malloc((res->n_rows + 1) * sizeof *ape[k]);
-        for (size_t i = 0; i < res->n_rows; i++) {
-            calib_row *row = &res->rows[i];
-            for (int k = 0; k < 2; k++)
-                if (row_pt[2 * i + (size_t)k] >= 0)
-                    row->predicted_s[k] = res->pts[row_pt[2 * i + (size_t)k]].predicted_s;
-            if (isfinite(row->predicted_s[CAL_TTFT]))
-                row->predicted_s[CAL_E2E] =
-                    row->output < 2 ? row->predicted_s[CAL_TTFT]
-                    : isfinite(row->predicted_s[CAL_TPOT])
-                        ? row->predicted_s[CAL_TTFT] + (row->output - 1) * row->predicted_s[CAL_TPOT]
-                        : NAN;
-            for (int k = 0; k < CAL_NMETRIC; k++) {
-                if (!ape[k] || !isfinite(row->predicted_s[k]) || !(row->measured_s[k] > 0))
-                    continue;
-                double e = 100.0 * fabs(row->predicted_s[k] / row->measured_s[k] - 1.0);
-                ape[k][res->n_ape[k]++] = e;
-                if (e > res->worst_ape[k])
-                    res->worst_ape[k] = e;
-            }
-        }
-        for (int k = 0; k < CAL_NMETRIC; k++) {
-            res->median_ape[k] = ape[k] ? median_of(ape[k], res->n_ape[k]) : NAN;
-            free(ape[k]);
-        }
+        noise_spread(res, is_idle);
+        prediction_errors(res, row_pt);
     }
-    goto done;
-out_of_memory:
-    util_errf(err, errlen, "out of memory");
-    rc = -1;
-done:
     free(L);
     free(is_idle);
     free(row_pt);

@@ -1,7 +1,8 @@
 /*
  * fuzz_bench: a libFuzzer target for the benchmark result readers (models/bench.h), one
- * binary per format, chosen at compile time with -DFUZZ_FORMAT=BENCH_VLLM (BENCH_AUTO, the
- * default, also exercises detection). tests/run_fuzz.sh builds and runs them all.
+ * binary per format, chosen at compile time by its name with -DFUZZ_FORMAT_NAME='"vllm"'
+ * ("auto", the default, also exercises detection). tests/run_fuzz.sh builds and runs one
+ * for every format of the table (models/bench_table.c).
  *
  * Each input is written to a temporary file (the readers take a path), detected and read.
  * Besides the sanitizers, the target aborts when a promise of the API is broken: a failure
@@ -24,9 +25,18 @@
 
 #include "models/bench.h"
 
-#ifndef FUZZ_FORMAT
-#define FUZZ_FORMAT BENCH_AUTO
+#ifndef FUZZ_FORMAT_NAME
+#define FUZZ_FORMAT_NAME "auto"
 #endif
+
+/* The format under test; a name the table does not know is a build mistake. */
+static bench_format fuzz_format(void)
+{
+    bench_format f;
+    if (bench_format_parse(FUZZ_FORMAT_NAME, &f) != 0)
+        abort();
+    return f;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,8 +89,8 @@ static void check_set(const bench_set *s)
 {
     if (s->n_runs == 0 || s->runs == NULL)
         abort();
-    if (s->format == BENCH_AUTO || s->format >= BENCH_FORMAT_COUNT ||
-        (FUZZ_FORMAT != BENCH_AUTO && s->format != FUZZ_FORMAT))
+    if (s->format == BENCH_AUTO || (size_t)s->format > bench_format_count() ||
+        (fuzz_format() != BENCH_AUTO && s->format != fuzz_format()))
         abort();
     if (s->n_warnings > 0)
         check_message(s->first_warning, sizeof s->first_warning);
@@ -119,16 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(fd);
     if (done == size) {
         char err[512] = "";
-        if (FUZZ_FORMAT == BENCH_AUTO) {
+        if (fuzz_format() == BENCH_AUTO) {
             bench_format f = bench_detect(path, err, sizeof err);
-            if (f >= BENCH_FORMAT_COUNT)
+            if ((size_t)f > bench_format_count())
                 abort();
             if (f == BENCH_AUTO)
                 check_message(err, sizeof err);
         }
         bench_set s;
         err[0] = '\0';
-        if (bench_load(path, FUZZ_FORMAT, &s, err, sizeof err) == 0) {
+        if (bench_load(path, fuzz_format(), &s, err, sizeof err) == 0) {
             check_set(&s);
             bench_set_free(&s);
             if (s.runs != NULL || s.n_runs != 0)

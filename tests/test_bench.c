@@ -650,10 +650,31 @@ static void test_detect(void)
 static void test_format_names(void)
 {
     bench_format f = BENCH_AUTO;
-    for (int i = 0; i < BENCH_FORMAT_COUNT; i++) {
-        CHECK_EQ_INT(bench_format_parse(bench_format_names[i], &f), 0);
+    for (size_t i = 0; i <= bench_format_count(); i++) {
+        CHECK_EQ_INT(bench_format_parse(bench_format_name((bench_format)i), &f), 0);
         CHECK_EQ_INT(f, i);
     }
+    /* The constants name the table's first entries. */
+    static const char *const names[] = {"auto", "vllm", "aiperf", "genai-perf", "guidellm", "csv"};
+    for (int i = 0; i <= BENCH_CSV; i++)
+        CHECK(strcmp(bench_format_name((bench_format)i), names[i]) == 0);
+    CHECK(strcmp(bench_format_name((bench_format)(bench_format_count() + 1)), "?") == 0);
+    /* The list joins the names with ", " and last_sep before the last; it starts as the
+     * help texts have always printed it (a new format only adds to the end). */
+    char list[512], want[512] = "";
+    size_t n = bench_format_count();
+    for (size_t i = 0; i <= n; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s",
+                 i == 0   ? ""
+                 : i == n ? " or "
+                          : ", ",
+                 bench_format_name((bench_format)i));
+    CHECK(strcmp(bench_format_list(list, sizeof list, 1, " or ", BENCH_LIST_NAMES), want) == 0);
+    CHECK(strncmp(list, "auto, vllm, aiperf, genai-perf, guidellm", 40) == 0);
+    CHECK(strncmp(bench_format_list(list, sizeof list, 0, ", ", BENCH_LIST_TITLES),
+                  "vLLM, AIPerf, genai-perf, GuideLLM, CSV", 39) == 0);
+    /* A list cut short by its buffer stays a string. */
+    CHECK(strcmp(bench_format_list(list, 8, 1, " or ", BENCH_LIST_NAMES), "auto, v") == 0);
     CHECK_EQ_INT(bench_format_parse("GuideLLM", &f), 0);
     CHECK_EQ_INT(f, BENCH_GUIDELLM);
     CHECK_EQ_INT(bench_format_parse("genai_perf", &f), 0);

@@ -101,13 +101,34 @@ static void check_at(const char *err, const char *path, long line, const char *w
 
 static void test_format_names(void)
 {
-    static const char *const names[] = {"auto", "capsim", "azure", "burstgpt", "mooncake", "vllm"};
-    for (int i = 0; i < 6; i++) {
+    /* Every format of the table parses back to itself. */
+    for (size_t i = 0; i <= trace_format_count(); i++) {
         trace_format f;
-        CHECK_EQ_INT(trace_format_parse(names[i], &f), 0);
+        CHECK_EQ_INT(trace_format_parse(trace_format_name((trace_format)i), &f), 0);
         CHECK_EQ_INT(f, i);
-        CHECK(strcmp(trace_format_name(f), names[i]) == 0);
     }
+    /* The constants name the table's first entries. */
+    static const char *const names[] = {"auto", "capsim", "azure", "burstgpt", "mooncake", "vllm"};
+    for (int i = 0; i <= TRACE_VLLM; i++)
+        CHECK(strcmp(trace_format_name((trace_format)i), names[i]) == 0);
+    CHECK(strcmp(trace_format_name((trace_format)(trace_format_count() + 1)), "?") == 0);
+    /* The list joins the names with ", " and last_sep before the last; it starts as the
+     * help texts have always printed it (a new format only adds to the end). */
+    char list[256], want[256] = "";
+    size_t n = trace_format_count();
+    for (size_t i = 0; i <= n; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s",
+                 i == 0   ? ""
+                 : i == n ? " or "
+                          : ", ",
+                 trace_format_name((trace_format)i));
+    CHECK(strcmp(trace_format_list(list, sizeof list, 1, " or ", TRACE_LIST_NAMES), want) == 0);
+    CHECK(strncmp(list, "auto, capsim, azure, burstgpt, mooncake", 39) == 0);
+    CHECK(strncmp(trace_format_list(list, sizeof list, 0, ", ", TRACE_LIST_TITLES),
+                  "capsim CSV, Azure 2023/2024 CSV, BurstGPT CSV, Mooncake JSONL, vLLM bench JSON",
+                  78) == 0);
+    /* A list cut short by its buffer stays a string. */
+    CHECK(strcmp(trace_format_list(list, 9, 1, " or ", TRACE_LIST_NAMES), "auto, ca") == 0);
     trace_format f = TRACE_AZURE;
     CHECK_EQ_INT(trace_format_parse("Azure", &f), -1);
     CHECK_EQ_INT(trace_format_parse("", &f), -1);

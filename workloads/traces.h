@@ -1,24 +1,9 @@
 /*
  * traces: request sources (workloads/reqsrc.h) that replay public workload traces.
  *
- *   capsim    CSV `arrival_s,prompt_tokens,output_tokens[,class]`, arrival in seconds
- *   azure     Azure LLM inference 2023/2024 CSV `TIMESTAMP,ContextTokens,GeneratedTokens`;
- *             TIMESTAMP is `YYYY-MM-DD HH:MM:SS[.f...]` with 0 to 9 fractional digits and
- *             an optional zone (`Z`, `+05:30`, `-0800`); no zone means UTC
- *   burstgpt  BurstGPT CSV, columns found by name: `Timestamp` (seconds), `Model`,
- *             `Request tokens`, `Response tokens`, `Total tokens`, `Log Type` (the
- *             8-column release adds `Session ID` and `Elapsed time`, which are ignored)
- *   mooncake  Mooncake JSONL: one object a line with `timestamp` (milliseconds),
- *             `input_length`, `output_length` and an optional `hash_ids` array (ignored)
- *   vllm      the JSON that `vllm bench serve --save-result --save-detailed` writes (or
- *             several such objects, one after another, as --append-result writes):
- *             arrays `input_lens` (older spelling `prompt_lens`) and `output_lens`, and
- *             for the arrival times `start_times` (seconds on any clock, relative to the
- *             object's first entry) or else `request_rate`: entry i at i / rate when it
- *             is a finite number, all at once when it is "inf", Infinity, null or absent.
- *             The requests of each further object follow on from the latest arrival of
- *             the one before. Python's NaN and Infinity are accepted anywhere; in a
- *             field the reader needs they make the entry bad
+ * The formats are the entries of the table in workloads/trace_table.c, one file each
+ * (workloads/trace_<name>.c, whose header comment says what the format is and how it is
+ * read); adding a format is adding a file and a table entry (see trace_reader.h).
  *
  * TRACE_AUTO recognises the format from the first non-blank line (after a UTF-8
  * byte-order mark): a CSV header by its column names, a JSON line by its keys.
@@ -64,6 +49,9 @@
 /* Longest Mooncake JSONL line, bytes (without its newline). */
 #define TRACE_MAX_JSON_LINE (16u << 20)
 
+/* A format is its position in the table of trace_table.c, from 1; 0 is "detect". The
+ * constants name the formats listed first; a format added later needs none (find it with
+ * trace_format_parse). */
 typedef enum trace_format {
     TRACE_AUTO,
     TRACE_CAPSIM,
@@ -73,10 +61,23 @@ typedef enum trace_format {
     TRACE_VLLM
 } trace_format;
 
-/* "auto", "capsim", "azure", "burstgpt", "mooncake", "vllm"; "?" for anything else. */
+/* Number of formats in the table (TRACE_AUTO not counted). */
+size_t trace_format_count(void);
+/* "auto" or the table's name of f ("capsim", "azure", ...); "?" for anything else. */
 const char *trace_format_name(trace_format f);
 /* Parses one of the names above (exact, lower case). Returns 0, or -1 if s is none. */
 int trace_format_parse(const char *s, trace_format *out);
+/* What trace_format_list lists of each format. */
+typedef enum trace_list_field {
+    TRACE_LIST_NAMES, /* "capsim": --trace-format values ("auto" first if asked) */
+    TRACE_LIST_TITLES /* "capsim CSV": the kinds of file, for help texts */
+} trace_list_field;
+
+/* Writes the formats' field into buf[len], separated by ", " and, before the last, by
+ * last_sep, with "auto" first when with_auto (names only): "auto, capsim, azure,
+ * burstgpt, mooncake or vllm". Returns buf, cut short if need be. */
+const char *trace_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
+                              trace_list_field field);
 
 typedef struct trace_options {
     trace_format format;   /* TRACE_AUTO: detect from the content */

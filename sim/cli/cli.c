@@ -59,3 +59,23 @@ int cli_bad_option(const char *cmd, int getopt_result, const char *arg)
         return cli_usage_error(cmd, "option '%s' needs a value", arg);
     return cli_usage_error(cmd, "unknown option '%s'", arg);
 }
+
+void cli_print_wrapped(FILE *out, size_t indent, size_t width, const char *text)
+{
+    size_t col = indent;
+    int first = 1;
+    while (*text) {
+        size_t n = strcspn(text, " ");
+        if (!first && col + 1 + n > width) {
+            fprintf(out, "\n%*s", (int)indent, "");
+            col = indent;
+            first = 1;
+        }
+        fprintf(out, "%s%.*s", first ? "" : " ", (int)n, text);
+        col += n + !first;
+        first = 0;
+        text += n;
+        text += strspn(text, " ");
+    }
+    fputc('\n', out);
+}

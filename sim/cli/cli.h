@@ -44,6 +44,14 @@ int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
  * warning: the results stand. CAPSIM_PLOTS=off in the environment skips it. */
 void cli_draw_plots(const char *cmd, const char *dir);
 
+/* Prints text word by word, breaking lines so that none is longer than width columns, and
+ * ends it with a newline. The caller has printed the first indent columns of the first
+ * line; the following lines start with indent spaces. Help texts use it where they hold a
+ * list made at run time (the format names of a table). */
+void cli_print_wrapped(FILE *out, size_t indent, size_t width, const char *text);
+/* The widest line of the help texts. */
+#define CLI_HELP_COLUMNS 79
+
 /* Subcommands. argv[0] is the subcommand name. */
 int cmd_queue(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

@@ -56,15 +56,12 @@ static void usage(FILE *out)
             "--gpu, --precision and --tp describe, and writes a profile that run, sweep,\n"
             "capacity and estimate take with --profile DIR/profile.csv.\n"
             "\n"
-            "FILE formats (detected from the content; --format forces one):\n"
-            "  vllm        vllm bench serve --save-result --save-detailed JSON (several\n"
-            "              results, one per line, with --append-result)\n"
-            "  aiperf      AIPerf profile_export.jsonl\n"
-            "  genai-perf  genai-perf profile_export.json\n"
-            "  guidellm    GuideLLM benchmarks.json\n"
-            "  csv         one row per request: prompt_tokens, output_tokens, ttft_ms and\n"
-            "              tpot_ms or e2e_ms; optional start_s, run, model (capsim run's\n"
-            "              requests.csv is accepted as it is)\n"
+            "FILE formats (detected from the content; --format forces one):\n");
+    for (size_t f = 1; f <= bench_format_count(); f++) {
+        fprintf(out, "  %-10s  ", bench_format_name((bench_format)f));
+        cli_print_wrapped(out, 14, CLI_HELP_COLUMNS, bench_format_help((bench_format)f));
+    }
+    fprintf(out,
             "  splitwise   per-step timings (model, hardware, prompt_size, batch_size,\n"
             "              token_size, prompt_time, token_time, tensor_parallel): fitted as\n"
             "              capsim fit does\n"
@@ -815,7 +812,7 @@ static int write_outputs(const cal_opts *o, const run_spec *r, const bench_set *
                  "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
                  "|error| TTFT %.1f%%, TPOT %.1f%%",
                  poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
-                 base ? base + 1 : o->data[0], bench_format_names[sets[0].format],
+                 base ? base + 1 : o->data[0], bench_format_name(sets[0].format),
                  d->model.name, precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
                  res->median_ape[CAL_TPOT]);
         snprintf(row->source, sizeof row->source, "capsim calibrate --data %s --model %s --gpu %s",
@@ -937,10 +934,9 @@ int cmd_calibrate(int argc, char **argv)
         goto done;
     }
     if (!per_step && o.format && bench_format_parse(o.format, &fmt) != 0) {
-        status = cli_usage_error(CMD,
-                                 "--format '%s': expected auto, vllm, aiperf, genai-perf, "
-                                 "guidellm, csv or splitwise",
-                                 o.format);
+        char names[256];
+        status = cli_usage_error(CMD, "--format '%s': expected %s or splitwise", o.format,
+                                 bench_format_list(names, sizeof names, 1, ", ", BENCH_LIST_NAMES));
         goto done;
     }
     if (per_step) {
@@ -976,7 +972,7 @@ int cmd_calibrate(int argc, char **argv)
     printf("capsim calibrate: %zu run%s, %zu requests (%zu failed, left out) from %d file%s "
            "(%s)\n",
            all.n_runs, all.n_runs == 1 ? "" : "s", n_req, n_failed, o.n_data,
-           o.n_data == 1 ? "" : "s", bench_format_names[sets[0].format]);
+           o.n_data == 1 ? "" : "s", bench_format_name(sets[0].format));
     printf("  deployment: %s on %d x %s, %s weights, %s KV; starting from the %s profile\n",
            d->model.name, d->tp, d->gpu.name, precision_name(d->weights), precision_name(d->kv),
            r->value[OPT_profile]);

@@ -36,11 +36,15 @@ static void usage(FILE *out)
             "generate writes a synthetic workload as a capsim CSV trace\n"
             "(arrival_s,prompt_tokens,output_tokens); the same seed gives the same bytes, and\n"
             "the same requests as replication 0 of capsim run with that seed.\n"
-            "\n"
-            "FILE is a trace (capsim CSV, Azure 2023/2024 CSV, BurstGPT CSV, Mooncake JSONL,\n"
-            "vLLM bench JSON; detected from the content) or a workload file (.ini with\n"
-            "arrival, prompt_len, output_len, requests, seed). SPEC is an arrival process\n"
-            "such as poisson:rate=5.\n"
+            "\n");
+    char titles[512], text[1024], names[256];
+    snprintf(text, sizeof text,
+             "FILE is a trace (%s; detected from the content) or a workload file (.ini with "
+             "arrival, prompt_len, output_len, requests, seed). SPEC is an arrival process "
+             "such as poisson:rate=5.",
+             trace_format_list(titles, sizeof titles, 0, ", ", TRACE_LIST_TITLES));
+    cli_print_wrapped(out, 0, CLI_HELP_COLUMNS, text);
+    fprintf(out,
             "\n"
             "options:\n"
             "  --prompt-len SPEC     prompt tokens (default lognormal:mean=1000,cv=1)\n"
@@ -51,7 +55,7 @@ static void usage(FILE *out)
             "  --requests N          synthetic requests (default 2000)\n"
             "  --seed S              master seed (default 1)\n"
             "  --window S            width of the peak-rate window, seconds (default 60)\n"
-            "  --format F            trace format: auto, capsim, azure, burstgpt, mooncake, vllm\n"
+            "  --format F            trace format: %s\n"
             "  --skip-bad-rows       skip malformed rows, report how many and the first few\n"
             "  --strict              refuse timestamps out of order (default: reorder)\n"
             "  --start S, --end S    keep requests in [S, E) seconds from the first\n"
@@ -60,7 +64,8 @@ static void usage(FILE *out)
             "  --model M             BurstGPT: keep rows of this Model\n"
             "  --log-type T          BurstGPT: keep rows of this Log Type\n"
             "  --out FILE            generate: the trace to write\n"
-            "  -h, --help            show this help\n");
+            "  -h, --help            show this help\n",
+            trace_format_list(names, sizeof names, 1, ", ", TRACE_LIST_NAMES));
 }
 
 typedef struct wl_opts {
@@ -385,12 +390,12 @@ int cmd_workload(int argc, char **argv)
                 cli_parse_real("--window", optarg, 1e-6, INFINITY, 0, &o.window_s, err, sizeof err);
             break;
         case 'f':
-            if (trace_format_parse(optarg, &o.topt.format) != 0)
-                bad = (util_errf(err, sizeof err,
-                                 "--format '%s': expected auto, capsim, azure, "
-                                 "burstgpt, mooncake or vllm",
-                                 optarg),
-                       1);
+            if (trace_format_parse(optarg, &o.topt.format) != 0) {
+                char formats[256];
+                trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
+                util_errf(err, sizeof err, "--format '%s': expected %s", optarg, formats);
+                bad = 1;
+            }
             break;
         case 'k':
             o.topt.skip_bad_rows = 1;

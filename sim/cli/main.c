@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/bench.h"
 #include "sim/base/rng.h"
 #include "sim/cli/cli.h"
 #include "sim/plan/catalog_paths.h"
@@ -18,7 +19,10 @@
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *help; /* lines of the usage text, "\n"-separated; NULL: not listed */
+    /* Lines of the usage text, "\n"-separated; NULL: not listed. A help with "%s" is
+     * a paragraph with the benchmark-result tools in it (from models/bench's table), wrapped
+     * to the help width. */
+    const char *help;
 } command;
 
 static const command commands[] = {
@@ -39,8 +43,7 @@ static const command commands[] = {
     {"list", cmd_list, "list the model and GPU catalogs and the precisions"},
     {"estimate", cmd_estimate, "latency and throughput of one batch on one deployment, and why"},
     {"calibrate", cmd_calibrate,
-     "a profile from your own benchmark results (vLLM, AIPerf,\n"
-     "genai-perf, GuideLLM, CSV), with a fit report and a replay"},
+     "a profile from your own benchmark results (%s), with a fit report and a replay"},
     {"fit", cmd_fit, "calibrate step-time coefficients on measured step times"},
     {"plot", cmd_plot,
      "draw the result files of a folder with gnuplot (PNG, SVG and\n"
@@ -60,6 +63,14 @@ static void usage(FILE *out)
         if (h == NULL)
             continue;
         fprintf(out, "  %-10s ", commands[i].name);
+        const char *slot = strstr(h, "%s");
+        if (slot != NULL) {
+            char tools[256], text[512];
+            bench_format_list(tools, sizeof tools, 0, ", ", BENCH_LIST_TITLES);
+            snprintf(text, sizeof text, "%.*s%s%s", (int)(slot - h), h, tools, slot + 2);
+            cli_print_wrapped(out, 13, CLI_HELP_COLUMNS, text);
+            continue;
+        }
         for (const char *nl; (nl = strchr(h, '\n')) != NULL; h = nl + 1)
             fprintf(out, "%.*s\n  %-10s ", (int)(nl - h), h, "");
         fprintf(out, "%s\n", h);

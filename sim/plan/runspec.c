@@ -35,9 +35,12 @@ void run_flag_name(run_opt o, char *buf, size_t len)
 void run_print_options(FILE *out)
 {
     for (int o = 0; o < OPT_COUNT; o++) {
-        char name[64];
+        char name[64], formats[256];
         run_flag_name((run_opt)o, name, sizeof name);
-        fprintf(out, "  --%-20s %s [%s]\n", name, OPT_HELP[o],
+        const char *help = OPT_HELP[o];
+        if (o == OPT_trace_format)
+            help = trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
+        fprintf(out, "  --%-20s %s [%s]\n", name, help,
                 run_opt_default[o][0] ? run_opt_default[o] : "none");
     }
 }
@@ -397,10 +400,9 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
         c->wl.trace_path = r->value[OPT_trace];
         trace_options *to = &c->wl.trace_opt;
         if (trace_format_parse(r->value[OPT_trace_format], &to->format) != 0) {
-            util_errf(err, errlen,
-                      "--trace-format '%s': expected auto, capsim, azure, "
-                      "burstgpt, mooncake or vllm",
-                      r->value[OPT_trace_format]);
+            char formats[256];
+            util_errf(err, errlen, "--trace-format '%s': expected %s", r->value[OPT_trace_format],
+                      trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES));
             return -1;
         }
         if (real_opt(r, OPT_trace_speedup, 1e-9, INFINITY, 0, &to->speedup, err, errlen) ||

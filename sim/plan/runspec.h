@@ -48,7 +48,7 @@
       "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
       "all)")                                                                                      \
     X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
-    X(trace_format, "auto", "auto, capsim, azure, burstgpt, mooncake or vllm")                     \
+    X(trace_format, "auto", "" /* the names of the trace format table */)                          \
     X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
     X(trace_start, "0", "keep trace requests from this many seconds after the first")              \
     X(trace_end, "0", "... up to this many seconds (0 = to the end)")                              \
