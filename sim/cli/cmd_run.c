@@ -27,6 +27,8 @@
 #include "sim/base/rng.h"
 #include "sim/cli/runopts.h"
 #include "sim/plan/scenario.h"
+#include "sim/serve/router.h"
+#include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
 #include "sim/base/spec.h"
 #include "sim/base/util.h"
@@ -144,7 +146,7 @@ static void print_table(const run_cli *r, const resolved *x, const serve_result 
            "router %s\n",
            d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
            precision_name(d->weights), precision_name(d->kv),
-           c->sched == SERVE_STATIC ? "static" : "continuous", serve_router_names[c->router]);
+           c->sched->name, c->router->name);
     if (d->note[0])
         printf("  note: %s\n", d->note);
     printf("  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "

@@ -1,0 +1,45 @@
+/*
+ * result: the figures of every replication summarised into a serve_result (see result.h).
+ */
+#include "sim/serve/result.h"
+
+#include <stdlib.h>
+
+serve_metric serve_slo_target_metric(serve_slo_metric k, double pct)
+{
+    static const serve_metric base[SLO_COUNT] = {SM_mean_ttft_ms, SM_mean_tpot_ms, SM_mean_e2el_ms};
+    /* mean, p50, p90, p95, p99, p99.9 follow each other in the metric list */
+    unsigned off = pct == 0    ? 0u
+                   : pct == 50 ? 1u
+                   : pct == 90 ? 2u
+                   : pct == 95 ? 3u
+                   : pct == 99 ? 4u
+                               : 5u;
+    return (serve_metric)((unsigned)base[k] + off);
+}
+
+void serve_result_summarise(const serve_config *c, serve_result *res)
+{
+    size_t reps = c->replications;
+    for (size_t m = 0; m < SM_COUNT; m++)
+        res->metric[m] = stats_ci95(res->per_rep + m * reps, reps);
+    res->little_checked = reps >= 2;
+    res->little_ok = stats_ci_overlap(res->metric[SM_mean_in_system], res->metric[SM_lambda_w]);
+    for (int k = 0; k < SLO_COUNT; k++) {
+        if (c->slo.limit_s[k] <= 0) {
+            res->slo_met[k] = -1;
+            continue;
+        }
+        serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
+        res->slo_met[k] = res->metric[m].mean <= 1e3 * c->slo.limit_s[k];
+    }
+    res->cost_per_hour_usd = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas;
+}
+
+void serve_result_fini(serve_result *res)
+{
+    free(res->per_rep);
+    free(res->seeds);
+    res->per_rep = NULL;
+    res->seeds = NULL;
+}
