@@ -14,6 +14,7 @@
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
+#include "sim/serve/state.h"
 #include "tests/check.h"
 
 static model_list models;
@@ -486,6 +487,36 @@ static void test_policy_tables(void)
     CHECK_EQ_U64(strlen(names), 7);
 }
 
+/* Power of two choices draws two distinct replicas: with two replicas, one loaded and
+ * one idle, it always picks the idle one (drawing the loaded one twice, as it could,
+ * would send a quarter of the requests there). With one replica it picks that one. */
+static void test_p2c_draws_distinct(void)
+{
+    serve_config c = {.replicas = 2};
+    serve_replica rep[2];
+    memset(rep, 0, sizeof rep);
+    serve_sim s;
+    memset(&s, 0, sizeof s);
+    s.cfg = &c;
+    s.rep = rep;
+    s.rng_route = sim_rng_create(3);
+    if (!CHECK(s.rng_route != NULL))
+        return;
+    const serve_router_ops *p2c = serve_router_find("p2c");
+    for (uint32_t busy = 0; busy < 2; busy++) {
+        rep[busy].nrun = 5;
+        rep[1 - busy].nrun = 0;
+        uint32_t wrong = 0;
+        for (int i = 0; i < 400; i++)
+            wrong += p2c->pick(&s) == busy;
+        CHECK_EQ_U64(wrong, 0);
+    }
+    c.replicas = 1;
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ_U64(p2c->pick(&s), 0);
+    gsl_rng_free(s.rng_route);
+}
+
 static void test_cleanup(void)
 {
     model_list_free(&models);
@@ -497,4 +528,5 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
-          TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_cleanup))
+          TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
+          TEST(test_cleanup))

@@ -60,12 +60,16 @@ static uint32_t pick_least_tokens(serve_sim *s)
     return least(s, serve_router_token_load);
 }
 
-/* Power of two choices: the shorter queue of two replicas drawn at random. */
+/* Power of two choices: the shorter queue of two distinct replicas drawn at random (the
+ * second uniformly among the others, so that the two are never the same one). */
 static uint32_t pick_p2c(serve_sim *s)
 {
     uint32_t n = s->cfg->replicas;
     uint32_t a = (uint32_t)gsl_rng_uniform_int(s->rng_route, n);
-    uint32_t b = (uint32_t)gsl_rng_uniform_int(s->rng_route, n);
+    if (n < 2)
+        return a;
+    uint32_t b = (uint32_t)gsl_rng_uniform_int(s->rng_route, n - 1);
+    b += b >= a ? 1u : 0u;
     return serve_router_queue_load(s, b) < serve_router_queue_load(s, a) ? b : a;
 }
 
