@@ -517,6 +517,33 @@ static void test_p2c_draws_distinct(void)
     gsl_rng_free(s.rng_route);
 }
 
+/* Static batching keeps a batch's prompts within the token budget: with prompts of 400
+ * tokens and a budget of 1,000, no batch holds more than two; a prompt longer than the
+ * budget can never run and is refused. */
+static void test_static_token_budget(void)
+{
+    for (int too_long = 0; too_long <= 1; too_long++) {
+        fixture f;
+        fixture_init(&f, "poisson:rate=50", too_long ? "det:value=1200" : "det:value=400",
+                     "det:value=50", 400);
+        f.cfg.sched = serve_sched_find("static");
+        f.cfg.max_num_seqs = 16;
+        f.cfg.max_batched_tokens = 1000;
+        serve_result r;
+        char err[256];
+        CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+        check_conservation(&r, &f.cfg);
+        if (too_long) {
+            CHECK_EQ_U64(r.rejected, r.offered);
+        } else {
+            CHECK_EQ_U64(r.rejected, 0);
+            CHECK_EQ_DBL(r.metric[SM_max_running_batch].mean, 2.0);
+        }
+        serve_result_fini(&r);
+        fixture_fini(&f);
+    }
+}
+
 static void test_cleanup(void)
 {
     model_list_free(&models);
@@ -529,4 +556,4 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
           TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
-          TEST(test_cleanup))
+          TEST(test_static_token_budget), TEST(test_cleanup))

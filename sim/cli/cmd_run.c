@@ -336,7 +336,8 @@ int cmd_run(int argc, char **argv)
             fprintf(stderr,
                     "capsim run: warning: %llu requests could never run and were refused "
                     "(a whole sequence larger than the KV cache, or a prompt longer than "
-                    "--max-batched-tokens without chunked prefill); they count as SLO misses\n",
+                    "--max-batched-tokens without chunked prefill or with static batching); "
+                    "they count as SLO misses\n",
                     (unsigned long long)res.rejected);
         if (res.trace_rows_reordered)
             fprintf(stderr,

@@ -1,8 +1,9 @@
 /*
  * sched_static: static batching. An idle replica takes up to max_num_seqs waiting
- * requests whose whole sequence fits in the KV cache, prefills them together, then
- * decodes until every one is done; nothing joins a batch in progress. Every block a
- * request will need is reserved when it is admitted, so nothing grows or is preempted.
+ * requests whose whole sequence fits in the KV cache and whose prompts fit together in
+ * the token budget (max_batched_tokens), prefills them in one step, then decodes until
+ * every one is done; nothing joins a batch in progress. Every block a request will need
+ * is reserved when it is admitted, so nothing grows or is preempted.
  */
 #include "sim/serve/kvblocks.h"
 #include "sim/serve/sched.h"
@@ -10,12 +11,15 @@
 static int compose(serve_sim *s, serve_replica *r, double now)
 {
     if (r->nrun == 0) {
+        /* The batch's prompts are prefilled in one step, within the token budget. */
+        uint32_t budget = s->cfg->max_batched_tokens;
         while (r->waiting.len > 0 && r->nrun < s->cfg->max_num_seqs) {
             uint32_t id = serve_ring_peek(&r->waiting);
             serve_slot *q = &s->slots[id];
             uint32_t need = serve_kv_blocks_for(s, (uint64_t)q->prompt + q->output);
-            if (need > r->free_blocks)
+            if (need > r->free_blocks || q->target > budget)
                 break;
+            budget -= q->target;
             sim_ring_pop(&r->waiting);
             serve_kv_take(s, r, q, need);
             q->sched_s = now;
@@ -44,12 +48,13 @@ static uint64_t blocks_held(const serve_sim *s, const serve_slot *q)
     return serve_kv_blocks_for(s, (uint64_t)q->prompt + q->output);
 }
 
-/* Its whole sequence, reserved at admission, exceeds the KV cache. */
+/* Its whole sequence, reserved at admission, exceeds the KV cache, or its prompt, which
+ * is prefilled in one step, exceeds the token budget. */
 static int never_runs(const serve_config *c, uint64_t prompt_tokens, uint64_t output_tokens)
 {
     uint32_t seq_blocks =
         (uint32_t)((prompt_tokens + output_tokens + c->block_size - 1) / c->block_size);
-    return seq_blocks > c->kv_blocks;
+    return seq_blocks > c->kv_blocks || prompt_tokens > c->max_batched_tokens;
 }
 
 /* Nothing joins a batch in progress. */
