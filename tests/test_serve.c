@@ -11,6 +11,7 @@
 
 #include "models/steptime.h"
 #include "sim/plan/catalog_paths.h"
+#include "sim/serve/result.h"
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
@@ -544,6 +545,32 @@ static void test_static_token_budget(void)
     }
 }
 
+/* The end-of-run conservation check holds in every build (not an assert) and names the
+ * counts when it fails. */
+static void test_conservation_check(void)
+{
+    char err[512] = "";
+    serve_conservation ok = {.requests = 10, .offered = 10, .finished = 7, .refused = 3};
+    CHECK_EQ_INT(serve_result_check_conservation(&ok, 0, err, sizeof err), 0);
+    serve_conservation lost = ok;
+    lost.finished = 6;
+    CHECK_EQ_INT(serve_result_check_conservation(&lost, 2, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "replication 2");
+    CHECK_CONTAINS(err, "10 offered, 6 finished + 3 refused");
+    serve_conservation stuck = ok;
+    stuck.in_system = 1;
+    CHECK_EQ_INT(serve_result_check_conservation(&stuck, 0, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "1 still in the system");
+    serve_conservation held = ok;
+    held.kv_blocks = 4;
+    CHECK_EQ_INT(serve_result_check_conservation(&held, 0, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "4 KV blocks still held");
+    serve_conservation short_ = ok;
+    short_.requests = 11;
+    CHECK_EQ_INT(serve_result_check_conservation(&short_, 0, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "11 requests, 10 offered");
+}
+
 static void test_cleanup(void)
 {
     model_list_free(&models);
@@ -556,4 +583,4 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
           TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
-          TEST(test_static_token_budget), TEST(test_cleanup))
+          TEST(test_static_token_budget), TEST(test_conservation_check), TEST(test_cleanup))

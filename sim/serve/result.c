@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "sim/base/util.h"
+
 serve_metric serve_slo_target_metric(serve_slo_metric k, double pct)
 {
     static const serve_metric base[SLO_COUNT] = {SM_mean_ttft_ms, SM_mean_tpot_ms, SM_mean_e2el_ms};
@@ -34,6 +36,22 @@ void serve_result_summarise(const serve_config *c, serve_result *res)
         res->slo_met[k] = res->metric[m].mean <= 1e3 * c->slo.limit_s[k];
     }
     res->cost_per_hour_usd = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas;
+}
+
+int serve_result_check_conservation(const serve_conservation *c, int rep_index, char *err,
+                                    size_t errlen)
+{
+    if (c->offered == c->requests && c->finished + c->refused == c->offered && c->in_system == 0 &&
+        c->kv_blocks == 0)
+        return 0;
+    util_errf(err, errlen,
+              "internal error: requests not conserved in replication %d: %llu requests, "
+              "%llu offered, %llu finished + %llu refused, %llu still in the system, %llu KV "
+              "blocks still held",
+              rep_index, (unsigned long long)c->requests, (unsigned long long)c->offered,
+              (unsigned long long)c->finished, (unsigned long long)c->refused,
+              (unsigned long long)c->in_system, (unsigned long long)c->kv_blocks);
+    return -1;
 }
 
 void serve_result_fini(serve_result *res)

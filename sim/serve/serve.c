@@ -346,6 +346,9 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
 {
     const serve_config *c = s->cfg;
     reset(s, rep_index);
+    /* The result's counters run over every replication: this one's are the increase. */
+    const uint64_t offered0 = s->res->offered, finished0 = s->res->finished,
+                   refused0 = s->res->rejected;
     gsl_rng_set(s->rng_route, seeds[SERVE_SRC_ROUTING]);
     for (uint32_t i = 0; i < c->replicas; i++)
         gsl_rng_set(s->rep[i].noise, seeds[SERVE_SRC_NOISE0 + i]);
@@ -373,7 +376,14 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
     s->src = NULL;
     if (rc != 0)
         return -1;
-    assert(s->met.in_system == 0 && s->met.kv_used == 0);
+    serve_conservation cons = {.requests = s->n_total,
+                               .offered = s->res->offered - offered0,
+                               .finished = s->res->finished - finished0,
+                               .refused = s->res->rejected - refused0,
+                               .in_system = s->met.in_system,
+                               .kv_blocks = s->met.kv_used};
+    if (serve_result_check_conservation(&cons, rep_index, err, errlen) != 0)
+        return -1;
     serve_metrics_fill(&s->met, m);
     return 0;
 }
