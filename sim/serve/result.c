@@ -25,7 +25,10 @@ void serve_result_summarise(const serve_config *c, serve_result *res)
     size_t reps = c->replications;
     for (size_t m = 0; m < SM_COUNT; m++)
         res->metric[m] = stats_ci95(res->per_rep + m * reps, reps);
-    res->little_checked = reps >= 2;
+    /* Little's law is compared only where both sides have an interval: lambda*W has no
+     * value in a replication where no measured request finished (all refused, say). */
+    res->little_checked = reps >= 2 && res->metric[SM_lambda_w].n >= 2 &&
+                          res->metric[SM_mean_in_system].n >= 2;
     res->little_ok = stats_ci_overlap(res->metric[SM_mean_in_system], res->metric[SM_lambda_w]);
     for (int k = 0; k < SLO_COUNT; k++) {
         if (c->slo.limit_s[k] <= 0) {
