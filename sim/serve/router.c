@@ -73,12 +73,15 @@ static uint32_t pick_p2c(serve_sim *s)
     return serve_router_queue_load(s, b) < serve_router_queue_load(s, a) ? b : a;
 }
 
-/* The first is the default; the order is that of the help text. */
-static const serve_router_ops ROUTERS[] = {
-    {"rr", pick_rr},   {"random", pick_random},
-    {"jsq", pick_jsq}, {"least-tokens", pick_least_tokens},
-    {"p2c", pick_p2c},
-};
+static const serve_router_ops RR = {"rr", pick_rr};
+static const serve_router_ops RANDOM = {"random", pick_random};
+static const serve_router_ops JSQ = {"jsq", pick_jsq};
+static const serve_router_ops LEAST_TOKENS = {"least-tokens", pick_least_tokens};
+static const serve_router_ops P2C = {"p2c", pick_p2c};
+
+/* The first is the default; the order is that of the help text. A router in a file of
+ * its own is declared here (extern const serve_router_ops ...;) and listed below. */
+static const serve_router_ops *const ROUTERS[] = {&RR, &RANDOM, &JSQ, &LEAST_TOKENS, &P2C};
 
 #define N_ROUTERS (sizeof ROUTERS / sizeof ROUTERS[0])
 
@@ -89,14 +92,14 @@ size_t serve_router_count(void)
 
 const serve_router_ops *serve_router_at(size_t i)
 {
-    return i < N_ROUTERS ? &ROUTERS[i] : NULL;
+    return i < N_ROUTERS ? ROUTERS[i] : NULL;
 }
 
 const serve_router_ops *serve_router_find(const char *name)
 {
     for (size_t i = 0; i < N_ROUTERS; i++)
-        if (strcmp(ROUTERS[i].name, name) == 0)
-            return &ROUTERS[i];
+        if (strcmp(ROUTERS[i]->name, name) == 0)
+            return ROUTERS[i];
     return NULL;
 }
 
@@ -106,5 +109,5 @@ void serve_router_names(char *buf, size_t len)
         return;
     buf[0] = '\0';
     for (size_t i = 0; i < N_ROUTERS; i++)
-        serve_names_append(buf, len, i, N_ROUTERS, ROUTERS[i].name);
+        serve_names_append(buf, len, i, N_ROUTERS, ROUTERS[i]->name);
 }

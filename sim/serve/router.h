@@ -1,8 +1,9 @@
 /*
  * router: how an arriving request picks a replica, behind one table of operations. The
- * routers are the functions of router.c, one each, listed in its table; a new one is a
- * function (or a file of its own) and a table entry. Routing draws come from the
- * simulation's routing generator only, so a router never disturbs other random streams.
+ * built-in routers are the functions of router.c, one each, listed in its table; a new
+ * one is a file of its own defining a serve_router_ops, and an entry in that table.
+ * Routing draws come from the simulation's routing generator only, so a router never
+ * disturbs other random streams.
  */
 #ifndef CAPSIM_SERVE_ROUTER_H
 #define CAPSIM_SERVE_ROUTER_H
