@@ -20,6 +20,8 @@
 
 #include "sim/plan/deploy.h"
 #include "sim/base/rng.h"
+#include "sim/serve/router.h"
+#include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
 
 static double wall_s(void)
@@ -45,12 +47,12 @@ static int bench(const char *label, const deploy *d, uint32_t replicas, double r
     serve_config c = {.step = &d->step,
                       .kv_blocks = d->mem.kv_blocks,
                       .block_size = 16,
-                      .sched = SERVE_CONTINUOUS,
+                      .sched = serve_sched_find("continuous"),
                       .max_num_seqs = 256,
                       .max_batched_tokens = 8192,
                       .chunked_prefill = 1,
                       .replicas = replicas,
-                      .router = ROUTER_RR,
+                      .router = serve_router_find("rr"),
                       .replications = 1,
                       .warmup_fraction = 0.1,
                       .seed = 1,

@@ -415,9 +415,41 @@ static void test_engine_negative_zero(void)
     sim_engine_fini(&e);
 }
 
+/* A reset engine is a fresh one: time 0, nothing pending, nothing counted, and the
+ * sequence numbers start again (so ties resolve as in a fresh engine). Stamps come back
+ * with their events. */
+static void test_engine_reset_and_stamps(void)
+{
+    sim_engine e;
+    if (!CHECK(sim_engine_init(&e, 4) == 0))
+        return;
+    sim_event ev;
+    CHECK_EQ_INT(sim_engine_schedule_stamped(&e, 2.0, 1, 7, 42), 0);
+    CHECK_EQ_INT(sim_engine_schedule(&e, 3.0, 1, 8), 0);
+    CHECK(sim_engine_next(&e, &ev));
+    CHECK_EQ_U64(ev.stamp, 42);
+    CHECK_EQ_U64(ev.id, 7);
+    sim_engine_reset(&e);
+    CHECK_EQ_U64(e.n_events, 0);
+    CHECK_EQ_U64(e.next_seq, 0);
+    CHECK_EQ_U64(sim_heap_len(&e.pending), 0);
+    CHECK(e.now_s == 0.0);
+    CHECK_EQ_INT(sim_engine_schedule(&e, 1.0, 0, 1), 0); /* earlier than before the reset */
+    CHECK_EQ_INT(sim_engine_schedule_stamped(&e, 1.0, 0, 2, 9), 0);
+    CHECK(sim_engine_next(&e, &ev));
+    CHECK_EQ_U64(ev.id, 1);
+    CHECK_EQ_U64(ev.stamp, 0);
+    CHECK(sim_engine_next(&e, &ev));
+    CHECK_EQ_U64(ev.id, 2);
+    CHECK_EQ_U64(ev.stamp, 9);
+    CHECK(!sim_engine_next(&e, &ev));
+    CHECK_EQ_U64(e.n_events, 2);
+    sim_engine_fini(&e);
+}
+
 TEST_MAIN(TEST(test_heap_matches_qsort), TEST(test_heap_wide_time_range),
           TEST(test_heap_peek_is_next_pop), TEST(test_heap_equal_times_fifo),
           TEST(test_heap_random_mix_invariant), TEST(test_heap_check_detects_violation),
           TEST(test_heap_replace_top_is_pop_push), TEST(test_heap_growth),
           TEST(test_engine_clock_and_count), TEST(test_engine_ties_fifo),
-          TEST(test_engine_negative_zero))
+          TEST(test_engine_negative_zero), TEST(test_engine_reset_and_stamps))

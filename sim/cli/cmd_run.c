@@ -28,6 +28,8 @@
 #include "sim/base/rng.h"
 #include "sim/cli/runflags.h"
 #include "sim/plan/scenario.h"
+#include "sim/serve/router.h"
+#include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
 #include "sim/base/spec.h"
 #include "sim/base/util.h"
@@ -143,7 +145,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "router %s\n",
            d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
            precision_name(d->weights), precision_name(d->kv),
-           c->sched == SERVE_STATIC ? "static" : "continuous", serve_router_names[c->router]);
+           c->sched->name, c->router->name);
     if (d->note[0])
         fprintf(out, "  note: %s\n", d->note);
     fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
@@ -329,7 +331,8 @@ int run_command(const run_spec *r, int plots, FILE *out_fp, FILE *err_fp)
             fprintf(err_fp,
                     "capsim run: warning: %llu requests could never run and were refused "
                     "(a whole sequence larger than the KV cache, or a prompt longer than "
-                    "--max-batched-tokens without chunked prefill); they count as SLO misses\n",
+                    "--max-batched-tokens without chunked prefill or with static batching); "
+                    "they count as SLO misses\n",
                     (unsigned long long)res.rejected);
         if (res.trace_rows_reordered)
             fprintf(err_fp,

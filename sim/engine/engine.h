@@ -25,8 +25,18 @@ typedef struct sim_engine {
 int sim_engine_init(sim_engine *e, size_t cap_hint);
 void sim_engine_fini(sim_engine *e);
 
-/* Schedules an event at absolute time time_s >= now. Returns 0, or -1 if out of memory. */
+/* Back to time 0 with nothing pending and no events counted, keeping the memory: the
+ * start of another replication. */
+void sim_engine_reset(sim_engine *e);
+
+/* Schedules an event at absolute time time_s >= now, with stamp 0. Returns 0, or -1 if
+ * out of memory. */
 int sim_engine_schedule(sim_engine *e, double time_s, uint32_t kind, uint32_t id);
+
+/* The same with a stamp that the model reads back from the delivered event (for example
+ * to recognise an event that a later one has replaced). */
+int sim_engine_schedule_stamped(sim_engine *e, double time_s, uint32_t kind, uint32_t id,
+                                uint32_t stamp);
 
 /* Delivers the earliest pending event and advances the clock to it. Returns false when
  * nothing is pending. */

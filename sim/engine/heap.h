@@ -27,9 +27,10 @@ typedef struct sim_event {
         double time_s;
         uint64_t time_key;
     };
-    uint64_t seq;  /* tie-breaker: order of scheduling */
-    uint32_t kind; /* what happens; meaning defined by the model using the engine */
-    uint32_t id;   /* which entity (server, replica, request slot); model-defined */
+    uint64_t seq;   /* tie-breaker: order of scheduling */
+    uint32_t kind;  /* what happens; meaning defined by the model using the engine */
+    uint32_t id;    /* which entity (server, replica, request slot); model-defined */
+    uint32_t stamp; /* model-defined tag, e.g. a version that marks an event superseded */
 } sim_event;
 
 static inline bool sim_event_before(const sim_event *a, const sim_event *b)
@@ -46,6 +47,12 @@ typedef struct sim_heap {
 /* Allocates room for cap_hint events (at least 16). Returns 0, or -1 if out of memory. */
 int sim_heap_init(sim_heap *h, size_t cap_hint);
 void sim_heap_fini(sim_heap *h);
+
+/* Empties the heap, keeping its array for reuse. */
+static inline void sim_heap_clear(sim_heap *h)
+{
+    h->len = 0;
+}
 
 /* Inserts ev, growing the array when full. Returns 0, or -1 if out of memory. */
 int sim_heap_push(sim_heap *h, sim_event ev);

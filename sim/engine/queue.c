@@ -138,9 +138,7 @@ static int run_one(rep *s, const unsigned long *seeds, double *out)
     const queue_config *cfg = s->cfg;
     gsl_rng_set(s->rng_arrival, seeds[0]);
     gsl_rng_set(s->rng_service, seeds[1]);
-    s->eng.now_s = 0.0;
-    s->eng.next_seq = 0;
-    s->eng.pending.len = 0;
+    sim_engine_reset(&s->eng);
     sim_ring_clear(&s->waiting_line);
     histo_reset(&s->waits);
     s->warm = (uint64_t)floor(cfg->warmup_fraction * (double)cfg->customers);
@@ -247,7 +245,6 @@ int queue_run(const queue_config *cfg, queue_result *res, char *err, size_t errl
         for (size_t m = 0; m < QM_COUNT; m++)
             res->per_rep[m * reps + r] = row[m];
         res->events += s.eng.n_events;
-        s.eng.n_events = 0;
         res->customers_measured += s.n_entered + s.n_blocked;
     }
     sim_engine_fini(&s.eng);

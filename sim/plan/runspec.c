@@ -13,6 +13,8 @@
 #include "sim/base/spec.h"
 #include "sim/base/util.h"
 #include "sim/plan/optval.h"
+#include "sim/serve/router.h"
+#include "sim/serve/sched.h"
 
 #define RUN_NAME(name, dflt, help) #name,
 const char *const run_opt_key[OPT_COUNT] = {RUN_OPTIONS(RUN_NAME)};
@@ -37,9 +39,15 @@ void run_print_options(FILE *out)
     for (int o = 0; o < OPT_COUNT; o++) {
         char name[64], formats[256];
         run_flag_name((run_opt)o, name, sizeof name);
+        /* The names of the trace formats and the policies come from their tables. */
+        char names[256];
         const char *help = OPT_HELP[o];
         if (o == OPT_trace_format)
             help = trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
+        if (o == OPT_scheduler || o == OPT_router) {
+            (o == OPT_scheduler ? serve_sched_names : serve_router_names)(names, sizeof names);
+            help = names;
+        }
         fprintf(out, "  --%-20s %s [%s]\n", name, help,
                 run_opt_default[o][0] ? run_opt_default[o] : "none");
     }
@@ -331,12 +339,10 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
     if (resolve_deployment(r, x, err, errlen) != 0)
         return -1;
     const char *sched = r->value[OPT_scheduler];
-    if (strcmp(sched, "continuous") == 0) {
-        c->sched = SERVE_CONTINUOUS;
-    } else if (strcmp(sched, "static") == 0) {
-        c->sched = SERVE_STATIC;
-    } else {
-        util_errf(err, errlen, "--scheduler '%s': expected continuous or static", sched);
+    if ((c->sched = serve_sched_find(sched)) == NULL) {
+        char names[256];
+        serve_sched_names(names, sizeof names);
+        util_errf(err, errlen, "--scheduler '%s': expected %s", sched, names);
         return -1;
     }
     if (count_opt(r, OPT_max_num_seqs, 1, 1u << 20, &v, err, errlen))
@@ -351,16 +357,12 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
     if (count_opt(r, OPT_replicas, 1, 100000, &v, err, errlen))
         return -1;
     c->replicas = (uint32_t)v;
-    int found = -1;
-    for (int i = 0; i < ROUTER_COUNT; i++)
-        if (strcmp(r->value[OPT_router], serve_router_names[i]) == 0)
-            found = i;
-    if (found < 0) {
-        util_errf(err, errlen, "--router '%s': expected rr, random, jsq, least-tokens or p2c",
-                  r->value[OPT_router]);
+    if ((c->router = serve_router_find(r->value[OPT_router])) == NULL) {
+        char names[256];
+        serve_router_names(names, sizeof names);
+        util_errf(err, errlen, "--router '%s': expected %s", r->value[OPT_router], names);
         return -1;
     }
-    c->router = (serve_router)found;
     if (strcmp(r->value[OPT_requests], "auto") == 0)
         v = r->value[OPT_trace][0] ? 0 : 2000; /* a trace: all of it */
     else if (count_opt(r, OPT_requests, 0, UINT64_MAX / 4, &v, err, errlen))

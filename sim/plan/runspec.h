@@ -30,12 +30,12 @@
     X(block_size, "16", "tokens per KV block")                                                     \
     X(profile, "default", "step-time profile CSV, or default")                                     \
     X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                             \
-    X(scheduler, "continuous", "continuous or static")                                             \
+    X(scheduler, "continuous", "" /* names from sim/serve/sched.c */)                              \
     X(max_num_seqs, "256", "most sequences in a step")                                             \
     X(max_batched_tokens, "8192", "token budget per step")                                         \
     X(chunked_prefill, "on", "on or off")                                                          \
     X(replicas, "1", "model replicas")                                                             \
-    X(router, "rr", "rr, random, jsq, least-tokens or p2c")                                        \
+    X(router, "rr", "" /* names from sim/serve/router.c */)                                        \
     X(arrival, "poisson:rate=1", "arrival process")                                                \
     X(prompt_len, "lognormal:mean=1000,cv=1", "prompt tokens distribution")                        \
     X(output_len, "lognormal:mean=200,cv=1", "output tokens distribution")                         \

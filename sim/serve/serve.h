@@ -26,18 +26,10 @@
 #include "workloads/reqsrc.h"
 #include "workloads/traces.h"
 
-typedef enum serve_sched { SERVE_CONTINUOUS, SERVE_STATIC } serve_sched;
-
-typedef enum serve_router {
-    ROUTER_RR,
-    ROUTER_RANDOM,
-    ROUTER_JSQ,
-    ROUTER_LEAST_TOKENS,
-    ROUTER_P2C,
-    ROUTER_COUNT
-} serve_router;
-
-extern const char *const serve_router_names[ROUTER_COUNT];
+/* A replica's scheduler and the router, tables of operations found by name (see
+ * sim/serve/sched.h and sim/serve/router.h). */
+typedef struct serve_sched_ops serve_sched_ops;
+typedef struct serve_router_ops serve_router_ops;
 
 /* Per-request SLO limits, seconds; a limit <= 0 is not set. The percentile of each target
  * is reported (the target is met when that percentile is within the limit); attainment
@@ -70,15 +62,15 @@ typedef struct serve_workload {
 } serve_workload;
 
 typedef struct serve_config {
-    const step_model *step; /* per replica */
-    uint64_t kv_blocks;     /* per replica */
-    uint32_t block_size;    /* tokens per KV block */
-    serve_sched sched;
+    const step_model *step;       /* per replica */
+    uint64_t kv_blocks;           /* per replica */
+    uint32_t block_size;          /* tokens per KV block */
+    const serve_sched_ops *sched; /* NULL: the default, continuous batching */
     uint32_t max_num_seqs;
     uint32_t max_batched_tokens;
     int chunked_prefill;
     uint32_t replicas;
-    serve_router router;
+    const serve_router_ops *router; /* NULL: the default, round robin */
     serve_workload wl;
     uint32_t replications;
     double warmup_fraction;

@@ -1,0 +1,113 @@
+/*
+ * router: the routers and their table (see router.h).
+ */
+#include "sim/serve/router.h"
+
+#include <string.h>
+
+#include "sim/serve/names.h"
+#include "sim/serve/state.h"
+#include "sim/serve/stretch.h"
+
+uint64_t serve_router_queue_load(const serve_sim *s, uint32_t i)
+{
+    const serve_replica *r = &s->rep[i];
+    return r->waiting.len + r->nrun;
+}
+
+uint64_t serve_router_token_load(const serve_sim *s, uint32_t i)
+{
+    const serve_replica *r = &s->rep[i];
+    if (r->k == 0)
+        return r->outstanding_tokens;
+    /* A stretch is applied when it ends: subtract the steps done by now. */
+    return r->outstanding_tokens - serve_stretch_steps_done(r, s->eng.now_s) * r->ndec;
+}
+
+/* The least loaded replica; ties go to the lowest index, so the choice is deterministic. */
+static uint32_t least(const serve_sim *s, uint64_t (*load)(const serve_sim *, uint32_t))
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < s->cfg->replicas; i++)
+        if (load(s, i) < load(s, best))
+            best = i;
+    return best;
+}
+
+/* Round robin: each replica in turn. */
+static uint32_t pick_rr(serve_sim *s)
+{
+    uint32_t i = s->rr_next;
+    s->rr_next = (s->rr_next + 1) % s->cfg->replicas;
+    return i;
+}
+
+/* A replica drawn uniformly. */
+static uint32_t pick_random(serve_sim *s)
+{
+    return (uint32_t)gsl_rng_uniform_int(s->rng_route, s->cfg->replicas);
+}
+
+/* Join the shortest queue: fewest requests waiting and running. */
+static uint32_t pick_jsq(serve_sim *s)
+{
+    return least(s, serve_router_queue_load);
+}
+
+/* Fewest tokens still to compute. */
+static uint32_t pick_least_tokens(serve_sim *s)
+{
+    return least(s, serve_router_token_load);
+}
+
+/* Power of two choices: the shorter queue of two distinct replicas drawn at random (the
+ * second uniformly among the others, so that the two are never the same one). */
+static uint32_t pick_p2c(serve_sim *s)
+{
+    uint32_t n = s->cfg->replicas;
+    uint32_t a = (uint32_t)gsl_rng_uniform_int(s->rng_route, n);
+    if (n < 2)
+        return a;
+    uint32_t b = (uint32_t)gsl_rng_uniform_int(s->rng_route, n - 1);
+    b += b >= a ? 1u : 0u;
+    return serve_router_queue_load(s, b) < serve_router_queue_load(s, a) ? b : a;
+}
+
+static const serve_router_ops RR = {"rr", pick_rr};
+static const serve_router_ops RANDOM = {"random", pick_random};
+static const serve_router_ops JSQ = {"jsq", pick_jsq};
+static const serve_router_ops LEAST_TOKENS = {"least-tokens", pick_least_tokens};
+static const serve_router_ops P2C = {"p2c", pick_p2c};
+
+/* The first is the default; the order is that of the help text. A router in a file of
+ * its own is declared here (extern const serve_router_ops ...;) and listed below. */
+static const serve_router_ops *const ROUTERS[] = {&RR, &RANDOM, &JSQ, &LEAST_TOKENS, &P2C};
+
+#define N_ROUTERS (sizeof ROUTERS / sizeof ROUTERS[0])
+
+size_t serve_router_count(void)
+{
+    return N_ROUTERS;
+}
+
+const serve_router_ops *serve_router_at(size_t i)
+{
+    return i < N_ROUTERS ? ROUTERS[i] : NULL;
+}
+
+const serve_router_ops *serve_router_find(const char *name)
+{
+    for (size_t i = 0; i < N_ROUTERS; i++)
+        if (strcmp(ROUTERS[i]->name, name) == 0)
+            return ROUTERS[i];
+    return NULL;
+}
+
+void serve_router_names(char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_ROUTERS; i++)
+        serve_names_append(buf, len, i, N_ROUTERS, ROUTERS[i]->name);
+}

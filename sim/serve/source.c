@@ -1,0 +1,82 @@
+/*
+ * source: where a replication's requests come from (see source.h).
+ */
+#include "sim/serve/source.h"
+
+#include <stdio.h>
+
+#include "sim/base/util.h"
+
+/* The trace reading options, with the workload's request limit applied. */
+static trace_options trace_opts(const serve_workload *w)
+{
+    trace_options o = w->trace_opt;
+    if (w->requests && (o.max_requests == 0 || w->requests < o.max_requests))
+        o.max_requests = w->requests;
+    return o;
+}
+
+reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds, char *err,
+                          size_t errlen)
+{
+    const serve_workload *w = &c->wl;
+    if (w->trace_path) {
+        trace_options o = trace_opts(w);
+        return trace_open(w->trace_path, &o, err, errlen);
+    }
+    reqsrc *src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,
+                                   seeds[SERVE_SRC_ARRIVALS], seeds[SERVE_SRC_LENGTHS]);
+    if (src && w->mix)
+        reqsrc_synthetic_use_mix(src, w->mix);
+    if (src && w->pairs)
+        reqsrc_synthetic_use_pairs(src, w->pairs);
+    if (src == NULL)
+        util_errf(err, errlen, "out of memory");
+    return src;
+}
+
+int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, char *err,
+                       size_t errlen)
+{
+    if (!c->wl.trace_path) {
+        *n = c->wl.requests;
+        return 0;
+    }
+    trace_options o = trace_opts(&c->wl);
+    reqsrc *src = trace_open(c->wl.trace_path, &o, err, errlen);
+    if (src == NULL)
+        return -1;
+    request rq;
+    int rc;
+    *n = 0;
+    while ((rc = reqsrc_next(src, &rq, err, errlen)) == 1)
+        (*n)++;
+    const trace_stats *ts = trace_get_stats(src);
+    res->trace_rows_bad = ts->rows_bad;
+    res->trace_rows_reordered = ts->rows_reordered;
+    snprintf(res->trace_first_bad, sizeof res->trace_first_bad, "%s", ts->first_bad[0]);
+    reqsrc_close(src);
+    if (rc < 0)
+        return -1;
+    if (*n == 0) {
+        util_errf(err, errlen, "%s: no requests (after the header, window and filters)",
+                  c->wl.trace_path);
+        return -1;
+    }
+    return 0;
+}
+
+request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double now_s)
+{
+    const serve_workload *w = &c->wl;
+    request rq = {.arrival_s = now_s, .cls = 0};
+    if (w->mix) {
+        reqsrc_mix_draw(w->mix, rng, &rq);
+    } else if (w->pairs) {
+        reqsrc_pairs_draw(w->pairs, rng, &rq.prompt_tokens, &rq.output_tokens);
+    } else {
+        rq.prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, rng));
+        rq.output_tokens = reqsrc_tokens(dist_sample(w->output_len, rng));
+    }
+    return rq;
+}

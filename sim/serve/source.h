@@ -1,0 +1,30 @@
+/*
+ * source: where a replication's requests come from. An open workload reads them from a
+ * request source (a trace, or synthetic arrivals with drawn lengths); a closed loop draws
+ * each user's next request's lengths when the user sends it.
+ */
+#ifndef CAPSIM_SERVE_SOURCE_H
+#define CAPSIM_SERVE_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/serve/serve.h"
+
+/* Random sources per replication (see serve.h). */
+enum { SERVE_SRC_ARRIVALS = 0, SERVE_SRC_LENGTHS = 1, SERVE_SRC_ROUTING = 2, SERVE_SRC_NOISE0 = 3 };
+
+/* Opens the open workload of c for a replication with these seeds. Returns the source
+ * (close with reqsrc_close), or NULL with a message. */
+reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds, char *err,
+                          size_t errlen);
+
+/* Number of requests the workload will offer into *n (a trace is counted by reading it
+ * once, and its row statistics go into res). Returns 0, or -1 with a message. */
+int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, char *err,
+                       size_t errlen);
+
+/* Closed loop: the lengths of a request sent at now_s, drawn with rng. */
+request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double now_s);
+
+#endif

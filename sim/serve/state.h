@@ -1,0 +1,102 @@
+/*
+ * state: the state of one serving simulation, shared by the files of sim/serve (the event
+ * loop, the schedulers, the routers, the KV block manager, decode stretches and the
+ * metrics collector). Not part of the library's interface.
+ *
+ * Invariants of a replica while a replication runs:
+ *   - free_blocks + sum of blocks held by its running requests = kv_blocks;
+ *   - a running request holds the blocks its scheduler says it needs (the scheduler's
+ *     blocks_held operation): ceil(ctx / block_size) under continuous batching, where ctx
+ *     counts the tokens whose KV is cached, or its whole sequence under static batching;
+ *   - at most one step is in flight; its composition (prefill chunks and decodes) is fixed
+ *     when it starts and applied when it ends.
+ * Requests live in a pool of slots, reused after completion, so the hot path allocates
+ * only when the number of requests in the system reaches a new high.
+ */
+#ifndef CAPSIM_SERVE_STATE_H
+#define CAPSIM_SERVE_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/base/ring.h"
+#include "sim/base/rng.h"
+#include "sim/engine/engine.h"
+#include "sim/serve/metrics.h"
+#include "sim/serve/serve.h"
+
+/* A request in the system. */
+typedef struct serve_slot {
+    uint64_t index; /* arrival order within the replication */
+    double arrival_s, sched_s, first_s, last_s;
+    uint32_t prompt, output;
+    uint32_t gen;       /* output tokens produced so far */
+    uint32_t ctx;       /* tokens whose KV is cached */
+    uint32_t target;    /* tokens to prefill in this attempt: prompt + gen at admission */
+    uint32_t prefilled; /* of target, done */
+    uint32_t blocks;    /* KV blocks held */
+    uint32_t cls, preemptions, replica;
+    uint32_t user; /* closed loop: the user who sent it; UINT32_MAX in an open workload */
+    uint32_t next_free;
+} serve_slot;
+
+typedef struct serve_replica {
+    sim_ring waiting; /* slot ids; preempted requests go back to the front */
+    uint32_t *run;    /* running slot ids in admission order (newest last) */
+    uint32_t nrun;
+    uint64_t free_blocks;
+    int busy;
+    double step_start_s;
+    uint32_t *pre_slot, *pre_chunk, npre; /* prefill chunks of the step in flight */
+    uint32_t *dec_slot, ndec;             /* decodes of the step in flight */
+    uint64_t outstanding_tokens; /* tokens still to compute: prefill left plus output left */
+    gsl_rng *noise;
+    /* A decode stretch in flight: k steps of the same batch ending at end_s[0..k). */
+    uint32_t k; /* 0: a single step is in flight */
+    double *end_s;
+    uint32_t end_cap;
+    gsl_rng *noise_saved; /* the noise generator as it was when the stretch began */
+    uint32_t stamp;       /* tags the step-end event that is current */
+    double end_s_single;  /* end of the single step in flight */
+} serve_replica;
+
+typedef struct serve_sim {
+    const serve_config *cfg;
+    const serve_sched_ops *sched;
+    const serve_router_ops *router;
+    sim_engine eng;
+    serve_replica *rep;
+    serve_slot *slots;
+    uint32_t n_slots, slots_cap, free_head;
+    reqsrc *src;
+    request next_req;
+    int have_next;
+    uint64_t n_arrived, warm, n_total;
+    gsl_rng *rng_think, *rng_len; /* closed loop: think times and lengths */
+    gsl_rng *rng_route;
+    uint32_t rr_next;  /* round-robin: the next replica */
+    serve_metrics met; /* what is measured */
+    uint64_t steps;
+    serve_result *res; /* conservation counters go straight here */
+    int jump_ok;       /* stretches allowed in this replication */
+} serve_sim;
+
+/* Checks what serve_run() would otherwise trip on. Returns 0, or -1 with a message. */
+int serve_state_check_config(const serve_config *c, char *err, size_t errlen);
+
+/* Allocates what every replication of s->cfg reuses (s zeroed but for cfg and res).
+ * Returns 0, or -1 if out of memory; free with serve_state_free() either way. */
+int serve_state_alloc(serve_sim *s);
+void serve_state_free(serve_sim *s);
+
+static inline int serve_ring_push(sim_ring *q, uint32_t v, int front)
+{
+    return sim_ring_push(q, &v, front);
+}
+
+static inline uint32_t serve_ring_peek(const sim_ring *q)
+{
+    return *(const uint32_t *)sim_ring_front(q);
+}
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * stretch: decode stretches (see stretch.h).
+ */
+#include "sim/serve/stretch.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "sim/serve/kvblocks.h"
+#include "sim/serve/sched.h"
+
+step_shape serve_stretch_shape(const serve_sim *s, const serve_replica *r)
+{
+    step_shape sh = {0};
+    for (uint32_t k = 0; k < r->npre; k++) {
+        const serve_slot *q = &s->slots[r->pre_slot[k]];
+        double c = r->pre_chunk[k], before = q->ctx;
+        sh.prefill_tokens += c;
+        sh.prefill_seqs += 1;
+        sh.prefill_attn += c * (before + (c + 1.0) / 2.0);
+        sh.prefill_ctx_read += before;
+    }
+    for (uint32_t k = 0; k < r->ndec; k++) {
+        const serve_slot *q = &s->slots[r->dec_slot[k]];
+        sh.decode_seqs += 1;
+        sh.decode_ctx += (double)q->ctx + 1.0;
+    }
+    return sh;
+}
+
+uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r)
+{
+    if (r->npre != 0 || r->ndec != r->nrun)
+        return 1;
+    uint32_t k_max = UINT32_MAX;
+    for (uint32_t i = 0; i < r->ndec; i++) {
+        const serve_slot *q = &s->slots[r->dec_slot[i]];
+        uint32_t left = q->output - q->gen;
+        if (left < k_max)
+            k_max = left;
+    }
+    return k_max;
+}
+
+/* Draws the times of up to k_max decode steps into r->end_s, stopping with the step in
+ * which the next request arrives (it may come here and join at the next boundary;
+ * stopping there is exact either way). Returns the number drawn. */
+static uint32_t draw(serve_sim *s, serve_replica *r, step_shape sh, double now, uint32_t k_max)
+{
+    double next = s->have_next ? s->next_req.arrival_s : INFINITY;
+    double t = now;
+    uint32_t j = 0;
+    while (j < k_max) {
+        t += step_time_sample(s->cfg->step, &sh, r->noise);
+        r->end_s[j++] = t;
+        sh.decode_ctx += sh.decode_seqs;
+        if (t >= next)
+            break;
+    }
+    return j;
+}
+
+int serve_stretch_plan(serve_sim *s, serve_replica *r, step_shape sh, double now_s, uint32_t k_max)
+{
+    r->k = 0;
+    if (k_max < 2) {
+        r->end_s_single = now_s + step_time_sample(s->cfg->step, &sh, r->noise);
+        return 0;
+    }
+    if (r->end_cap < k_max) {
+        uint32_t cap = k_max < 64 ? 64 : k_max;
+        double *p = realloc(r->end_s, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        r->end_s = p;
+        r->end_cap = cap;
+    }
+    /* The generator is saved so that draws a shorter stretch does not use can be given
+     * back: the noise stream then matches step-by-step simulation exactly. */
+    gsl_rng_memcpy(r->noise_saved, r->noise);
+    uint32_t k = draw(s, r, sh, now_s, k_max);
+    uint32_t fit = s->sched->stretch_fit(s, r, k);
+    if (fit < k) {
+        gsl_rng_memcpy(r->noise, r->noise_saved);
+        k = draw(s, r, sh, now_s, fit);
+    }
+    if (k >= 2)
+        r->k = k;
+    else
+        r->end_s_single = r->end_s[0];
+    return 0;
+}
+
+int serve_stretch_cut(serve_sim *s, serve_replica *r, double now_s)
+{
+    if (r->k == 0)
+        return 0;
+    uint32_t done = 0; /* steps ended by now */
+    while (done < r->k && r->end_s[done] <= now_s)
+        done++;
+    uint32_t k = done + 1;
+    if (k >= r->k)
+        return 0;
+    /* The generator is rewound and the used draws taken again, so that the noise stream
+     * is exactly what step-by-step simulation consumes. */
+    gsl_rng_memcpy(r->noise, r->noise_saved);
+    step_shape sh = serve_stretch_shape(s, r);
+    for (uint32_t j = 0; j < k; j++) {
+        step_time_sample(s->cfg->step, &sh, r->noise);
+        sh.decode_ctx += sh.decode_seqs;
+    }
+    r->k = k;
+    return 1;
+}
+
+uint64_t serve_stretch_steps_done(const serve_replica *r, double now_s)
+{
+    uint32_t lo = 0, hi = r->k;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (r->end_s[mid] <= now_s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Step j (1-based) of the stretch attends over ctx + j tokens and needs a new block when
+ * ctx + j - 1 is a multiple of the block size; step 1's was taken already. Each such
+ * block counts from the start of step j in the time averages. c0 is the request's ctx
+ * before the stretch. */
+static void report_growth(serve_sim *s, const serve_replica *r, uint64_t c0, double now_s)
+{
+    uint32_t bs = s->cfg->block_size;
+    const double *T = r->end_s;
+    for (uint64_t j = bs - (c0 % bs) + 1; j <= r->k; j += bs) {
+        if (j < 2)
+            continue;
+        serve_metrics_kv_held_late(&s->met, T[j - 2], now_s);
+    }
+}
+
+/* The peak KV use of the stretch: occupancy only grows within it, so its largest
+ * in-window value is at the start of the last step that starts inside the window. */
+static void report_kv_peak(serve_sim *s, const serve_replica *r)
+{
+    const uint32_t k = r->k;
+    for (uint32_t j = k; j >= 1; j--) {
+        double start = j == 1 ? r->step_start_s : r->end_s[j - 2];
+        if (serve_metrics_in_window(&s->met, start)) {
+            double used = (double)serve_kv_used_at_step(s, r, k, j);
+            serve_metrics_kv_peak_at(&s->met, start, used / (double)s->cfg->kv_blocks);
+            break;
+        }
+    }
+}
+
+int serve_stretch_apply(serve_sim *s, serve_replica *r, double now_s)
+{
+    int any_done = 0;
+    const uint32_t k = r->k;
+    const double *T = r->end_s;
+    const int grows = s->sched->kv_grows;
+    uint64_t measured = 0;
+    for (uint32_t i = 0; i < r->ndec; i++) {
+        serve_slot *q = &s->slots[r->dec_slot[i]];
+        uint64_t meas = q->index >= s->warm ? 1u : 0u;
+        measured += meas;
+        serve_metrics_itl(&s->met, T[0] - q->last_s, meas);
+        if (grows)
+            report_growth(s, r, q->ctx, now_s);
+        q->gen += k;
+        q->ctx += k;
+        q->last_s = T[k - 1];
+        any_done |= q->gen == q->output;
+        s->res->tokens_out += k;
+        if (grows)
+            serve_kv_take(s, r, q, serve_kv_blocks_for(s, q->ctx) - q->blocks);
+    }
+    for (uint32_t j = 0; j < k; j++) {
+        if (j > 0)
+            serve_metrics_itl(&s->met, T[j] - T[j - 1], measured);
+        serve_metrics_tokens(&s->met, T[j], r->ndec, 1);
+    }
+    assert(r->outstanding_tokens >= (uint64_t)k * r->ndec);
+    r->outstanding_tokens -= (uint64_t)k * r->ndec;
+    s->steps += k - 1;
+    if (grows)
+        report_kv_peak(s, r);
+    r->k = 0;
+    return any_done;
+}
