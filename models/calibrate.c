@@ -386,18 +386,24 @@ void calib_result_free(calib_result *res)
     res->n_rows = res->n_pts = 0;
 }
 
-int calib_is_poor(const calib_result *res, char *why, size_t len)
+calib_poor_limits calib_poor_default(void)
 {
-    if (res->n_ape[CAL_TPOT] && res->median_ape[CAL_TPOT] > 15) {
+    return (calib_poor_limits){.tpot_pct = CALIB_POOR_TPOT_PCT, .ttft_pct = CALIB_POOR_TTFT_PCT};
+}
+
+int calib_is_poor(const calib_result *res, const calib_poor_limits *lim, char *why,
+                  size_t len)
+{
+    if (res->n_ape[CAL_TPOT] && res->median_ape[CAL_TPOT] > lim->tpot_pct) {
         snprintf(why, len, "the median error of the time per output token is %.0f%% (a fit "
-                           "that explains the data stays under 15%%)",
-                 res->median_ape[CAL_TPOT]);
+                           "that explains the data stays under %.3g%%)",
+                 res->median_ape[CAL_TPOT], lim->tpot_pct);
         return 1;
     }
-    if (res->n_ape[CAL_TTFT] && res->median_ape[CAL_TTFT] > 25) {
+    if (res->n_ape[CAL_TTFT] && res->median_ape[CAL_TTFT] > lim->ttft_pct) {
         snprintf(why, len, "the median error of the time to first token is %.0f%% (a fit "
-                           "that explains the data stays under 25%%)",
-                 res->median_ape[CAL_TTFT]);
+                           "that explains the data stays under %.3g%%)",
+                 res->median_ape[CAL_TTFT], lim->ttft_pct);
         return 1;
     }
     return 0;

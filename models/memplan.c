@@ -11,7 +11,7 @@
 
 double memplan_default_reserve(int tp)
 {
-    return 2.0 * 1024 * 1024 * 1024 + (tp > 1 ? 0.4e9 : 0.0);
+    return MEMPLAN_RESERVE_BYTES + (tp > 1 ? MEMPLAN_RESERVE_TP_BYTES : 0.0);
 }
 
 static void compute(const model_arch *m, const gpu_spec *g, const memplan_config *cfg, memplan *p)

@@ -37,8 +37,20 @@ typedef struct memplan {
     uint64_t kv_tokens;            /* kv_blocks x block_size */
 } memplan;
 
-/* Default runtime reserve per GPU: 2 GiB plus 0.4 GB of communication buffers when tp > 1
- * (models/catalog/SOURCES.md#runtime-memory: aiconfigurator budgets about 3.5 GiB "other" memory and 342-392 MB NCCL). */
+/* The memory an engine keeps for itself on each GPU, inside the share --gpu-mem-util gives
+ * it: activations of the largest step, CUDA graphs and workspace. The source
+ * (models/catalog/SOURCES.md#runtime-memory) is aiconfigurator, which budgets about
+ * 3.5 GiB of "other" memory per GPU and 342 to 392 MB of NCCL buffers at tp >= 2. capsim
+ * takes 2 GiB rather than 3.5 because aiconfigurator's figure also counts the CUDA
+ * context, which sits outside the engine's share of memory. This is a judgement, not a
+ * measurement: --mem-reserve sets another value. */
+#define MEMPLAN_RESERVE_BYTES (2.0 * 1024 * 1024 * 1024)
+/* NCCL's buffers when the replica spans GPUs: the upper end of aiconfigurator's range,
+ * rounded up. */
+#define MEMPLAN_RESERVE_TP_BYTES 0.4e9
+
+/* Default runtime reserve per GPU: MEMPLAN_RESERVE_BYTES, plus MEMPLAN_RESERVE_TP_BYTES
+ * when tp > 1. */
 double memplan_default_reserve(int tp);
 
 /* Plans the deployment. Returns 0 when at least one KV block fits; otherwise -1 with a

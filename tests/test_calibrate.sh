@@ -152,5 +152,14 @@ rc=$?
 [ "$rc" -eq 1 ] && grep -Eq "POOR FIT|cannot explain these measurements" "$tmp/out" && [ ! -e "$tmp/wrong/profile.csv" ] \
   && ok || bad "a poor fit exits 1 and writes no profile: exit $rc, $(grep -i fit "$tmp/out" | head -3)"
 
+# --poor-fit moves the limits: data the model explains well is a poor fit under limits
+# tighter than any real error
+"$capsim" calibrate --data "$tmp/u1/requests.csv" --model llama-3.1-8b --gpu h100-sxm \
+  --poor-fit tpot=0.001,ttft=0.001 --out "$tmp/tight" >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "POOR FIT: the median error of the time per output token is .* (a fit that explains the data stays under 0.001%)" "$tmp/out" \
+  && [ ! -e "$tmp/tight/profile.csv" ] && ok || bad "--poor-fit tightens the limits: exit $rc, $(grep -i fit "$tmp/out" | head -3)"
+one_line_error "a bad --poor-fit" "--poor-fit" -- calibrate --data "$tmp/u1/requests.csv" --model llama-3.1-8b --gpu h100-sxm --poor-fit tpot=abc
+
 echo "test_calibrate: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

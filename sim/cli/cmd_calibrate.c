@@ -35,13 +35,20 @@ static const char *CMD = "calibrate";
 
 #define CAL_MAX_FILES 16
 
-enum { CAL_OPT_DATA = RUN_OPT_EXTRA, CAL_OPT_FORMAT, CAL_OPT_VALIDATE, CAL_OPT_FORCE };
+enum {
+    CAL_OPT_DATA = RUN_OPT_EXTRA,
+    CAL_OPT_FORMAT,
+    CAL_OPT_VALIDATE,
+    CAL_OPT_FORCE,
+    CAL_OPT_POOR_FIT
+};
 
 typedef struct cal_opts {
     const char *data[CAL_MAX_FILES];
     int n_data;
     const char *format;
     int validate, force;
+    calib_poor_limits poor; /* --poor-fit */
 } cal_opts;
 
 static void usage(FILE *out)
@@ -49,7 +56,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: capsim calibrate --data FILE [--data FILE ...] --model NAME --gpu NAME\n"
             "                        [--precision P] [--tp N] [RUN OPTIONS] [--format F]\n"
-            "                        [--validate] [--force] [--out DIR]\n"
+            "                        [--validate] [--force] [--poor-fit tpot=P,ttft=P]\n"
+            "                        [--out DIR]\n"
             "\n"
             "Fits the step-time coefficients (mfu, mbu, t_layer, comm_scale, attn_scale) and\n"
             "the noise spread to benchmark results measured on the deployment that --model,\n"
@@ -69,7 +77,8 @@ static void usage(FILE *out)
             "It prints the coefficients with 95%% intervals and, per request, the error of\n"
             "the predicted TTFT, TPOT and end-to-end latency (median and worst). A fit whose\n"
             "median error is above 15%% (TPOT) or 25%% (TTFT) is called poor and writes no\n"
-            "profile unless --force. --out DIR writes profile.csv, fit.csv (every request,\n"
+            "profile unless --force; --poor-fit tpot=P,ttft=P sets other limits (percent).\n"
+            "--out DIR writes profile.csv, fit.csv (every request,\n"
             "measured and predicted) and the plot of one against the other.\n"
             "--validate replays each measured run (its send times, or its concurrency, or\n"
             "its rate, and its lengths) through the serving simulation with the fitted\n"
@@ -78,6 +87,40 @@ static void usage(FILE *out)
             "\n"
             "example: capsim calibrate --data results.json --model llama-3.1-8b --gpu h100-sxm \\\n"
             "           --validate --out results/cal\n");
+}
+
+/* "tpot=15,ttft=25": the median errors, in percent, above which a fit is poor. Either key
+ * may be left out (it keeps its default). */
+static int parse_poor_fit(const char *val, calib_poor_limits *lim, char *err, size_t errlen)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", val);
+    char *save = NULL;
+    int n = 0;
+    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save), n++) {
+        char *eq = strchr(kv, '=');
+        double *dst = NULL;
+        if (eq) {
+            *eq = '\0';
+            dst = strcmp(kv, "tpot") == 0 ? &lim->tpot_pct
+                  : strcmp(kv, "ttft") == 0 ? &lim->ttft_pct
+                                            : NULL;
+        }
+        double v;
+        if (dst == NULL || util_parse_double(eq + 1, &v) != 0 || !(v > 0) || v > 1000) {
+            util_errf(err, errlen,
+                      "--poor-fit '%s': expected tpot=P,ttft=P with P a percentage > 0 "
+                      "(defaults tpot=%g,ttft=%g)",
+                      val, CALIB_POOR_TPOT_PCT, CALIB_POOR_TTFT_PCT);
+            return -1;
+        }
+        *dst = v;
+    }
+    if (n == 0) {
+        util_errf(err, errlen, "--poor-fit '': expected tpot=P,ttft=P (percent)");
+        return -1;
+    }
+    return 0;
 }
 
 static int on_cal_opt(void *user, int code, const char *val, char *err, size_t errlen)
@@ -97,6 +140,8 @@ static int on_cal_opt(void *user, int code, const char *val, char *err, size_t e
     case CAL_OPT_VALIDATE:
         o->validate = 1;
         return 0;
+    case CAL_OPT_POOR_FIT:
+        return parse_poor_fit(val, &o->poor, err, errlen);
     default:
         o->force = 1;
         return 0;
@@ -782,7 +827,7 @@ static int report_fit(const cal_opts *o, const run_spec *r, const bench_set *all
     printf("\n");
     print_runs(all, res);
     char why[256];
-    int poor = calib_is_poor(res, why, sizeof why);
+    int poor = calib_is_poor(res, &o->poor, why, sizeof why);
     printf("\n");
     if (poor)
         printf("POOR FIT: %s. The step-time model does not explain these measurements; "
@@ -790,7 +835,8 @@ static int report_fit(const cal_opts *o, const run_spec *r, const bench_set *all
                "the deployment benchmarked.%s\n",
                why, o->force ? " --force: writing the profile anyway." : " No profile written (--force writes it anyway).");
     else
-        printf("good fit: the median errors are within 15%% (TPOT) and 25%% (TTFT).\n");
+        printf("good fit: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT).\n",
+               o->poor.tpot_pct, o->poor.ttft_pct);
     return poor;
 }
 
@@ -888,21 +934,25 @@ static int validate_replays(const run_spec *r, const bench_set *all, const calib
     return status;
 }
 
+/* calibrate's own options, beside the run options. */
+static const struct option cal_extra[] = {
+    {"data", required_argument, NULL, CAL_OPT_DATA},
+    {"format", required_argument, NULL, CAL_OPT_FORMAT},
+    {"validate", no_argument, NULL, CAL_OPT_VALIDATE},
+    {"force", no_argument, NULL, CAL_OPT_FORCE},
+    {"poor-fit", required_argument, NULL, CAL_OPT_POOR_FIT},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_calibrate(int argc, char **argv)
 {
-    static const struct option extra[] = {
-        {"data", required_argument, NULL, CAL_OPT_DATA},
-        {"format", required_argument, NULL, CAL_OPT_FORMAT},
-        {"validate", no_argument, NULL, CAL_OPT_VALIDATE},
-        {"force", no_argument, NULL, CAL_OPT_FORCE},
-        {NULL, 0, NULL, 0},
-    };
     run_spec *r = calloc(1, sizeof *r);
     cal_opts o;
     memset(&o, 0, sizeof o);
+    o.poor = calib_poor_default();
     if (r == NULL)
         return CLI_EXIT_FAIL;
-    int prc = run_parse_args(CMD, argc, argv, r, extra, on_cal_opt, &o, usage);
+    int prc = run_parse_args(CMD, argc, argv, r, cal_extra, on_cal_opt, &o, usage);
     if (prc != 0) {
         free(r);
         return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;

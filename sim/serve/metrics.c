@@ -165,6 +165,15 @@ static void fill_latency(double *out, serve_metric first, double sum_s, uint64_t
         out[(unsigned)first + 1 + i] = 1e3 * histo_quantile(h, q[i]);
 }
 
+/* The measurement window runs to the last arrival when the arrivals span at least this
+ * share of the time to the last completion, else to the last completion. The rule tells
+ * an open workload, whose requests keep coming while the system serves (the arrivals then
+ * span nearly all of the run: a share near 1), from a batch that arrives early and drains
+ * for a long time (a share near 0). Any value well inside (0, 1) separates the two; one
+ * half is the midpoint: a run that spends longer draining than taking requests is
+ * measured as a batch, to its last completion, as vLLM's benchmark measures. */
+#define SERVE_WINDOW_MIN_ARRIVAL_SHARE 0.5
+
 void serve_metrics_fill(serve_metrics *m, double *out)
 {
     const serve_config *c = m->cfg;
@@ -178,7 +187,7 @@ void serve_metrics_fill(serve_metrics *m, double *out)
     /* Decided on the first replication and kept, so every replication measures the same
      * kind of window. */
     if (m->window_mode < 0)
-        m->window_mode = to_arrival >= 0.5 * to_done;
+        m->window_mode = to_arrival >= SERVE_WINDOW_MIN_ARRIVAL_SHARE * to_done;
     int steady = m->window_mode;
     const serve_window_acc *a = steady ? &m->snap : &m->acc;
     double window = steady ? to_arrival : to_done;
