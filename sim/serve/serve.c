@@ -23,6 +23,7 @@
 #include "sim/base/ring.h"
 #include "sim/base/rng.h"
 #include "sim/base/util.h"
+#include "workloads/resample.h"
 
 #define SERVE_NAME(name, unit) #name,
 #define SERVE_UNIT(name, unit) unit,
@@ -950,7 +951,11 @@ static int open_source(sim *s, const unsigned long *seeds, char *err, size_t err
         trace_options o = w->trace_opt;
         if (w->requests && (o.max_requests == 0 || w->requests < o.max_requests))
             o.max_requests = w->requests;
-        s->src = trace_open(w->trace_path, &o, err, errlen);
+        if (w->trace_resample_block_s > 0)
+            s->src = resample_open(w->trace_path, &o, w->trace_resample_block_s, s->n_total,
+                                   seeds[SRC_ARRIVALS], err, errlen);
+        else
+            s->src = trace_open(w->trace_path, &o, err, errlen);
         return s->src ? 0 : -1;
     }
     s->src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,
