@@ -246,6 +246,34 @@ cmp -s "$tmp/g1.csv" "$tmp/g3.csv" && bad "generate: different seeds, same bytes
 [ "$(wc -l <"$tmp/g1.csv")" -eq 101 ] && ok || bad "generated trace should have 100 rows"
 "$capsim" workload describe "$tmp/g1.csv" >"$tmp/out" 2>&1 && grep -q "format capsim" "$tmp/out" && ok || bad "describe a generated trace"
 "$capsim" workload generate "$src/workloads/chatbot.ini" --requests 50 --out "$tmp/g4.csv" >/dev/null && ok || bad "generate from a workload file"
+# What the intervals cover: replications of a trace replay the same requests, so their
+# interval measures the step-time noise only; --trace-resample block:SECONDS resamples the
+# trace per replication (same seed, same bytes; replications differ; the rate is kept).
+az="$src/workloads/traces/AzureLLMInferenceTrace_conv.csv"
+ci_covers() { python3 -c 'import csv,sys; print(next(csv.DictReader(open(sys.argv[1])))["ci_covers"])' "$1"; }
+"$capsim" run --model llama-3.2-1b --gpu l4 --trace "$az" --requests 600 --replications 3 --out "$tmp/rs0" >"$tmp/out" 2>&1 && ok || bad "trace replay: $(cat "$tmp/out")"
+[ "$(ci_covers "$tmp/rs0/summary.csv")" = "step-time noise" ] && ok || bad "a replayed trace's ci_covers is step-time noise: $(ci_covers "$tmp/rs0/summary.csv")"
+grep -q "cover: step-time noise (every replication replays the same requests; --trace-resample" "$tmp/out" && ok || bad "the printed summary says what a replayed trace's intervals cover"
+for d in rs1 rs2; do
+  "$capsim" run --model llama-3.2-1b --gpu l4 --trace "$az" --requests 600 --replications 3 --trace-resample block:30 --per-request --sample-interval 0 --out "$tmp/$d" >"$tmp/out" 2>&1 && ok || bad "run --trace-resample: $(cat "$tmp/out")"
+done
+cmp -s "$tmp/rs1/requests.csv" "$tmp/rs2/requests.csv" && cmp -s "$tmp/rs1/summary.csv" "$tmp/rs2/summary.csv" && ok || bad "--trace-resample: the same seed writes the same bytes"
+[ "$(ci_covers "$tmp/rs1/summary.csv")" = "trace blocks and step-time noise" ] && ok || bad "a resampled trace's ci_covers: $(ci_covers "$tmp/rs1/summary.csv")"
+python3 - "$tmp/rs1/requests.csv" "$tmp/rs0/summary.csv" "$tmp/rs1/summary.csv" <<'PY' && ok || bad "--trace-resample: replications differ and keep the rate"
+import csv, sys
+from collections import defaultdict
+reps = defaultdict(list)
+for r in csv.DictReader(open(sys.argv[1])):
+    reps[r["replication"]].append((r["arrival_s"], r["prompt_tokens"]))
+assert len(reps) == 3 and len({tuple(v) for v in reps.values()}) == 3, "replications are alike"
+plain = next(csv.DictReader(open(sys.argv[2])))
+res = next(csv.DictReader(open(sys.argv[3])))
+assert float(plain["request_throughput_ci95"]) < float(res["request_throughput_ci95"])
+assert abs(float(res["request_throughput"]) / float(plain["request_throughput"]) - 1) < 0.2
+PY
+expect_usage_error "resample without a trace" "--trace-resample" -- run --model llama-3.2-1b --gpu l4 --trace-resample block:30
+expect_usage_error "resample, bad form" "block:SECONDS" -- run --model llama-3.2-1b --gpu l4 --trace "$az" --trace-resample 30
+
 # lengths from a trace: joint pairs keep prompt and output together, marginals do not
 printf 'arrival_s,prompt_tokens,output_tokens\n0,100,1\n1,200,2\n2,300,3\n' >"$tmp/pairs.csv"
 "$capsim" workload generate poisson:rate=5 --lengths-from "$tmp/pairs.csv" --requests 300 --out "$tmp/gj.csv" >/dev/null && ok || bad "generate with joint lengths"

@@ -17,6 +17,7 @@
 #include "sim/plan/deploy.h"
 #include "sim/plan/runspec.h"
 #include "sim/plan/servesearch.h"
+#include "workloads/resample.h"
 #include "sim/plan/search.h"
 #include "tests/check.h"
 
@@ -439,8 +440,111 @@ static void test_servesearch_smoke(void)
     free(s);
 }
 
+/* --- the block bootstrap of a trace ------------------------------------------------------------ */
+
+/* Whether two lists of requests are the same, field by field (a request has padding). */
+static int same_requests(const request *a, const request *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].arrival_s != b[i].arrival_s || a[i].prompt_tokens != b[i].prompt_tokens ||
+            a[i].output_tokens != b[i].output_tokens || a[i].cls != b[i].cls)
+            return 0;
+    return 1;
+}
+
+/* Reads n requests of a resampled trace into out. */
+static int read_resampled(const char *path, double block_s, uint64_t n, uint64_t seed,
+                          request *out)
+{
+    trace_options o;
+    memset(&o, 0, sizeof o);
+    o.format = TRACE_AUTO;
+    o.speedup = 1;
+    char err[512];
+    reqsrc *src = resample_open(path, &o, block_s, n, seed, err, sizeof err);
+    if (src == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    uint64_t k = 0;
+    request rq;
+    while (reqsrc_next(src, &rq, err, sizeof err) == 1)
+        out[k < n ? k++ : n - 1] = rq;
+    reqsrc_close(src);
+    return k == n ? 0 : -1;
+}
+
+static void test_trace_resample(void)
+{
+    /* A trace of 1200 requests over 600 s whose rate changes (1 req/s, then 3), with the
+     * prompt length telling each request apart. */
+    char path[] = "/tmp/capsim-test-resample-XXXXXX";
+    int fd = mkstemp(path);
+    if (!CHECK(fd >= 0))
+        return;
+    FILE *fp = fdopen(fd, "w");
+    fprintf(fp, "arrival_s,prompt_tokens,output_tokens\n");
+    double t = 0;
+    for (int i = 0; i < 1200; i++) {
+        fprintf(fp, "%.6f,%d,%d\n", t, i + 1, 1 + i % 7);
+        t += t < 300 ? 0.5 + 0.4 * ((i * 7919) % 11 - 5) / 5.0 : 0.2;
+    }
+    fclose(fp);
+    double span = t - (t < 300 ? 0.5 : 0.2); /* the last arrival */
+    enum { N = 1200 };
+    request *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    if (!CHECK(a != NULL && b != NULL))
+        goto done;
+    /* The same seed gives the same requests; another seed others. */
+    CHECK_EQ_INT(read_resampled(path, 30, N, 7, a), 0);
+    CHECK_EQ_INT(read_resampled(path, 30, N, 7, b), 0);
+    CHECK(same_requests(a, b, N));
+    CHECK_EQ_INT(read_resampled(path, 30, N, 8, b), 0);
+    CHECK(!same_requests(a, b, N));
+    /* In time order, and each request one of the trace's (its lengths kept together). */
+    int ordered = 1, kept = 1;
+    for (int i = 0; i < N; i++) {
+        ordered &= i == 0 || a[i].arrival_s >= a[i - 1].arrival_s;
+        kept &= a[i].prompt_tokens >= 1 && a[i].prompt_tokens <= N &&
+                a[i].output_tokens == 1 + (a[i].prompt_tokens - 1) % 7;
+    }
+    CHECK(ordered);
+    CHECK(kept);
+    /* Over many replications the rate is the trace's: the mean time the 1200 requests
+     * span is the trace's span (to a few per cent), and it varies between replications. */
+    double sum = 0, sum2 = 0;
+    const int reps = 200;
+    for (int r = 0; r < reps; r++) {
+        if (read_resampled(path, 30, N, 1000 + (uint64_t)r, a) != 0)
+            break;
+        double s = a[N - 1].arrival_s - a[0].arrival_s;
+        sum += s;
+        sum2 += s * s;
+    }
+    double mean = sum / reps, sd = sqrt(sum2 / reps - mean * mean);
+    CHECK_REL(mean, span, 0.03);
+    CHECK(sd > 0.01 * span);
+    /* Blocks as long as the trace: every replication is the trace itself. */
+    CHECK_EQ_INT(read_resampled(path, 1e6, N, 3, a), 0);
+    CHECK_EQ_U64(a[N - 1].prompt_tokens, N);
+    CHECK_EQ_DBL(a[0].arrival_s, 0);
+    double block;
+    char err[256];
+    CHECK_EQ_INT(resample_parse("block:60", &block, err, sizeof err), 0);
+    CHECK_EQ_DBL(block, 60);
+    CHECK_EQ_INT(resample_parse("off", &block, err, sizeof err), 0);
+    CHECK_EQ_DBL(block, 0);
+    CHECK_EQ_INT(resample_parse("block:0", &block, err, sizeof err), -1);
+    CHECK_EQ_INT(resample_parse("60", &block, err, sizeof err), -1);
+done:
+    remove(path);
+    free(a);
+    free(b);
+}
+
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
           TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
-          TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke))
+          TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
+          TEST(test_trace_resample))

@@ -209,6 +209,11 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     fprintf(out, "\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
     fprintf(out, "  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);
+    fprintf(out, "  The intervals over replications cover: %s%s.\n", run_ci_covers(c),
+            c->wl.trace_path && c->wl.trace_resample_block_s == 0
+                ? " (every replication replays the same requests; --trace-resample "
+                  "block:SECONDS resamples them)"
+                : "");
     if (res->little_checked)
         fprintf(out, "  Little's law: L = %.4g +- %.2g, lambda*W = %.4g +- %.2g: %s\n",
                res->metric[SM_mean_in_system].mean, res->metric[SM_mean_in_system].half_width,

@@ -15,6 +15,7 @@
 #include "sim/plan/optval.h"
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
+#include "workloads/resample.h"
 
 #define RUN_NAME(name, dflt, help) #name,
 const char *const run_opt_key[OPT_COUNT] = {RUN_OPTIONS(RUN_NAME)};
@@ -329,6 +330,19 @@ static int resolve_synthetic(const run_spec *r, resolved *x, char *err, size_t e
     return 0;
 }
 
+/* --trace-resample: only with a trace. */
+static int resolve_resample(const run_spec *r, serve_config *c, char *err, size_t errlen)
+{
+    if (resample_parse(r->value[OPT_trace_resample], &c->wl.trace_resample_block_s, err,
+                       errlen) != 0)
+        return -1;
+    if (c->wl.trace_resample_block_s > 0 && c->wl.trace_path == NULL) {
+        util_errf(err, errlen, "--trace-resample resamples a --trace; there is none");
+        return -1;
+    }
+    return 0;
+}
+
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
@@ -433,7 +447,7 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
     c->sample_interval_s = d;
     if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen))
         return -1;
-    return 0;
+    return resolve_resample(r, c, err, errlen);
 }
 
 void run_resolved_fini(resolved *x)
@@ -482,6 +496,18 @@ int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t err
 
 /* The summary header: every setting, then the deployment's figures, then every metric
  * with its CI. Classes (named in x, or none when x is NULL) add their columns. */
+const char *run_ci_covers(const serve_config *c)
+{
+    int noise = c->step && c->step->c.noise_cv > 0;
+    if (c->wl.trace_path && c->wl.trace_resample_block_s > 0)
+        return noise ? "trace blocks and step-time noise" : "trace blocks";
+    if (c->wl.trace_path)
+        return noise ? "step-time noise" : "nothing (the same requests, no step-time noise)";
+    if (c->wl.users > 0)
+        return noise ? "think times, lengths and step-time noise" : "think times and lengths";
+    return noise ? "arrivals, lengths and step-time noise" : "arrivals and lengths";
+}
+
 void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
 {
     for (int o = 0; o < OPT_COUNT; o++)
@@ -496,8 +522,8 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
         csvout_str(c, serve_metric_names[m]);
         csvout_str(c, ci);
     }
-    static const char *const tail[] = {"slo_ttft_met", "slo_tpot_met", "slo_e2el_met",
-                                       "little_law_ok", "percentile_rel_error"};
+    static const char *const tail[] = {"slo_ttft_met",  "slo_tpot_met",         "slo_e2el_met",
+                                       "little_law_ok", "percentile_rel_error", "ci_covers"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         csvout_str(c, tail[i]);
     for (uint32_t k = 0; x && k < n_classes; k++) {
@@ -520,7 +546,7 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, r->value[o]);
     if (x == NULL || res == NULL) {
-        int empty = 4 + 2 * SM_COUNT + 5 + 4 * (int)n_classes;
+        int empty = 4 + 2 * SM_COUNT + 6 + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -544,6 +570,7 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     else
         csvout_str(c, "");
     csvout_num(c, HISTO_REL_ERROR);
+    csvout_str(c, run_ci_covers(&x->cfg));
     for (uint32_t k = 0; k < n_classes; k++) {
         csvout_num(c, res->class_share[k].mean);
         csvout_num(c, res->class_share[k].half_width);

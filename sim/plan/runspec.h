@@ -54,6 +54,9 @@
     X(trace_end, "0", "... up to this many seconds (0 = to the end)")                              \
     X(skip_bad_rows, "off", "on: skip malformed trace rows (counted) instead of failing")          \
     X(strict_order, "off", "on: refuse trace timestamps out of order (else reorder)")              \
+    X(trace_resample, "off",                                                                       \
+      "off, or block:SECONDS: each replication replays the trace resampled in blocks of about "   \
+      "SECONDS (block bootstrap), so the CI covers the traffic too")                              \
     X(users, "0", "closed loop: concurrent users, each waiting for its answer (0 = open)")         \
     X(think, "exp:mean=1", "closed loop: think time between a user's requests, s")                 \
     X(replications, "5", "independent replications")                                               \
@@ -127,6 +130,10 @@ void run_resolved_fini(resolved *x);
 
 /* Sets rate=VALUE in an arrival spec that has a rate key. */
 int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen);
+
+/* What the 95% intervals over replications cover, for the summary's ci_covers column and
+ * the printed summary: a trace replayed as it is varies only by the step-time noise. */
+const char *run_ci_covers(const serve_config *c);
 
 /* The summary header: every setting, the deployment's figures, every metric with its CI.
  * Classes (named in x, or none when x is NULL) add their columns. */

@@ -360,7 +360,7 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
         for (uint32_t u = 0; rc == 0 && u < c->wl.users; u++)
             rc = user_thinks(s, u, 0.0);
     } else {
-        if ((s->src = serve_source_open(c, seeds, err, errlen)) == NULL)
+        if ((s->src = serve_source_open(c, seeds, s->n_total, err, errlen)) == NULL)
             return -1;
         rc = pull_next(s, err, errlen);
     }

@@ -50,6 +50,9 @@ typedef struct serve_workload {
      * `requests` requests when that is not 0: */
     const char *trace_path;
     trace_options trace_opt;
+    /* > 0: each replication replays the trace resampled in blocks of this many seconds
+     * (workloads/resample.h), seeded per replication; 0: the trace as it is. */
+    double trace_resample_block_s;
     /* lengths from a trace's requests instead of prompt_len/output_len (NULL: not used) */
     const reqsrc_pairs *pairs;
     /* request classes with their shares and lengths (NULL: one class) */

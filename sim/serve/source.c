@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "sim/base/util.h"
+#include "workloads/resample.h"
 
 /* The trace reading options, with the workload's request limit applied. */
 static trace_options trace_opts(const serve_workload *w)
@@ -16,12 +17,15 @@ static trace_options trace_opts(const serve_workload *w)
     return o;
 }
 
-reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds, char *err,
-                          size_t errlen)
+reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
+                          uint64_t n_requests, char *err, size_t errlen)
 {
     const serve_workload *w = &c->wl;
     if (w->trace_path) {
         trace_options o = trace_opts(w);
+        if (w->trace_resample_block_s > 0)
+            return resample_open(w->trace_path, &o, w->trace_resample_block_s, n_requests,
+                                 seeds[SERVE_SRC_ARRIVALS], err, errlen);
         return trace_open(w->trace_path, &o, err, errlen);
     }
     reqsrc *src = reqsrc_synthetic(w->arrivals, w->prompt_len, w->output_len, w->requests,

@@ -14,10 +14,12 @@
 /* Random sources per replication (see serve.h). */
 enum { SERVE_SRC_ARRIVALS = 0, SERVE_SRC_LENGTHS = 1, SERVE_SRC_ROUTING = 2, SERVE_SRC_NOISE0 = 3 };
 
-/* Opens the open workload of c for a replication with these seeds. Returns the source
- * (close with reqsrc_close), or NULL with a message. */
-reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds, char *err,
-                          size_t errlen);
+/* Opens the open workload of c for a replication with these seeds. A resampled trace
+ * (wl.trace_resample_block_s > 0) gives exactly n_requests requests, the count
+ * serve_source_count found. Returns the source (close with reqsrc_close), or NULL with a
+ * message. */
+reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
+                          uint64_t n_requests, char *err, size_t errlen);
 
 /* Number of requests the workload will offer into *n (a trace is counted by reading it
  * once, and its row statistics go into res). Returns 0, or -1 with a message. */
