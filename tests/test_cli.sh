@@ -431,5 +431,21 @@ got=$?
 [ -s "$tmp/plotsw-nognu/plots/latency_vs_load.gp" ] && [ -s "$tmp/plotsw-nognu/plots/latency_vs_load.dat" ] \
   && [ ! -e "$tmp/plotsw-nognu/plots/latency_vs_load.png" ] && ok || bad "plot without gnuplot writes the .gp and .dat only"
 
+# --mem-reserve: auto is 2 GiB (2.147483648 GB) at tp 1, and 10 GB takes exactly the KV
+# blocks that 7.852516352 GB hold: llama-3.1-8b keeps 32 layers x 8 KV heads x 128 x 2 x 2
+# bytes = 131072 bytes per token, 2097152 per 16-token block, so 3744 blocks fewer.
+for mr in auto 2.147483648 10; do
+  CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --mem-reserve "$mr" --requests 50 \
+    --replications 2 --out "$tmp/mr-$mr" >/dev/null 2>&1 || bad "run --mem-reserve $mr"
+done
+python3 - "$tmp" <<'PY' && ok || bad "--mem-reserve changes the KV blocks by the hand-computed count"
+import csv, sys
+kv = {m: int(next(csv.DictReader(open(f"{sys.argv[1]}/mr-{m}/summary.csv")))["kv_blocks"])
+      for m in ("auto", "2.147483648", "10")}
+assert kv["auto"] == kv["2.147483648"], kv
+assert kv["auto"] - kv["10"] == 3744, kv
+PY
+expect_status 2 "--mem-reserve -1" -- "$capsim" run --model llama-3.1-8b --gpu h100-sxm --mem-reserve -1
+
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

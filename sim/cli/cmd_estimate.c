@@ -36,6 +36,8 @@ static void usage(FILE *out)
             "  --output O          output tokens per request (default 128)\n"
             "  --batch B           requests in the batch (default 1)\n"
             "  --gpu-mem-util F    share of GPU memory the engine may use (default 0.9)\n"
+            "  --mem-reserve GB    memory per GPU the engine keeps beside weights and KV\n"
+            "                      (default auto: 2.15 GB, +0.4 GB at tp > 1)\n"
             "  --block-size N      tokens per KV block (default 16)\n"
             "  --profile FILE      step-time coefficients (default models/profiles/default.csv)\n"
             "  --step-model SPEC   linear:a=A,b=B instead of the roofline model (seconds)\n"
@@ -186,27 +188,30 @@ static void print_table(const deploy *d, double b, double p, double o, const est
            s[1]->intensity, s[1]->ridge);
 }
 
+/* estimate's options. */
+static const struct option estimate_opts[] = {
+    {"model", required_argument, NULL, 'm'},
+    {"gpu", required_argument, NULL, 'g'},
+    {"precision", required_argument, NULL, 'p'},
+    {"kv-precision", required_argument, NULL, 'k'},
+    {"tp", required_argument, NULL, 't'},
+    {"tensor-cores", required_argument, NULL, 'T'},
+    {"prompt", required_argument, NULL, 'P'},
+    {"output", required_argument, NULL, 'O'},
+    {"batch", required_argument, NULL, 'B'},
+    {"gpu-mem-util", required_argument, NULL, 'u'},
+    {"mem-reserve", required_argument, NULL, 'R'},
+    {"block-size", required_argument, NULL, 'b'},
+    {"profile", required_argument, NULL, 'f'},
+    {"step-model", required_argument, NULL, 's'},
+    {"format", required_argument, NULL, 'F'},
+    {"catalog", required_argument, NULL, 'C'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_estimate(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"gpu", required_argument, NULL, 'g'},
-        {"precision", required_argument, NULL, 'p'},
-        {"kv-precision", required_argument, NULL, 'k'},
-        {"tp", required_argument, NULL, 't'},
-        {"tensor-cores", required_argument, NULL, 'T'},
-        {"prompt", required_argument, NULL, 'P'},
-        {"output", required_argument, NULL, 'O'},
-        {"batch", required_argument, NULL, 'B'},
-        {"gpu-mem-util", required_argument, NULL, 'u'},
-        {"block-size", required_argument, NULL, 'b'},
-        {"profile", required_argument, NULL, 'f'},
-        {"step-model", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'F'},
-        {"catalog", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     deploy_options o;
     deploy_options_default(&o);
     uint64_t prompt = 512, output = 128, batch = 1, v;
@@ -215,7 +220,7 @@ int cmd_estimate(int argc, char **argv)
     opterr = 0;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":h", estimate_opts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
         case 'm':
@@ -249,6 +254,12 @@ int cmd_estimate(int argc, char **argv)
         case 'u':
             bad = cli_parse_real("--gpu-mem-util", optarg, 0.01, 1, 0, &o.gpu_memory_utilization,
                                  err, sizeof err);
+            break;
+        case 'R':
+            bad = strcmp(optarg, "auto") != 0 &&
+                  cli_parse_real("--mem-reserve", optarg, 0, 1e4, 0, &o.reserve_bytes_per_gpu,
+                                 err, sizeof err);
+            o.reserve_bytes_per_gpu *= strcmp(optarg, "auto") != 0 ? 1e9 : 1.0;
             break;
         case 'b':
             bad = cli_parse_count("--block-size", optarg, 1, 4096, &v, err, sizeof err);

@@ -16,6 +16,7 @@ void deploy_options_default(deploy_options *o)
     o->tp = 1;
     o->tensor_cores = 1;
     o->gpu_memory_utilization = 0.9;
+    o->reserve_bytes_per_gpu = -1.0;
     o->block_size = 16;
 }
 
@@ -117,7 +118,10 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
                                   .kv = d->kv,
                                   .tp = o->tp,
                                   .gpu_memory_utilization = o->gpu_memory_utilization,
-                                  .reserve_bytes_per_gpu = memplan_default_reserve(o->tp),
+                                  .reserve_bytes_per_gpu =
+                                      o->reserve_bytes_per_gpu >= 0
+                                          ? o->reserve_bytes_per_gpu
+                                          : memplan_default_reserve(o->tp),
                                   .block_size = o->block_size};
     if (memplan_make(&d->model, &d->gpu, &d->mem_cfg, &d->mem, err, errlen) != 0)
         goto fail;

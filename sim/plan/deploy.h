@@ -26,6 +26,7 @@ typedef struct deploy_options {
     int tp;
     int tensor_cores; /* 1 = use them (default), 0 = what-if without */
     double gpu_memory_utilization;
+    double reserve_bytes_per_gpu; /* < 0: memplan_default_reserve(tp) */
     uint32_t block_size;
     const char *profile;     /* profile CSV; NULL = models/profiles/default.csv */
     const profile_row *coeffs; /* non-NULL: these coefficients, and no profile file is read */

@@ -27,6 +27,8 @@
     X(tp, "1", "GPUs per replica (tensor parallel)")                                               \
     X(tensor_cores, "on", "on or off (what-if)")                                                   \
     X(gpu_mem_util, "0.9", "share of GPU memory the engine may use")                               \
+    X(mem_reserve, "auto",                                                                         \
+      "GB per GPU the engine keeps beside weights and KV (auto: 2.15, +0.4 at tp > 1)")            \
     X(block_size, "16", "tokens per KV block")                                                     \
     X(profile, "default", "step-time profile CSV, or default")                                     \
     X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                             \
