@@ -19,6 +19,38 @@
 
 const char *const search_verdict_name[4] = {"meets", "unclear", "fails", "error"};
 
+/* The search heuristics, each with its reason. None changes an answer that is found; they
+ * bound how long a search tries and how its steps are spaced.
+ *
+ * Rates are rounded to SEARCH_DIGITS significant digits so that the rates tried print
+ * exactly as they were run (a rate in search.csv can be typed back into capsim run) and
+ * bisection stops once it cannot split a bracket at that precision: four digits are finer
+ * than any confidence band a replicated run gives (rarely narrower than 1%). */
+#define SEARCH_DIGITS 4
+/* Bracketing steps down by a factor of 4 until one rate meets the SLOs (coarse, since a
+ * deployment that fails at the start rate is often far from its capacity) and up by 2
+ * until one fails (finer, since capacity is usually within a few times a meeting rate). */
+#define SEARCH_DOWN_FACTOR 4.0
+#define SEARCH_UP_FACTOR 2.0
+/* A bracket is given up after this many steps: 60 doublings span 18 decades. */
+#define SEARCH_MAX_BRACKET_STEPS 60
+/* Below the start rate divided by this (about four quarterings: 4^4.5 = 512), a
+ * deployment that still fails is too slow at any load; the search says so rather than go
+ * on. */
+#define SEARCH_FLOOR_DIVISOR 500.0
+/* Cutting the rate by SEARCH_DOWN_FACTOR improved the worst SLO figure by under 2%: the
+ * figures have reached the no-load floor, where requests hardly meet each other, so lower
+ * rates cannot meet either. */
+#define SEARCH_FLOOR_IMPROVEMENT 0.98
+/* Each boundary is bisected at most this many times (2^-30 of the bracket); the
+ * tolerance normally stops it within ten. */
+#define SEARCH_MAX_BISECTIONS 30
+/* Replicas are doubled up to this many before the search gives up: 4,096 replicas is
+ * beyond any deployment a capacity plan is asked about. */
+#define SEARCH_MAX_REPLICAS 4096
+/* Servers in the queueing mode are tried one by one up to this many. */
+#define SEARCH_MAX_SERVERS 1000000
+
 void search_judge(search_step *e)
 {
     int any_fail = 0, all_meet = 1;
@@ -41,7 +73,7 @@ void search_judge(search_step *e)
 double search_round4(double x)
 {
     char buf[64];
-    snprintf(buf, sizeof buf, "%.4g", x);
+    snprintf(buf, sizeof buf, "%.*g", SEARCH_DIGITS, x);
     return strtod(buf, NULL);
 }
 
@@ -137,19 +169,20 @@ static int bracket_rate(const search_evaluator *ev, double start, search_rate_re
                         bounds *b)
 {
     double rate = search_round4(start);
-    for (int i = 0; i < 60 && (b->M == 0 || b->F == INFINITY); i++) {
+    for (int i = 0; i < SEARCH_MAX_BRACKET_STEPS && (b->M == 0 || b->F == INFINITY); i++) {
         search_verdict v;
         if (try_rate(ev, rate, s, b, &v) != 0)
             return -1;
         /* Below the knee the figures stop improving as the rate falls: the deployment is
          * too slow even for requests that hardly ever meet each other. */
         int floor_reached = b->M == 0 && s->n >= 3 && v == SEARCH_FAILS &&
-                            s->step[s->n - 1].worst_ratio > 0.98 * s->step[s->n - 2].worst_ratio;
-        if (b->M == 0 && (rate < start / 500 || floor_reached)) {
+                            s->step[s->n - 1].worst_ratio >
+                                SEARCH_FLOOR_IMPROVEMENT * s->step[s->n - 2].worst_ratio;
+        if (b->M == 0 && (rate < start / SEARCH_FLOOR_DIVISOR || floor_reached)) {
             explain_floor(s, rate);
             return -1;
         }
-        rate = search_round4(b->M == 0 ? rate / 4 : rate * 2);
+        rate = search_round4(b->M == 0 ? rate / SEARCH_DOWN_FACTOR : rate * SEARCH_UP_FACTOR);
     }
     if (b->M == 0 || b->F == INFINITY) {
         snprintf(s->err, sizeof s->err, "no rate between %.3g and %.3g req/s brackets the SLOs",
@@ -200,7 +233,7 @@ int search_rate(const search_evaluator *ev, double start, double tol, search_rat
     int rc = bracket_rate(ev, start, s, &b);
     /* Bisect the meets boundary, then the fails boundary; every run informs both. */
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
-        for (int i = 0; i < 30; i++) {
+        for (int i = 0; i < SEARCH_MAX_BISECTIONS; i++) {
             double lo = pass == 0 ? b.M : b.U, hi = pass == 0 ? b.N : b.F;
             if (hi - lo <= tol * lo)
                 break;
@@ -247,8 +280,9 @@ int search_replicas(const search_evaluator *ev, uint64_t start, search_replica_r
             hi = n;
         } else {
             lo = n;
-            if (n >= 4096) {
-                snprintf(s->err, sizeof s->err, "4096 replicas do not meet the SLOs");
+            if (n >= SEARCH_MAX_REPLICAS) {
+                snprintf(s->err, sizeof s->err, "%d replicas do not meet the SLOs",
+                         SEARCH_MAX_REPLICAS);
                 rc = -1;
                 break;
             }
@@ -283,7 +317,7 @@ const search_step *search_replicas_best(const search_replica_result *s)
 int search_servers(uint32_t first, double max_prob, search_servers_fn fn,
                    search_servers_step_fn on_step, void *user, char *err, size_t errlen)
 {
-    for (uint32_t c = first; c < 1000000; c++) {
+    for (uint32_t c = first; c < SEARCH_MAX_SERVERS; c++) {
         search_servers_step st = {.servers = c};
         if (fn(user, c, &st.prob, err, errlen) != 0)
             return -1;
@@ -293,7 +327,7 @@ int search_servers(uint32_t first, double max_prob, search_servers_fn fn,
         if (st.meets)
             return (int)c;
     }
-    snprintf(err, errlen, "no number of servers below 1000000 meets the target");
+    snprintf(err, errlen, "no number of servers below %d meets the target", SEARCH_MAX_SERVERS);
     return -1;
 }
 
