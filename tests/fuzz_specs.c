@@ -1,8 +1,8 @@
 /*
  * fuzz_specs: a libFuzzer target for the text parsers of the command line and of
- * scenario files: distribution specs (sim/dist.c), arrival processes
+ * scenario files: distribution specs (sim/base/dist.c), arrival processes
  * (workloads/arrival.c), class mixes (workloads/reqsrc.c), and INI scenario files
- * (sim/scenario.c). tests/run_fuzz.sh builds and runs it beside the trace targets.
+ * (sim/plan/scenario.c). tests/run_fuzz.sh builds and runs it beside the trace targets.
  *
  * Besides the sanitizers, it aborts when a parser breaks a promise: a failure without a
  * one-line message, or a success with a mean or rate that is not a finite positive number

@@ -431,6 +431,12 @@ got=$?
 [ -s "$tmp/plotsw-nognu/plots/latency_vs_load.gp" ] && [ -s "$tmp/plotsw-nognu/plots/latency_vs_load.dat" ] \
   && [ ! -e "$tmp/plotsw-nognu/plots/latency_vs_load.png" ] && ok || bad "plot without gnuplot writes the .gp and .dat only"
 
+# a resampling block as long as the trace would replay the same requests every time
+"$capsim" run --model llama-3.1-8b --gpu h100-sxm --trace "$src/workloads/traces/AzureLLMInferenceTrace_conv.csv" \
+  --trace-resample block:100000 --requests 100 >/dev/null 2>"$tmp/err"
+got=$?
+[ "$got" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "one block holds all of it" "$tmp/err" \
+  && ok || bad "--trace-resample with one block is refused in one line: exit $got, $(cat "$tmp/err")"
 # --mem-reserve: auto is 2 GiB (2.147483648 GB) at tp 1, and 10 GB takes exactly the KV
 # blocks that 7.852516352 GB hold: llama-3.1-8b keeps 32 layers x 8 KV heads x 128 x 2 x 2
 # bytes = 131072 bytes per token, 2097152 per 16-token block, so 3744 blocks fewer.

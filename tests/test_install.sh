@@ -31,7 +31,7 @@ pc="$(find "$prefix" -name capsim.pc | head -1)"
 # The installed program reads the installed data, from any folder.
 cd "$tmp"
 ver="$(env -u CAPSIM_DATA_DIR -u CAPSIM_CATALOG_DIR "$prefix/bin/capsim" --version)"
-echo "$ver" | grep -qx "data directory: $prefix/bin/../share/capsim" && ok || bad "installed data directory: $ver"
+echo "$ver" | grep -qx "data directory: $(cd "$prefix/share/capsim" && pwd -P)" && ok || bad "installed data directory: $ver"
 env -u CAPSIM_DATA_DIR "$prefix/bin/capsim" list gpus | grep -q '^h100-sxm ' && ok || bad "installed capsim list gpus"
 # CAPSIM_DATA_DIR wins, and a wrong one is named in the error.
 CAPSIM_DATA_DIR="$tmp/nowhere" "$prefix/bin/capsim" list gpus >/dev/null 2>"$tmp/err"

@@ -134,8 +134,18 @@ reqsrc *resample_open(const char *path, const trace_options *opt, double block_s
     /* Equal blocks that tile the trace's span: a last, partial block would hold few
      * requests yet take a whole slot, and lower the rate. */
     s->n_blocks = (size_t)floor(span / block_s + 0.5);
-    if (s->n_blocks < 1)
-        s->n_blocks = 1;
+    if (s->n_blocks < 2) {
+        /* One block is the trace itself: every replication would replay the same requests
+         * while claiming an interval over the traffic. */
+        util_errf(err, errlen,
+                  "--trace-resample block:%g: %s spans %.4g s, so one block holds all of it "
+                  "and every replication would replay the same requests; expected a block of "
+                  "at most %.4g s (e.g. block:%.3g)",
+                  block_s, path, span, span / 1.5, span / 10);
+        free(s->req);
+        free(s);
+        return NULL;
+    }
     if (span > 0)
         s->block_s = span / (double)s->n_blocks;
     s->first = calloc(s->n_blocks + 1, sizeof *s->first);

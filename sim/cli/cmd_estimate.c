@@ -258,7 +258,9 @@ int cmd_estimate(int argc, char **argv)
         case 'R':
             bad = strcmp(optarg, "auto") != 0 &&
                   cli_parse_real("--mem-reserve", optarg, 0, 1e4, 0, &o.reserve_bytes_per_gpu,
-                                 err, sizeof err);
+                                 err, sizeof err) &&
+                  (util_errf(err, sizeof err, "--mem-reserve '%s': expected auto, or GB per GPU "
+                             "(a number from 0 to 10000)", optarg), 1);
             o.reserve_bytes_per_gpu *= strcmp(optarg, "auto") != 0 ? 1e9 : 1.0;
             break;
         case 'b':

@@ -31,7 +31,7 @@ static const command commands[] = {
      "simulate serving a workload on a deployment (TTFT, TPOT, ITL,\n"
      "E2E, throughput, goodput, cost) with 95% confidence intervals"},
     {"sweep", cmd_sweep, "run a grid of scenarios in parallel (merge joins sharded sweeps)"},
-    {"merge", cmd_merge, NULL},
+    {"merge", cmd_merge, "join the shards of a sharded sweep into one summary.csv"},
     {"capacity", cmd_capacity,
      "the largest rate under SLOs, the fewest replicas or servers, the\n"
      "cheapest deployment and the cost/capacity frontier"},

@@ -1,7 +1,7 @@
 /*
  * validate: known-answer cases for the queueing mode (see validate.h).
  *
- * Every exact value comes from sim/theory.c at run time; nothing here is a typed-in
+ * Every exact value comes from sim/engine/theory.c at run time; nothing here is a typed-in
  * expected number. Each case names the queue in Kendall notation, its parameters and the
  * threshold t of the tail check P(W > t).
  */

@@ -4,7 +4,7 @@
  * The lookup runs once per process and is cached in static storage: the answer depends only
  * on the environment and the file system at start, and every caller wants the same one.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "sim/plan/catalog_paths.h"
 
 #include <stdio.h>
@@ -55,8 +55,15 @@ const char *capsim_data_dir(void)
         snprintf(dir, sizeof dir, "%s", env);
         return dir;
     }
-    if (beside_program(dir, sizeof dir) == 0)
+    if (beside_program(dir, sizeof dir) == 0) {
+        /* PREFIX/bin/../share/capsim reads better as PREFIX/share/capsim. */
+        char *resolved = realpath(dir, NULL);
+        if (resolved) {
+            snprintf(dir, sizeof dir, "%s", resolved);
+            free(resolved);
+        }
         return dir;
+    }
     /* Without any catalog anywhere, name the source tree: the error that follows then
      * points at the folder a developer expects. */
     const char *fallback = has_catalog(CAPSIM_SOURCE_DIR) || !has_catalog(CAPSIM_INSTALL_DATADIR)
@@ -88,6 +95,14 @@ int catalog_load(const char *dir, model_list *models, gpu_list *gpus, char *err,
     char path[4096];
     snprintf(path, sizeof path, "%s/models.csv", dir);
     if (model_list_load(path, models, err, errlen) != 0) {
+        /* A wrong data directory is the likely cause when the catalog is missing: say
+         * where the folder came from. */
+        const char *env = getenv("CAPSIM_DATA_DIR");
+        if (access(path, R_OK) != 0 && env && *env) {
+            size_t used = strlen(err);
+            snprintf(err + used, errlen - used, " (the data directory is $CAPSIM_DATA_DIR=%s)",
+                     env);
+        }
         gpus->items = NULL;
         gpus->n = 0;
         return -1;

@@ -2,8 +2,9 @@
  * catalog_paths: where capsim's data files are found (the catalogs in models/catalog, the
  * step-time profiles in models/profiles, the example workloads in workloads/).
  *
- * The data directory is the first of these that exists:
- *   1. $CAPSIM_DATA_DIR, when set (it must hold models/catalog/models.csv);
+ * The data directory is $CAPSIM_DATA_DIR when it is set (it must hold
+ * models/catalog/models.csv; a missing catalog is reported with where the folder came
+ * from). Otherwise it is the first of these that holds a catalog:
  *   2. share/capsim beside the program's own folder (EXE/../share/capsim), which is where
  *      `cmake --install` puts the data next to bin/capsim, wherever the prefix is;
  *   3. the source tree the program was built from (a build that was never installed);
