@@ -85,29 +85,20 @@ int bench_format_parse(const char *name, bench_format *out)
     return -1;
 }
 
-/* Appends s to buf[len] at *at, cut short if need be. */
-static void append(char *buf, size_t len, size_t *at, const char *s)
-{
-    int n = snprintf(buf + *at, len - *at, "%s", s);
-    if (n > 0)
-        *at += (size_t)n < len - *at ? (size_t)n : len - *at - 1;
-}
-
 const char *bench_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
                               bench_list_field field)
 {
     size_t n = bench_format_count(), at = 0;
     assert(len > 0);
     buf[0] = '\0';
-    for (size_t f = with_auto ? 0 : 1; f <= n; f++) {
+    size_t first = with_auto ? 0 : 1;
+    for (size_t f = first; f <= n; f++) {
         const bench_format_def *d = def_of((bench_format)f);
-        if (at > 0)
-            append(buf, len, &at, f == n ? last_sep : ", ");
-        append(buf, len, &at,
-               d == NULL                    ? "auto"
-               : field == BENCH_LIST_TITLES ? d->title
-               : field == BENCH_LIST_FILES  ? d->what
-                                            : d->name);
+        util_list_append(buf, len, &at, f - first, n + 1 - first, last_sep,
+                         d == NULL                    ? "auto"
+                         : field == BENCH_LIST_TITLES ? d->title
+                         : field == BENCH_LIST_FILES  ? d->what
+                                                      : d->name);
     }
     return buf;
 }

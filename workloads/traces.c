@@ -86,27 +86,17 @@ int trace_format_parse(const char *s, trace_format *out)
     return -1;
 }
 
-/* Appends s to buf[len] at *at, cut short if need be. */
-static void append(char *buf, size_t len, size_t *at, const char *s)
-{
-    int n = snprintf(buf + *at, len - *at, "%s", s);
-    if (n > 0)
-        *at += (size_t)n < len - *at ? (size_t)n : len - *at - 1;
-}
-
 const char *trace_format_list(char *buf, size_t len, int with_auto, const char *last_sep,
                               trace_list_field field)
 {
     size_t n = trace_format_count(), at = 0;
     assert(len > 0);
     buf[0] = '\0';
-    for (size_t i = with_auto ? 0 : 1; i <= n; i++) {
-        if (at > 0)
-            append(buf, len, &at, i == n ? last_sep : ", ");
-        append(buf, len, &at,
-               field == TRACE_LIST_TITLES && i > 0 ? trace_formats[i - 1]->title
-                                                   : trace_format_name((trace_format)i));
-    }
+    size_t first = with_auto ? 0 : 1;
+    for (size_t i = first; i <= n; i++)
+        util_list_append(buf, len, &at, i - first, n + 1 - first, last_sep,
+                         field == TRACE_LIST_TITLES && i > 0 ? trace_formats[i - 1]->title
+                                                             : trace_format_name((trace_format)i));
     return buf;
 }
 
@@ -216,10 +206,11 @@ static void unrecognised_header(const trace_src *t, char *err, size_t errlen)
     for (size_t i = 0; trace_formats[i] != NULL; i++) {
         if (!trace_formats[i]->is_csv)
             continue;
-        append(expected, sizeof expected, &at, trace_formats[i]->name);
-        append(expected, sizeof expected, &at, " ");
-        append(expected, sizeof expected, &at, trace_formats[i]->header_hint);
-        append(expected, sizeof expected, &at, "; ");
+        if (at + 1 < sizeof expected)
+            at += (size_t)snprintf(expected + at, sizeof expected - at, "%s %s; ",
+                                   trace_formats[i]->name, trace_formats[i]->header_hint);
+        if (at >= sizeof expected)
+            at = sizeof expected - 1;
     }
     util_errf(err, errlen, "%s:%ld:1: unrecognised trace header '%s' (expected %sor JSON)", t->path,
               csvin_header_line(t->rd.csv), shown, expected);

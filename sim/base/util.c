@@ -221,3 +221,23 @@ int util_write_files(const char *dir, size_t n, const char *const *names,
     }
     return util_atomic_commit_all(f, n, err, errlen);
 }
+
+/* Appends s to buf[len] at *at, cut short if need be. */
+static void list_put(char *buf, size_t len, size_t *at, const char *s)
+{
+    if (*at + 1 >= len)
+        return;
+    int n = snprintf(buf + *at, len - *at, "%s", s);
+    if (n > 0)
+        *at += (size_t)n < len - *at ? (size_t)n : len - *at - 1;
+}
+
+void util_list_append(char *buf, size_t len, size_t *at, size_t i, size_t n,
+                      const char *last_sep, const char *item)
+{
+    if (len == 0)
+        return;
+    if (i > 0)
+        list_put(buf, len, at, i + 1 == n ? last_sep : ", ");
+    list_put(buf, len, at, item);
+}

@@ -33,6 +33,13 @@ void util_errf(char *err, size_t errlen, const char *fmt, ...)
  * text cut with "...", for quoting user input in a one-line message. */
 void util_printable(const char *s, char *out, size_t len);
 
+/* Appends item, number i (from 0) of a list of n, to the list being written in buf[len]
+ * at *at (0 for the first item; buf must hold "" then): "a, b or c" with last_sep " or ".
+ * Cut short, still terminated, when buf is full. Every help text and error message that
+ * lists the names of a table builds the list this way. */
+void util_list_append(char *buf, size_t len, size_t *at, size_t i, size_t n,
+                      const char *last_sep, const char *item);
+
 /* True if s has a control character (a newline, a tab, ...). */
 int util_has_control(const char *s);
 

@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#include "sim/serve/names.h"
+#include "sim/base/util.h"
+
 #include "sim/serve/state.h"
 #include "sim/serve/stretch.h"
 
@@ -108,6 +109,7 @@ void serve_router_names(char *buf, size_t len)
     if (len == 0)
         return;
     buf[0] = '\0';
+    size_t at = 0;
     for (size_t i = 0; i < N_ROUTERS; i++)
-        serve_names_append(buf, len, i, N_ROUTERS, ROUTERS[i]->name);
+        util_list_append(buf, len, &at, i, N_ROUTERS, " or ", ROUTERS[i]->name);
 }

@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#include "sim/serve/names.h"
+#include "sim/base/util.h"
+
 
 extern const serve_sched_ops serve_sched_continuous; /* sched_continuous.c */
 extern const serve_sched_ops serve_sched_static;     /* sched_static.c */
@@ -41,6 +42,7 @@ void serve_sched_names(char *buf, size_t len)
     if (len == 0)
         return;
     buf[0] = '\0';
+    size_t at = 0;
     for (size_t i = 0; i < N_SCHEDULERS; i++)
-        serve_names_append(buf, len, i, N_SCHEDULERS, SCHEDULERS[i]->name);
+        util_list_append(buf, len, &at, i, N_SCHEDULERS, " or ", SCHEDULERS[i]->name);
 }
