@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "models/kernels.h"
 #include "models/kernels_eval.h"
 #include "models/ktable.h"
 #include "tests/check.h"
@@ -300,7 +301,37 @@ static void test_leave_out_accuracy_of_shipped_tables(void)
     CHECK(for_each_table(leave_out_one) >= 40);
 }
 
+/* The stack choice: the newest vLLM of a GPU by default (0.19.0 over 0.14.0), a named one
+ * on request, NCCL from the GPU's folder; and a look-up through the loaded set for a catalog
+ * model's shape (Llama-3.1-8B on one H100: QKV 6144 x 4096 at 40 tokens). */
+static void test_kernel_sets_and_stacks(void)
+{
+    char names[KERNELS_MAX_STACKS][KERNELS_NAME_MAX], err[512];
+    CHECK_EQ_INT(kernels_stacks(KERNELS, "h100_sxm", names, KERNELS_MAX_STACKS), 2);
+    CHECK(strcmp(names[0], "vllm-0.14.0") == 0 && strcmp(names[1], "vllm-0.19.0") == 0);
+    CHECK(strcmp(kernels_gpu_folder("h100-sxm"), "h100_sxm") == 0);
+    CHECK(strcmp(kernels_gpu_folder("a100-80gb"), "a100_sxm") == 0);
+    CHECK(kernels_gpu_folder("t4") == NULL);
+    kernels_set s;
+    if (!CHECK(kernels_load(KERNELS, "h100_sxm", NULL, &s, err, sizeof err) == 0))
+        return;
+    CHECK(strcmp(s.stack, "vllm-0.19.0") == 0);
+    CHECK(strcmp(s.nccl, "nccl-2.29.2") == 0);
+    for (int k = 0; k < KTABLE_NKINDS; k++)
+        CHECK(s.table[k] != NULL);
+    ktable_result r;
+    CHECK_EQ_INT(ktable_gemm(s.table[KTABLE_GEMM], "bfloat16", 40, 6144, 4096, &r), KTABLE_OK);
+    CHECK(r.latency_ms > 0.005 && r.latency_ms < 0.5);
+    kernels_free(&s);
+    CHECK(kernels_load(KERNELS, "l40s", "vllm-0.14.0", &s, err, sizeof err) == 0);
+    CHECK(strcmp(s.nccl, "nccl-2.27.3") == 0);
+    kernels_free(&s);
+    CHECK(kernels_load(KERNELS, "l40s", "vllm-0.19.0", &s, err, sizeof err) == -1);
+    CHECK_CONTAINS(err, "no kernel tables for stack vllm-0.19.0");
+    CHECK(kernels_load(KERNELS, "t4", NULL, &s, err, sizeof err) == -1);
+}
+
 TEST_MAIN(TEST(test_exact_at_grid_points), TEST(test_prefill_log_log_axis),
           TEST(test_monotone_between_grid_points),
           TEST(test_extrapolation_flagged), TEST(test_errors_name_file_line_column),
-          TEST(test_leave_out_accuracy_of_shipped_tables))
+          TEST(test_kernel_sets_and_stacks), TEST(test_leave_out_accuracy_of_shipped_tables))
