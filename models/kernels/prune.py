@@ -29,11 +29,8 @@ Rules, per table:
   custom all-reduce, nccl: kept whole (they are small).
 """
 import csv
-import math
 import os
 import sys
-
-GPU_STACKS = None  # every <gpu>/<stack> folder of the source is carried over
 
 
 def catalog_shapes(path):
