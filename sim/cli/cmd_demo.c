@@ -33,6 +33,7 @@
 #include "sim/cli/cli.h"
 #include "sim/base/csvin.h"
 #include "sim/base/csvout.h"
+#include "sim/plan/experiment.h"
 #include "sim/plan/parmap.h"
 #include "sim/base/util.h"
 #include "sim/cli/cmd_run.h"
@@ -421,8 +422,11 @@ static void run_item(uint64_t i, FILE *out, void *user)
         util_mkdir_p(dir, err, sizeof err);
         snprintf(log, sizeof log, "%s/log.txt", dir);
         steplog l;
-        if (steplog_open(&l, s) == 0)
-            rc = run_command(&s->r, 0, l.out, l.err);
+        if (steplog_open(&l, s) == 0) {
+            plan_run_options opt = {"run", 0};
+            plan_error e;
+            rc = cli_plan_status(l.err, "run", plan_run(&s->r, &opt, l.out, l.err, &e), &e);
+        }
         steplog_close(&l, log);
         free(s);
     }

@@ -10,11 +10,6 @@
 
 #include "sim/plan/runspec.h"
 
-/* Runs r and, with r->out_dir, writes summary.csv, seeds.csv, scenario.ini (and
- * timeseries.csv, requests.csv when asked). Prints the table to out_fp, warnings and
- * errors to err_fp, and with plots set draws the plots. Returns a CLI_EXIT_ status. */
-int run_command(const run_spec *r, int plots, FILE *out_fp, FILE *err_fp);
-
 #define SWEEP_MAX_AXES   8
 #define SWEEP_MAX_VALUES 4096
 
