@@ -36,8 +36,8 @@
 #include "sim/plan/experiment.h"
 #include "sim/plan/parmap.h"
 #include "sim/base/util.h"
-#include "sim/cli/cmd_run.h"
 #include "sim/plan/runspec.h"
+#include "sim/plan/sweep.h"
 #include "sim/cli/runsearch.h"
 
 static const char *CMD = "demo";
@@ -377,8 +377,12 @@ static int step_sweep(const demo *d, int which, const char *name)
         if (steplog_open(&l, s) == 0) {
             if (sweep_grid_parse(g, axes, 1, err, sizeof err) != 0)
                 rc = cli_usage_error_to(l.err, "sweep", "%s", err);
-            else
-                rc = sweep_command(&s->r, g, d->jobs, 1, 1, 0, l.out, l.err);
+            else {
+                sweep_options opt = {d->jobs, 1, 1, 0, 0};
+                plan_error e;
+                rc = cli_plan_status(l.err, "sweep", sweep_run(&s->r, g, &opt, l.out, l.err, &e),
+                                     &e);
+            }
         }
         steplog_close(&l, log);
     }
