@@ -28,8 +28,9 @@
 #include "sim/cli/runflags.h"
 #include "sim/engine/theory.h"
 #include "sim/base/util.h"
-#include "sim/cli/runsearch.h"
+#include "sim/plan/capsearch.h"
 #include "sim/plan/search.h"
+#include "sim/plan/servesearch.h"
 
 static const char *CMD = "capacity";
 
@@ -302,313 +303,41 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
     return 0;
 }
 
-/* --- capsim capacity rate ------------------------------------------------------------------ */
+/* --- capsim capacity rate, replicas and deploy ---------------------------------------------- */
 
-static int capacity_rate(int argc, char **argv)
+/* One of the serving searches: parses its command line (need_rate: --rate is required),
+ * runs it and says how it ended. */
+static int capacity_search(int argc, char **argv, int need_rate)
 {
     cap_setup *c = calloc(1, sizeof *c);
-    int status = CLI_EXIT_OK;
     if (c == NULL) {
         fprintf(stderr, "capsim capacity: out of memory\n");
         return CLI_EXIT_FAIL;
     }
-    int prc = cap_parse(argc, argv, c, 0);
-    double start = prc == 0 ? servesearch_arrival_rate(&c->base) : NAN;
-    if (prc != 0)
-        status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    else if (!(start > 0))
-        status = cli_usage_error(CMD, "rate: --arrival '%s' has no rate= to start from",
-                                 c->base.value[OPT_arrival]);
-    else
-        status = runsearch_rate_command(&c->base, start, c->tol, 1, stdout, stderr, NULL, 0);
+    int prc = cap_parse(argc, argv, c, need_rate);
+    int status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    plan_error e;
+    if (prc == 0 && strcmp(argv[0], "rate") == 0) {
+        double start = servesearch_arrival_rate(&c->base);
+        if (!(start > 0))
+            status = cli_usage_error(CMD, "rate: --arrival '%s' has no rate= to start from",
+                                     c->base.value[OPT_arrival]);
+        else
+            status = cli_plan_status(stderr, CMD,
+                                     capsearch_rate(&c->base, start, c->tol, cli_plots_wanted(),
+                                                    stdout, stderr, &e),
+                                     &e);
+    } else if (prc == 0 && strcmp(argv[0], "replicas") == 0) {
+        status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, &e),
+                                 &e);
+    } else if (prc == 0) {
+        capsearch_deploy_options opt = {c->rate,         c->o.rate, c->tol, c->o.gpus,
+                                        c->o.precisions, c->o.tps,  c->jobs, 1,
+                                        cli_plots_wanted()};
+        status = cli_plan_status(stderr, CMD, capsearch_deploy(&c->base, &opt, stdout, stderr, &e),
+                                 &e);
+    }
     free(c);
-    return status;
-}
-
-/* --- capsim capacity replicas -------------------------------------------------------------- */
-
-static void write_replicas_csv(FILE *fp, const void *what)
-{
-    const search_replica_result *s = what;
-    runsearch_write_steps(fp, "replicas", s->step, s->n, 1);
-}
-
-static int capacity_replicas(int argc, char **argv)
-{
-    cap_setup *c = calloc(1, sizeof *c);
-    search_replica_result *s = malloc(sizeof *s);
-    int status = CLI_EXIT_OK;
-    if (c == NULL || s == NULL) {
-        fprintf(stderr, "capsim capacity: out of memory\n");
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    int prc = cap_parse(argc, argv, c, 1);
-    if (prc != 0) {
-        status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-        goto done;
-    }
-    printf("capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
-           c->rate);
-    runsearch_describe(stdout, &c->base);
-    if (servesearch_replicas(&c->base, 1, stdout, s) != 0) {
-        fprintf(stderr, "capsim capacity: replicas: %s\n", s->err);
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    const search_step *best = search_replicas_best(s);
-    uint64_t tp = strtoull(c->base.value[OPT_tp], NULL, 10);
-    printf("\n  answer: %llu replica%s (%llu GPUs), %.4g USD/h, %.4g USD per million output "
-           "tokens\n",
-           (unsigned long long)s->answer, s->answer == 1 ? "" : "s",
-           (unsigned long long)(s->answer * tp), best->cost_per_hour_usd, best->cost_per_mtok_usd);
-    if (s->answer > 1)
-        printf("  with %llu the verdict is not 'meets'\n", (unsigned long long)(s->answer - 1));
-    if (c->base.out_dir) {
-        static const char *const names[] = {"replicas.csv"};
-        static const util_writer fns[] = {write_replicas_csv};
-        const void *whats[] = {s};
-        status = runsearch_write_files(stderr, c->base.out_dir, 1, names, fns, whats);
-        if (status == CLI_EXIT_OK)
-            printf("  wrote %s/replicas.csv\n", c->base.out_dir);
-    }
-done:
-    free(c);
-    free(s);
-    return status;
-}
-
-/* --- capsim capacity deploy ---------------------------------------------------------------- */
-
-#define MAX_LIST 32
-
-typedef struct cand_list {
-    char v[MAX_LIST][64];
-    int n;
-} cand_list;
-
-static int split_list(const char *opt, const char *text, cand_list *l, char *err, size_t errlen)
-{
-    l->n = 0;
-    while (*text) {
-        const char *comma = strchr(text, ',');
-        size_t len = comma ? (size_t)(comma - text) : strlen(text);
-        if (len == 0 || len >= sizeof l->v[0] || l->n == MAX_LIST) {
-            util_errf(err, errlen, "%s '%s': expected a list like a,b,c (at most %d items)", opt,
-                      text, MAX_LIST);
-            return -1;
-        }
-        snprintf(l->v[l->n++], sizeof l->v[0], "%.*s", (int)len, text);
-        if (!comma)
-            break;
-        text = comma + 1;
-    }
-    return 0;
-}
-
-typedef struct deploy_ctx {
-    const cap_setup *c;
-    cand_list gpus, precisions, tps;
-} deploy_ctx;
-
-/* The names of candidate i: the tp varies fastest, then the precision, then the GPU. */
-static void candidate_names(const deploy_ctx *d, uint64_t i, search_candidate *k)
-{
-    uint64_t nt = (uint64_t)d->tps.n, np = (uint64_t)d->precisions.n;
-    snprintf(k->tp, sizeof k->tp, "%s", d->tps.v[i % nt]);
-    snprintf(k->precision, sizeof k->precision, "%s", d->precisions.v[(i / nt) % np]);
-    snprintf(k->gpu, sizeof k->gpu, "%s", d->gpus.v[i / (nt * np)]);
-}
-
-/* A worker: the capacity of one replica of candidate i, then the replicas the target rate
- * needs, searching up from what that capacity suggests. */
-static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
-{
-    const deploy_ctx *d = user;
-    const cap_setup *c = d->c;
-    run_spec *r = malloc(sizeof *r);
-    search_rate_result *rs = malloc(sizeof *rs);
-    search_replica_result *ps = malloc(sizeof *ps);
-    char err[2048];
-    k->ok = r && rs && ps;
-    if (!k->ok)
-        snprintf(k->reason, sizeof k->reason, "out of memory");
-    if (k->ok) {
-        *r = c->base;
-        candidate_names(d, i, k);
-        snprintf(r->value[OPT_tp], sizeof r->value[0], "%s", k->tp);
-        snprintf(r->value[OPT_precision], sizeof r->value[0], "%s", k->precision);
-        snprintf(r->value[OPT_gpu], sizeof r->value[0], "%s", k->gpu);
-        /* One replica; --requests stays as given, so each search sizes its own runs. */
-        snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
-        resolved x;
-        k->ok = run_resolve(r, &x, err, sizeof err) == 0;
-        run_resolved_fini(&x);
-        if (!k->ok) {
-            /* Truncated to what the reason holds, as the worker's line is read back. */
-            size_t len = strnlen(err, sizeof k->reason - 1);
-            memcpy(k->reason, err, len);
-            k->reason[len] = '\0';
-        }
-    }
-    if (k->ok) {
-        k->ok = servesearch_rate(r, c->rate, c->tol, NULL, rs) == 0;
-        if (!k->ok)
-            snprintf(k->reason, sizeof k->reason, "%s", rs->err);
-    }
-    if (k->ok) {
-        k->rate_meets = rs->meets;
-        k->rate_fails = rs->fails;
-        k->cost_replica = rs->step[0].cost_per_hour_usd;
-        uint64_t start = (uint64_t)ceil(c->rate / rs->fails);
-        k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->o.rate, ps->err,
-                             sizeof ps->err) == 0 &&
-                servesearch_replicas(r, start, NULL, ps) == 0;
-        if (!k->ok)
-            snprintf(k->reason, sizeof k->reason, "%s", ps->err);
-    }
-    if (k->ok)
-        search_candidate_fill(k, rs, ps);
-    free(r);
-    free(rs);
-    free(ps);
-}
-
-typedef struct frontier_file {
-    const search_candidate *k;
-    int n;
-} frontier_file;
-
-static void write_frontier_csv(FILE *fp, const void *what)
-{
-    const frontier_file *f = what;
-    fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
-                "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
-                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
-    csvout c;
-    csvout_init(&c, fp);
-    for (int i = 0; i < f->n; i++) {
-        const search_candidate *k = &f->k[i];
-        csvout_u64(&c, (uint64_t)i);
-        csvout_str(&c, k->gpu);
-        csvout_str(&c, k->precision);
-        csvout_str(&c, k->tp);
-        csvout_str(&c, k->ok ? "ok" : "error");
-        csvout_str(&c, k->reason);
-        if (!k->ok) {
-            for (int j = 0; j < 10; j++)
-                csvout_str(&c, "");
-        } else {
-            csvout_num(&c, k->rate_meets);
-            csvout_num(&c, k->rate_fails);
-            csvout_num(&c, k->cost_replica);
-            csvout_num(&c, k->cost_replica / k->rate_meets);
-            csvout_num(&c, k->replicas);
-            csvout_num(&c, k->cost_total);
-            csvout_num(&c, k->cost_mtok);
-            csvout_u64(&c, (uint64_t)k->meets);
-            csvout_u64(&c, (uint64_t)k->on_frontier);
-            csvout_u64(&c, (uint64_t)k->cheapest);
-        }
-        csvout_end_row(&c);
-    }
-}
-
-/* The table of candidates and the cheapest, then frontier.csv. */
-static int report_deploy(const cap_setup *c, const search_candidate *k, int n, int cheapest)
-{
-    printf("  %-14s %-6s %-4s %12s %12s %9s %11s %11s  %s\n", "gpu", "prec", "tp",
-           "req/s/repl", "USD/h/repl", "replicas", "USD/h", "USD/Mtok", "");
-    for (int i = 0; i < n; i++) {
-        if (!k[i].ok) {
-            printf("  %-14s %-6s %-4s  no: %s\n", k[i].gpu, k[i].precision, k[i].tp, k[i].reason);
-            continue;
-        }
-        printf("  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s\n", k[i].gpu,
-               k[i].precision, k[i].tp, k[i].rate_meets, k[i].cost_replica, k[i].replicas,
-               k[i].cost_total, k[i].cost_mtok, k[i].on_frontier ? "frontier" : "",
-               k[i].cheapest ? " CHEAPEST" : "");
-    }
-    if (cheapest < 0) {
-        printf("\n  no candidate can carry %g req/s under the SLOs\n", c->rate);
-    } else {
-        const search_candidate *b = &k[cheapest];
-        printf("\n  cheapest: %.0f x %s x %s at %s: %.4g USD/h, %.4g USD per million output "
-               "tokens\n",
-               b->replicas, b->tp, b->gpu, b->precision, b->cost_total, b->cost_mtok);
-    }
-    int status = CLI_EXIT_OK;
-    if (c->base.out_dir) {
-        frontier_file f = {k, n};
-        static const char *const names[] = {"frontier.csv"};
-        static const util_writer fns[] = {write_frontier_csv};
-        const void *whats[] = {&f};
-        status = runsearch_write_files(stderr, c->base.out_dir, 1, names, fns, whats);
-        if (status == CLI_EXIT_OK) {
-            printf("  wrote %s/frontier.csv\n", c->base.out_dir);
-            cli_draw_plots(CMD, c->base.out_dir);
-        }
-    }
-    return status;
-}
-
-static int capacity_deploy(int argc, char **argv)
-{
-    cap_setup *c = calloc(1, sizeof *c);
-    deploy_ctx *d = calloc(1, sizeof *d);
-    search_candidate *k = NULL;
-    int status = CLI_EXIT_OK;
-    char err[1024];
-    if (c == NULL || d == NULL) {
-        fprintf(stderr, "capsim capacity: out of memory\n");
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    int prc = cap_parse(argc, argv, c, 1);
-    if (prc != 0) {
-        status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-        goto done;
-    }
-    d->c = c;
-    if (split_list("--gpus", c->o.gpus ? c->o.gpus : c->base.value[OPT_gpu], &d->gpus, err,
-                   sizeof err) != 0 ||
-        split_list("--precisions", c->o.precisions ? c->o.precisions : c->base.value[OPT_precision],
-                   &d->precisions, err, sizeof err) != 0 ||
-        split_list("--tps", c->o.tps ? c->o.tps : c->base.value[OPT_tp], &d->tps, err,
-                   sizeof err) != 0) {
-        status = cli_usage_error(CMD, "%s", err);
-        goto done;
-    }
-    if (d->gpus.n == 0 || d->precisions.n == 0 || d->tps.n == 0) {
-        status = cli_usage_error(CMD, "deploy: --gpus, --precisions and --tps must not be empty");
-        goto done;
-    }
-    int n = d->gpus.n * d->precisions.n * d->tps.n;
-    printf("capsim capacity deploy: the cheapest deployment for %g req/s under the SLOs\n",
-           c->rate);
-    printf("  %s; %d candidates (%d GPUs x %d precisions x %d tp); %s batching; SLO %s\n",
-           c->base.value[OPT_model], n, d->gpus.n, d->precisions.n, d->tps.n,
-           c->base.value[OPT_scheduler], c->base.value[OPT_slo]);
-    printf("  %s replications per setting, master seed %s\n\n", c->base.value[OPT_replications],
-           c->base.value[OPT_seed]);
-    k = calloc((size_t)n, sizeof *k);
-    if (k == NULL) {
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    int cheapest = search_deploy((uint64_t)n, c->jobs, deploy_candidate, d, 1, k, err, sizeof err);
-    if (cheapest < -1) {
-        fprintf(stderr, "capsim capacity: deploy: %s\n", err);
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    for (int i = 0; i < n; i++)
-        candidate_names(d, (uint64_t)i, &k[i]);
-    status = report_deploy(c, k, n, cheapest);
-done:
-    free(k);
-    free(c);
-    free(d);
     return status;
 }
 
@@ -621,11 +350,7 @@ int cmd_capacity(int argc, char **argv)
     const char *what = argc >= 2 ? argv[1] : "";
     if (strcmp(what, "servers") == 0)
         return capacity_servers(argc, argv);
-    if (strcmp(what, "rate") == 0)
-        return capacity_rate(argc - 1, argv + 1);
-    if (strcmp(what, "replicas") == 0)
-        return capacity_replicas(argc - 1, argv + 1);
-    if (strcmp(what, "deploy") == 0)
-        return capacity_deploy(argc - 1, argv + 1);
+    if (strcmp(what, "rate") == 0 || strcmp(what, "replicas") == 0 || strcmp(what, "deploy") == 0)
+        return capacity_search(argc - 1, argv + 1, strcmp(what, "rate") != 0);
     return cli_usage_error(CMD, "expected servers, rate, replicas or deploy, found '%s'", what);
 }

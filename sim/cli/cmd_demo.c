@@ -13,8 +13,8 @@
  *      their capacity with per-request records and a time series;
  *   4. draws the plots (capsim plot) and writes REPORT.md, whose every number is read back
  *      from the CSV files the steps wrote.
- * Each step calls what the capsim command a user would type calls (the searches of
- * sim/plan through runsearch, run_command, sweep_command) on a scenario set as that
+ * Each step calls what the capsim command a user would type calls (sim/plan's
+ * capsearch_rate, sweep_run, plan_run) on a scenario set as that
  * command's flags would set it; its output goes to a log beside its results that starts
  * with the command line, so the folder tree is the record of the run and says how to repeat
  * each step. The steps draw no plots: the demo draws the ones it shows at the end.
@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "plots/plot.h"
+#include "sim/plan/capsearch.h"
 #include "sim/plan/catalog_paths.h"
 #include "sim/cli/cli.h"
 #include "sim/base/csvin.h"
@@ -37,8 +38,8 @@
 #include "sim/plan/parmap.h"
 #include "sim/base/util.h"
 #include "sim/plan/runspec.h"
+#include "sim/plan/servesearch.h"
 #include "sim/plan/sweep.h"
-#include "sim/cli/runsearch.h"
 
 static const char *CMD = "demo";
 
@@ -239,17 +240,14 @@ static const int SEARCH_ORDER[W_COUNT] = {W_SMALL_STATIC, W_BIG_LARGER_TP2, W_BI
  * of a failure. */
 static int capacity_rate(step *s, double tol, steplog *l, char *why, size_t whylen)
 {
-    char err[2048];
     servesearch_prepare(&s->r);
-    resolved x;
-    int rc = run_resolve(&s->r, &x, err, sizeof err);
-    run_resolved_fini(&x);
-    if (rc != 0) {
-        snprintf(why, whylen, "%.500s", err);
-        return cli_usage_error_to(l->err, "capacity", "%s", err);
-    }
-    return runsearch_rate_command(&s->r, servesearch_arrival_rate(&s->r), tol, 0, l->out, l->err,
-                                  why, whylen);
+    plan_error e;
+    plan_status st =
+        capsearch_rate(&s->r, servesearch_arrival_rate(&s->r), tol, 0, l->out, l->err, &e);
+    /* The reason of a scenario that does not resolve is cut to 500 characters. */
+    if (st != PLAN_OK)
+        snprintf(why, whylen, "%.*s", st == PLAN_BAD_INPUT ? 500 : (int)whylen - 1, e.reason);
+    return cli_plan_status(l->err, "capacity", st, &e);
 }
 
 static void capacity_item(uint64_t k, FILE *out, void *user)
