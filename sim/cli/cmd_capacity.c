@@ -80,13 +80,6 @@ static void usage(FILE *out)
             "      --precisions bf16,fp8 --tps 2,4 --slo ttft_p99=1,tpot_p99=0.1 --out results/dep\n");
 }
 
-static void print_servers_step(void *user, const search_servers_step *st)
-{
-    (void)user;
-    printf("  %8u %14.6g %12.3g  %s\n", st->servers, st->prob.mean, st->prob.half_width,
-           st->meets ? "meets" : "does not meet");
-}
-
 static int capacity_servers(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -146,46 +139,9 @@ static int capacity_servers(int argc, char **argv)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!arr_text || !svc_text || isnan(t) || isnan(x))
         return cli_usage_error(CMD, "--arrival, --service, --wait-t and --max-prob are required");
-    arrival_process arr;
-    dist svc;
-    if (arrival_parse(arr_text, &arr, err, sizeof err) != 0)
-        return cli_usage_error(CMD, "--arrival %s", err);
-    if (dist_parse(svc_text, &svc, err, sizeof err) != 0) {
-        arrival_fini(&arr);
-        return cli_usage_error(CMD, "--service %s", err);
-    }
-    printf("capsim capacity servers: fewest servers with P(wait > %g s) <= %g\n", t, x);
-    printf("  arrivals %s, service %s; %llu replications x %llu customers per candidate\n\n",
-           arr_text, svc_text, (unsigned long long)reps, (unsigned long long)customers);
-    printf("  %8s %14s %12s  %s\n", "servers", "P(wait>t)", "+-95% CI", "verdict");
-    int status = CLI_EXIT_OK;
-    double lambda = arr.rate_per_s, mean_s = svc.mean;
-    queue_config cfg = {.arrivals = &arr,
-                        .service = &svc,
-                        .servers = 1,
-                        .batch = 1,
-                        .customers = customers,
-                        .replications = (uint32_t)reps,
-                        .warmup_fraction = 0.1,
-                        .tail_t_s = t,
-                        .seed = seed};
-    int found = search_servers((uint32_t)floor(lambda * mean_s) + 1, x, search_servers_queue,
-                               print_servers_step, &cfg, err, sizeof err);
-    if (found < 0) {
-        fprintf(stderr, "capsim capacity: %s\n", err);
-        status = CLI_EXIT_FAIL;
-    }
-    if (found > 0) {
-        printf("\n  answer: %d servers (simulated)\n", found);
-        int poisson = strncmp(arr_text, "poisson:", 8) == 0;
-        int expo = strncmp(svc_text, "exp:", 4) == 0;
-        if (poisson && expo)
-            printf("  Erlang C (exact for M/M/c): %d servers\n",
-                   search_erlang_c_servers(lambda, 1.0 / mean_s, t, x));
-    }
-    arrival_fini(&arr);
-    dist_fini(&svc);
-    return status;
+    capsearch_servers_options opt = {arr_text, svc_text, t, x, customers, reps, seed};
+    plan_error e;
+    return cli_plan_status(stderr, CMD, capsearch_servers(&opt, stdout, &e), &e);
 }
 
 /* --- options of the serving searches ---------------------------------------------------------- */

@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "sim/base/csvout.h"
+#include "sim/base/dist.h"
 #include "sim/base/util.h"
+#include "sim/engine/queue.h"
 #include "sim/plan/servesearch.h"
+#include "workloads/arrival.h"
 
 static const char *CMD = "capacity";
 
@@ -74,6 +77,68 @@ static plan_status write_files(const char *dir, size_t n, const char *const *nam
     if (util_write_files(dir, n, names, write, what, err, sizeof err) != 0)
         return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
     return PLAN_OK;
+}
+
+/* --- the fewest servers of a queue ------------------------------------------------------------ */
+
+/* What search_servers hands both the evaluator and the step printer: the queue first, so
+ * that search_servers_queue reads the context as the queue_config it expects. */
+typedef struct servers_ctx {
+    queue_config cfg;
+    FILE *out;
+} servers_ctx;
+
+static void print_servers_step(void *user, const search_servers_step *st)
+{
+    const servers_ctx *c = user;
+    fprintf(c->out, "  %8u %14.6g %12.3g  %s\n", st->servers, st->prob.mean, st->prob.half_width,
+            st->meets ? "meets" : "does not meet");
+}
+
+plan_status capsearch_servers(const capsearch_servers_options *opt, FILE *out, plan_error *e)
+{
+    char err[1024];
+    arrival_process arr;
+    dist svc;
+    if (arrival_parse(opt->arrival, &arr, err, sizeof err) != 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "--arrival %s", err);
+    if (dist_parse(opt->service, &svc, err, sizeof err) != 0) {
+        arrival_fini(&arr);
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "--service %s", err);
+    }
+    fprintf(out, "capsim capacity servers: fewest servers with P(wait > %g s) <= %g\n",
+            opt->wait_t_s, opt->max_prob);
+    fprintf(out, "  arrivals %s, service %s; %llu replications x %llu customers per candidate\n\n",
+            opt->arrival, opt->service, (unsigned long long)opt->replications,
+            (unsigned long long)opt->customers);
+    fprintf(out, "  %8s %14s %12s  %s\n", "servers", "P(wait>t)", "+-95% CI", "verdict");
+    plan_status status = PLAN_OK;
+    double lambda = arr.rate_per_s, mean_s = svc.mean;
+    servers_ctx ctx = {.out = out};
+    ctx.cfg = (queue_config){.arrivals = &arr,
+                             .service = &svc,
+                             .servers = 1,
+                             .batch = 1,
+                             .customers = opt->customers,
+                             .replications = (uint32_t)opt->replications,
+                             .warmup_fraction = 0.1,
+                             .tail_t_s = opt->wait_t_s,
+                             .seed = opt->seed};
+    int found = search_servers((uint32_t)floor(lambda * mean_s) + 1, opt->max_prob,
+                               search_servers_queue, print_servers_step, &ctx, err, sizeof err);
+    if (found < 0)
+        status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    if (found > 0) {
+        fprintf(out, "\n  answer: %d servers (simulated)\n", found);
+        int poisson = strncmp(opt->arrival, "poisson:", 8) == 0;
+        int expo = strncmp(opt->service, "exp:", 4) == 0;
+        if (poisson && expo)
+            fprintf(out, "  Erlang C (exact for M/M/c): %d servers\n",
+                    search_erlang_c_servers(lambda, 1.0 / mean_s, opt->wait_t_s, opt->max_prob));
+    }
+    arrival_fini(&arr);
+    dist_fini(&svc);
+    return status;
 }
 
 /* --- the rate ---------------------------------------------------------------------------------- */

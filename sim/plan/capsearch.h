@@ -1,5 +1,6 @@
 /*
- * capsearch: the capacity searches of a serving scenario as experiments: the rate a
+ * capsearch: the capacity searches as experiments: the fewest servers of a queue (the
+ * queueing mode), and for a serving scenario the rate a
  * deployment carries under its SLOs, the replicas a target rate needs, and the cheapest
  * deployment across GPUs, precisions and tensor parallelism. Each prints its title, the
  * scenario, the steps and the answer to the stream it is given and writes its files
@@ -19,6 +20,19 @@
 #include "sim/plan/experiment.h"
 #include "sim/plan/runspec.h"
 #include "sim/plan/search.h"
+
+/* What capsearch_servers searches: a G/G/c queue and its target P(wait > wait_t_s). */
+typedef struct capsearch_servers_options {
+    const char *arrival, *service; /* the processes as text (workloads/arrival.h, dist.h) */
+    double wait_t_s, max_prob;
+    uint64_t customers, replications, seed; /* the size of each candidate's simulation */
+} capsearch_servers_options;
+
+/* The fewest servers c for which the queue keeps P(wait > wait_t_s) <= max_prob, each c
+ * simulated; prints every candidate and the answer to out, and with Poisson arrivals and
+ * exponential service the exact Erlang C answer beside it. A process that does not parse
+ * is PLAN_BAD_INPUT (the reason names --arrival or --service). */
+plan_status capsearch_servers(const capsearch_servers_options *opt, FILE *out, plan_error *e);
 
 /* The two lines under a search's title: the deployment, workload, SLO and run size. */
 void capsearch_describe(FILE *out, const run_spec *r);
