@@ -44,13 +44,8 @@ _Static_assert(PLAN_OK == CLI_EXIT_OK && PLAN_FAILED == CLI_EXIT_FAIL &&
 
 int cli_plan_status(FILE *err, const char *cmd, plan_status status, const plan_error *e)
 {
-    if (status == PLAN_OK)
-        return CLI_EXIT_OK;
-    const char *sep = e->context[0] ? ": " : "";
-    if (status == PLAN_BAD_INPUT)
-        return cli_usage_error_to(err, cmd, "%s%s%s", e->context, sep, e->reason);
-    fprintf(err, "capsim %s: %s%s%s\n", cmd, e->context, sep, e->reason);
-    return CLI_EXIT_FAIL;
+    plan_error_print(err, cmd, status, e);
+    return (int)status;
 }
 
 int cli_plots_wanted(void)

@@ -42,8 +42,8 @@ int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
 
 /* Says how an experiment of sim/plan ended (see experiment.h) on err, as command cmd
- * says it: PLAN_BAD_INPUT as a usage error, PLAN_FAILED as "capsim CMD: [CONTEXT: ]REASON".
- * Returns the exit status, which is the status itself. */
+ * says it (plan_error_print: PLAN_BAD_INPUT as a usage error, PLAN_FAILED as
+ * "capsim CMD: [CONTEXT: ]REASON"). Returns the exit status, which is the status itself. */
 int cli_plan_status(FILE *err, const char *cmd, plan_status status, const plan_error *e);
 
 /* 0 when CAPSIM_PLOTS=off in the environment: the commands then draw no plots. */

@@ -35,6 +35,15 @@ plan_status plan_fail(plan_error *e, plan_status status, const char *context, co
     return status;
 }
 
+void plan_error_print(FILE *err, const char *cmd, plan_status status, const plan_error *e)
+{
+    if (status == PLAN_OK)
+        return;
+    fprintf(err, "capsim %s: %s%s%s%s%s%s\n", cmd, e->context, e->context[0] ? ": " : "",
+            e->reason, status == PLAN_BAD_INPUT ? " (see capsim " : "",
+            status == PLAN_BAD_INPUT ? cmd : "", status == PLAN_BAD_INPUT ? " --help)" : "");
+}
+
 void plan_draw_plots(const char *cmd, const char *dir, FILE *out, FILE *err)
 {
     plot_report rep;

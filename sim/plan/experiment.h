@@ -39,6 +39,11 @@ typedef struct plan_error {
 plan_status plan_fail(plan_error *e, plan_status status, const char *context, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 
+/* Says how an experiment ended on err, as capsim's command cmd says it: nothing for
+ * PLAN_OK; "capsim CMD: [CONTEXT: ]REASON" for PLAN_FAILED; the same followed by
+ * " (see capsim CMD --help)" for PLAN_BAD_INPUT. The demo writes its steps' logs with it. */
+void plan_error_print(FILE *err, const char *cmd, plan_status status, const plan_error *e);
+
 /* What plan_run does beside running. */
 typedef struct plan_run_options {
     const char *name; /* the command named in warnings ("run" gives "capsim run: warning") */
