@@ -216,44 +216,11 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
                              "replicas and deploy", argv[0]);
         return -1;
     }
-    if (c->base.value[OPT_slo][0] == '\0') {
-        cli_usage_error(CMD, "%s needs --slo TARGETS, e.g. --slo ttft_p99=0.5,tpot_p99=0.05",
-                        argv[0]);
-        return -1;
-    }
-    if (c->base.value[OPT_trace][0] || strtoull(c->base.value[OPT_users], NULL, 10) > 0) {
-        cli_usage_error(CMD, "%s searches on the arrival rate: give a synthetic --arrival with "
-                             "rate=, not --trace or --users", argv[0]);
-        return -1;
-    }
-    if (strcmp(c->base.value[OPT_replications], "1") == 0) {
-        cli_usage_error(CMD, "--replications 1 gives no confidence interval; the verdicts "
-                             "need at least 2");
-        return -1;
-    }
-    /* Capacity defaults: 10 replications, long runs (see servesearch_set_replicas), and no
-     * time series or per-request files. */
-    servesearch_prepare(&c->base);
-    /* One check of the whole scenario, so a mistake is one message; deploy checks it with
-     * its first candidate. */
-    run_spec *first = malloc(sizeof *first);
-    if (first == NULL) {
-        fprintf(stderr, "capsim capacity: out of memory\n");
-        return -1;
-    }
-    *first = c->base;
-    const char *lists[] = {c->o.gpus, c->o.precisions, c->o.tps};
-    const run_opt keys[] = {OPT_gpu, OPT_precision, OPT_tp};
-    for (int i = 0; i < 3; i++)
-        if (lists[i])
-            snprintf(first->value[keys[i]], sizeof first->value[0], "%.*s",
-                     (int)strcspn(lists[i], ","), lists[i]);
-    resolved x;
-    int rc = run_resolve(first, &x, err, sizeof err);
-    free(first);
-    run_resolved_fini(&x);
-    if (rc != 0 && !(strcmp(argv[0], "deploy") == 0 && strstr(err, "needs") != NULL)) {
-        cli_usage_error(CMD, "%s", err);
+    plan_error e;
+    plan_status st =
+        capsearch_check(argv[0], &c->base, c->o.gpus, c->o.precisions, c->o.tps, &e);
+    if (st != PLAN_OK) {
+        cli_plan_status(stderr, CMD, st, &e);
         return -1;
     }
     return 0;

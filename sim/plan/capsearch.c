@@ -17,6 +17,46 @@
 
 static const char *CMD = "capacity";
 
+/* --- the scenario of a serving search --------------------------------------------------------- */
+
+plan_status capsearch_check(const char *search, run_spec *base, const char *gpus,
+                            const char *precisions, const char *tps, plan_error *e)
+{
+    if (base->value[OPT_slo][0] == '\0')
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "%s needs --slo TARGETS, e.g. --slo ttft_p99=0.5,tpot_p99=0.05", search);
+    if (base->value[OPT_trace][0] || strtoull(base->value[OPT_users], NULL, 10) > 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "%s searches on the arrival rate: give a synthetic --arrival with "
+                         "rate=, not --trace or --users",
+                         search);
+    if (strcmp(base->value[OPT_replications], "1") == 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "--replications 1 gives no confidence interval; the verdicts "
+                         "need at least 2");
+    /* Capacity defaults: 10 replications, long runs (see servesearch_set_replicas), and no
+     * time series or per-request files. */
+    servesearch_prepare(base);
+    run_spec *first = malloc(sizeof *first);
+    if (first == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    *first = *base;
+    const char *lists[] = {gpus, precisions, tps};
+    const run_opt keys[] = {OPT_gpu, OPT_precision, OPT_tp};
+    for (int i = 0; i < 3; i++)
+        if (lists[i])
+            snprintf(first->value[keys[i]], sizeof first->value[0], "%.*s",
+                     (int)strcspn(lists[i], ","), lists[i]);
+    char err[1024];
+    resolved x;
+    int rc = run_resolve(first, &x, err, sizeof err);
+    free(first);
+    run_resolved_fini(&x);
+    if (rc != 0 && !(strcmp(search, "deploy") == 0 && strstr(err, "needs") != NULL))
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    return PLAN_OK;
+}
+
 /* --- printing and files ----------------------------------------------------------------------- */
 
 void capsearch_describe(FILE *out, const run_spec *r)

@@ -34,6 +34,16 @@ typedef struct capsearch_servers_options {
  * is PLAN_BAD_INPUT (the reason names --arrival or --service). */
 plan_status capsearch_servers(const capsearch_servers_options *opt, FILE *out, plan_error *e);
 
+/* Checks that base can be searched by the serving search named search ("rate",
+ * "replicas" or "deploy") and gives it the searches' settings (servesearch_prepare): SLOs,
+ * a synthetic arrival process (no trace, no closed loop), at least 2 replications, and a
+ * scenario that resolves with the first GPU, precision and tp of the candidates' lists
+ * (comma lists, NULL for the base's own), so that a mistake is one message before any
+ * search. For deploy a candidate too large for memory is left to the search, where it is
+ * a candidate that cannot run. PLAN_BAD_INPUT otherwise. */
+plan_status capsearch_check(const char *search, run_spec *base, const char *gpus,
+                            const char *precisions, const char *tps, plan_error *e);
+
 /* The two lines under a search's title: the deployment, workload, SLO and run size. */
 void capsearch_describe(FILE *out, const run_spec *r);
 
