@@ -13,6 +13,9 @@
  * when the lower end is beyond it, and is "unclear" in between. All the settings of one
  * search use the same seed (common random numbers), so neighbouring rates see the same
  * random draws and the comparison between them is sharper than independent runs allow.
+ *
+ * The searches, their printing and their files are sim/plan's (capsearch.h); here are the
+ * options, the help and the exit statuses.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
@@ -22,14 +25,9 @@
 #include <string.h>
 
 #include "sim/cli/cli.h"
-#include "sim/base/csvout.h"
-#include "sim/plan/parmap.h"
-#include "sim/engine/queue.h"
 #include "sim/cli/runflags.h"
-#include "sim/engine/theory.h"
-#include "sim/base/util.h"
 #include "sim/plan/capsearch.h"
-#include "sim/plan/search.h"
+#include "sim/plan/parmap.h"
 #include "sim/plan/servesearch.h"
 
 static const char *CMD = "capacity";
