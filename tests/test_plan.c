@@ -10,7 +10,8 @@
  *
  * The experiments (experiment.h, sweep.h) are called as a library user would: a sweep of
  * two points into a temporary folder must write the rows two plan_run calls of the same
- * points write, and shards merged must give the whole sweep's file.
+ * points write, and shards merged must give the whole sweep's file; the rate search
+ * writes the answer servesearch_rate finds, and refuses a scenario it cannot search.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "sim/base/rng.h"
+#include "sim/plan/capsearch.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/experiment.h"
 #include "sim/plan/runspec.h"
@@ -726,10 +728,65 @@ done:
     remove_tree(dir);
 }
 
+static void test_capsearch_rate_files(void)
+{
+    char dir[] = "/tmp/capsim-test-capsearch-XXXXXX";
+    run_spec *r = malloc(sizeof *r);
+    search_rate_result *s = malloc(sizeof *s);
+    char path[4200], *text = NULL, *buf = NULL;
+    size_t len = 0;
+    plan_error e;
+    if (!CHECK(r && s && mkdtemp(dir) != NULL))
+        goto done;
+    small_scenario(r);
+    char err[256];
+    /* No SLO: not a scenario a search can judge. */
+    CHECK_EQ_INT(capsearch_check("rate", r, NULL, NULL, NULL, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "rate needs --slo");
+    run_set_value(r, OPT_slo, "ttft_p99=0.3", err, sizeof err);
+    run_set_value(r, OPT_arrival, "poisson:rate=20", err, sizeof err);
+    run_set_value(r, OPT_requests, "300", err, sizeof err);
+    run_set_value(r, OPT_replications, "3", err, sizeof err);
+    /* An unknown GPU in the candidates' lists is found before any search. */
+    CHECK_EQ_INT(capsearch_check("deploy", r, "no-such-gpu", NULL, NULL, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "no-such-gpu");
+    CHECK_EQ_INT(capsearch_check("rate", r, NULL, NULL, NULL, &e), PLAN_OK);
+    r->out_dir = dir;
+    FILE *out = open_memstream(&buf, &len);
+    CHECK_EQ_INT(capsearch_rate(r, 20, 0.1, 0, out, stderr, &e), PLAN_OK);
+    fclose(out);
+    CHECK_CONTAINS(buf, "wrote ");
+    /* The same search, run directly, has the answer capacity.csv holds. */
+    if (!CHECK_EQ_INT(servesearch_rate(r, 20, 0.1, NULL, s), 0))
+        goto done;
+    snprintf(path, sizeof path, "%s/capacity.csv", dir);
+    text = slurp(path);
+    char row[16384];
+    data_line(text ? text : "", 0, row, sizeof row);
+    double meets = NAN, estimate = NAN, fails = NAN;
+    int n = -1;
+    CHECK_EQ_INT(sscanf(row, "%lf,%lf,%lf,%d,", &meets, &estimate, &fails, &n), 4);
+    /* The file holds the figures to the 9 significant digits csvout writes. */
+    CHECK_REL(meets, s->meets, 1e-8);
+    CHECK_REL(estimate, s->estimate, 1e-8);
+    CHECK_REL(fails, s->fails, 1e-8);
+    CHECK_EQ_INT(n, s->n);
+    snprintf(path, sizeof path, "%s/search.csv", dir);
+    free(text);
+    text = slurp(path);
+    CHECK(text != NULL && strncmp(text, "step,rate_req_s,verdict,", 24) == 0);
+done:
+    free(r);
+    free(s);
+    free(buf);
+    free(text);
+    remove_tree(dir);
+}
+
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
           TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
           TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
           TEST(test_trace_resample), TEST(test_sweep_equals_runs),
-          TEST(test_sweep_shards_merge))
+          TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files))
