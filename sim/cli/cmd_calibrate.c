@@ -28,6 +28,8 @@
 #include "sim/cli/cli.h"
 #include "sim/base/csvout.h"
 #include "sim/cli/runflags.h"
+#include "sim/plan/catalog_paths.h"
+#include "sim/plan/fitrun.h"
 #include "sim/serve/serve.h"
 #include "sim/base/util.h"
 
@@ -707,18 +709,14 @@ static void widen_intervals(calib_result *res, const double half_log[FIT_N_COEFF
 
 /* --- the command -------------------------------------------------------------------------- */
 
+/* Per-step timings (Splitwise's format) are fitted as capsim fit fits them, its messages
+ * naming fit. */
 static int calibrate_per_step(const cal_opts *o, const run_spec *r)
 {
     char profile[4200], points[4200];
     char gpu[64];
     snprintf(gpu, sizeof gpu, "%.63s", r->value[OPT_gpu]);
-    char *argv[12];
-    int argc = 0;
-    argv[argc++] = "fit";
-    argv[argc++] = "--data";
-    argv[argc++] = (char *)o->data[0];
-    argv[argc++] = "--gpu";
-    argv[argc++] = gpu;
+    fitrun_options fo = {.data = o->data[0], .gpu = gpu, .catalog = catalog_default_dir()};
     if (r->out_dir) {
         char err[512];
         if (util_mkdir_p(r->out_dir, err, sizeof err) != 0) {
@@ -727,15 +725,13 @@ static int calibrate_per_step(const cal_opts *o, const run_spec *r)
         }
         snprintf(profile, sizeof profile, "%s/profile.csv", r->out_dir);
         snprintf(points, sizeof points, "%s/fit_points.csv", r->out_dir);
-        argv[argc++] = "--out";
-        argv[argc++] = profile;
-        argv[argc++] = "--points";
-        argv[argc++] = points;
+        fo.out = profile;
+        fo.points = points;
     }
-    argv[argc] = NULL;
     printf("capsim calibrate: %s holds per-step timings; fitting them as capsim fit does\n\n",
            o->data[0]);
-    int status = cmd_fit(argc, argv);
+    plan_error e;
+    int status = cli_plan_status(stderr, "fit", fitrun_run(&fo, stdout, &e), &e);
     if (status == CLI_EXIT_OK && r->out_dir) {
         printf("wrote %s/: profile.csv, fit_points.csv\nuse it with: capsim run --profile %s "
                "...\n",
