@@ -11,7 +11,9 @@
  * The experiments (experiment.h, sweep.h) are called as a library user would: a sweep of
  * two points into a temporary folder must write the rows two plan_run calls of the same
  * points write, and shards merged must give the whole sweep's file; the rate search
- * writes the answer servesearch_rate finds, and refuses a scenario it cannot search.
+ * writes the answer servesearch_rate finds, and refuses a scenario it cannot search; the
+ * queueing mode's run and load curve write their files and refuse a queue without a
+ * steady state.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -24,6 +26,7 @@
 #include "sim/plan/capsearch.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/experiment.h"
+#include "sim/plan/queuerun.h"
 #include "sim/plan/runspec.h"
 #include "sim/plan/servesearch.h"
 #include "sim/plan/sweep.h"
@@ -783,10 +786,49 @@ done:
     remove_tree(dir);
 }
 
+static void test_queuerun(void)
+{
+    char dir[] = "/tmp/capsim-test-queuerun-XXXXXX", path[4200];
+    if (!CHECK(mkdtemp(dir) != NULL))
+        return;
+    queue_scenario q;
+    queuerun_defaults(&q);
+    q.cfg.customers = 4000;
+    q.cfg.replications = 2;
+    q.out_dir = dir;
+    plan_error e;
+    FILE *sink = fopen("/dev/null", "w");
+    CHECK_EQ_INT(queuerun_run(&q, 0, sink, stderr, &e), PLAN_OK);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    char *text = slurp(path), line[16384];
+    data_line(text ? text : "", 0, line, sizeof line);
+    CHECK(strncmp(line, "poisson:rate=0.8,exp:mean=1,1,inf,", 34) == 0);
+    free(text);
+    /* The load curve: one row per utilisation. */
+    q.load = "0.2:0.6:0.2";
+    CHECK_EQ_INT(queuerun_run(&q, 0, sink, stderr, &e), PLAN_OK);
+    snprintf(path, sizeof path, "%s/load.csv", dir);
+    text = slurp(path);
+    data_line(text ? text : "", 2, line, sizeof line);
+    CHECK(strncmp(line, "0.6,", 4) == 0);
+    data_line(text ? text : "", 3, line, sizeof line);
+    CHECK(line[0] == '\0');
+    free(text);
+    /* An unlimited queue offered more than it serves has no steady state. */
+    q.load = NULL;
+    q.out_dir = NULL;
+    snprintf(q.arrival_text, sizeof q.arrival_text, "poisson:rate=2");
+    CHECK_EQ_INT(queuerun_run(&q, 0, sink, stderr, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "no steady state");
+    fclose(sink);
+    remove_tree(dir);
+}
+
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
           TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
           TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
           TEST(test_trace_resample), TEST(test_sweep_equals_runs),
-          TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files))
+          TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files),
+          TEST(test_queuerun))
