@@ -8,8 +8,9 @@
  * one way of ending: they print what they did to the FILE *out they are given and warnings
  * to FILE *err, and return a plan_status. When it is not PLAN_OK, *e says why and nothing
  * about the failure has been printed: the caller says it in its own words (a command as a
- * usage error or a failure line, the demo in a step's log). Nothing here exits, reads a
- * command line or the environment.
+ * usage error or a failure line, the demo in a step's log). Nothing here exits or reads
+ * a command line, and whether to draw plots is the caller's to say (the commands read
+ * CAPSIM_PLOTS); the data folder and $TMPDIR are found as catalog_paths.h and parmap.h say.
  */
 #ifndef CAPSIM_EXPERIMENT_H
 #define CAPSIM_EXPERIMENT_H
