@@ -7,16 +7,29 @@
  * Erlang C tail of an M/M/c queue (fewest servers computed here from the formula itself,
  * not from theory.h). One case runs the queueing simulation through search_servers_queue
  * and checks it lands on the Erlang C answer.
+ *
+ * The experiments (experiment.h, sweep.h) are called as a library user would: a sweep of
+ * two points into a temporary folder must write the rows two plan_run calls of the same
+ * points write, and shards merged must give the whole sweep's file; the rate search
+ * writes the answer servesearch_rate finds, and refuses a scenario it cannot search; the
+ * queueing mode's run and load curve write their files and refuse a queue without a
+ * steady state.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/rng.h"
+#include "sim/plan/capsearch.h"
 #include "sim/plan/deploy.h"
+#include "sim/plan/experiment.h"
+#include "sim/plan/queuerun.h"
 #include "sim/plan/runspec.h"
 #include "sim/plan/servesearch.h"
+#include "sim/plan/sweep.h"
 #include "workloads/resample.h"
 #include "sim/plan/search.h"
 #include "tests/check.h"
@@ -553,9 +566,280 @@ done:
     free(b);
 }
 
+/* --- the experiments as a library: plan_run, sweep_run, sweep_merge ------------------------- */
+
+/* The whole of a small file, or NULL; free it. */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return NULL;
+    char *text = calloc(1, 1 << 20);
+    if (text)
+        text[fread(text, 1, (1 << 20) - 1, fp)] = '\0';
+    fclose(fp);
+    return text;
+}
+
+/* The line after the header of a CSV text (without its newline), into out. */
+static void data_line(const char *text, long k, char *out, size_t len)
+{
+    out[0] = '\0';
+    const char *p = text;
+    for (long i = 0; p && i <= k; i++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (p)
+        snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* Removes the files of dir (one level of subfolders too) and dir itself. */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (remove(path) != 0)
+            remove_tree(path);
+    }
+    if (d)
+        closedir(d);
+    remove(dir);
+}
+
+/* The small scenario of the experiments below. */
+static void small_scenario(run_spec *r)
+{
+    char err[256];
+    run_defaults(r);
+    run_set_value(r, OPT_model, "llama-3.2-1b", err, sizeof err);
+    run_set_value(r, OPT_gpu, "h100-sxm", err, sizeof err);
+    run_set_value(r, OPT_requests, "200", err, sizeof err);
+    run_set_value(r, OPT_replications, "2", err, sizeof err);
+    run_set_value(r, OPT_seed, "7", err, sizeof err);
+    run_set_value(r, OPT_arrival, "poisson:rate=1", err, sizeof err);
+}
+
+static void test_sweep_equals_runs(void)
+{
+    char dir[] = "/tmp/capsim-test-sweep-XXXXXX";
+    run_spec *base = malloc(sizeof *base), *r = malloc(sizeof *r);
+    sweep_grid *g = calloc(1, sizeof *g);
+    char *sweep_text = NULL, *buf = NULL, err[1024], path[4400], sub[4200];
+    size_t len = 0;
+    if (!CHECK(base && r && g && mkdtemp(dir) != NULL))
+        goto done;
+    small_scenario(base);
+    base->out_dir = dir;
+    const char *axes[] = {"rate=2,5"};
+    CHECK_EQ_INT(sweep_grid_parse(g, axes, 1, err, sizeof err), 0);
+    CHECK_EQ_U64(g->total, 2);
+    sweep_options opt = {2, 1, 1, 0, 0};
+    plan_error e;
+    FILE *out = open_memstream(&buf, &len);
+    CHECK_EQ_INT(sweep_run(base, g, &opt, out, stderr, &e), PLAN_OK);
+    fclose(out);
+    CHECK_CONTAINS(buf, "2 points (shard 1/1 of 2), 0 could not run");
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    sweep_text = slurp(path);
+    if (!CHECK(sweep_text != NULL))
+        goto done;
+    /* Point p is base at its rate, with the seed the sweep derives for it, no time series
+     * and no per-request records: plan_run of that scenario writes the same numbers. */
+    static const char *const rates[] = {"2", "5"};
+    for (int p = 0; p < 2; p++) {
+        *r = *base;
+        CHECK_EQ_INT(run_set_rate(r->value[OPT_arrival], sizeof r->value[0], rates[p], err,
+                                  sizeof err),
+                     0);
+        snprintf(r->value[OPT_seed], sizeof r->value[0], "%llu",
+                 (unsigned long long)sim_seed_mix(7, (uint64_t)p));
+        snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
+        snprintf(r->value[OPT_per_request], sizeof r->value[0], "off");
+        snprintf(sub, sizeof sub, "%s/run-%d", dir, p);
+        r->out_dir = sub;
+        plan_run_options ro = {"run", 0};
+        FILE *sink = fopen("/dev/null", "w");
+        CHECK_EQ_INT(plan_run(r, &ro, sink, stderr, &e), PLAN_OK);
+        fclose(sink);
+        snprintf(path, sizeof path, "%s/summary.csv", sub);
+        char *run_text = slurp(path);
+        char sweep_row[16384], run_row[16384], want[16500];
+        data_line(sweep_text, p, sweep_row, sizeof sweep_row);
+        data_line(run_text ? run_text : "", 0, run_row, sizeof run_row);
+        snprintf(want, sizeof want, "%d,ok,,%s", p, run_row);
+        CHECK(run_row[0] != '\0' && strcmp(sweep_row, want) == 0);
+        free(run_text);
+    }
+    /* Two rows and no third. */
+    data_line(sweep_text, 2, sub, sizeof sub);
+    CHECK(sub[0] == '\0');
+    /* A scenario that cannot resolve says so and why, and prints nothing. */
+    snprintf(r->value[OPT_model], sizeof r->value[0], "no-such-model");
+    r->out_dir = NULL;
+    plan_run_options ro = {"run", 0};
+    CHECK_EQ_INT(plan_run(r, &ro, stdout, stderr, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "no-such-model");
+done:
+    if (g)
+        sweep_grid_fini(g);
+    free(g);
+    free(base);
+    free(r);
+    free(buf);
+    free(sweep_text);
+    remove_tree(dir);
+}
+
+static void test_sweep_shards_merge(void)
+{
+    char dir[] = "/tmp/capsim-test-shards-XXXXXX";
+    run_spec *base = malloc(sizeof *base);
+    sweep_grid *g = calloc(1, sizeof *g);
+    char err[1024], whole[4200], shard[2][4200], merged[4200], path[4300];
+    if (!CHECK(base && g && mkdtemp(dir) != NULL))
+        goto done;
+    small_scenario(base);
+    const char *axes[] = {"rate=1,2,3"};
+    CHECK_EQ_INT(sweep_grid_parse(g, axes, 1, err, sizeof err), 0);
+    FILE *sink = fopen("/dev/null", "w");
+    plan_error e;
+    snprintf(whole, sizeof whole, "%s/whole", dir);
+    base->out_dir = whole;
+    sweep_options all = {1, 1, 1, 0, 0};
+    CHECK_EQ_INT(sweep_run(base, g, &all, sink, stderr, &e), PLAN_OK);
+    for (int i = 0; i < 2; i++) {
+        snprintf(shard[i], sizeof shard[i], "%s/shard%d", dir, i + 1);
+        base->out_dir = shard[i];
+        sweep_options part = {1, (uint64_t)i + 1, 2, 0, 0};
+        CHECK_EQ_INT(sweep_run(base, g, &part, sink, stderr, &e), PLAN_OK);
+    }
+    snprintf(merged, sizeof merged, "%s/merged", dir);
+    const char *dirs[] = {shard[0], shard[1]};
+    CHECK_EQ_INT(sweep_merge(merged, dirs, 2, sink, &e), PLAN_OK);
+    /* The same shard twice has every point twice. */
+    const char *twice[] = {shard[0], shard[0]};
+    CHECK_EQ_INT(sweep_merge(merged, twice, 2, sink, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "appears in two shards");
+    fclose(sink);
+    snprintf(path, sizeof path, "%s/summary.csv", whole);
+    char *a = slurp(path);
+    snprintf(path, sizeof path, "%s/summary.csv", merged);
+    char *b = slurp(path);
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+done:
+    if (g)
+        sweep_grid_fini(g);
+    free(g);
+    free(base);
+    remove_tree(dir);
+}
+
+static void test_capsearch_rate_files(void)
+{
+    char dir[] = "/tmp/capsim-test-capsearch-XXXXXX";
+    run_spec *r = malloc(sizeof *r);
+    search_rate_result *s = malloc(sizeof *s);
+    char path[4200], *text = NULL, *buf = NULL;
+    size_t len = 0;
+    plan_error e;
+    if (!CHECK(r && s && mkdtemp(dir) != NULL))
+        goto done;
+    small_scenario(r);
+    char err[256];
+    /* No SLO: not a scenario a search can judge. */
+    CHECK_EQ_INT(capsearch_check("rate", r, NULL, NULL, NULL, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "rate needs --slo");
+    run_set_value(r, OPT_slo, "ttft_p99=0.3", err, sizeof err);
+    run_set_value(r, OPT_arrival, "poisson:rate=20", err, sizeof err);
+    run_set_value(r, OPT_requests, "300", err, sizeof err);
+    run_set_value(r, OPT_replications, "3", err, sizeof err);
+    /* An unknown GPU in the candidates' lists is found before any search. */
+    CHECK_EQ_INT(capsearch_check("deploy", r, "no-such-gpu", NULL, NULL, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "no-such-gpu");
+    CHECK_EQ_INT(capsearch_check("rate", r, NULL, NULL, NULL, &e), PLAN_OK);
+    r->out_dir = dir;
+    FILE *out = open_memstream(&buf, &len);
+    CHECK_EQ_INT(capsearch_rate(r, 20, 0.1, 0, out, stderr, &e), PLAN_OK);
+    fclose(out);
+    CHECK_CONTAINS(buf, "wrote ");
+    /* The same search, run directly, has the answer capacity.csv holds. */
+    if (!CHECK_EQ_INT(servesearch_rate(r, 20, 0.1, NULL, s), 0))
+        goto done;
+    snprintf(path, sizeof path, "%s/capacity.csv", dir);
+    text = slurp(path);
+    char row[16384];
+    data_line(text ? text : "", 0, row, sizeof row);
+    double meets = NAN, estimate = NAN, fails = NAN;
+    int n = -1;
+    CHECK_EQ_INT(sscanf(row, "%lf,%lf,%lf,%d,", &meets, &estimate, &fails, &n), 4);
+    /* The file holds the figures to the 9 significant digits csvout writes. */
+    CHECK_REL(meets, s->meets, 1e-8);
+    CHECK_REL(estimate, s->estimate, 1e-8);
+    CHECK_REL(fails, s->fails, 1e-8);
+    CHECK_EQ_INT(n, s->n);
+    snprintf(path, sizeof path, "%s/search.csv", dir);
+    free(text);
+    text = slurp(path);
+    CHECK(text != NULL && strncmp(text, "step,rate_req_s,verdict,", 24) == 0);
+done:
+    free(r);
+    free(s);
+    free(buf);
+    free(text);
+    remove_tree(dir);
+}
+
+static void test_queuerun(void)
+{
+    char dir[] = "/tmp/capsim-test-queuerun-XXXXXX", path[4200];
+    if (!CHECK(mkdtemp(dir) != NULL))
+        return;
+    queue_scenario q;
+    queuerun_defaults(&q);
+    q.cfg.customers = 4000;
+    q.cfg.replications = 2;
+    q.out_dir = dir;
+    plan_error e;
+    FILE *sink = fopen("/dev/null", "w");
+    CHECK_EQ_INT(queuerun_run(&q, 0, sink, stderr, &e), PLAN_OK);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    char *text = slurp(path), line[16384];
+    data_line(text ? text : "", 0, line, sizeof line);
+    CHECK(strncmp(line, "poisson:rate=0.8,exp:mean=1,1,inf,", 34) == 0);
+    free(text);
+    /* The load curve: one row per utilisation. */
+    q.load = "0.2:0.6:0.2";
+    CHECK_EQ_INT(queuerun_run(&q, 0, sink, stderr, &e), PLAN_OK);
+    snprintf(path, sizeof path, "%s/load.csv", dir);
+    text = slurp(path);
+    data_line(text ? text : "", 2, line, sizeof line);
+    CHECK(strncmp(line, "0.6,", 4) == 0);
+    data_line(text ? text : "", 3, line, sizeof line);
+    CHECK(line[0] == '\0');
+    free(text);
+    /* An unlimited queue offered more than it serves has no steady state. */
+    q.load = NULL;
+    q.out_dir = NULL;
+    snprintf(q.arrival_text, sizeof q.arrival_text, "poisson:rate=2");
+    CHECK_EQ_INT(queuerun_run(&q, 0, sink, stderr, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "no steady state");
+    fclose(sink);
+    remove_tree(dir);
+}
+
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
           TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
           TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
-          TEST(test_trace_resample))
+          TEST(test_trace_resample), TEST(test_sweep_equals_runs),
+          TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files),
+          TEST(test_queuerun))

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/base/util.h"
@@ -34,6 +35,29 @@ int cli_usage_error_to(FILE *fp, const char *cmd, const char *fmt, ...)
     usage_line(fp, cmd, fmt, ap);
     va_end(ap);
     return CLI_EXIT_USAGE;
+}
+
+/* The commands return plan_status values as their exit statuses. */
+_Static_assert(PLAN_OK == CLI_EXIT_OK && PLAN_FAILED == CLI_EXIT_FAIL &&
+                   PLAN_BAD_INPUT == CLI_EXIT_USAGE,
+               "plan_status and the exit statuses must agree");
+
+int cli_plan_status(FILE *err, const char *cmd, plan_status status, const plan_error *e)
+{
+    plan_error_print(err, cmd, status, e);
+    return (int)status;
+}
+
+int cli_plots_wanted(void)
+{
+    const char *env = getenv("CAPSIM_PLOTS");
+    return !(env && strcmp(env, "off") == 0);
+}
+
+void cli_draw_plots(const char *cmd, const char *dir)
+{
+    if (cli_plots_wanted())
+        plan_draw_plots(cmd, dir, stdout, stderr);
 }
 
 int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max, uint64_t *out,

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sim/plan/experiment.h"
+
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1 /* the run failed (I/O, a validation case failed) */
 #define CLI_EXIT_USAGE 2 /* bad command line or input */
@@ -39,9 +41,16 @@ int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size
  * with a leading ':' in its option string (':' for a missing value, '?' for unknown). */
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
 
-/* Draws the plots of a results folder a command has just written (see plots/plot.h) and
- * says so in one line, or says once that gnuplot is missing. A plot that fails is a
- * warning: the results stand. CAPSIM_PLOTS=off in the environment skips it. */
+/* Says how an experiment of sim/plan ended (see experiment.h) on err, as command cmd
+ * says it (plan_error_print: PLAN_BAD_INPUT as a usage error, PLAN_FAILED as
+ * "capsim CMD: [CONTEXT: ]REASON"). Returns the exit status, which is the status itself. */
+int cli_plan_status(FILE *err, const char *cmd, plan_status status, const plan_error *e);
+
+/* 0 when CAPSIM_PLOTS=off in the environment: the commands then draw no plots. */
+int cli_plots_wanted(void);
+
+/* Draws the plots of a results folder a command has just written (plan_draw_plots, to
+ * stdout and stderr) unless cli_plots_wanted() says not to. */
 void cli_draw_plots(const char *cmd, const char *dir);
 
 /* Prints text word by word, breaking lines so that none is longer than width columns, and

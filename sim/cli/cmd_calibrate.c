@@ -8,32 +8,28 @@
  * --precision, --tp, ...). Its step-time model starts from the default profile (or
  * --profile) and models/calibrate.c fits the coefficients; a fit the model cannot explain
  * is reported as such and writes no profile unless --force.
+ *
+ * Here are the options, the checks that choose what to calibrate, the help and the exit
+ * status; the calibration is sim/plan's (calibration.h, and fitrun.h for per-step files).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_sort_double.h>
-#include <gsl/gsl_statistics_double.h>
 
 #include "models/bench.h"
 #include "models/calibrate.h"
-#include "models/profile.h"
-#include "sim/cli/cli.h"
-#include "sim/base/csvout.h"
-#include "sim/cli/runflags.h"
-#include "sim/serve/serve.h"
 #include "sim/base/util.h"
+#include "sim/cli/cli.h"
+#include "sim/cli/runflags.h"
+#include "sim/plan/calibration.h"
+#include "sim/plan/catalog_paths.h"
+#include "sim/plan/fitrun.h"
 
 static const char *CMD = "calibrate";
 
-#define CAL_MAX_FILES 16
+#define CAL_MAX_FILES CALIBRATION_MAX_FILES
 
 enum {
     CAL_OPT_DATA = RUN_OPT_EXTRA,
@@ -161,564 +157,16 @@ static int is_per_step(const char *path)
     return yes;
 }
 
-/* Does a model id from a benchmark ("meta-llama/Llama-3.1-8B-Instruct") name the catalog
- * model ("llama-3.1-8b")? Compared on letters and digits only, case aside. */
-static int model_matches(const char *measured, const char *name)
-{
-    char a[512], b[256];
-    size_t n = 0;
-    for (const char *p = measured; *p && n + 1 < sizeof a; p++)
-        if (isalnum((unsigned char)*p))
-            a[n++] = (char)tolower((unsigned char)*p);
-    a[n] = '\0';
-    const char *slash = strrchr(name, '/');
-    n = 0;
-    for (const char *p = slash ? slash + 1 : name; *p && n + 1 < sizeof b; p++)
-        if (isalnum((unsigned char)*p))
-            b[n++] = (char)tolower((unsigned char)*p);
-    b[n] = '\0';
-    if (n >= 5 && strcmp(b + n - 4, "json") == 0)
-        return 1; /* a config.json path: nothing to compare */
-    return strstr(a, b) != NULL;
-}
-
-/* --- the report ------------------------------------------------------------------------- */
-
-static double ms(double s)
-{
-    return 1e3 * s;
-}
-
-static void print_coeffs(const calib_result *res)
-{
-    const fit_result *f = &res->fit;
-    const step_coeffs *c = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
-    static const char *const shown[FIT_N_COEFFS] = {"mfu", "mbu", "t_layer_ms", "comm_scale",
-                                                    "attn_scale"};
-    printf("fitted coefficients (95%% interval), %d iterations%s:\n", f->iterations,
-           f->converged ? ""
-                        : " (the solver stopped at its iteration limit: the objective is flat "
-                          "there, and the intervals may be optimistic)");
-    for (int k = 0; k < FIT_N_COEFFS; k++) {
-        double scale = k == 2 ? 1e3 : 1;
-        printf("  %-11s %9.4g  ", shown[k], scale * v[k]);
-        if (f->not_identified[k])
-            printf("not identified: the data cannot tell it (held at its start value)\n");
-        else if (f->at_bound[k])
-            printf("held at its bound of 1: the best fit was above it\n");
-        else
-            printf("[%.4g, %.4g]\n", scale * f->lo[k], scale * f->hi[k]);
-    }
-    if (res->noise_from_data)
-        printf("  %-11s %9.4g  (robust spread of %zu single-step points)\n", "noise_cv",
-               c->noise_cv, res->n_noise_points);
-    else
-        printf("  %-11s %9.4g  (kept from the starting profile: only %zu single-step points, "
-               "%d needed)\n",
-               "noise_cv", c->noise_cv, res->n_noise_points, 8);
-}
-
-static void print_errors(const calib_result *res)
-{
-    printf("error per request, |predicted / measured - 1|:\n");
-    printf("  %-28s %9s %9s %9s\n", "figure", "median", "worst", "requests");
-    static const char *const what[CAL_NMETRIC] = {"time to first token (TTFT)",
-                                                  "time per output token", "end-to-end latency"};
-    for (int k = 0; k < CAL_NMETRIC; k++) {
-        if (res->n_ape[k] == 0)
-            printf("  %-28s %9s %9s %9zu\n", what[k], "-", "-", (size_t)0);
-        else
-            printf("  %-28s %8.1f%% %8.1f%% %9zu\n", what[k], res->median_ape[k],
-                   res->worst_ape[k], res->n_ape[k]);
-    }
-}
-
-/* Per run: the mean of each figure, measured and predicted over the requests that have
- * both. */
-static void print_runs(const bench_set *set, const calib_result *res)
-{
-    printf("per run, mean over the requests predicted (measured / predicted):\n");
-    printf("  %-28s %6s %19s %19s %19s\n", "run", "reqs", "TTFT ms", "TPOT ms", "E2E s");
-    for (size_t r = 0; r < set->n_runs; r++) {
-        double sm[CAL_NMETRIC] = {0}, sp[CAL_NMETRIC] = {0};
-        size_t n[CAL_NMETRIC] = {0};
-        for (size_t i = 0; i < res->n_rows; i++) {
-            const calib_row *w = &res->rows[i];
-            if (w->run != r)
-                continue;
-            for (int k = 0; k < CAL_NMETRIC; k++)
-                if (isfinite(w->predicted_s[k]) && isfinite(w->measured_s[k])) {
-                    sm[k] += w->measured_s[k];
-                    sp[k] += w->predicted_s[k];
-                    n[k]++;
-                }
-        }
-        printf("  %-28.28s %6zu", set->runs[r].label, set->runs[r].n);
-        for (int k = 0; k < CAL_NMETRIC; k++) {
-            double f = k == CAL_E2E ? 1 : 1e3;
-            if (n[k])
-                printf(" %9.4g / %-7.4g", f * sm[k] / (double)n[k], f * sp[k] / (double)n[k]);
-            else
-                printf(" %19s", "-");
-        }
-        printf("\n");
-    }
-}
-
-/* What the fit's files are written from. */
-typedef struct fit_files {
-    const bench_set *set;
-    const calib_result *res;
-    const profile_row *row;
-} fit_files;
-
-static void write_fit_csv(FILE *fp, const void *what)
-{
-    const bench_set *set = ((const fit_files *)what)->set;
-    const calib_result *res = ((const fit_files *)what)->res;
-    csvout c;
-    csvout_init(&c, fp);
-    static const char *const head[] = {
-        "run",          "request",         "start_s",        "prompt_tokens",  "output_tokens",
-        "queued",       "ttft_ms",         "ttft_pred_ms",   "ttft_error_pct", "tpot_ms",
-        "tpot_pred_ms", "tpot_error_pct",  "e2e_ms",         "e2e_pred_ms",    "e2e_error_pct"};
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
-        csvout_str(&c, head[i]);
-    csvout_end_row(&c);
-    for (size_t i = 0; i < res->n_rows; i++) {
-        const calib_row *w = &res->rows[i];
-        csvout_str(&c, set->runs[w->run].label);
-        csvout_u64(&c, w->index);
-        csvout_num(&c, w->start_s);
-        csvout_num(&c, w->prompt);
-        csvout_num(&c, w->output);
-        csvout_u64(&c, (uint64_t)w->queued);
-        for (int k = 0; k < CAL_NMETRIC; k++) {
-            double m = w->measured_s[k], p = w->predicted_s[k];
-            if (isfinite(m))
-                csvout_num(&c, ms(m));
-            else
-                csvout_str(&c, "");
-            if (isfinite(p)) {
-                csvout_num(&c, ms(p));
-                csvout_num(&c, isfinite(m) && m > 0 ? 100 * (p / m - 1) : NAN);
-            } else {
-                csvout_str(&c, "");
-                csvout_str(&c, "");
-            }
-        }
-        csvout_end_row(&c);
-    }
-}
-
-static void write_coeffs_csv(FILE *fp, const void *what)
-{
-    const calib_result *res = ((const fit_files *)what)->res;
-    const fit_result *f = &res->fit;
-    const step_coeffs *c = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
-    csvout o;
-    csvout_init(&o, fp);
-    static const char *const head[] = {"coefficient", "value", "ci95_low", "ci95_high", "status"};
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
-        csvout_str(&o, head[i]);
-    csvout_end_row(&o);
-    for (int k = 0; k < FIT_N_COEFFS; k++) {
-        csvout_str(&o, fit_coeff_names[k]);
-        csvout_num(&o, v[k]);
-        csvout_num(&o, f->lo[k]);
-        csvout_num(&o, f->hi[k]);
-        csvout_str(&o, f->not_identified[k] ? "not identified"
-                       : f->at_bound[k]     ? "at bound"
-                                            : "fitted");
-        csvout_end_row(&o);
-    }
-    csvout_str(&o, "noise_cv");
-    csvout_num(&o, c->noise_cv);
-    csvout_str(&o, "");
-    csvout_str(&o, "");
-    csvout_str(&o, res->noise_from_data ? "fitted" : "kept");
-    csvout_end_row(&o);
-}
-
-static void write_profile_csv(FILE *fp, const void *what)
-{
-    profile_write(fp, ((const fit_files *)what)->row);
-}
-
-/* --- the replay (--validate) -------------------------------------------------------------- */
-
-enum { RP_P50, RP_P90, RP_P99, RP_N };
-static const double RP_Q[RP_N] = {0.5, 0.9, 0.99};
-static const char *const RP_NAME[RP_N] = {"p50", "p90", "p99"};
-
-/* Measured quantile q of figure k over the requests of run r (ms). */
-static double measured_quantile(const calib_result *res, size_t r, int k, double q)
-{
-    double *v = malloc((res->n_rows + 1) * sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; v && i < res->n_rows; i++)
-        if (res->rows[i].run == r && isfinite(res->rows[i].measured_s[k]))
-            v[n++] = ms(res->rows[i].measured_s[k]);
-    double out = NAN;
-    if (v && n) {
-        gsl_sort(v, 1, n);
-        out = gsl_stats_quantile_from_sorted_data(v, 1, n, q);
-    }
-    free(v);
-    return out;
-}
-
-typedef struct replay_row {
-    size_t run;
-    int metric, q;
-    double measured, simulated, ci;
-} replay_row;
-
-/* Writes the run's workload as a capsim trace: send times (or 0) and lengths. */
-static int write_replay_trace(const char *path, const calib_result *res, size_t r, int times,
-                              char *err, size_t errlen)
-{
-    util_atomic_file f;
-    if (util_atomic_open(&f, path, err, errlen) != 0)
-        return -1;
-    fprintf(f.fp, "arrival_s,prompt_tokens,output_tokens\n");
-    /* In order of send time (a file may list requests in another order). */
-    double *t = malloc((res->n_rows + 1) * sizeof *t);
-    size_t *idx = malloc((res->n_rows + 1) * sizeof *idx), n = 0;
-    if (t == NULL || idx == NULL) {
-        free(t);
-        free(idx);
-        util_atomic_abort(&f);
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < res->n_rows; i++)
-        if (res->rows[i].run == r)
-            t[n++] = times ? res->rows[i].start_s : 0.0;
-    gsl_sort_index(idx, t, 1, n);
-    n = 0;
-    const calib_row **mine = malloc((res->n_rows + 1) * sizeof *mine);
-    for (size_t i = 0; mine && i < res->n_rows; i++)
-        if (res->rows[i].run == r)
-            mine[n++] = &res->rows[i];
-    for (size_t i = 0; mine && i < n; i++)
-        fprintf(f.fp, "%.9g,%.0f,%.0f\n", t[idx[i]], mine[idx[i]]->prompt, mine[idx[i]]->output);
-    int ok = mine != NULL;
-    free(mine);
-    free(t);
-    free(idx);
-    if (!ok) {
-        util_atomic_abort(&f);
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
-    return util_atomic_commit(&f, err, errlen);
-}
-
-/* Replays run r through the serving simulation with the profile (its coefficients in
- * memory; name is what the run's profile option says). With requests_out, one
- * replication writes every request there (for the self-check) and nothing is printed;
- * otherwise the percentiles go to rows. */
-static int replay_one(const run_spec *base, const char *name, const profile_row *profile,
-                      const bench_run *run, size_t r,
-                      const calib_result *res, const char *dir, FILE *requests_out,
-                      replay_row *rows, size_t *n_rows, char *err, size_t errlen)
-{
-    run_spec *c = malloc(sizeof *c);
-    if (c == NULL) {
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
-    *c = *base;
-    char trace[4200];
-    snprintf(trace, sizeof trace, "%s/replay-run-%zu.csv", dir, r);
-    if (strlen(trace) >= sizeof c->value[0] || strlen(name) >= sizeof c->value[0]) {
-        free(c);
-        util_errf(err, errlen, "the --out folder's path is too long for the replay's files");
-        return -1;
-    }
-    int times_known = 1;
-    for (size_t k = 0; k < run->n; k++)
-        times_known &= isfinite(run->req[k].start_s);
-    int closed = !times_known && run->max_concurrency > 0;
-    int poisson = !times_known && !closed && run->request_rate > 0;
-    if (write_replay_trace(trace, res, r, times_known, err, errlen) != 0) {
-        free(c);
-        return -1;
-    }
-#define SET(o, ...) snprintf(c->value[o], sizeof c->value[0], __VA_ARGS__)
-    SET(OPT_profile, "%.1023s", name);
-    c->profile_values = profile;
-    SET(OPT_warmup, "0");
-    SET(OPT_sample_interval, "0");
-    SET(OPT_per_request, "off");
-    SET(OPT_replicas, "1");
-    SET(OPT_slo, "%s", "");
-    if (requests_out)
-        SET(OPT_replications, "1");
-    if (closed || poisson) {
-        SET(OPT_lengths_from, "%.1023s", trace);
-        SET(OPT_lengths_joint, "on");
-        SET(OPT_requests, "%zu", run->n);
-        SET(OPT_trace, "%s", "");
-        if (closed) {
-            SET(OPT_users, "%u", run->max_concurrency);
-            SET(OPT_think, "det:value=1e-6");
-        } else {
-            SET(OPT_arrival, "poisson:rate=%.9g", run->request_rate);
-        }
-    } else {
-        SET(OPT_trace, "%.1023s", trace);
-        SET(OPT_trace_format, "capsim");
-        SET(OPT_requests, "0");
-        SET(OPT_lengths_from, "%s", "");
-        SET(OPT_users, "0");
-    }
-#undef SET
-    resolved x;
-    serve_result sr;
-    int rc = run_resolve(c, &x, err, errlen);
-    if (rc == 0 && requests_out) {
-        x.cfg.requests_out = requests_out;
-        fprintf(requests_out, "replication,request,class,arrival_s,prompt_tokens,output_tokens,"
-                              "replica,queue_ms,ttft_ms,tpot_ms,e2el_ms,preemptions,slo_met\n");
-    }
-    if (rc == 0)
-        rc = serve_run(&x.cfg, &sr, err, errlen);
-    if (rc == 0 && requests_out) {
-        serve_result_fini(&sr);
-    } else if (rc == 0) {
-        static const serve_metric M[CAL_NMETRIC][RP_N] = {
-            {SM_p50_ttft_ms, SM_p90_ttft_ms, SM_p99_ttft_ms},
-            {SM_p50_tpot_ms, SM_p90_tpot_ms, SM_p99_tpot_ms},
-            {SM_p50_e2el_ms, SM_p90_e2el_ms, SM_p99_e2el_ms}};
-        for (int k = 0; k < CAL_NMETRIC; k++)
-            for (int q = 0; q < RP_N; q++) {
-                replay_row *w = &rows[(*n_rows)++];
-                w->run = r;
-                w->metric = k;
-                w->q = q;
-                w->measured = measured_quantile(res, r, k, RP_Q[q]);
-                w->simulated = sr.metric[M[k][q]].mean;
-                w->ci = sr.metric[M[k][q]].half_width;
-            }
-        serve_result_fini(&sr);
-    }
-    run_resolved_fini(&x);
-    if (requests_out == NULL)
-        printf("  %-28.28s %s\n", run->label,
-           times_known ? "send times from the file"
-           : closed    ? "closed loop at its concurrency"
-           : poisson   ? "Poisson arrivals at its rate"
-                       : "every request at once");
-    free(c);
-    return rc;
-}
-
-typedef struct replay_file {
-    const bench_set *set;
-    const replay_row *rows;
-    size_t n;
-} replay_file;
-
-static void write_replay_csv(FILE *fp, const void *what)
-{
-    const replay_file *f = what;
-    const bench_set *set = f->set;
-    const replay_row *rows = f->rows;
-    size_t n = f->n;
-    csvout c;
-    csvout_init(&c, fp);
-    static const char *const head[] = {"run",         "figure",  "measured_ms",
-                                       "simulated_ms", "ci95_ms", "error_pct"};
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
-        csvout_str(&c, head[i]);
-    csvout_end_row(&c);
-    for (size_t i = 0; i < n; i++) {
-        char fig[32];
-        snprintf(fig, sizeof fig, "%s_%s", RP_NAME[rows[i].q], calib_metric_names[rows[i].metric]);
-        csvout_str(&c, set->runs[rows[i].run].label);
-        csvout_str(&c, fig);
-        csvout_num(&c, rows[i].measured);
-        csvout_num(&c, rows[i].simulated);
-        csvout_num(&c, rows[i].ci);
-        csvout_num(&c, 100 * (rows[i].simulated / rows[i].measured - 1));
-        csvout_end_row(&c);
-    }
-}
-
-/* --- the self-check: a parametric bootstrap ----------------------------------------------- */
-
-#define CAL_BOOT 4        /* replays */
-#define CAL_BOOT_T 2.7764 /* Student t, 97.5%, 4 degrees of freedom */
-
-/* A number as profile.csv holds it (csvout_num's 9 significant digits). */
-static double written(double v)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.9g", v);
-    return strtod(buf, NULL);
-}
-
-/* The coefficients as profile.csv holds them (the times there in ms), so that a replay
- * with them in memory is the replay `capsim run --profile DIR/profile.csv` makes. */
-static step_coeffs as_written(const step_coeffs *c)
-{
-    step_coeffs w = *c;
-    w.mfu = written(c->mfu);
-    w.mbu = written(c->mbu);
-    w.t_fixed_s = written(c->t_fixed_s * 1e3) / 1e3;
-    w.t_layer_s = written(c->t_layer_s * 1e3) / 1e3;
-    w.comm_scale = written(c->comm_scale);
-    w.attn_scale = written(c->attn_scale);
-    w.noise_cv = written(c->noise_cv);
-    return w;
-}
-
-/* One replay of every run with the fitted coefficients (same send rule, lengths and
- * settings, seed base + b), fitted again. Fills refit[k]; returns 0, or -1. */
-static int refit_on_replay(const run_spec *base, const bench_set *all, const calib_result *res,
-                           const deploy *d, const char *dir, const profile_row *profile, int b,
-                           double refit[FIT_N_COEFFS], char *err, size_t errlen)
-{
-    run_spec *c = malloc(sizeof *c);
-    bench_set replay;
-    memset(&replay, 0, sizeof replay);
-    replay.format = BENCH_CSV;
-    replay.runs = calloc(all->n_runs ? all->n_runs : 1, sizeof *replay.runs);
-    if (c == NULL || replay.runs == NULL) {
-        free(c);
-        free(replay.runs);
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
-    *c = *base;
-    snprintf(c->value[OPT_seed], sizeof c->value[0], "%llu",
-             strtoull(base->value[OPT_seed], NULL, 10) + (unsigned long long)b);
-    int rc = 0;
-    for (size_t k = 0; rc == 0 && k < all->n_runs; k++) {
-        char path[320];
-        snprintf(path, sizeof path, "%s/requests-%zu.csv", dir, k);
-        FILE *out = fopen(path, "w");
-        if (out == NULL) {
-            util_errf(err, errlen, "cannot write %s", path);
-            rc = -1;
-            break;
-        }
-        rc = replay_one(c, "self-check", profile, &all->runs[k], k, res, dir, out, NULL, NULL, err,
-                        errlen);
-        if (fclose(out) != 0 && rc == 0) {
-            util_errf(err, errlen, "cannot write %s", path);
-            rc = -1;
-        }
-        bench_set one;
-        if (rc == 0 && (rc = bench_load(path, BENCH_CSV, &one, err, errlen)) == 0) {
-            /* The replayed run, told to the fit the way the original was. */
-            bench_run *run = &replay.runs[replay.n_runs++];
-            *run = one.runs[0];
-            one.runs[0].req = NULL;
-            one.runs[0].n = 0;
-            bench_set_free(&one);
-            const bench_run *orig = &all->runs[k];
-            int known = 1;
-            for (size_t i = 0; i < orig->n; i++)
-                known &= isfinite(orig->req[i].start_s);
-            for (size_t i = 0; !known && i < run->n; i++)
-                run->req[i].start_s = NAN;
-            run->max_concurrency = orig->max_concurrency;
-            run->request_rate = orig->request_rate;
-        }
-        remove(path);
-        char trace[320];
-        snprintf(trace, sizeof trace, "%s/replay-run-%zu.csv", dir, k);
-        remove(trace);
-    }
-    calib_result again;
-    if (rc == 0 && (rc = calib_run(&replay, &d->step, &res->coeffs, &again, err, errlen)) == 0) {
-        const step_coeffs *g = &again.coeffs;
-        refit[0] = g->mfu;
-        refit[1] = g->mbu;
-        refit[2] = g->t_layer_s;
-        refit[3] = g->comm_scale;
-        refit[4] = g->attn_scale;
-        calib_result_free(&again);
-    }
-    bench_set_free(&replay);
-    free(c);
-    return rc;
-}
-
-/* A parametric bootstrap of the fit: the runs are replayed CAL_BOOT times with the fitted
- * coefficients and fitted again. The spread of those fits around the coefficients that
- * made them measures what the covariance cannot: residuals that are not independent
- * (requests that run together share their steps) and the error of rebuilding the
- * timeline from client-side latencies. Fills half_log[k], the half-width of each 95%
- * interval on the log scale (Student t over the root-mean-square deviation); returns 0,
- * or -1 with a message. */
-static int self_check(const run_spec *base, const bench_set *all, const calib_result *res,
-                      const deploy *d, double half_log[FIT_N_COEFFS], char *err, size_t errlen)
-{
-    char dir[] = "/tmp/capsim-calibrate-XXXXXX";
-    if (mkdtemp(dir) == NULL) {
-        util_errf(err, errlen, "cannot make a temporary folder for the self-check");
-        return -1;
-    }
-    profile_row row;
-    memset(&row, 0, sizeof row);
-    snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
-    row.c = as_written(&res->coeffs);
-    snprintf(row.basis, sizeof row.basis, "self-check");
-    snprintf(row.source, sizeof row.source, "capsim calibrate");
-    int rc = 0;
-    const step_coeffs *a = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
-    double sq[FIT_N_COEFFS] = {0};
-    for (int b = 1; rc == 0 && b <= CAL_BOOT; b++) {
-        double refit[FIT_N_COEFFS];
-        rc = refit_on_replay(base, all, res, d, dir, &row, b, refit, err, errlen);
-        for (int k = 0; rc == 0 && k < FIT_N_COEFFS; k++) {
-            double dev = log(refit[k] / v[k]);
-            sq[k] += dev * dev;
-        }
-    }
-    for (int k = 0; k < FIT_N_COEFFS; k++)
-        half_log[k] = CAL_BOOT_T * sqrt(sq[k] / CAL_BOOT);
-    rmdir(dir);
-    return rc;
-}
-
-/* The 95% interval of each fitted coefficient: the wider of the covariance's and the
- * bootstrap's. */
-static void widen_intervals(calib_result *res, const double half_log[FIT_N_COEFFS])
-{
-    const step_coeffs *c = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
-    for (int k = 0; k < FIT_N_COEFFS; k++) {
-        if (res->fit.not_identified[k] || res->fit.at_bound[k] || !(v[k] > 0))
-            continue;
-        double stat = log(res->fit.hi[k] / v[k]);
-        double half = half_log[k] > stat ? half_log[k] : stat;
-        res->fit.lo[k] = v[k] * exp(-half);
-        res->fit.hi[k] = v[k] * exp(half);
-    }
-}
-
 /* --- the command -------------------------------------------------------------------------- */
 
+/* Per-step timings (Splitwise's format) are fitted as capsim fit fits them, its messages
+ * naming fit. */
 static int calibrate_per_step(const cal_opts *o, const run_spec *r)
 {
     char profile[4200], points[4200];
     char gpu[64];
     snprintf(gpu, sizeof gpu, "%.63s", r->value[OPT_gpu]);
-    char *argv[12];
-    int argc = 0;
-    argv[argc++] = "fit";
-    argv[argc++] = "--data";
-    argv[argc++] = (char *)o->data[0];
-    argv[argc++] = "--gpu";
-    argv[argc++] = gpu;
+    fitrun_options fo = {.data = o->data[0], .gpu = gpu, .catalog = catalog_default_dir()};
     if (r->out_dir) {
         char err[512];
         if (util_mkdir_p(r->out_dir, err, sizeof err) != 0) {
@@ -727,210 +175,19 @@ static int calibrate_per_step(const cal_opts *o, const run_spec *r)
         }
         snprintf(profile, sizeof profile, "%s/profile.csv", r->out_dir);
         snprintf(points, sizeof points, "%s/fit_points.csv", r->out_dir);
-        argv[argc++] = "--out";
-        argv[argc++] = profile;
-        argv[argc++] = "--points";
-        argv[argc++] = points;
+        fo.out = profile;
+        fo.points = points;
     }
-    argv[argc] = NULL;
     printf("capsim calibrate: %s holds per-step timings; fitting them as capsim fit does\n\n",
            o->data[0]);
-    int status = cmd_fit(argc, argv);
+    plan_error e;
+    int status = cli_plan_status(stderr, "fit", fitrun_run(&fo, stdout, &e), &e);
     if (status == CLI_EXIT_OK && r->out_dir) {
         printf("wrote %s/: profile.csv, fit_points.csv\nuse it with: capsim run --profile %s "
                "...\n",
                r->out_dir, profile);
         cli_draw_plots(CMD, r->out_dir);
     }
-    return status;
-}
-
-/* Loads the benchmark files into sets and lists every run of them in all (borrowed from
- * sets). Returns CLI_EXIT_OK, or the exit status after saying what went wrong. */
-static int load_benchmarks(const cal_opts *o, const run_spec *r, bench_format fmt, bench_set *sets,
-                           int *n_sets, bench_set *all)
-{
-    char err[2048];
-    size_t n_runs = 0;
-    for (int i = 0; i < o->n_data; i++) {
-        if (bench_load(o->data[i], fmt, &sets[i], err, sizeof err) != 0)
-            return cli_usage_error(CMD, "%s", err);
-        (*n_sets)++;
-        n_runs += sets[i].n_runs;
-        if (sets[i].n_warnings)
-            fprintf(stderr, "capsim calibrate: warning: %zu value%s skipped or fixed up; the "
-                            "first: %s\n",
-                    sets[i].n_warnings, sets[i].n_warnings == 1 ? "" : "s",
-                    sets[i].first_warning);
-        for (size_t k = 0; k < sets[i].n_runs; k++) {
-            const bench_run *run = &sets[i].runs[k];
-            if (run->model[0] && !model_matches(run->model, r->value[OPT_model])) {
-                fprintf(stderr,
-                        "capsim calibrate: warning: %s: run '%s' measured model '%s', not "
-                        "--model %s; the fit assumes --model\n",
-                        o->data[i], run->label, run->model, r->value[OPT_model]);
-                break;
-            }
-        }
-    }
-    all->runs = calloc(n_runs ? n_runs : 1, sizeof *all->runs);
-    if (all->runs == NULL)
-        return CLI_EXIT_FAIL;
-    for (int i = 0; i < *n_sets; i++) {
-        size_t len = strlen(o->data[i]);
-        const char *base = len > 60 ? o->data[i] + len - 60 : o->data[i]; /* its tail */
-        for (size_t k = 0; k < sets[i].n_runs; k++) {
-            bench_run *run = &all->runs[all->n_runs++];
-            *run = sets[i].runs[k]; /* borrowed from sets[i] */
-            if (*n_sets > 1) {
-                /* Several files: say which file each run came from. */
-                char label[sizeof run->label];
-                snprintf(label, sizeof label, "%.60s %.60s", base, sets[i].runs[k].label);
-                snprintf(run->label, sizeof run->label, "%s", label);
-            }
-        }
-    }
-    return CLI_EXIT_OK;
-}
-
-/* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
-static int report_fit(const cal_opts *o, const run_spec *r, const bench_set *all,
-                      calib_result *res, const deploy *d)
-{
-    double half_log[FIT_N_COEFFS] = {0};
-    char why_sys[1024] = "";
-    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
-    if (have_sys)
-        widen_intervals(res, half_log);
-    printf("  fit points: %zu (TTFT of %zu requests; %zu requests waited in a queue and are "
-           "left out of it), TPOT of every request with 2 or more output tokens\n",
-           res->n_pts, res->n_rows - res->n_queued, res->n_queued);
-    if (res->n_fitted < res->n_pts)
-        printf("  the solver fits %zu of them, spread evenly; every request is predicted\n",
-               res->n_fitted);
-    if (res->runs_start_guessed)
-        printf("  note: %zu run%s give a rate but no send times: requests were placed 1/rate "
-               "apart, which smooths the bursts a Poisson client makes\n",
-               res->runs_start_guessed, res->runs_start_guessed == 1 ? "" : "s");
-    printf("\n");
-    print_coeffs(res);
-    if (have_sys)
-        printf("  The intervals are the wider of the fit's covariance and a parametric "
-               "bootstrap (%d replays made with these coefficients and fitted again), which "
-               "also counts requests that share steps and the rebuilt timeline.\n",
-               CAL_BOOT);
-    else
-        printf("  The intervals are statistical only: the self-check replay failed (%s).\n",
-               why_sys);
-    printf("\n");
-    print_errors(res);
-    printf("\n");
-    print_runs(all, res);
-    char why[256];
-    int poor = calib_is_poor(res, &o->poor, why, sizeof why);
-    printf("\n");
-    if (poor)
-        printf("POOR FIT: %s. The step-time model does not explain these measurements; "
-               "check that --model, --gpu, --precision, --tp and the scheduler options match "
-               "the deployment benchmarked.%s\n",
-               why, o->force ? " --force: writing the profile anyway." : " No profile written (--force writes it anyway).");
-    else
-        printf("good fit: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT).\n",
-               o->poor.tpot_pct, o->poor.ttft_pct);
-    return poor;
-}
-
-/* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not
- * forced) profile.csv, whose row and path it leaves in row and profile_path. */
-static int write_outputs(const cal_opts *o, const run_spec *r, const bench_set *all,
-                         const bench_set *sets, const calib_result *res, const deploy *d,
-                         int poor, size_t n_req, profile_row *row, char *profile_path,
-                         size_t path_len)
-{
-    char err[2048];
-    if (r->out_dir) {
-        int write_profile = !poor || o->force;
-        snprintf(profile_path, path_len, "%s/profile.csv", r->out_dir);
-        snprintf(row->gpu, sizeof row->gpu, "%s", d->gpu.name);
-        row->c = res->coeffs;
-        const char *base = strrchr(o->data[0], '/');
-        snprintf(row->basis, sizeof row->basis,
-                 "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
-                 "|error| TTFT %.1f%%, TPOT %.1f%%",
-                 poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
-                 base ? base + 1 : o->data[0], bench_format_name(sets[0].format),
-                 d->model.name, precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
-                 res->median_ape[CAL_TPOT]);
-        snprintf(row->source, sizeof row->source, "capsim calibrate --data %s --model %s --gpu %s",
-                 base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
-        /* A poor fit writes no profile: one left by an earlier calibration in this folder
-         * must not pass for this one. */
-        if (!write_profile)
-            remove(profile_path);
-        const fit_files ff = {all, res, row};
-        static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
-        static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
-        const void *what[] = {&ff, &ff, &ff};
-        if (util_write_files(r->out_dir, write_profile ? 3 : 2, names, write, what, err,
-                             sizeof err) != 0) {
-            fprintf(stderr, "capsim calibrate: %s\n", err);
-            return CLI_EXIT_FAIL;
-        }
-        printf("wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
-               write_profile ? ", profile.csv" : "");
-        if (write_profile)
-            printf("use it with: capsim run --profile %s ...\n", profile_path);
-    }
-    return CLI_EXIT_OK;
-}
-
-/* --validate: replays every run through the serving simulation with the profile just
- * written, and compares the percentiles with the measured ones (replay.csv). */
-static int validate_replays(const run_spec *r, const bench_set *all, const calib_result *res,
-                            const profile_row *row, const char *profile_path)
-{
-    char err[2048];
-    int status = CLI_EXIT_OK;
-    replay_row *rp = NULL;
-    size_t n_rp = 0;
-    printf("\nreplay through the serving simulation with the fitted profile "
-           "(%s replications each):\n",
-           r->value[OPT_replications]);
-    rp = calloc(all->n_runs * CAL_NMETRIC * RP_N + 1, sizeof *rp);
-    /* The profile just written, passed in memory as the file holds it. */
-    profile_row fitted = *row;
-    fitted.c = as_written(&row->c);
-    for (size_t k = 0; rp && k < all->n_runs && status == CLI_EXIT_OK; k++)
-        if (replay_one(r, profile_path, &fitted, &all->runs[k], k, res, r->out_dir, NULL, rp,
-                       &n_rp, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim calibrate: replay of run '%s': %s\n", all->runs[k].label,
-                    err);
-            status = CLI_EXIT_FAIL;
-        }
-    if (status == CLI_EXIT_OK && rp) {
-        printf("\n  %-28s %-9s %12s %12s %10s %8s\n", "run", "figure", "measured ms",
-               "simulated ms", "+-95% CI", "error");
-        for (size_t i = 0; i < n_rp; i++) {
-            char fig[32];
-            snprintf(fig, sizeof fig, "%s %s", RP_NAME[rp[i].q],
-                     calib_metric_names[rp[i].metric]);
-            printf("  %-28.28s %-9s %12.5g %12.5g %10.3g %+7.1f%%\n",
-                   all->runs[rp[i].run].label, fig, rp[i].measured, rp[i].simulated, rp[i].ci,
-                   100 * (rp[i].simulated / rp[i].measured - 1));
-        }
-        const replay_file rf = {all, rp, n_rp};
-        static const char *const names[] = {"replay.csv"};
-        static const util_writer write[] = {write_replay_csv};
-        const void *what[] = {&rf};
-        if (util_write_files(r->out_dir, 1, names, write, what, err, sizeof err) != 0) {
-            fprintf(stderr, "capsim calibrate: %s\n", err);
-            status = CLI_EXIT_FAIL;
-        } else {
-            printf("  wrote %s/replay.csv and the workloads replayed, replay-run-N.csv\n",
-                   r->out_dir);
-        }
-    }
-    free(rp);
     return status;
 }
 
@@ -943,6 +200,44 @@ static const struct option cal_extra[] = {
     {"poor-fit", required_argument, NULL, CAL_OPT_POOR_FIT},
     {NULL, 0, NULL, 0},
 };
+
+/* The options of a calibration on benchmark results, from the command's. */
+static void calibration_from(const cal_opts *o, bench_format fmt, calibration_options *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < o->n_data; i++)
+        c->data[i] = o->data[i];
+    c->n_data = o->n_data;
+    c->format = fmt;
+    c->validate = o->validate;
+    c->force = o->force;
+    c->poor = o->poor;
+}
+
+/* The checks of the command line that decide what to calibrate; returns -1 to go on (with
+ * *fmt and *per_step set), or the exit status after a usage error. */
+static int cal_check(const cal_opts *o, const run_spec *r, bench_format *fmt, int *per_step)
+{
+    if (o->validate && !r->out_dir)
+        return cli_usage_error(CMD, "--validate replays through the profile it writes: give "
+                                    "--out DIR");
+    if (o->n_data == 0 || !r->value[OPT_gpu][0])
+        return cli_usage_error(CMD, "--data FILE and --gpu are required (and --model: the "
+                                    "deployment the measurements were taken on)");
+    *fmt = BENCH_AUTO;
+    *per_step = o->format ? strcmp(o->format, "splitwise") == 0 : is_per_step(o->data[0]);
+    if (!*per_step && !r->value[OPT_model][0])
+        return cli_usage_error(CMD, "--model is required: the model the measurements were "
+                                    "taken on (per-step files name their own)");
+    if (!*per_step && o->format && bench_format_parse(o->format, fmt) != 0) {
+        char names[256];
+        return cli_usage_error(CMD, "--format '%s': expected %s or splitwise", o->format,
+                               bench_format_list(names, sizeof names, 1, ", ", BENCH_LIST_NAMES));
+    }
+    if (*per_step && o->n_data > 1)
+        return cli_usage_error(CMD, "per-step timings are fitted one file at a time");
+    return -1;
+}
 
 int cmd_calibrate(int argc, char **argv)
 {
@@ -957,104 +252,23 @@ int cmd_calibrate(int argc, char **argv)
         free(r);
         return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
-    int status = CLI_EXIT_OK;
-    char err[2048];
-    bench_set sets[CAL_MAX_FILES];
-    int n_sets = 0;
-    bench_set all;
-    memset(&all, 0, sizeof all);
-    resolved x;
-    int have_x = 0, have_res = 0;
-    calib_result res;
-    if (o.validate && !r->out_dir) {
-        status = cli_usage_error(CMD, "--validate replays through the profile it writes: give "
-                                      "--out DIR");
-        goto done;
-    }
-    if (o.n_data == 0 || !r->value[OPT_gpu][0]) {
-        status = cli_usage_error(CMD, "--data FILE and --gpu are required (and --model: the "
-                                      "deployment the measurements were taken on)");
-        goto done;
-    }
     bench_format fmt = BENCH_AUTO;
-    int per_step = o.format ? strcmp(o.format, "splitwise") == 0 : is_per_step(o.data[0]);
-    if (!per_step && !r->value[OPT_model][0]) {
-        status = cli_usage_error(CMD, "--model is required: the model the measurements were "
-                                      "taken on (per-step files name their own)");
-        goto done;
-    }
-    if (!per_step && o.format && bench_format_parse(o.format, &fmt) != 0) {
-        char names[256];
-        status = cli_usage_error(CMD, "--format '%s': expected %s or splitwise", o.format,
-                                 bench_format_list(names, sizeof names, 1, ", ", BENCH_LIST_NAMES));
-        goto done;
-    }
-    if (per_step) {
-        if (o.n_data > 1) {
-            status = cli_usage_error(CMD, "per-step timings are fitted one file at a time");
-            goto done;
-        }
+    int per_step = 0;
+    int status = cal_check(&o, r, &fmt, &per_step);
+    if (status < 0 && per_step) {
         status = calibrate_per_step(&o, r);
-        goto done;
+    } else if (status < 0) {
+        calibration_options c;
+        calibration_from(&o, fmt, &c);
+        calibration_outcome oc;
+        plan_error e;
+        status = cli_plan_status(stderr, CMD, calibration_run(&c, r, stdout, stderr, &oc, &e), &e);
+        /* A poor fit wrote no profile (unless forced): the command failed at its task. */
+        if (status == CLI_EXIT_OK && oc.poor && !o.force)
+            status = CLI_EXIT_FAIL;
+        if (r->out_dir && oc.reported)
+            cli_draw_plots(CMD, r->out_dir);
     }
-    /* The deployment measured, and its step model with the starting coefficients. */
-    snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
-    if (run_resolve(r, &x, err, sizeof err) != 0) {
-        run_resolved_fini(&x);
-        status = cli_usage_error(CMD, "%s", err);
-        goto done;
-    }
-    have_x = 1;
-    if (x.dep.step.kind != STEP_ROOFLINE) {
-        status = cli_usage_error(CMD, "--step-model: calibration fits the roofline model's "
-                                      "coefficients; leave --step-model at roofline");
-        goto done;
-    }
-    status = load_benchmarks(&o, r, fmt, sets, &n_sets, &all);
-    if (status != CLI_EXIT_OK)
-        goto done;
-    size_t n_req = 0, n_failed = 0;
-    for (size_t k = 0; k < all.n_runs; k++) {
-        n_req += all.runs[k].n;
-        n_failed += all.runs[k].n_failed;
-    }
-    const deploy *d = &x.dep;
-    printf("capsim calibrate: %zu run%s, %zu requests (%zu failed, left out) from %d file%s "
-           "(%s)\n",
-           all.n_runs, all.n_runs == 1 ? "" : "s", n_req, n_failed, o.n_data,
-           o.n_data == 1 ? "" : "s", bench_format_name(sets[0].format));
-    printf("  deployment: %s on %d x %s, %s weights, %s KV; starting from the %s profile\n",
-           d->model.name, d->tp, d->gpu.name, precision_name(d->weights), precision_name(d->kv),
-           r->value[OPT_profile]);
-    fflush(stdout);
-    if (calib_run(&all, &d->step, &d->step.c, &res, err, sizeof err) != 0) {
-        fprintf(stderr, "capsim calibrate: %s\n", err);
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
-    have_res = 1;
-    int poor = report_fit(&o, r, &all, &res, d);
-    char profile_path[4200] = "";
-    profile_row row;
-    memset(&row, 0, sizeof row);
-    status = write_outputs(&o, r, &all, sets, &res, d, poor, n_req, &row, profile_path,
-                           sizeof profile_path);
-    if (status != CLI_EXIT_OK)
-        goto done;
-    if (poor && !o.force)
-        status = CLI_EXIT_FAIL;
-    if (o.validate && status == CLI_EXIT_OK)
-        status = validate_replays(r, &all, &res, &row, profile_path);
-    if (r->out_dir && status != CLI_EXIT_USAGE)
-        cli_draw_plots(CMD, r->out_dir);
-done:
-    if (have_res)
-        calib_result_free(&res);
-    if (have_x)
-        run_resolved_fini(&x);
-    free(all.runs);
-    for (int i = 0; i < n_sets; i++)
-        bench_set_free(&sets[i]);
     free(r);
     return status;
 }

@@ -131,27 +131,3 @@ int cmd_plot(int argc, char **argv)
     }
     return CLI_EXIT_OK;
 }
-
-void cli_draw_plots(const char *cmd, const char *dir)
-{
-    const char *env = getenv("CAPSIM_PLOTS");
-    if (env && strcmp(env, "off") == 0)
-        return;
-    plot_report rep;
-    char err[1024];
-    if (plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, err, sizeof err) != 0) {
-        fprintf(stderr, "capsim %s: warning: the results are written, but a plot failed: %s\n",
-                cmd, err);
-        return;
-    }
-    if (rep.n_written == 0)
-        return;
-    if (rep.gnuplot_missing)
-        fprintf(stderr,
-                "capsim %s: gnuplot not found; wrote the plot scripts in %s/ (install "
-                "gnuplot-nox and run capsim plot %s)\n",
-                cmd, rep.plots_dir, dir);
-    else
-        printf("  plots: %s/ (%zu, PNG and SVG; capsim plot %s draws them again)\n",
-               rep.plots_dir, rep.n_drawn, dir);
-}

@@ -6,34 +6,22 @@
  * DIR/scenario.ini so that `capsim run DIR/scenario.ini --out DIR2` reproduces the run
  * byte for byte. All output files are written under temporary names and renamed at the
  * end; a failed run leaves --out as it was.
+ *
+ * Also `capsim sweep` and `capsim merge`. The work is sim/plan's (experiment.h, sweep.h):
+ * here are the options, the help and the exit statuses.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "sim/cli/cli.h"
-#include "sim/cli/cmd_run.h"
-#include "sim/base/csvout.h"
-#include "sim/plan/deploy.h"
-#include "sim/base/histo.h"
-#include "sim/plan/parmap.h"
-#include "sim/base/rng.h"
-#include "sim/cli/runflags.h"
-#include "sim/plan/scenario.h"
-#include "sim/serve/router.h"
-#include "sim/serve/sched.h"
-#include "sim/serve/serve.h"
-#include "sim/base/spec.h"
 #include "sim/base/util.h"
-
+#include "sim/cli/cli.h"
+#include "sim/cli/runflags.h"
+#include "sim/plan/experiment.h"
+#include "sim/plan/parmap.h"
+#include "sim/plan/sweep.h"
 
 /* What `capsim sweep` adds to run's options. */
 typedef struct sweep_opts {
@@ -78,294 +66,18 @@ static void usage(FILE *out)
                  "poisson:rate=20 --slo ttft_p99=0.5,tpot_p99=0.05 --out results/r1\n");
 }
 
-/* --- outputs ------------------------------------------------------------------------------ */
-
-static void write_scenario(FILE *fp, const run_spec *r, const serve_result *res)
-{
-    fprintf(fp, "; capsim run scenario, every setting resolved.\n");
-    fprintf(fp, "; Reproduce with: capsim run THIS_FILE --out DIR\n");
-    fprintf(fp, "; Stream seeds (derived from seed): see seeds.csv; replication 0:");
-    for (size_t i = 0; i < res->n_sources && i < 8; i++)
-        fprintf(fp, " %lu", res->seeds[i]);
-    fprintf(fp, "%s\n[run]\n", res->n_sources > 8 ? " ..." : "");
-    for (int o = 0; o < OPT_COUNT; o++)
-        fprintf(fp, "%s = %s\n", run_opt_key[o], r->value[o]);
-    for (uint32_t k = 0; k < r->n_cls; k++) {
-        const class_def *d = &r->cls[k];
-        fprintf(fp, "[class.%s]\n", d->name);
-        if (d->prompt_len[0])
-            fprintf(fp, "prompt_len = %s\n", d->prompt_len);
-        if (d->output_len[0])
-            fprintf(fp, "output_len = %s\n", d->output_len);
-        if (d->slo[0])
-            fprintf(fp, "slo = %s\n", d->slo);
-    }
-}
-
-static void write_summary(FILE *fp, const run_spec *r, const resolved *x, const serve_result *res)
-{
-    csvout c;
-    csvout_init(&c, fp);
-    run_summary_header(&c, x, res->n_classes);
-    csvout_end_row(&c);
-    run_summary_values(&c, r, x, res, res->n_classes);
-    csvout_end_row(&c);
-}
-
-static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
-{
-    fprintf(fp, "master_seed,replication,source,seed\n");
-    for (size_t i = 0; i < res->n_seeds; i++) {
-        size_t src = i % res->n_sources;
-        char name[48];
-        if (src == 0)
-            snprintf(name, sizeof name, "arrivals");
-        else if (src == 1)
-            snprintf(name, sizeof name, "lengths");
-        else if (src == 2)
-            snprintf(name, sizeof name, "routing");
-        else
-            snprintf(name, sizeof name, "noise_replica_%zu", src - 3);
-        fprintf(fp, "%llu,%zu,%s,%lu\n", (unsigned long long)master, i / res->n_sources, name,
-                res->seeds[i]);
-    }
-}
-
-static void print_row(FILE *out, const serve_result *res, serve_metric m)
-{
-    fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
-           res->metric[m].half_width, serve_metric_units[m]);
-}
-
-static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
-{
-    const serve_config *c = &x->cfg;
-    const deploy *d = &x->dep;
-    fprintf(out, "capsim run: %s on %u replica%s of %d x %s (weights %s, KV %s), %s batching, "
-           "router %s\n",
-           d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
-           precision_name(d->weights), precision_name(d->kv),
-           c->sched->name, c->router->name);
-    if (d->note[0])
-        fprintf(out, "  note: %s\n", d->note);
-    fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
-           "per GPU\n",
-           (unsigned long long)d->mem.kv_blocks, c->block_size,
-           (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
-    if (c->wl.trace_path)
-        fprintf(out, "  workload: trace %s\n", c->wl.trace_path);
-    else if (c->wl.users > 0)
-        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
-               "output %s\n",
-               c->wl.users, r->value[OPT_think], r->value[OPT_prompt_len],
-               r->value[OPT_output_len]);
-    else
-        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
-               r->value[OPT_prompt_len], r->value[OPT_output_len]);
-    fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
-           "%llu\n\n",
-           c->replications, (unsigned long long)(res->requests_total / c->replications),
-           100 * c->warmup_fraction, (unsigned long long)c->seed);
-    fprintf(out, "  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
-    static const serve_metric shown[] = {SM_request_throughput,
-                                         SM_output_throughput,
-                                         SM_total_token_throughput,
-                                         SM_mean_ttft_ms,
-                                         SM_p50_ttft_ms,
-                                         SM_p99_ttft_ms,
-                                         SM_mean_tpot_ms,
-                                         SM_p50_tpot_ms,
-                                         SM_p99_tpot_ms,
-                                         SM_mean_itl_ms,
-                                         SM_p99_itl_ms,
-                                         SM_mean_e2el_ms,
-                                         SM_p99_e2el_ms,
-                                         SM_mean_queue_ms,
-                                         SM_goodput,
-                                         SM_slo_attainment_pct,
-                                         SM_gpu_utilization,
-                                         SM_mean_running_batch,
-                                         SM_max_running_batch,
-                                         SM_mean_kv_occupancy,
-                                         SM_max_kv_occupancy,
-                                         SM_preemptions_per_request,
-                                         SM_rejected_fraction,
-                                         SM_cost_per_million_output_tokens};
-    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
-        print_row(out, res, shown[i]);
-    fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
-    for (int k = 0; k < SLO_COUNT; k++) {
-        if (res->slo_met[k] < 0)
-            continue;
-        serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
-        fprintf(out, "  SLO %s <= %g ms: %s (%s = %.4g ms)\n", serve_metric_names[m],
-               1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met", serve_metric_names[m],
-               res->metric[m].mean);
-    }
-    for (uint32_t k = 0; k < res->n_classes; k++)
-        fprintf(out, "  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
-               x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,
-               res->class_attainment[k].mean, res->class_attainment[k].half_width);
-    fprintf(out, "\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
-    fprintf(out, "  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
-           100 * HISTO_REL_ERROR);
-    fprintf(out, "  The intervals over replications cover: %s%s.\n", run_ci_covers(c),
-            c->wl.trace_path && c->wl.trace_resample_block_s == 0
-                ? " (every replication replays the same requests; --trace-resample "
-                  "block:SECONDS resamples them)"
-                : "");
-    if (res->little_checked)
-        fprintf(out, "  Little's law: L = %.4g +- %.2g, lambda*W = %.4g +- %.2g: %s\n",
-               res->metric[SM_mean_in_system].mean, res->metric[SM_mean_in_system].half_width,
-               res->metric[SM_lambda_w].mean, res->metric[SM_lambda_w].half_width,
-               res->little_ok ? "agree" : "DISAGREE");
-    fprintf(out, "  %llu steps and %llu events simulated.\n", (unsigned long long)res->steps,
-           (unsigned long long)res->events);
-}
-
-typedef struct outputs {
-    util_atomic_file f[5]; /* summary, seeds, scenario, requests, timeseries */
-    int open[5];
-    int created_dir;
-} outputs;
-
-static const char *const OUT_NAME[5] = {"summary.csv", "seeds.csv", "scenario.ini", "requests.csv",
-                                        "timeseries.csv"};
-
-static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries, char *err,
-                        size_t errlen)
-{
-    memset(o, 0, sizeof *o);
-    struct stat st;
-    o->created_dir = stat(dir, &st) != 0;
-    if (util_mkdir_p(dir, err, errlen) != 0)
-        return -1;
-    for (int i = 0; i < 5; i++) {
-        if ((i == 3 && !per_request) || (i == 4 && !timeseries))
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, OUT_NAME[i]);
-        if (util_atomic_open(&o->f[i], path, err, errlen) != 0)
-            return -1;
-        o->open[i] = 1;
-    }
-    return 0;
-}
-
-static void outputs_abort(outputs *o, const char *dir)
-{
-    for (int i = 0; i < 5; i++)
-        if (o->open[i])
-            util_atomic_abort(&o->f[i]);
-    if (o->created_dir)
-        rmdir(dir);
-}
-
-static int outputs_commit(outputs *o, char *err, size_t errlen)
-{
-    int rc = util_atomic_commit_all(o->f, 5, err, errlen);
-    if (rc == 0)
-        memset(o->open, 0, sizeof o->open);
-    return rc;
-}
-
-int run_command(const run_spec *r, int plots, FILE *out_fp, FILE *err_fp)
-{
-    char err[2048];
-    resolved x;
-    if (run_resolve(r, &x, err, sizeof err) != 0) {
-        run_resolved_fini(&x);
-        return cli_usage_error_to(err_fp, "run", "%s", err);
-    }
-    int per_request = strcmp(r->value[OPT_per_request], "on") == 0 ||
-                      strcmp(r->value[OPT_per_request], "true") == 0 ||
-                      strcmp(r->value[OPT_per_request], "1") == 0;
-    if (per_request && r->out_dir == NULL)
-        fprintf(err_fp, "capsim run: warning: --per-request writes requests.csv into --out DIR; "
-                        "no --out was given\n");
-    outputs out;
-    memset(&out, 0, sizeof out);
-    int timeseries = x.cfg.sample_interval_s > 0;
-    if (r->out_dir) {
-        if (outputs_open(&out, r->out_dir, per_request, timeseries, err, sizeof err) != 0) {
-            outputs_abort(&out, r->out_dir);
-            run_resolved_fini(&x);
-            fprintf(err_fp, "capsim run: %s\n", err);
-            return CLI_EXIT_FAIL;
-        }
-        if (per_request) {
-            x.cfg.requests_out = out.f[3].fp;
-            fprintf(x.cfg.requests_out, "replication,request,class,arrival_s,prompt_tokens,"
-                                        "output_tokens,replica,queue_ms,ttft_ms,tpot_ms,"
-                                        "e2el_ms,preemptions,slo_met\n");
-        }
-        if (timeseries) {
-            x.cfg.timeseries_out = out.f[4].fp;
-            fprintf(x.cfg.timeseries_out, "time_s,waiting,running,busy_replicas,kv_occupancy,"
-                                          "completions_per_s,output_tokens_per_s\n");
-        }
-    }
-    serve_result res;
-    int status = CLI_EXIT_OK;
-    if (serve_run(&x.cfg, &res, err, sizeof err) != 0) {
-        status = cli_usage_error_to(err_fp, "run", "%s", err);
-        if (r->out_dir)
-            outputs_abort(&out, r->out_dir);
-        run_resolved_fini(&x);
-        return status;
-    }
-    if (r->out_dir) {
-        write_summary(out.f[0].fp, r, &x, &res);
-        write_seeds(out.f[1].fp, &res, x.cfg.seed);
-        write_scenario(out.f[2].fp, r, &res);
-        if (outputs_commit(&out, err, sizeof err) != 0) {
-            outputs_abort(&out, r->out_dir);
-            fprintf(err_fp, "capsim run: %s\n", err);
-            status = CLI_EXIT_FAIL;
-        }
-    }
-    if (status == CLI_EXIT_OK) {
-        print_table(out_fp, r, &x, &res);
-        if (r->out_dir) {
-            fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r->out_dir,
-                   timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
-            if (plots)
-                cli_draw_plots("run", r->out_dir);
-        }
-        if (res.rejected)
-            fprintf(err_fp,
-                    "capsim run: warning: %llu requests could never run and were refused "
-                    "(a whole sequence larger than the KV cache, or a prompt longer than "
-                    "--max-batched-tokens without chunked prefill or with static batching); "
-                    "they count as SLO misses\n",
-                    (unsigned long long)res.rejected);
-        if (res.trace_rows_reordered)
-            fprintf(err_fp,
-                    "capsim run: warning: %llu trace rows were out of time order and "
-                    "have been sorted (--strict-order on refuses them)\n",
-                    (unsigned long long)res.trace_rows_reordered);
-        if (res.trace_rows_bad)
-            fprintf(err_fp,
-                    "capsim run: warning: %llu malformed trace rows skipped; the first: "
-                    "%s\n",
-                    (unsigned long long)res.trace_rows_bad, res.trace_first_bad);
-        if (res.little_checked && !res.little_ok)
-            fprintf(err_fp, "capsim run: warning: Little's law check failed: L and lambda*W "
-                            "differ beyond their intervals; the run may be too short or "
-                            "overloaded\n");
-    }
-    serve_result_fini(&res);
-    run_resolved_fini(&x);
-    return status;
-}
-
 int cmd_run(int argc, char **argv)
 {
     run_spec *r = calloc(1, sizeof *r);
     if (r == NULL)
         return CLI_EXIT_FAIL;
     int prc = run_parse_args("run", argc, argv, r, NULL, NULL, NULL, usage);
-    int status = prc > 0 ? CLI_EXIT_OK : prc < 0 ? CLI_EXIT_USAGE : run_command(r, 1, stdout, stderr);
+    int status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (prc == 0) {
+        plan_run_options opt = {"run", cli_plots_wanted()};
+        plan_error e;
+        status = cli_plan_status(stderr, "run", plan_run(r, &opt, stdout, stderr, &e), &e);
+    }
     free(r);
     return status;
 }
@@ -392,236 +104,6 @@ static void sweep_usage(FILE *out)
             "\n"
             "example: capsim sweep --model llama-3.1-8b --gpu h100-sxm --requests 500 \\\n"
             "           --sweep rate=2:20:2 --sweep precision=bf16,fp8 --out results/sweep\n");
-}
-
-static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
-{
-    memset(a, 0, sizeof *a);
-    const char *eq = strchr(text, '=');
-    if (eq == NULL || eq == text || (size_t)(eq - text) >= sizeof a->name || eq[1] == '\0') {
-        util_errf(err, errlen, "--sweep '%s': expected KEY=VALUES (a,b,c or first:last:step)",
-                  text);
-        return -1;
-    }
-    snprintf(a->name, sizeof a->name, "%.*s", (int)(eq - text), text);
-    for (char *p = a->name; *p; p++)
-        if (*p == '-')
-            *p = '_';
-    a->is_rate = strcmp(a->name, "rate") == 0;
-    if (!a->is_rate) {
-        int found = -1;
-        for (int o = 0; o < OPT_COUNT; o++)
-            if (strcmp(a->name, run_opt_key[o]) == 0)
-                found = o;
-        if (found < 0 || found == OPT_seed) {
-            util_errf(err, errlen,
-                      "--sweep '%s': '%s' is not a run option (expected rate or "
-                      "an option of capsim run other than seed)",
-                      text, a->name);
-            return -1;
-        }
-        a->key = (run_opt)found;
-    }
-    a->values = calloc(SWEEP_MAX_VALUES, sizeof *a->values);
-    if (a->values == NULL) {
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
-    const char *v = eq + 1;
-    double lo, hi, step;
-    char tail;
-    if (strchr(v, ',') == NULL && sscanf(v, "%lf:%lf:%lf%c", &lo, &hi, &step, &tail) == 3) {
-        if (!(step > 0) || !(hi >= lo) || (hi - lo) / step >= SWEEP_MAX_VALUES) {
-            util_errf(err, errlen,
-                      "--sweep '%s': a range first:last:step needs step > 0, "
-                      "last >= first and at most %d values",
-                      text, SWEEP_MAX_VALUES);
-            return -1;
-        }
-        size_t n = (size_t)floor((hi - lo) / step + 1e-9) + 1;
-        for (size_t i = 0; i < n; i++)
-            util_fmt_exact(a->values[a->n++], sizeof a->values[0], lo + (double)i * step);
-        return 0;
-    }
-    while (*v) {
-        const char *comma = strchr(v, ',');
-        size_t len = comma ? (size_t)(comma - v) : strlen(v);
-        if (len == 0 || len >= sizeof a->values[0] || a->n == SWEEP_MAX_VALUES) {
-            util_errf(err, errlen, "--sweep '%s': empty, too long or too many values", text);
-            return -1;
-        }
-        snprintf(a->values[a->n++], sizeof a->values[0], "%.*s", (int)len, v);
-        if (!comma)
-            break;
-        v = comma + 1;
-    }
-    return 0;
-}
-
-/* One grid point: settings from the base plus the point's values and seed; runs it and
- * writes "index,status,reason,<summary values>" into out. */
-static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, uint64_t p,
-                      uint64_t master, FILE *out)
-{
-    run_spec *r = malloc(sizeof *r);
-    char err[2048] = "";
-    int ok = r != NULL;
-    if (ok) {
-        *r = *base;
-        uint64_t rest = p;
-        for (int i = n_axes - 1; i >= 0 && ok; i--) {
-            const char *v = ax[i].values[rest % ax[i].n];
-            rest /= ax[i].n;
-            if (ax[i].is_rate)
-                ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[OPT_arrival], v, err,
-                              sizeof err) == 0;
-            else
-                snprintf(r->value[ax[i].key], sizeof r->value[0], "%s", v);
-        }
-        snprintf(r->value[OPT_seed], sizeof r->value[0], "%llu",
-                 (unsigned long long)sim_seed_mix(master, p));
-        snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
-        snprintf(r->value[OPT_per_request], sizeof r->value[0], "off");
-    }
-    resolved x;
-    serve_result res;
-    int have_x = 0, have_res = 0;
-    if (ok) {
-        ok = run_resolve(r, &x, err, sizeof err) == 0;
-        have_x = 1;
-    }
-    if (ok) {
-        ok = serve_run(&x.cfg, &res, err, sizeof err) == 0;
-        have_res = ok;
-    }
-    csvout c;
-    csvout_init(&c, out);
-    csvout_u64(&c, p);
-    csvout_str(&c, ok ? "ok" : "error");
-    csvout_str(&c, ok ? "" : err);
-    run_summary_values(&c, r ? r : base, have_res ? &x : NULL, have_res ? &res : NULL, 0);
-    csvout_end_row(&c);
-    if (have_res)
-        serve_result_fini(&res);
-    if (have_x)
-        run_resolved_fini(&x);
-    free(r);
-}
-
-typedef struct sweep_ctx {
-    const run_spec *base;
-    const sweep_axis *ax;
-    int n_axes;
-    uint64_t master;
-} sweep_ctx;
-
-static void sweep_point(uint64_t p, FILE *out, void *user)
-{
-    const sweep_ctx *c = user;
-    run_point(c->base, c->ax, c->n_axes, p, c->master, out);
-}
-
-static void write_sweep_header(FILE *fp)
-{
-    csvout c;
-    csvout_init(&c, fp);
-    csvout_str(&c, "point");
-    csvout_str(&c, "status");
-    csvout_str(&c, "reason");
-    run_summary_header(&c, NULL, 0);
-    csvout_end_row(&c);
-}
-
-/* Sorts rows by point and writes DIR/summary.csv atomically. */
-static int write_sweep_summary(const char *dir, parmap_row *rows, size_t n, char *err,
-                               size_t errlen)
-{
-    if (util_mkdir_p(dir, err, errlen) != 0)
-        return -1;
-    parmap_sort(rows, n);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    util_atomic_file f;
-    if (util_atomic_open(&f, path, err, errlen) != 0)
-        return -1;
-    write_sweep_header(f.fp);
-    for (size_t i = 0; i < n; i++)
-        fputs(rows[i].text, f.fp);
-    return util_atomic_commit(&f, err, errlen);
-}
-
-int sweep_grid_parse(sweep_grid *g, const char *const *axes, int n_axes, char *err,
-                     size_t errlen)
-{
-    memset(g, 0, sizeof *g);
-    g->total = 1;
-    for (int i = 0; i < n_axes && i < SWEEP_MAX_AXES; i++) {
-        g->n_axes++;
-        if (parse_axis(axes[i], &g->ax[i], err, errlen) != 0)
-            return -1;
-        g->total *= g->ax[i].n;
-        if (g->total > 1000000) {
-            util_errf(err, errlen, "the grid has more than 10^6 points");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-void sweep_grid_fini(sweep_grid *g)
-{
-    for (int i = 0; i < SWEEP_MAX_AXES; i++) {
-        free(g->ax[i].values);
-        g->ax[i].values = NULL;
-    }
-}
-
-int sweep_command(const run_spec *base, const sweep_grid *g, uint64_t jobs, uint64_t shard_i,
-                  uint64_t shard_n, int interactive, FILE *out_fp, FILE *err_fp)
-{
-    char err[2048];
-    /* Check the base scenario once, so that a mistake common to every point is one message
-     * (not fitting in memory excepted: a swept knob such as tp may fix it). */
-    resolved x;
-    int rc = run_resolve(base, &x, err, sizeof err);
-    run_resolved_fini(&x);
-    if (rc != 0 && strstr(err, "needs") == NULL)
-        return cli_usage_error_to(err_fp, "sweep", "%s", err);
-    uint64_t master;
-    if (util_parse_u64(base->value[OPT_seed], &master) != 0)
-        return cli_usage_error_to(err_fp, "sweep", "--seed '%s': expected a whole number",
-                                  base->value[OPT_seed]);
-    int status = CLI_EXIT_OK;
-    uint64_t mine = (g->total - (shard_i - 1) + shard_n - 1) / shard_n;
-    sweep_ctx ctx = {base, g->ax, g->n_axes, master};
-    parmap_row *rows = NULL;
-    size_t n = 0;
-    if (parmap_run(shard_i - 1, shard_n, mine, jobs, sweep_point, &ctx, interactive, &rows, &n,
-                   err, sizeof err) != 0) {
-        fprintf(err_fp, "capsim sweep: %s\n", err);
-        status = CLI_EXIT_FAIL;
-    }
-    if (status == CLI_EXIT_OK && n != mine) {
-        fprintf(err_fp, "capsim sweep: %zu of %llu points finished\n", n, (unsigned long long)mine);
-        status = CLI_EXIT_FAIL;
-    }
-    if (status == CLI_EXIT_OK && write_sweep_summary(base->out_dir, rows, n, err, sizeof err) != 0) {
-        fprintf(err_fp, "capsim sweep: %s\n", err);
-        status = CLI_EXIT_FAIL;
-    }
-    size_t failed = 0;
-    for (size_t i = 0; i < n; i++)
-        failed += strstr(rows[i].text, ",error,") != NULL;
-    parmap_rows_free(rows, n);
-    if (status == CLI_EXIT_OK)
-        fprintf(out_fp,
-                "capsim sweep: %llu points (shard %llu/%llu of %llu), %zu could not run; wrote "
-                "%s/summary.csv\n",
-                (unsigned long long)mine, (unsigned long long)shard_i, (unsigned long long)shard_n,
-                (unsigned long long)g->total, failed, base->out_dir);
-    if (status == CLI_EXIT_OK && interactive)
-        cli_draw_plots("sweep", base->out_dir);
-    return status;
 }
 
 /* The sweep's own options after the grid: --jobs and --shard. */
@@ -671,8 +153,12 @@ int cmd_sweep(int argc, char **argv)
         status = cli_usage_error("sweep", "--out DIR is required");
     else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0)
         status = cli_usage_error("sweep", "%s", err);
-    else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK)
-        status = sweep_command(base, g, jobs, shard_i, shard_n, 1, stdout, stderr);
+    else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK) {
+        sweep_options opt = {jobs, shard_i, shard_n, 1, cli_plots_wanted()};
+        plan_error e;
+        status = cli_plan_status(stderr, "sweep", sweep_run(base, g, &opt, stdout, stderr, &e),
+                                 &e);
+    }
 done:
     if (g)
         sweep_grid_fini(g);
@@ -695,40 +181,7 @@ int cmd_merge(int argc, char **argv)
     }
     if (out == NULL || first >= argc)
         return cli_usage_error("merge", "expected --out DIR SHARD_DIR...");
-    parmap_row *rows = NULL;
-    size_t n = 0, cap = 0;
-    char header[65536] = "", err[1024];
-    int status = CLI_EXIT_OK;
-    for (int i = first; i < argc && status == CLI_EXIT_OK; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/summary.csv", argv[i]);
-        FILE *fp = fopen(path, "r");
-        char h[65536];
-        if (fp == NULL || fgets(h, sizeof h, fp) == NULL) {
-            status = cli_usage_error("merge", "%s: cannot read a sweep summary", path);
-        } else if (header[0] && strcmp(h, header) != 0) {
-            status =
-                cli_usage_error("merge", "%s: its header differs from the first shard's", path);
-        } else {
-            snprintf(header, sizeof header, "%s", h);
-            if (parmap_read_rows(fp, &rows, &n, &cap) != 0)
-                status = CLI_EXIT_FAIL;
-        }
-        if (fp)
-            fclose(fp);
-    }
-    parmap_sort(rows, n);
-    for (size_t i = 1; status == CLI_EXIT_OK && i < n; i++)
-        if (rows[i].item == rows[i - 1].item)
-            status = cli_usage_error("merge", "point %llu appears in two shards",
-                                     (unsigned long long)rows[i].item);
-    if (status == CLI_EXIT_OK && write_sweep_summary(out, rows, n, err, sizeof err) != 0) {
-        fprintf(stderr, "capsim merge: %s\n", err);
-        status = CLI_EXIT_FAIL;
-    }
-    if (status == CLI_EXIT_OK)
-        printf("capsim merge: %zu points from %d shards into %s/summary.csv\n", n, argc - first,
-               out);
-    parmap_rows_free(rows, n);
-    return status;
+    plan_error e;
+    plan_status st = sweep_merge(out, (const char *const *)argv + first, argc - first, stdout, &e);
+    return cli_plan_status(stderr, "merge", st, &e);
 }

@@ -1,0 +1,540 @@
+/*
+ * capsearch: the capacity searches printed and written (see capsearch.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/plan/capsearch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/base/csvout.h"
+#include "sim/base/dist.h"
+#include "sim/base/util.h"
+#include "sim/engine/queue.h"
+#include "sim/plan/servesearch.h"
+#include "workloads/arrival.h"
+
+static const char *CMD = "capacity";
+
+/* --- the scenario of a serving search --------------------------------------------------------- */
+
+plan_status capsearch_check(const char *search, run_spec *base, const char *gpus,
+                            const char *precisions, const char *tps, plan_error *e)
+{
+    if (base->value[OPT_slo][0] == '\0')
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "%s needs --slo TARGETS, e.g. --slo ttft_p99=0.5,tpot_p99=0.05", search);
+    if (base->value[OPT_trace][0] || strtoull(base->value[OPT_users], NULL, 10) > 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "%s searches on the arrival rate: give a synthetic --arrival with "
+                         "rate=, not --trace or --users",
+                         search);
+    if (strcmp(base->value[OPT_replications], "1") == 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "--replications 1 gives no confidence interval; the verdicts "
+                         "need at least 2");
+    /* Capacity defaults: 10 replications, long runs (see servesearch_set_replicas), and no
+     * time series or per-request files. */
+    servesearch_prepare(base);
+    run_spec *first = malloc(sizeof *first);
+    if (first == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    *first = *base;
+    const char *lists[] = {gpus, precisions, tps};
+    const run_opt keys[] = {OPT_gpu, OPT_precision, OPT_tp};
+    for (int i = 0; i < 3; i++)
+        if (lists[i])
+            snprintf(first->value[keys[i]], sizeof first->value[0], "%.*s",
+                     (int)strcspn(lists[i], ","), lists[i]);
+    char err[1024];
+    resolved x;
+    int rc = run_resolve(first, &x, err, sizeof err);
+    free(first);
+    run_resolved_fini(&x);
+    if (rc != 0 && !(strcmp(search, "deploy") == 0 && strstr(err, "needs") != NULL))
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    return PLAN_OK;
+}
+
+/* --- printing and files ----------------------------------------------------------------------- */
+
+void capsearch_describe(FILE *out, const run_spec *r)
+{
+    fprintf(out,
+            "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s, prompt %s, output %s\n",
+            r->value[OPT_model], r->value[OPT_tp], r->value[OPT_gpu], r->value[OPT_precision],
+            r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
+            r->value[OPT_scheduler], r->value[OPT_arrival], r->value[OPT_prompt_len],
+            r->value[OPT_output_len]);
+    run_spec *sized = malloc(sizeof *sized);
+    if (sized) {
+        *sized = *r;
+        servesearch_set_replicas(sized, r, strtoull(r->value[OPT_replicas], NULL, 10));
+    }
+    fprintf(out,
+            "  SLO %s; %s replications of %s requests per setting%s, master seed %s, the same "
+            "at every setting\n\n",
+            r->value[OPT_slo], r->value[OPT_replications],
+            sized ? sized->value[OPT_requests] : r->value[OPT_requests],
+            strcmp(r->value[OPT_requests], "auto") == 0 ? " (--requests auto)" : "",
+            r->value[OPT_seed]);
+    free(sized);
+}
+
+void capsearch_write_steps(FILE *fp, const char *x_name, const search_step *steps, int n,
+                           int with_cost)
+{
+    fprintf(fp, "step,%s,verdict,slo_metric,value_ms,ci95_ms,limit_ms%s\n", x_name,
+            with_cost ? ",cost_per_hour_usd,cost_per_million_output_tokens" : "");
+    csvout c;
+    csvout_init(&c, fp);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < SLO_COUNT; k++) {
+            if (!steps[i].used[k])
+                continue;
+            csvout_u64(&c, (uint64_t)i);
+            csvout_num(&c, steps[i].x);
+            csvout_str(&c, search_verdict_name[steps[i].v]);
+            csvout_str(&c, serve_metric_names[steps[i].metric[k]]);
+            csvout_num(&c, steps[i].value_ms[k]);
+            csvout_num(&c, steps[i].ci_ms[k]);
+            csvout_num(&c, steps[i].limit_ms[k]);
+            if (with_cost) {
+                csvout_num(&c, steps[i].cost_per_hour_usd);
+                csvout_num(&c, steps[i].cost_per_mtok_usd);
+            }
+            csvout_end_row(&c);
+        }
+    }
+}
+
+/* Writes files into dir with util_write_files; a failure is PLAN_FAILED. */
+static plan_status write_files(const char *dir, size_t n, const char *const *names,
+                               const util_writer *write, const void *const *what, plan_error *e)
+{
+    char err[1024];
+    if (util_write_files(dir, n, names, write, what, err, sizeof err) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    return PLAN_OK;
+}
+
+/* --- the fewest servers of a queue ------------------------------------------------------------ */
+
+/* What search_servers hands both the evaluator and the step printer: the queue first, so
+ * that search_servers_queue reads the context as the queue_config it expects. */
+typedef struct servers_ctx {
+    queue_config cfg;
+    FILE *out;
+} servers_ctx;
+
+static void print_servers_step(void *user, const search_servers_step *st)
+{
+    const servers_ctx *c = user;
+    fprintf(c->out, "  %8u %14.6g %12.3g  %s\n", st->servers, st->prob.mean, st->prob.half_width,
+            st->meets ? "meets" : "does not meet");
+}
+
+plan_status capsearch_servers(const capsearch_servers_options *opt, FILE *out, plan_error *e)
+{
+    char err[1024];
+    arrival_process arr;
+    dist svc;
+    if (arrival_parse(opt->arrival, &arr, err, sizeof err) != 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "--arrival %s", err);
+    if (dist_parse(opt->service, &svc, err, sizeof err) != 0) {
+        arrival_fini(&arr);
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "--service %s", err);
+    }
+    fprintf(out, "capsim capacity servers: fewest servers with P(wait > %g s) <= %g\n",
+            opt->wait_t_s, opt->max_prob);
+    fprintf(out, "  arrivals %s, service %s; %llu replications x %llu customers per candidate\n\n",
+            opt->arrival, opt->service, (unsigned long long)opt->replications,
+            (unsigned long long)opt->customers);
+    fprintf(out, "  %8s %14s %12s  %s\n", "servers", "P(wait>t)", "+-95% CI", "verdict");
+    plan_status status = PLAN_OK;
+    double lambda = arr.rate_per_s, mean_s = svc.mean;
+    servers_ctx ctx = {.out = out};
+    ctx.cfg = (queue_config){.arrivals = &arr,
+                             .service = &svc,
+                             .servers = 1,
+                             .batch = 1,
+                             .customers = opt->customers,
+                             .replications = (uint32_t)opt->replications,
+                             .warmup_fraction = 0.1,
+                             .tail_t_s = opt->wait_t_s,
+                             .seed = opt->seed};
+    int found = search_servers((uint32_t)floor(lambda * mean_s) + 1, opt->max_prob,
+                               search_servers_queue, print_servers_step, &ctx, err, sizeof err);
+    if (found < 0)
+        status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    if (found > 0) {
+        fprintf(out, "\n  answer: %d servers (simulated)\n", found);
+        int poisson = strncmp(opt->arrival, "poisson:", 8) == 0;
+        int expo = strncmp(opt->service, "exp:", 4) == 0;
+        if (poisson && expo)
+            fprintf(out, "  Erlang C (exact for M/M/c): %d servers\n",
+                    search_erlang_c_servers(lambda, 1.0 / mean_s, opt->wait_t_s, opt->max_prob));
+    }
+    arrival_fini(&arr);
+    dist_fini(&svc);
+    return status;
+}
+
+/* --- the rate ---------------------------------------------------------------------------------- */
+
+typedef struct rate_files {
+    const run_spec *base;
+    const search_rate_result *s;
+} rate_files;
+
+static void write_search_csv(FILE *fp, const void *what)
+{
+    const rate_files *f = what;
+    capsearch_write_steps(fp, "rate_req_s", f->s->step, f->s->n, 0);
+}
+
+static void write_capacity_csv(FILE *fp, const void *what)
+{
+    const rate_files *f = what;
+    csvout c;
+    csvout_init(&c, fp);
+    static const char *const cols[] = {"rate_meets_req_s", "rate_estimate_req_s",
+                                       "rate_fails_req_s", "steps"};
+    for (size_t i = 0; i < 4; i++)
+        csvout_str(&c, cols[i]);
+    for (int o = 0; o < OPT_COUNT; o++)
+        csvout_str(&c, run_opt_key[o]);
+    csvout_end_row(&c);
+    csvout_num(&c, f->s->meets);
+    csvout_num(&c, f->s->estimate);
+    csvout_num(&c, f->s->fails);
+    csvout_u64(&c, (uint64_t)f->s->n);
+    for (int o = 0; o < OPT_COUNT; o++)
+        csvout_str(&c, f->base->value[o]);
+    csvout_end_row(&c);
+}
+
+plan_status capsearch_rate(const run_spec *base, double start, double tol, int plots,
+                           FILE *out, FILE *errout, plan_error *e)
+{
+    char err[2048];
+    resolved x;
+    int rc = run_resolve(base, &x, err, sizeof err);
+    run_resolved_fini(&x);
+    if (rc != 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    search_rate_result *s = malloc(sizeof *s);
+    if (s == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
+    capsearch_describe(out, base);
+    if (servesearch_rate(base, start, tol, out, s) != 0) {
+        plan_fail(e, PLAN_FAILED, "rate", "%s", s->err);
+        free(s);
+        return PLAN_FAILED;
+    }
+    fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
+    fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
+    fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
+    fprintf(out, "  %d settings simulated; bounds within %.3g%% of each other or adjacent\n",
+            s->n, 100 * tol);
+    rate_files f = {base, s};
+    plan_status status = PLAN_OK;
+    if (base->out_dir) {
+        static const char *const names[] = {"search.csv", "capacity.csv"};
+        static const util_writer fns[] = {write_search_csv, write_capacity_csv};
+        const void *whats[] = {&f, &f};
+        status = write_files(base->out_dir, 2, names, fns, whats, e);
+        if (status == PLAN_OK) {
+            fprintf(out, "  wrote %s/: search.csv, capacity.csv\n", base->out_dir);
+            if (plots)
+                plan_draw_plots(CMD, base->out_dir, out, errout);
+        }
+    }
+    free(s);
+    return status;
+}
+
+/* --- the replicas ------------------------------------------------------------------------------ */
+
+static void write_replicas_csv(FILE *fp, const void *what)
+{
+    const search_replica_result *s = what;
+    capsearch_write_steps(fp, "replicas", s->step, s->n, 1);
+}
+
+plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, plan_error *e)
+{
+    search_replica_result *s = malloc(sizeof *s);
+    if (s == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    fprintf(out, "capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
+            rate);
+    capsearch_describe(out, base);
+    if (servesearch_replicas(base, 1, out, s) != 0) {
+        plan_fail(e, PLAN_FAILED, "replicas", "%s", s->err);
+        free(s);
+        return PLAN_FAILED;
+    }
+    const search_step *best = search_replicas_best(s);
+    uint64_t tp = strtoull(base->value[OPT_tp], NULL, 10);
+    fprintf(out,
+            "\n  answer: %llu replica%s (%llu GPUs), %.4g USD/h, %.4g USD per million output "
+            "tokens\n",
+            (unsigned long long)s->answer, s->answer == 1 ? "" : "s",
+            (unsigned long long)(s->answer * tp), best->cost_per_hour_usd, best->cost_per_mtok_usd);
+    if (s->answer > 1)
+        fprintf(out, "  with %llu the verdict is not 'meets'\n",
+                (unsigned long long)(s->answer - 1));
+    plan_status status = PLAN_OK;
+    if (base->out_dir) {
+        static const char *const names[] = {"replicas.csv"};
+        static const util_writer fns[] = {write_replicas_csv};
+        const void *whats[] = {s};
+        status = write_files(base->out_dir, 1, names, fns, whats, e);
+        if (status == PLAN_OK)
+            fprintf(out, "  wrote %s/replicas.csv\n", base->out_dir);
+    }
+    free(s);
+    return status;
+}
+
+/* --- the cheapest deployment ------------------------------------------------------------------- */
+
+#define MAX_LIST 32
+
+typedef struct cand_list {
+    char v[MAX_LIST][64];
+    int n;
+} cand_list;
+
+static int split_list(const char *opt, const char *text, cand_list *l, char *err, size_t errlen)
+{
+    l->n = 0;
+    while (*text) {
+        const char *comma = strchr(text, ',');
+        size_t len = comma ? (size_t)(comma - text) : strlen(text);
+        if (len == 0 || len >= sizeof l->v[0] || l->n == MAX_LIST) {
+            util_errf(err, errlen, "%s '%s': expected a list like a,b,c (at most %d items)", opt,
+                      text, MAX_LIST);
+            return -1;
+        }
+        snprintf(l->v[l->n++], sizeof l->v[0], "%.*s", (int)len, text);
+        if (!comma)
+            break;
+        text = comma + 1;
+    }
+    return 0;
+}
+
+typedef struct deploy_ctx {
+    const run_spec *base;
+    const capsearch_deploy_options *opt;
+    cand_list gpus, precisions, tps;
+} deploy_ctx;
+
+/* The names of candidate i: the tp varies fastest, then the precision, then the GPU. */
+static void candidate_names(const deploy_ctx *d, uint64_t i, search_candidate *k)
+{
+    uint64_t nt = (uint64_t)d->tps.n, np = (uint64_t)d->precisions.n;
+    snprintf(k->tp, sizeof k->tp, "%s", d->tps.v[i % nt]);
+    snprintf(k->precision, sizeof k->precision, "%s", d->precisions.v[(i / nt) % np]);
+    snprintf(k->gpu, sizeof k->gpu, "%s", d->gpus.v[i / (nt * np)]);
+}
+
+/* A worker: the capacity of one replica of candidate i, then the replicas the target rate
+ * needs, searching up from what that capacity suggests. */
+static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
+{
+    const deploy_ctx *d = user;
+    const capsearch_deploy_options *c = d->opt;
+    run_spec *r = malloc(sizeof *r);
+    search_rate_result *rs = malloc(sizeof *rs);
+    search_replica_result *ps = malloc(sizeof *ps);
+    char err[2048];
+    k->ok = r && rs && ps;
+    if (!k->ok)
+        snprintf(k->reason, sizeof k->reason, "out of memory");
+    if (k->ok) {
+        *r = *d->base;
+        candidate_names(d, i, k);
+        snprintf(r->value[OPT_tp], sizeof r->value[0], "%s", k->tp);
+        snprintf(r->value[OPT_precision], sizeof r->value[0], "%s", k->precision);
+        snprintf(r->value[OPT_gpu], sizeof r->value[0], "%s", k->gpu);
+        /* One replica; --requests stays as given, so each search sizes its own runs. */
+        snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
+        resolved x;
+        k->ok = run_resolve(r, &x, err, sizeof err) == 0;
+        run_resolved_fini(&x);
+        if (!k->ok) {
+            /* Truncated to what the reason holds, as the worker's line is read back. */
+            size_t len = strnlen(err, sizeof k->reason - 1);
+            memcpy(k->reason, err, len);
+            k->reason[len] = '\0';
+        }
+    }
+    if (k->ok) {
+        k->ok = servesearch_rate(r, c->rate, c->tol, NULL, rs) == 0;
+        if (!k->ok)
+            snprintf(k->reason, sizeof k->reason, "%s", rs->err);
+    }
+    if (k->ok) {
+        k->rate_meets = rs->meets;
+        k->rate_fails = rs->fails;
+        k->cost_replica = rs->step[0].cost_per_hour_usd;
+        uint64_t start = (uint64_t)ceil(c->rate / rs->fails);
+        k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->rate_text, ps->err,
+                             sizeof ps->err) == 0 &&
+                servesearch_replicas(r, start, NULL, ps) == 0;
+        if (!k->ok)
+            snprintf(k->reason, sizeof k->reason, "%s", ps->err);
+    }
+    if (k->ok)
+        search_candidate_fill(k, rs, ps);
+    free(r);
+    free(rs);
+    free(ps);
+}
+
+typedef struct frontier_file {
+    const search_candidate *k;
+    int n;
+} frontier_file;
+
+static void write_frontier_csv(FILE *fp, const void *what)
+{
+    const frontier_file *f = what;
+    fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
+                "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
+                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
+    csvout c;
+    csvout_init(&c, fp);
+    for (int i = 0; i < f->n; i++) {
+        const search_candidate *k = &f->k[i];
+        csvout_u64(&c, (uint64_t)i);
+        csvout_str(&c, k->gpu);
+        csvout_str(&c, k->precision);
+        csvout_str(&c, k->tp);
+        csvout_str(&c, k->ok ? "ok" : "error");
+        csvout_str(&c, k->reason);
+        if (!k->ok) {
+            for (int j = 0; j < 10; j++)
+                csvout_str(&c, "");
+        } else {
+            csvout_num(&c, k->rate_meets);
+            csvout_num(&c, k->rate_fails);
+            csvout_num(&c, k->cost_replica);
+            csvout_num(&c, k->cost_replica / k->rate_meets);
+            csvout_num(&c, k->replicas);
+            csvout_num(&c, k->cost_total);
+            csvout_num(&c, k->cost_mtok);
+            csvout_u64(&c, (uint64_t)k->meets);
+            csvout_u64(&c, (uint64_t)k->on_frontier);
+            csvout_u64(&c, (uint64_t)k->cheapest);
+        }
+        csvout_end_row(&c);
+    }
+}
+
+/* The table of candidates and the cheapest, then frontier.csv. */
+static plan_status report_deploy(const run_spec *base, const capsearch_deploy_options *opt,
+                                 const search_candidate *k, int n, int cheapest, FILE *out,
+                                 FILE *err, plan_error *e)
+{
+    fprintf(out, "  %-14s %-6s %-4s %12s %12s %9s %11s %11s  %s\n", "gpu", "prec", "tp",
+            "req/s/repl", "USD/h/repl", "replicas", "USD/h", "USD/Mtok", "");
+    for (int i = 0; i < n; i++) {
+        if (!k[i].ok) {
+            fprintf(out, "  %-14s %-6s %-4s  no: %s\n", k[i].gpu, k[i].precision, k[i].tp,
+                    k[i].reason);
+            continue;
+        }
+        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s\n", k[i].gpu,
+                k[i].precision, k[i].tp, k[i].rate_meets, k[i].cost_replica, k[i].replicas,
+                k[i].cost_total, k[i].cost_mtok, k[i].on_frontier ? "frontier" : "",
+                k[i].cheapest ? " CHEAPEST" : "");
+    }
+    if (cheapest < 0) {
+        fprintf(out, "\n  no candidate can carry %g req/s under the SLOs\n", opt->rate);
+    } else {
+        const search_candidate *b = &k[cheapest];
+        fprintf(out,
+                "\n  cheapest: %.0f x %s x %s at %s: %.4g USD/h, %.4g USD per million output "
+                "tokens\n",
+                b->replicas, b->tp, b->gpu, b->precision, b->cost_total, b->cost_mtok);
+    }
+    plan_status status = PLAN_OK;
+    if (base->out_dir) {
+        frontier_file f = {k, n};
+        static const char *const names[] = {"frontier.csv"};
+        static const util_writer fns[] = {write_frontier_csv};
+        const void *whats[] = {&f};
+        status = write_files(base->out_dir, 1, names, fns, whats, e);
+        if (status == PLAN_OK) {
+            fprintf(out, "  wrote %s/frontier.csv\n", base->out_dir);
+            if (opt->plots)
+                plan_draw_plots(CMD, base->out_dir, out, err);
+        }
+    }
+    return status;
+}
+
+/* The candidates' lists: the options' own, or the base's single values. */
+static plan_status deploy_lists(const run_spec *base, const capsearch_deploy_options *opt,
+                                deploy_ctx *d, plan_error *e)
+{
+    char err[1024];
+    if (split_list("--gpus", opt->gpus ? opt->gpus : base->value[OPT_gpu], &d->gpus, err,
+                   sizeof err) != 0 ||
+        split_list("--precisions", opt->precisions ? opt->precisions : base->value[OPT_precision],
+                   &d->precisions, err, sizeof err) != 0 ||
+        split_list("--tps", opt->tps ? opt->tps : base->value[OPT_tp], &d->tps, err,
+                   sizeof err) != 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    if (d->gpus.n == 0 || d->precisions.n == 0 || d->tps.n == 0)
+        return plan_fail(e, PLAN_BAD_INPUT, "deploy",
+                         "--gpus, --precisions and --tps must not be empty");
+    return PLAN_OK;
+}
+
+plan_status capsearch_deploy(const run_spec *base, const capsearch_deploy_options *opt,
+                             FILE *out, FILE *errout, plan_error *e)
+{
+    deploy_ctx *d = calloc(1, sizeof *d);
+    search_candidate *k = NULL;
+    char err[1024];
+    if (d == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    d->base = base;
+    d->opt = opt;
+    plan_status status = deploy_lists(base, opt, d, e);
+    if (status != PLAN_OK)
+        goto done;
+    int n = d->gpus.n * d->precisions.n * d->tps.n;
+    fprintf(out, "capsim capacity deploy: the cheapest deployment for %g req/s under the SLOs\n",
+            opt->rate);
+    fprintf(out, "  %s; %d candidates (%d GPUs x %d precisions x %d tp); %s batching; SLO %s\n",
+            base->value[OPT_model], n, d->gpus.n, d->precisions.n, d->tps.n,
+            base->value[OPT_scheduler], base->value[OPT_slo]);
+    fprintf(out, "  %s replications per setting, master seed %s\n\n",
+            base->value[OPT_replications], base->value[OPT_seed]);
+    k = calloc((size_t)n, sizeof *k);
+    if (k == NULL) {
+        status = plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+        goto done;
+    }
+    int cheapest = search_deploy((uint64_t)n, opt->jobs, deploy_candidate, d, opt->progress, k,
+                                 err, sizeof err);
+    if (cheapest < -1) {
+        status = plan_fail(e, PLAN_FAILED, "deploy", "%s", err);
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        candidate_names(d, (uint64_t)i, &k[i]);
+    status = report_deploy(base, opt, k, n, cheapest, out, errout, e);
+done:
+    free(k);
+    free(d);
+    return status;
+}

@@ -1,0 +1,363 @@
+/*
+ * experiment: a serving scenario run with its replications, its files and its summary
+ * (see experiment.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/plan/experiment.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plots/plot.h"
+#include "sim/base/csvout.h"
+#include "sim/base/histo.h"
+#include "sim/base/util.h"
+#include "sim/plan/deploy.h"
+#include "sim/serve/router.h"
+#include "sim/serve/sched.h"
+#include "sim/serve/serve.h"
+
+plan_status plan_fail(plan_error *e, plan_status status, const char *context, const char *fmt,
+                      ...)
+{
+    if (e == NULL)
+        return status;
+    e->status = status;
+    snprintf(e->context, sizeof e->context, "%s", context ? context : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void plan_error_print(FILE *err, const char *cmd, plan_status status, const plan_error *e)
+{
+    if (status == PLAN_OK)
+        return;
+    fprintf(err, "capsim %s: %s%s%s%s%s%s\n", cmd, e->context, e->context[0] ? ": " : "",
+            e->reason, status == PLAN_BAD_INPUT ? " (see capsim " : "",
+            status == PLAN_BAD_INPUT ? cmd : "", status == PLAN_BAD_INPUT ? " --help)" : "");
+}
+
+void plan_draw_plots(const char *cmd, const char *dir, FILE *out, FILE *err)
+{
+    plot_report rep;
+    char msg[1024];
+    if (plot_dir(dir, PLOT_PNG | PLOT_SVG, &rep, msg, sizeof msg) != 0) {
+        fprintf(err, "capsim %s: warning: the results are written, but a plot failed: %s\n",
+                cmd, msg);
+        return;
+    }
+    if (rep.n_written == 0)
+        return;
+    if (rep.gnuplot_missing)
+        fprintf(err,
+                "capsim %s: gnuplot not found; wrote the plot scripts in %s/ (install "
+                "gnuplot-nox and run capsim plot %s)\n",
+                cmd, rep.plots_dir, dir);
+    else
+        fprintf(out, "  plots: %s/ (%zu, PNG and SVG; capsim plot %s draws them again)\n",
+                rep.plots_dir, rep.n_drawn, dir);
+}
+
+/* --- outputs ------------------------------------------------------------------------------ */
+
+static void write_scenario(FILE *fp, const run_spec *r, const serve_result *res)
+{
+    fprintf(fp, "; capsim run scenario, every setting resolved.\n");
+    fprintf(fp, "; Reproduce with: capsim run THIS_FILE --out DIR\n");
+    fprintf(fp, "; Stream seeds (derived from seed): see seeds.csv; replication 0:");
+    for (size_t i = 0; i < res->n_sources && i < 8; i++)
+        fprintf(fp, " %lu", res->seeds[i]);
+    fprintf(fp, "%s\n[run]\n", res->n_sources > 8 ? " ..." : "");
+    for (int o = 0; o < OPT_COUNT; o++)
+        fprintf(fp, "%s = %s\n", run_opt_key[o], r->value[o]);
+    for (uint32_t k = 0; k < r->n_cls; k++) {
+        const class_def *d = &r->cls[k];
+        fprintf(fp, "[class.%s]\n", d->name);
+        if (d->prompt_len[0])
+            fprintf(fp, "prompt_len = %s\n", d->prompt_len);
+        if (d->output_len[0])
+            fprintf(fp, "output_len = %s\n", d->output_len);
+        if (d->slo[0])
+            fprintf(fp, "slo = %s\n", d->slo);
+    }
+}
+
+static void write_summary(FILE *fp, const run_spec *r, const resolved *x, const serve_result *res)
+{
+    csvout c;
+    csvout_init(&c, fp);
+    run_summary_header(&c, x, res->n_classes);
+    csvout_end_row(&c);
+    run_summary_values(&c, r, x, res, res->n_classes);
+    csvout_end_row(&c);
+}
+
+static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
+{
+    fprintf(fp, "master_seed,replication,source,seed\n");
+    for (size_t i = 0; i < res->n_seeds; i++) {
+        size_t src = i % res->n_sources;
+        char name[48];
+        if (src == 0)
+            snprintf(name, sizeof name, "arrivals");
+        else if (src == 1)
+            snprintf(name, sizeof name, "lengths");
+        else if (src == 2)
+            snprintf(name, sizeof name, "routing");
+        else
+            snprintf(name, sizeof name, "noise_replica_%zu", src - 3);
+        fprintf(fp, "%llu,%zu,%s,%lu\n", (unsigned long long)master, i / res->n_sources, name,
+                res->seeds[i]);
+    }
+}
+
+static void print_row(FILE *out, const serve_result *res, serve_metric m)
+{
+    fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
+           res->metric[m].half_width, serve_metric_units[m]);
+}
+
+static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
+{
+    const serve_config *c = &x->cfg;
+    const deploy *d = &x->dep;
+    fprintf(out, "capsim run: %s on %u replica%s of %d x %s (weights %s, KV %s), %s batching, "
+           "router %s\n",
+           d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
+           precision_name(d->weights), precision_name(d->kv),
+           c->sched->name, c->router->name);
+    if (d->note[0])
+        fprintf(out, "  note: %s\n", d->note);
+    fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
+           "per GPU\n",
+           (unsigned long long)d->mem.kv_blocks, c->block_size,
+           (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
+    if (c->wl.trace_path)
+        fprintf(out, "  workload: trace %s\n", c->wl.trace_path);
+    else if (c->wl.users > 0)
+        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
+               "output %s\n",
+               c->wl.users, r->value[OPT_think], r->value[OPT_prompt_len],
+               r->value[OPT_output_len]);
+    else
+        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
+               r->value[OPT_prompt_len], r->value[OPT_output_len]);
+    fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
+           "%llu\n\n",
+           c->replications, (unsigned long long)(res->requests_total / c->replications),
+           100 * c->warmup_fraction, (unsigned long long)c->seed);
+    fprintf(out, "  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
+    static const serve_metric shown[] = {SM_request_throughput,
+                                         SM_output_throughput,
+                                         SM_total_token_throughput,
+                                         SM_mean_ttft_ms,
+                                         SM_p50_ttft_ms,
+                                         SM_p99_ttft_ms,
+                                         SM_mean_tpot_ms,
+                                         SM_p50_tpot_ms,
+                                         SM_p99_tpot_ms,
+                                         SM_mean_itl_ms,
+                                         SM_p99_itl_ms,
+                                         SM_mean_e2el_ms,
+                                         SM_p99_e2el_ms,
+                                         SM_mean_queue_ms,
+                                         SM_goodput,
+                                         SM_slo_attainment_pct,
+                                         SM_gpu_utilization,
+                                         SM_mean_running_batch,
+                                         SM_max_running_batch,
+                                         SM_mean_kv_occupancy,
+                                         SM_max_kv_occupancy,
+                                         SM_preemptions_per_request,
+                                         SM_rejected_fraction,
+                                         SM_cost_per_million_output_tokens};
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        print_row(out, res, shown[i]);
+    fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
+    for (int k = 0; k < SLO_COUNT; k++) {
+        if (res->slo_met[k] < 0)
+            continue;
+        serve_metric m = serve_slo_target_metric((serve_slo_metric)k, c->slo.pct[k]);
+        fprintf(out, "  SLO %s <= %g ms: %s (%s = %.4g ms)\n", serve_metric_names[m],
+               1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met", serve_metric_names[m],
+               res->metric[m].mean);
+    }
+    for (uint32_t k = 0; k < res->n_classes; k++)
+        fprintf(out, "  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
+               x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,
+               res->class_attainment[k].mean, res->class_attainment[k].half_width);
+    fprintf(out, "\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
+    fprintf(out, "  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
+           100 * HISTO_REL_ERROR);
+    fprintf(out, "  The intervals over replications cover: %s%s.\n", run_ci_covers(c),
+            c->wl.trace_path && c->wl.trace_resample_block_s == 0
+                ? " (every replication replays the same requests; --trace-resample "
+                  "block:SECONDS resamples them)"
+                : "");
+    if (res->little_checked)
+        fprintf(out, "  Little's law: L = %.4g +- %.2g, lambda*W = %.4g +- %.2g: %s\n",
+               res->metric[SM_mean_in_system].mean, res->metric[SM_mean_in_system].half_width,
+               res->metric[SM_lambda_w].mean, res->metric[SM_lambda_w].half_width,
+               res->little_ok ? "agree" : "DISAGREE");
+    fprintf(out, "  %llu steps and %llu events simulated.\n", (unsigned long long)res->steps,
+           (unsigned long long)res->events);
+}
+
+typedef struct outputs {
+    util_atomic_file f[5]; /* summary, seeds, scenario, requests, timeseries */
+    int open[5];
+    int created_dir;
+} outputs;
+
+static const char *const OUT_NAME[5] = {"summary.csv", "seeds.csv", "scenario.ini", "requests.csv",
+                                        "timeseries.csv"};
+
+static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries, char *err,
+                        size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    struct stat st;
+    o->created_dir = stat(dir, &st) != 0;
+    if (util_mkdir_p(dir, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < 5; i++) {
+        if ((i == 3 && !per_request) || (i == 4 && !timeseries))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, OUT_NAME[i]);
+        if (util_atomic_open(&o->f[i], path, err, errlen) != 0)
+            return -1;
+        o->open[i] = 1;
+    }
+    return 0;
+}
+
+static void outputs_abort(outputs *o, const char *dir)
+{
+    for (int i = 0; i < 5; i++)
+        if (o->open[i])
+            util_atomic_abort(&o->f[i]);
+    if (o->created_dir)
+        rmdir(dir);
+}
+
+static int outputs_commit(outputs *o, char *err, size_t errlen)
+{
+    int rc = util_atomic_commit_all(o->f, 5, err, errlen);
+    if (rc == 0)
+        memset(o->open, 0, sizeof o->open);
+    return rc;
+}
+
+
+/* The warnings of a run that finished: what it refused, skipped or could not check. */
+static void print_warnings(FILE *err, const char *name, const serve_result *res)
+{
+    if (res->rejected)
+        fprintf(err,
+                "capsim %s: warning: %llu requests could never run and were refused "
+                "(a whole sequence larger than the KV cache, or a prompt longer than "
+                "--max-batched-tokens without chunked prefill or with static batching); "
+                "they count as SLO misses\n",
+                name, (unsigned long long)res->rejected);
+    if (res->trace_rows_reordered)
+        fprintf(err,
+                "capsim %s: warning: %llu trace rows were out of time order and "
+                "have been sorted (--strict-order on refuses them)\n",
+                name, (unsigned long long)res->trace_rows_reordered);
+    if (res->trace_rows_bad)
+        fprintf(err,
+                "capsim %s: warning: %llu malformed trace rows skipped; the first: "
+                "%s\n",
+                name, (unsigned long long)res->trace_rows_bad, res->trace_first_bad);
+    if (res->little_checked && !res->little_ok)
+        fprintf(err, "capsim %s: warning: Little's law check failed: L and lambda*W "
+                     "differ beyond their intervals; the run may be too short or "
+                     "overloaded\n",
+                name);
+}
+
+/* Opens the result files of a run in dir and points the run's record streams at them. */
+static int open_run_outputs(outputs *o, const char *dir, resolved *x, int per_request,
+                            int timeseries, char *err, size_t errlen)
+{
+    if (outputs_open(o, dir, per_request, timeseries, err, errlen) != 0) {
+        outputs_abort(o, dir);
+        return -1;
+    }
+    if (per_request) {
+        x->cfg.requests_out = o->f[3].fp;
+        fprintf(x->cfg.requests_out, "replication,request,class,arrival_s,prompt_tokens,"
+                                     "output_tokens,replica,queue_ms,ttft_ms,tpot_ms,"
+                                     "e2el_ms,preemptions,slo_met\n");
+    }
+    if (timeseries) {
+        x->cfg.timeseries_out = o->f[4].fp;
+        fprintf(x->cfg.timeseries_out, "time_s,waiting,running,busy_replicas,kv_occupancy,"
+                                       "completions_per_s,output_tokens_per_s\n");
+    }
+    return 0;
+}
+
+plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_fp, FILE *err_fp,
+                     plan_error *e)
+{
+    char err[2048];
+    resolved x;
+    if (run_resolve(r, &x, err, sizeof err) != 0) {
+        run_resolved_fini(&x);
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    }
+    int per_request = strcmp(r->value[OPT_per_request], "on") == 0 ||
+                      strcmp(r->value[OPT_per_request], "true") == 0 ||
+                      strcmp(r->value[OPT_per_request], "1") == 0;
+    if (per_request && r->out_dir == NULL)
+        fprintf(err_fp, "capsim %s: warning: --per-request writes requests.csv into --out DIR; "
+                        "no --out was given\n",
+                opt->name);
+    outputs out;
+    memset(&out, 0, sizeof out);
+    int timeseries = x.cfg.sample_interval_s > 0;
+    if (r->out_dir &&
+        open_run_outputs(&out, r->out_dir, &x, per_request, timeseries, err, sizeof err) != 0) {
+        run_resolved_fini(&x);
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    }
+    serve_result res;
+    if (serve_run(&x.cfg, &res, err, sizeof err) != 0) {
+        if (r->out_dir)
+            outputs_abort(&out, r->out_dir);
+        run_resolved_fini(&x);
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    }
+    plan_status status = PLAN_OK;
+    if (r->out_dir) {
+        write_summary(out.f[0].fp, r, &x, &res);
+        write_seeds(out.f[1].fp, &res, x.cfg.seed);
+        write_scenario(out.f[2].fp, r, &res);
+        if (outputs_commit(&out, err, sizeof err) != 0) {
+            outputs_abort(&out, r->out_dir);
+            status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+        }
+    }
+    if (status == PLAN_OK) {
+        print_table(out_fp, r, &x, &res);
+        if (r->out_dir) {
+            fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r->out_dir,
+                    timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
+            if (opt->plots)
+                plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
+        }
+        print_warnings(err_fp, opt->name, &res);
+    }
+    serve_result_fini(&res);
+    run_resolved_fini(&x);
+    return status;
+}
