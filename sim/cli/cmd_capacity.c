@@ -65,7 +65,7 @@ static void usage(FILE *out)
             "          in --jobs processes. Writes DIR/frontier.csv.\n"
             "\n"
             "RUN OPTIONS are those of capsim run (see capsim run --help); --requests 'auto'\n"
-            "simulates 2000 requests per replication, or 1000 per replica when more.\n"
+            "simulates 8000 requests per replication, or 4000 per replica when more.\n"
             "Verdicts: 'meets' when the upper end of the 95%% CI of every SLO figure is within\n"
             "its limit, 'fails' when the lower end of one is beyond it, else 'unclear'.\n"
             "\n"

@@ -49,7 +49,7 @@
     X(requests, "auto",                                                                            \
       "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
       "all)")                                                                                      \
-    X(trace, "", "capsim CSV trace arrival_s,prompt_tokens,output_tokens[,class]")                 \
+    X(trace, "", "a trace file, its format detected (--trace-format lists the formats)")          \
     X(trace_format, "auto", "" /* the names of the trace format table */)                          \
     X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
     X(trace_start, "0", "keep trace requests from this many seconds after the first")              \

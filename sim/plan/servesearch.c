@@ -12,15 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Requests per replication for n replicas when the scenario says auto: near saturation
- * the tail of TTFT needs long runs before it settles (with 2000 requests the capacity
- * estimate came out 10-20% low and its interval 60% wide on llama-3.1-8b / H100). */
 void servesearch_set_replicas(run_spec *r, const run_spec *base, uint64_t n)
 {
     snprintf(r->value[OPT_replicas], sizeof r->value[0], "%llu", (unsigned long long)n);
-    if (strcmp(base->value[OPT_requests], "auto") == 0)
+    if (strcmp(base->value[OPT_requests], "auto") == 0) {
+        uint64_t per = n * SERVESEARCH_AUTO_PER_REPLICA;
         snprintf(r->value[OPT_requests], sizeof r->value[0], "%llu",
-                 (unsigned long long)(n * 4000 > 8000 ? n * 4000 : 8000));
+                 (unsigned long long)(per > SERVESEARCH_AUTO_REQUESTS ? per
+                                                                     : SERVESEARCH_AUTO_REQUESTS));
+    }
 }
 
 void servesearch_prepare(run_spec *base)
