@@ -26,6 +26,10 @@
 
 #define KSTEP_NPROJ 4
 
+/* Decode attention is precomputed at every decode batch up to KSTEP_GRAPH_MAX and every
+ * context of the table's grid (at most KSTEP_MAX_KNOTS of them; 17 in the shipped tables). */
+#define KSTEP_MAX_KNOTS 32
+
 struct kstep {
     kernels_set set;
     const ktable *gemm, *prefill, *decode, *allreduce;
@@ -43,6 +47,14 @@ struct kstep {
      * KSTEP_X_* bits of each; index 0 unused */
     double layer_gemm_ms[KSTEP_CACHE_M + 1], lm_head_ms[KSTEP_CACHE_M + 1];
     unsigned char layer_gemm_x[KSTEP_CACHE_M + 1], lm_head_x[KSTEP_CACHE_M + 1];
+    /* one all-reduce (ms) at m tokens, [0] eager and [1] from a CUDA graph (tp > 1) */
+    double allreduce_ms[2][KSTEP_CACHE_M + 1];
+    unsigned char allreduce_x[2][KSTEP_CACHE_M + 1];
+    /* decode attention of one layer (ms) at batch b (index) and context ctx_knot[j], NaN
+     * where the table does not hold the point (the step then looks it up and extrapolates) */
+    int nknots; /* 0: no precomputed decode attention */
+    double ctx_knot[KSTEP_MAX_KNOTS];
+    double decode_ms[KSTEP_GRAPH_MAX + 1][KSTEP_MAX_KNOTS];
 };
 
 int kstep_graph_size(int b)
@@ -110,6 +122,31 @@ static double lm_head_ms(const kstep *k, double m, unsigned *x)
     return k->lm_pieces * gemm_ms(k, m, k->lm_n, k->lm_k, KSTEP_X_LM_HEAD, x);
 }
 
+/* Decode attention from the precomputed grid, or NaN when the point is not in it (batch not
+ * a whole number up to KSTEP_GRAPH_MAX, context outside the knots, a knot outside the
+ * table). The table interpolates the context linearly between its grid values, for any
+ * batch, so interpolating the precomputed values between the same knots gives the lookup's
+ * own result (to rounding). */
+static double decode_attn_cached(const kstep *k, double b, double c)
+{
+    if (k->nknots < 2 || !(b >= 1 && b <= KSTEP_GRAPH_MAX) || b != floor(b) ||
+        !(c >= k->ctx_knot[0] && c <= k->ctx_knot[k->nknots - 1]))
+        return NAN;
+    int lo = 0, hi = k->nknots - 1; /* ctx_knot[lo] <= c <= ctx_knot[hi] */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (k->ctx_knot[mid] <= c)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const double *row = k->decode_ms[(int)b];
+    if (c == k->ctx_knot[lo])
+        return row[lo];
+    double w = (c - k->ctx_knot[lo]) / (k->ctx_knot[hi] - k->ctx_knot[lo]);
+    return row[lo] + w * (row[hi] - row[lo]); /* NaN if either knot is not held */
+}
+
 /* Decode attention of b sequences at context c (the step's mean), one layer, ms.
  * step_shape carries only the sum of the contexts: a batch of mixed contexts is priced at
  * its mean, which is exact where the kernel's time is linear in the context (as the decode
@@ -117,6 +154,9 @@ static double lm_head_ms(const kstep *k, double m, unsigned *x)
  * needs the contexts from the scheduler, a later step of issue 12. */
 static double decode_attn_ms(const kstep *k, double b, double c, unsigned *x)
 {
+    double cached = decode_attn_cached(k, b, c);
+    if (!isnan(cached))
+        return cached;
     ktable_result r;
     ktable_decode_attn(k->decode, b, c, k->heads, k->kv_heads, k->head_dim, k->kv_dtype, &r);
     if (r.status == KTABLE_OK)
@@ -209,8 +249,49 @@ static void set_shapes(kstep *k, const model_arch *m, precision weights, precisi
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The distinct contexts of the decode table (its "step" axis), sorted, into k->ctx_knot;
+ * nknots stays 0 when there are more than KSTEP_MAX_KNOTS or the axis is not where expected. */
+static void find_knots(kstep *k)
+{
+    const int axis = 3; /* head_dim, num_key_value_heads, batch_size, step, num_heads */
+    if (ktable_naxes(k->decode) != 5 || strcmp(ktable_axis_name(k->decode, axis), "step") != 0)
+        return;
+    double knots[KSTEP_MAX_KNOTS];
+    int n = 0;
+    for (size_t i = 0; i < ktable_nrows(k->decode); i++) {
+        const char *keys[KTABLE_MAX_KEYS];
+        double axes[KTABLE_MAX_AXES], lat;
+        ktable_row(k->decode, i, keys, axes, &lat);
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = knots[j] == axes[axis];
+        if (seen)
+            continue;
+        if (n == KSTEP_MAX_KNOTS)
+            return;
+        knots[n++] = axes[axis];
+    }
+    qsort(knots, (size_t)n, sizeof knots[0], cmp_double);
+    memcpy(k->ctx_knot, knots, (size_t)n * sizeof knots[0]);
+    k->nknots = n;
+}
+
 static void fill_cache(kstep *k)
 {
+    find_knots(k);
+    for (int b = 1; b <= KSTEP_GRAPH_MAX; b++)
+        for (int j = 0; j < k->nknots; j++) {
+            ktable_result r;
+            ktable_decode_attn(k->decode, b, k->ctx_knot[j], k->heads, k->kv_heads, k->head_dim,
+                               k->kv_dtype, &r);
+            k->decode_ms[b][j] = r.status == KTABLE_OK ? r.latency_ms : NAN;
+        }
     for (int m = 1; m <= KSTEP_CACHE_M; m++) {
         unsigned x = 0;
         k->layer_gemm_ms[m] = layer_gemms_ms(k, m, &x);
@@ -218,6 +299,11 @@ static void fill_cache(kstep *k)
         x = 0;
         k->lm_head_ms[m] = lm_head_ms(k, m, &x);
         k->lm_head_x[m] = (unsigned char)x;
+        for (int graph = 0; graph < 2 && k->tp > 1; graph++) {
+            x = 0;
+            k->allreduce_ms[graph][m] = allreduce_ms(k, m, graph, &x);
+            k->allreduce_x[graph][m] = (unsigned char)x;
+        }
     }
 }
 
@@ -304,16 +390,22 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
     double m = ceil(tokens), ms = ceil(seqs);
     b->gemm_tokens = m;
     if (m >= 1) {
-        double layer_ms;
+        double layer_ms, ar_ms = 0;
         if (m <= KSTEP_CACHE_M) {
-            layer_ms = k->layer_gemm_ms[(int)m];
-            x |= k->layer_gemm_x[(int)m];
+            int i = (int)m;
+            layer_ms = k->layer_gemm_ms[i];
+            x |= k->layer_gemm_x[i];
+            if (k->tp > 1) {
+                ar_ms = k->allreduce_ms[b->graph][i];
+                x |= k->allreduce_x[b->graph][i];
+            }
         } else {
             layer_ms = layer_gemms_ms(k, m, &x);
+            if (k->tp > 1)
+                ar_ms = allreduce_ms(k, m, b->graph, &x);
         }
         b->gemm_s = 1e-3 * k->layers * layer_ms;
-        if (k->tp > 1)
-            b->allreduce_s = 1e-3 * 2.0 * k->layers * allreduce_ms(k, m, b->graph, &x);
+        b->allreduce_s = 1e-3 * 2.0 * k->layers * ar_ms;
     }
     if (ms >= 1) {
         if (ms <= KSTEP_CACHE_M) {

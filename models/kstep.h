@@ -28,10 +28,12 @@
  *
  * Dense models only: an MoE model is refused with a message ("not yet").
  *
- * kstep_build() loads the tables and precomputes the per-layer GEMM time at every decode
- * batch size up to KSTEP_CACHE_M, so that a decode step costs two table look-ups (decode
- * attention and, with tp > 1, the all-reduce). It allocates; kstep_free() frees. A built
- * model is read-only and may be shared by threads.
+ * kstep_build() loads the tables and precomputes, for the deployment's shapes, the per-layer
+ * GEMMs, the LM head and the all-reduce at every token count up to 1024 and decode attention
+ * at every decode batch up to KSTEP_GRAPH_MAX and every context of the table's grid, so that
+ * a decode step costs a few array reads and one binary search over 17 contexts; larger or
+ * off-grid steps look the tables up. It allocates; kstep_free() frees. A built model is
+ * read-only and may be shared by threads.
  */
 #ifndef CAPSIM_MODELS_KSTEP_H
 #define CAPSIM_MODELS_KSTEP_H

@@ -227,6 +227,32 @@ static void test_monotone_in_batch_and_context(void)
     fixture_free(&f);
 }
 
+/* Decode attention is precomputed at the table's contexts for every batch up to 512: it must
+ * give what the table's own lookup gives, between the contexts too. */
+static void test_precomputed_decode_attention_is_the_lookup(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    int compared = 0;
+    for (int b = 1; b <= 600 && k != NULL; b += 7)
+        for (double c = 1; c <= 40000; c = c * 1.37 + 3) {
+            ktable_result r;
+            if (ktable_decode_attn(f.set.table[KTABLE_DECODE_ATTN], b, c, 32, 8, 128, "bfloat16",
+                                   &r) != KTABLE_OK)
+                continue;
+            step_shape s = step_shape_decode(b, c);
+            kstep_breakdown bd;
+            kstep_time_s(k, &s, &bd);
+            if (!CHECK_REL(bd.decode_attn_s, 32e-3 * r.latency_ms, 1e-9))
+                printf("  batch %d, context %g\n", b, c);
+            compared++;
+        }
+    CHECK(compared > 500);
+    kstep_free(k);
+    fixture_free(&f);
+}
+
 /* vLLM pads a decode-only batch to its capture sizes: 9 sequences run the graph of 16. */
 static void test_cuda_graph_padding(void)
 {
@@ -358,5 +384,6 @@ static void test_refusals(void)
 
 TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_monotone_in_batch_and_context), TEST(test_cuda_graph_padding),
+          TEST(test_precomputed_decode_attention_is_the_lookup),
           TEST(test_extrapolation_flagged), TEST(test_precisions_and_step_model),
           TEST(test_refusals))
