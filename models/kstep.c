@@ -1,6 +1,6 @@
 /*
  * kstep: the measured-kernel step model (see kstep.h): the shapes of a deployment's kernels,
- * the precomputed per-layer GEMM times, and the sum that prices a step.
+ * their times precomputed at deployment setup, and the sum that prices a step.
  */
 #include "models/kstep.h"
 
@@ -38,7 +38,7 @@ struct kstep {
     char note[256];
     kstep_roofline rf;
     double layers, tp, hidden;
-    int nproj;                    /* projections per layer: 4 (3 without a gated MLP) */
+    int nproj; /* projections per layer: QKV, O, gate/up (up alone without a gated MLP), down */
     double proj_n[KSTEP_NPROJ], proj_k[KSTEP_NPROJ];
     double lm_pieces, lm_n, lm_k; /* the LM head as lm_pieces GEMMs of n = lm_n each */
     double heads, kv_heads, head_dim; /* per GPU */
