@@ -10,7 +10,9 @@
  *      where decode stretches are long and advancing them in one event pays most.
  * Each is run with decode stretches advanced in one event (the default) and step by step.
  *
- * usage: bench_serve [--scale F]   (F multiplies the request counts, default 1)
+ * usage: bench_serve [--scale F] [--step-model SPEC]
+ *   F multiplies the request counts (default 1); SPEC is capsim run's --step-model (default
+ *   the roofline; "kernels" for the measured-kernel model).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -87,11 +89,15 @@ static int bench(const char *label, const deploy *d, uint32_t replicas, double r
 int main(int argc, char **argv)
 {
     double scale = 1;
-    if (argc == 3 && strcmp(argv[1], "--scale") == 0)
-        scale = atof(argv[2]);
-    sim_gsl_install_handler();
     deploy_options o;
     deploy_options_default(&o);
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--scale") == 0)
+            scale = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--step-model") == 0)
+            o.step_model = argv[i + 1];
+    }
+    sim_gsl_install_handler();
     o.model = "llama-3.1-8b";
     o.gpu = "h100-sxm";
     deploy d;

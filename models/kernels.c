@@ -30,6 +30,20 @@ const char *kernels_gpu_folder(const char *gpu)
     return NULL;
 }
 
+const char *kernels_gpu_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len > 0)
+        buf[0] = '\0';
+    for (size_t i = 0; i < sizeof GPU_FOLDERS / sizeof GPU_FOLDERS[0] && used + 1 < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", GPU_FOLDERS[i].gpu);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
 /* Compares the versions after the first '-' of a and b component by component. */
 static int version_cmp(const char *a, const char *b)
 {

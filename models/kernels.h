@@ -31,6 +31,10 @@ typedef struct kernels_set {
  * name: h100-sxm, h200, a100-80gb, l40s, b200), or NULL for a GPU without tables. */
 const char *kernels_gpu_folder(const char *gpu);
 
+/* The catalog names of the GPUs with tables, "h100-sxm, h200, ...", into buf (for messages
+ * that say where tables exist). Returns buf. */
+const char *kernels_gpu_names(char *buf, size_t len);
+
 /* The vLLM stacks measured on folder gpu under dir, oldest first, into names; returns how
  * many (0 when none or the folder is missing). */
 int kernels_stacks(const char *dir, const char *gpu, char names[][KERNELS_NAME_MAX], int max);

@@ -8,6 +8,7 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "models/kstep.h"
 #include "sim/base/spec.h"
 #include "sim/base/util.h"
 
@@ -65,6 +66,12 @@ void step_model_roofline(step_model *sm, const model_arch *m, const gpu_spec *g,
     sm->link_latency_s = g->link_latency_s;
 }
 
+void step_model_kernels(step_model *sm, const struct kstep *k)
+{
+    sm->kind = STEP_KERNELS;
+    sm->kernels = k;
+}
+
 int step_model_linear_parse(step_model *sm, const char *text, char *err, size_t errlen)
 {
     memset(sm, 0, sizeof *sm);
@@ -92,6 +99,8 @@ int step_model_linear_parse(step_model *sm, const char *text, char *err, size_t 
 
 double step_time_s(const step_model *sm, const step_shape *s, step_breakdown *b)
 {
+    if (sm->kind == STEP_KERNELS && b == NULL) /* the simulation's path: the kernels alone */
+        return kstep_time_s(sm->kernels, s, NULL);
     step_breakdown local;
     if (b == NULL)
         b = &local;
@@ -132,6 +141,14 @@ double step_time_s(const step_model *sm, const step_shape *s, step_breakdown *b)
     b->intensity = b->flops_per_gpu / (b->weight_bytes_per_gpu + b->kv_bytes_per_gpu);
     b->ridge = sm->rate_flops / sm->mem_bw;
     b->t_step_s = b->t_fixed_s + fmax(b->t_compute_s, b->t_memory_s) + b->t_comm_s;
+    if (sm->kind == STEP_KERNELS) {
+        kstep_breakdown kb;
+        b->t_step_s = kstep_time_s(sm->kernels, s, &kb);
+        b->t_compute_s = kb.gemm_s + kb.lm_head_s + kb.prefill_attn_s + kb.decode_attn_s;
+        b->t_memory_s = 0;
+        b->t_comm_s = kb.allreduce_s;
+        b->t_fixed_s = kb.outside_s;
+    }
     return b->t_step_s;
 }
 

@@ -23,6 +23,10 @@
  *
  * Linear model for teaching and tests: t_step = a + b x (sequences in the step).
  *
+ * Measured-kernel model (opt-in, models/kstep.h): the step is priced from the measured kernel
+ * tables of the GPU; the roofline terms are kept beside it for the FLOPs and bytes that
+ * `capsim estimate` shows, and its coefficients' noise_cv still applies.
+ *
  * A step_model is a plain value built once per deployment; evaluating it allocates nothing.
  */
 #ifndef CAPSIM_STEPTIME_H
@@ -60,7 +64,9 @@ typedef struct step_coeffs {
     double noise_cv;   /* spread of the multiplicative noise (0 = deterministic) */
 } step_coeffs;
 
-typedef enum step_kind { STEP_ROOFLINE, STEP_LINEAR } step_kind;
+typedef enum step_kind { STEP_ROOFLINE, STEP_LINEAR, STEP_KERNELS } step_kind;
+
+struct kstep;
 
 typedef struct step_model {
     step_kind kind;
@@ -82,11 +88,17 @@ typedef struct step_model {
     double link_bw, link_latency_s;
     /* linear */
     double a_s, b_s;
+    /* measured kernels: owned by whoever built it (the deployment), not by the step_model */
+    const struct kstep *kernels;
 } step_model;
 
 /* Builds the roofline model for a deployment. */
 void step_model_roofline(step_model *sm, const model_arch *m, const gpu_spec *g, precision weights,
                          precision kv, int tp, int tensor_cores, const step_coeffs *c);
+
+/* Turns a roofline model into the measured-kernel model priced by k (models/kstep.h); the
+ * roofline terms stay, for the breakdown's FLOPs and bytes. k must outlive sm. */
+void step_model_kernels(step_model *sm, const struct kstep *k);
 
 /* Parses "linear:a=A,b=B" (seconds). Returns -1 with a message on bad input. */
 int step_model_linear_parse(step_model *sm, const char *text, char *err, size_t errlen);
@@ -97,6 +109,8 @@ typedef struct step_breakdown {
     double kv_bytes_per_gpu;
     double attn_flops_per_gpu;
     double t_compute_s, t_memory_s, t_comm_s, t_fixed_s; /* t_fixed_s: all overhead */
+    /* (kernel model: t_compute_s holds the kernels but the all-reduces, t_memory_s 0,
+     * t_comm_s the all-reduces, t_fixed_s the time outside the kernels) */
     double t_step_s;                                     /* mean step time, before noise */
     int compute_bound;                                   /* 1 if t_compute >= t_memory */
     double intensity;                                    /* FLOPs per byte moved */

@@ -453,5 +453,34 @@ assert kv["auto"] - kv["10"] == 3744, kv
 PY
 expect_status 2 "--mem-reserve -1" -- "$capsim" run --model llama-3.1-8b --gpu h100-sxm --mem-reserve -1
 
+# --- the measured-kernel step model (opt-in): estimate says where a step's time goes, run
+# uses it, GPUs without tables and MoE models are refused in one line
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --batch 40 --prompt 1000 --output 50 \
+  --step-model kernels >"$tmp/ek.txt" 2>&1 || bad "estimate --step-model kernels"
+for t in "measured kernels, models/kernels/h100_sxm/vllm-0.19.0" "GEMMs (QKV, O, gate/up, down)" \
+         "decode attention" "outside the kernels" "roofline (default model)" "(CUDA graph)" \
+         "prefill step: GEMMs" "decode step: every kernel inside the measured tables"; do
+  grep -qF "$t" "$tmp/ek.txt" && ok || bad "estimate --step-model kernels: no '$t'"
+done
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --tp 2 --step-model kernels >"$tmp/ek2.txt" 2>&1 &&
+  awk '$1 == "all-reduce" && $2 > 0 && $3 > 0 { f = 1 } END { exit !f }' "$tmp/ek2.txt" && ok ||
+  bad "estimate --step-model kernels --tp 2: all-reduce time"
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --precision int4 --step-model kernels \
+  2>&1 | grep -q "int4 weight-only GEMM kernels are not in the tables" && ok || bad "int4 note"
+expect_usage_error "kernels on a GPU without tables" "no kernel tables for GPU 't4'" "h100-sxm, h200" -- \
+  estimate --model llama-3.2-1b --gpu t4 --precision fp16 --step-model kernels
+expect_usage_error "kernels on an MoE model" "not yet" -- estimate --model mixtral-8x7b --gpu h100-sxm \
+  --tp 2 --step-model kernels
+CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \
+  --step-model kernels --out "$tmp/rk" >/dev/null 2>&1 && ok || bad "run --step-model kernels"
+CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \
+  --out "$tmp/rr" >/dev/null 2>&1 && ok || bad "run (roofline) beside kernels"
+python3 - "$tmp" <<'PY' && ok || bad "run --step-model kernels: a faster TPOT than the roofline's"
+import csv, sys
+tpot = {m: float(next(csv.DictReader(open(f"{sys.argv[1]}/{m}/summary.csv")))["mean_tpot_ms"])
+        for m in ("rk", "rr")}
+assert 0 < tpot["rk"] < tpot["rr"], tpot
+PY
+
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

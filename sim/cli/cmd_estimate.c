@@ -10,6 +10,7 @@
 
 #include "sim/cli/cli.h"
 #include "sim/base/csvout.h"
+#include "models/kstep.h"
 #include "sim/plan/deploy.h"
 #include "sim/base/util.h"
 
@@ -40,7 +41,9 @@ static void usage(FILE *out)
             "                      (default auto: 2.15 GB, +0.4 GB at tp > 1)\n"
             "  --block-size N      tokens per KV block (default 16)\n"
             "  --profile FILE      step-time coefficients (default models/profiles/default.csv)\n"
-            "  --step-model SPEC   linear:a=A,b=B instead of the roofline model (seconds)\n"
+            "  --step-model SPEC   linear:a=A,b=B instead of the roofline model (seconds), or\n"
+            "                      kernels: measured vLLM kernels (opt-in; h100-sxm, h200,\n"
+            "                      a100-80gb, l40s, b200; dense models)\n"
             "  --format table|csv  output format (default table)\n"
             "  --catalog DIR       folder with models.csv and gpus.csv\n"
             "  -h, --help          show this help\n");
@@ -135,6 +138,51 @@ static void print_csv(const deploy *d, const deploy_options *o, double b, double
     csvout_end_row(&c);
 }
 
+/* One row of the kernel breakdown: the part's time in the prefill and mid decode steps. */
+static void kernel_row(const char *name, double pre_s, double dec_s)
+{
+    printf("  %-28s %14.3f %14.3f\n", name, 1e3 * pre_s, 1e3 * dec_s);
+}
+
+/* Where a step's time goes under the measured-kernel model, for the prefill step and the
+ * mid decode step, beside what the roofline of the same deployment says. */
+static void print_kernels(const deploy *d, double b, double p, double o)
+{
+    step_shape pre = step_shape_prefill(b, p), mid = step_shape_decode(b, p + o / 2);
+    kstep_breakdown k[2];
+    kstep_time_s(d->kstep, &pre, &k[0]);
+    kstep_time_s(d->kstep, &mid, &k[1]);
+    step_model roof = d->step;
+    roof.kind = STEP_ROOFLINE;
+    printf("\n  %-28s %14s %14s\n", "one step, ms", "prefill", "decode (mid)");
+    kernel_row("GEMMs (QKV, O, gate/up, down)", k[0].gemm_s, k[1].gemm_s);
+    kernel_row("LM head", k[0].lm_head_s, k[1].lm_head_s);
+    kernel_row("prefill attention", k[0].prefill_attn_s, k[1].prefill_attn_s);
+    kernel_row("decode attention", k[0].decode_attn_s, k[1].decode_attn_s);
+    kernel_row("all-reduce", k[0].allreduce_s, k[1].allreduce_s);
+    kernel_row("outside the kernels", k[0].outside_s, k[1].outside_s);
+    kernel_row("step", k[0].t_step_s, k[1].t_step_s);
+    kernel_row("roofline (default model)", step_time_s(&roof, &pre, NULL),
+               step_time_s(&roof, &mid, NULL));
+    printf("  %-28s %14.0f %14.0f%s\n", "GEMM m (tokens, padded)", k[0].gemm_tokens,
+           k[1].gemm_tokens, k[1].graph ? "  (CUDA graph)" : "");
+    for (int i = 0; i < 2; i++) {
+        char names[128];
+        printf("  %s step: %s\n", i == 0 ? "prefill" : "decode",
+               k[i].extrapolated ? kstep_extrapolated_names(k[i].extrapolated, names, sizeof names)
+                                 : "every kernel inside the measured tables");
+        if (k[i].extrapolated)
+            printf("    (extrapolated: outside the tables' grid, priced by the roofline of that "
+                   "kernel)\n");
+    }
+    printf("\n  Kernel times are vLLM's, measured (models/kernels/%s); the time outside the\n"
+           "  kernels is %.3g ms per step, %.3g ms per layer and %.3g ms per sequence\n"
+           "  (models/catalog/SOURCES.md#step-overhead). Decode attention is priced at the\n"
+           "  batch's mean context.\n",
+           kstep_source(d->kstep), 1e3 * KSTEP_OUTSIDE_STEP_S, 1e3 * KSTEP_OUTSIDE_LAYER_S,
+           1e3 * KSTEP_OUTSIDE_SEQ_S);
+}
+
 static void print_table(const deploy *d, double b, double p, double o, const estimate *e)
 {
     printf("capsim estimate: %s on %d x %s, weights %s, KV cache %s\n", d->model.name, d->tp,
@@ -143,6 +191,10 @@ static void print_table(const deploy *d, double b, double p, double o, const est
         printf("  note: %s\n", d->note);
     if (d->step.kind == STEP_LINEAR)
         printf("  step-time model: %s\n", d->profile.basis);
+    else if (d->step.kind == STEP_KERNELS)
+        printf("  step-time model: measured kernels, models/kernels/%s (opt-in); kernels\n"
+               "    outside the tables priced by the roofline of profile %s (mfu %.3g, mbu %.3g)\n",
+               kstep_source(d->kstep), d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu);
     else
         printf("  profile %s: mfu %.3g, mbu %.3g, overhead %.3g ms per step, noise cv %.3g\n"
                "    (%s)\n",
@@ -163,6 +215,10 @@ static void print_table(const deploy *d, double b, double p, double o, const est
            (unsigned long long)e->max_batch, p + o);
     if (d->step.kind == STEP_LINEAR)
         return;
+    if (d->step.kind == STEP_KERNELS) {
+        print_kernels(d, b, p, o);
+        return;
+    }
     printf("\n  %-28s %14s %14s\n", "one step", "prefill", "decode (mid)");
     const step_breakdown *s[2] = {&e->prefill, &e->decode};
     printf("  %-28s %14.3g %14.3g\n", "FLOPs per GPU", s[0]->flops_per_gpu, s[1]->flops_per_gpu);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/kstep.h"
 #include "sim/plan/catalog_paths.h"
 #include "sim/base/util.h"
 
@@ -38,6 +39,35 @@ static const char *model_name_at(const void *l, size_t i)
 static const char *gpu_name_at(const void *l, size_t i)
 {
     return ((const gpu_list *)l)->items[i].name;
+}
+
+/* Builds the measured-kernel model over the roofline just built (whose rates and
+ * efficiencies price the kernels outside the tables' grids), and says in the note how a
+ * precision without tables of its own is priced. */
+static int deploy_kernels(const deploy_options *o, deploy *d, char *err, size_t errlen)
+{
+    precision path;
+    int native;
+    kstep_roofline rf = {.gemm_flops_per_s = d->step.rate_flops,
+                         .attn_flops_per_s = gpu_compute_rate(&d->gpu, PREC_BF16,
+                                                              o->tensor_cores, &path, &native),
+                         .mem_bytes_per_s = d->gpu.mem_bw_bytes_per_s,
+                         .mfu = d->profile.c.mfu,
+                         .mbu = d->profile.c.mbu,
+                         .link_bytes_per_s = d->gpu.link_bw_bytes_per_s,
+                         .link_latency_s = d->gpu.link_latency_s};
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/models/kernels", capsim_data_dir());
+    if (kstep_build(&d->kstep, dir, &d->model, &d->gpu, d->weights, d->kv, d->tp, &rf, err,
+                    errlen) != 0)
+        return -1;
+    step_model_kernels(&d->step, d->kstep);
+    const char *note = kstep_note(d->kstep);
+    if (note[0] != '\0') {
+        size_t used = strlen(d->note);
+        snprintf(d->note + used, sizeof d->note - used, "%s%s", used ? "; " : "", note);
+    }
+    return 0;
 }
 
 int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
@@ -125,7 +155,8 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
                                   .block_size = o->block_size};
     if (memplan_make(&d->model, &d->gpu, &d->mem_cfg, &d->mem, err, errlen) != 0)
         goto fail;
-    if (o->step_model) {
+    int kernels = o->step_model && strcmp(o->step_model, "kernels") == 0;
+    if (o->step_model && !kernels) {
         if (step_model_linear_parse(&d->step, o->step_model, err, errlen) != 0)
             goto fail;
         snprintf(d->profile.gpu, sizeof d->profile.gpu, "%s", d->gpu.name);
@@ -152,6 +183,8 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
                  d->gpu.name, precision_name(precision_compute_path(d->weights)),
                  precision_name(d->step.rate_path), d->step.rate_flops / 1e12,
                  precision_weight_bytes(d->weights));
+    if (kernels && deploy_kernels(o, d, err, errlen) != 0)
+        goto fail;
     return 0;
 fail:
     deploy_fini(d);
@@ -163,4 +196,6 @@ void deploy_fini(deploy *d)
     model_list_free(&d->models);
     gpu_list_free(&d->gpus);
     profile_list_free(&d->profiles);
+    kstep_free(d->kstep);
+    d->kstep = NULL;
 }

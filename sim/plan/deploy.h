@@ -30,7 +30,8 @@ typedef struct deploy_options {
     uint32_t block_size;
     const char *profile;     /* profile CSV; NULL = models/profiles/default.csv */
     const profile_row *coeffs; /* non-NULL: these coefficients, and no profile file is read */
-    const char *step_model;  /* NULL = roofline; "linear:a=A,b=B" for the linear model */
+    const char *step_model;  /* NULL = roofline; "linear:a=A,b=B" for the linear model;
+                                "kernels" for the measured-kernel model (models/kstep.h) */
     const char *catalog_dir; /* NULL = the default */
 } deploy_options;
 
@@ -46,6 +47,7 @@ typedef struct deploy {
     memplan mem;
     profile_row profile; /* the coefficients used */
     step_model step;
+    struct kstep *kstep; /* the measured-kernel model that step uses; NULL without it */
     char note[256]; /* a precision fallback, said in the output; "" if none */
 } deploy;
 

@@ -1,0 +1,445 @@
+/*
+ * kstep: the measured-kernel step model (see kstep.h): the shapes of a deployment's kernels,
+ * their times precomputed at deployment setup, and the sum that prices a step.
+ */
+#include "models/kstep.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/kernels.h"
+#include "sim/base/util.h"
+
+/* The widest GEMM measured (n) in the tables; the LM head is wider for every vocabulary
+ * above 64K tokens per GPU. */
+#define KSTEP_GEMM_MAX_N 65536.0
+
+/* Per-layer GEMM and LM head times are precomputed for m = 1 .. KSTEP_CACHE_M: every
+ * decode-only batch (at most KSTEP_GRAPH_MAX padded, a few hundred in practice) and small
+ * mixed steps; larger steps look the tables up directly. */
+#define KSTEP_CACHE_M 1024
+
+/* Activations and all-reduce messages are 16-bit. */
+#define KSTEP_ACT_BYTES 2.0
+
+#define KSTEP_NPROJ 4
+
+/* Decode attention is precomputed at every decode batch up to KSTEP_GRAPH_MAX and every
+ * context of the table's grid (at most KSTEP_MAX_KNOTS of them; 17 in the shipped tables). */
+#define KSTEP_MAX_KNOTS 32
+
+struct kstep {
+    kernels_set set;
+    const ktable *gemm, *prefill, *decode, *allreduce;
+    char gemm_dtype[16], kv_dtype[16];
+    char source[2 * KERNELS_NAME_MAX + 2];
+    char note[256];
+    kstep_roofline rf;
+    double layers, tp, hidden;
+    int nproj; /* projections per layer: QKV, O, gate/up (up alone without a gated MLP), down */
+    double proj_n[KSTEP_NPROJ], proj_k[KSTEP_NPROJ];
+    double lm_pieces, lm_n, lm_k; /* the LM head as lm_pieces GEMMs of n = lm_n each */
+    double heads, kv_heads, head_dim; /* per GPU */
+    double weight_bytes, kv_bytes;    /* per element */
+    /* per-layer sum of the projections (ms) and the LM head (ms) at m = index, with the
+     * KSTEP_X_* bits of each; index 0 unused */
+    double layer_gemm_ms[KSTEP_CACHE_M + 1], lm_head_ms[KSTEP_CACHE_M + 1];
+    unsigned char layer_gemm_x[KSTEP_CACHE_M + 1], lm_head_x[KSTEP_CACHE_M + 1];
+    /* one all-reduce (ms) at m tokens, [0] eager and [1] from a CUDA graph (tp > 1) */
+    double allreduce_ms[2][KSTEP_CACHE_M + 1];
+    unsigned char allreduce_x[2][KSTEP_CACHE_M + 1];
+    /* decode attention of one layer (ms) at batch b (index) and context ctx_knot[j], NaN
+     * where the table does not hold the point (the step then looks it up and extrapolates) */
+    int nknots; /* 0: no precomputed decode attention */
+    double ctx_knot[KSTEP_MAX_KNOTS];
+    double decode_ms[KSTEP_GRAPH_MAX + 1][KSTEP_MAX_KNOTS];
+};
+
+int kstep_graph_size(int b)
+{
+    if (b <= 1)
+        return 1;
+    if (b <= 2)
+        return 2;
+    if (b <= 4)
+        return 4;
+    if (b < 256)
+        return (b + 7) / 8 * 8;
+    if (b <= KSTEP_GRAPH_MAX)
+        return (b + 15) / 16 * 16;
+    return b;
+}
+
+/* A kernel's roofline time, ms: the larger of its compute and memory times. */
+static double roofline_ms(double flops, double flops_per_s, double bytes, double bytes_per_s,
+                          const kstep_roofline *rf)
+{
+    return 1e3 * fmax(flops / (flops_per_s * rf->mfu), bytes / (bytes_per_s * rf->mbu));
+}
+
+/* The latency of a looked-up kernel, ms. Outside the grid (or without a key) the kernel is
+ * priced by its roofline, never below the edge value the table returned: every grid of the
+ * tables starts at or below the smallest shape a catalog model asks for (m, batch and
+ * context from 1, n and k from 32), so a point outside is beyond the high end, where the
+ * edge value is a lower bound; taking the larger keeps the model monotone across the edge. */
+static double priced(const ktable_result *r, double roofline, unsigned bit, unsigned *x)
+{
+    if (r->status == KTABLE_OK)
+        return r->latency_ms;
+    *x |= bit;
+    return r->status == KTABLE_EXTRAPOLATED ? fmax(r->latency_ms, roofline) : roofline;
+}
+
+static double gemm_ms(const kstep *k, double m, double n, double kk, unsigned bit, unsigned *x)
+{
+    ktable_result r;
+    ktable_gemm(k->gemm, k->gemm_dtype, m, n, kk, &r);
+    if (r.status == KTABLE_OK)
+        return r.latency_ms;
+    double bytes = n * kk * k->weight_bytes + KSTEP_ACT_BYTES * m * (kk + n);
+    return priced(&r, roofline_ms(2.0 * m * n * kk, k->rf.gemm_flops_per_s, bytes,
+                                  k->rf.mem_bytes_per_s, &k->rf),
+                  bit, x);
+}
+
+/* The four (three) projections of one layer at m tokens, ms. */
+static double layer_gemms_ms(const kstep *k, double m, unsigned *x)
+{
+    double t = 0;
+    for (int i = 0; i < k->nproj; i++)
+        t += gemm_ms(k, m, k->proj_n[i], k->proj_k[i], KSTEP_X_GEMM, x);
+    return t;
+}
+
+/* The LM head at m sequences, ms: ceil(n / 65536) equal GEMMs when n per GPU is wider than
+ * the widest measured one. Splitting the columns reads every weight once either way, so on
+ * the memory-bound side (decode) the pieces cost what the whole does, plus a launch each; on
+ * the compute-bound side the sum is a little pessimistic for the wide GEMM's better tiling. */
+static double lm_head_ms(const kstep *k, double m, unsigned *x)
+{
+    return k->lm_pieces * gemm_ms(k, m, k->lm_n, k->lm_k, KSTEP_X_LM_HEAD, x);
+}
+
+/* Decode attention from the precomputed grid, or NaN when the point is not in it (batch not
+ * a whole number up to KSTEP_GRAPH_MAX, context outside the knots, a knot outside the
+ * table). The table interpolates the context linearly between its grid values, for any
+ * batch, so interpolating the precomputed values between the same knots gives the lookup's
+ * own result (to rounding). */
+static double decode_attn_cached(const kstep *k, double b, double c)
+{
+    if (k->nknots < 2 || !(b >= 1 && b <= KSTEP_GRAPH_MAX) || b != floor(b) ||
+        !(c >= k->ctx_knot[0] && c <= k->ctx_knot[k->nknots - 1]))
+        return NAN;
+    int lo = 0, hi = k->nknots - 1; /* ctx_knot[lo] <= c <= ctx_knot[hi] */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (k->ctx_knot[mid] <= c)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const double *row = k->decode_ms[(int)b];
+    if (c == k->ctx_knot[lo])
+        return row[lo];
+    double w = (c - k->ctx_knot[lo]) / (k->ctx_knot[hi] - k->ctx_knot[lo]);
+    return row[lo] + w * (row[hi] - row[lo]); /* NaN if either knot is not held */
+}
+
+/* Decode attention of b sequences at context c (the step's mean), one layer, ms.
+ * step_shape carries only the sum of the contexts: a batch of mixed contexts is priced at
+ * its mean, which is exact where the kernel's time is linear in the context (as the decode
+ * table is, over most of its grid) and not otherwise. Pricing each sequence's own context
+ * needs the contexts from the scheduler, a later step of issue 12. */
+static double decode_attn_ms(const kstep *k, double b, double c, unsigned *x)
+{
+    double cached = decode_attn_cached(k, b, c);
+    if (!isnan(cached))
+        return cached;
+    ktable_result r;
+    ktable_decode_attn(k->decode, b, c, k->heads, k->kv_heads, k->head_dim, k->kv_dtype, &r);
+    if (r.status == KTABLE_OK)
+        return r.latency_ms;
+    double flops = 4.0 * k->heads * k->head_dim * b * c;
+    double bytes = b * c * 2.0 * k->kv_heads * k->head_dim * k->kv_bytes;
+    return priced(&r,
+                  roofline_ms(flops, k->rf.attn_flops_per_s, bytes, k->rf.mem_bytes_per_s, &k->rf),
+                  KSTEP_X_DECODE_ATTN, x);
+}
+
+/* Prefill attention of the step's chunks, one layer, ms. The table measures b prompts of
+ * isl tokens from an empty cache; the chunks are priced at their mean length, and a chunk
+ * that attends to earlier tokens of its prompt (chunked prefill) is charged in proportion to
+ * its (query, key) pairs, which the table's kernel time follows for long chunks. */
+static double prefill_attn_ms(const kstep *k, const step_shape *s, unsigned *x)
+{
+    double b = s->prefill_seqs, isl = s->prefill_tokens / s->prefill_seqs;
+    double fresh_pairs = b * isl * (isl + 1.0) / 2.0;
+    double scale = s->prefill_attn > fresh_pairs ? s->prefill_attn / fresh_pairs : 1.0;
+    ktable_result r;
+    ktable_prefill_attn(k->prefill, b, isl, k->heads, k->kv_heads, k->head_dim, k->kv_dtype, &r);
+    if (r.status == KTABLE_OK)
+        return scale * r.latency_ms;
+    double flops = 4.0 * k->heads * k->head_dim * fresh_pairs;
+    double bytes = KSTEP_ACT_BYTES * b * isl * (k->heads + 2.0 * k->kv_heads) * k->head_dim;
+    return scale * priced(&r, roofline_ms(flops, k->rf.attn_flops_per_s, bytes,
+                                          k->rf.mem_bytes_per_s, &k->rf),
+                          KSTEP_X_PREFILL_ATTN, x);
+}
+
+/* One all-reduce of tokens x hidden elements over the tp GPUs, ms; outside the table, the
+ * ring algorithm over the links. */
+static double allreduce_ms(const kstep *k, double tokens, int graph, unsigned *x)
+{
+    double elems = tokens * k->hidden;
+    ktable_result r;
+    ktable_allreduce(k->allreduce, k->tp, elems, graph ? "vllm_graph" : "vllm_eager", &r);
+    if (r.status == KTABLE_OK)
+        return r.latency_ms;
+    double ring = 2.0 * (k->tp - 1.0) / k->tp * elems * KSTEP_ACT_BYTES / k->rf.link_bytes_per_s +
+                  2.0 * (k->tp - 1.0) * k->rf.link_latency_s;
+    return priced(&r, 1e3 * ring, KSTEP_X_ALLREDUCE, x);
+}
+
+/* The per-GPU shapes of the deployment, and the dtypes of its tables. */
+static void set_shapes(kstep *k, const model_arch *m, precision weights, precision kv, int tp)
+{
+    double t = tp, hd = m->head_dim;
+    k->layers = m->layers;
+    k->tp = t;
+    k->hidden = m->hidden;
+    k->heads = m->heads / t;
+    /* KV heads are replicated when there are fewer of them than GPUs. */
+    k->kv_heads = fmax(m->kv_heads / t, 1.0);
+    k->head_dim = hd;
+    k->proj_n[0] = (m->heads + 2.0 * m->kv_heads) * hd / t;
+    k->proj_k[0] = m->hidden;
+    k->proj_n[1] = m->hidden;
+    k->proj_k[1] = m->heads * hd / t;
+    k->proj_n[2] = (m->gated_mlp ? 2.0 : 1.0) * m->ffn / t;
+    k->proj_k[2] = m->hidden;
+    k->proj_n[3] = m->hidden;
+    k->proj_k[3] = m->ffn / t;
+    k->nproj = KSTEP_NPROJ;
+    double vocab = m->vocab / t;
+    k->lm_pieces = ceil(vocab / KSTEP_GEMM_MAX_N);
+    k->lm_n = vocab / k->lm_pieces;
+    k->lm_k = m->hidden;
+    k->weight_bytes = precision_weight_bytes(weights);
+    k->kv_bytes = precision_kv_bytes(kv);
+    snprintf(k->gemm_dtype, sizeof k->gemm_dtype, "%s", weights == PREC_FP8 ? "fp8" : "bfloat16");
+    snprintf(k->kv_dtype, sizeof k->kv_dtype, "%s", kv == PREC_FP8 ? "fp8" : "bfloat16");
+    ktable_result r;
+    if (weights == PREC_FP8 &&
+        ktable_gemm(k->gemm, "fp8", 1, k->proj_n[1], k->proj_k[1], &r) == KTABLE_NO_KEY) {
+        snprintf(k->gemm_dtype, sizeof k->gemm_dtype, "bfloat16");
+        snprintf(k->note, sizeof k->note,
+                 "no fp8 GEMMs measured on this GPU: GEMMs priced as bf16");
+    } else if (weights == PREC_INT8 || weights == PREC_INT4) {
+        snprintf(k->note, sizeof k->note,
+                 "%s weight-only GEMM kernels are not in the tables: GEMMs priced as bf16 "
+                 "(pessimistic where they are memory-bound)",
+                 precision_name(weights));
+    }
+    if (kv == PREC_INT8) {
+        size_t used = strlen(k->note);
+        snprintf(k->note + used, sizeof k->note - used, "%sint8 KV cache not measured: "
+                 "attention priced with a bf16 cache", used ? "; " : "");
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The distinct contexts of the decode table (its "step" axis), sorted, into k->ctx_knot;
+ * nknots stays 0 when there are more than KSTEP_MAX_KNOTS or the axis is not where expected. */
+static void find_knots(kstep *k)
+{
+    const int axis = 3; /* head_dim, num_key_value_heads, batch_size, step, num_heads */
+    if (ktable_naxes(k->decode) != 5 || strcmp(ktable_axis_name(k->decode, axis), "step") != 0)
+        return;
+    double knots[KSTEP_MAX_KNOTS];
+    int n = 0;
+    for (size_t i = 0; i < ktable_nrows(k->decode); i++) {
+        const char *keys[KTABLE_MAX_KEYS];
+        double axes[KTABLE_MAX_AXES], lat;
+        ktable_row(k->decode, i, keys, axes, &lat);
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = knots[j] == axes[axis];
+        if (seen)
+            continue;
+        if (n == KSTEP_MAX_KNOTS)
+            return;
+        knots[n++] = axes[axis];
+    }
+    qsort(knots, (size_t)n, sizeof knots[0], cmp_double);
+    memcpy(k->ctx_knot, knots, (size_t)n * sizeof knots[0]);
+    k->nknots = n;
+}
+
+static void fill_cache(kstep *k)
+{
+    find_knots(k);
+    for (int b = 1; b <= KSTEP_GRAPH_MAX; b++)
+        for (int j = 0; j < k->nknots; j++) {
+            ktable_result r;
+            ktable_decode_attn(k->decode, b, k->ctx_knot[j], k->heads, k->kv_heads, k->head_dim,
+                               k->kv_dtype, &r);
+            k->decode_ms[b][j] = r.status == KTABLE_OK ? r.latency_ms : NAN;
+        }
+    for (int m = 1; m <= KSTEP_CACHE_M; m++) {
+        unsigned x = 0;
+        k->layer_gemm_ms[m] = layer_gemms_ms(k, m, &x);
+        k->layer_gemm_x[m] = (unsigned char)x;
+        x = 0;
+        k->lm_head_ms[m] = lm_head_ms(k, m, &x);
+        k->lm_head_x[m] = (unsigned char)x;
+        for (int graph = 0; graph < 2 && k->tp > 1; graph++) {
+            x = 0;
+            k->allreduce_ms[graph][m] = allreduce_ms(k, m, graph, &x);
+            k->allreduce_x[graph][m] = (unsigned char)x;
+        }
+    }
+}
+
+int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const gpu_spec *g,
+                precision weights, precision kv, int tp, const kstep_roofline *rf, char *err,
+                size_t errlen)
+{
+    *out = NULL;
+    char names[256];
+    const char *folder = kernels_gpu_folder(g->name);
+    if (folder == NULL) {
+        util_errf(err, errlen,
+                  "--step-model kernels: no kernel tables for GPU '%s' (tables exist for %s)",
+                  g->name, kernels_gpu_names(names, sizeof names));
+        return -1;
+    }
+    if (m->experts > 0) {
+        util_errf(err, errlen,
+                  "--step-model kernels: MoE models (%s) are not yet priced from the kernel "
+                  "tables; use the roofline",
+                  m->name);
+        return -1;
+    }
+    kstep *k = calloc(1, sizeof *k);
+    if (k == NULL) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (kernels_load(kernels_dir, folder, NULL, &k->set, err, errlen) != 0) {
+        free(k);
+        return -1;
+    }
+    k->gemm = k->set.table[KTABLE_GEMM];
+    k->prefill = k->set.table[KTABLE_PREFILL_ATTN];
+    k->decode = k->set.table[KTABLE_DECODE_ATTN];
+    k->allreduce = k->set.table[KTABLE_CUSTOM_AR];
+    if (k->gemm == NULL || k->prefill == NULL || k->decode == NULL ||
+        (tp > 1 && k->allreduce == NULL)) {
+        util_errf(err, errlen, "%s/%s/%s: a GEMM, attention or all-reduce table is missing",
+                  kernels_dir, folder, k->set.stack);
+        kstep_free(k);
+        return -1;
+    }
+    snprintf(k->source, sizeof k->source, "%s/%s", folder, k->set.stack);
+    k->rf = *rf;
+    set_shapes(k, m, weights, kv, tp);
+    fill_cache(k);
+    *out = k;
+    return 0;
+}
+
+void kstep_free(kstep *k)
+{
+    if (k == NULL)
+        return;
+    kernels_free(&k->set);
+    free(k);
+}
+
+const char *kstep_source(const kstep *k)
+{
+    return k->source;
+}
+
+const char *kstep_note(const kstep *k)
+{
+    return k->note;
+}
+
+double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
+{
+    kstep_breakdown local;
+    if (b == NULL)
+        b = &local;
+    memset(b, 0, sizeof *b);
+    double seqs = s->prefill_seqs + s->decode_seqs;
+    double tokens = s->prefill_tokens + s->decode_seqs;
+    b->graph = s->prefill_seqs <= 0 && s->decode_seqs >= 1 && s->decode_seqs <= KSTEP_GRAPH_MAX;
+    if (b->graph)
+        tokens = seqs = kstep_graph_size((int)ceil(s->decode_seqs));
+    b->outside_s =
+        KSTEP_OUTSIDE_STEP_S + KSTEP_OUTSIDE_LAYER_S * k->layers + KSTEP_OUTSIDE_SEQ_S * seqs;
+    unsigned x = 0;
+    double m = ceil(tokens), ms = ceil(seqs);
+    b->gemm_tokens = m;
+    if (m >= 1) {
+        double layer_ms, ar_ms = 0;
+        if (m <= KSTEP_CACHE_M) {
+            int i = (int)m;
+            layer_ms = k->layer_gemm_ms[i];
+            x |= k->layer_gemm_x[i];
+            if (k->tp > 1) {
+                ar_ms = k->allreduce_ms[b->graph][i];
+                x |= k->allreduce_x[b->graph][i];
+            }
+        } else {
+            layer_ms = layer_gemms_ms(k, m, &x);
+            if (k->tp > 1)
+                ar_ms = allreduce_ms(k, m, b->graph, &x);
+        }
+        b->gemm_s = 1e-3 * k->layers * layer_ms;
+        b->allreduce_s = 1e-3 * 2.0 * k->layers * ar_ms;
+    }
+    if (ms >= 1) {
+        if (ms <= KSTEP_CACHE_M) {
+            b->lm_head_s = 1e-3 * k->lm_head_ms[(int)ms];
+            x |= k->lm_head_x[(int)ms];
+        } else {
+            b->lm_head_s = 1e-3 * lm_head_ms(k, ms, &x);
+        }
+    }
+    if (s->decode_seqs > 0 && s->decode_ctx > 0)
+        b->decode_attn_s = 1e-3 * k->layers *
+                           decode_attn_ms(k, s->decode_seqs, s->decode_ctx / s->decode_seqs, &x);
+    if (s->prefill_seqs > 0 && s->prefill_tokens > 0)
+        b->prefill_attn_s = 1e-3 * k->layers * prefill_attn_ms(k, s, &x);
+    b->extrapolated = x;
+    b->t_step_s = b->gemm_s + b->lm_head_s + b->prefill_attn_s + b->decode_attn_s +
+                  b->allreduce_s + b->outside_s;
+    return b->t_step_s;
+}
+
+const char *kstep_extrapolated_names(unsigned bits, char *buf, size_t len)
+{
+    static const char *const NAMES[] = {"GEMMs", "LM head", "prefill attention",
+                                        "decode attention", "all-reduce"};
+    size_t used = 0;
+    if (len > 0)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof NAMES / sizeof NAMES[0] && used + 1 < len; i++) {
+        if (!(bits & (1u << i)))
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", NAMES[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}

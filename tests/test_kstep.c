@@ -1,0 +1,389 @@
+/*
+ * test_kstep: the measured-kernel step model (models/kstep) on the shipped tables: the
+ * per-layer sum checked by hand for Llama-3.1-8B on an H100 (each kernel looked up here and
+ * summed), tensor-parallel splitting, monotonicity in batch and context, CUDA-graph padding,
+ * extrapolation flagged outside the grids, the precisions, and the refusals.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "models/gpu.h"
+#include "models/kernels.h"
+#include "models/kstep.h"
+#include "models/model.h"
+#include "models/steptime.h"
+#include "tests/check.h"
+
+#define KERNELS CAPSIM_SOURCE_DIR "/models/kernels"
+#define CATALOG CAPSIM_SOURCE_DIR "/models/catalog"
+
+/* The deployment's roofline that prices kernels outside the grids (H100 SXM-like numbers;
+ * only the extrapolated parts depend on them). */
+static const kstep_roofline RF = {.gemm_flops_per_s = 989e12,
+                                  .attn_flops_per_s = 989e12,
+                                  .mem_bytes_per_s = 3.35e12,
+                                  .mfu = 0.5,
+                                  .mbu = 0.8,
+                                  .link_bytes_per_s = 450e9,
+                                  .link_latency_s = 5e-6};
+
+typedef struct fixture {
+    model_list models;
+    gpu_list gpus;
+    kernels_set set; /* the H100's newest stack, for the hand sums */
+    int ok;
+} fixture;
+
+static void fixture_load(fixture *f)
+{
+    char err[512], path[1024];
+    memset(f, 0, sizeof *f);
+    snprintf(path, sizeof path, "%s/models.csv", CATALOG);
+    int rc = model_list_load(path, &f->models, err, sizeof err);
+    snprintf(path, sizeof path, "%s/gpus.csv", CATALOG);
+    rc |= gpu_list_load(path, &f->gpus, err, sizeof err);
+    rc |= kernels_load(KERNELS, "h100_sxm", NULL, &f->set, err, sizeof err);
+    f->ok = CHECK(rc == 0);
+}
+
+static void fixture_free(fixture *f)
+{
+    model_list_free(&f->models);
+    gpu_list_free(&f->gpus);
+    kernels_free(&f->set);
+}
+
+static kstep *build(const fixture *f, const char *model, const char *gpu, precision w,
+                    precision kv, int tp)
+{
+    char err[512];
+    kstep *k = NULL;
+    const model_arch *m = model_list_find(&f->models, model);
+    const gpu_spec *g = gpu_list_find(&f->gpus, gpu);
+    if (!CHECK(m != NULL && g != NULL))
+        return NULL;
+    if (!CHECK(kstep_build(&k, KERNELS, m, g, w, kv, tp, &RF, err, sizeof err) == 0))
+        printf("  %s\n", err);
+    return k;
+}
+
+/* One GEMM of the H100's bf16 table, which must be inside the grid. */
+static double gemm(const fixture *f, const char *dtype, double m, double n, double k)
+{
+    ktable_result r;
+    CHECK_EQ_INT(ktable_gemm(f->set.table[KTABLE_GEMM], dtype, m, n, k, &r), KTABLE_OK);
+    return r.latency_ms;
+}
+
+static double outside_s(double layers, double seqs)
+{
+    return KSTEP_OUTSIDE_STEP_S + KSTEP_OUTSIDE_LAYER_S * layers + KSTEP_OUTSIDE_SEQ_S * seqs;
+}
+
+/* Llama-3.1-8B (32 layers, hidden 4096, 32 heads, 8 KV heads, head size 128, MLP 14336,
+ * vocabulary 128256) on one H100, a decode step of 40 sequences at context 1024: 40 is a
+ * capture size, so nothing is padded. */
+static void test_per_layer_sum_by_hand(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    if (k != NULL) {
+        double qkv = gemm(&f, "bfloat16", 40, (32 + 2 * 8) * 128, 4096);
+        double o = gemm(&f, "bfloat16", 40, 4096, 32 * 128);
+        double gate_up = gemm(&f, "bfloat16", 40, 2 * 14336, 4096);
+        double down = gemm(&f, "bfloat16", 40, 4096, 14336);
+        /* 128256 > 65536: two pieces of 64128 columns. */
+        double lm = 2 * gemm(&f, "bfloat16", 40, 64128, 4096);
+        ktable_result r;
+        CHECK_EQ_INT(ktable_decode_attn(f.set.table[KTABLE_DECODE_ATTN], 40, 1024, 32, 8, 128,
+                                        "bfloat16", &r),
+                     KTABLE_OK);
+        double attn = r.latency_ms;
+        step_shape s = step_shape_decode(40, 1024);
+        kstep_breakdown b;
+        double t = kstep_time_s(k, &s, &b);
+        CHECK_REL(b.gemm_s, 32 * (qkv + o + gate_up + down) * 1e-3, 1e-12);
+        CHECK_REL(b.lm_head_s, lm * 1e-3, 1e-12);
+        CHECK_REL(b.decode_attn_s, 32 * attn * 1e-3, 1e-12);
+        CHECK_EQ_DBL(b.prefill_attn_s, 0);
+        CHECK_EQ_DBL(b.allreduce_s, 0);
+        CHECK_REL(b.outside_s, outside_s(32, 40), 1e-12);
+        double by_hand = (32 * (qkv + o + gate_up + down + attn) + lm) * 1e-3 + outside_s(32, 40);
+        CHECK_REL(t, by_hand, 1e-12);
+        CHECK_EQ_INT(b.graph, 1);
+        CHECK_EQ_DBL(b.gemm_tokens, 40);
+        CHECK_EQ_U64(b.extrapolated, 0);
+        /* The figure: the kernels of this step add to roughly 7-9 ms. */
+        double kernels_ms = 1e3 * (t - b.outside_s);
+        CHECK(kernels_ms > 7.0 && kernels_ms < 9.0);
+        printf("  llama-3.1-8b h100 decode 40 x 1024: kernels %.3f ms, step %.3f ms\n",
+               kernels_ms, 1e3 * t);
+        CHECK(strcmp(kstep_source(k), "h100_sxm/vllm-0.19.0") == 0);
+        CHECK_EQ_INT(kstep_note(k)[0], '\0');
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
+/* tp 2 splits n of QKV and gate/up and k of O and down, halves the heads, and adds two
+ * all-reduces of tokens x hidden per layer: from a CUDA graph in a decode-only step, eager in
+ * a step with a prefill chunk. */
+static void test_tensor_parallel_split(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 2) : NULL;
+    if (k != NULL) {
+        double proj = gemm(&f, "bfloat16", 40, 3072, 4096) + gemm(&f, "bfloat16", 40, 4096, 2048) +
+                      gemm(&f, "bfloat16", 40, 14336, 4096) + gemm(&f, "bfloat16", 40, 4096, 7168);
+        double lm = gemm(&f, "bfloat16", 40, 64128, 4096); /* one piece at tp 2 */
+        const ktable *ar = f.set.table[KTABLE_CUSTOM_AR];
+        ktable_result g, e, d;
+        CHECK_EQ_INT(ktable_allreduce(ar, 2, 40 * 4096, "vllm_graph", &g), KTABLE_OK);
+        CHECK_EQ_INT(ktable_decode_attn(f.set.table[KTABLE_DECODE_ATTN], 40, 1024, 16, 4, 128,
+                                        "bfloat16", &d),
+                     KTABLE_OK);
+        step_shape s = step_shape_decode(40, 1024);
+        kstep_breakdown b;
+        kstep_time_s(k, &s, &b);
+        CHECK_REL(b.gemm_s, 32 * proj * 1e-3, 1e-12);
+        CHECK_REL(b.lm_head_s, lm * 1e-3, 1e-12);
+        CHECK_REL(b.decode_attn_s, 32 * d.latency_ms * 1e-3, 1e-12);
+        CHECK_REL(b.allreduce_s, 2 * 32 * g.latency_ms * 1e-3, 1e-12);
+        /* A mixed step: 500 prefill tokens of one prompt beside 39 decoding sequences. */
+        step_shape mixed = step_shape_prefill(1, 500);
+        mixed.decode_seqs = 39;
+        mixed.decode_ctx = 39 * 1024.0;
+        kstep_time_s(k, &mixed, &b);
+        CHECK_EQ_INT(b.graph, 0);
+        CHECK_EQ_DBL(b.gemm_tokens, 539);
+        CHECK_EQ_INT(ktable_allreduce(ar, 2, 539 * 4096, "vllm_eager", &e), KTABLE_OK);
+        CHECK_REL(b.allreduce_s, 2 * 32 * e.latency_ms * 1e-3, 1e-12);
+        CHECK(b.prefill_attn_s > 0 && b.decode_attn_s > 0);
+        CHECK_EQ_U64(b.extrapolated, 0);
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
+/* The measured latencies are not strictly monotone: neighbouring grid points dip by up to
+ * about 3% (run-to-run noise, a tile size that suits one m better than the next, a flat
+ * memory-bound stretch where doubling a small batch changes nothing), and the model follows
+ * the tables rather than smoothing them. So: a bigger batch, context or prompt never costs
+ * NOISE less than any smaller one, and the largest costs clearly more than the smallest. */
+#define NOISE 0.05
+
+typedef step_shape (*shape_of)(double x, double fixed);
+
+static step_shape decode_batch(double b, double c)
+{
+    return step_shape_decode(b, c);
+}
+
+static step_shape decode_context(double c, double b)
+{
+    return step_shape_decode(b, c);
+}
+
+static step_shape prefill_prompt(double p, double b)
+{
+    return step_shape_prefill(b, p);
+}
+
+static void check_growing(const kstep *k, shape_of shape, double fixed, double from, double to,
+                          double factor, double add, const char *what)
+{
+    double most = 0, first = NAN, t = 0;
+    for (double x = from; x <= to; x = x * factor + add) {
+        step_shape s = shape(x, fixed);
+        t = kstep_time_s(k, &s, NULL);
+        if (!CHECK_GE(t, (1 - NOISE) * most))
+            printf("  %s %g costs %.4g ms, a smaller one %.4g ms\n", what, x, 1e3 * t, 1e3 * most);
+        most = fmax(most, t);
+        if (isnan(first))
+            first = t;
+    }
+    CHECK_GE(t, 1.2 * first);
+}
+
+/* More sequences or more context never make a step cheaper (up to the tables' noise), on
+ * one GPU and on four. */
+static void test_monotone_in_batch_and_context(void)
+{
+    fixture f;
+    fixture_load(&f);
+    for (int tp = 1; tp <= 4 && f.ok; tp *= 4) {
+        kstep *k = build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, tp);
+        if (k == NULL)
+            continue;
+        check_growing(k, decode_batch, 1024, 1, 600, 1, 1, "decode batch");
+        check_growing(k, decode_context, 32, 16, 32768, 1.25, 0, "decode context");
+        check_growing(k, prefill_prompt, 1, 16, 16384, 1.25, 0, "prompt");
+        check_growing(k, prefill_prompt, 4, 16, 8192, 1.25, 0, "prompt (4)");
+        kstep_free(k);
+    }
+    fixture_free(&f);
+}
+
+/* Decode attention is precomputed at the table's contexts for every batch up to 512: it must
+ * give what the table's own lookup gives, between the contexts too. */
+static void test_precomputed_decode_attention_is_the_lookup(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    int compared = 0;
+    for (int b = 1; b <= 600 && k != NULL; b += 7)
+        for (double c = 1; c <= 40000; c = c * 1.37 + 3) {
+            ktable_result r;
+            if (ktable_decode_attn(f.set.table[KTABLE_DECODE_ATTN], b, c, 32, 8, 128, "bfloat16",
+                                   &r) != KTABLE_OK)
+                continue;
+            step_shape s = step_shape_decode(b, c);
+            kstep_breakdown bd;
+            kstep_time_s(k, &s, &bd);
+            if (!CHECK_REL(bd.decode_attn_s, 32e-3 * r.latency_ms, 1e-9))
+                printf("  batch %d, context %g\n", b, c);
+            compared++;
+        }
+    CHECK(compared > 500);
+    kstep_free(k);
+    fixture_free(&f);
+}
+
+/* vLLM pads a decode-only batch to its capture sizes: 9 sequences run the graph of 16. */
+static void test_cuda_graph_padding(void)
+{
+    static const int SIZES[][2] = {{1, 1},     {2, 2},     {3, 4},     {5, 8},     {9, 16},
+                                   {16, 16},   {17, 24},   {255, 256}, {256, 256}, {257, 272},
+                                   {500, 512}, {512, 512}, {513, 513}, {1000, 1000}};
+    for (size_t i = 0; i < sizeof SIZES / sizeof SIZES[0]; i++)
+        CHECK_EQ_INT(kstep_graph_size(SIZES[i][0]), SIZES[i][1]);
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    if (k != NULL) {
+        step_shape s9 = step_shape_decode(9, 1024), s16 = step_shape_decode(16, 1024);
+        kstep_breakdown b9, b16;
+        kstep_time_s(k, &s9, &b9);
+        kstep_time_s(k, &s16, &b16);
+        CHECK_EQ_DBL(b9.gemm_s, b16.gemm_s);
+        CHECK_EQ_DBL(b9.lm_head_s, b16.lm_head_s);
+        CHECK_EQ_DBL(b9.gemm_tokens, 16);
+        CHECK(b9.gemm_s > 1e-3 * 32 * (gemm(&f, "bfloat16", 9, 6144, 4096) +
+                                       gemm(&f, "bfloat16", 9, 4096, 4096) +
+                                       gemm(&f, "bfloat16", 9, 28672, 4096) +
+                                       gemm(&f, "bfloat16", 9, 4096, 14336)));
+        /* Attention runs for the real sequences only. */
+        CHECK(b9.decode_attn_s < b16.decode_attn_s);
+        /* A prefill chunk makes the step eager: no padding. */
+        step_shape mixed = step_shape_prefill(1, 7);
+        mixed.decode_seqs = 2;
+        mixed.decode_ctx = 2048;
+        kstep_breakdown bm;
+        kstep_time_s(k, &mixed, &bm);
+        CHECK_EQ_DBL(bm.gemm_tokens, 9);
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
+/* Outside a grid the kernel is priced by its roofline, never below the edge, and flagged. */
+static void test_extrapolation_flagged(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    if (k != NULL) {
+        kstep_breakdown b;
+        /* The decode grid is a triangle: batch 256 is measured only up to 2K of context. */
+        step_shape s = step_shape_decode(256, 8192);
+        kstep_time_s(k, &s, &b);
+        CHECK(b.extrapolated & KSTEP_X_DECODE_ATTN);
+        CHECK(!(b.extrapolated & KSTEP_X_GEMM));
+        ktable_result r;
+        CHECK_EQ_INT(ktable_decode_attn(f.set.table[KTABLE_DECODE_ATTN], 256, 8192, 32, 8, 128,
+                                        "bfloat16", &r),
+                     KTABLE_EXTRAPOLATED);
+        CHECK_GE(b.decode_attn_s, 32 * r.latency_ms * 1e-3);
+        /* 40 prompts of 1000 tokens: m = 40000 beyond the GEMM grid's 32768. */
+        step_shape p = step_shape_prefill(40, 1000);
+        kstep_time_s(k, &p, &b);
+        CHECK(b.extrapolated & KSTEP_X_GEMM);
+        CHECK(!(b.extrapolated & KSTEP_X_DECODE_ATTN));
+        char names[128];
+        CHECK_CONTAINS(kstep_extrapolated_names(b.extrapolated, names, sizeof names), "GEMMs");
+        CHECK_CONTAINS(kstep_extrapolated_names(KSTEP_X_GEMM | KSTEP_X_ALLREDUCE, names,
+                                                sizeof names),
+                       "GEMMs, all-reduce");
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
+/* fp8 weights read the fp8 GEMMs; int8 and int4 are priced as bf16 and said so; the step
+ * model of steptime gives the kernel model's time. */
+static void test_precisions_and_step_model(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *bf = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    kstep *f8 = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_FP8, PREC_FP8, 1) : NULL;
+    kstep *i4 = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_INT4, PREC_BF16, 1) : NULL;
+    if (bf != NULL && f8 != NULL && i4 != NULL) {
+        step_shape s = step_shape_decode(40, 1024);
+        kstep_breakdown b;
+        kstep_time_s(f8, &s, &b);
+        CHECK_REL(b.gemm_s,
+                  32e-3 * (gemm(&f, "fp8", 40, 6144, 4096) + gemm(&f, "fp8", 40, 4096, 4096) +
+                           gemm(&f, "fp8", 40, 28672, 4096) + gemm(&f, "fp8", 40, 4096, 14336)),
+                  1e-12);
+        CHECK_CONTAINS(kstep_note(i4), "int4 weight-only GEMM kernels are not in the tables");
+        CHECK_EQ_DBL(kstep_time_s(i4, &s, NULL), kstep_time_s(bf, &s, NULL));
+        step_model sm;
+        memset(&sm, 0, sizeof sm); /* a roofline of unit rates: only its FLOPs are shown */
+        sm.tp = 1;
+        sm.rate_flops = sm.mem_bw = sm.c.mfu = sm.c.mbu = 1;
+        step_model_kernels(&sm, bf);
+        step_breakdown sb;
+        CHECK_EQ_DBL(step_time_s(&sm, &s, NULL), kstep_time_s(bf, &s, NULL));
+        CHECK_EQ_DBL(step_time_s(&sm, &s, &sb), kstep_time_s(bf, &s, &b));
+        CHECK_EQ_DBL(sb.t_fixed_s, b.outside_s);
+    }
+    kstep_free(bf);
+    kstep_free(f8);
+    kstep_free(i4);
+    fixture_free(&f);
+}
+
+/* A GPU without tables names those that have them; an MoE model is refused for now. */
+static void test_refusals(void)
+{
+    fixture f;
+    fixture_load(&f);
+    if (f.ok) {
+        char err[512];
+        kstep *k = NULL;
+        const model_arch *m = model_list_find(&f.models, "llama-3.1-8b");
+        const gpu_spec *t4 = gpu_list_find(&f.gpus, "t4");
+        CHECK(kstep_build(&k, KERNELS, m, t4, PREC_FP16, PREC_FP16, 1, &RF, err, sizeof err) ==
+              -1);
+        CHECK_CONTAINS(err, "no kernel tables for GPU 't4'");
+        CHECK_CONTAINS(err, "h100-sxm, h200, a100-80gb, l40s, b200");
+        const model_arch *moe = model_list_find(&f.models, "mixtral-8x7b");
+        const gpu_spec *h100 = gpu_list_find(&f.gpus, "h100-sxm");
+        CHECK(kstep_build(&k, KERNELS, moe, h100, PREC_BF16, PREC_BF16, 1, &RF, err,
+                          sizeof err) == -1);
+        CHECK_CONTAINS(err, "not yet");
+        CHECK(k == NULL);
+    }
+    fixture_free(&f);
+}
+
+TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
+          TEST(test_monotone_in_batch_and_context), TEST(test_cuda_graph_padding),
+          TEST(test_precomputed_decode_attention_is_the_lookup),
+          TEST(test_extrapolation_flagged), TEST(test_precisions_and_step_model),
+          TEST(test_refusals))
