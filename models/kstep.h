@@ -65,6 +65,9 @@
  * rotary embedding, activation, residual adds) and the launch gaps between kernels; the
  * per-sequence part is sampling and the bookkeeping of each request. They were fitted on one
  * GPU and are used for every GPU until a calibration on top of the kernels exists.
+ * PROVISIONAL: they were fitted to the vLLM runs that are held out to validate capsim, so
+ * they are not independent of that validation; replace them before this model becomes the
+ * default (SOURCES.md#step-overhead says more).
  */
 #define KSTEP_OUTSIDE_STEP_S 126e-6
 #define KSTEP_OUTSIDE_LAYER_S 32e-6

@@ -177,7 +177,8 @@ static void print_kernels(const deploy *d, double b, double p, double o)
     }
     printf("\n  Kernel times are vLLM's, measured (models/kernels/%s); the time outside the\n"
            "  kernels is %.3g ms per step, %.3g ms per layer and %.3g ms per sequence\n"
-           "  (models/catalog/SOURCES.md#step-overhead). Decode attention is priced at the\n"
+           "  (provisional figures, not independent of the runs capsim is validated on:\n"
+           "  models/catalog/SOURCES.md#step-overhead). Decode attention is priced at the\n"
            "  batch's mean context.\n",
            kstep_source(d->kstep), 1e3 * KSTEP_OUTSIDE_STEP_S, 1e3 * KSTEP_OUTSIDE_LAYER_S,
            1e3 * KSTEP_OUTSIDE_SEQ_S);

@@ -31,7 +31,8 @@
       "GB per GPU the engine keeps beside weights and KV (auto: 2.15, +0.4 at tp > 1)")            \
     X(block_size, "16", "tokens per KV block")                                                     \
     X(profile, "default", "step-time profile CSV, or default")                                     \
-    X(step_model, "roofline", "roofline, or linear:a=A,b=B (seconds)")                             \
+    X(step_model, "roofline",                                                                      \
+      "roofline, kernels (measured vLLM kernels, opt-in), or linear:a=A,b=B (seconds)")            \
     X(scheduler, "continuous", "" /* names from sim/serve/sched.c */)                              \
     X(max_num_seqs, "256", "most sequences in a step")                                             \
     X(max_batched_tokens, "8192", "token budget per step")                                         \
