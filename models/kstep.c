@@ -16,6 +16,11 @@
  * above 64K tokens per GPU. */
 #define KSTEP_GEMM_MAX_N 65536.0
 
+/* The narrowest GEMM measured (n): an MoE router (n = experts, 8 for Mixtral) is narrower
+ * and is priced at this width, a bound above its true time by at most the few microseconds
+ * of a launch-bound kernel that reads hidden x 32 weights. */
+#define KSTEP_GEMM_MIN_N 32.0
+
 /* Per-layer GEMM and LM head times are precomputed for m = 1 .. KSTEP_CACHE_M: every
  * decode-only batch (at most KSTEP_GRAPH_MAX padded, a few hundred in practice) and small
  * mixed steps; larger steps look the tables up directly. */
@@ -41,6 +46,11 @@ struct kstep {
     int nproj; /* projections per layer: QKV, O, gate/up (up alone without a gated MLP), down */
     double proj_n[KSTEP_NPROJ], proj_k[KSTEP_NPROJ];
     double lm_pieces, lm_n, lm_k; /* the LM head as lm_pieces GEMMs of n = lm_n each */
+    /* MoE models (moe != NULL): the router GEMM (replicated, bf16) and the fused MoE layer */
+    const ktable *moe;
+    char moe_dtype[16];
+    double router_n;
+    ktable_moe_shape moe_shape;
     double heads, kv_heads, head_dim; /* per GPU */
     double weight_bytes, kv_bytes;    /* per element */
     /* per-layer sum of the projections (ms) and the LM head (ms) at m = index, with the
@@ -49,6 +59,9 @@ struct kstep {
     unsigned char layer_gemm_x[KSTEP_CACHE_M + 1], lm_head_x[KSTEP_CACHE_M + 1];
     /* one all-reduce (ms) at m tokens, [0] eager and [1] from a CUDA graph (tp > 1) */
     double allreduce_ms[2][KSTEP_CACHE_M + 1];
+    /* router GEMM plus fused MoE layer of one layer (ms) at m tokens (MoE models) */
+    double moe_ms[KSTEP_CACHE_M + 1];
+    unsigned char moe_x[KSTEP_CACHE_M + 1];
     unsigned char allreduce_x[2][KSTEP_CACHE_M + 1];
     /* decode attention of one layer (ms) at batch b (index) and context ctx_knot[j], NaN
      * where the table does not hold the point (the step then looks it up and extrapolates) */
@@ -92,16 +105,23 @@ static double priced(const ktable_result *r, double roofline, unsigned bit, unsi
     return r->status == KTABLE_EXTRAPOLATED ? fmax(r->latency_ms, roofline) : roofline;
 }
 
-static double gemm_ms(const kstep *k, double m, double n, double kk, unsigned bit, unsigned *x)
+/* A GEMM in the given table dtype with weights of wbytes bytes per element, ms. */
+static double gemm_as_ms(const kstep *k, const char *dtype, double wbytes, double m, double n,
+                         double kk, unsigned bit, unsigned *x)
 {
     ktable_result r;
-    ktable_gemm(k->gemm, k->gemm_dtype, m, n, kk, &r);
+    ktable_gemm(k->gemm, dtype, m, n, kk, &r);
     if (r.status == KTABLE_OK)
         return r.latency_ms;
-    double bytes = n * kk * k->weight_bytes + KSTEP_ACT_BYTES * m * (kk + n);
+    double bytes = n * kk * wbytes + KSTEP_ACT_BYTES * m * (kk + n);
     return priced(&r, roofline_ms(2.0 * m * n * kk, k->rf.gemm_flops_per_s, bytes,
                                   k->rf.mem_bytes_per_s, &k->rf),
                   bit, x);
+}
+
+static double gemm_ms(const kstep *k, double m, double n, double kk, unsigned bit, unsigned *x)
+{
+    return gemm_as_ms(k, k->gemm_dtype, k->weight_bytes, m, n, kk, bit, x);
 }
 
 /* The four (three) projections of one layer at m tokens, ms. */
@@ -120,6 +140,43 @@ static double layer_gemms_ms(const kstep *k, double m, unsigned *x)
 static double lm_head_ms(const kstep *k, double m, unsigned *x)
 {
     return k->lm_pieces * gemm_ms(k, m, k->lm_n, k->lm_k, KSTEP_X_LM_HEAD, x);
+}
+
+/* The MoE part of one layer at m tokens, ms: the router GEMM and the fused MoE layer.
+ *
+ * The router (vLLM's gate: a replicated bf16 linear layer, not split by tp and not
+ * quantised) is an m x hidden by hidden x experts GEMM, priced at n = KSTEP_GEMM_MIN_N when
+ * the experts are fewer. Its dtype is always bf16.
+ *
+ * The fused MoE layer is read from moe_perf.csv at num_tokens = m with the model's experts,
+ * top-k and expert size, moe_tp_size = tp and moe_ep_size = 1: vLLM splits each expert's
+ * matrices over the tensor-parallel GPUs unless expert parallelism is asked for, and capsim's
+ * deployments have none. The routing distribution is "balanced": vLLM routes by the model's
+ * learned gate and documents no synthetic default, and the tables keep, beside balanced, one
+ * power law (power_law_1.01; 1.2 was pruned) that stands for no measured workload; balanced
+ * is the even load a well-trained router approaches over a batch, and it is a lower bound on
+ * the layer's time (a skewed load makes the busiest expert the critical path).
+ *
+ * Outside the MoE grid (more tokens than measured, a shape between or beyond the measured
+ * models) the layer is priced by its roofline: 2 x 3 x hidden x inter / tp FLOPs per token
+ * and expert it is routed to, and the weights of the experts those tokens reach. */
+static double moe_layer_ms(const kstep *k, double m, unsigned *x)
+{
+    const ktable_moe_shape *sh = &k->moe_shape;
+    double router =
+        gemm_as_ms(k, "bfloat16", KSTEP_ACT_BYTES, m, k->router_n, k->hidden, KSTEP_X_MOE, x);
+    ktable_result r;
+    ktable_moe(k->moe, k->moe_dtype, m, sh, "balanced", &r);
+    if (r.status == KTABLE_OK)
+        return router + r.latency_ms;
+    double expert_elems = 3.0 * sh->hidden * sh->inter / sh->tp;
+    double reached = fmin(sh->experts, m * sh->topk);
+    double flops = 2.0 * m * sh->topk * expert_elems;
+    double bytes = reached * expert_elems * k->weight_bytes +
+                   KSTEP_ACT_BYTES * m * sh->topk * (2.0 * sh->hidden + 3.0 * sh->inter / sh->tp);
+    return router + priced(&r, roofline_ms(flops, k->rf.gemm_flops_per_s, bytes,
+                                           k->rf.mem_bytes_per_s, &k->rf),
+                           KSTEP_X_MOE, x);
 }
 
 /* Decode attention from the precomputed grid, or NaN when the point is not in it (batch not
@@ -221,7 +278,9 @@ static void set_shapes(kstep *k, const model_arch *m, precision weights, precisi
     k->proj_k[2] = m->hidden;
     k->proj_n[3] = m->hidden;
     k->proj_k[3] = m->ffn / t;
-    k->nproj = KSTEP_NPROJ;
+    /* An MoE model's MLP is the fused MoE layer (moe_layer_ms): its layers have only the
+     * attention projections as dense GEMMs. */
+    k->nproj = m->experts > 0 ? 2 : KSTEP_NPROJ;
     double vocab = m->vocab / t;
     k->lm_pieces = ceil(vocab / KSTEP_GEMM_MAX_N);
     k->lm_n = vocab / k->lm_pieces;
@@ -299,12 +358,66 @@ static void fill_cache(kstep *k)
         x = 0;
         k->lm_head_ms[m] = lm_head_ms(k, m, &x);
         k->lm_head_x[m] = (unsigned char)x;
+        if (k->moe != NULL) {
+            x = 0;
+            k->moe_ms[m] = moe_layer_ms(k, m, &x);
+            k->moe_x[m] = (unsigned char)x;
+        }
         for (int graph = 0; graph < 2 && k->tp > 1; graph++) {
             x = 0;
             k->allreduce_ms[graph][m] = allreduce_ms(k, m, graph, &x);
             k->allreduce_x[graph][m] = (unsigned char)x;
         }
     }
+}
+
+/* The MoE part of an MoE model's deployment: its table, dtype and shape. Returns -1 with a
+ * one-line message when the tables cannot price it: no MoE table for the stack, a model
+ * without a gated MLP (the tables measure gated experts), or no MoE kernels for the weights'
+ * dtype nor for bf16. int8 weights and fp8 without fp8 MoE kernels are priced as bf16, and
+ * said so. The catalog's MoE models (Mixtral) have no shared experts and model_arch does not
+ * describe them; a model with shared experts would need them added as dense GEMMs here. */
+static int setup_moe(kstep *k, const model_arch *m, precision weights, char *err, size_t errlen)
+{
+    k->moe = k->set.table[KTABLE_MOE];
+    if (k->moe == NULL || !m->gated_mlp) {
+        util_errf(err, errlen,
+                  "--step-model kernels: %s cannot be priced from %s: %s; use the roofline",
+                  m->name, k->source,
+                  k->moe == NULL ? "the stack has no MoE table (moe_perf.csv)"
+                                 : "the MoE tables measure gated experts only");
+        return -1;
+    }
+    k->router_n = fmax(m->experts, KSTEP_GEMM_MIN_N);
+    k->moe_shape = (ktable_moe_shape){.hidden = m->hidden,
+                                      .inter = m->ffn,
+                                      .topk = m->experts_per_token,
+                                      .experts = m->experts,
+                                      .tp = k->tp,
+                                      .ep = 1};
+    const char *dtype = weights == PREC_FP8    ? "fp8"
+                        : weights == PREC_INT4 ? "int4_wo"
+                                               : "bfloat16";
+    ktable_result r;
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(k->moe_dtype, sizeof k->moe_dtype, "%s", dtype);
+        if (ktable_moe(k->moe, dtype, 1, &k->moe_shape, "balanced", &r) != KTABLE_NO_KEY)
+            break;
+        if (strcmp(dtype, "bfloat16") == 0) {
+            util_errf(err, errlen,
+                      "--step-model kernels: %s: %s holds no bf16 MoE kernels; use the roofline",
+                      m->name, k->source);
+            return -1;
+        }
+        dtype = "bfloat16";
+    }
+    if (strcmp(k->moe_dtype, "bfloat16") == 0 && weights != PREC_BF16 && weights != PREC_FP16) {
+        size_t used = strlen(k->note);
+        snprintf(k->note + used, sizeof k->note - used,
+                 "%sno %s MoE kernels measured: the MoE layer priced as bf16", used ? "; " : "",
+                 precision_name(weights));
+    }
+    return 0;
 }
 
 int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const gpu_spec *g,
@@ -318,13 +431,6 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
         util_errf(err, errlen,
                   "--step-model kernels: no kernel tables for GPU '%s' (tables exist for %s)",
                   g->name, kernels_gpu_names(names, sizeof names));
-        return -1;
-    }
-    if (m->experts > 0) {
-        util_errf(err, errlen,
-                  "--step-model kernels: MoE models (%s) are not yet priced from the kernel "
-                  "tables; use the roofline",
-                  m->name);
         return -1;
     }
     kstep *k = calloc(1, sizeof *k);
@@ -350,6 +456,10 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
     snprintf(k->source, sizeof k->source, "%s/%s", folder, k->set.stack);
     k->rf = *rf;
     set_shapes(k, m, weights, kv, tp);
+    if (m->experts > 0 && setup_moe(k, m, weights, err, errlen) != 0) {
+        kstep_free(k);
+        return -1;
+    }
     fill_cache(k);
     *out = k;
     return 0;
@@ -404,6 +514,16 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
             if (k->tp > 1)
                 ar_ms = allreduce_ms(k, m, b->graph, &x);
         }
+        if (k->moe != NULL) {
+            double moe_ms;
+            if (m <= KSTEP_CACHE_M) {
+                moe_ms = k->moe_ms[(int)m];
+                x |= k->moe_x[(int)m];
+            } else {
+                moe_ms = moe_layer_ms(k, m, &x);
+            }
+            b->moe_s = 1e-3 * k->layers * moe_ms;
+        }
         b->gemm_s = 1e-3 * k->layers * layer_ms;
         b->allreduce_s = 1e-3 * 2.0 * k->layers * ar_ms;
     }
@@ -421,7 +541,7 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
     if (s->prefill_seqs > 0 && s->prefill_tokens > 0)
         b->prefill_attn_s = 1e-3 * k->layers * prefill_attn_ms(k, s, &x);
     b->extrapolated = x;
-    b->t_step_s = b->gemm_s + b->lm_head_s + b->prefill_attn_s + b->decode_attn_s +
+    b->t_step_s = b->gemm_s + b->moe_s + b->lm_head_s + b->prefill_attn_s + b->decode_attn_s +
                   b->allreduce_s + b->outside_s;
     return b->t_step_s;
 }
@@ -429,7 +549,7 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
 const char *kstep_extrapolated_names(unsigned bits, char *buf, size_t len)
 {
     static const char *const NAMES[] = {"GEMMs", "LM head", "prefill attention",
-                                        "decode attention", "all-reduce"};
+                                        "decode attention", "all-reduce", "MoE layer"};
     size_t used = 0;
     if (len > 0)
         buf[0] = '\0';

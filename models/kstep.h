@@ -26,14 +26,19 @@
  * and flagged in the breakdown (KSTEP_X_*), so that `capsim estimate` can say which parts
  * were extrapolated.
  *
- * Dense models only: an MoE model is refused with a message ("not yet").
+ * MoE models: each layer has the QKV and O projections as dense GEMMs, the router GEMM
+ * (n = experts, k = hidden, replicated in bf16) and the fused MoE layer of moe_perf.csv at
+ * m = T tokens, the model's experts, top-k and expert size, moe_tp_size = tp and no expert
+ * parallelism, under a balanced routing (kstep.c says why). A model the MoE tables cannot
+ * price (no MoE table for the stack, experts without a gated MLP) is refused with a message
+ * saying what is missing.
  *
  * kstep_build() loads the tables and precomputes, for the deployment's shapes, the per-layer
- * GEMMs, the LM head and the all-reduce at every token count up to 1024 and decode attention
- * at every decode batch up to KSTEP_GRAPH_MAX and every context of the table's grid, so that
- * a decode step costs a few array reads and one binary search over 17 contexts; larger or
- * off-grid steps look the tables up. It allocates; kstep_free() frees. A built model is
- * read-only and may be shared by threads.
+ * GEMMs, the MoE layer, the LM head and the all-reduce at every token count up to 1024 and
+ * decode attention at every decode batch up to KSTEP_GRAPH_MAX and every context of the
+ * table's grid, so that a decode step costs a few array reads and one binary search over 17
+ * contexts; larger or off-grid steps look the tables up. It allocates; kstep_free() frees. A
+ * built model is read-only and may be shared by threads.
  */
 #ifndef CAPSIM_MODELS_KSTEP_H
 #define CAPSIM_MODELS_KSTEP_H
@@ -51,6 +56,7 @@
 #define KSTEP_X_PREFILL_ATTN 4u
 #define KSTEP_X_DECODE_ATTN 8u
 #define KSTEP_X_ALLREDUCE 16u
+#define KSTEP_X_MOE 32u
 
 /* The largest decode-only batch vLLM replays from a CUDA graph (its default capture sizes
  * end at min(2 x max_num_seqs, 512), and max_num_seqs defaults to 256). */
@@ -86,7 +92,8 @@ typedef struct kstep_roofline {
 } kstep_roofline;
 
 typedef struct kstep_breakdown {
-    double gemm_s;         /* the four projections of every layer */
+    double gemm_s;         /* the four projections of every layer (MoE: QKV and O only) */
+    double moe_s;          /* MoE models: router GEMM and fused MoE layer of every layer */
     double lm_head_s;      /* once per step */
     double prefill_attn_s; /* every layer */
     double decode_attn_s;  /* every layer */
@@ -101,7 +108,7 @@ typedef struct kstep_breakdown {
 /* Loads the tables of the newest vLLM stack measured on catalog GPU g->name from kernels_dir
  * (models/kernels) and builds the model of m at these precisions on tp GPUs. Returns 0, or
  * -1 with a one-line message: a GPU without tables (naming the GPUs that have them), an MoE
- * model, a malformed table. */
+ * model the tables cannot price, a malformed table. */
 int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const gpu_spec *g,
                 precision weights, precision kv, int tp, const kstep_roofline *rf, char *err,
                 size_t errlen);

@@ -144,7 +144,8 @@ double step_time_s(const step_model *sm, const step_shape *s, step_breakdown *b)
     if (sm->kind == STEP_KERNELS) {
         kstep_breakdown kb;
         b->t_step_s = kstep_time_s(sm->kernels, s, &kb);
-        b->t_compute_s = kb.gemm_s + kb.lm_head_s + kb.prefill_attn_s + kb.decode_attn_s;
+        b->t_compute_s =
+            kb.gemm_s + kb.moe_s + kb.lm_head_s + kb.prefill_attn_s + kb.decode_attn_s;
         b->t_memory_s = 0;
         b->t_comm_s = kb.allreduce_s;
         b->t_fixed_s = kb.outside_s;

@@ -469,8 +469,8 @@ done
   2>&1 | grep -q "int4 weight-only GEMM kernels are not in the tables" && ok || bad "int4 note"
 expect_usage_error "kernels on a GPU without tables" "no kernel tables for GPU 't4'" "h100-sxm, h200" -- \
   estimate --model llama-3.2-1b --gpu t4 --precision fp16 --step-model kernels
-expect_usage_error "kernels on an MoE model" "not yet" -- estimate --model mixtral-8x7b --gpu h100-sxm \
-  --tp 2 --step-model kernels
+"$capsim" estimate --model mixtral-8x7b --gpu h100-sxm --tp 2 --step-model kernels 2>&1 |
+  grep -q "MoE layer (router, experts)" && ok || bad "kernels on an MoE model: the MoE layer priced"
 CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \
   --step-model kernels --out "$tmp/rk" >/dev/null 2>&1 && ok || bad "run --step-model kernels"
 CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \

@@ -155,7 +155,13 @@ static void print_kernels(const deploy *d, double b, double p, double o)
     step_model roof = d->step;
     roof.kind = STEP_ROOFLINE;
     printf("\n  %-28s %14s %14s\n", "one step, ms", "prefill", "decode (mid)");
-    kernel_row("GEMMs (QKV, O, gate/up, down)", k[0].gemm_s, k[1].gemm_s);
+    if (d->model.experts > 0) {
+        /* An MoE model's MLP is the fused MoE layer, not dense GEMMs. */
+        kernel_row("GEMMs (QKV, O)", k[0].gemm_s, k[1].gemm_s);
+        kernel_row("MoE layer (router, experts)", k[0].moe_s, k[1].moe_s);
+    } else {
+        kernel_row("GEMMs (QKV, O, gate/up, down)", k[0].gemm_s, k[1].gemm_s);
+    }
     kernel_row("LM head", k[0].lm_head_s, k[1].lm_head_s);
     kernel_row("prefill attention", k[0].prefill_attn_s, k[1].prefill_attn_s);
     kernel_row("decode attention", k[0].decode_attn_s, k[1].decode_attn_s);
