@@ -49,6 +49,7 @@ struct kstep {
     /* MoE models (moe != NULL): the router GEMM (replicated, bf16) and the fused MoE layer */
     const ktable *moe;
     char moe_dtype[16];
+    const char *moe_dist; /* "balanced", or the power law where the table holds no other */
     double router_n;
     ktable_moe_shape moe_shape;
     double heads, kv_heads, head_dim; /* per GPU */
@@ -155,7 +156,8 @@ static double lm_head_ms(const kstep *k, double m, unsigned *x)
  * learned gate and documents no synthetic default, and the tables keep, beside balanced, one
  * power law (power_law_1.01; 1.2 was pruned) that stands for no measured workload; balanced
  * is the even load a well-trained router approaches over a batch, and it is a lower bound on
- * the layer's time (a skewed load makes the busiest expert the critical path).
+ * the layer's time (a skewed load makes the busiest expert the critical path). The A100 and
+ * L40S tables hold only the power law, which is used there and said so (setup_moe).
  *
  * Outside the MoE grid (more tokens than measured, a shape between or beyond the measured
  * models) the layer is priced by its roofline: 2 x 3 x hidden x inter / tp FLOPs per token
@@ -166,7 +168,7 @@ static double moe_layer_ms(const kstep *k, double m, unsigned *x)
     double router =
         gemm_as_ms(k, "bfloat16", KSTEP_ACT_BYTES, m, k->router_n, k->hidden, KSTEP_X_MOE, x);
     ktable_result r;
-    ktable_moe(k->moe, k->moe_dtype, m, sh, "balanced", &r);
+    ktable_moe(k->moe, k->moe_dtype, m, sh, k->moe_dist, &r);
     if (r.status == KTABLE_OK)
         return router + r.latency_ms;
     double expert_elems = 3.0 * sh->hidden * sh->inter / sh->tp;
@@ -398,25 +400,35 @@ static int setup_moe(kstep *k, const model_arch *m, precision weights, char *err
     const char *dtype = weights == PREC_FP8    ? "fp8"
                         : weights == PREC_INT4 ? "int4_wo"
                                                : "bfloat16";
+    /* The weights' dtype, else bf16; balanced routing, else the one power law kept (the
+     * A100 and L40S tables of vllm-0.14 hold only power_law_1.01). */
+    static const char *const DISTS[] = {"balanced", "power_law_1.01"};
+    const char *dtypes[] = {dtype, "bfloat16"};
     ktable_result r;
-    for (int pass = 0; pass < 2; pass++) {
-        snprintf(k->moe_dtype, sizeof k->moe_dtype, "%s", dtype);
-        if (ktable_moe(k->moe, dtype, 1, &k->moe_shape, "balanced", &r) != KTABLE_NO_KEY)
-            break;
-        if (strcmp(dtype, "bfloat16") == 0) {
-            util_errf(err, errlen,
-                      "--step-model kernels: %s: %s holds no bf16 MoE kernels; use the roofline",
-                      m->name, k->source);
-            return -1;
-        }
-        dtype = "bfloat16";
+    k->moe_dist = NULL;
+    for (int i = 0; i < 2 && k->moe_dist == NULL; i++)
+        for (int j = 0; j < 2 && k->moe_dist == NULL; j++)
+            if (ktable_moe(k->moe, dtypes[i], 1, &k->moe_shape, DISTS[j], &r) != KTABLE_NO_KEY) {
+                snprintf(k->moe_dtype, sizeof k->moe_dtype, "%s", dtypes[i]);
+                k->moe_dist = DISTS[j];
+            }
+    if (k->moe_dist == NULL) {
+        util_errf(err, errlen,
+                  "--step-model kernels: %s: %s holds no %s or bf16 MoE kernels; use the "
+                  "roofline",
+                  m->name, k->source, dtype);
+        return -1;
     }
-    if (strcmp(k->moe_dtype, "bfloat16") == 0 && weights != PREC_BF16 && weights != PREC_FP16) {
-        size_t used = strlen(k->note);
+    size_t used = strlen(k->note);
+    if (strcmp(k->moe_dtype, "bfloat16") == 0 && weights != PREC_BF16 && weights != PREC_FP16)
         snprintf(k->note + used, sizeof k->note - used,
                  "%sno %s MoE kernels measured: the MoE layer priced as bf16", used ? "; " : "",
                  precision_name(weights));
-    }
+    used = strlen(k->note);
+    if (k->moe_dist != DISTS[0])
+        snprintf(k->note + used, sizeof k->note - used,
+                 "%sno balanced MoE routing measured: the MoE layer priced under power_law_1.01",
+                 used ? "; " : "");
     return 0;
 }
 

@@ -29,7 +29,8 @@
  * MoE models: each layer has the QKV and O projections as dense GEMMs, the router GEMM
  * (n = experts, k = hidden, replicated in bf16) and the fused MoE layer of moe_perf.csv at
  * m = T tokens, the model's experts, top-k and expert size, moe_tp_size = tp and no expert
- * parallelism, under a balanced routing (kstep.c says why). A model the MoE tables cannot
+ * parallelism, under a balanced routing (kstep.c says why; tables that hold only the power
+ * law, A100's and L40S's, are read under it and the note says so). A model the MoE tables cannot
  * price (no MoE table for the stack, experts without a gated MLP) is refused with a message
  * saying what is missing.
  *

@@ -2,7 +2,9 @@
  * test_kstep: the measured-kernel step model (models/kstep) on the shipped tables: the
  * per-layer sum checked by hand for Llama-3.1-8B on an H100 (each kernel looked up here and
  * summed), tensor-parallel splitting, monotonicity in batch and context, CUDA-graph padding,
- * extrapolation flagged outside the grids, the precisions, and the refusals.
+ * extrapolation flagged outside the grids, the precisions, and the refusals; for MoE models
+ * (Mixtral-8x7B on two H100s) the same sum by hand with the fused MoE layer, monotonicity in
+ * tokens, the MoE grid's edge, and that the dense models' prices did not change.
  */
 #include <math.h>
 #include <stdio.h>
@@ -438,7 +440,7 @@ static void test_moe_monotone_in_tokens(void)
 
 /* Past the MoE grid's 16384 tokens the layer is priced by its roofline, never below the
  * grid's edge, and flagged; fp8 weights read the fp8 MoE kernels, int8 is priced as bf16 and
- * said so. */
+ * said so; a table without balanced routing is read under its power law, and said so. */
 static void test_moe_extrapolation_and_dtypes(void)
 {
     fixture f;
@@ -467,7 +469,19 @@ static void test_moe_extrapolation_and_dtypes(void)
         CHECK_REL(b.moe_s, 32e-3 * (gemm(&f, "bfloat16", 40, 32, 4096) + r.latency_ms), 1e-12);
         CHECK_CONTAINS(kstep_note(i8), "no int8 MoE kernels measured");
         CHECK_EQ_DBL(kstep_time_s(i8, &s, NULL), kstep_time_s(bf, &s, NULL));
+        CHECK_EQ_INT((int)strlen(kstep_note(bf)), 0);
     }
+    /* The A100's tables (vllm-0.14) measured the MoE layer under the power law only: it is
+     * priced under it, and said so. */
+    kstep *a100 = f.ok ? build(&f, "mixtral-8x7b", "a100-80gb", PREC_BF16, PREC_BF16, 4) : NULL;
+    if (a100 != NULL) {
+        CHECK_CONTAINS(kstep_note(a100), "no balanced MoE routing measured");
+        step_shape s = step_shape_decode(40, 1024);
+        kstep_breakdown b;
+        kstep_time_s(a100, &s, &b);
+        CHECK(b.moe_s > 0 && !(b.extrapolated & KSTEP_X_MOE));
+    }
+    kstep_free(a100);
     kstep_free(bf);
     kstep_free(f8);
     kstep_free(i8);
