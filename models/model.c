@@ -331,6 +331,22 @@ int model_from_hf_config(const char *path, const char *name, model_arch *out, ch
         if (rc == 0 && e > 0)
             rc = json_int(cfg, "num_experts_per_tok", 2, &m->experts_per_token, path, err, errlen);
     }
+    /* Shared experts (Qwen2-MoE's shared_expert_intermediate_size, DeepSeek's
+     * n_shared_experts) run for every token beside the routed ones. capsim does not model
+     * them yet, and ignoring them would understate every step: refuse rather than guess. */
+    static const char *const shared_keys[] = {"shared_expert_intermediate_size",
+                                              "n_shared_experts"};
+    for (size_t i = 0; rc == 0 && i < sizeof shared_keys / sizeof shared_keys[0]; i++) {
+        int shared = 0;
+        rc = json_int(cfg, shared_keys[i], 0, &shared, path, err, errlen);
+        if (rc == 0 && shared > 0) {
+            util_errf(err, errlen,
+                      "%s: %s is %d: models with shared experts are not modelled yet "
+                      "(expected a dense or Mixtral-style MoE config)",
+                      path, shared_keys[i], shared);
+            rc = -1;
+        }
+    }
     if (rc == 0) {
         json_object *t;
         m->tied_embeddings = json_object_object_get_ex(root, "tie_word_embeddings", &t) &&

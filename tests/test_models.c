@@ -281,6 +281,25 @@ static void test_hf_config(void)
     CHECK_EQ_INT(model_from_hf_config(CONFIGS "/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic.json",
                                       "scout8", &m, err, sizeof err),
                  0);
+    /* A Qwen2-MoE-style config with a shared expert is refused, naming the key: capsim does
+     * not model shared experts, and dropping them would understate every step. */
+    {
+        char shared_path[] = "/tmp/capsim_shared_XXXXXX";
+        int fd = mkstemp(shared_path);
+        FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (CHECK(fp != NULL)) {
+            fputs("{\"model_type\": \"qwen2_moe\", \"num_hidden_layers\": 24, "
+                  "\"hidden_size\": 2048, \"num_attention_heads\": 16, "
+                  "\"num_key_value_heads\": 16, \"intermediate_size\": 5632, "
+                  "\"vocab_size\": 151936, \"num_experts\": 60, \"num_experts_per_tok\": 4, "
+                  "\"shared_expert_intermediate_size\": 5632}\n",
+                  fp);
+            fclose(fp);
+            CHECK_EQ_INT(model_from_hf_config(shared_path, "qmoe", &m, err, sizeof err), -1);
+            CHECK_CONTAINS(err, "shared_expert_intermediate_size is 5632");
+            remove(shared_path);
+        }
+    }
     /* Bad input: missing file, not JSON. */
     CHECK_EQ_INT(model_from_hf_config("/nonexistent/config.json", "x", &m, err, sizeof err), -1);
     CHECK_CONTAINS(err, "/nonexistent/config.json");
