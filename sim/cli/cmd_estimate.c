@@ -319,12 +319,7 @@ int cmd_estimate(int argc, char **argv)
                                  err, sizeof err);
             break;
         case 'R':
-            bad = strcmp(optarg, "auto") != 0 &&
-                  cli_parse_real("--mem-reserve", optarg, 0, 1e4, 0, &o.reserve_bytes_per_gpu,
-                                 err, sizeof err) &&
-                  (util_errf(err, sizeof err, "--mem-reserve '%s': expected auto, or GB per GPU "
-                             "(a number from 0 to 10000)", optarg), 1);
-            o.reserve_bytes_per_gpu *= strcmp(optarg, "auto") != 0 ? 1e9 : 1.0;
+            bad = deploy_parse_mem_reserve(optarg, &o.reserve_bytes_per_gpu, err, sizeof err);
             break;
         case 'b':
             bad = cli_parse_count("--block-size", optarg, 1, 4096, &v, err, sizeof err);

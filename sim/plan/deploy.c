@@ -21,6 +21,24 @@ void deploy_options_default(deploy_options *o)
     o->block_size = 16;
 }
 
+int deploy_parse_mem_reserve(const char *text, double *reserve_bytes_per_gpu, char *err,
+                             size_t errlen)
+{
+    if (strcmp(text, "auto") == 0) {
+        *reserve_bytes_per_gpu = -1.0;
+        return 0;
+    }
+    double gb;
+    if (util_parse_double(text, &gb) != 0 || !(gb >= 0) || gb > 1e4) {
+        util_errf(err, errlen,
+                  "--mem-reserve '%s': expected auto, or GB per GPU (a number from 0 to 10000)",
+                  text);
+        return -1;
+    }
+    *reserve_bytes_per_gpu = gb * 1e9;
+    return 0;
+}
+
 /* "a, b, c" of the first names of a list, for "expected one of" messages. */
 static void list_names(char *buf, size_t len, const char *(*name_at)(const void *, size_t),
                        const void *list, size_t n)

@@ -54,6 +54,12 @@ typedef struct deploy {
 /* Sets the defaults: bf16 on tp 1 with tensor cores, utilisation 0.9, 16-token blocks. */
 void deploy_options_default(deploy_options *o);
 
+/* --mem-reserve: "auto" (the default reserve, -1 in *reserve_bytes_per_gpu) or GB per GPU,
+ * from 0 to 10000. Returns 0, or -1 with a one-line message naming the option. Every
+ * command that takes the option parses it here. */
+int deploy_parse_mem_reserve(const char *text, double *reserve_bytes_per_gpu, char *err,
+                             size_t errlen);
+
 /* Resolves o into *d. On failure returns -1 with a one-line message (unknown names list
  * what exists; a model that does not fit says what would); *d then holds nothing to free. */
 int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen);

@@ -286,15 +286,9 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
         count_opt(r, OPT_block_size, 1, 4096, &v, err, errlen))
         return -1;
     o.block_size = (uint32_t)v;
-    if (strcmp(r->value[OPT_mem_reserve], "auto") != 0) {
-        double gb;
-        if (util_parse_double(r->value[OPT_mem_reserve], &gb) != 0 || !(gb >= 0) || gb > 1e4) {
-            util_errf(err, errlen, "--mem-reserve '%s': expected auto, or GB per GPU (a number "
-                      "from 0 to 10000)", r->value[OPT_mem_reserve]);
-            return -1;
-        }
-        o.reserve_bytes_per_gpu = gb * 1e9;
-    }
+    if (deploy_parse_mem_reserve(r->value[OPT_mem_reserve], &o.reserve_bytes_per_gpu, err,
+                                 errlen) != 0)
+        return -1;
     o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
     o.coeffs = r->profile_values;
     o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model] : NULL;
