@@ -29,6 +29,14 @@
 /* Activations and all-reduce messages are 16-bit. */
 #define KSTEP_ACT_BYTES 2.0
 
+/* vLLM's custom all-reduce takes messages up to 8 MiB (CustomAllreduce's max_size default);
+ * larger ones go to NCCL. */
+#define KSTEP_CUSTOM_AR_MAX_BYTES (8.0 * 1024 * 1024)
+
+/* A link at most this fast per direction is PCIe, not NVLink: vLLM's custom all-reduce
+ * serves at most two such GPUs. */
+#define KSTEP_PCIE_MAX_BYTES_PER_S 64e9
+
 #define KSTEP_NPROJ 4
 
 /* Decode attention is precomputed at every decode batch up to KSTEP_GRAPH_MAX and every
@@ -37,7 +45,9 @@
 
 struct kstep {
     kernels_set set;
-    const ktable *gemm, *prefill, *decode, *allreduce;
+    const ktable *gemm, *prefill, *decode, *allreduce, *nccl;
+    int custom_ar_ok; /* vLLM uses its custom all-reduce at this tp on this GPU's links */
+    kstep_coeffs c;
     char gemm_dtype[16], kv_dtype[16];
     char source[2 * KERNELS_NAME_MAX + 2];
     char note[256];
@@ -247,13 +257,21 @@ static double prefill_attn_ms(const kstep *k, const step_shape *s, unsigned *x)
                           KSTEP_X_PREFILL_ATTN, x);
 }
 
-/* One all-reduce of tokens x hidden elements over the tp GPUs, ms; outside the table, the
- * ring algorithm over the links. */
+/* One all-reduce of tokens x hidden elements over the tp GPUs, ms. vLLM runs its custom
+ * all-reduce for messages up to KSTEP_CUSTOM_AR_MAX_BYTES on GPUs whose links connect every
+ * pair directly (NVLink), or on two PCIe GPUs; it hands the rest to NCCL (its CustomAllreduce
+ * refuses larger inputs and PCIe groups of more than two GPUs), priced from the GPU's NCCL
+ * table. Outside both tables: the ring algorithm over the links. */
 static double allreduce_ms(const kstep *k, double tokens, int graph, unsigned *x)
 {
     double elems = tokens * k->hidden;
     ktable_result r;
-    ktable_allreduce(k->allreduce, k->tp, elems, graph ? "vllm_graph" : "vllm_eager", &r);
+    if (k->custom_ar_ok && elems * KSTEP_ACT_BYTES <= KSTEP_CUSTOM_AR_MAX_BYTES)
+        ktable_allreduce(k->allreduce, k->tp, elems, graph ? "vllm_graph" : "vllm_eager", &r);
+    else if (k->nccl != NULL)
+        ktable_nccl(k->nccl, "all_reduce", k->tp, elems, &r);
+    else
+        r = (ktable_result){.status = KTABLE_NO_KEY, .latency_ms = NAN};
     if (r.status == KTABLE_OK)
         return r.latency_ms;
     double ring = 2.0 * (k->tp - 1.0) / k->tp * elems * KSTEP_ACT_BYTES / k->rf.link_bytes_per_s +
@@ -432,9 +450,39 @@ static int setup_moe(kstep *k, const model_arch *m, precision weights, char *err
     return 0;
 }
 
-int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const gpu_spec *g,
-                precision weights, precision kv, int tp, const kstep_roofline *rf, char *err,
-                size_t errlen)
+void kstep_default_coeffs(const model_arch *m, const gpu_spec *g, precision kv, int tp,
+                          kstep_coeffs *c)
+{
+    double t = tp, h = m->hidden, hd = m->head_dim;
+    double kv_heads = fmax(m->kv_heads / t, 1.0);
+    double bw = KSTEP_OP_BW_FRACTION * g->mem_bw_bytes_per_s;
+    /* Bytes each token moves through one layer's element-wise kernels: two fused residual-add
+     * + RMSNorm (read x and the residual, write both), rotary embedding (read and write q and
+     * k), SiLU-and-mul (read gate and up, write their product) and the KV-cache write (read k
+     * and v, write them into the cache). */
+    double norms = 2.0 * 4.0 * h * KSTEP_ACT_BYTES;
+    double rotary = 2.0 * (m->heads / t + kv_heads) * hd * KSTEP_ACT_BYTES;
+    double act = m->experts > 0 ? 0.0 : 3.0 * m->ffn / t * KSTEP_ACT_BYTES;
+    double cache = 2.0 * kv_heads * hd * (KSTEP_ACT_BYTES + precision_kv_bytes(kv));
+    *c = (kstep_coeffs){.gemm_scale = 1,
+                        .attn_scale = 1,
+                        .moe_scale = 1,
+                        .comm_scale = 1,
+                        .step_s = KSTEP_HOST_STEP_S + KSTEP_OPS_PER_STEP * KSTEP_OP_LATENCY_S,
+                        .layer_s = KSTEP_OPS_PER_LAYER * KSTEP_OP_LATENCY_S,
+                        /* three passes over the sequence's fp32 logits */
+                        .seq_s = 3.0 * m->vocab * 4.0 / bw,
+                        .token_layer_s = (norms + rotary + act + cache) / bw};
+}
+
+const kstep_coeffs *kstep_get_coeffs(const kstep *k)
+{
+    return &k->c;
+}
+
+int kstep_build(kstep **out, const char *kernels_dir, const char *stack, const model_arch *m,
+                const gpu_spec *g, precision weights, precision kv, int tp,
+                const kstep_roofline *rf, const kstep_coeffs *c, char *err, size_t errlen)
 {
     *out = NULL;
     char names[256];
@@ -450,7 +498,7 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
         util_errf(err, errlen, "out of memory");
         return -1;
     }
-    if (kernels_load(kernels_dir, folder, NULL, &k->set, err, errlen) != 0) {
+    if (kernels_load(kernels_dir, folder, stack, &k->set, err, errlen) != 0) {
         free(k);
         return -1;
     }
@@ -458,8 +506,11 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
     k->prefill = k->set.table[KTABLE_PREFILL_ATTN];
     k->decode = k->set.table[KTABLE_DECODE_ATTN];
     k->allreduce = k->set.table[KTABLE_CUSTOM_AR];
+    k->nccl = k->set.table[KTABLE_NCCL];
+    k->custom_ar_ok =
+        k->allreduce != NULL && (g->link_bw_bytes_per_s > KSTEP_PCIE_MAX_BYTES_PER_S || tp <= 2);
     if (k->gemm == NULL || k->prefill == NULL || k->decode == NULL ||
-        (tp > 1 && k->allreduce == NULL)) {
+        (tp > 1 && k->allreduce == NULL && k->nccl == NULL)) {
         util_errf(err, errlen, "%s/%s/%s: a GEMM, attention or all-reduce table is missing",
                   kernels_dir, folder, k->set.stack);
         kstep_free(k);
@@ -467,6 +518,10 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
     }
     snprintf(k->source, sizeof k->source, "%s/%s", folder, k->set.stack);
     k->rf = *rf;
+    if (c != NULL)
+        k->c = *c;
+    else
+        kstep_default_coeffs(m, g, kv, tp, &k->c);
     set_shapes(k, m, weights, kv, tp);
     if (m->experts > 0 && setup_moe(k, m, weights, err, errlen) != 0) {
         kstep_free(k);
@@ -506,8 +561,9 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
     b->graph = s->prefill_seqs <= 0 && s->decode_seqs >= 1 && s->decode_seqs <= KSTEP_GRAPH_MAX;
     if (b->graph)
         tokens = seqs = kstep_graph_size((int)ceil(s->decode_seqs));
-    b->outside_s =
-        KSTEP_OUTSIDE_STEP_S + KSTEP_OUTSIDE_LAYER_S * k->layers + KSTEP_OUTSIDE_SEQ_S * seqs;
+    const kstep_coeffs *c = &k->c;
+    b->outside_s = c->step_s + c->layer_s * k->layers + c->seq_s * seqs +
+                   c->token_layer_s * ceil(tokens) * k->layers;
     unsigned x = 0;
     double m = ceil(tokens), ms = ceil(seqs);
     b->gemm_tokens = m;
@@ -534,24 +590,24 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
             } else {
                 moe_ms = moe_layer_ms(k, m, &x);
             }
-            b->moe_s = 1e-3 * k->layers * moe_ms;
+            b->moe_s = 1e-3 * c->moe_scale * k->layers * moe_ms;
         }
-        b->gemm_s = 1e-3 * k->layers * layer_ms;
-        b->allreduce_s = 1e-3 * 2.0 * k->layers * ar_ms;
+        b->gemm_s = 1e-3 * c->gemm_scale * k->layers * layer_ms;
+        b->allreduce_s = 1e-3 * c->comm_scale * 2.0 * k->layers * ar_ms;
     }
     if (ms >= 1) {
         if (ms <= KSTEP_CACHE_M) {
-            b->lm_head_s = 1e-3 * k->lm_head_ms[(int)ms];
+            b->lm_head_s = 1e-3 * c->gemm_scale * k->lm_head_ms[(int)ms];
             x |= k->lm_head_x[(int)ms];
         } else {
-            b->lm_head_s = 1e-3 * lm_head_ms(k, ms, &x);
+            b->lm_head_s = 1e-3 * c->gemm_scale * lm_head_ms(k, ms, &x);
         }
     }
     if (s->decode_seqs > 0 && s->decode_ctx > 0)
-        b->decode_attn_s = 1e-3 * k->layers *
+        b->decode_attn_s = 1e-3 * c->attn_scale * k->layers *
                            decode_attn_ms(k, s->decode_seqs, s->decode_ctx / s->decode_seqs, &x);
     if (s->prefill_seqs > 0 && s->prefill_tokens > 0)
-        b->prefill_attn_s = 1e-3 * k->layers * prefill_attn_ms(k, s, &x);
+        b->prefill_attn_s = 1e-3 * c->attn_scale * k->layers * prefill_attn_ms(k, s, &x);
     b->extrapolated = x;
     b->t_step_s = b->gemm_s + b->moe_s + b->lm_head_s + b->prefill_attn_s + b->decode_attn_s +
                   b->allreduce_s + b->outside_s;

@@ -12,11 +12,12 @@
  *     a gated MLP has an up projection of n = intermediate / tp instead);
  *   - per layer, decode attention of the decoding sequences at their mean context and prefill
  *     attention of the prefill chunks at their mean length (see kstep.c for both);
- *   - per layer, two all-reduces of T x hidden elements when tp > 1 (vLLM's custom
- *     all-reduce, from a CUDA graph in decode-only steps, eager otherwise);
+ *   - per layer, two all-reduces of T x hidden elements when tp > 1: vLLM's custom
+ *     all-reduce (from a CUDA graph in decode-only steps, eager otherwise) where vLLM uses
+ *     it, NCCL's otherwise (kstep.c, allreduce_ms, says where);
  *   - once per step, the LM head at m = S (n = vocab / tp, k = hidden);
- *   - outside the kernels: a fixed time per step, a time per layer and a time per sequence
- *     (KSTEP_OUTSIDE_* in kstep.c; models/catalog/SOURCES.md#step-overhead).
+ *   - outside the kernels: a fixed time per step, a time per layer, per sequence and per
+ *     token and layer (kstep_coeffs; models/catalog/SOURCES.md#step-overhead).
  * vLLM replays a decode-only batch from a CUDA graph captured at the next capture size
  * (kstep_graph_size): such a batch pays the GEMMs, the LM head and the all-reduces of the
  * padded size.
@@ -64,21 +65,47 @@
 #define KSTEP_GRAPH_MAX 512
 
 /*
- * Time outside the kernels (models/catalog/SOURCES.md#step-overhead, from FACTS.md 5.3):
- * inference-sim (BLIS) fitted, to 15 real vLLM runs on an H100 SXM in 2026, about 126 us per
- * step, 32 us per layer and 4.4 us per request in the step on top of its kernel times. The
- * per-step part is the V1 engine's scheduling and input preparation that overlapping does not
- * hide; the per-layer part stands for the element-wise kernels the tables do not hold (norms,
- * rotary embedding, activation, residual adds) and the launch gaps between kernels; the
- * per-sequence part is sampling and the bookkeeping of each request. They were fitted on one
- * GPU and are used for every GPU until a calibration on top of the kernels exists.
- * PROVISIONAL: they were fitted to the vLLM runs that are held out to validate capsim, so
- * they are not independent of that validation; replace them before this model becomes the
- * default (SOURCES.md#step-overhead says more).
+ * The coefficients laid on top of the measured kernels: one scale per kernel class (1 = as
+ * measured) and the time outside the tables' kernels,
+ *
+ *   outside = step_s + layer_s x layers + seq_s x sequences + token_layer_s x tokens x layers
+ *
+ * kstep_default_coeffs() derives the defaults for a deployment from public sources, none of
+ * them fitted to serving runs (models/catalog/SOURCES.md#step-overhead):
+ *   - the element-wise kernels the tables do not hold, five per layer (two fused residual-add
+ *     + RMSNorm, rotary embedding, SiLU-and-mul, the KV-cache write), two per step (the
+ *     embedding gather, the final norm) and three sampling passes over the fp32 logits, each
+ *     priced as NVIDIA AIConfigurator prices a memory-bound operation: 3 us plus its bytes at
+ *     0.8 of the GPU's peak bandwidth (KSTEP_OP_LATENCY_S, KSTEP_OP_BW_FRACTION);
+ *   - the engine's host work that the V1 engine does not overlap with the GPU (scheduling and
+ *     input preparation of the next step): KSTEP_HOST_STEP_S per step, the share of a typical
+ *     decode step that vLLM's fully asynchronous scheduling (PR 23569) expected to win back.
+ * `capsim calibrate` refits all of them to a user's own benchmark.
  */
-#define KSTEP_OUTSIDE_STEP_S 126e-6
-#define KSTEP_OUTSIDE_LAYER_S 32e-6
-#define KSTEP_OUTSIDE_SEQ_S 4.4e-6
+typedef struct kstep_coeffs {
+    double gemm_scale;    /* the projections and the LM head */
+    double attn_scale;    /* prefill and decode attention */
+    double moe_scale;     /* router and fused MoE layer */
+    double comm_scale;    /* all-reduces */
+    double step_s;        /* outside the kernels: per step */
+    double layer_s;       /* per layer */
+    double seq_s;         /* per sequence in the step */
+    double token_layer_s; /* per token (padded) and layer */
+} kstep_coeffs;
+
+/* The launch-bound floor of one memory-bound kernel and the share of peak bandwidth it
+ * reaches (AIConfigurator's mem_empirical_constant_latency and
+ * mem_bw_empirical_scaling_factor in its systems/<gpu>.yaml). */
+#define KSTEP_OP_LATENCY_S 3e-6
+#define KSTEP_OP_BW_FRACTION 0.8
+#define KSTEP_OPS_PER_LAYER 5
+#define KSTEP_OPS_PER_STEP 5
+
+/* Host time per step that the engine does not hide behind the GPU: 7.5%, the middle of the
+ * 5-10% that PR 23569 (fully asynchronous scheduling) expected to recover, of the decode step
+ * issue 12 starts from (Llama-3.1-8B on one H100, 40 sequences at 1K context: 8.06 ms of
+ * measured kernels under vLLM 0.19). */
+#define KSTEP_HOST_STEP_S 0.6e-3
 
 typedef struct kstep kstep;
 
@@ -99,20 +126,29 @@ typedef struct kstep_breakdown {
     double prefill_attn_s; /* every layer */
     double decode_attn_s;  /* every layer */
     double allreduce_s;    /* two per layer */
-    double outside_s;      /* outside the kernels: per step, per layer, per sequence */
+    double outside_s;      /* outside the kernels: per step, layer, sequence, token-layer */
     double t_step_s;       /* the sum */
     double gemm_tokens;    /* m of the projections: the step's tokens, padded in a graph */
     int graph;             /* 1: a decode-only step replayed from a CUDA graph */
     unsigned extrapolated; /* KSTEP_X_* bits of the parts priced (in part) by the roofline */
 } kstep_breakdown;
 
-/* Loads the tables of the newest vLLM stack measured on catalog GPU g->name from kernels_dir
- * (models/kernels) and builds the model of m at these precisions on tp GPUs. Returns 0, or
+/* Loads the tables of stack (a folder name such as "vllm-0.19.0"; NULL: the newest vLLM
+ * stack) measured on catalog GPU g->name from kernels_dir (models/kernels) and builds the
+ * model of m at these precisions on tp GPUs, with coefficients c (NULL: the defaults of
+ * kstep_default_coeffs). Returns 0, or
  * -1 with a one-line message: a GPU without tables (naming the GPUs that have them), an MoE
  * model the tables cannot price, a malformed table. */
-int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const gpu_spec *g,
-                precision weights, precision kv, int tp, const kstep_roofline *rf, char *err,
-                size_t errlen);
+int kstep_build(kstep **out, const char *kernels_dir, const char *stack, const model_arch *m,
+                const gpu_spec *g, precision weights, precision kv, int tp,
+                const kstep_roofline *rf, const kstep_coeffs *c, char *err, size_t errlen);
+
+/* The default coefficients of m on g at tp GPUs (see kstep_coeffs). */
+void kstep_default_coeffs(const model_arch *m, const gpu_spec *g, precision kv, int tp,
+                          kstep_coeffs *c);
+
+/* The coefficients a built model prices with. */
+const kstep_coeffs *kstep_get_coeffs(const kstep *k);
 
 void kstep_free(kstep *k);
 

@@ -458,7 +458,7 @@ expect_status 2 "--mem-reserve -1" -- "$capsim" run --model llama-3.1-8b --gpu h
 "$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --batch 40 --prompt 1000 --output 50 \
   --step-model kernels >"$tmp/ek.txt" 2>&1 || bad "estimate --step-model kernels"
 for t in "measured kernels, models/kernels/h100_sxm/vllm-0.19.0" "GEMMs (QKV, O, gate/up, down)" \
-         "decode attention" "outside the kernels" "roofline (default model)" "(CUDA graph)" \
+         "decode attention" "outside the kernels" "roofline (same stack)" "(CUDA graph)" \
          "prefill step: GEMMs" "decode step: every kernel inside the measured tables"; do
   grep -qF "$t" "$tmp/ek.txt" && ok || bad "estimate --step-model kernels: no '$t'"
 done
@@ -474,13 +474,40 @@ expect_usage_error "kernels on a GPU without tables" "no kernel tables for GPU '
 CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \
   --step-model kernels --out "$tmp/rk" >/dev/null 2>&1 && ok || bad "run --step-model kernels"
 CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \
-  --out "$tmp/rr" >/dev/null 2>&1 && ok || bad "run (roofline) beside kernels"
-python3 - "$tmp" <<'PY' && ok || bad "run --step-model kernels: a faster TPOT than the roofline's"
+  --stack splitwise-2023 --out "$tmp/rr" >/dev/null 2>&1 && ok || bad "run --stack splitwise-2023"
+CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --requests 200 --replications 2 \
+  --out "$tmp/rd" >/dev/null 2>&1 && ok || bad "run with the default stack"
+python3 - "$tmp" <<'PY' && ok || bad "the kernels (default) give a faster TPOT than the 2023 profile"
 import csv, sys
-tpot = {m: float(next(csv.DictReader(open(f"{sys.argv[1]}/{m}/summary.csv")))["mean_tpot_ms"])
-        for m in ("rk", "rr")}
+rows = {m: next(csv.DictReader(open(f"{sys.argv[1]}/{m}/summary.csv"))) for m in ("rk", "rr", "rd")}
+tpot = {m: float(r["mean_tpot_ms"]) for m, r in rows.items()}
 assert 0 < tpot["rk"] < tpot["rr"], tpot
+# the default is the measured kernels of the newest stack on the H100, named in the summary
+assert tpot["rd"] == tpot["rk"], tpot
+assert rows["rd"]["stack"] == rows["rd"]["stack_used"] == "vllm-0.19.0", rows["rd"]["stack"]
+assert rows["rd"]["step_model"] == "kernels", rows["rd"]["step_model"]
+assert rows["rd"]["step_data"] == "measured kernels, models/kernels/h100_sxm/vllm-0.19.0"
+assert rows["rr"]["stack_used"] == "splitwise-2023" and rows["rr"]["step_model"] == "roofline"
+assert rows["rr"]["step_data"] == "roofline, profile models/profiles/default.csv row h100-sxm"
 PY
+grep -q "^stack = vllm-0.19.0$" "$tmp/rd/scenario.ini" && grep -q "^step_model = kernels$" "$tmp/rd/scenario.ini" &&
+  grep -q "^; Steps priced by: measured kernels, models/kernels/h100_sxm/vllm-0.19.0$" "$tmp/rd/scenario.ini" &&
+  ok || bad "scenario.ini names the stack and step model as resolved"
+# --stack: each name, the old profile one flag away, refusals in one line naming what exists
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --stack vllm-0.14 | grep -q "models/kernels/h100_sxm/vllm-0.14.0" &&
+  ok || bad "--stack vllm-0.14 on h100"
+"$capsim" estimate --model llama-3.1-8b --gpu a100-80gb | grep -q "stack: vllm-0.14.0" &&
+  ok || bad "a100 defaults to its newest measured stack, vllm-0.14.0"
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 |
+  grep -q "roofline, profile models/profiles/default.csv row h100-sxm" && ok || bad "--stack splitwise-2023"
+expect_usage_error "stack not measured on the GPU" "--stack vllm-0.19: not measured on a100-80gb" "vllm-0.14.0" -- \
+  estimate --model llama-3.1-8b --gpu a100-80gb --stack vllm-0.19
+expect_usage_error "unknown stack" "--stack 'sglang'" "vllm-0.19, vllm-0.14, splitwise-2023" -- \
+  estimate --model llama-3.1-8b --gpu h100-sxm --stack sglang
+expect_usage_error "kernels of the 2023 profile" "stack splitwise-2023" "has no kernel tables" -- \
+  estimate --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 --step-model kernels
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --precision int4 |
+  grep -q "weight-only int8/int4 GEMMs are not in the kernel tables" && ok || bad "int4 falls back to the roofline, said"
 
 echo "test_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

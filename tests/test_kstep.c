@@ -65,7 +65,7 @@ static kstep *build(const fixture *f, const char *model, const char *gpu, precis
     const gpu_spec *g = gpu_list_find(&f->gpus, gpu);
     if (!CHECK(m != NULL && g != NULL))
         return NULL;
-    if (!CHECK(kstep_build(&k, KERNELS, m, g, w, kv, tp, &RF, err, sizeof err) == 0))
+    if (!CHECK(kstep_build(&k, KERNELS, NULL, m, g, w, kv, tp, &RF, NULL, err, sizeof err) == 0))
         printf("  %s\n", err);
     return k;
 }
@@ -78,9 +78,17 @@ static double gemm(const fixture *f, const char *dtype, double m, double n, doub
     return r.latency_ms;
 }
 
-static double outside_s(double layers, double seqs)
+/* The time outside the kernels of Llama-3.1-8B on one H100 (3.35 TB/s; element-wise
+ * operations at 0.8 of it and 3 us each) for a step of `seqs` sequences and as many tokens,
+ * by hand: per step 0.6 ms of host time and 5 operations; per layer 5 operations; per
+ * sequence three passes over 128256 fp32 logits; per token and layer the bytes of two
+ * residual-add + RMSNorm (8 x 4096 x 2 each), rotary (2 x (32 + 8) x 128 x 2), SiLU-and-mul
+ * (3 x 14336 x 2) and the KV write (2 x 8 x 128 x (2 + 2)): 180224 bytes. */
+static double outside_8b_h100_s(double seqs)
 {
-    return KSTEP_OUTSIDE_STEP_S + KSTEP_OUTSIDE_LAYER_S * layers + KSTEP_OUTSIDE_SEQ_S * seqs;
+    double bw = 0.8 * 3.35e12;
+    return 0.6e-3 + 5 * 3e-6 + 32 * 5 * 3e-6 + seqs * 3 * 128256 * 4 / bw +
+           seqs * 32 * 180224 / bw;
 }
 
 /* Llama-3.1-8B (32 layers, hidden 4096, 32 heads, 8 KV heads, head size 128, MLP 14336,
@@ -111,8 +119,9 @@ static void test_per_layer_sum_by_hand(void)
         CHECK_REL(b.decode_attn_s, 32 * attn * 1e-3, 1e-12);
         CHECK_EQ_DBL(b.prefill_attn_s, 0);
         CHECK_EQ_DBL(b.allreduce_s, 0);
-        CHECK_REL(b.outside_s, outside_s(32, 40), 1e-12);
-        double by_hand = (32 * (qkv + o + gate_up + down + attn) + lm) * 1e-3 + outside_s(32, 40);
+        CHECK_REL(b.outside_s, outside_8b_h100_s(40), 1e-12);
+        double by_hand =
+            (32 * (qkv + o + gate_up + down + attn) + lm) * 1e-3 + outside_8b_h100_s(40);
         CHECK_REL(t, by_hand, 1e-12);
         CHECK_EQ_INT(b.graph, 1);
         CHECK_EQ_DBL(b.gemm_tokens, 40);
@@ -397,8 +406,7 @@ static void test_moe_decode_by_hand(void)
         CHECK_REL(b.lm_head_s, 1e-3 * lm, 1e-12);
         CHECK_EQ_DBL(b.prefill_attn_s, 0.0);
         CHECK_REL(t,
-                  32e-3 * (qkv + o + router + moe + attn + 2 * ar) + 1e-3 * lm +
-                      outside_s(32, 40),
+                  32e-3 * (qkv + o + router + moe + attn + 2 * ar) + 1e-3 * lm + b.outside_s,
                   1e-9);
         CHECK_EQ_INT((int)b.extrapolated, 0);
         /* The MoE layer is most of a decode step: 8 experts' weights are read per layer. */
@@ -488,9 +496,11 @@ static void test_moe_extrapolation_and_dtypes(void)
     fixture_free(&f);
 }
 
-/* Pricing MoE models left the dense models' prices as they were: the values below are those
- * of the commit before it (a9ed3cb), for a decode step of 40 at context 1024 and a prefill
- * of 4 prompts of 2048, Llama-3.1-8B on one H100 and Llama-3.1-70B on four. */
+/* Pricing MoE models left the dense models' kernels as they were: the values below are the
+ * kernel parts (the step less the time outside the kernels, 0.126 ms per step, 0.032 ms per
+ * layer and 0.0044 ms per sequence then) of the commit before it (a9ed3cb), for a decode
+ * step of 40 at context 1024 and a prefill of 4 prompts of 2048, Llama-3.1-8B on one H100 and
+ * Llama-3.1-70B on four (whose prefill all-reduces, 134 MB each, have since moved to NCCL). */
 static void test_dense_price_unchanged(void)
 {
     fixture f;
@@ -500,11 +510,13 @@ static void test_dense_price_unchanged(void)
     if (k8 != NULL && k70 != NULL) {
         step_shape s = step_shape_decode(40, 1024), q = step_shape_prefill(4, 2048);
         kstep_breakdown b;
-        CHECK_REL(kstep_time_s(k8, &s, &b), 0.0093812678501127462, 1e-15);
+        double t = kstep_time_s(k8, &s, &b);
+        CHECK_REL(t - b.outside_s, 0.0093812678501127462 - 1.326e-3, 1e-12);
         CHECK_EQ_DBL(b.moe_s, 0.0);
-        CHECK_REL(kstep_time_s(k8, &q, NULL), 0.16959418636228993, 1e-15);
-        CHECK_REL(kstep_time_s(k70, &s, NULL), 0.019763760402696999, 1e-15);
-        CHECK_REL(kstep_time_s(k70, &q, NULL), 0.49786194435099257, 1e-15);
+        t = kstep_time_s(k8, &q, &b);
+        CHECK_REL(t - b.outside_s, 0.16959418636228993 - 1.1676e-3, 1e-12);
+        t = kstep_time_s(k70, &s, &b);
+        CHECK_REL(t - b.outside_s, 0.019763760402696999 - 2.862e-3, 1e-12);
     }
     kstep_free(k8);
     kstep_free(k70);
@@ -522,7 +534,8 @@ static void test_refusals(void)
         kstep *k = NULL;
         const model_arch *m = model_list_find(&f.models, "llama-3.1-8b");
         const gpu_spec *t4 = gpu_list_find(&f.gpus, "t4");
-        CHECK(kstep_build(&k, KERNELS, m, t4, PREC_FP16, PREC_FP16, 1, &RF, err, sizeof err) ==
+        CHECK(kstep_build(&k, KERNELS, NULL, m, t4, PREC_FP16, PREC_FP16, 1, &RF, NULL, err,
+                          sizeof err) ==
               -1);
         CHECK_CONTAINS(err, "no kernel tables for GPU 't4'");
         CHECK_CONTAINS(err, "h100-sxm, h200, a100-80gb, l40s, b200");
@@ -531,10 +544,100 @@ static void test_refusals(void)
         model_arch moe = *model_list_find(&f.models, "mixtral-8x7b");
         moe.gated_mlp = 0;
         const gpu_spec *h100 = gpu_list_find(&f.gpus, "h100-sxm");
-        CHECK(kstep_build(&k, KERNELS, &moe, h100, PREC_BF16, PREC_BF16, 1, &RF, err,
+        CHECK(kstep_build(&k, KERNELS, NULL, &moe, h100, PREC_BF16, PREC_BF16, 1, &RF, NULL, err,
                           sizeof err) == -1);
         CHECK_CONTAINS(err, "the MoE tables measure gated experts only");
         CHECK(k == NULL);
+    }
+    fixture_free(&f);
+}
+
+/* Which all-reduce vLLM runs: its custom one up to 8 MiB on NVLink GPUs (and on two PCIe
+ * GPUs), NCCL above that size and on more than two PCIe GPUs (the L40S). */
+static void test_allreduce_custom_or_nccl(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *h = f.ok ? build(&f, "llama-3.1-70b", "h100-sxm", PREC_BF16, PREC_BF16, 4) : NULL;
+    kstep *l = f.ok ? build(&f, "llama-3.1-8b", "l40s", PREC_BF16, PREC_BF16, 4) : NULL;
+    kernels_set l40s;
+    char err[512];
+    int have_l40s = kernels_load(KERNELS, "l40s", NULL, &l40s, err, sizeof err) == 0;
+    CHECK(have_l40s);
+    if (h != NULL && l != NULL && have_l40s) {
+        const ktable *ar = f.set.table[KTABLE_CUSTOM_AR], *nccl = f.set.table[KTABLE_NCCL];
+        ktable_result r;
+        kstep_breakdown b;
+        /* 40 tokens x 8192 x 2 bytes = 640 KiB: custom, from the graph */
+        step_shape s = step_shape_decode(40, 1024);
+        kstep_time_s(h, &s, &b);
+        CHECK_EQ_INT(ktable_allreduce(ar, 4, 40 * 8192, "vllm_graph", &r), KTABLE_OK);
+        CHECK_REL(b.allreduce_s, 2 * 80 * r.latency_ms * 1e-3, 1e-12);
+        /* 512 tokens = 8 MiB exactly: still custom (eager: a prefill step) */
+        step_shape q = step_shape_prefill(1, 512);
+        kstep_time_s(h, &q, &b);
+        CHECK_EQ_INT(ktable_allreduce(ar, 4, 512 * 8192, "vllm_eager", &r), KTABLE_OK);
+        CHECK_REL(b.allreduce_s, 2 * 80 * r.latency_ms * 1e-3, 1e-12);
+        /* 513 tokens: above 8 MiB, NCCL */
+        q = step_shape_prefill(1, 513);
+        kstep_time_s(h, &q, &b);
+        CHECK_EQ_INT(ktable_nccl(nccl, "all_reduce", 4, 513 * 8192, &r), KTABLE_OK);
+        CHECK_REL(b.allreduce_s, 2 * 80 * r.latency_ms * 1e-3, 1e-12);
+        /* four L40S over PCIe: NCCL even for a small decode message */
+        kstep_time_s(l, &s, &b);
+        CHECK_EQ_INT(ktable_nccl(l40s.table[KTABLE_NCCL], "all_reduce", 4, 40 * 4096, &r),
+                     KTABLE_OK);
+        CHECK_REL(b.allreduce_s, 2 * 32 * r.latency_ms * 1e-3, 1e-12);
+        CHECK_EQ_U64(b.extrapolated, 0);
+    }
+    if (have_l40s)
+        kernels_free(&l40s);
+    kstep_free(h);
+    kstep_free(l);
+    fixture_free(&f);
+}
+
+/* --stack: a stack picks its own tables; the coefficients laid on top scale their classes. */
+static void test_stack_and_coefficients(void)
+{
+    fixture f;
+    fixture_load(&f);
+    if (f.ok) {
+        char err[512];
+        const model_arch *m = model_list_find(&f.models, "llama-3.1-8b");
+        const gpu_spec *g = gpu_list_find(&f.gpus, "h100-sxm");
+        kstep *new = NULL, *old = NULL, *scaled = NULL, *none = NULL;
+        CHECK(kstep_build(&new, KERNELS, "vllm-0.19.0", m, g, PREC_BF16, PREC_BF16, 1, &RF, NULL,
+                          err, sizeof err) == 0);
+        CHECK(kstep_build(&old, KERNELS, "vllm-0.14.0", m, g, PREC_BF16, PREC_BF16, 1, &RF, NULL,
+                          err, sizeof err) == 0);
+        CHECK(kstep_build(&none, KERNELS, "vllm-0.1.0", m, g, PREC_BF16, PREC_BF16, 1, &RF, NULL,
+                          err, sizeof err) == -1);
+        CHECK_CONTAINS(err, "no kernel tables for stack vllm-0.1.0");
+        kstep_coeffs c;
+        kstep_default_coeffs(m, g, PREC_BF16, 1, &c);
+        c.gemm_scale = 2;
+        c.attn_scale = 0.5;
+        c.step_s = 0;
+        CHECK(kstep_build(&scaled, KERNELS, "vllm-0.19.0", m, g, PREC_BF16, PREC_BF16, 1, &RF, &c,
+                          err, sizeof err) == 0);
+        if (new != NULL && old != NULL && scaled != NULL) {
+            CHECK(strcmp(kstep_source(new), "h100_sxm/vllm-0.19.0") == 0);
+            CHECK(strcmp(kstep_source(old), "h100_sxm/vllm-0.14.0") == 0);
+            step_shape s = step_shape_decode(40, 1024);
+            kstep_breakdown a, b, d;
+            kstep_time_s(new, &s, &a);
+            kstep_time_s(old, &s, &b);
+            kstep_time_s(scaled, &s, &d);
+            CHECK(a.gemm_s != b.gemm_s); /* two measurements, not one table twice */
+            CHECK_REL(d.gemm_s, 2 * a.gemm_s, 1e-12);
+            CHECK_REL(d.lm_head_s, 2 * a.lm_head_s, 1e-12);
+            CHECK_REL(d.decode_attn_s, 0.5 * a.decode_attn_s, 1e-12);
+            CHECK_REL(d.outside_s, a.outside_s - kstep_get_coeffs(new)->step_s, 1e-12);
+        }
+        kstep_free(new);
+        kstep_free(old);
+        kstep_free(scaled);
     }
     fixture_free(&f);
 }
@@ -545,4 +648,5 @@ TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_extrapolation_flagged), TEST(test_precisions_and_step_model),
           TEST(test_moe_decode_by_hand), TEST(test_moe_monotone_in_tokens),
           TEST(test_moe_extrapolation_and_dtypes), TEST(test_dense_price_unchanged),
-          TEST(test_refusals))
+          TEST(test_refusals), TEST(test_allreduce_custom_or_nccl),
+          TEST(test_stack_and_coefficients))

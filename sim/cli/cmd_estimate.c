@@ -40,10 +40,14 @@ static void usage(FILE *out)
             "  --mem-reserve GB    memory per GPU the engine keeps beside weights and KV\n"
             "                      (default auto: 2.15 GB, +0.4 GB at tp > 1)\n"
             "  --block-size N      tokens per KV block (default 16)\n"
-            "  --profile FILE      step-time coefficients (default models/profiles/default.csv)\n"
-            "  --step-model SPEC   linear:a=A,b=B instead of the roofline model (seconds), or\n"
-            "                      kernels: measured vLLM kernels (opt-in; h100-sxm, h200,\n"
-            "                      a100-80gb, l40s, b200; dense models)\n"
+            "  --profile FILE      roofline coefficients of your own (a calibration): the\n"
+            "                      roofline with them (default: the stack's profile)\n"
+            "  --stack NAME        software stack whose step times price the batch:\n"
+            "                      vllm-0.19, vllm-0.14, splitwise-2023 (the 2023 profile),\n"
+            "                      or auto (default: the newest measured on the GPU)\n"
+            "  --step-model SPEC   auto (default: measured vLLM kernels on h100-sxm, h200,\n"
+            "                      a100-80gb, l40s, b200, else the roofline), kernels,\n"
+            "                      roofline, or linear:a=A,b=B (seconds)\n"
             "  --format table|csv  output format (default table)\n"
             "  --catalog DIR       folder with models.csv and gpus.csv\n"
             "  -h, --help          show this help\n");
@@ -109,7 +113,9 @@ static void print_csv(const deploy *d, const deploy_options *o, double b, double
                                        "kv_bytes_per_token",
                                        "kv_tokens",
                                        "decode_intensity",
-                                       "ridge_flops_per_byte"};
+                                       "ridge_flops_per_byte",
+                                       "stack",
+                                       "step_data"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         csvout_str(&c, head[i]);
     csvout_end_row(&c);
@@ -135,6 +141,8 @@ static void print_csv(const deploy *d, const deploy_options *o, double b, double
     csvout_u64(&c, d->mem.kv_tokens);
     csvout_num(&c, e->decode.intensity);
     csvout_num(&c, e->decode.ridge);
+    csvout_str(&c, d->stack.name);
+    csvout_str(&c, d->step_data);
     csvout_end_row(&c);
 }
 
@@ -168,7 +176,7 @@ static void print_kernels(const deploy *d, double b, double p, double o)
     kernel_row("all-reduce", k[0].allreduce_s, k[1].allreduce_s);
     kernel_row("outside the kernels", k[0].outside_s, k[1].outside_s);
     kernel_row("step", k[0].t_step_s, k[1].t_step_s);
-    kernel_row("roofline (default model)", step_time_s(&roof, &pre, NULL),
+    kernel_row("roofline (same stack)", step_time_s(&roof, &pre, NULL),
                step_time_s(&roof, &mid, NULL));
     printf("  %-28s %14.0f %14.0f%s\n", "GEMM m (tokens, padded)", k[0].gemm_tokens,
            k[1].gemm_tokens, k[1].graph ? "  (CUDA graph)" : "");
@@ -181,31 +189,37 @@ static void print_kernels(const deploy *d, double b, double p, double o)
             printf("    (extrapolated: outside the tables' grid, priced by the roofline of that "
                    "kernel)\n");
     }
-    printf("\n  Kernel times are vLLM's, measured (models/kernels/%s); the time outside the\n"
-           "  kernels is %.3g ms per step, %.3g ms per layer and %.3g ms per sequence\n"
-           "  (provisional figures, not independent of the runs capsim is validated on:\n"
-           "  models/catalog/SOURCES.md#step-overhead). Decode attention is priced at the\n"
-           "  batch's mean context.\n",
-           kstep_source(d->kstep), 1e3 * KSTEP_OUTSIDE_STEP_S, 1e3 * KSTEP_OUTSIDE_LAYER_S,
-           1e3 * KSTEP_OUTSIDE_SEQ_S);
+    const kstep_coeffs *c = kstep_get_coeffs(d->kstep);
+    printf("\n  Kernel times are vLLM's, measured (models/kernels/%s). Outside the kernels:\n"
+           "  %.3g ms per step, %.3g ms per layer, %.3g us per sequence and %.3g us per\n"
+           "  token and layer (the element-wise kernels the tables lack, and host time the\n"
+           "  engine does not overlap: models/catalog/SOURCES.md#step-overhead). Decode\n"
+           "  attention is priced at the batch's mean context.\n",
+           kstep_source(d->kstep), 1e3 * c->step_s, 1e3 * c->layer_s, 1e6 * c->seq_s,
+           1e6 * c->token_layer_s);
 }
 
 static void print_table(const deploy *d, double b, double p, double o, const estimate *e)
 {
     printf("capsim estimate: %s on %d x %s, weights %s, KV cache %s\n", d->model.name, d->tp,
            d->gpu.name, precision_name(d->weights), precision_name(d->kv));
+    if (d->stack.name[0])
+        printf("  stack: %s (choose with --stack: %s)\n", d->stack.name, stack_names());
+    if (d->stack.note[0])
+        printf("  note: %s\n", d->stack.note);
     if (d->note[0])
         printf("  note: %s\n", d->note);
     if (d->step.kind == STEP_LINEAR)
         printf("  step-time model: %s\n", d->profile.basis);
     else if (d->step.kind == STEP_KERNELS)
-        printf("  step-time model: measured kernels, models/kernels/%s (opt-in); kernels\n"
+        printf("  step-time model: measured kernels, models/kernels/%s; kernels\n"
                "    outside the tables priced by the roofline of profile %s (mfu %.3g, mbu %.3g)\n",
                kstep_source(d->kstep), d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu);
     else
-        printf("  profile %s: mfu %.3g, mbu %.3g, overhead %.3g ms per step, noise cv %.3g\n"
+        printf("  step-time model: %s\n"
+               "  profile %s: mfu %.3g, mbu %.3g, overhead %.3g ms per step, noise cv %.3g\n"
                "    (%s)\n",
-               d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu,
+               d->step_data, d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu,
                1e3 * (d->profile.c.t_fixed_s + d->profile.c.t_layer_s * d->model.layers),
                d->profile.c.noise_cv, d->profile.basis);
     printf("  memory: weights %.2f GB (%.2f GB per GPU); KV %.0f bytes per token; room for "
@@ -267,6 +281,7 @@ static const struct option estimate_opts[] = {
     {"block-size", required_argument, NULL, 'b'},
     {"profile", required_argument, NULL, 'f'},
     {"step-model", required_argument, NULL, 's'},
+    {"stack", required_argument, NULL, 'S'},
     {"format", required_argument, NULL, 'F'},
     {"catalog", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
@@ -332,7 +347,10 @@ int cmd_estimate(int argc, char **argv)
             o.catalog_dir = optarg;
             break;
         case 's':
-            o.step_model = optarg;
+            o.step_model = strcmp(optarg, "auto") ? optarg : NULL;
+            break;
+        case 'S':
+            o.stack = optarg;
             break;
         case 'F':
             if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "table") == 0)

@@ -758,6 +758,10 @@ static plan_status calibration_inputs(const calibration_options *o, run_spec *r,
 {
     char msg[2048];
     snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
+    /* The calibration fits the roofline's coefficients (of the stack's profile, or the
+     * --profile given): the default step model is the roofline here. */
+    if (strcmp(r->value[OPT_step_model], "auto") == 0)
+        snprintf(r->value[OPT_step_model], sizeof r->value[0], "roofline");
     if (run_resolve(r, x, msg, sizeof msg) != 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", msg);
     if (x->dep.step.kind != STEP_ROOFLINE)

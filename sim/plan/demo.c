@@ -34,6 +34,7 @@
 #include "sim/base/csvout.h"
 #include "sim/base/util.h"
 #include "sim/plan/capsearch.h"
+#include "sim/plan/deploy.h"
 #include "sim/plan/experiment.h"
 #include "sim/plan/parmap.h"
 #include "sim/plan/runspec.h"
@@ -791,6 +792,35 @@ static void write_report_whatifs(FILE *fp, const demo *d, const figures *at)
                 "[whatif.png](whatif/plots/whatif.png).\n\n");
 }
 
+/* Which software stack and step model priced each deployment's steps (resolved as the runs
+ * resolved them: the same defaults). */
+static void write_report_steps(FILE *fp, const demo *d)
+{
+    fprintf(fp, "## Step times\n\n"
+                "| deployment | stack | steps priced by |\n|---|---|---|\n");
+    for (int i = 0; i < W_COUNT; i++) {
+        const whatif *w = &WHATIFS[i];
+        deploy_options o;
+        deploy_options_default(&o);
+        o.model = w->big ? BIG_MODEL : SMALL_MODEL;
+        o.gpu = w->larger_gpu ? d->larger_gpu : d->gpu;
+        o.precision = w->precision;
+        o.tp = atoi(w->tp);
+        o.tensor_cores = strcmp(w->tensor_cores, "on") == 0;
+        deploy dep;
+        char err[512];
+        if (deploy_resolve(&o, &dep, err, sizeof err) != 0) {
+            fprintf(fp, "| %s | | %s |\n", w->label, err);
+            continue;
+        }
+        fprintf(fp, "| %s | %s | %s%s%s%s |\n", w->label, dep.stack.name, dep.step_data,
+                dep.stack.note[0] ? " (" : "", dep.stack.note, dep.stack.note[0] ? ")" : "");
+        deploy_fini(&dep);
+    }
+    fprintf(fp, "\n`--stack splitwise-2023` prices the steps as capsim did before issue 12 (the "
+                "2023 roofline profile); `capsim estimate` shows where a step's time goes.\n\n");
+}
+
 /* Where each step's files are. */
 static void write_report_files(FILE *fp, const demo *d)
 {
@@ -823,6 +853,7 @@ static void write_report(FILE *fp, const void *what)
     write_report_size(fp, d, at, light);
     write_report_whatifs(fp, d, at);
     write_confirmations(fp, d, at);
+    write_report_steps(fp, d);
     write_report_files(fp, d);
 }
 

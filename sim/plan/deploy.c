@@ -76,15 +76,98 @@ static int deploy_kernels(const deploy_options *o, deploy *d, char *err, size_t 
                          .link_latency_s = d->gpu.link_latency_s};
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/models/kernels", capsim_data_dir());
-    if (kstep_build(&d->kstep, dir, &d->model, &d->gpu, d->weights, d->kv, d->tp, &rf, err,
-                    errlen) != 0)
+    if (kstep_build(&d->kstep, dir, d->stack.kernel_stack, &d->model, &d->gpu, d->weights, d->kv,
+                    d->tp, &rf, NULL, err, errlen) != 0)
         return -1;
     step_model_kernels(&d->step, d->kstep);
+    snprintf(d->step_data, sizeof d->step_data, "measured kernels, models/kernels/%s",
+             kstep_source(d->kstep));
     const char *note = kstep_note(d->kstep);
     if (note[0] != '\0') {
         size_t used = strlen(d->note);
         snprintf(d->note + used, sizeof d->note - used, "%s%s", used ? "; " : "", note);
     }
+    return 0;
+}
+
+/* Where the stack's default is the measured kernels but they cannot answer the question
+ * asked, the default is the stack's roofline, and the output says why: a profile of the
+ * user's own (a calibration of the roofline), weights whose kernels were not measured
+ * (int8 and int4 weight-only), an int8 KV cache, or the what-if without tensor cores. Asked
+ * for by name (--step-model kernels), the kernels price these as kstep.h says. */
+static void auto_roofline(const deploy_options *o, deploy *d)
+{
+    const char *why = NULL;
+    if (o->profile || o->coeffs)
+        why = "a profile was given: the roofline with it prices the steps";
+    else if (d->weights == PREC_INT8 || d->weights == PREC_INT4)
+        why = "weight-only int8/int4 GEMMs are not in the kernel tables: the stack's roofline "
+              "prices the steps";
+    else if (d->kv == PREC_INT8)
+        why = "an int8 KV cache is not in the kernel tables: the stack's roofline prices the "
+              "steps";
+    else if (!o->tensor_cores)
+        why = "the kernels were measured with tensor cores: the stack's roofline prices the "
+              "what-if without them";
+    if (why == NULL)
+        return;
+    d->stack.kernels = 0;
+    snprintf(d->stack.note, sizeof d->stack.note, "%s", why);
+}
+
+/* The step model: the linear one when asked for, else the stack's (stack.h), with the
+ * roofline of its profile (or the user's) beside the kernels or instead of them. */
+static int deploy_step_model(const deploy_options *o, deploy *d, char *err, size_t errlen)
+{
+    if (o->step_model && strcmp(o->step_model, "kernels") != 0 &&
+        strcmp(o->step_model, "roofline") != 0) {
+        if (step_model_linear_parse(&d->step, o->step_model, err, errlen) != 0)
+            return -1;
+        snprintf(d->profile.gpu, sizeof d->profile.gpu, "%s", d->gpu.name);
+        snprintf(d->profile.basis, sizeof d->profile.basis, "%s", o->step_model);
+        snprintf(d->step_data, sizeof d->step_data, "%s", o->step_model);
+        return 0;
+    }
+    if (stack_resolve(o->stack, d->gpu.name, o->step_model, capsim_data_dir(), &d->stack, err,
+                      errlen) != 0)
+        return -1;
+    if (o->step_model == NULL && d->stack.kernels)
+        auto_roofline(o, d);
+    const char *profile_path = o->profile ? o->profile : d->stack.profile;
+    if (o->coeffs == NULL && profile_list_load(profile_path, &d->profiles, err, errlen) != 0)
+        return -1;
+    const profile_row *pr = o->coeffs ? o->coeffs : profile_list_find(&d->profiles, d->gpu.name);
+    if (pr == NULL) {
+        util_errf(err, errlen, "%s: no profile row for '%s' and no '*' row", profile_path,
+                  d->gpu.name);
+        return -1;
+    }
+    d->profile = *pr;
+    /* Shipped data is named from the project's root, so outputs do not depend on where capsim
+     * is installed. */
+    const char *root = capsim_data_dir();
+    size_t rlen = strlen(root);
+    const char *shown = strncmp(profile_path, root, rlen) == 0 && profile_path[rlen] == '/'
+                            ? profile_path + rlen + 1
+                            : profile_path;
+    snprintf(d->step_data, sizeof d->step_data, "roofline, %s%s row %s",
+             o->coeffs ? "coefficients of " : "profile ", o->coeffs ? "the calibration" : shown,
+             pr->gpu);
+    step_model_roofline(&d->step, &d->model, &d->gpu, d->weights, d->kv, d->tp, o->tensor_cores,
+                        &d->profile.c);
+    if (!o->tensor_cores || !d->gpu.tensor_cores)
+        snprintf(d->note, sizeof d->note,
+                 "tensor cores off: arithmetic runs at the %.0f TFLOPS non-tensor 16-bit rate",
+                 d->gpu.fp16_flops_no_tc / 1e12);
+    else if (!d->step.rate_native)
+        snprintf(d->note, sizeof d->note,
+                 "%s has no %s tensor path: arithmetic falls back to the %s rate (%.0f TFLOPS); "
+                 "weights still take %g bytes each",
+                 d->gpu.name, precision_name(precision_compute_path(d->weights)),
+                 precision_name(d->step.rate_path), d->step.rate_flops / 1e12,
+                 precision_weight_bytes(d->weights));
+    if (d->stack.kernels && deploy_kernels(o, d, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -95,13 +178,6 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
     const char *dir = o->catalog_dir ? o->catalog_dir : catalog_default_dir();
     if (catalog_load(dir, &d->models, &d->gpus, err, errlen) != 0)
         return -1;
-    const char *profile_path = o->profile;
-    char default_profile[4096];
-    if (profile_path == NULL) {
-        profile_path = catalog_default_profile(default_profile, sizeof default_profile);
-    }
-    if (o->coeffs == NULL && profile_list_load(profile_path, &d->profiles, err, errlen) != 0)
-        goto fail;
     if (o->model == NULL || o->gpu == NULL) {
         util_errf(err, errlen, "--model and --gpu are required (see capsim list models|gpus)");
         goto fail;
@@ -173,35 +249,7 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
                                   .block_size = o->block_size};
     if (memplan_make(&d->model, &d->gpu, &d->mem_cfg, &d->mem, err, errlen) != 0)
         goto fail;
-    int kernels = o->step_model && strcmp(o->step_model, "kernels") == 0;
-    if (o->step_model && !kernels) {
-        if (step_model_linear_parse(&d->step, o->step_model, err, errlen) != 0)
-            goto fail;
-        snprintf(d->profile.gpu, sizeof d->profile.gpu, "%s", d->gpu.name);
-        snprintf(d->profile.basis, sizeof d->profile.basis, "%s", o->step_model);
-        return 0;
-    }
-    const profile_row *pr = o->coeffs ? o->coeffs : profile_list_find(&d->profiles, d->gpu.name);
-    if (pr == NULL) {
-        util_errf(err, errlen, "%s: no profile row for '%s' and no '*' row", profile_path,
-                  d->gpu.name);
-        goto fail;
-    }
-    d->profile = *pr;
-    step_model_roofline(&d->step, &d->model, &d->gpu, d->weights, d->kv, d->tp, o->tensor_cores,
-                        &d->profile.c);
-    if (!o->tensor_cores || !d->gpu.tensor_cores)
-        snprintf(d->note, sizeof d->note,
-                 "tensor cores off: arithmetic runs at the %.0f TFLOPS non-tensor 16-bit rate",
-                 d->gpu.fp16_flops_no_tc / 1e12);
-    else if (!d->step.rate_native)
-        snprintf(d->note, sizeof d->note,
-                 "%s has no %s tensor path: arithmetic falls back to the %s rate (%.0f TFLOPS); "
-                 "weights still take %g bytes each",
-                 d->gpu.name, precision_name(precision_compute_path(d->weights)),
-                 precision_name(d->step.rate_path), d->step.rate_flops / 1e12,
-                 precision_weight_bytes(d->weights));
-    if (kernels && deploy_kernels(o, d, err, errlen) != 0)
+    if (deploy_step_model(o, d, err, errlen) != 0)
         goto fail;
     return 0;
 fail:

@@ -1,7 +1,7 @@
 /*
  * deploy: a deployment resolved from names to numbers: which model (catalog name or a
  * Hugging Face config.json), which GPU, precisions, tensor parallelism, memory settings,
- * and the step-time profile, giving a memory plan and a step-time model.
+ * the software stack and the step-time model, giving a memory plan and a step-time model.
  *
  * Shared by `capsim estimate` and the serving simulation. The caller owns the struct;
  * deploy_resolve() loads the catalogs into it and deploy_fini() frees them. The step-time
@@ -17,6 +17,7 @@
 #include "models/memplan.h"
 #include "models/profile.h"
 #include "models/steptime.h"
+#include "sim/plan/stack.h"
 
 typedef struct deploy_options {
     const char *model; /* catalog name, or a path ending in .json */
@@ -30,8 +31,10 @@ typedef struct deploy_options {
     uint32_t block_size;
     const char *profile;     /* profile CSV; NULL = models/profiles/default.csv */
     const profile_row *coeffs; /* non-NULL: these coefficients, and no profile file is read */
-    const char *step_model;  /* NULL = roofline; "linear:a=A,b=B" for the linear model;
-                                "kernels" for the measured-kernel model (models/kstep.h) */
+    const char *step_model;  /* NULL = the stack's default (the measured-kernel model where
+                                the GPU has tables, else the roofline); "kernels";
+                                "roofline"; "linear:a=A,b=B" for the linear model */
+    const char *stack;       /* NULL or "auto": the newest measured on the GPU (stack.h) */
     const char *catalog_dir; /* NULL = the default */
 } deploy_options;
 
@@ -45,7 +48,10 @@ typedef struct deploy {
     int tp;
     memplan_config mem_cfg;
     memplan mem;
-    profile_row profile; /* the coefficients used */
+    profile_row profile; /* the roofline coefficients used (the kernels' fallback) */
+    stack_choice stack;  /* the software stack; name "" for the linear model */
+    char step_data[4400]; /* what priced the steps: "measured kernels, models/kernels/...",
+                            "roofline, profile models/profiles/default.csv row h100-sxm" */
     step_model step;
     struct kstep *kstep; /* the measured-kernel model that step uses; NULL without it */
     char note[256]; /* a precision fallback, said in the output; "" if none */

@@ -67,16 +67,18 @@ void plan_draw_plots(const char *cmd, const char *dir, FILE *out, FILE *err)
 
 /* --- outputs ------------------------------------------------------------------------------ */
 
-static void write_scenario(FILE *fp, const run_spec *r, const serve_result *res)
+static void write_scenario(FILE *fp, const run_spec *r, const resolved *x,
+                           const serve_result *res)
 {
     fprintf(fp, "; capsim run scenario, every setting resolved.\n");
     fprintf(fp, "; Reproduce with: capsim run THIS_FILE --out DIR\n");
     fprintf(fp, "; Stream seeds (derived from seed): see seeds.csv; replication 0:");
     for (size_t i = 0; i < res->n_sources && i < 8; i++)
         fprintf(fp, " %lu", res->seeds[i]);
-    fprintf(fp, "%s\n[run]\n", res->n_sources > 8 ? " ..." : "");
+    fprintf(fp, "%s\n", res->n_sources > 8 ? " ..." : "");
+    fprintf(fp, "; Steps priced by: %s\n[run]\n", x->dep.step_data);
     for (int o = 0; o < OPT_COUNT; o++)
-        fprintf(fp, "%s = %s\n", run_opt_key[o], r->value[o]);
+        fprintf(fp, "%s = %s\n", run_opt_key[o], run_value_resolved(r, x, (run_opt)o));
     for (uint32_t k = 0; k < r->n_cls; k++) {
         const class_def *d = &r->cls[k];
         fprintf(fp, "[class.%s]\n", d->name);
@@ -133,6 +135,12 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            d->model.name, c->replicas, c->replicas == 1 ? "" : "s", d->tp, d->gpu.name,
            precision_name(d->weights), precision_name(d->kv),
            c->sched->name, c->router->name);
+    if (d->stack.name[0])
+        fprintf(out, "  stack: %s; steps priced by %s\n", d->stack.name, d->step_data);
+    else
+        fprintf(out, "  steps priced by %s\n", d->step_data);
+    if (d->stack.note[0])
+        fprintf(out, "  note: %s\n", d->stack.note);
     if (d->note[0])
         fprintf(out, "  note: %s\n", d->note);
     fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
@@ -341,7 +349,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     if (r->out_dir) {
         write_summary(out.f[0].fp, r, &x, &res);
         write_seeds(out.f[1].fp, &res, x.cfg.seed);
-        write_scenario(out.f[2].fp, r, &res);
+        write_scenario(out.f[2].fp, r, &x, &res);
         if (outputs_commit(&out, err, sizeof err) != 0) {
             outputs_abort(&out, r->out_dir);
             status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);

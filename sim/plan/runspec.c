@@ -291,7 +291,8 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
         return -1;
     o.profile = strcmp(r->value[OPT_profile], "default") ? r->value[OPT_profile] : NULL;
     o.coeffs = r->profile_values;
-    o.step_model = strcmp(r->value[OPT_step_model], "roofline") ? r->value[OPT_step_model] : NULL;
+    o.step_model = strcmp(r->value[OPT_step_model], "auto") ? r->value[OPT_step_model] : NULL;
+    o.stack = r->value[OPT_stack];
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;
     x->have_dep = 1;
@@ -511,12 +512,25 @@ const char *run_ci_covers(const serve_config *c)
     return noise ? "arrivals, lengths and step-time noise" : "arrivals and lengths";
 }
 
+const char *run_value_resolved(const run_spec *r, const resolved *x, run_opt o)
+{
+    const char *v = r->value[o];
+    if (x == NULL || !x->have_dep)
+        return v;
+    if (o == OPT_stack && x->dep.stack.name[0])
+        return x->dep.stack.name;
+    if (o == OPT_step_model && strcmp(v, "auto") == 0)
+        return x->dep.stack.kernels ? "kernels" : "roofline";
+    return v;
+}
+
 void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
 {
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_opt_key[o]);
-    static const char *const extra_in[] = {"kv_blocks", "kv_tokens", "weight_gb_per_gpu",
-                                           "cost_per_hour_usd"};
+    static const char *const extra_in[] = {"kv_blocks",         "kv_tokens",
+                                           "weight_gb_per_gpu", "cost_per_hour_usd",
+                                           "stack_used",        "step_data"};
     for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
         csvout_str(c, extra_in[i]);
     for (int m = 0; m < SM_COUNT; m++) {
@@ -547,9 +561,9 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
                                  const serve_result *res, uint32_t n_classes)
 {
     for (int o = 0; o < OPT_COUNT; o++)
-        csvout_str(c, r->value[o]);
+        csvout_str(c, run_value_resolved(r, res ? x : NULL, (run_opt)o));
     if (x == NULL || res == NULL) {
-        int empty = 4 + 2 * SM_COUNT + 6 + 4 * (int)n_classes;
+        int empty = 6 + 2 * SM_COUNT + 6 + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -558,6 +572,8 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     csvout_u64(c, x->dep.mem.kv_tokens);
     csvout_num(c, x->dep.mem.weight_bytes_per_gpu / 1e9);
     csvout_num(c, res->cost_per_hour_usd);
+    csvout_str(c, x->dep.stack.name);
+    csvout_str(c, x->dep.step_data);
     for (int m = 0; m < SM_COUNT; m++) {
         csvout_num(c, res->metric[m].mean);
         csvout_num(c, res->metric[m].half_width);

@@ -31,8 +31,12 @@
       "GB per GPU the engine keeps beside weights and KV (auto: 2.15, +0.4 at tp > 1)")            \
     X(block_size, "16", "tokens per KV block")                                                     \
     X(profile, "default", "step-time profile CSV, or default")                                     \
-    X(step_model, "roofline",                                                                      \
-      "roofline, kernels (measured vLLM kernels, opt-in), or linear:a=A,b=B (seconds)")            \
+    X(stack, "auto",                                                                               \
+      "software stack: vllm-0.19, vllm-0.14, splitwise-2023 (the 2023 profile), or auto (the "     \
+      "newest measured on the GPU)")                                                               \
+    X(step_model, "auto",                                                                          \
+      "auto (measured kernels where the GPU has tables, else roofline), kernels, roofline, or "    \
+      "linear:a=A,b=B (seconds)")                                                                  \
     X(scheduler, "continuous", "" /* names from sim/serve/sched.c */)                              \
     X(max_num_seqs, "256", "most sequences in a step")                                             \
     X(max_batched_tokens, "8192", "token budget per step")                                         \
@@ -137,6 +141,11 @@ int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t err
 /* What the 95% intervals over replications cover, for the summary's ci_covers column and
  * the printed summary: a trace replayed as it is varies only by the step-time noise. */
 const char *run_ci_covers(const serve_config *c);
+
+/* Setting o of r as outputs record it: as given, except the stack and the step model, which
+ * are recorded as resolved in x (when x is not NULL), so that scenario.ini reproduces a run
+ * after the defaults change (a newer stack measured, say). */
+const char *run_value_resolved(const run_spec *r, const resolved *x, run_opt o);
 
 /* The summary header: every setting, the deployment's figures, every metric with its CI.
  * Classes (named in x, or none when x is NULL) add their columns. */
