@@ -7,17 +7,21 @@
 # done twice, under the BEFORE and the AFTER step-time model, whose capsim flags
 # are the two variables below (or the environment variables of the same name).
 #
-# How each metric is predicted:
-#   tpot (TPOT or ITL)      capsim estimate: the mean decode step of a batch of
-#                           `concurrency` requests, input + output tokens each (the
-#                           context runs from input to input + output, so the mean
-#                           step sits near input + output/2)
-#   e2e  (static batch)     capsim estimate: prefill of the whole batch plus the
-#                           decode steps (what vLLM's benchmark_latency measures)
-#   ttft, output_throughput capsim run, closed loop: `concurrency` users, no think
+# How a row is predicted:
+#   static_batch rows       capsim estimate with --batch = concurrency: e2e is the
+#                           prefill of the whole batch plus its decode steps (what
+#                           vLLM's benchmark_latency measures), ttft the prefill,
+#                           tpot the mean decode step
+#   closed_loop rows        capsim run, closed loop: `concurrency` users, no think
 #                           time, fixed lengths, seed $SEED, $REPLICATIONS
-#                           replications (mean TTFT and output tokens/s); a static
-#                           batch row uses estimate instead
+#                           replications; ttft is the mean TTFT, output_throughput
+#                           the output tokens/s, tpot the mean TPOT. The serving
+#                           TPOT includes the prefill chunks that share decode
+#                           steps, as the measured ITL/TPOT does.
+#   every tpot row also     capsim estimate alone (column "step", median line
+#                           "tpot:step"): the mean decode step at batch =
+#                           concurrency, context input to input + output (mean
+#                           near input + output/2), without prefill interference
 # A row capsim cannot price under a setting (e.g. no kernel tables for its GPU)
 # prints n/a with capsim's message and is left out of that setting's medians.
 #
@@ -49,71 +53,99 @@ na_reason() {
     printf 'n/a: %s\n' "$(head -n 1 "$work/err" | sed -e 's/^capsim [a-z]*: //' -e 's/ (.*//')"
 }
 
-# predict FLAGS: prints the prediction (ms or tok/s) for the row in the row
-# variables, or "n/a: reason"; the row variables are set by the main loop.
-predict() {
-    flags=$1
-    kvflag=""
-    [ "$kv" = auto ] || kvflag="--kv-precision $kv"
-    if [ "$metric" = tpot ] || [ "$metric" = e2e ] || [ "$workload" = static_batch ]; then
-        # shellcheck disable=SC2086 # the flag strings are lists of words
-        if ! "$capsim" estimate --model "$model" --gpu "$gpu" --tp "$tp" --precision "$prec" \
-            $kvflag --batch "$conc" --prompt "$isl" --output "$osl" --format csv $flags \
-            >"$work/est.csv" 2>"$work/err"; then
-            na_reason
-            return
-        fi
-        case $metric in
-        tpot) csv_field "$work/est.csv" tpot_ms ;;
-        e2e) csv_field "$work/est.csv" e2el_ms ;;
-        ttft) csv_field "$work/est.csv" ttft_ms ;;
-        output_throughput) csv_field "$work/est.csv" output_throughput ;;
-        esac
+# The row variables (model, gpu, tp, prec, kv, conc, isl, osl, metric) are set by
+# the main loop; kv 'auto' leaves capsim's 16-bit default.
+kv_flag() { [ "$kv" = auto ] || echo "--kv-precision $kv"; }
+
+# by_estimate FLAGS COLUMN: one static batch priced by capsim estimate; prints
+# COLUMN of its CSV (ms or tok/s), or "n/a: reason".
+by_estimate() {
+    # shellcheck disable=SC2046,SC2086 # the flag strings are lists of words
+    if ! "$capsim" estimate --model "$model" --gpu "$gpu" --tp "$tp" --precision "$prec" \
+        $(kv_flag) --batch "$conc" --prompt "$isl" --output "$osl" --format csv $1 \
+        >"$work/est.csv" 2>"$work/err"; then
+        na_reason
         return
     fi
+    csv_field "$work/est.csv" "$2"
+}
+
+# by_run FLAGS COLUMN: a closed-loop run at the row's concurrency; prints COLUMN
+# of its summary.csv, or "n/a: reason".
+by_run() {
     requests=$((conc * 20))
     [ "$requests" -ge 100 ] || requests=100
     rm -rf "$work/run"
-    # shellcheck disable=SC2086
-    if ! "$capsim" run --model "$model" --gpu "$gpu" --tp "$tp" --precision "$prec" $kvflag \
+    # shellcheck disable=SC2046,SC2086
+    if ! "$capsim" run --model "$model" --gpu "$gpu" --tp "$tp" --precision "$prec" $(kv_flag) \
         --users "$conc" --think det:value=0 --prompt-len "fixed:value=$isl" \
         --output-len "fixed:value=$osl" --requests "$requests" \
-        --replications "$REPLICATIONS" --seed "$SEED" --out "$work/run" $flags \
+        --replications "$REPLICATIONS" --seed "$SEED" --out "$work/run" $1 \
         >/dev/null 2>"$work/err"; then
         na_reason
         return
     fi
+    csv_field "$work/run/summary.csv" "$2"
+}
+
+# predict FLAGS: the prediction for the row's metric and workload.
+predict() {
+    if [ "$workload" = static_batch ]; then
+        case $metric in
+        tpot) by_estimate "$1" tpot_ms ;;
+        e2e) by_estimate "$1" e2el_ms ;;
+        ttft) by_estimate "$1" ttft_ms ;;
+        output_throughput) by_estimate "$1" output_throughput ;;
+        esac
+        return
+    fi
     case $metric in
-    ttft) csv_field "$work/run/summary.csv" mean_ttft_ms ;;
-    output_throughput) csv_field "$work/run/summary.csv" output_throughput ;;
+    tpot) by_run "$1" mean_tpot_ms ;;
+    ttft) by_run "$1" mean_ttft_ms ;;
+    output_throughput) by_run "$1" output_throughput ;;
+    e2e) by_run "$1" mean_e2el_ms ;;
     esac
 }
 
-# one_setting NAME FLAGS: the table and the medians of one setting.
-one_setting() {
-    echo "== $1: capsim flags '${2}' (runs: seed $SEED, $REPLICATIONS replications)"
-    printf '%-26s %-17s %11s %11s %8s\n' row metric measured predicted error%
-    : >"$work/errors"
-    tail -n +2 "$fixture" | while IFS=, read -r id engine version gpu tp model prec kv workload \
-        conc isl osl metric value unit rest; do
-        measured=$value
-        [ "$unit" = s ] && measured=$(awk -v v="$value" 'BEGIN { printf "%.6g", v * 1000 }')
-        predicted=$(predict "$2")
-        case $predicted in
-        n/a*)
-            printf '%-26s %-17s %11s %11s\n' "$id" "$metric" "$measured" "$predicted"
-            continue ;;
+# error_pct PREDICTED MEASURED: the signed relative error in percent.
+error_pct() { awk -v p="$1" -v m="$2" 'BEGIN { printf "%+.1f", (p - m) / m * 100 }'; }
+
+# one_row FLAGS: the table line of one row; appends "metric error" lines to
+# $work/errors for the medians.
+one_row() {
+    measured=$value
+    [ "$unit" = s ] && measured=$(awk -v v="$value" 'BEGIN { printf "%.6g", v * 1000 }')
+    predicted=$(predict "$1")
+    case $predicted in
+    n/a*)
+        printf '%-28s %-17s %10s  %s\n' "$id" "$metric" "$measured" "$predicted"
+        return ;;
+    esac
+    err=$(error_pct "$predicted" "$measured")
+    echo "$metric $err" >>"$work/errors"
+    step="-"
+    step_err="-"
+    if [ "$metric" = tpot ]; then
+        step=$(by_estimate "$1" tpot_ms)
+        case $step in
+        n/a*) step="n/a" ;;
+        *)
+            step_err=$(error_pct "$step" "$measured")
+            echo "tpot:step $step_err" >>"$work/errors"
+            step=$(printf '%.5g' "$step") ;;
         esac
-        err=$(awk -v p="$predicted" -v m="$measured" 'BEGIN { printf "%+.1f", (p - m) / m * 100 }')
-        printf '%-26s %-17s %11.5g %11.5g %8s\n' "$id" "$metric" "$measured" "$predicted" "$err"
-        echo "$metric $err" >>"$work/errors"
-    done
-    echo "-- $1: median |error| per metric (rows priced / rows)"
-    for m in tpot ttft output_throughput e2e; do
-        total=$(tail -n +2 "$fixture" | awk -F, -v m="$m" '$13 == m' | wc -l)
+    fi
+    printf '%-28s %-17s %10.5g %10.5g %8s %10s %8s\n' "$id" "$metric" "$measured" "$predicted" \
+        "$err" "$step" "$step_err"
+}
+
+# print_medians SETTING: the median |error| of each metric in $work/errors.
+print_medians() {
+    for m in tpot tpot:step ttft output_throughput e2e; do
+        total=$(tail -n +2 "$fixture" | awk -F, -v m="${m%%:*}" '$13 == m' | wc -l)
         [ "$total" -gt 0 ] || continue
         awk -v m="$m" -v total="$total" -v setting="$1" '
-            $1 == m { e = $2 < 0 ? -$2 : $2; v[n++] = e }
+            $1 == m { v[n++] = $2 < 0 ? -$2 : $2 }
             END {
                 for (i = 1; i < n; i++) for (j = i; j > 0 && v[j-1] > v[j]; j--) {
                     t = v[j]; v[j] = v[j-1]; v[j-1] = t }
@@ -122,6 +154,21 @@ one_setting() {
                 printf "median %-17s %-6s %6.1f%% (%d/%d priced)\n", m, setting, med, n, total
             }' "$work/errors"
     done
+}
+
+# one_setting NAME FLAGS: the table and the medians of one setting.
+one_setting() {
+    echo "== $1: capsim flags '${2}' (runs: seed $SEED, $REPLICATIONS replications)"
+    printf '%-28s %-17s %10s %10s %8s %10s %8s\n' row metric measured predicted error% \
+        step step_err%
+    : >"$work/errors"
+    tail -n +2 "$fixture" >"$work/rows"
+    while IFS=, read -r id engine version gpu tp model prec kv workload conc isl osl metric \
+        value unit rest; do
+        one_row "$2" </dev/null
+    done <"$work/rows"
+    echo "-- $1: median |error| per metric (rows priced / rows)"
+    print_medians "$1"
     echo
 }
 
