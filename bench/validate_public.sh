@@ -43,9 +43,27 @@ work=$(mktemp -d) || exit 2
 trap 'rm -rf "$work"' EXIT INT TERM
 
 # csv_field FILE NAME: the value of column NAME in the first data row of FILE.
+# Fields may be quoted and hold commas (capsim quotes distribution specs and
+# notes), so each line is split by a small quote-aware scanner.
 csv_field() {
-    awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
-                          NR == 2 && c { print $c; exit }' "$1"
+    awk -v name="$2" '
+        function split_csv(line, out,    n, i, ch, field, quoted) {
+            n = 0; field = ""; quoted = 0
+            for (i = 1; i <= length(line); i++) {
+                ch = substr(line, i, 1)
+                if (quoted) {
+                    if (ch == "\"" && substr(line, i + 1, 1) == "\"") { field = field ch; i++ }
+                    else if (ch == "\"") quoted = 0
+                    else field = field ch
+                } else if (ch == "\"") quoted = 1
+                else if (ch == ",") { out[++n] = field; field = "" }
+                else field = field ch
+            }
+            out[++n] = field
+            return n
+        }
+        NR == 1 { n = split_csv($0, head); for (i = 1; i <= n; i++) if (head[i] == name) c = i; next }
+        NR == 2 && c { split_csv($0, row); print row[c]; exit }' "$1"
 }
 
 # na_reason: "n/a: " and the gist of capsim's message, kept to one short line.
