@@ -181,8 +181,9 @@ one_setting() {
         step step_err%
     : >"$work/errors"
     tail -n +2 "$fixture" >"$work/rows"
-    while IFS=, read -r id engine version gpu tp model prec kv workload conc isl osl metric \
-        value unit rest; do
+    # engine, version and the source and notes (rest) are not needed to price a row
+    while IFS=, read -r id _ _ gpu tp model prec kv workload conc isl osl metric value unit \
+        _; do
         one_row "$2" </dev/null
     done <"$work/rows"
     echo "-- $1: median |error| per metric (rows priced / rows)"

@@ -19,7 +19,7 @@ header='source_id,engine,engine_version,gpu,tp,model,precision,kv_precision,work
 
 "$capsim" list gpus | awk 'NR > 1 && NF > 3 { print $1 }' >"$tmp/gpus"
 "$capsim" list models | awk 'NR > 1 && NF > 3 { print $1 }' >"$tmp/models"
-[ -s "$tmp/gpus" ] && [ -s "$tmp/models" ] || bad "capsim list printed no catalog"
+if [ ! -s "$tmp/gpus" ] || [ ! -s "$tmp/models" ]; then bad "capsim list printed no catalog"; fi
 
 # is_count X: X is a positive whole number.
 is_count() { case $1 in '' | *[!0-9]* | 0*) return 1 ;; esac; }
@@ -63,10 +63,11 @@ dups=$(sort "$tmp/ids" | uniq -d)
 "$src/bench/validate_public.sh" "$capsim" "$fixture" >"$tmp/out" 2>"$tmp/err" ||
     bad "validate_public.sh failed: $(cat "$tmp/err")"
 for setting in BEFORE AFTER; do
-    for metric in $(cut -d, -f13 "$tmp/rows" | sort -u); do
+    cut -d, -f13 "$tmp/rows" | sort -u >"$tmp/metrics"
+    while IFS= read -r metric; do
         grep -Eq "^median $metric +$setting +([0-9.]+%|n/a)" "$tmp/out" ||
             bad "no median line for $metric under $setting"
-    done
+    done <"$tmp/metrics"
     grep -Eq "^median tpot +$setting +[0-9.]+%" "$tmp/out" || bad "no per-token median under $setting"
 done
 # Same input, same output: estimate is exact and the runs use fixed seeds.
