@@ -28,8 +28,8 @@
 # usage: bench/validate_public.sh [CAPSIM] [FIXTURE]
 # The output is deterministic: estimate has no randomness and runs use fixed seeds.
 
-: "${BEFORE_FLAGS=}"
-: "${AFTER_FLAGS=--step-model kernels}"
+: "${BEFORE_FLAGS=--stack splitwise-2023}"
+: "${AFTER_FLAGS=}"
 SEED=1
 REPLICATIONS=3
 
