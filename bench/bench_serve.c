@@ -12,7 +12,8 @@
  *
  * usage: bench_serve [--scale F] [--step-model SPEC]
  *   F multiplies the request counts (default 1); SPEC is capsim run's --step-model (default
- *   the roofline; "kernels" for the measured-kernel model).
+ *   the stack's default: the measured kernels of vllm-0.19 on the H100; "roofline" for the
+ *   roofline of the same stack).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>

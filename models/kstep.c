@@ -22,9 +22,10 @@
 #define KSTEP_GEMM_MIN_N 32.0
 
 /* Per-layer GEMM and LM head times are precomputed for m = 1 .. KSTEP_CACHE_M: every
- * decode-only batch (at most KSTEP_GRAPH_MAX padded, a few hundred in practice) and small
- * mixed steps; larger steps look the tables up directly. */
-#define KSTEP_CACHE_M 1024
+ * decode-only batch (at most KSTEP_GRAPH_MAX padded, a few hundred in practice) and every
+ * mixed step within vLLM's default token budget (max_num_batched_tokens 8192); larger steps
+ * look the tables up directly. */
+#define KSTEP_CACHE_M 8192
 
 /* Activations and all-reduce messages are 16-bit. */
 #define KSTEP_ACT_BYTES 2.0

@@ -36,7 +36,7 @@
  * saying what is missing.
  *
  * kstep_build() loads the tables and precomputes, for the deployment's shapes, the per-layer
- * GEMMs, the MoE layer, the LM head and the all-reduce at every token count up to 1024 and
+ * GEMMs, the MoE layer, the LM head and the all-reduce at every token count up to 8192 and
  * decode attention at every decode batch up to KSTEP_GRAPH_MAX and every context of the
  * table's grid, so that a decode step costs a few array reads and one binary search over 17
  * contexts; larger or off-grid steps look the tables up. It allocates; kstep_free() frees. A
