@@ -48,6 +48,7 @@ struct kstep {
     kernels_set set;
     const ktable *gemm, *prefill, *decode, *allreduce, *nccl;
     int custom_ar_ok; /* vLLM uses its custom all-reduce at this tp on this GPU's links */
+    double gemm_m_max; /* the largest m of the GEMM table */
     kstep_coeffs c;
     char gemm_dtype[16], kv_dtype[16];
     char source[2 * KERNELS_NAME_MAX + 2];
@@ -125,6 +126,13 @@ static double gemm_as_ms(const kstep *k, const char *dtype, double wbytes, doubl
     ktable_gemm(k->gemm, dtype, m, n, kk, &r);
     if (r.status == KTABLE_OK)
         return r.latency_ms;
+    /* More tokens than the largest measured m (a static batch of long prompts), with n and k
+     * inside the grid: the GEMM is compute-bound there, and its time grows in proportion to
+     * m from the measured edge, at the rate the kernel reached; still flagged. */
+    if (r.status == KTABLE_EXTRAPOLATED && r.extrapolated_axes == 1u && m > k->gemm_m_max) {
+        *x |= bit;
+        return r.latency_ms * m / k->gemm_m_max;
+    }
     double bytes = n * kk * wbytes + KSTEP_ACT_BYTES * m * (kk + n);
     return priced(&r, roofline_ms(2.0 * m * n * kk, k->rf.gemm_flops_per_s, bytes,
                                   k->rf.mem_bytes_per_s, &k->rf),
@@ -508,6 +516,12 @@ int kstep_build(kstep **out, const char *kernels_dir, const char *stack, const m
     k->decode = k->set.table[KTABLE_DECODE_ATTN];
     k->allreduce = k->set.table[KTABLE_CUSTOM_AR];
     k->nccl = k->set.table[KTABLE_NCCL];
+    for (size_t i = 0; k->gemm != NULL && i < ktable_nrows(k->gemm); i++) {
+        const char *keys[KTABLE_MAX_KEYS];
+        double axes[KTABLE_MAX_AXES], lat;
+        ktable_row(k->gemm, i, keys, axes, &lat);
+        k->gemm_m_max = fmax(k->gemm_m_max, axes[0]);
+    }
     k->custom_ar_ok =
         k->allreduce != NULL && (g->link_bw_bytes_per_s > KSTEP_PCIE_MAX_BYTES_PER_S || tp <= 2);
     if (k->gemm == NULL || k->prefill == NULL || k->decode == NULL ||

@@ -642,6 +642,28 @@ static void test_stack_and_coefficients(void)
     fixture_free(&f);
 }
 
+/* A step of more tokens than the largest measured m: the GEMMs grow in proportion from the
+ * measured edge (compute-bound there), flagged as extrapolated. */
+static void test_gemm_beyond_largest_m(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    if (k != NULL) {
+        double edge = gemm(&f, "bfloat16", 32768, 6144, 4096) +
+                      gemm(&f, "bfloat16", 32768, 4096, 4096) +
+                      gemm(&f, "bfloat16", 32768, 28672, 4096) +
+                      gemm(&f, "bfloat16", 32768, 4096, 14336);
+        step_shape s = step_shape_prefill(16, 4096); /* 65536 tokens: twice the largest m */
+        kstep_breakdown b;
+        kstep_time_s(k, &s, &b);
+        CHECK_REL(b.gemm_s, 32 * 2 * edge * 1e-3, 1e-12);
+        CHECK(b.extrapolated & KSTEP_X_GEMM);
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
 TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_monotone_in_batch_and_context), TEST(test_cuda_graph_padding),
           TEST(test_precomputed_decode_attention_is_the_lookup),
@@ -649,4 +671,4 @@ TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_moe_decode_by_hand), TEST(test_moe_monotone_in_tokens),
           TEST(test_moe_extrapolation_and_dtypes), TEST(test_dense_price_unchanged),
           TEST(test_refusals), TEST(test_allreduce_custom_or_nccl),
-          TEST(test_stack_and_coefficients))
+          TEST(test_stack_and_coefficients), TEST(test_gemm_beyond_largest_m))
