@@ -493,6 +493,9 @@ PY
 grep -q "^stack = vllm-0.19.0$" "$tmp/rd/scenario.ini" && grep -q "^step_model = kernels$" "$tmp/rd/scenario.ini" &&
   grep -q "^; Steps priced by: measured kernels, models/kernels/h100_sxm/vllm-0.19.0$" "$tmp/rd/scenario.ini" &&
   ok || bad "scenario.ini names the stack and step model as resolved"
+"$capsim" list stacks >"$tmp/stacks.txt" 2>&1 || bad "list stacks"
+grep -Eq "^h100-sxm +vllm-0.19.0 +kernels +vllm-0.14.0,vllm-0.19.0 " "$tmp/stacks.txt" &&
+  grep -Eq "^a100-80gb +vllm-0.14.0 +kernels " "$tmp/stacks.txt" && ok || bad "list stacks: $(cat "$tmp/stacks.txt")"
 # --stack: each name, the old profile one flag away, refusals in one line naming what exists
 "$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --stack vllm-0.14 | grep -q "models/kernels/h100_sxm/vllm-0.14.0" &&
   ok || bad "--stack vllm-0.14 on h100"

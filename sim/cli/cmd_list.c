@@ -1,22 +1,54 @@
 /*
- * cmd_list: `capsim list models|gpus|precisions`, the catalogs as tables.
+ * cmd_list: `capsim list models|gpus|precisions|stacks`, the catalogs as tables.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "models/kernels.h"
 #include "models/precision.h"
 #include "sim/plan/catalog_paths.h"
+#include "sim/plan/stack.h"
 #include "sim/cli/cli.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: capsim list models|gpus|precisions [--catalog DIR]\n"
+            "usage: capsim list models|gpus|precisions|stacks [--catalog DIR]\n"
             "\n"
-            "Lists the model catalog, the accelerator catalog, or the precisions, with\n"
+            "Lists the model catalog, the accelerator catalog, the precisions, or the\n"
+            "software stacks whose step times each GPU can be priced with (--stack), with\n"
             "units in the column names. The catalogs are CSV files in %s\n"
             "(or DIR), each row with its source.\n",
             catalog_default_dir());
+}
+
+/* Per GPU: the default stack and step model, the stacks with kernel tables, the roofline
+ * profile the default uses. */
+static void list_stacks(const gpu_list *gpus)
+{
+    printf("%-10s %-15s %-10s %-26s %s\n", "gpu", "default_stack", "step_model",
+           "kernel_stacks", "roofline_profile");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/models/kernels", capsim_data_dir());
+    size_t root = strlen(capsim_data_dir()) + 1;
+    for (size_t i = 0; i < gpus->n; i++) {
+        const char *name = gpus->items[i].name, *folder = kernels_gpu_folder(name);
+        char have[KERNELS_MAX_STACKS][KERNELS_NAME_MAX], joined[256] = "-", err[512];
+        int n = folder ? kernels_stacks(dir, folder, have, KERNELS_MAX_STACKS) : 0;
+        size_t used = 0;
+        for (int j = 0; j < n && used + 1 < sizeof joined; j++)
+            used += (size_t)snprintf(joined + used, sizeof joined - used, "%s%s", j ? "," : "",
+                                     have[j]);
+        stack_choice c;
+        if (stack_resolve(NULL, name, NULL, capsim_data_dir(), &c, err, sizeof err) != 0) {
+            printf("%-10s %s\n", name, err);
+            continue;
+        }
+        printf("%-10s %-15s %-10s %-26s %s\n", name, c.name, c.kernels ? "kernels" : "roofline",
+               joined, strlen(c.profile) > root ? c.profile + root : c.profile);
+    }
+    printf("(--stack NAME picks another: %s; splitwise-2023 is the 2023 roofline profile)\n",
+           stack_names());
 }
 
 static void fmt_rate(char *buf, size_t len, double flops)
@@ -43,7 +75,8 @@ int cmd_list(int argc, char **argv)
         }
     }
     if (what == NULL)
-        return cli_usage_error("list", "what to list? expected models, gpus or precisions");
+        return cli_usage_error("list",
+                               "what to list? expected models, gpus, precisions or stacks");
     if (strcmp(what, "precisions") == 0) {
         printf("%-6s %12s %12s  %s\n", "name", "weight_bytes", "kv_bytes", "meaning");
         for (int p = 0; p < PREC_COUNT; p++)
@@ -52,8 +85,9 @@ int cmd_list(int argc, char **argv)
                    precision_describe((precision)p));
         return CLI_EXIT_OK;
     }
-    if (strcmp(what, "models") != 0 && strcmp(what, "gpus") != 0)
-        return cli_usage_error("list", "'%s': expected models, gpus or precisions", what);
+    if (strcmp(what, "models") != 0 && strcmp(what, "gpus") != 0 && strcmp(what, "stacks") != 0)
+        return cli_usage_error("list", "'%s': expected models, gpus, precisions or stacks",
+                               what);
     model_list models;
     gpu_list gpus;
     char err[1024];
@@ -61,7 +95,9 @@ int cmd_list(int argc, char **argv)
         fprintf(stderr, "capsim list: %s\n", err);
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(what, "models") == 0) {
+    if (strcmp(what, "stacks") == 0) {
+        list_stacks(&gpus);
+    } else if (strcmp(what, "models") == 0) {
         printf("%-20s %10s %10s %6s %6s %5s %8s %7s %8s %9s %10s\n", "name", "params_b", "active_b",
                "layers", "hidden", "heads", "kv_heads", "experts", "vocab", "context",
                "kv_kib_tok");
