@@ -142,7 +142,7 @@ expect_status 0 "list gpus" -- "$capsim" list gpus
 grep -q "^h100-sxm " "$tmp/out" && ok || bad "list gpus lacks h100-sxm"
 expect_status 0 "list precisions" -- "$capsim" list precisions
 grep -q "^int4 " "$tmp/out" && ok || bad "list precisions lacks int4"
-expect_usage_error "list what" "expected models, gpus or precisions" -- list bogus
+expect_usage_error "list what" "expected models, gpus, precisions or stacks" -- list bogus
 expect_status 0 "estimate --help" -- "$capsim" estimate --help
 expect_usage_error "unknown model" "--model 'gpt-9'" "llama-3.1-8b" -- estimate --model gpt-9 --gpu h100-sxm
 expect_usage_error "unknown gpu" "--gpu 'tpu9'" "h100-sxm" -- estimate --model llama-3.1-8b --gpu tpu9
