@@ -436,6 +436,13 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
                 precision weights, precision kv, int tp, const kstep_roofline *rf, char *err,
                 size_t errlen)
 {
+    return kstep_build_stack(out, kernels_dir, NULL, m, g, weights, kv, tp, rf, err, errlen);
+}
+
+int kstep_build_stack(kstep **out, const char *kernels_dir, const char *stack, const model_arch *m,
+                      const gpu_spec *g, precision weights, precision kv, int tp,
+                      const kstep_roofline *rf, char *err, size_t errlen)
+{
     *out = NULL;
     char names[256];
     const char *folder = kernels_gpu_folder(g->name);
@@ -450,7 +457,7 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
         util_errf(err, errlen, "out of memory");
         return -1;
     }
-    if (kernels_load(kernels_dir, folder, NULL, &k->set, err, errlen) != 0) {
+    if (kernels_load(kernels_dir, folder, stack, &k->set, err, errlen) != 0) {
         free(k);
         return -1;
     }

@@ -114,6 +114,13 @@ int kstep_build(kstep **out, const char *kernels_dir, const model_arch *m, const
                 precision weights, precision kv, int tp, const kstep_roofline *rf, char *err,
                 size_t errlen);
 
+/* The same with the tables of one stack of the GPU ("vllm-0.14.0", a folder name of
+ * models/kernels/<gpu>/; NULL: the newest), for a caller that compares stacks, such as the
+ * refit of the roofline per stack (bench/fit_kernels_roofline.c). */
+int kstep_build_stack(kstep **out, const char *kernels_dir, const char *stack, const model_arch *m,
+                      const gpu_spec *g, precision weights, precision kv, int tp,
+                      const kstep_roofline *rf, char *err, size_t errlen);
+
 void kstep_free(kstep *k);
 
 /* Mean step time, seconds (no noise); fills *b when not NULL. Allocates nothing. */

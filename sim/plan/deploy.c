@@ -76,8 +76,8 @@ static int deploy_kernels(const deploy_options *o, deploy *d, char *err, size_t 
                          .link_latency_s = d->gpu.link_latency_s};
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/models/kernels", capsim_data_dir());
-    if (kstep_build(&d->kstep, dir, &d->model, &d->gpu, d->weights, d->kv, d->tp, &rf, err,
-                    errlen) != 0)
+    if (kstep_build_stack(&d->kstep, dir, o->kernel_stack, &d->model, &d->gpu, d->weights, d->kv,
+                          d->tp, &rf, err, errlen) != 0)
         return -1;
     step_model_kernels(&d->step, d->kstep);
     const char *note = kstep_note(d->kstep);

@@ -33,6 +33,7 @@ typedef struct deploy_options {
     const char *step_model;  /* NULL = roofline; "linear:a=A,b=B" for the linear model;
                                 "kernels" for the measured-kernel model (models/kstep.h) */
     const char *catalog_dir; /* NULL = the default */
+    const char *kernel_stack; /* the kernel model's stack ("vllm-0.14.0"); NULL = the newest */
 } deploy_options;
 
 typedef struct deploy {
