@@ -179,6 +179,12 @@ static double start_value(const step_coeffs *c, int k)
 int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res, char *err,
             size_t errlen)
 {
+    return fit_run_held(pts, n, start, 0u, res, err, errlen);
+}
+
+int fit_run_held(fit_point *pts, size_t n, const step_coeffs *start, unsigned held,
+                 fit_result *res, char *err, size_t errlen)
+{
     memset(res, 0, sizeof *res);
     if (n < FIT_N_COEFFS + 1) {
         util_errf(err, errlen, "%zu measurements are too few to fit %d coefficients", n,
@@ -189,7 +195,8 @@ int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res,
     for (int k = 0; k < FIT_N_COEFFS; k++)
         ctx.logc[k] = log(start_value(start, k));
     for (int k = 0; k < FIT_N_COEFFS; k++)
-        ctx.free_idx[ctx.n_free++] = k;
+        if (!(held & (1u << k)))
+            ctx.free_idx[ctx.n_free++] = k;
     gsl_vector *wts = gsl_vector_alloc(n);
     double *tmp = malloc(n * sizeof *tmp);
     if (!wts || !tmp) {

@@ -61,4 +61,10 @@ double fit_point_predict(const fit_point *p);
 int fit_run(fit_point *pts, size_t n, const step_coeffs *start, fit_result *res, char *err,
             size_t errlen);
 
+/* The same with the coefficients whose bits are set in held (bit k: fit_coeff_names[k]) held
+ * at their starting values, for a caller that pins one to a physical bound after a first
+ * fit (bench/fit_kernels_roofline.c holds attn_scale at 1 when the fit goes below it). */
+int fit_run_held(fit_point *pts, size_t n, const step_coeffs *start, unsigned held,
+                 fit_result *res, char *err, size_t errlen);
+
 #endif

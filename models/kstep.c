@@ -247,23 +247,26 @@ static double decode_attn_ms(const kstep *k, double b, double c, unsigned *x)
 }
 
 /* Prefill attention of the step's chunks, one layer, ms. The table measures b prompts of
- * isl tokens from an empty cache; the chunks are priced at their mean length, and a chunk
- * that attends to earlier tokens of its prompt (chunked prefill) is charged in proportion to
- * its (query, key) pairs, which the table's kernel time follows for long chunks. */
+ * isl tokens from an empty cache. A chunk that attends to earlier tokens of its prompt
+ * (chunked prefill) does the work of more (query, key) pairs than a fresh prompt of its
+ * length: the step is priced as b fresh prompts of the length whose pairs equal the chunks'
+ * mean, L (L + 1) / 2 = pairs / b. The kernel's time follows its pairs where they are many,
+ * and its fixed cost is paid once, as the chunk's own kernel pays it (scaling a short fresh
+ * chunk's time by the ratio of pairs would charge that fixed cost many times over). */
 static double prefill_attn_ms(const kstep *k, const step_shape *s, unsigned *x)
 {
     double b = s->prefill_seqs, isl = s->prefill_tokens / s->prefill_seqs;
-    double fresh_pairs = b * isl * (isl + 1.0) / 2.0;
-    double scale = s->prefill_attn > fresh_pairs ? s->prefill_attn / fresh_pairs : 1.0;
+    double pairs = fmax(s->prefill_attn / b, isl * (isl + 1.0) / 2.0);
+    double len = (sqrt(1.0 + 8.0 * pairs) - 1.0) / 2.0;
     ktable_result r;
-    ktable_prefill_attn(k->prefill, b, isl, k->heads, k->kv_heads, k->head_dim, k->kv_dtype, &r);
+    ktable_prefill_attn(k->prefill, b, len, k->heads, k->kv_heads, k->head_dim, k->kv_dtype, &r);
     if (r.status == KTABLE_OK)
-        return scale * r.latency_ms;
-    double flops = 4.0 * k->heads * k->head_dim * fresh_pairs;
-    double bytes = KSTEP_ACT_BYTES * b * isl * (k->heads + 2.0 * k->kv_heads) * k->head_dim;
-    return scale * priced(&r, roofline_ms(flops, k->rf.attn_flops_per_s, bytes,
-                                          k->rf.mem_bytes_per_s, &k->rf),
-                          KSTEP_X_PREFILL_ATTN, x);
+        return r.latency_ms;
+    double flops = 4.0 * k->heads * k->head_dim * b * pairs;
+    double bytes = KSTEP_ACT_BYTES * b * len * (k->heads + 2.0 * k->kv_heads) * k->head_dim;
+    return priced(&r,
+                  roofline_ms(flops, k->rf.attn_flops_per_s, bytes, k->rf.mem_bytes_per_s, &k->rf),
+                  KSTEP_X_PREFILL_ATTN, x);
 }
 
 /* One all-reduce of tokens x hidden elements over the tp GPUs, ms. vLLM runs its custom

@@ -30,7 +30,8 @@ for u in 1 4 16; do
     --sample-interval 0 --seed "$u" --out "$tmp/u$u" >/dev/null 2>&1 && ok || bad "data at $u users"
   data+=(--data "$tmp/u$u/requests.csv")
 done
-"$capsim" calibrate "${data[@]}" --model llama-3.1-8b --gpu h100-sxm --validate --out "$tmp/cal" \
+# The truth's t_fixed is 0, as in the 2023 profile the fit starts from (it holds t_fixed).
+"$capsim" calibrate "${data[@]}" --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 --validate --out "$tmp/cal" \
   >"$tmp/out" 2>&1 && ok || bad "calibrate on simulated data: $(tail -5 "$tmp/out")"
 grep -q "good fit" "$tmp/out" && ok || bad "the fit on simulated data is good: $(grep -i fit "$tmp/out" | head -3)"
 python3 - "$tmp/cal/coefficients.csv" <<'PY' && ok || bad "coefficients recovered: $(cat "$tmp/cal/coefficients.csv")"
@@ -87,7 +88,7 @@ for path, conc in ((sys.argv[1], 1), (sys.argv[2], 8)):
            "errors": ["" for r in rows]}
     out.write(json.dumps(res) + "\n")
 PY
-"$capsim" calibrate --data "$tmp/c8.json" --model llama-3.1-8b --gpu h100-sxm --validate \
+"$capsim" calibrate --data "$tmp/c8.json" --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 --validate \
   --out "$tmp/cal8" >"$tmp/out" 2>"$tmp/err" && ok || bad "calibrate on vLLM JSON: $(tail -3 "$tmp/out") $(cat "$tmp/err")"
 grep -q "good fit" "$tmp/out" && [ ! -s "$tmp/err" ] && ok || bad "vLLM JSON: a good fit, no warning: $(cat "$tmp/err")"
 grep -q "closed loop at its concurrency" "$tmp/out" && ok || bad "the replay runs a closed loop"

@@ -664,6 +664,40 @@ static void test_gemm_beyond_largest_m(void)
     fixture_free(&f);
 }
 
+/* A prefill chunk after earlier tokens of its prompt is priced as a fresh prompt with as
+ * many (query, key) pairs: 128 tokens after 4096 do 128 x (4096 + 64.5) = 532544 pairs, those
+ * of a fresh prompt of L = 1031.5 tokens (L (L + 1) / 2 = 532544). A fresh chunk is read
+ * from the table as it is. */
+static void test_chunk_after_context(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    if (k != NULL) {
+        const ktable *t = f.set.table[KTABLE_PREFILL_ATTN];
+        ktable_result fresh, equal;
+        CHECK_EQ_INT(ktable_prefill_attn(t, 1, 128, 32, 8, 128, "bfloat16", &fresh), KTABLE_OK);
+        double len = (sqrt(1.0 + 8.0 * 128 * (4096 + 64.5)) - 1.0) / 2.0;
+        CHECK_REL(len, 1031.5, 1e-3);
+        CHECK_EQ_INT(ktable_prefill_attn(t, 1, len, 32, 8, 128, "bfloat16", &equal), KTABLE_OK);
+        step_shape s = step_shape_prefill(1, 128);
+        kstep_breakdown b;
+        kstep_time_s(k, &s, &b);
+        CHECK_REL(b.prefill_attn_s, 32e-3 * fresh.latency_ms, 1e-12);
+        s.prefill_attn = 128 * (4096 + 64.5);
+        s.prefill_ctx_read = 4096;
+        kstep_time_s(k, &s, &b);
+        CHECK_REL(b.prefill_attn_s, 32e-3 * equal.latency_ms, 1e-12);
+        /* more context before the chunk, more time; never less than the fresh chunk */
+        double before = b.prefill_attn_s;
+        s.prefill_attn = 128 * (8192 + 64.5);
+        kstep_time_s(k, &s, &b);
+        CHECK(b.prefill_attn_s > before && before > 32e-3 * fresh.latency_ms);
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
 TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_monotone_in_batch_and_context), TEST(test_cuda_graph_padding),
           TEST(test_precomputed_decode_attention_is_the_lookup),
@@ -671,4 +705,5 @@ TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_moe_decode_by_hand), TEST(test_moe_monotone_in_tokens),
           TEST(test_moe_extrapolation_and_dtypes), TEST(test_dense_price_unchanged),
           TEST(test_refusals), TEST(test_allreduce_custom_or_nccl),
-          TEST(test_stack_and_coefficients), TEST(test_gemm_beyond_largest_m))
+          TEST(test_stack_and_coefficients), TEST(test_gemm_beyond_largest_m),
+          TEST(test_chunk_after_context))
