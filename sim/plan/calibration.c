@@ -15,6 +15,8 @@
 #include <gsl/gsl_sort_double.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "models/kcoeffs.h"
+#include "models/kstep.h"
 #include "models/profile.h"
 #include "sim/base/csvout.h"
 #include "sim/base/util.h"
@@ -130,6 +132,7 @@ typedef struct fit_files {
     const bench_set *set;
     const calib_result *res;
     const profile_row *row;
+    const kcoeffs_row *krow; /* the kernel model's, or NULL */
 } fit_files;
 
 static void write_fit_csv(FILE *fp, const void *what)
@@ -613,15 +616,9 @@ static plan_status load_benchmarks(const calibration_options *o, const run_spec 
     return PLAN_OK;
 }
 
-/* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
-static int report_fit(const calibration_options *o, const run_spec *r, const bench_set *all,
-                      calib_result *res, const deploy *d, FILE *out)
+/* What the fit saw: its points, the requests left out, the send times guessed. */
+static void print_points(FILE *out, const calib_result *res)
 {
-    double half_log[FIT_N_COEFFS] = {0};
-    char why_sys[1024] = "";
-    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
-    if (have_sys)
-        widen_intervals(res, half_log);
     fprintf(out, "  fit points: %zu (TTFT of %zu requests; %zu requests waited in a queue and are "
            "left out of it), TPOT of every request with 2 or more output tokens\n",
            res->n_pts, res->n_rows - res->n_queued, res->n_queued);
@@ -633,16 +630,12 @@ static int report_fit(const calibration_options *o, const run_spec *r, const ben
                "apart, which smooths the bursts a Poisson client makes\n",
                res->runs_start_guessed, res->runs_start_guessed == 1 ? "" : "s");
     fprintf(out, "\n");
-    print_coeffs(out, res);
-    if (have_sys)
-        fprintf(out, "  The intervals are the wider of the fit's covariance and a parametric "
-               "bootstrap (%d replays made with these coefficients and fitted again), which "
-               "also counts requests that share steps and the rebuilt timeline.\n",
-               CAL_BOOT);
-    else
-        fprintf(out, "  The intervals are statistical only: the self-check replay failed (%s).\n",
-               why_sys);
-    fprintf(out, "\n");
+}
+
+/* The errors, the runs and the verdict, printed; returns whether the fit is poor. */
+static int print_verdict(const calibration_options *o, const bench_set *all,
+                         const calib_result *res, FILE *out)
+{
     print_errors(out, res);
     fprintf(out, "\n");
     print_runs(out, all, res);
@@ -658,6 +651,165 @@ static int report_fit(const calibration_options *o, const run_spec *r, const ben
         fprintf(out, "good fit: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT).\n",
                o->poor.tpot_pct, o->poor.ttft_pct);
     return poor;
+}
+
+/* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
+static int report_fit(const calibration_options *o, const run_spec *r, const bench_set *all,
+                      calib_result *res, const deploy *d, FILE *out)
+{
+    double half_log[FIT_N_COEFFS] = {0};
+    char why_sys[1024] = "";
+    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    if (have_sys)
+        widen_intervals(res, half_log);
+    print_points(out, res);
+    print_coeffs(out, res);
+    if (have_sys)
+        fprintf(out, "  The intervals are the wider of the fit's covariance and a parametric "
+               "bootstrap (%d replays made with these coefficients and fitted again), which "
+               "also counts requests that share steps and the rebuilt timeline.\n",
+               CAL_BOOT);
+    else
+        fprintf(out, "  The intervals are statistical only: the self-check replay failed (%s).\n",
+               why_sys);
+    fprintf(out, "\n");
+    return print_verdict(o, all, res, out);
+}
+
+/* --- the kernel model's coefficients ------------------------------------------------------ */
+
+/* Why a kernel coefficient was not fitted, for the report. */
+static const char *held_why(int k, kcalib_status st)
+{
+    switch (st) {
+    case KCALIB_NO_DATA:
+        return k == KSTEP_C_COMM  ? "held: no all-reduces at tp 1"
+               : k == KSTEP_C_MOE ? "held: a dense model has no MoE layer"
+                                  : "held: no step of the data has this term";
+    case KCALIB_NOT_IDENTIFIED:
+        return k == KSTEP_C_LAYER ? "held: with one model it is the per-step time times the "
+                                    "depth (step_ms takes it)"
+                                  : "held: a combination of the terms fitted";
+    case KCALIB_AT_BOUND:
+        return "at its bound: the best fit was beyond it";
+    case KCALIB_VAGUE:
+        return "held: its 95% interval was wider than its value (the data barely tell it)";
+    case KCALIB_SMALL:
+        return "held: under 1% of the measured times (too small for the data to tell)";
+    default:
+        return "";
+    }
+}
+
+static void print_kcoeffs(FILE *out, const calib_result *res, const kstep_coeffs *start)
+{
+    const kcalib_fit *f = &res->kfit;
+    double s0[KSTEP_N_COEFFS];
+    kstep_coeffs_get(start, s0);
+    fprintf(out, "kernel coefficients on top of the measured kernels (95%% interval), %d of %d "
+                 "fitted:\n",
+            f->n_fitted, KSTEP_N_COEFFS);
+    for (int k = 0; k < KSTEP_N_COEFFS; k++) {
+        double u = kcoeffs_unit[k];
+        fprintf(out, "  %-15s %9.4g  ", kcoeffs_names[k], u * f->v[k]);
+        if (f->status[k] == KCALIB_FITTED)
+            fprintf(out, "[%.4g, %.4g] (start %.4g)\n", u * f->lo[k], u * f->hi[k], u * s0[k]);
+        else
+            fprintf(out, "%s\n", held_why(k, f->status[k]));
+    }
+    for (int k = 0; k < KSTEP_N_COEFFS; k++)
+        if (kcalib_far(f, k))
+            fprintf(out, "  warning: %s = %.3g is more than %g times from the measured kernels: "
+                         "check that --gpu, --precision, --tp and the stack match the deployment "
+                         "benchmarked\n",
+                    kcoeffs_names[k], f->v[k], KCALIB_FAR);
+    fprintf(out, "  %-15s %9.4g  %s\n", "noise_cv", res->coeffs.noise_cv,
+            res->noise_from_data ? "(robust spread of the single-step points; the profile's "
+                                   "noise_cv prices runs)"
+                                 : "(kept from the profile: too few single-step points)");
+}
+
+/* The kernel fit, printed with its verdict; returns whether it is poor. */
+static int report_kernel_fit(const calibration_options *o, const bench_set *all,
+                             const calib_result *res, const kstep_coeffs *start, FILE *out)
+{
+    print_points(out, res);
+    print_kcoeffs(out, res, start);
+    fprintf(out, "  The intervals are the robust least-squares fit's (requests that share steps "
+                 "make them optimistic); --validate replays the runs with the coefficients.\n\n");
+    return print_verdict(o, all, res, out);
+}
+
+static void write_kcoeffs_fit_csv(FILE *fp, const void *what)
+{
+    const kcalib_fit *f = &((const fit_files *)what)->res->kfit;
+    csvout o;
+    csvout_init(&o, fp);
+    static const char *const head[] = {"coefficient", "value", "ci95_low", "ci95_high", "status"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        csvout_str(&o, head[i]);
+    csvout_end_row(&o);
+    for (int k = 0; k < KSTEP_N_COEFFS; k++) {
+        double u = kcoeffs_unit[k];
+        csvout_str(&o, kcoeffs_names[k]);
+        csvout_num(&o, u * f->v[k]);
+        csvout_num(&o, u * f->lo[k]);
+        csvout_num(&o, u * f->hi[k]);
+        csvout_str(&o, kcalib_status_names[f->status[k]]);
+        csvout_end_row(&o);
+    }
+}
+
+static void write_kernel_coeffs_csv(FILE *fp, const void *what)
+{
+    kcoeffs_write(fp, ((const fit_files *)what)->krow);
+}
+
+/* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not forced)
+ * kernel_coeffs.csv, whose path it leaves in path. */
+static plan_status write_kernel_outputs(const calibration_options *o, const run_spec *r,
+                                        const bench_set *all, const bench_set *sets,
+                                        const calib_result *res, const deploy *d, int poor,
+                                        size_t n_req, char *path, size_t path_len, FILE *out,
+                                        plan_error *e)
+{
+    char err[2048];
+    if (r->out_dir == NULL)
+        return PLAN_OK;
+    int write_coeffs = !poor || o->force;
+    kcoeffs_row row;
+    memset(&row, 0, sizeof row);
+    const char *source = kstep_source(d->kstep), *slash = strchr(source, '/');
+    snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
+    snprintf(row.stack, sizeof row.stack, "%.63s", slash ? slash + 1 : source);
+    snprintf(row.model, sizeof row.model, "%.63s", d->model.name);
+    row.c = res->kfit.c;
+    const char *base = strrchr(o->data[0], '/');
+    snprintf(row.basis, sizeof row.basis,
+             "calibrated on top of models/kernels/%s%s: %zu requests in %zu runs of %s (%s), %s "
+             "at %s tp %d; median |error| TTFT %.1f%%, TPOT %.1f%%",
+             source, poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
+             base ? base + 1 : o->data[0], bench_format_name(sets[0].format), d->model.name,
+             precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
+             res->median_ape[CAL_TPOT]);
+    snprintf(row.source, sizeof row.source, "capsim calibrate --data %s --model %s --gpu %s",
+             base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
+    snprintf(path, path_len, "%s/kernel_coeffs.csv", r->out_dir);
+    if (!write_coeffs)
+        remove(path); /* an earlier calibration's file must not pass for this one */
+    const fit_files ff = {all, res, NULL, &row};
+    static const char *const names[] = {"fit.csv", "coefficients.csv", "kernel_coeffs.csv"};
+    static const util_writer write[] = {write_fit_csv, write_kcoeffs_fit_csv,
+                                        write_kernel_coeffs_csv};
+    const void *what[] = {&ff, &ff, &ff};
+    if (util_write_files(r->out_dir, write_coeffs ? 3 : 2, names, write, what, err,
+                         sizeof err) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    fprintf(out, "wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
+            write_coeffs ? ", kernel_coeffs.csv" : "");
+    if (write_coeffs)
+        fprintf(out, "use it with: capsim run --kernel-coeffs %s ...\n", path);
+    return PLAN_OK;
 }
 
 /* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not
@@ -688,7 +840,7 @@ static plan_status write_outputs(const calibration_options *o, const run_spec *r
          * must not pass for this one. */
         if (!write_profile)
             remove(profile_path);
-        const fit_files ff = {all, res, row};
+        const fit_files ff = {all, res, row, NULL};
         static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
         static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
         const void *what[] = {&ff, &ff, &ff};
@@ -706,22 +858,20 @@ static plan_status write_outputs(const calibration_options *o, const run_spec *r
 /* --validate: replays every run through the serving simulation with the profile just
  * written, and compares the percentiles with the measured ones (replay.csv). */
 static plan_status validate_replays(const run_spec *r, const bench_set *all,
-                                    const calib_result *res, const profile_row *row,
-                                    const char *profile_path, FILE *out, plan_error *e)
+                                    const calib_result *res, const profile_row *fitted,
+                                    const char *profile_path, const char *fitted_what,
+                                    FILE *out, plan_error *e)
 {
     char err[2048];
     plan_status status = PLAN_OK;
     replay_row *rp = NULL;
     size_t n_rp = 0;
-    fprintf(out, "\nreplay through the serving simulation with the fitted profile "
+    fprintf(out, "\nreplay through the serving simulation with the fitted %s "
            "(%s replications each):\n",
-           r->value[OPT_replications]);
+           fitted_what, r->value[OPT_replications]);
     rp = calloc(all->n_runs * CAL_NMETRIC * RP_N + 1, sizeof *rp);
-    /* The profile just written, passed in memory as the file holds it. */
-    profile_row fitted = *row;
-    fitted.c = as_written(&row->c);
     for (size_t k = 0; rp && k < all->n_runs && status == PLAN_OK; k++)
-        if (replay_one(r, profile_path, &fitted, &all->runs[k], k, res, r->out_dir, NULL, out,
+        if (replay_one(r, profile_path, fitted, &all->runs[k], k, res, r->out_dir, NULL, out,
                        rp, &n_rp, err, sizeof err) != 0)
             status = plan_fail(e, PLAN_FAILED, NULL, "replay of run '%s': %s",
                                all->runs[k].label, err);
@@ -758,24 +908,87 @@ static plan_status calibration_inputs(const calibration_options *o, run_spec *r,
 {
     char msg[2048];
     snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
-    /* The calibration fits the roofline's coefficients (of the stack's profile, or the
-     * --profile given): the default step model is the roofline here. */
-    if (strcmp(r->value[OPT_step_model], "auto") == 0)
-        snprintf(r->value[OPT_step_model], sizeof r->value[0], "roofline");
+    /* The calibration fits the coefficients of the deployment's step model: the measured
+     * kernels' where they price its steps (the default where the GPU has tables), else the
+     * roofline's (of the stack's profile, or the --profile given). */
     if (run_resolve(r, x, msg, sizeof msg) != 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", msg);
-    if (x->dep.step.kind != STEP_ROOFLINE)
+    if (x->dep.step.kind == STEP_LINEAR)
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
-                         "--step-model: calibration fits the roofline model's "
-                         "coefficients; leave --step-model at roofline");
+                         "--step-model: calibration fits the measured kernels' or the "
+                         "roofline model's coefficients; leave --step-model at auto, kernels "
+                         "or roofline");
     return load_benchmarks(o, r, sets, n_sets, all, err, e);
+}
+
+/* The roofline's coefficients fitted, reported, written and (--validate) replayed. */
+static plan_status calibrate_roofline(const calibration_options *o, const run_spec *r,
+                                      const bench_set *all, const bench_set *sets,
+                                      const deploy *d, size_t n_req, calib_result *res,
+                                      int *have_res, calibration_outcome *oc, FILE *out,
+                                      plan_error *e)
+{
+    char msg[2048];
+    if (calib_run(all, &d->step, &d->step.c, res, msg, sizeof msg) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+    *have_res = 1;
+    oc->poor = report_fit(o, r, all, res, d, out);
+    char profile_path[4200] = "";
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    plan_status status = write_outputs(o, r, all, sets, res, d, oc->poor, n_req, &row,
+                                       profile_path, sizeof profile_path, out, e);
+    if (status != PLAN_OK)
+        return status;
+    oc->reported = 1;
+    if (o->validate && !(oc->poor && !o->force)) {
+        /* The profile just written, passed in memory as the file holds it. */
+        profile_row fitted = row;
+        fitted.c = as_written(&row.c);
+        status = validate_replays(r, all, res, &fitted, profile_path, "profile", out, e);
+    }
+    return status;
+}
+
+/* The kernel model's coefficients fitted, reported, written and (--validate) replayed with
+ * the kernel_coeffs.csv written. */
+static plan_status calibrate_kernels(const calibration_options *o, const run_spec *r,
+                                     const bench_set *all, const bench_set *sets,
+                                     const deploy *d, size_t n_req, calib_result *res,
+                                     int *have_res, calibration_outcome *oc, FILE *out,
+                                     plan_error *e)
+{
+    char msg[2048];
+    const kstep_coeffs *start = kstep_get_coeffs(d->kstep);
+    if (calib_run_kernels(all, &d->step, start, res, msg, sizeof msg) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+    *have_res = 1;
+    oc->poor = report_kernel_fit(o, all, res, start, out);
+    char path[4200] = "";
+    plan_status status = write_kernel_outputs(o, r, all, sets, res, d, oc->poor, n_req, path,
+                                              sizeof path, out, e);
+    if (status != PLAN_OK)
+        return status;
+    oc->reported = 1;
+    if (o->validate && !(oc->poor && !o->force)) {
+        run_spec *c = malloc(sizeof *c);
+        if (c == NULL)
+            return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+        *c = *r;
+        if (run_set_value(c, OPT_kernel_coeffs, path, msg, sizeof msg) != 0)
+            status = plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+        else
+            status = validate_replays(c, all, res, r->profile_values, r->value[OPT_profile],
+                                      "kernel coefficients", out, e);
+        free(c);
+    }
+    return status;
 }
 
 plan_status calibration_run(const calibration_options *o, run_spec *r, FILE *out, FILE *err,
                             calibration_outcome *oc, plan_error *e)
 {
     memset(oc, 0, sizeof *oc);
-    char msg[2048];
     bench_set sets[CALIBRATION_MAX_FILES];
     int n_sets = 0;
     bench_set all;
@@ -796,26 +1009,21 @@ plan_status calibration_run(const calibration_options *o, run_spec *r, FILE *out
                  "(%s)\n",
             all.n_runs, all.n_runs == 1 ? "" : "s", n_req, n_failed, o->n_data,
             o->n_data == 1 ? "" : "s", bench_format_name(sets[0].format));
-    fprintf(out, "  deployment: %s on %d x %s, %s weights, %s KV; starting from the %s profile\n",
-            d->model.name, d->tp, d->gpu.name, precision_name(d->weights), precision_name(d->kv),
-            r->value[OPT_profile]);
+    if (d->kstep != NULL)
+        fprintf(out, "  deployment: %s on %d x %s, %s weights, %s KV; steps priced by %s; fitting "
+                     "the coefficients on top of the kernels\n",
+                d->model.name, d->tp, d->gpu.name, precision_name(d->weights),
+                precision_name(d->kv), d->step_data);
+    else
+        fprintf(out, "  deployment: %s on %d x %s, %s weights, %s KV; starting from the %s "
+                     "profile\n",
+                d->model.name, d->tp, d->gpu.name, precision_name(d->weights),
+                precision_name(d->kv), r->value[OPT_profile]);
     fflush(out);
-    if (calib_run(&all, &d->step, &d->step.c, &res, msg, sizeof msg) != 0) {
-        status = plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
-        goto done;
-    }
-    have_res = 1;
-    oc->poor = report_fit(o, r, &all, &res, d, out);
-    char profile_path[4200] = "";
-    profile_row row;
-    memset(&row, 0, sizeof row);
-    status = write_outputs(o, r, &all, sets, &res, d, oc->poor, n_req, &row, profile_path,
-                           sizeof profile_path, out, e);
-    if (status != PLAN_OK)
-        goto done;
-    oc->reported = 1;
-    if (o->validate && !(oc->poor && !o->force))
-        status = validate_replays(r, &all, &res, &row, profile_path, out, e);
+    status = d->kstep != NULL ? calibrate_kernels(o, r, &all, sets, d, n_req, &res, &have_res,
+                                                  oc, out, e)
+                              : calibrate_roofline(o, r, &all, sets, d, n_req, &res, &have_res,
+                                                   oc, out, e);
 done:
     if (have_res)
         calib_result_free(&res);
