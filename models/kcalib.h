@@ -53,7 +53,14 @@ typedef struct kcalib_fit {
     double v[KSTEP_N_COEFFS], lo[KSTEP_N_COEFFS], hi[KSTEP_N_COEFFS]; /* 95% interval */
     kcalib_status status[KSTEP_N_COEFFS];
     int n_fitted;
+    /* The two fitted coefficients whose terms are most alike over the points, and the
+     * cosine of their (relative) terms: near 1, the data tell their sum better than each. */
+    int alike[2];
+    double alike_cos;
 } kcalib_fit;
+
+/* Terms whose cosine is above this are said to be hard to tell apart. */
+#define KCALIB_ALIKE 0.95
 
 /* Fits the coefficients to n points: row i of x (n x KSTEP_N_COEFFS, row-major) holds the
  * point's terms, y[i] > 0 its measured time (seconds). Returns 0, or -1 with a one-line

@@ -149,6 +149,10 @@ for name, want in truth.items():
     v = float(rows[name]["value"])
     tol = 0.05 if name in ("gemm_scale", "step_ms") else 0.10 if rows[name]["status"] == "fitted" else 1e-6
     assert abs(v / want - 1) <= tol, f"{name}: {v} vs {want} (tolerance {tol})"
+# and within their 95% intervals (the covariance's widened by the replay bootstrap)
+for name in ("gemm_scale", "step_ms"):
+    lo, hi = float(rows[name]["ci95_low"]), float(rows[name]["ci95_high"])
+    assert lo <= truth[name] <= hi, f"{name}: {truth[name]} not in [{lo}, {hi}]"
 k = next(csv.DictReader(open(sys.argv[2])))
 assert (k["gpu"], k["stack"], k["model"]) == ("h100-sxm", "vllm-0.19.0", "llama-3.1-8b"), k
 assert abs(float(k["gemm_scale"]) - float(rows["gemm_scale"]["value"])) < 1e-9, k
@@ -165,6 +169,9 @@ PY
 "$capsim" run --model llama-3.1-8b --gpu h100-sxm --kernel-coeffs "$tmp/kcal/kernel_coeffs.csv" --requests 100 \
   --replications 1 >"$tmp/out" 2>&1 && grep -q "calibrated by $tmp/kcal/kernel_coeffs.csv" "$tmp/out" \
   && ok || bad "run takes the calibrated kernel coefficients: $(cat "$tmp/out")"
+"$capsim" estimate --model llama-3.1-8b --gpu h100-sxm --kernel-coeffs "$tmp/kcal/kernel_coeffs.csv" --format csv \
+  >"$tmp/out" 2>&1 && grep -q "calibrated by $tmp/kcal/kernel_coeffs.csv" "$tmp/out" \
+  && ok || bad "estimate takes the calibrated kernel coefficients: $(cat "$tmp/out")"
 # the roofline stays available on the same data
 "$capsim" calibrate "${kdata[@]}" --model llama-3.1-8b --gpu h100-sxm --step-model roofline --out "$tmp/kroof" \
   >"$tmp/out" 2>&1; [ -s "$tmp/kroof/coefficients.csv" ] && [ ! -e "$tmp/kroof/kernel_coeffs.csv" ] \

@@ -439,11 +439,70 @@ static step_coeffs as_written(const step_coeffs *c)
     return w;
 }
 
+/* The most coefficients a fit has: the kernel model's eight (the roofline has five). */
+#define CAL_NC KSTEP_N_COEFFS
+
+/* The fitted coefficients of res as an array (the roofline's in fit.h's order, the kernel
+ * model's in kstep.h's); returns how many, and fills fitted[k] with whether k was fitted. */
+static int coeff_values(const calib_result *res, double v[CAL_NC], int fitted[CAL_NC])
+{
+    if (res->kernels) {
+        for (int k = 0; k < KSTEP_N_COEFFS; k++) {
+            v[k] = res->kfit.v[k];
+            fitted[k] = res->kfit.status[k] == KCALIB_FITTED;
+        }
+        return KSTEP_N_COEFFS;
+    }
+    const step_coeffs *a = &res->coeffs;
+    const double w[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
+    for (int k = 0; k < FIT_N_COEFFS; k++) {
+        v[k] = w[k];
+        fitted[k] = !res->fit.not_identified[k] && !res->fit.at_bound[k];
+    }
+    return FIT_N_COEFFS;
+}
+
+/* The kernel_coeffs.csv row of a kernel fit on deployment d (basis and source left empty). */
+static void kernel_row_of(const deploy *d, const kcalib_fit *f, kcoeffs_row *row)
+{
+    memset(row, 0, sizeof *row);
+    const char *source = kstep_source(d->kstep), *slash = strchr(source, '/');
+    snprintf(row->gpu, sizeof row->gpu, "%s", d->gpu.name);
+    snprintf(row->stack, sizeof row->stack, "%.63s", slash ? slash + 1 : source);
+    snprintf(row->model, sizeof row->model, "%.63s", d->model.name);
+    row->c = f->c;
+}
+
+/* A replayed run read back (path) into replay, told to the fit the way the original orig
+ * was. Returns 0, or -1 with a message. */
+static int read_back(const char *path, const bench_run *orig, bench_set *replay, char *err,
+                     size_t errlen)
+{
+    bench_set one;
+    if (bench_load(path, BENCH_CSV, &one, err, errlen) != 0)
+        return -1;
+    bench_run *run = &replay->runs[replay->n_runs++];
+    *run = one.runs[0];
+    one.runs[0].req = NULL;
+    one.runs[0].n = 0;
+    bench_set_free(&one);
+    int known = 1;
+    for (size_t i = 0; i < orig->n; i++)
+        known &= isfinite(orig->req[i].start_s);
+    for (size_t i = 0; !known && i < run->n; i++)
+        run->req[i].start_s = NAN;
+    run->max_concurrency = orig->max_concurrency;
+    run->request_rate = orig->request_rate;
+    return 0;
+}
+
 /* One replay of every run with the fitted coefficients (same send rule, lengths and
- * settings, seed base + b), fitted again. Fills refit[k]; returns 0, or -1. */
+ * settings, seed base + b), fitted again: the roofline's with profile in memory, or the
+ * kernel model's with the file kcoeffs (not NULL). Fills refit[k]; returns 0, or -1. */
 static int refit_on_replay(const run_spec *base, const bench_set *all, const calib_result *res,
-                           const deploy *d, const char *dir, const profile_row *profile, int b,
-                           double refit[FIT_N_COEFFS], char *err, size_t errlen)
+                           const deploy *d, const char *dir, const profile_row *profile,
+                           const char *kcoeffs, int b, double refit[CAL_NC], char *err,
+                           size_t errlen)
 {
     run_spec *c = malloc(sizeof *c);
     bench_set replay;
@@ -459,7 +518,7 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
     *c = *base;
     snprintf(c->value[OPT_seed], sizeof c->value[0], "%llu",
              strtoull(base->value[OPT_seed], NULL, 10) + (unsigned long long)b);
-    int rc = 0;
+    int rc = kcoeffs ? run_set_value(c, OPT_kernel_coeffs, kcoeffs, err, errlen) : 0;
     for (size_t k = 0; rc == 0 && k < all->n_runs; k++) {
         char path[320];
         snprintf(path, sizeof path, "%s/requests-%zu.csv", dir, k);
@@ -469,36 +528,27 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
             rc = -1;
             break;
         }
-        rc = replay_one(c, "self-check", profile, &all->runs[k], k, res, dir, out, NULL, NULL, NULL,
-                        err, errlen);
+        rc = replay_one(c, kcoeffs ? base->value[OPT_profile] : "self-check",
+                        kcoeffs ? base->profile_values : profile, &all->runs[k], k, res, dir, out,
+                        NULL, NULL, NULL, err, errlen);
         if (fclose(out) != 0 && rc == 0) {
             util_errf(err, errlen, "cannot write %s", path);
             rc = -1;
         }
-        bench_set one;
-        if (rc == 0 && (rc = bench_load(path, BENCH_CSV, &one, err, errlen)) == 0) {
-            /* The replayed run, told to the fit the way the original was. */
-            bench_run *run = &replay.runs[replay.n_runs++];
-            *run = one.runs[0];
-            one.runs[0].req = NULL;
-            one.runs[0].n = 0;
-            bench_set_free(&one);
-            const bench_run *orig = &all->runs[k];
-            int known = 1;
-            for (size_t i = 0; i < orig->n; i++)
-                known &= isfinite(orig->req[i].start_s);
-            for (size_t i = 0; !known && i < run->n; i++)
-                run->req[i].start_s = NAN;
-            run->max_concurrency = orig->max_concurrency;
-            run->request_rate = orig->request_rate;
-        }
+        if (rc == 0)
+            rc = read_back(path, &all->runs[k], &replay, err, errlen);
         remove(path);
         char trace[320];
         snprintf(trace, sizeof trace, "%s/replay-run-%zu.csv", dir, k);
         remove(trace);
     }
     calib_result again;
-    if (rc == 0 && (rc = calib_run(&replay, &d->step, &res->coeffs, &again, err, errlen)) == 0) {
+    if (rc == 0 && res->kernels &&
+        (rc = calib_run_kernels(&replay, &d->step, &res->kfit.c, &again, err, errlen)) == 0) {
+        memcpy(refit, again.kfit.v, KSTEP_N_COEFFS * sizeof *refit);
+        calib_result_free(&again);
+    } else if (rc == 0 && !res->kernels &&
+               (rc = calib_run(&replay, &d->step, &res->coeffs, &again, err, errlen)) == 0) {
         const step_coeffs *g = &again.coeffs;
         refit[0] = g->mfu;
         refit[1] = g->mbu;
@@ -512,6 +562,28 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
     return rc;
 }
 
+/* Writes the kernel fit of res, as kernel_coeffs.csv holds it, to path for the replays of
+ * the self-check. Returns 0, or -1 with a message. */
+static int write_self_check_kcoeffs(const char *path, const calib_result *res, const deploy *d,
+                                    char *err, size_t errlen)
+{
+    kcoeffs_row row;
+    kernel_row_of(d, &res->kfit, &row);
+    snprintf(row.basis, sizeof row.basis, "self-check");
+    snprintf(row.source, sizeof row.source, "capsim calibrate");
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL) {
+        util_errf(err, errlen, "cannot write %s", path);
+        return -1;
+    }
+    kcoeffs_write(fp, &row);
+    if (fclose(fp) != 0) {
+        util_errf(err, errlen, "cannot write %s", path);
+        return -1;
+    }
+    return 0;
+}
+
 /* A parametric bootstrap of the fit: the runs are replayed CAL_BOOT times with the fitted
  * coefficients and fitted again. The spread of those fits around the coefficients that
  * made them measures what the covariance cannot: residuals that are not independent
@@ -520,7 +592,7 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
  * interval on the log scale (Student t over the root-mean-square deviation); returns 0,
  * or -1 with a message. */
 static int self_check(const run_spec *base, const bench_set *all, const calib_result *res,
-                      const deploy *d, double half_log[FIT_N_COEFFS], char *err, size_t errlen)
+                      const deploy *d, double half_log[CAL_NC], char *err, size_t errlen)
 {
     char dir[] = "/tmp/capsim-calibrate-XXXXXX";
     if (mkdtemp(dir) == NULL) {
@@ -533,37 +605,45 @@ static int self_check(const run_spec *base, const bench_set *all, const calib_re
     row.c = as_written(&res->coeffs);
     snprintf(row.basis, sizeof row.basis, "self-check");
     snprintf(row.source, sizeof row.source, "capsim calibrate");
-    int rc = 0;
-    const step_coeffs *a = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
-    double sq[FIT_N_COEFFS] = {0};
+    char kpath[sizeof dir + 32];
+    snprintf(kpath, sizeof kpath, "%s/kernel_coeffs.csv", dir);
+    int rc = res->kernels ? write_self_check_kcoeffs(kpath, res, d, err, errlen) : 0;
+    double v[CAL_NC], sq[CAL_NC] = {0};
+    int fitted[CAL_NC];
+    int n = coeff_values(res, v, fitted);
     for (int b = 1; rc == 0 && b <= CAL_BOOT; b++) {
-        double refit[FIT_N_COEFFS];
-        rc = refit_on_replay(base, all, res, d, dir, &row, b, refit, err, errlen);
-        for (int k = 0; rc == 0 && k < FIT_N_COEFFS; k++) {
-            double dev = log(refit[k] / v[k]);
+        double refit[CAL_NC];
+        rc = refit_on_replay(base, all, res, d, dir, &row, res->kernels ? kpath : NULL, b, refit,
+                             err, errlen);
+        for (int k = 0; rc == 0 && k < n; k++) {
+            double dev = v[k] > 0 && refit[k] > 0 ? log(refit[k] / v[k]) : 0;
             sq[k] += dev * dev;
         }
     }
-    for (int k = 0; k < FIT_N_COEFFS; k++)
+    for (int k = 0; k < n; k++)
         half_log[k] = CAL_BOOT_T * sqrt(sq[k] / CAL_BOOT);
+    if (res->kernels)
+        remove(kpath);
     rmdir(dir);
     return rc;
 }
 
 /* The 95% interval of each fitted coefficient: the wider of the covariance's and the
  * bootstrap's. */
-static void widen_intervals(calib_result *res, const double half_log[FIT_N_COEFFS])
+static void widen_intervals(calib_result *res, const double half_log[CAL_NC])
 {
-    const step_coeffs *c = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
-    for (int k = 0; k < FIT_N_COEFFS; k++) {
-        if (res->fit.not_identified[k] || res->fit.at_bound[k] || !(v[k] > 0))
+    double v[CAL_NC];
+    int fitted[CAL_NC];
+    int n = coeff_values(res, v, fitted);
+    double *lo = res->kernels ? res->kfit.lo : res->fit.lo;
+    double *hi = res->kernels ? res->kfit.hi : res->fit.hi;
+    for (int k = 0; k < n; k++) {
+        if (!fitted[k] || !(v[k] > 0))
             continue;
-        double stat = log(res->fit.hi[k] / v[k]);
+        double stat = log(hi[k] / v[k]);
         double half = half_log[k] > stat ? half_log[k] : stat;
-        res->fit.lo[k] = v[k] * exp(-half);
-        res->fit.hi[k] = v[k] * exp(half);
+        lo[k] = v[k] * exp(-half);
+        hi[k] = v[k] * exp(half);
     }
 }
 
@@ -657,7 +737,7 @@ static int print_verdict(const calibration_options *o, const bench_set *all,
 static int report_fit(const calibration_options *o, const run_spec *r, const bench_set *all,
                       calib_result *res, const deploy *d, FILE *out)
 {
-    double half_log[FIT_N_COEFFS] = {0};
+    double half_log[CAL_NC] = {0};
     char why_sys[1024] = "";
     int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
     if (have_sys)
@@ -723,6 +803,11 @@ static void print_kcoeffs(FILE *out, const calib_result *res, const kstep_coeffs
                          "check that --gpu, --precision, --tp and the stack match the deployment "
                          "benchmarked\n",
                     kcoeffs_names[k], f->v[k], KCALIB_FAR);
+    if (f->alike[0] >= 0 && f->alike_cos > KCALIB_ALIKE)
+        fprintf(out, "  note: the terms of %s and %s are much alike in these data (cosine %.3f): "
+                     "the predictions hold, each value less; benchmarks at several "
+                     "concurrencies and prompt lengths tell them apart\n",
+                kcoeffs_names[f->alike[0]], kcoeffs_names[f->alike[1]], f->alike_cos);
     fprintf(out, "  %-15s %9.4g  %s\n", "noise_cv", res->coeffs.noise_cv,
             res->noise_from_data ? "(robust spread of the single-step points; the profile's "
                                    "noise_cv prices runs)"
@@ -730,13 +815,26 @@ static void print_kcoeffs(FILE *out, const calib_result *res, const kstep_coeffs
 }
 
 /* The kernel fit, printed with its verdict; returns whether it is poor. */
-static int report_kernel_fit(const calibration_options *o, const bench_set *all,
-                             const calib_result *res, const kstep_coeffs *start, FILE *out)
+static int report_kernel_fit(const calibration_options *o, const run_spec *r,
+                             const bench_set *all, calib_result *res, const deploy *d,
+                             const kstep_coeffs *start, FILE *out)
 {
+    double half_log[CAL_NC] = {0};
+    char why_sys[1024] = "";
+    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    if (have_sys)
+        widen_intervals(res, half_log);
     print_points(out, res);
     print_kcoeffs(out, res, start);
-    fprintf(out, "  The intervals are the robust least-squares fit's (requests that share steps "
-                 "make them optimistic); --validate replays the runs with the coefficients.\n\n");
+    if (have_sys)
+        fprintf(out, "  The intervals are the wider of the fit's covariance and a parametric "
+                     "bootstrap (%d replays made with these coefficients and fitted again), "
+                     "which also counts requests that share steps and the rebuilt timeline.\n",
+                CAL_BOOT);
+    else
+        fprintf(out, "  The intervals are statistical only: the self-check replay failed (%s).\n",
+                why_sys);
+    fprintf(out, "\n");
     return print_verdict(o, all, res, out);
 }
 
@@ -778,12 +876,8 @@ static plan_status write_kernel_outputs(const calibration_options *o, const run_
         return PLAN_OK;
     int write_coeffs = !poor || o->force;
     kcoeffs_row row;
-    memset(&row, 0, sizeof row);
-    const char *source = kstep_source(d->kstep), *slash = strchr(source, '/');
-    snprintf(row.gpu, sizeof row.gpu, "%s", d->gpu.name);
-    snprintf(row.stack, sizeof row.stack, "%.63s", slash ? slash + 1 : source);
-    snprintf(row.model, sizeof row.model, "%.63s", d->model.name);
-    row.c = res->kfit.c;
+    kernel_row_of(d, &res->kfit, &row);
+    const char *source = kstep_source(d->kstep);
     const char *base = strrchr(o->data[0], '/');
     snprintf(row.basis, sizeof row.basis,
              "calibrated on top of models/kernels/%s%s: %zu requests in %zu runs of %s (%s), %s "
@@ -963,7 +1057,7 @@ static plan_status calibrate_kernels(const calibration_options *o, const run_spe
     if (calib_run_kernels(all, &d->step, start, res, msg, sizeof msg) != 0)
         return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
     *have_res = 1;
-    oc->poor = report_kernel_fit(o, all, res, start, out);
+    oc->poor = report_kernel_fit(o, r, all, res, d, start, out);
     char path[4200] = "";
     plan_status status = write_kernel_outputs(o, r, all, sets, res, d, oc->poor, n_req, path,
                                               sizeof path, out, e);
