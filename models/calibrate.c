@@ -422,7 +422,7 @@ static void point_terms(const kstep *k, const fit_point *p, double x[KSTEP_N_COE
 /* The kernel coefficients fitted to every k-th point (as fit_points does) and every point
  * predicted with them. Returns 0 or -1 with a message. */
 static int fit_kernel_points(calib_result *res, const kstep *k, const kstep_coeffs *start,
-                             char *err, size_t errlen)
+                             unsigned hold, char *err, size_t errlen)
 {
     size_t stride = (res->n_pts + CAL_MAX_FIT - 1) / CAL_MAX_FIT;
     if (stride < 1)
@@ -444,7 +444,7 @@ static int fit_kernel_points(calib_result *res, const kstep *k, const kstep_coef
     }
     res->n_fitted = m;
     if (rc == 0)
-        rc = kcalib_solve(sub, y, m, start, &res->kfit, err, errlen);
+        rc = kcalib_solve(sub, y, m, start, hold, &res->kfit, err, errlen);
     for (size_t i = 0; rc == 0 && i < res->n_pts; i++) {
         double t = 0;
         for (int j = 0; j < KSTEP_N_COEFFS; j++)
@@ -458,7 +458,7 @@ static int fit_kernel_points(calib_result *res, const kstep *k, const kstep_coef
 }
 
 int calib_run_kernels(const bench_set *b, const step_model *sm, const kstep_coeffs *start,
-                      calib_result *res, char *err, size_t errlen)
+                      unsigned hold, calib_result *res, char *err, size_t errlen)
 {
     int *is_idle;
     long *row_pt;
@@ -470,7 +470,7 @@ int calib_run_kernels(const bench_set *b, const step_model *sm, const kstep_coef
         return -1;
     res->kernels = 1;
     res->coeffs = sm->c; /* the noise spread, from the start unless the data give it */
-    int rc = fit_kernel_points(res, sm->kernels, start, err, errlen);
+    int rc = fit_kernel_points(res, sm->kernels, start, hold, err, errlen);
     return finish(res, rc, is_idle, row_pt);
 }
 

@@ -71,9 +71,9 @@ int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start
 /* The same timeline and points, with the coefficients of the measured-kernel model that
  * prices sm's steps (sm->kernels) fitted by linear least squares from start (kcalib.h);
  * res->kernels is set, res->kfit holds the fit and res->coeffs sm's own with the noise
- * spread of the data. */
+ * spread of the data. Bit k of hold holds coefficient k at its start (kcalib_solve). */
 int calib_run_kernels(const bench_set *b, const step_model *sm, const kstep_coeffs *start,
-                      calib_result *res, char *err, size_t errlen);
+                      unsigned hold, calib_result *res, char *err, size_t errlen);
 
 void calib_result_free(calib_result *res);
 

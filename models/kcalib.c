@@ -92,8 +92,8 @@ static int identifiable(const gsl_matrix *a, const double norm[KSTEP_N_COEFFS], 
     int taken[KSTEP_N_COEFFS], m = 0;
     for (int o = 0; o < KSTEP_N_COEFFS; o++) {
         int k = ORDER[o];
-        if (st[k] == KCALIB_SMALL)
-            continue;
+        if (st[k] != KCALIB_FITTED)
+            continue; /* held already: small, or by the caller */
         if (!(norm[k] > 0)) {
             st[k] = KCALIB_NO_DATA;
             continue;
@@ -293,7 +293,7 @@ static void most_alike(const gsl_matrix *a, size_t n, kcalib_fit *f)
 }
 
 int kcalib_solve(const double *x, const double *y, size_t n, const kstep_coeffs *start,
-                 kcalib_fit *f, char *err, size_t errlen)
+                 unsigned hold, kcalib_fit *f, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
     double s0[KSTEP_N_COEFFS], norm[KSTEP_N_COEFFS], se[KSTEP_N_COEFFS] = {0};
@@ -309,6 +309,13 @@ int kcalib_solve(const double *x, const double *y, size_t n, const kstep_coeffs 
         return -1;
     }
     design(x, y, n, a, norm);
+    /* With one model the per-layer time is the per-step time times the depth: holding one
+     * holds the other, or it would take the place of the one held. */
+    if (hold & (1u << KSTEP_C_STEP))
+        hold |= 1u << KSTEP_C_LAYER;
+    for (int k = 0; k < KSTEP_N_COEFFS; k++)
+        if (hold & (1u << k))
+            f->status[k] = KCALIB_VAGUE;
     int m = mark_small(a, norm, n, s0, f->status) == 0 ? identifiable(a, norm, n, f->status) : -1;
     int rc = m > 0 ? 0 : -1;
     if (m == 0)

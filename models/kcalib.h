@@ -19,6 +19,8 @@
  *     outside terms >= 0) is set at the bound and the rest fitted again: "at bound";
  *   - one whose 95% interval is wider than its value (terms too alike for the data to
  *     separate) is held at its start value and the rest fitted again: "vague".
+ * Beside the data, each free coefficient has a prior row that keeps its relative change from
+ * the start small unless the data insist (kcalib.c, fit_free).
  * Held coefficients keep their start value (the defaults, or a calibration given).
  */
 #ifndef CAPSIM_MODELS_KCALIB_H
@@ -63,10 +65,12 @@ typedef struct kcalib_fit {
 #define KCALIB_ALIKE 0.95
 
 /* Fits the coefficients to n points: row i of x (n x KSTEP_N_COEFFS, row-major) holds the
- * point's terms, y[i] > 0 its measured time (seconds). Returns 0, or -1 with a one-line
+ * point's terms, y[i] > 0 its measured time (seconds). Coefficient k is held at its start
+ * value, as "vague", when bit k of hold is set (a caller that found it unstable otherwise,
+ * by replaying the fit). Returns 0, or -1 with a one-line
  * message (fewer points than coefficients, nothing the data identify, out of memory). */
 int kcalib_solve(const double *x, const double *y, size_t n, const kstep_coeffs *start,
-                 kcalib_fit *f, char *err, size_t errlen);
+                 unsigned hold, kcalib_fit *f, char *err, size_t errlen);
 
 /* Whether coefficient k (a scale) of f lies far from 1 (see KCALIB_FAR). */
 int kcalib_far(const kcalib_fit *f, int k);

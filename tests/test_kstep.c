@@ -732,7 +732,7 @@ static void test_kcalib_recovers_exact(void)
                 }
             }
         kcalib_fit fit;
-        if (k && CHECK(kcalib_solve(x, y, n, &start, &fit, err, sizeof err) == 0)) {
+        if (k && CHECK(kcalib_solve(x, y, n, &start, 0, &fit, err, sizeof err) == 0)) {
             for (int c = 0; c < KSTEP_N_COEFFS; c++)
                 if (fit.status[c] == KCALIB_FITTED)
                     CHECK_REL(fit.v[c], tv[c], 1e-6);
@@ -749,11 +749,11 @@ static void test_kcalib_recovers_exact(void)
         /* A scale the data put past its bound is set there and said so. */
         for (size_t i = 0; i < n; i++)
             y[i] += 9.0 * x[i * KSTEP_N_COEFFS + KSTEP_C_GEMM];
-        if (k && CHECK(kcalib_solve(x, y, n, &start, &fit, err, sizeof err) == 0)) {
+        if (k && CHECK(kcalib_solve(x, y, n, &start, 0, &fit, err, sizeof err) == 0)) {
             CHECK(fit.status[KSTEP_C_GEMM] == KCALIB_AT_BOUND);
             CHECK(fit.v[KSTEP_C_GEMM] == KCALIB_SCALE_MAX);
         }
-        CHECK(kcalib_solve(x, y, 5, &start, &fit, err, sizeof err) == -1);
+        CHECK(kcalib_solve(x, y, 5, &start, 0, &fit, err, sizeof err) == -1);
         CHECK_CONTAINS(err, "only 5 points");
         kstep_free(k);
     }

@@ -415,6 +415,9 @@ static void write_replay_csv(FILE *fp, const void *what)
 
 #define CAL_BOOT 4        /* replays */
 #define CAL_BOOT_T 2.7764 /* Student t, 97.5%, 4 degrees of freedom */
+/* A kernel coefficient whose bootstrap 95% interval spans more than this factor either way
+ * is held (report_kernel_fit). */
+#define CAL_BOOT_VAGUE 2.0
 
 /* A number as profile.csv holds it (csvout_num's 9 significant digits). */
 static double written(double v)
@@ -460,6 +463,16 @@ static int coeff_values(const calib_result *res, double v[CAL_NC], int fitted[CA
         fitted[k] = !res->fit.not_identified[k] && !res->fit.at_bound[k];
     }
     return FIT_N_COEFFS;
+}
+
+/* The coefficients a kernel fit held as vague, as kcalib_solve's hold bits. */
+static unsigned held_vague(const calib_result *res)
+{
+    unsigned bits = 0;
+    for (int k = 0; res->kernels && k < KSTEP_N_COEFFS; k++)
+        if (res->kfit.status[k] == KCALIB_VAGUE)
+            bits |= 1u << k;
+    return bits;
 }
 
 /* The kernel_coeffs.csv row of a kernel fit on deployment d (basis and source left empty). */
@@ -544,7 +557,8 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
     }
     calib_result again;
     if (rc == 0 && res->kernels &&
-        (rc = calib_run_kernels(&replay, &d->step, &res->kfit.c, &again, err, errlen)) == 0) {
+        (rc = calib_run_kernels(&replay, &d->step, &res->kfit.c, held_vague(res), &again, err,
+                                errlen)) == 0) {
         memcpy(refit, again.kfit.v, KSTEP_N_COEFFS * sizeof *refit);
         calib_result_free(&again);
     } else if (rc == 0 && !res->kernels &&
@@ -773,7 +787,10 @@ static const char *held_why(int k, kcalib_status st)
     case KCALIB_AT_BOUND:
         return "at its bound: the best fit was beyond it";
     case KCALIB_VAGUE:
-        return "held: its 95% interval was wider than its value (the data barely tell it)";
+        if (k == KSTEP_C_LAYER)
+            return "held with step_ms (with one model it is the per-step time times the depth)";
+        return "held: its 95% interval was wider than its value, or replays of the fit spread "
+               "it over more than a factor of 2 (the data barely tell it)";
     case KCALIB_SMALL:
         return "held: under 1% of the measured times (too small for the data to tell)";
     default:
@@ -822,6 +839,21 @@ static int report_kernel_fit(const calibration_options *o, const run_spec *r,
     double half_log[CAL_NC] = {0};
     char why_sys[1024] = "";
     int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    /* A coefficient that the replays spread over more than a factor of CAL_BOOT_VAGUE either
+     * way is not told by these data: held at its start, the rest fitted and checked again
+     * (once). */
+    unsigned unstable = 0;
+    for (int k = 0; have_sys && k < KSTEP_N_COEFFS; k++)
+        if (res->kfit.status[k] == KCALIB_FITTED && half_log[k] > log(CAL_BOOT_VAGUE))
+            unstable |= 1u << k;
+    calib_result again;
+    char msg[2048];
+    if (unstable && calib_run_kernels(all, &d->step, start, held_vague(res) | unstable, &again,
+                                      msg, sizeof msg) == 0) {
+        calib_result_free(res);
+        *res = again;
+        have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    }
     if (have_sys)
         widen_intervals(res, half_log);
     print_points(out, res);
@@ -1054,7 +1086,7 @@ static plan_status calibrate_kernels(const calibration_options *o, const run_spe
 {
     char msg[2048];
     const kstep_coeffs *start = kstep_get_coeffs(d->kstep);
-    if (calib_run_kernels(all, &d->step, start, res, msg, sizeof msg) != 0)
+    if (calib_run_kernels(all, &d->step, start, 0, res, msg, sizeof msg) != 0)
         return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
     *have_res = 1;
     oc->poor = report_kernel_fit(o, r, all, res, d, start, out);
