@@ -4,10 +4,11 @@
  * deployment measured is a scenario (run_spec). Where the measured kernels price its steps
  * (models/kstep.h), the coefficients on top of them are fitted (calib_run_kernels) and
  * written as kernel_coeffs.csv (models/kcoeffs.h); else the roofline's are fitted from its
- * profile (calib_run), reported with a self-check (a parametric bootstrap through the
- * serving simulation) and written as profile.csv. Both write fit.csv and coefficients.csv
- * and are optionally validated by replaying every run through the serving simulation with
- * what was written (replay.csv). `capsim calibrate` calls it (per-step timings go to
+ * profile (calib_run) and written as profile.csv. Both are reported with a self-check (a
+ * parametric bootstrap through the serving simulation, which also holds the kernel
+ * coefficients it finds unstable), write fit.csv and coefficients.csv, and are optionally
+ * validated by replaying every run through the serving simulation with what was written
+ * (replay.csv). `capsim calibrate` calls it (per-step timings go to
  * fitrun.h instead).
  *
  * Failures end as experiment.h says: a plan_status, the reason in a plan_error. A poor
