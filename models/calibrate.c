@@ -329,8 +329,11 @@ static void prediction_errors(calib_result *res, const long *row_pt)
     }
 }
 
-int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start,
-              calib_result *res, char *err, size_t errlen)
+/* The requests of b as rows and fit points of res (see calib_run); *is_idle and *row_pt
+ * (allocated) say which points are single steps and which point is each row's. Returns 0,
+ * or -1 with a message (res freed). */
+static int collect_points(const bench_set *b, const step_model *sm, calib_result *res,
+                          int **is_idle, long **row_pt, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
     size_t total = 0, longest = 0;
@@ -342,16 +345,16 @@ int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start
     res->rows = calloc(total ? total : 1, sizeof *res->rows);
     res->pts = calloc(2 * total + 1, sizeof *res->pts);
     lane *L = calloc(longest ? longest : 1, sizeof *L);
-    int *is_idle = calloc(2 * total + 1, sizeof *is_idle);
+    *is_idle = calloc(2 * total + 1, sizeof **is_idle);
     /* row_pt[2 i + metric]: the point of row i for TTFT (0) and TPOT (1), or -1. */
-    long *row_pt = malloc((2 * total + 1) * sizeof *row_pt);
+    *row_pt = malloc((2 * total + 1) * sizeof **row_pt);
     int rc = 0;
-    if (res->rows == NULL || res->pts == NULL || L == NULL || is_idle == NULL || row_pt == NULL)
+    if (res->rows == NULL || res->pts == NULL || L == NULL || *is_idle == NULL || *row_pt == NULL)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < 2 * total + 1; i++)
-        row_pt[i] = -1;
+        (*row_pt)[i] = -1;
     for (size_t r = 0; rc == 0 && r < b->n_runs; r++)
-        rc = run_points(&b->runs[r], r, sm, res, L, is_idle, row_pt);
+        rc = run_points(&b->runs[r], r, sm, res, L, *is_idle, *row_pt);
     if (rc != 0)
         util_errf(err, errlen, "out of memory");
     if (rc == 0 && res->n_pts < 8) {
@@ -362,19 +365,113 @@ int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start
                   res->n_pts, res->n_rows);
         rc = -1;
     }
-    if (rc == 0)
-        rc = fit_points(res, start, err, errlen);
+    free(L);
+    if (rc != 0) {
+        free(*is_idle);
+        free(*row_pt);
+        *is_idle = NULL;
+        *row_pt = NULL;
+        calib_result_free(res);
+    }
+    return rc;
+}
+
+/* The noise spread and the errors of the fitted predictions, then the arrays of
+ * collect_points freed (and res too if rc is not 0). */
+static int finish(calib_result *res, int rc, int *is_idle, long *row_pt)
+{
     if (rc == 0) {
-        res->coeffs = res->fit.coeffs;
         noise_spread(res, is_idle);
         prediction_errors(res, row_pt);
     }
-    free(L);
     free(is_idle);
     free(row_pt);
     if (rc != 0)
         calib_result_free(res);
     return rc;
+}
+
+int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start,
+              calib_result *res, char *err, size_t errlen)
+{
+    int *is_idle;
+    long *row_pt;
+    if (collect_points(b, sm, res, &is_idle, &row_pt, err, errlen) != 0)
+        return -1;
+    int rc = fit_points(res, start, err, errlen);
+    if (rc == 0)
+        res->coeffs = res->fit.coeffs;
+    return finish(res, rc, is_idle, row_pt);
+}
+
+/* A point's terms: its steps' terms (kstep_terms), weighted as fit_point_predict weighs
+ * their times. */
+static void point_terms(const kstep *k, const fit_point *p, double x[KSTEP_N_COEFFS])
+{
+    double e[KSTEP_N_COEFFS];
+    kstep_terms(k, &p->shape, x);
+    for (int j = 0; j < KSTEP_N_COEFFS; j++)
+        x[j] *= p->main_weight > 0 ? p->main_weight : 1.0;
+    if (p->extra_weight > 0) {
+        kstep_terms(k, &p->extra, e);
+        for (int j = 0; j < KSTEP_N_COEFFS; j++)
+            x[j] += p->extra_weight * e[j];
+    }
+}
+
+/* The kernel coefficients fitted to every k-th point (as fit_points does) and every point
+ * predicted with them. Returns 0 or -1 with a message. */
+static int fit_kernel_points(calib_result *res, const kstep *k, const kstep_coeffs *start,
+                             unsigned hold, char *err, size_t errlen)
+{
+    size_t stride = (res->n_pts + CAL_MAX_FIT - 1) / CAL_MAX_FIT;
+    if (stride < 1)
+        stride = 1;
+    double *x = malloc((res->n_pts + 1) * KSTEP_N_COEFFS * sizeof *x);
+    double *y = malloc((res->n_pts / stride + 1) * sizeof *y);
+    double *sub = malloc((res->n_pts / stride + 1) * KSTEP_N_COEFFS * sizeof *sub);
+    int rc = x && y && sub ? 0 : -1;
+    if (rc != 0)
+        util_errf(err, errlen, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; rc == 0 && i < res->n_pts; i++) {
+        point_terms(k, &res->pts[i], x + i * KSTEP_N_COEFFS);
+        if (i % stride == 0 && res->pts[i].measured_s > 0) {
+            memcpy(sub + m * KSTEP_N_COEFFS, x + i * KSTEP_N_COEFFS,
+                   KSTEP_N_COEFFS * sizeof *x);
+            y[m++] = res->pts[i].measured_s;
+        }
+    }
+    res->n_fitted = m;
+    if (rc == 0)
+        rc = kcalib_solve(sub, y, m, start, hold, &res->kfit, err, errlen);
+    for (size_t i = 0; rc == 0 && i < res->n_pts; i++) {
+        double t = 0;
+        for (int j = 0; j < KSTEP_N_COEFFS; j++)
+            t += res->kfit.v[j] * x[i * KSTEP_N_COEFFS + (size_t)j];
+        res->pts[i].predicted_s = t;
+    }
+    free(x);
+    free(y);
+    free(sub);
+    return rc;
+}
+
+int calib_run_kernels(const bench_set *b, const step_model *sm, const kstep_coeffs *start,
+                      unsigned hold, calib_result *res, char *err, size_t errlen)
+{
+    int *is_idle;
+    long *row_pt;
+    if (sm->kernels == NULL) {
+        util_errf(err, errlen, "the deployment's steps are not priced by the measured kernels");
+        return -1;
+    }
+    if (collect_points(b, sm, res, &is_idle, &row_pt, err, errlen) != 0)
+        return -1;
+    res->kernels = 1;
+    res->coeffs = sm->c; /* the noise spread, from the start unless the data give it */
+    int rc = fit_kernel_points(res, sm->kernels, start, hold, err, errlen);
+    return finish(res, rc, is_idle, row_pt);
 }
 
 void calib_result_free(calib_result *res)

@@ -27,6 +27,7 @@
 
 #include "models/bench.h"
 #include "models/fit.h"
+#include "models/kcalib.h"
 #include "models/steptime.h"
 
 enum { CAL_TTFT, CAL_TPOT, CAL_E2E, CAL_NMETRIC };
@@ -57,6 +58,8 @@ typedef struct calib_result {
     size_t n_ape[CAL_NMETRIC];
     size_t runs_start_guessed; /* runs whose send times were spaced at 1/rate */
     size_t n_queued;
+    int kernels;     /* 1: the measured-kernel model's coefficients were fitted (kfit) */
+    kcalib_fit kfit; /* their fit (calib_run_kernels) */
 } calib_result;
 
 /* Fits the coefficients of step model sm (its architecture, GPU, precision and tp are
@@ -64,6 +67,13 @@ typedef struct calib_result {
  * or -1 with a one-line message (too few usable requests, the solver failed). */
 int calib_run(const bench_set *b, const step_model *sm, const step_coeffs *start,
               calib_result *res, char *err, size_t errlen);
+
+/* The same timeline and points, with the coefficients of the measured-kernel model that
+ * prices sm's steps (sm->kernels) fitted by linear least squares from start (kcalib.h);
+ * res->kernels is set, res->kfit holds the fit and res->coeffs sm's own with the noise
+ * spread of the data. Bit k of hold holds coefficient k at its start (kcalib_solve). */
+int calib_run_kernels(const bench_set *b, const step_model *sm, const kstep_coeffs *start,
+                      unsigned hold, calib_result *res, char *err, size_t errlen);
 
 void calib_result_free(calib_result *res);
 

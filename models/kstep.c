@@ -568,18 +568,30 @@ const char *kstep_note(const kstep *k)
     return k->note;
 }
 
-double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
+/* What the time outside the kernels is counted in for step s: once, layers, sequences and
+ * token-layers (tokens padded to the CUDA graph's size in a graph step), into x[0..3];
+ * sets *graph, *tokens and *seqs as the step runs them. */
+static void outside_units(const kstep *k, const step_shape *s, int *graph, double *tokens,
+                          double *seqs, double x[4])
 {
-    kstep_breakdown local;
-    if (b == NULL)
-        b = &local;
+    *seqs = s->prefill_seqs + s->decode_seqs;
+    *tokens = s->prefill_tokens + s->decode_seqs;
+    *graph = s->prefill_seqs <= 0 && s->decode_seqs >= 1 && s->decode_seqs <= KSTEP_GRAPH_MAX;
+    if (*graph)
+        *tokens = *seqs = kstep_graph_size((int)ceil(s->decode_seqs));
+    x[0] = 1.0;
+    x[1] = k->layers;
+    x[2] = *seqs;
+    x[3] = ceil(*tokens) * k->layers;
+}
+
+/* The step's time and breakdown under coefficients c (kstep_time_s with k's own). */
+static double time_with(const kstep *k, const kstep_coeffs *c, const step_shape *s,
+                        kstep_breakdown *b)
+{
     memset(b, 0, sizeof *b);
-    double seqs = s->prefill_seqs + s->decode_seqs;
-    double tokens = s->prefill_tokens + s->decode_seqs;
-    b->graph = s->prefill_seqs <= 0 && s->decode_seqs >= 1 && s->decode_seqs <= KSTEP_GRAPH_MAX;
-    if (b->graph)
-        tokens = seqs = kstep_graph_size((int)ceil(s->decode_seqs));
-    const kstep_coeffs *c = &k->c;
+    double seqs, tokens, u[4];
+    outside_units(k, s, &b->graph, &tokens, &seqs, u);
     b->outside_s = c->step_s + c->layer_s * k->layers + c->seq_s * seqs +
                    c->token_layer_s * ceil(tokens) * k->layers;
     unsigned x = 0;
@@ -630,6 +642,47 @@ double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
     b->t_step_s = b->gemm_s + b->moe_s + b->lm_head_s + b->prefill_attn_s + b->decode_attn_s +
                   b->allreduce_s + b->outside_s;
     return b->t_step_s;
+}
+
+double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b)
+{
+    kstep_breakdown local;
+    return time_with(k, &k->c, s, b ? b : &local);
+}
+
+void kstep_terms(const kstep *k, const step_shape *s, double x[KSTEP_N_COEFFS])
+{
+    static const kstep_coeffs unit = {.gemm_scale = 1, .attn_scale = 1, .moe_scale = 1,
+                                      .comm_scale = 1};
+    kstep_breakdown b;
+    time_with(k, &unit, s, &b);
+    double seqs, tokens;
+    int graph;
+    x[KSTEP_C_GEMM] = b.gemm_s + b.lm_head_s;
+    x[KSTEP_C_ATTN] = b.prefill_attn_s + b.decode_attn_s;
+    x[KSTEP_C_MOE] = b.moe_s;
+    x[KSTEP_C_COMM] = b.allreduce_s;
+    outside_units(k, s, &graph, &tokens, &seqs, x + KSTEP_C_STEP);
+}
+
+void kstep_coeffs_get(const kstep_coeffs *c, double v[KSTEP_N_COEFFS])
+{
+    const double w[KSTEP_N_COEFFS] = {c->gemm_scale, c->attn_scale, c->moe_scale,
+                                      c->comm_scale, c->step_s,     c->layer_s,
+                                      c->seq_s,      c->token_layer_s};
+    memcpy(v, w, sizeof w);
+}
+
+void kstep_coeffs_set(kstep_coeffs *c, const double v[KSTEP_N_COEFFS])
+{
+    *c = (kstep_coeffs){.gemm_scale = v[KSTEP_C_GEMM],
+                        .attn_scale = v[KSTEP_C_ATTN],
+                        .moe_scale = v[KSTEP_C_MOE],
+                        .comm_scale = v[KSTEP_C_COMM],
+                        .step_s = v[KSTEP_C_STEP],
+                        .layer_s = v[KSTEP_C_LAYER],
+                        .seq_s = v[KSTEP_C_SEQ],
+                        .token_layer_s = v[KSTEP_C_TOKEN_LAYER]};
 }
 
 const char *kstep_extrapolated_names(unsigned bits, char *buf, size_t len)

@@ -93,6 +93,22 @@ typedef struct kstep_coeffs {
     double token_layer_s; /* per token (padded) and layer */
 } kstep_coeffs;
 
+/* The coefficients as an array, in the order of kstep_coeffs (for the calibration, which
+ * fits them by linear least squares: a step's time is linear in them). */
+enum {
+    KSTEP_C_GEMM,
+    KSTEP_C_ATTN,
+    KSTEP_C_MOE,
+    KSTEP_C_COMM,
+    KSTEP_C_STEP,
+    KSTEP_C_LAYER,
+    KSTEP_C_SEQ,
+    KSTEP_C_TOKEN_LAYER,
+    KSTEP_N_COEFFS
+};
+void kstep_coeffs_get(const kstep_coeffs *c, double v[KSTEP_N_COEFFS]);
+void kstep_coeffs_set(kstep_coeffs *c, const double v[KSTEP_N_COEFFS]);
+
 /* The launch-bound floor of one memory-bound kernel and the share of peak bandwidth it
  * reaches (AIConfigurator's mem_empirical_constant_latency and
  * mem_bw_empirical_scaling_factor in its systems/<gpu>.yaml). */
@@ -154,6 +170,12 @@ void kstep_free(kstep *k);
 
 /* Mean step time, seconds (no noise); fills *b when not NULL. Allocates nothing. */
 double kstep_time_s(const kstep *k, const step_shape *s, kstep_breakdown *b);
+
+/* The step's time per unit of each coefficient: x[KSTEP_C_GEMM] is the GEMMs and LM head at
+ * scale 1, ..., x[KSTEP_C_STEP] is 1, x[KSTEP_C_LAYER] the layers, x[KSTEP_C_SEQ] the
+ * sequences, x[KSTEP_C_TOKEN_LAYER] the (padded) tokens times layers; so that
+ * kstep_time_s = sum over i of coefficient i x x[i], whatever k's own coefficients. */
+void kstep_terms(const kstep *k, const step_shape *s, double x[KSTEP_N_COEFFS]);
 
 /* The stack the tables came from ("h100_sxm/vllm-0.19.0"), and a note on how a precision
  * without tables of its own is priced ("" when none). */

@@ -4,13 +4,16 @@
  * summed), tensor-parallel splitting, monotonicity in batch and context, CUDA-graph padding,
  * extrapolation flagged outside the grids, the precisions, and the refusals; for MoE models
  * (Mixtral-8x7B on two H100s) the same sum by hand with the fused MoE layer, monotonicity in
- * tokens, the MoE grid's edge, and that the dense models' prices did not change.
+ * tokens, the MoE grid's edge, and that the dense models' prices did not change; that a
+ * step's time is linear in the coefficients (kstep_terms) and that kcalib recovers them from
+ * exact step times.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "models/gpu.h"
+#include "models/kcalib.h"
 #include "models/kernels.h"
 #include "models/kstep.h"
 #include "models/model.h"
@@ -698,6 +701,121 @@ static void test_chunk_after_context(void)
     fixture_free(&f);
 }
 
+/* A step's time is linear in the coefficients (kstep_terms): any coefficients' time is the
+ * sum of the terms weighted by them, dense and MoE, at tp 1 and 2, decode (in a CUDA graph),
+ * prefill and mixed. */
+static step_shape mixed(double b, double c, double p)
+{
+    step_shape d = step_shape_decode(b, c), q = step_shape_prefill(1, p);
+    d.prefill_tokens = q.prefill_tokens;
+    d.prefill_seqs = q.prefill_seqs;
+    d.prefill_attn = q.prefill_attn;
+    d.prefill_ctx_read = q.prefill_ctx_read;
+    return d;
+}
+
+static void test_terms_are_linear(void)
+{
+    fixture f;
+    fixture_load(&f);
+    static const char *const models[] = {"llama-3.1-8b", "mixtral-8x7b"};
+    for (int mi = 0; f.ok && mi < 2; mi++)
+        for (int tp = 1; tp <= 2; tp++) {
+            char err[512];
+            const model_arch *m = model_list_find(&f.models, models[mi]);
+            const gpu_spec *g = gpu_list_find(&f.gpus, "h100-sxm");
+            const double v[KSTEP_N_COEFFS] = {1.3, 0.7, 1.1, 1.9, 2e-3, 1e-5, 3e-6, 4e-7};
+            kstep_coeffs c;
+            kstep_coeffs_set(&c, v);
+            kstep *k = NULL;
+            if (!CHECK(kstep_build(&k, KERNELS, NULL, m, g, PREC_BF16, PREC_BF16, tp, &RF, &c, err,
+                                   sizeof err) == 0))
+                continue;
+            const step_shape shapes[] = {step_shape_decode(3, 700), step_shape_decode(600, 2000),
+                                         step_shape_prefill(1, 1500), mixed(40, 1024, 300)};
+            for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+                double x[KSTEP_N_COEFFS], sum = 0;
+                kstep_terms(k, &shapes[i], x);
+                for (int j = 0; j < KSTEP_N_COEFFS; j++)
+                    sum += v[j] * x[j];
+                CHECK_REL(sum, kstep_time_s(k, &shapes[i], NULL), 1e-12);
+                CHECK(x[KSTEP_C_STEP] == 1.0 && x[KSTEP_C_LAYER] == m->layers);
+                CHECK((x[KSTEP_C_COMM] > 0) == (tp > 1));
+                CHECK((x[KSTEP_C_MOE] > 0) == (m->experts > 0));
+            }
+            double back[KSTEP_N_COEFFS];
+            kstep_coeffs_get(kstep_get_coeffs(k), back);
+            CHECK(memcmp(back, v, sizeof v) == 0);
+            kstep_free(k);
+        }
+    fixture_free(&f);
+}
+
+/* kcalib recovers the coefficients from exact step times: what the steps identify to 1e-6,
+ * the rest held and said why (no MoE layer; the per-layer time is the per-step time times
+ * the depth; the per-sequence time too small to tell). */
+static void test_kcalib_recovers_exact(void)
+{
+    fixture f;
+    fixture_load(&f);
+    if (f.ok) {
+        char err[512];
+        const model_arch *m = model_list_find(&f.models, "llama-3.1-8b");
+        const gpu_spec *g = gpu_list_find(&f.gpus, "h100-sxm");
+        kstep *k = NULL;
+        CHECK(kstep_build(&k, KERNELS, NULL, m, g, PREC_BF16, PREC_BF16, 2, &RF, NULL, err,
+                          sizeof err) == 0);
+        kstep_coeffs start = *kstep_get_coeffs(k), truth = start;
+        truth.gemm_scale = 1.2;
+        truth.attn_scale = 0.9;
+        truth.comm_scale = 1.3;
+        truth.step_s = 1.5e-3;
+        truth.token_layer_s = 2 * start.token_layer_s;
+        double tv[KSTEP_N_COEFFS], x[64 * KSTEP_N_COEFFS], y[64];
+        kstep_coeffs_get(&truth, tv);
+        size_t n = 0;
+        const double bs[] = {1, 5, 24, 100, 300}, ctx[] = {300, 2000, 8000};
+        for (size_t i = 0; k && i < 5; i++)
+            for (size_t j = 0; j < 3; j++) {
+                step_shape s[3] = {step_shape_decode(bs[i], ctx[j]),
+                                   step_shape_prefill(1, ctx[j] * (double)(i + 1) / 5),
+                                   mixed(bs[i], ctx[j], 200 * (double)(j + 1))};
+                for (int q = 0; q < 3; q++, n++) {
+                    kstep_terms(k, &s[q], x + n * KSTEP_N_COEFFS);
+                    y[n] = 0;
+                    for (int c = 0; c < KSTEP_N_COEFFS; c++)
+                        y[n] += tv[c] * x[n * KSTEP_N_COEFFS + (size_t)c];
+                }
+            }
+        kcalib_fit fit;
+        if (k && CHECK(kcalib_solve(x, y, n, &start, 0, &fit, err, sizeof err) == 0)) {
+            for (int c = 0; c < KSTEP_N_COEFFS; c++)
+                if (fit.status[c] == KCALIB_FITTED)
+                    CHECK_REL(fit.v[c], tv[c], 1e-6);
+            CHECK(fit.status[KSTEP_C_GEMM] == KCALIB_FITTED);
+            CHECK(fit.status[KSTEP_C_ATTN] == KCALIB_FITTED);
+            CHECK(fit.status[KSTEP_C_COMM] == KCALIB_FITTED);
+            CHECK(fit.status[KSTEP_C_STEP] == KCALIB_FITTED);
+            CHECK(fit.status[KSTEP_C_TOKEN_LAYER] == KCALIB_FITTED);
+            CHECK(fit.status[KSTEP_C_MOE] == KCALIB_NO_DATA);
+            CHECK(fit.status[KSTEP_C_LAYER] == KCALIB_NOT_IDENTIFIED);
+            CHECK(fit.status[KSTEP_C_SEQ] == KCALIB_SMALL);
+            CHECK(fit.v[KSTEP_C_LAYER] == start.layer_s && fit.v[KSTEP_C_MOE] == 1.0);
+        }
+        /* A scale the data put past its bound is set there and said so. */
+        for (size_t i = 0; i < n; i++)
+            y[i] += 9.0 * x[i * KSTEP_N_COEFFS + KSTEP_C_GEMM];
+        if (k && CHECK(kcalib_solve(x, y, n, &start, 0, &fit, err, sizeof err) == 0)) {
+            CHECK(fit.status[KSTEP_C_GEMM] == KCALIB_AT_BOUND);
+            CHECK(fit.v[KSTEP_C_GEMM] == KCALIB_SCALE_MAX);
+        }
+        CHECK(kcalib_solve(x, y, 5, &start, 0, &fit, err, sizeof err) == -1);
+        CHECK_CONTAINS(err, "only 5 points");
+        kstep_free(k);
+    }
+    fixture_free(&f);
+}
+
 TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_monotone_in_batch_and_context), TEST(test_cuda_graph_padding),
           TEST(test_precomputed_decode_attention_is_the_lookup),
@@ -706,4 +824,5 @@ TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_moe_extrapolation_and_dtypes), TEST(test_dense_price_unchanged),
           TEST(test_refusals), TEST(test_allreduce_custom_or_nccl),
           TEST(test_stack_and_coefficients), TEST(test_gemm_beyond_largest_m),
-          TEST(test_chunk_after_context))
+          TEST(test_chunk_after_context), TEST(test_terms_are_linear),
+          TEST(test_kcalib_recovers_exact))

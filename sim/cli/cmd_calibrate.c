@@ -5,9 +5,10 @@
  * through the serving simulation.
  *
  * The deployment that was measured is given with run's options (--model, --gpu,
- * --precision, --tp, ...). Its step-time model starts from the default profile (or
- * --profile) and models/calibrate.c fits the coefficients; a fit the model cannot explain
- * is reported as such and writes no profile unless --force.
+ * --precision, --tp, ...). Its step-time model (the measured kernels where they price its
+ * steps, else the roofline of the default profile or --profile) starts from its
+ * coefficients and models/calibrate.c fits them; a fit the model cannot explain is
+ * reported as such and writes no coefficients unless --force.
  *
  * Here are the options, the checks that choose what to calibrate, the help and the exit
  * status; the calibration is sim/plan's (calibration.h, and fitrun.h for per-step files).
@@ -55,10 +56,28 @@ static void usage(FILE *out)
             "                        [--validate] [--force] [--poor-fit tpot=P,ttft=P]\n"
             "                        [--out DIR]\n"
             "\n"
-            "Fits the step-time coefficients (mfu, mbu, t_layer, comm_scale, attn_scale) and\n"
-            "the noise spread to benchmark results measured on the deployment that --model,\n"
-            "--gpu, --precision and --tp describe, and writes a profile that run, sweep,\n"
-            "capacity and estimate take with --profile DIR/profile.csv.\n"
+            "Fits the step-time model's coefficients to benchmark results measured on the\n"
+            "deployment that --model, --gpu, --precision and --tp describe.\n"
+            "\n"
+            "Where the steps are priced by the measured kernels (the default on GPUs with\n"
+            "kernel tables: h100-sxm, h200, a100-80gb, l40s, b200; or --step-model kernels),\n"
+            "it fits, on top of the kernels, one scale per kernel class (gemm_scale,\n"
+            "attn_scale, moe_scale, comm_scale) and the time outside them (step_ms,\n"
+            "layer_ms, seq_ms, token_layer_ms) by robust linear least squares. What the data\n"
+            "cannot tell is held at its start value (the defaults, or --kernel-coeffs FILE)\n"
+            "and the report says why: comm_scale at tp 1, moe_scale on a dense model,\n"
+            "layer_ms with one model (step_ms takes it), a term under 1%% of the measured\n"
+            "times, one whose interval is wider than its value, or one that replays of the\n"
+            "fit (a parametric bootstrap) spread over more than a factor of 2. Scales stay\n"
+            "within [0.1, 10], outside terms >= 0, and a scale more than 2 times from 1 is\n"
+            "warned about. It writes kernel_coeffs.csv (gpu, stack, model, the eight\n"
+            "coefficients), which run, sweep, capacity and estimate take with\n"
+            "--kernel-coeffs DIR/kernel_coeffs.csv on the same GPU and stack.\n"
+            "\n"
+            "With --step-model roofline (or a --profile, or a GPU without kernel tables) it\n"
+            "fits the roofline's coefficients (mfu, mbu, t_layer, comm_scale, attn_scale)\n"
+            "and the noise spread, and writes a profile that run, sweep, capacity and\n"
+            "estimate take with --profile DIR/profile.csv.\n"
             "\n"
             "FILE formats (detected from the content; --format forces one):\n");
     for (size_t f = 1; f <= bench_format_count(); f++) {
@@ -73,13 +92,14 @@ static void usage(FILE *out)
             "It prints the coefficients with 95%% intervals and, per request, the error of\n"
             "the predicted TTFT, TPOT and end-to-end latency (median and worst). A fit whose\n"
             "median error is above 15%% (TPOT) or 25%% (TTFT) is called poor and writes no\n"
-            "profile unless --force; --poor-fit tpot=P,ttft=P sets other limits (percent).\n"
-            "--out DIR writes profile.csv, fit.csv (every request,\n"
-            "measured and predicted) and the plot of one against the other.\n"
+            "coefficients unless --force; --poor-fit tpot=P,ttft=P sets other limits\n"
+            "(percent).\n"
+            "--out DIR writes kernel_coeffs.csv or profile.csv, coefficients.csv, fit.csv\n"
+            "(every request, measured and predicted) and the plot of one against the other.\n"
             "--validate replays each measured run (its send times, or its concurrency, or\n"
             "its rate, and its lengths) through the serving simulation with the fitted\n"
-            "profile and compares the simulated percentiles with the measured ones\n"
-            "(replay.csv).\n"
+            "kernel coefficients or profile and compares the simulated percentiles with the\n"
+            "measured ones (replay.csv); --seed sets the replay's seed.\n"
             "\n"
             "example: capsim calibrate --data results.json --model llama-3.1-8b --gpu h100-sxm \\\n"
             "           --validate --out results/cal\n");

@@ -48,6 +48,9 @@ static void usage(FILE *out)
             "  --step-model SPEC   auto (default: measured vLLM kernels on h100-sxm, h200,\n"
             "                      a100-80gb, l40s, b200, else the roofline), kernels,\n"
             "                      roofline, or linear:a=A,b=B (seconds)\n"
+            "  --kernel-coeffs FILE  kernel_coeffs.csv from capsim calibrate: the measured-\n"
+            "                      kernel model's class scales and outside terms for this\n"
+            "                      GPU and stack (default: the defaults)\n"
             "  --format table|csv  output format (default table)\n"
             "  --catalog DIR       folder with models.csv and gpus.csv\n"
             "  -h, --help          show this help\n");
@@ -212,9 +215,9 @@ static void print_table(const deploy *d, double b, double p, double o, const est
     if (d->step.kind == STEP_LINEAR)
         printf("  step-time model: %s\n", d->profile.basis);
     else if (d->step.kind == STEP_KERNELS)
-        printf("  step-time model: measured kernels, models/kernels/%s; kernels\n"
+        printf("  step-time model: %s; kernels\n"
                "    outside the tables priced by the roofline of profile %s (mfu %.3g, mbu %.3g)\n",
-               kstep_source(d->kstep), d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu);
+               d->step_data, d->profile.gpu, d->profile.c.mfu, d->profile.c.mbu);
     else
         printf("  step-time model: %s\n"
                "  profile %s: mfu %.3g, mbu %.3g, overhead %.3g ms per step, noise cv %.3g\n"
@@ -282,6 +285,7 @@ static const struct option estimate_opts[] = {
     {"profile", required_argument, NULL, 'f'},
     {"step-model", required_argument, NULL, 's'},
     {"stack", required_argument, NULL, 'S'},
+    {"kernel-coeffs", required_argument, NULL, 'K'},
     {"format", required_argument, NULL, 'F'},
     {"catalog", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
@@ -351,6 +355,9 @@ int cmd_estimate(int argc, char **argv)
             break;
         case 'S':
             o.stack = optarg;
+            break;
+        case 'K':
+            o.kernel_coeffs = optarg;
             break;
         case 'F':
             if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "table") == 0)

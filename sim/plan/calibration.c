@@ -15,6 +15,8 @@
 #include <gsl/gsl_sort_double.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "models/kcoeffs.h"
+#include "models/kstep.h"
 #include "models/profile.h"
 #include "sim/base/csvout.h"
 #include "sim/base/util.h"
@@ -130,6 +132,7 @@ typedef struct fit_files {
     const bench_set *set;
     const calib_result *res;
     const profile_row *row;
+    const kcoeffs_row *krow; /* the kernel model's, or NULL */
 } fit_files;
 
 static void write_fit_csv(FILE *fp, const void *what)
@@ -412,6 +415,9 @@ static void write_replay_csv(FILE *fp, const void *what)
 
 #define CAL_BOOT 4        /* replays */
 #define CAL_BOOT_T 2.7764 /* Student t, 97.5%, 4 degrees of freedom */
+/* A kernel coefficient whose bootstrap 95% interval spans more than this factor either way
+ * is held (report_kernel_fit). */
+#define CAL_BOOT_VAGUE 2.0
 
 /* A number as profile.csv holds it (csvout_num's 9 significant digits). */
 static double written(double v)
@@ -436,11 +442,80 @@ static step_coeffs as_written(const step_coeffs *c)
     return w;
 }
 
+/* The most coefficients a fit has: the kernel model's eight (the roofline has five). */
+#define CAL_NC KSTEP_N_COEFFS
+
+/* The fitted coefficients of res as an array (the roofline's in fit.h's order, the kernel
+ * model's in kstep.h's); returns how many, and fills fitted[k] with whether k was fitted. */
+static int coeff_values(const calib_result *res, double v[CAL_NC], int fitted[CAL_NC])
+{
+    if (res->kernels) {
+        for (int k = 0; k < KSTEP_N_COEFFS; k++) {
+            v[k] = res->kfit.v[k];
+            fitted[k] = res->kfit.status[k] == KCALIB_FITTED;
+        }
+        return KSTEP_N_COEFFS;
+    }
+    const step_coeffs *a = &res->coeffs;
+    const double w[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
+    for (int k = 0; k < FIT_N_COEFFS; k++) {
+        v[k] = w[k];
+        fitted[k] = !res->fit.not_identified[k] && !res->fit.at_bound[k];
+    }
+    return FIT_N_COEFFS;
+}
+
+/* The coefficients a kernel fit held as vague, as kcalib_solve's hold bits. */
+static unsigned held_vague(const calib_result *res)
+{
+    unsigned bits = 0;
+    for (int k = 0; res->kernels && k < KSTEP_N_COEFFS; k++)
+        if (res->kfit.status[k] == KCALIB_VAGUE)
+            bits |= 1u << k;
+    return bits;
+}
+
+/* The kernel_coeffs.csv row of a kernel fit on deployment d (basis and source left empty). */
+static void kernel_row_of(const deploy *d, const kcalib_fit *f, kcoeffs_row *row)
+{
+    memset(row, 0, sizeof *row);
+    const char *source = kstep_source(d->kstep), *slash = strchr(source, '/');
+    snprintf(row->gpu, sizeof row->gpu, "%s", d->gpu.name);
+    snprintf(row->stack, sizeof row->stack, "%.63s", slash ? slash + 1 : source);
+    snprintf(row->model, sizeof row->model, "%.63s", d->model.name);
+    row->c = f->c;
+}
+
+/* A replayed run read back (path) into replay, told to the fit the way the original orig
+ * was. Returns 0, or -1 with a message. */
+static int read_back(const char *path, const bench_run *orig, bench_set *replay, char *err,
+                     size_t errlen)
+{
+    bench_set one;
+    if (bench_load(path, BENCH_CSV, &one, err, errlen) != 0)
+        return -1;
+    bench_run *run = &replay->runs[replay->n_runs++];
+    *run = one.runs[0];
+    one.runs[0].req = NULL;
+    one.runs[0].n = 0;
+    bench_set_free(&one);
+    int known = 1;
+    for (size_t i = 0; i < orig->n; i++)
+        known &= isfinite(orig->req[i].start_s);
+    for (size_t i = 0; !known && i < run->n; i++)
+        run->req[i].start_s = NAN;
+    run->max_concurrency = orig->max_concurrency;
+    run->request_rate = orig->request_rate;
+    return 0;
+}
+
 /* One replay of every run with the fitted coefficients (same send rule, lengths and
- * settings, seed base + b), fitted again. Fills refit[k]; returns 0, or -1. */
+ * settings, seed base + b), fitted again: the roofline's with profile in memory, or the
+ * kernel model's with the file kcoeffs (not NULL). Fills refit[k]; returns 0, or -1. */
 static int refit_on_replay(const run_spec *base, const bench_set *all, const calib_result *res,
-                           const deploy *d, const char *dir, const profile_row *profile, int b,
-                           double refit[FIT_N_COEFFS], char *err, size_t errlen)
+                           const deploy *d, const char *dir, const profile_row *profile,
+                           const char *kcoeffs, int b, double refit[CAL_NC], char *err,
+                           size_t errlen)
 {
     run_spec *c = malloc(sizeof *c);
     bench_set replay;
@@ -456,7 +531,7 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
     *c = *base;
     snprintf(c->value[OPT_seed], sizeof c->value[0], "%llu",
              strtoull(base->value[OPT_seed], NULL, 10) + (unsigned long long)b);
-    int rc = 0;
+    int rc = kcoeffs ? run_set_value(c, OPT_kernel_coeffs, kcoeffs, err, errlen) : 0;
     for (size_t k = 0; rc == 0 && k < all->n_runs; k++) {
         char path[320];
         snprintf(path, sizeof path, "%s/requests-%zu.csv", dir, k);
@@ -466,36 +541,28 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
             rc = -1;
             break;
         }
-        rc = replay_one(c, "self-check", profile, &all->runs[k], k, res, dir, out, NULL, NULL, NULL,
-                        err, errlen);
+        rc = replay_one(c, kcoeffs ? base->value[OPT_profile] : "self-check",
+                        kcoeffs ? base->profile_values : profile, &all->runs[k], k, res, dir, out,
+                        NULL, NULL, NULL, err, errlen);
         if (fclose(out) != 0 && rc == 0) {
             util_errf(err, errlen, "cannot write %s", path);
             rc = -1;
         }
-        bench_set one;
-        if (rc == 0 && (rc = bench_load(path, BENCH_CSV, &one, err, errlen)) == 0) {
-            /* The replayed run, told to the fit the way the original was. */
-            bench_run *run = &replay.runs[replay.n_runs++];
-            *run = one.runs[0];
-            one.runs[0].req = NULL;
-            one.runs[0].n = 0;
-            bench_set_free(&one);
-            const bench_run *orig = &all->runs[k];
-            int known = 1;
-            for (size_t i = 0; i < orig->n; i++)
-                known &= isfinite(orig->req[i].start_s);
-            for (size_t i = 0; !known && i < run->n; i++)
-                run->req[i].start_s = NAN;
-            run->max_concurrency = orig->max_concurrency;
-            run->request_rate = orig->request_rate;
-        }
+        if (rc == 0)
+            rc = read_back(path, &all->runs[k], &replay, err, errlen);
         remove(path);
         char trace[320];
         snprintf(trace, sizeof trace, "%s/replay-run-%zu.csv", dir, k);
         remove(trace);
     }
     calib_result again;
-    if (rc == 0 && (rc = calib_run(&replay, &d->step, &res->coeffs, &again, err, errlen)) == 0) {
+    if (rc == 0 && res->kernels &&
+        (rc = calib_run_kernels(&replay, &d->step, &res->kfit.c, held_vague(res), &again, err,
+                                errlen)) == 0) {
+        memcpy(refit, again.kfit.v, KSTEP_N_COEFFS * sizeof *refit);
+        calib_result_free(&again);
+    } else if (rc == 0 && !res->kernels &&
+               (rc = calib_run(&replay, &d->step, &res->coeffs, &again, err, errlen)) == 0) {
         const step_coeffs *g = &again.coeffs;
         refit[0] = g->mfu;
         refit[1] = g->mbu;
@@ -509,6 +576,28 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
     return rc;
 }
 
+/* Writes the kernel fit of res, as kernel_coeffs.csv holds it, to path for the replays of
+ * the self-check. Returns 0, or -1 with a message. */
+static int write_self_check_kcoeffs(const char *path, const calib_result *res, const deploy *d,
+                                    char *err, size_t errlen)
+{
+    kcoeffs_row row;
+    kernel_row_of(d, &res->kfit, &row);
+    snprintf(row.basis, sizeof row.basis, "self-check");
+    snprintf(row.source, sizeof row.source, "capsim calibrate");
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL) {
+        util_errf(err, errlen, "cannot write %s", path);
+        return -1;
+    }
+    kcoeffs_write(fp, &row);
+    if (fclose(fp) != 0) {
+        util_errf(err, errlen, "cannot write %s", path);
+        return -1;
+    }
+    return 0;
+}
+
 /* A parametric bootstrap of the fit: the runs are replayed CAL_BOOT times with the fitted
  * coefficients and fitted again. The spread of those fits around the coefficients that
  * made them measures what the covariance cannot: residuals that are not independent
@@ -517,7 +606,7 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
  * interval on the log scale (Student t over the root-mean-square deviation); returns 0,
  * or -1 with a message. */
 static int self_check(const run_spec *base, const bench_set *all, const calib_result *res,
-                      const deploy *d, double half_log[FIT_N_COEFFS], char *err, size_t errlen)
+                      const deploy *d, double half_log[CAL_NC], char *err, size_t errlen)
 {
     char dir[] = "/tmp/capsim-calibrate-XXXXXX";
     if (mkdtemp(dir) == NULL) {
@@ -530,37 +619,45 @@ static int self_check(const run_spec *base, const bench_set *all, const calib_re
     row.c = as_written(&res->coeffs);
     snprintf(row.basis, sizeof row.basis, "self-check");
     snprintf(row.source, sizeof row.source, "capsim calibrate");
-    int rc = 0;
-    const step_coeffs *a = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {a->mfu, a->mbu, a->t_layer_s, a->comm_scale, a->attn_scale};
-    double sq[FIT_N_COEFFS] = {0};
+    char kpath[sizeof dir + 32];
+    snprintf(kpath, sizeof kpath, "%s/kernel_coeffs.csv", dir);
+    int rc = res->kernels ? write_self_check_kcoeffs(kpath, res, d, err, errlen) : 0;
+    double v[CAL_NC], sq[CAL_NC] = {0};
+    int fitted[CAL_NC];
+    int n = coeff_values(res, v, fitted);
     for (int b = 1; rc == 0 && b <= CAL_BOOT; b++) {
-        double refit[FIT_N_COEFFS];
-        rc = refit_on_replay(base, all, res, d, dir, &row, b, refit, err, errlen);
-        for (int k = 0; rc == 0 && k < FIT_N_COEFFS; k++) {
-            double dev = log(refit[k] / v[k]);
+        double refit[CAL_NC];
+        rc = refit_on_replay(base, all, res, d, dir, &row, res->kernels ? kpath : NULL, b, refit,
+                             err, errlen);
+        for (int k = 0; rc == 0 && k < n; k++) {
+            double dev = v[k] > 0 && refit[k] > 0 ? log(refit[k] / v[k]) : 0;
             sq[k] += dev * dev;
         }
     }
-    for (int k = 0; k < FIT_N_COEFFS; k++)
+    for (int k = 0; k < n; k++)
         half_log[k] = CAL_BOOT_T * sqrt(sq[k] / CAL_BOOT);
+    if (res->kernels)
+        remove(kpath);
     rmdir(dir);
     return rc;
 }
 
 /* The 95% interval of each fitted coefficient: the wider of the covariance's and the
  * bootstrap's. */
-static void widen_intervals(calib_result *res, const double half_log[FIT_N_COEFFS])
+static void widen_intervals(calib_result *res, const double half_log[CAL_NC])
 {
-    const step_coeffs *c = &res->coeffs;
-    const double v[FIT_N_COEFFS] = {c->mfu, c->mbu, c->t_layer_s, c->comm_scale, c->attn_scale};
-    for (int k = 0; k < FIT_N_COEFFS; k++) {
-        if (res->fit.not_identified[k] || res->fit.at_bound[k] || !(v[k] > 0))
+    double v[CAL_NC];
+    int fitted[CAL_NC];
+    int n = coeff_values(res, v, fitted);
+    double *lo = res->kernels ? res->kfit.lo : res->fit.lo;
+    double *hi = res->kernels ? res->kfit.hi : res->fit.hi;
+    for (int k = 0; k < n; k++) {
+        if (!fitted[k] || !(v[k] > 0))
             continue;
-        double stat = log(res->fit.hi[k] / v[k]);
+        double stat = log(hi[k] / v[k]);
         double half = half_log[k] > stat ? half_log[k] : stat;
-        res->fit.lo[k] = v[k] * exp(-half);
-        res->fit.hi[k] = v[k] * exp(half);
+        lo[k] = v[k] * exp(-half);
+        hi[k] = v[k] * exp(half);
     }
 }
 
@@ -613,15 +710,9 @@ static plan_status load_benchmarks(const calibration_options *o, const run_spec 
     return PLAN_OK;
 }
 
-/* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
-static int report_fit(const calibration_options *o, const run_spec *r, const bench_set *all,
-                      calib_result *res, const deploy *d, FILE *out)
+/* What the fit saw: its points, the requests left out, the send times guessed. */
+static void print_points(FILE *out, const calib_result *res)
 {
-    double half_log[FIT_N_COEFFS] = {0};
-    char why_sys[1024] = "";
-    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
-    if (have_sys)
-        widen_intervals(res, half_log);
     fprintf(out, "  fit points: %zu (TTFT of %zu requests; %zu requests waited in a queue and are "
            "left out of it), TPOT of every request with 2 or more output tokens\n",
            res->n_pts, res->n_rows - res->n_queued, res->n_queued);
@@ -633,16 +724,12 @@ static int report_fit(const calibration_options *o, const run_spec *r, const ben
                "apart, which smooths the bursts a Poisson client makes\n",
                res->runs_start_guessed, res->runs_start_guessed == 1 ? "" : "s");
     fprintf(out, "\n");
-    print_coeffs(out, res);
-    if (have_sys)
-        fprintf(out, "  The intervals are the wider of the fit's covariance and a parametric "
-               "bootstrap (%d replays made with these coefficients and fitted again), which "
-               "also counts requests that share steps and the rebuilt timeline.\n",
-               CAL_BOOT);
-    else
-        fprintf(out, "  The intervals are statistical only: the self-check replay failed (%s).\n",
-               why_sys);
-    fprintf(out, "\n");
+}
+
+/* The errors, the runs and the verdict, printed; returns whether the fit is poor. */
+static int print_verdict(const calibration_options *o, const bench_set *all,
+                         const calib_result *res, FILE *out)
+{
     print_errors(out, res);
     fprintf(out, "\n");
     print_runs(out, all, res);
@@ -658,6 +745,197 @@ static int report_fit(const calibration_options *o, const run_spec *r, const ben
         fprintf(out, "good fit: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT).\n",
                o->poor.tpot_pct, o->poor.ttft_pct);
     return poor;
+}
+
+/* The fit's self-check, its figures and its verdict, printed; returns whether it is poor. */
+static int report_fit(const calibration_options *o, const run_spec *r, const bench_set *all,
+                      calib_result *res, const deploy *d, FILE *out)
+{
+    double half_log[CAL_NC] = {0};
+    char why_sys[1024] = "";
+    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    if (have_sys)
+        widen_intervals(res, half_log);
+    print_points(out, res);
+    print_coeffs(out, res);
+    if (have_sys)
+        fprintf(out, "  The intervals are the wider of the fit's covariance and a parametric "
+               "bootstrap (%d replays made with these coefficients and fitted again), which "
+               "also counts requests that share steps and the rebuilt timeline.\n",
+               CAL_BOOT);
+    else
+        fprintf(out, "  The intervals are statistical only: the self-check replay failed (%s).\n",
+               why_sys);
+    fprintf(out, "\n");
+    return print_verdict(o, all, res, out);
+}
+
+/* --- the kernel model's coefficients ------------------------------------------------------ */
+
+/* Why a kernel coefficient was not fitted, for the report. */
+static const char *held_why(int k, kcalib_status st)
+{
+    switch (st) {
+    case KCALIB_NO_DATA:
+        return k == KSTEP_C_COMM  ? "held: no all-reduces at tp 1"
+               : k == KSTEP_C_MOE ? "held: a dense model has no MoE layer"
+                                  : "held: no step of the data has this term";
+    case KCALIB_NOT_IDENTIFIED:
+        return k == KSTEP_C_LAYER ? "held: with one model it is the per-step time times the "
+                                    "depth (step_ms takes it)"
+                                  : "held: a combination of the terms fitted";
+    case KCALIB_AT_BOUND:
+        return "at its bound: the best fit was beyond it";
+    case KCALIB_VAGUE:
+        if (k == KSTEP_C_LAYER)
+            return "held with step_ms (with one model it is the per-step time times the depth)";
+        return "held: its 95% interval was wider than its value, or replays of the fit spread "
+               "it over more than a factor of 2 (the data barely tell it)";
+    case KCALIB_SMALL:
+        return "held: under 1% of the measured times (too small for the data to tell)";
+    default:
+        return "";
+    }
+}
+
+static void print_kcoeffs(FILE *out, const calib_result *res, const kstep_coeffs *start)
+{
+    const kcalib_fit *f = &res->kfit;
+    double s0[KSTEP_N_COEFFS];
+    kstep_coeffs_get(start, s0);
+    fprintf(out, "kernel coefficients on top of the measured kernels (95%% interval), %d of %d "
+                 "fitted:\n",
+            f->n_fitted, KSTEP_N_COEFFS);
+    for (int k = 0; k < KSTEP_N_COEFFS; k++) {
+        double u = kcoeffs_unit[k];
+        fprintf(out, "  %-15s %9.4g  ", kcoeffs_names[k], u * f->v[k]);
+        if (f->status[k] == KCALIB_FITTED)
+            fprintf(out, "[%.4g, %.4g] (start %.4g)\n", u * f->lo[k], u * f->hi[k], u * s0[k]);
+        else
+            fprintf(out, "%s\n", held_why(k, f->status[k]));
+    }
+    for (int k = 0; k < KSTEP_N_COEFFS; k++)
+        if (kcalib_far(f, k))
+            fprintf(out, "  warning: %s = %.3g is more than %g times from the measured kernels: "
+                         "check that --gpu, --precision, --tp and the stack match the deployment "
+                         "benchmarked\n",
+                    kcoeffs_names[k], f->v[k], KCALIB_FAR);
+    if (f->alike[0] >= 0 && f->alike_cos > KCALIB_ALIKE)
+        fprintf(out, "  note: the terms of %s and %s are much alike in these data (cosine %.3f): "
+                     "the predictions hold, each value less; benchmarks at several "
+                     "concurrencies and prompt lengths tell them apart\n",
+                kcoeffs_names[f->alike[0]], kcoeffs_names[f->alike[1]], f->alike_cos);
+    fprintf(out, "  %-15s %9.4g  %s\n", "noise_cv", res->coeffs.noise_cv,
+            res->noise_from_data ? "(robust spread of the single-step points; the profile's "
+                                   "noise_cv prices runs)"
+                                 : "(kept from the profile: too few single-step points)");
+}
+
+/* The kernel fit, printed with its verdict; returns whether it is poor. */
+static int report_kernel_fit(const calibration_options *o, const run_spec *r,
+                             const bench_set *all, calib_result *res, const deploy *d,
+                             const kstep_coeffs *start, FILE *out)
+{
+    double half_log[CAL_NC] = {0};
+    char why_sys[1024] = "";
+    int have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    /* A coefficient that the replays spread over more than a factor of CAL_BOOT_VAGUE either
+     * way is not told by these data: held at its start, the rest fitted and checked again
+     * (once). */
+    unsigned unstable = 0;
+    for (int k = 0; have_sys && k < KSTEP_N_COEFFS; k++)
+        if (res->kfit.status[k] == KCALIB_FITTED && half_log[k] > log(CAL_BOOT_VAGUE))
+            unstable |= 1u << k;
+    calib_result again;
+    char msg[2048];
+    if (unstable && calib_run_kernels(all, &d->step, start, held_vague(res) | unstable, &again,
+                                      msg, sizeof msg) == 0) {
+        calib_result_free(res);
+        *res = again;
+        have_sys = self_check(r, all, res, d, half_log, why_sys, sizeof why_sys) == 0;
+    }
+    if (have_sys)
+        widen_intervals(res, half_log);
+    print_points(out, res);
+    print_kcoeffs(out, res, start);
+    if (have_sys)
+        fprintf(out, "  The intervals are the wider of the fit's covariance and a parametric "
+                     "bootstrap (%d replays made with these coefficients and fitted again), "
+                     "which also counts requests that share steps and the rebuilt timeline.\n",
+                CAL_BOOT);
+    else
+        fprintf(out, "  The intervals are statistical only: the self-check replay failed (%s).\n",
+                why_sys);
+    fprintf(out, "\n");
+    return print_verdict(o, all, res, out);
+}
+
+static void write_kcoeffs_fit_csv(FILE *fp, const void *what)
+{
+    const kcalib_fit *f = &((const fit_files *)what)->res->kfit;
+    csvout o;
+    csvout_init(&o, fp);
+    static const char *const head[] = {"coefficient", "value", "ci95_low", "ci95_high", "status"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        csvout_str(&o, head[i]);
+    csvout_end_row(&o);
+    for (int k = 0; k < KSTEP_N_COEFFS; k++) {
+        double u = kcoeffs_unit[k];
+        csvout_str(&o, kcoeffs_names[k]);
+        csvout_num(&o, u * f->v[k]);
+        csvout_num(&o, u * f->lo[k]);
+        csvout_num(&o, u * f->hi[k]);
+        csvout_str(&o, kcalib_status_names[f->status[k]]);
+        csvout_end_row(&o);
+    }
+}
+
+static void write_kernel_coeffs_csv(FILE *fp, const void *what)
+{
+    kcoeffs_write(fp, ((const fit_files *)what)->krow);
+}
+
+/* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not forced)
+ * kernel_coeffs.csv, whose path it leaves in path. */
+static plan_status write_kernel_outputs(const calibration_options *o, const run_spec *r,
+                                        const bench_set *all, const bench_set *sets,
+                                        const calib_result *res, const deploy *d, int poor,
+                                        size_t n_req, char *path, size_t path_len, FILE *out,
+                                        plan_error *e)
+{
+    char err[2048];
+    if (r->out_dir == NULL)
+        return PLAN_OK;
+    int write_coeffs = !poor || o->force;
+    kcoeffs_row row;
+    kernel_row_of(d, &res->kfit, &row);
+    const char *source = kstep_source(d->kstep);
+    const char *base = strrchr(o->data[0], '/');
+    snprintf(row.basis, sizeof row.basis,
+             "calibrated on top of models/kernels/%s%s: %zu requests in %zu runs of %s (%s), %s "
+             "at %s tp %d; median |error| TTFT %.1f%%, TPOT %.1f%%",
+             source, poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
+             base ? base + 1 : o->data[0], bench_format_name(sets[0].format), d->model.name,
+             precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
+             res->median_ape[CAL_TPOT]);
+    snprintf(row.source, sizeof row.source, "capsim calibrate --data %s --model %s --gpu %s",
+             base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
+    snprintf(path, path_len, "%s/kernel_coeffs.csv", r->out_dir);
+    if (!write_coeffs)
+        remove(path); /* an earlier calibration's file must not pass for this one */
+    const fit_files ff = {all, res, NULL, &row};
+    static const char *const names[] = {"fit.csv", "coefficients.csv", "kernel_coeffs.csv"};
+    static const util_writer write[] = {write_fit_csv, write_kcoeffs_fit_csv,
+                                        write_kernel_coeffs_csv};
+    const void *what[] = {&ff, &ff, &ff};
+    if (util_write_files(r->out_dir, write_coeffs ? 3 : 2, names, write, what, err,
+                         sizeof err) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    fprintf(out, "wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
+            write_coeffs ? ", kernel_coeffs.csv" : "");
+    if (write_coeffs)
+        fprintf(out, "use it with: capsim run --kernel-coeffs %s ...\n", path);
+    return PLAN_OK;
 }
 
 /* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not
@@ -688,7 +966,7 @@ static plan_status write_outputs(const calibration_options *o, const run_spec *r
          * must not pass for this one. */
         if (!write_profile)
             remove(profile_path);
-        const fit_files ff = {all, res, row};
+        const fit_files ff = {all, res, row, NULL};
         static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
         static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
         const void *what[] = {&ff, &ff, &ff};
@@ -706,22 +984,20 @@ static plan_status write_outputs(const calibration_options *o, const run_spec *r
 /* --validate: replays every run through the serving simulation with the profile just
  * written, and compares the percentiles with the measured ones (replay.csv). */
 static plan_status validate_replays(const run_spec *r, const bench_set *all,
-                                    const calib_result *res, const profile_row *row,
-                                    const char *profile_path, FILE *out, plan_error *e)
+                                    const calib_result *res, const profile_row *fitted,
+                                    const char *profile_path, const char *fitted_what,
+                                    FILE *out, plan_error *e)
 {
     char err[2048];
     plan_status status = PLAN_OK;
     replay_row *rp = NULL;
     size_t n_rp = 0;
-    fprintf(out, "\nreplay through the serving simulation with the fitted profile "
+    fprintf(out, "\nreplay through the serving simulation with the fitted %s "
            "(%s replications each):\n",
-           r->value[OPT_replications]);
+           fitted_what, r->value[OPT_replications]);
     rp = calloc(all->n_runs * CAL_NMETRIC * RP_N + 1, sizeof *rp);
-    /* The profile just written, passed in memory as the file holds it. */
-    profile_row fitted = *row;
-    fitted.c = as_written(&row->c);
     for (size_t k = 0; rp && k < all->n_runs && status == PLAN_OK; k++)
-        if (replay_one(r, profile_path, &fitted, &all->runs[k], k, res, r->out_dir, NULL, out,
+        if (replay_one(r, profile_path, fitted, &all->runs[k], k, res, r->out_dir, NULL, out,
                        rp, &n_rp, err, sizeof err) != 0)
             status = plan_fail(e, PLAN_FAILED, NULL, "replay of run '%s': %s",
                                all->runs[k].label, err);
@@ -758,24 +1034,87 @@ static plan_status calibration_inputs(const calibration_options *o, run_spec *r,
 {
     char msg[2048];
     snprintf(r->value[OPT_sample_interval], sizeof r->value[0], "0");
-    /* The calibration fits the roofline's coefficients (of the stack's profile, or the
-     * --profile given): the default step model is the roofline here. */
-    if (strcmp(r->value[OPT_step_model], "auto") == 0)
-        snprintf(r->value[OPT_step_model], sizeof r->value[0], "roofline");
+    /* The calibration fits the coefficients of the deployment's step model: the measured
+     * kernels' where they price its steps (the default where the GPU has tables), else the
+     * roofline's (of the stack's profile, or the --profile given). */
     if (run_resolve(r, x, msg, sizeof msg) != 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", msg);
-    if (x->dep.step.kind != STEP_ROOFLINE)
+    if (x->dep.step.kind == STEP_LINEAR)
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
-                         "--step-model: calibration fits the roofline model's "
-                         "coefficients; leave --step-model at roofline");
+                         "--step-model: calibration fits the measured kernels' or the "
+                         "roofline model's coefficients; leave --step-model at auto, kernels "
+                         "or roofline");
     return load_benchmarks(o, r, sets, n_sets, all, err, e);
+}
+
+/* The roofline's coefficients fitted, reported, written and (--validate) replayed. */
+static plan_status calibrate_roofline(const calibration_options *o, const run_spec *r,
+                                      const bench_set *all, const bench_set *sets,
+                                      const deploy *d, size_t n_req, calib_result *res,
+                                      int *have_res, calibration_outcome *oc, FILE *out,
+                                      plan_error *e)
+{
+    char msg[2048];
+    if (calib_run(all, &d->step, &d->step.c, res, msg, sizeof msg) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+    *have_res = 1;
+    oc->poor = report_fit(o, r, all, res, d, out);
+    char profile_path[4200] = "";
+    profile_row row;
+    memset(&row, 0, sizeof row);
+    plan_status status = write_outputs(o, r, all, sets, res, d, oc->poor, n_req, &row,
+                                       profile_path, sizeof profile_path, out, e);
+    if (status != PLAN_OK)
+        return status;
+    oc->reported = 1;
+    if (o->validate && !(oc->poor && !o->force)) {
+        /* The profile just written, passed in memory as the file holds it. */
+        profile_row fitted = row;
+        fitted.c = as_written(&row.c);
+        status = validate_replays(r, all, res, &fitted, profile_path, "profile", out, e);
+    }
+    return status;
+}
+
+/* The kernel model's coefficients fitted, reported, written and (--validate) replayed with
+ * the kernel_coeffs.csv written. */
+static plan_status calibrate_kernels(const calibration_options *o, const run_spec *r,
+                                     const bench_set *all, const bench_set *sets,
+                                     const deploy *d, size_t n_req, calib_result *res,
+                                     int *have_res, calibration_outcome *oc, FILE *out,
+                                     plan_error *e)
+{
+    char msg[2048];
+    const kstep_coeffs *start = kstep_get_coeffs(d->kstep);
+    if (calib_run_kernels(all, &d->step, start, 0, res, msg, sizeof msg) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+    *have_res = 1;
+    oc->poor = report_kernel_fit(o, r, all, res, d, start, out);
+    char path[4200] = "";
+    plan_status status = write_kernel_outputs(o, r, all, sets, res, d, oc->poor, n_req, path,
+                                              sizeof path, out, e);
+    if (status != PLAN_OK)
+        return status;
+    oc->reported = 1;
+    if (o->validate && !(oc->poor && !o->force)) {
+        run_spec *c = malloc(sizeof *c);
+        if (c == NULL)
+            return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+        *c = *r;
+        if (run_set_value(c, OPT_kernel_coeffs, path, msg, sizeof msg) != 0)
+            status = plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+        else
+            status = validate_replays(c, all, res, r->profile_values, r->value[OPT_profile],
+                                      "kernel coefficients", out, e);
+        free(c);
+    }
+    return status;
 }
 
 plan_status calibration_run(const calibration_options *o, run_spec *r, FILE *out, FILE *err,
                             calibration_outcome *oc, plan_error *e)
 {
     memset(oc, 0, sizeof *oc);
-    char msg[2048];
     bench_set sets[CALIBRATION_MAX_FILES];
     int n_sets = 0;
     bench_set all;
@@ -796,26 +1135,21 @@ plan_status calibration_run(const calibration_options *o, run_spec *r, FILE *out
                  "(%s)\n",
             all.n_runs, all.n_runs == 1 ? "" : "s", n_req, n_failed, o->n_data,
             o->n_data == 1 ? "" : "s", bench_format_name(sets[0].format));
-    fprintf(out, "  deployment: %s on %d x %s, %s weights, %s KV; starting from the %s profile\n",
-            d->model.name, d->tp, d->gpu.name, precision_name(d->weights), precision_name(d->kv),
-            r->value[OPT_profile]);
+    if (d->kstep != NULL)
+        fprintf(out, "  deployment: %s on %d x %s, %s weights, %s KV; steps priced by %s; fitting "
+                     "the coefficients on top of the kernels\n",
+                d->model.name, d->tp, d->gpu.name, precision_name(d->weights),
+                precision_name(d->kv), d->step_data);
+    else
+        fprintf(out, "  deployment: %s on %d x %s, %s weights, %s KV; starting from the %s "
+                     "profile\n",
+                d->model.name, d->tp, d->gpu.name, precision_name(d->weights),
+                precision_name(d->kv), r->value[OPT_profile]);
     fflush(out);
-    if (calib_run(&all, &d->step, &d->step.c, &res, msg, sizeof msg) != 0) {
-        status = plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
-        goto done;
-    }
-    have_res = 1;
-    oc->poor = report_fit(o, r, &all, &res, d, out);
-    char profile_path[4200] = "";
-    profile_row row;
-    memset(&row, 0, sizeof row);
-    status = write_outputs(o, r, &all, sets, &res, d, oc->poor, n_req, &row, profile_path,
-                           sizeof profile_path, out, e);
-    if (status != PLAN_OK)
-        goto done;
-    oc->reported = 1;
-    if (o->validate && !(oc->poor && !o->force))
-        status = validate_replays(r, &all, &res, &row, profile_path, out, e);
+    status = d->kstep != NULL ? calibrate_kernels(o, r, &all, sets, d, n_req, &res, &have_res,
+                                                  oc, out, e)
+                              : calibrate_roofline(o, r, &all, sets, d, n_req, &res, &have_res,
+                                                   oc, out, e);
 done:
     if (have_res)
         calib_result_free(&res);

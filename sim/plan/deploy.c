@@ -5,7 +5,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "models/kcoeffs.h"
 #include "models/kstep.h"
 #include "sim/plan/catalog_paths.h"
 #include "sim/base/util.h"
@@ -59,6 +61,33 @@ static const char *gpu_name_at(const void *l, size_t i)
     return ((const gpu_list *)l)->items[i].name;
 }
 
+/* A kernel_coeffs.csv (kc, read from path) scales the tables of the GPU and stack it was
+ * calibrated on, and no other: refused otherwise. Names the file in step_data, and in the
+ * note a model other than the one it was fitted on. */
+static int kernel_coeffs_match(const char *path, const kcoeffs_row *kc, deploy *d, char *err,
+                               size_t errlen)
+{
+    const char *source = kstep_source(d->kstep);
+    const char *slash = strchr(source, '/');
+    const char *stack = slash ? slash + 1 : source;
+    if (strcasecmp(kc->gpu, d->gpu.name) != 0 || strcmp(kc->stack, stack) != 0) {
+        util_errf(err, errlen,
+                  "--kernel-coeffs %s: calibrated on %s with %s, not on this deployment's %s "
+                  "with %s (calibrate on this GPU and stack, or leave the option out)",
+                  path, kc->gpu, kc->stack, d->gpu.name, stack);
+        return -1;
+    }
+    size_t used = strlen(d->step_data);
+    snprintf(d->step_data + used, sizeof d->step_data - used, ", calibrated by %s", path);
+    if (kc->model[0] && strcasecmp(kc->model, d->model.name) != 0) {
+        used = strlen(d->note);
+        snprintf(d->note + used, sizeof d->note - used,
+                 "%skernel coefficients calibrated on %s, not %s", used ? "; " : "", kc->model,
+                 d->model.name);
+    }
+    return 0;
+}
+
 /* Builds the measured-kernel model over the roofline just built (whose rates and
  * efficiencies price the kernels outside the tables' grids), and says in the note how a
  * precision without tables of its own is priced. */
@@ -76,12 +105,17 @@ static int deploy_kernels(const deploy_options *o, deploy *d, char *err, size_t 
                          .link_latency_s = d->gpu.link_latency_s};
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/models/kernels", capsim_data_dir());
+    kcoeffs_row kc;
+    if (o->kernel_coeffs && kcoeffs_load(o->kernel_coeffs, &kc, err, errlen) != 0)
+        return -1;
     if (kstep_build(&d->kstep, dir, d->stack.kernel_stack, &d->model, &d->gpu, d->weights, d->kv,
-                    d->tp, &rf, NULL, err, errlen) != 0)
+                    d->tp, &rf, o->kernel_coeffs ? &kc.c : NULL, err, errlen) != 0)
         return -1;
     step_model_kernels(&d->step, d->kstep);
     snprintf(d->step_data, sizeof d->step_data, "measured kernels, models/kernels/%s",
              kstep_source(d->kstep));
+    if (o->kernel_coeffs && kernel_coeffs_match(o->kernel_coeffs, &kc, d, err, errlen) != 0)
+        return -1;
     const char *note = kstep_note(d->kstep);
     if (note[0] != '\0') {
         size_t used = strlen(d->note);
@@ -166,6 +200,16 @@ static int deploy_step_model(const deploy_options *o, deploy *d, char *err, size
                  d->gpu.name, precision_name(precision_compute_path(d->weights)),
                  precision_name(d->step.rate_path), d->step.rate_flops / 1e12,
                  precision_weight_bytes(d->weights));
+    if (o->kernel_coeffs && !d->stack.kernels) {
+        util_errf(err, errlen,
+                  "--kernel-coeffs %s: the steps are priced by the roofline here (%s), not by "
+                  "the measured kernels the file calibrates",
+                  o->kernel_coeffs,
+                  o->step_model && strcmp(o->step_model, "roofline") == 0 ? "--step-model roofline"
+                  : d->stack.note[0] ? d->stack.note
+                                     : "no kernel tables for this GPU and stack");
+        return -1;
+    }
     if (d->stack.kernels && deploy_kernels(o, d, err, errlen) != 0)
         return -1;
     return 0;

@@ -35,6 +35,8 @@ typedef struct deploy_options {
                                 the GPU has tables, else the roofline); "kernels";
                                 "roofline"; "linear:a=A,b=B" for the linear model */
     const char *stack;       /* NULL or "auto": the newest measured on the GPU (stack.h) */
+    const char *kernel_coeffs; /* NULL: the kernel model's defaults; else a kernel_coeffs.csv
+                                  (models/kcoeffs.h) for this GPU and stack */
     const char *catalog_dir; /* NULL = the default */
 } deploy_options;
 

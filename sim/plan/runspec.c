@@ -293,6 +293,7 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
     o.coeffs = r->profile_values;
     o.step_model = strcmp(r->value[OPT_step_model], "auto") ? r->value[OPT_step_model] : NULL;
     o.stack = r->value[OPT_stack];
+    o.kernel_coeffs = r->value[OPT_kernel_coeffs][0] ? r->value[OPT_kernel_coeffs] : NULL;
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;
     x->have_dep = 1;

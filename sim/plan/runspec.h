@@ -37,6 +37,9 @@
     X(step_model, "auto",                                                                          \
       "auto (measured kernels where the GPU has tables, else roofline), kernels, roofline, or "    \
       "linear:a=A,b=B (seconds)")                                                                  \
+    X(kernel_coeffs, "",                                                                           \
+      "kernel_coeffs.csv from capsim calibrate: the measured-kernel model's class scales and "     \
+      "outside terms for this GPU and stack (empty: the defaults)")                                \
     X(scheduler, "continuous", "" /* names from sim/serve/sched.c */)                              \
     X(max_num_seqs, "256", "most sequences in a step")                                             \
     X(max_batched_tokens, "8192", "token budget per step")                                         \
