@@ -141,6 +141,8 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
         fprintf(out, "  steps priced by %s\n", d->step_data);
     if (d->stack.note[0])
         fprintf(out, "  note: %s\n", d->stack.note);
+    if (d->step.kind == STEP_ROOFLINE && d->profile.basis[0])
+        fprintf(out, "  roofline coefficients: %s\n", d->profile.basis);
     if (d->note[0])
         fprintf(out, "  note: %s\n", d->note);
     fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
