@@ -817,8 +817,9 @@ static void write_report_steps(FILE *fp, const demo *d)
                 dep.stack.note[0] ? " (" : "", dep.stack.note, dep.stack.note[0] ? ")" : "");
         deploy_fini(&dep);
     }
-    fprintf(fp, "\n`--stack splitwise-2023` prices the steps as capsim did before issue 12 (the "
-                "2023 roofline profile); `capsim estimate` shows where a step's time goes.\n\n");
+    fprintf(fp, "\n`--stack splitwise-2023` prices the steps with the 2023 roofline profile (an "
+                "early vLLM without CUDA graphs), as capsim did before it had measured kernels; "
+                "`capsim estimate` shows where a step's time goes.\n\n");
 }
 
 /* Where each step's files are. */
