@@ -14,8 +14,9 @@
 #include "models/steptime.h"
 #include "sim/serve/state.h"
 
-/* The shape of the replica's step in flight, for the step-time model. */
-step_shape serve_stretch_shape(const serve_sim *s, const serve_replica *r);
+/* The shape of the replica's step in flight, for the step-time model, into *sh (the
+ * decoding sequences' context classes too when the model prices them). */
+void serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh);
 
 /* Upper bound on a decode stretch: steps of the batch just composed that can follow
  * unchanged until the first request finishes (1 when this step is not pure decode, or
@@ -25,7 +26,8 @@ uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r);
 /* Draws the end of the step just composed at now_s, or of up to k_max >= 2 steps of it:
  * sets r->k (0 for a single step) and r->end_s or r->end_s_single. Returns 0, or -1 if
  * out of memory. */
-int serve_stretch_plan(serve_sim *s, serve_replica *r, step_shape sh, double now_s, uint32_t k_max);
+int serve_stretch_plan(serve_sim *s, serve_replica *r, const step_shape *sh, double now_s,
+                       uint32_t k_max);
 
 /* The end of what is in flight on r. */
 static inline double serve_stretch_end(const serve_replica *r)
