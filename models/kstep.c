@@ -82,6 +82,14 @@ struct kstep {
     double ctx_knot[KSTEP_MAX_KNOTS];
     double decode_ms[KSTEP_GRAPH_MAX + 1][KSTEP_MAX_KNOTS];
     unsigned char decode_x[KSTEP_GRAPH_MAX + 1][KSTEP_MAX_KNOTS];
+    /* where the knots are 2^(i+1) - 1 (classes_aligned; every shipped table), context class j
+     * (steptime.h) lies between knots j - 1 and j, and decode attention of a batch b there is
+     * the line class_a[b][j] + class_slope[b][j] x c; class_held[b][j] is 1 when the table
+     * holds both knots (else the class is priced by decode_attn_class_ms) */
+    int classes_aligned;
+    double class_a[KSTEP_GRAPH_MAX + 1][STEP_CTX_CLASSES];
+    double class_slope[KSTEP_GRAPH_MAX + 1][STEP_CTX_CLASSES];
+    unsigned char class_held[KSTEP_GRAPH_MAX + 1][STEP_CTX_CLASSES];
 };
 
 int kstep_graph_size(int b)
@@ -320,6 +328,17 @@ static double decode_attn_step_ms(const kstep *k, const step_shape *s, unsigned 
     if ((m & (m - 1)) == 0)
         return decode_attn_ms(k, b, s->decode_ctx / b, x);
     double t = 0;
+    if (k->classes_aligned && b >= 1 && b <= KSTEP_GRAPH_MAX && b == floor(b)) {
+        /* the usual step: n_j x T(B, S_j / n_j) = n_j x a + slope x S_j, no division */
+        int ib = (int)b;
+        for (; m != 0; m &= m - 1) {
+            int j = step_class_lowest(m);
+            double n = (double)s->class_seqs[j], sum = (double)s->class_ctx[j];
+            t += k->class_held[ib][j] ? n * k->class_a[ib][j] + k->class_slope[ib][j] * sum
+                                      : n * decode_attn_class_ms(k, b, sum / n, j - 1, x);
+        }
+        return t / b;
+    }
     for (; m != 0; m &= m - 1) {
         int j = step_class_lowest(m);
         double n = (double)s->class_seqs[j];
@@ -453,6 +472,23 @@ static void find_knots(kstep *k)
     k->nknots = n;
 }
 
+/* The lines of decode attention per context class (see struct kstep, class_a). */
+static void fill_class_lines(kstep *k)
+{
+    k->classes_aligned = k->nknots >= 2 && k->nknots <= STEP_CTX_CLASSES;
+    for (int i = 0; i < k->nknots && k->classes_aligned; i++)
+        k->classes_aligned = k->ctx_knot[i] == (double)((2u << i) - 1u);
+    for (int b = 1; b <= KSTEP_GRAPH_MAX && k->classes_aligned; b++)
+        for (int j = 1; j < k->nknots; j++) {
+            const double *row = k->decode_ms[b];
+            double lo = k->ctx_knot[j - 1], hi = k->ctx_knot[j];
+            double slope = (row[j] - row[j - 1]) / (hi - lo);
+            k->class_held[b][j] = !k->decode_x[b][j - 1] && !k->decode_x[b][j];
+            k->class_slope[b][j] = slope;
+            k->class_a[b][j] = row[j - 1] - slope * lo;
+        }
+}
+
 static void fill_cache(kstep *k)
 {
     find_knots(k);
@@ -464,6 +500,7 @@ static void fill_cache(kstep *k)
             k->decode_ms[b][j] = r.status == KTABLE_NO_KEY ? NAN : r.latency_ms;
             k->decode_x[b][j] = r.status != KTABLE_OK;
         }
+    fill_class_lines(k);
     for (int m = 1; m <= KSTEP_CACHE_M; m++) {
         unsigned x = 0;
         k->layer_gemm_ms[m] = layer_gemms_ms(k, m, &x);

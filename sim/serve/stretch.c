@@ -10,7 +10,7 @@
 #include "sim/serve/kvblocks.h"
 #include "sim/serve/sched.h"
 
-void serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh)
+uint32_t serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh)
 {
     memset(sh, 0, sizeof *sh);
     for (uint32_t k = 0; k < r->npre; k++) {
@@ -22,43 +22,40 @@ void serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape 
         sh->prefill_ctx_read += before;
     }
     if (step_model_prices_classes(s->cfg->step)) {
-        /* step_shape_class_add, with the mask kept in a register: this runs for every
-         * sequence of every step */
+        /* step_shape_class_add, with the mask kept in a register, and the steps each
+         * sequence stays in its class (step_shape_steps_in_class) from the class found:
+         * this runs for every sequence of every step */
         uint32_t mask = 0;
+        uint64_t in_class = UINT32_MAX;
         for (uint32_t k = 0; k < r->ndec; k++) {
             uint64_t c = (uint64_t)s->slots[r->dec_slot[k]].ctx + 1;
             int j = step_ctx_class(c);
+            uint64_t left = j == STEP_CTX_CLASSES - 1 ? UINT32_MAX : ((uint64_t)2 << j) - 1 - c;
+            in_class = left < in_class ? left : in_class;
             mask |= 1u << j;
             sh->class_seqs[j] += 1;
             sh->class_ctx[j] += c;
         }
         sh->decode_classes = mask;
         step_shape_class_totals(sh);
-        return;
+        return (uint32_t)in_class;
     }
     for (uint32_t k = 0; k < r->ndec; k++) {
         const serve_slot *q = &s->slots[r->dec_slot[k]];
         sh->decode_seqs += 1;
         sh->decode_ctx += (double)q->ctx + 1.0;
     }
+    return UINT32_MAX;
 }
 
 uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r)
 {
     if (r->npre != 0 || r->ndec != r->nrun)
         return 1;
-    /* A model that prices the context classes sees a sequence change class between two
-     * steps; the stretch ends before the first would, so that its steps are priced as
-     * step-by-step simulation prices them. */
-    const int classes = step_model_prices_classes(s->cfg->step);
     uint32_t k_max = UINT32_MAX;
     for (uint32_t i = 0; i < r->ndec; i++) {
         const serve_slot *q = &s->slots[r->dec_slot[i]];
         uint32_t left = q->output - q->gen;
-        if (classes) {
-            uint32_t in = step_shape_steps_in_class((uint64_t)q->ctx + 1);
-            left = in < left ? in : left;
-        }
         if (left < k_max)
             k_max = left;
     }

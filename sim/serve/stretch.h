@@ -15,8 +15,11 @@
 #include "sim/serve/state.h"
 
 /* The shape of the replica's step in flight, for the step-time model, into *sh (the
- * decoding sequences' context classes too when the model prices them). */
-void serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh);
+ * decoding sequences' context classes too when the model prices them). Returns the steps
+ * the batch can advance with every decoding sequence in its class (at least 1; UINT32_MAX
+ * when the model does not price the classes): a decode stretch ends before a sequence would
+ * change class, so that its steps are priced as step-by-step simulation prices them. */
+uint32_t serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh);
 
 /* Upper bound on a decode stretch: steps of the batch just composed that can follow
  * unchanged until the first request finishes (1 when this step is not pure decode, or
