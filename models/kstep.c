@@ -312,11 +312,12 @@ static double decode_attn_class_ms(const kstep *k, double b, double c, int guess
  * with n_j sequences of context sum S_j in class j: T is linear in c between the table's
  * contexts 2^j - 1, and the classes are those pieces (steptime.h, STEP_CTX_CLASSES), so the
  * mean of each class prices its sequences exactly. Pricing the whole batch at its mean
- * context instead is exact only where T is linear across all its contexts; T is convex in
- * c (nearly flat while short contexts leave the kernel launch-bound, then growing with the
- * KV bytes read), so the mean underprices a mixed batch: 20 sequences at 128 tokens and 20
- * at 8192 (Llama-3.1-8B, one H100) take 8.29 ms of decode attention a step, not the 8.14 ms
- * of 40 at their mean (tests/test_kstep.c).
+ * context instead is exact only where T is linear across all its contexts, and it is not:
+ * its cost per token of context changes from one piece to the next (nearly nothing while
+ * short contexts leave the kernel launch-bound, most between 512 and 1K tokens on an H100,
+ * less beyond), so the mean misprices a mixed batch either way. 20 sequences at 128 tokens
+ * and 20 at 8192 (Llama-3.1-8B, one H100) take 8.29 ms of decode attention a step, not the
+ * 8.14 ms of 40 at their mean (tests/test_kstep.c).
  *
  * A shape without classes (step_shape_decode, estimate's uniform batches) or with one class
  * is priced at its mean context, as before. Each class costs one interpolation in the
