@@ -76,11 +76,22 @@ struct kstep {
     double moe_ms[KSTEP_CACHE_M + 1];
     unsigned char moe_x[KSTEP_CACHE_M + 1];
     unsigned char allreduce_x[2][KSTEP_CACHE_M + 1];
-    /* decode attention of one layer (ms) at batch b (index) and context ctx_knot[j], NaN
-     * where the table does not hold the point (the step then looks it up and extrapolates) */
+    /* decode attention of one layer (ms) at batch b (index) and context ctx_knot[j], as the
+     * table's lookup returns it: decode_x[b][j] is 1 where the table does not hold the point
+     * (the lookup's edge value, which the step prices with the roofline), NaN where it holds
+     * no such key */
     int nknots; /* 0: no precomputed decode attention */
     double ctx_knot[KSTEP_MAX_KNOTS];
     double decode_ms[KSTEP_GRAPH_MAX + 1][KSTEP_MAX_KNOTS];
+    unsigned char decode_x[KSTEP_GRAPH_MAX + 1][KSTEP_MAX_KNOTS];
+    /* where the knots are 2^(i+1) - 1 (classes_aligned; every shipped table), context class j
+     * (steptime.h) lies between knots j - 1 and j, and decode attention of a batch b there is
+     * the line class_a[b][j] + class_slope[b][j] x c; class_held[b][j] is 1 when the table
+     * holds both knots (else the class is priced by decode_attn_class_ms) */
+    int classes_aligned;
+    double class_a[KSTEP_GRAPH_MAX + 1][STEP_CTX_CLASSES];
+    double class_slope[KSTEP_GRAPH_MAX + 1][STEP_CTX_CLASSES];
+    unsigned char class_held[KSTEP_GRAPH_MAX + 1][STEP_CTX_CLASSES];
 };
 
 int kstep_graph_size(int b)
@@ -200,16 +211,20 @@ static double moe_layer_ms(const kstep *k, double m, unsigned *x)
                            KSTEP_X_MOE, x);
 }
 
-/* Decode attention from the precomputed grid, or NaN when the point is not in it (batch not
- * a whole number up to KSTEP_GRAPH_MAX, context outside the knots, a knot outside the
- * table). The table interpolates the context linearly between its grid values, for any
- * batch, so interpolating the precomputed values between the same knots gives the lookup's
- * own result (to rounding). */
-static double decode_attn_cached(const kstep *k, double b, double c)
+/* The knots around context c in the precomputed grid of batch b: ctx_knot[*lo] <= c <=
+ * ctx_knot[*lo + 1], trying ctx_knot[guess] <= c < ctx_knot[guess + 1] first. Returns 0 when
+ * the point is not in the grid (batch not a whole number up to KSTEP_GRAPH_MAX, context
+ * outside the knots). */
+static int decode_knots_near(const kstep *k, double b, double c, int guess, int *lo_out)
 {
     if (k->nknots < 2 || !(b >= 1 && b <= KSTEP_GRAPH_MAX) || b != floor(b) ||
         !(c >= k->ctx_knot[0] && c <= k->ctx_knot[k->nknots - 1]))
-        return NAN;
+        return 0;
+    if (guess >= 0 && guess < k->nknots - 1 && k->ctx_knot[guess] <= c &&
+        c < k->ctx_knot[guess + 1]) {
+        *lo_out = guess;
+        return 1;
+    }
     int lo = 0, hi = k->nknots - 1; /* ctx_knot[lo] <= c <= ctx_knot[hi] */
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
@@ -218,18 +233,44 @@ static double decode_attn_cached(const kstep *k, double b, double c)
         else
             hi = mid;
     }
-    const double *row = k->decode_ms[(int)b];
-    if (c == k->ctx_knot[lo])
-        return row[lo];
-    double w = (c - k->ctx_knot[lo]) / (k->ctx_knot[hi] - k->ctx_knot[lo]);
-    return row[lo] + w * (row[hi] - row[lo]); /* NaN if either knot is not held */
+    *lo_out = lo;
+    return 1;
 }
 
-/* Decode attention of b sequences at context c (the step's mean), one layer, ms.
- * step_shape carries only the sum of the contexts: a batch of mixed contexts is priced at
- * its mean, which is exact where the kernel's time is linear in the context (as the decode
- * table is, over most of its grid) and not otherwise. Pricing each sequence's own context
- * needs the contexts from the scheduler, a later step of issue 12. */
+/* decode_knots_near without a guess. */
+static int decode_knots(const kstep *k, double b, double c, int *lo_out)
+{
+    return decode_knots_near(k, b, c, -1, lo_out);
+}
+
+/* Decode attention from the precomputed grid, or NaN when the point is not in it (see
+ * decode_knots, or a knot the table does not hold). The table interpolates the context
+ * linearly between its grid values, for any batch, so interpolating the precomputed values
+ * between the same knots gives the lookup's own result (to rounding). */
+static double decode_attn_cached(const kstep *k, double b, double c)
+{
+    int lo;
+    if (!decode_knots(k, b, c, &lo))
+        return NAN;
+    const double *row = k->decode_ms[(int)b];
+    const unsigned char *held = k->decode_x[(int)b];
+    if (held[lo] || (c != k->ctx_knot[lo] && held[lo + 1]))
+        return NAN;
+    if (c == k->ctx_knot[lo])
+        return row[lo];
+    double w = (c - k->ctx_knot[lo]) / (k->ctx_knot[lo + 1] - k->ctx_knot[lo]);
+    return row[lo] + w * (row[lo + 1] - row[lo]); /* NaN if either knot has no key */
+}
+
+/* The roofline of decode attention of b sequences at context c, one layer, ms. */
+static double decode_roofline_ms(const kstep *k, double b, double c)
+{
+    double flops = 4.0 * k->heads * k->head_dim * b * c;
+    double bytes = b * c * 2.0 * k->kv_heads * k->head_dim * k->kv_bytes;
+    return roofline_ms(flops, k->rf.attn_flops_per_s, bytes, k->rf.mem_bytes_per_s, &k->rf);
+}
+
+/* Decode attention of b sequences at context c each, one layer, ms. */
 static double decode_attn_ms(const kstep *k, double b, double c, unsigned *x)
 {
     double cached = decode_attn_cached(k, b, c);
@@ -239,11 +280,82 @@ static double decode_attn_ms(const kstep *k, double b, double c, unsigned *x)
     ktable_decode_attn(k->decode, b, c, k->heads, k->kv_heads, k->head_dim, k->kv_dtype, &r);
     if (r.status == KTABLE_OK)
         return r.latency_ms;
-    double flops = 4.0 * k->heads * k->head_dim * b * c;
-    double bytes = b * c * 2.0 * k->kv_heads * k->head_dim * k->kv_bytes;
-    return priced(&r,
-                  roofline_ms(flops, k->rf.attn_flops_per_s, bytes, k->rf.mem_bytes_per_s, &k->rf),
-                  KSTEP_X_DECODE_ATTN, x);
+    return priced(&r, decode_roofline_ms(k, b, c), KSTEP_X_DECODE_ATTN, x);
+}
+
+/* decode_attn_ms for one context class of a step (guess: the knot below it), from the
+ * precomputed grid also where the table does not hold the point. There the lookup returns
+ * an edge value (each batch row of the table held at its longest context), which is still
+ * linear in the context between two knots (every axis of the decode table interpolates
+ * linearly), so interpolating the knots' values gives the lookup's (to rounding), and it is
+ * priced with the roofline as decode_attn_ms prices it: a class beyond the table costs a few
+ * operations instead of a lookup. A context strictly between two knots is outside the table
+ * exactly when the upper knot is. */
+static double decode_attn_class_ms(const kstep *k, double b, double c, int guess, unsigned *x)
+{
+    int lo;
+    if (!decode_knots_near(k, b, c, guess, &lo))
+        return decode_attn_ms(k, b, c, x);
+    const double *row = k->decode_ms[(int)b];
+    int at = c == k->ctx_knot[lo];
+    double v = at ? row[lo]
+                  : row[lo] + (c - k->ctx_knot[lo]) / (k->ctx_knot[lo + 1] - k->ctx_knot[lo]) *
+                                  (row[lo + 1] - row[lo]);
+    if (isnan(v))
+        return decode_attn_ms(k, b, c, x);
+    if (!k->decode_x[(int)b][at ? lo : lo + 1])
+        return v;
+    *x |= KSTEP_X_DECODE_ATTN;
+    return fmax(v, decode_roofline_ms(k, b, c));
+}
+
+/* Decode attention of the step's decoding sequences at their own contexts, one layer, ms.
+ *
+ * The decode kernel runs the B sequences of a step as one launch whose work is spread over
+ * them: each sequence's share is the time of a batch of B sequences at its context, divided
+ * by B (the table's T(B, c) is that batch's time; its per-sequence part is T(B, c) / B).
+ * Summed over the sequences, a step of mixed contexts costs
+ *
+ *     sum_i T(B, c_i) / B  =  sum over classes j of (n_j / B) x T(B, S_j / n_j),
+ *
+ * with n_j sequences of context sum S_j in class j: T is linear in c between the table's
+ * contexts 2^j - 1, and the classes are those pieces (steptime.h, STEP_CTX_CLASSES), so the
+ * mean of each class prices its sequences exactly. Pricing the whole batch at its mean
+ * context instead is exact only where T is linear across all its contexts, and it is not:
+ * its cost per token of context changes from one piece to the next (nearly nothing while
+ * short contexts leave the kernel launch-bound, most between 512 and 1K tokens on an H100,
+ * less beyond), so the mean misprices a mixed batch either way. 20 sequences at 128 tokens
+ * and 20 at 8192 (Llama-3.1-8B, one H100) take 8.29 ms of decode attention a step, not the
+ * 8.14 ms of 40 at their mean (tests/test_kstep.c).
+ *
+ * A shape without classes (step_shape_decode, estimate's uniform batches) or with one class
+ * is priced at its mean context, as before. Each class costs one interpolation in the
+ * precomputed table at the batch's own B, so a step costs a few per non-empty class. */
+static double decode_attn_step_ms(const kstep *k, const step_shape *s, unsigned *x)
+{
+    double b = s->decode_seqs;
+    uint32_t m = s->decode_classes;
+    if ((m & (m - 1)) == 0)
+        return decode_attn_ms(k, b, s->decode_ctx / b, x);
+    double t = 0;
+    if (k->classes_aligned && b >= 1 && b <= KSTEP_GRAPH_MAX && b == floor(b)) {
+        /* the usual step: n_j x T(B, S_j / n_j) = n_j x a + slope x S_j, no division */
+        int ib = (int)b;
+        for (; m != 0; m &= m - 1) {
+            int j = step_class_lowest(m);
+            double n = (double)s->class_seqs[j], sum = (double)s->class_ctx[j];
+            t += k->class_held[ib][j] ? n * k->class_a[ib][j] + k->class_slope[ib][j] * sum
+                                      : n * decode_attn_class_ms(k, b, sum / n, j - 1, x);
+        }
+        return t / b;
+    }
+    for (; m != 0; m &= m - 1) {
+        int j = step_class_lowest(m);
+        double n = (double)s->class_seqs[j];
+        /* class j lies between the knots j - 1 and j of the shipped tables (2^j - 1) */
+        t += n * decode_attn_class_ms(k, b, (double)s->class_ctx[j] / n, j - 1, x);
+    }
+    return t / b;
 }
 
 /* Prefill attention of the step's chunks, one layer, ms. The table measures b prompts of
@@ -373,6 +485,23 @@ static void find_knots(kstep *k)
     k->nknots = n;
 }
 
+/* The lines of decode attention per context class (see struct kstep, class_a). */
+static void fill_class_lines(kstep *k)
+{
+    k->classes_aligned = k->nknots >= 2 && k->nknots <= STEP_CTX_CLASSES;
+    for (int i = 0; i < k->nknots && k->classes_aligned; i++)
+        k->classes_aligned = k->ctx_knot[i] == (double)((2u << i) - 1u);
+    for (int b = 1; b <= KSTEP_GRAPH_MAX && k->classes_aligned; b++)
+        for (int j = 1; j < k->nknots; j++) {
+            const double *row = k->decode_ms[b];
+            double lo = k->ctx_knot[j - 1], hi = k->ctx_knot[j];
+            double slope = (row[j] - row[j - 1]) / (hi - lo);
+            k->class_held[b][j] = !k->decode_x[b][j - 1] && !k->decode_x[b][j];
+            k->class_slope[b][j] = slope;
+            k->class_a[b][j] = row[j - 1] - slope * lo;
+        }
+}
+
 static void fill_cache(kstep *k)
 {
     find_knots(k);
@@ -381,8 +510,10 @@ static void fill_cache(kstep *k)
             ktable_result r;
             ktable_decode_attn(k->decode, b, k->ctx_knot[j], k->heads, k->kv_heads, k->head_dim,
                                k->kv_dtype, &r);
-            k->decode_ms[b][j] = r.status == KTABLE_OK ? r.latency_ms : NAN;
+            k->decode_ms[b][j] = r.status == KTABLE_NO_KEY ? NAN : r.latency_ms;
+            k->decode_x[b][j] = r.status != KTABLE_OK;
         }
+    fill_class_lines(k);
     for (int m = 1; m <= KSTEP_CACHE_M; m++) {
         unsigned x = 0;
         k->layer_gemm_ms[m] = layer_gemms_ms(k, m, &x);
@@ -634,8 +765,7 @@ static double time_with(const kstep *k, const kstep_coeffs *c, const step_shape 
         }
     }
     if (s->decode_seqs > 0 && s->decode_ctx > 0)
-        b->decode_attn_s = 1e-3 * c->attn_scale * k->layers *
-                           decode_attn_ms(k, s->decode_seqs, s->decode_ctx / s->decode_seqs, &x);
+        b->decode_attn_s = 1e-3 * c->attn_scale * k->layers * decode_attn_step_ms(k, s, &x);
     if (s->prefill_seqs > 0 && s->prefill_tokens > 0)
         b->prefill_attn_s = 1e-3 * c->attn_scale * k->layers * prefill_attn_ms(k, s, &x);
     b->extrapolated = x;

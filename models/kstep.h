@@ -1,6 +1,6 @@
 /*
- * kstep: the measured-kernel step model (issue 12, `--step-model kernels`, opt-in): a step's
- * time is the sum over the model's layers of the kernels vLLM runs for that batch, read from
+ * kstep: the measured-kernel step model (the default where a GPU has tables; `--step-model
+ * kernels` asks for it by name): a step's time is the sum over the model's layers of the kernels vLLM runs for that batch, read from
  * the measured tables of models/kernels/ (models/ktable.h), plus the engine's time outside
  * the kernels.
  *
@@ -10,8 +10,9 @@
  *     head_dim / tp, k = hidden; O n = hidden, k = heads x head_dim / tp; gate/up n = 2 x
  *     intermediate / tp, k = hidden; down n = hidden, k = intermediate / tp; a model without
  *     a gated MLP has an up projection of n = intermediate / tp instead);
- *   - per layer, decode attention of the decoding sequences at their mean context and prefill
- *     attention of the prefill chunks at their mean length (see kstep.c for both);
+ *   - per layer, decode attention of the decoding sequences, each at its own context (by
+ *     context class, step_shape's; a shape with only the sums is priced at its mean context),
+ *     and prefill attention of the prefill chunks at their mean length (kstep.c for both);
  *   - per layer, two all-reduces of T x hidden elements when tp > 1: vLLM's custom
  *     all-reduce (from a CUDA graph in decode-only steps, eager otherwise) where vLLM uses
  *     it, NCCL's otherwise (kstep.c, allreduce_ms, says where);
@@ -38,8 +39,8 @@
  * kstep_build() loads the tables and precomputes, for the deployment's shapes, the per-layer
  * GEMMs, the MoE layer, the LM head and the all-reduce at every token count up to 8192 and
  * decode attention at every decode batch up to KSTEP_GRAPH_MAX and every context of the
- * table's grid, so that a decode step costs a few array reads and one binary search over 17
- * contexts; larger or off-grid steps look the tables up. It allocates; kstep_free() frees. A
+ * table's grid, so that a decode step costs a few array reads and one interpolation per
+ * context class; larger or off-grid steps look the tables up. It allocates; kstep_free() frees. A
  * built model is read-only and may be shared by threads.
  */
 #ifndef CAPSIM_MODELS_KSTEP_H

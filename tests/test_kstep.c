@@ -526,6 +526,156 @@ static void test_dense_price_unchanged(void)
     fixture_free(&f);
 }
 
+/* A decode shape of n sequences at the given contexts, with its classes filled. */
+static step_shape classed(const double *ctx, int n)
+{
+    step_shape s = {0};
+    for (int i = 0; i < n; i++)
+        step_shape_add_decode(&s, (uint64_t)ctx[i]);
+    return s;
+}
+
+/* The context classes of step_shape: powers of two of c + 1, aligned with the decode table's
+ * contexts 2^j - 1, the top class open-ended; and the steps a context stays in its class. */
+static void test_context_classes(void)
+{
+    CHECK_EQ_INT(step_ctx_class(1), 1);
+    CHECK_EQ_INT(step_ctx_class(2), 1);
+    CHECK_EQ_INT(step_ctx_class(3), 2);
+    CHECK_EQ_INT(step_ctx_class(1022), 9);
+    CHECK_EQ_INT(step_ctx_class(1023), 10);
+    CHECK_EQ_INT(step_ctx_class(131071), 17);
+    CHECK_EQ_INT(step_ctx_class(1e9), STEP_CTX_CLASSES - 1);
+    CHECK_EQ_INT(step_ctx_class(0), 0);
+    CHECK_EQ_U64(step_shape_steps_in_class(1000), 23); /* 1000 .. 1022 */
+    CHECK_EQ_U64(step_shape_steps_in_class(1023), 1024);
+    CHECK_EQ_U64(step_shape_steps_in_class(1e9), UINT32_MAX);
+    for (uint32_t m = 1; m != 0; m <<= 1)
+        CHECK_EQ_INT(1u << step_class_lowest(m | (m << 1)), m);
+    /* the sums stay the totals' */
+    double ctx[] = {5, 100, 120, 4000, 70000, 3e7};
+    step_shape s = classed(ctx, 6);
+    for (int k = 0; k < 3; k++)
+        step_shape_advance_decode(&s);
+    double n = 0, c = 0;
+    for (int j = 0; j < STEP_CTX_CLASSES; j++) {
+        CHECK_EQ_INT(s.class_seqs[j] > 0, (s.decode_classes >> j) & 1u);
+        n += (double)s.class_seqs[j];
+        c += (double)s.class_ctx[j];
+    }
+    CHECK_EQ_DBL(n, s.decode_seqs);
+    CHECK_EQ_DBL(c, s.decode_ctx);
+    CHECK_EQ_DBL(s.decode_ctx, 5 + 100 + 120 + 4000 + 70000 + 3e7 + 6 * 3);
+    CHECK_EQ_INT(s.decode_classes,
+                 (1u << 2) | (1u << 6) | (1u << 11) | (1u << 16) | (1u << (STEP_CTX_CLASSES - 1)));
+}
+
+/* Decode attention at the sequences' own contexts (issue 12): a batch of one context prices
+ * as the mean did; 20 sequences at 128 and 20 at 8192 cost each half's share of a batch of
+ * 40 at its context, between the two uniform batches; a batch of any contexts inside the
+ * table costs the sum of its sequences' shares, T(B, c_i) / B, each looked up alone. */
+static void test_decode_at_real_contexts(void)
+{
+    fixture f;
+    fixture_load(&f);
+    kstep *k = f.ok ? build(&f, "llama-3.1-8b", "h100-sxm", PREC_BF16, PREC_BF16, 1) : NULL;
+    if (k != NULL) {
+        kstep_breakdown b, u;
+        double same[40];
+        for (int i = 0; i < 40; i++)
+            same[i] = 1500;
+        step_shape one = classed(same, 40), mean = step_shape_decode(40, 1500);
+        CHECK_REL(kstep_time_s(k, &one, &b), kstep_time_s(k, &mean, &u), 1e-12);
+        CHECK_REL(b.decode_attn_s, u.decode_attn_s, 1e-12);
+
+        double mixed[40];
+        for (int i = 0; i < 40; i++)
+            mixed[i] = i < 20 ? 128 : 8192;
+        step_shape s = classed(mixed, 40);
+        step_shape lo = step_shape_decode(40, 128), hi = step_shape_decode(40, 8192);
+        step_shape at_mean = step_shape_decode(40, (128 + 8192) / 2.0);
+        double t_lo, t_hi, t_mean;
+        kstep_time_s(k, &lo, &u);
+        t_lo = u.decode_attn_s;
+        kstep_time_s(k, &hi, &u);
+        t_hi = u.decode_attn_s;
+        kstep_time_s(k, &at_mean, &u);
+        t_mean = u.decode_attn_s;
+        double t = kstep_time_s(k, &s, &b);
+        CHECK_REL(b.decode_attn_s, 0.5 * t_lo + 0.5 * t_hi, 1e-12);
+        CHECK(b.decode_attn_s > t_lo && b.decode_attn_s < t_hi);
+        /* only decode attention changed: the rest of the step is the mean batch's */
+        double t_at_mean = kstep_time_s(k, &at_mean, &u);
+        CHECK_REL(t - b.decode_attn_s, t_at_mean - u.decode_attn_s, 1e-12);
+        printf("  40 at 128 and 8192: %.4f ms of decode attention (at the mean %.4f ms)\n",
+               1e3 * b.decode_attn_s, 1e3 * t_mean);
+
+        /* Random batches: the classes price each sequence at its own context, exactly where
+         * the table holds the points; where a batch of B at such contexts is beyond the
+         * table's grid (it holds contexts up to about 256K / B) the roofline prices it,
+         * which is not linear between the knots, and the classes' means come within 3%. */
+        unsigned seed = 12345;
+        int exact = 0;
+        for (int trial = 0; trial < 300; trial++) {
+            double ctx[300];
+            seed = seed * 1103515245u + 12345u;
+            int n = 2 + (int)(seed >> 16) % 299;
+            double share = 0;
+            unsigned x = 0;
+            for (int i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                ctx[i] = 1 + (seed >> 8) % (trial % 2 ? 60000u / (unsigned)n : 120000u);
+                step_shape one_ctx = step_shape_decode(n, ctx[i]);
+                kstep_time_s(k, &one_ctx, &u);
+                share += u.decode_attn_s / n;
+                x |= u.extrapolated;
+            }
+            s = classed(ctx, n);
+            kstep_time_s(k, &s, &b);
+            x |= b.extrapolated;
+            exact += !(x & KSTEP_X_DECODE_ATTN);
+            if (!CHECK_REL(b.decode_attn_s, share, x & KSTEP_X_DECODE_ATTN ? 0.03 : 1e-9))
+                printf("  trial %d, batch %d\n", trial, n);
+        }
+        CHECK(exact >= 100);
+        printf("  %d of 300 random batches inside the table\n", exact);
+
+        /* Two contexts, one per class: each class's mean is its context, so the step costs
+         * the two shares exactly, inside the table or beyond it (where a class is priced
+         * from the precomputed edge values and the roofline, as the lookup prices it). */
+        int beyond = 0;
+        for (int trial = 0; trial < 400; trial++) {
+            seed = seed * 1103515245u + 12345u;
+            int n = 2 + (int)(seed >> 16) % 511;
+            seed = seed * 1103515245u + 12345u;
+            double c1 = 1 + (seed >> 8) % 131071;
+            seed = seed * 1103515245u + 12345u;
+            double c2 = 1 + (seed >> 8) % 131071;
+            if (step_ctx_class((uint64_t)c1) == step_ctx_class((uint64_t)c2))
+                continue;
+            int n1 = 1 + trial % (n - 1);
+            double ctx[512];
+            for (int i = 0; i < n; i++)
+                ctx[i] = i < n1 ? c1 : c2;
+            step_shape two = classed(ctx, n), u1 = step_shape_decode(n, c1),
+                       u2 = step_shape_decode(n, c2);
+            kstep_breakdown b1, b2;
+            kstep_time_s(k, &u1, &b1);
+            kstep_time_s(k, &u2, &b2);
+            kstep_time_s(k, &two, &b);
+            double want = n1 * b1.decode_attn_s / n + (n - n1) * b2.decode_attn_s / n;
+            if (!CHECK_REL(b.decode_attn_s, want, 1e-9))
+                printf("  batch %d: %d at %g, %d at %g\n", n, n1, c1, n - n1, c2);
+            CHECK_EQ_INT(b.extrapolated & KSTEP_X_DECODE_ATTN,
+                         (b1.extrapolated | b2.extrapolated) & KSTEP_X_DECODE_ATTN);
+            beyond += (b.extrapolated & KSTEP_X_DECODE_ATTN) != 0;
+        }
+        CHECK(beyond >= 100);
+    }
+    kstep_free(k);
+    fixture_free(&f);
+}
+
 /* A GPU without tables names those that have them; an MoE model the tables cannot price is
  * refused. */
 static void test_refusals(void)
@@ -825,4 +975,5 @@ TEST_MAIN(TEST(test_per_layer_sum_by_hand), TEST(test_tensor_parallel_split),
           TEST(test_refusals), TEST(test_allreduce_custom_or_nccl),
           TEST(test_stack_and_coefficients), TEST(test_gemm_beyond_largest_m),
           TEST(test_chunk_after_context), TEST(test_terms_are_linear),
-          TEST(test_kcalib_recovers_exact))
+          TEST(test_kcalib_recovers_exact), TEST(test_context_classes),
+          TEST(test_decode_at_real_contexts))

@@ -197,7 +197,7 @@ static void print_kernels(const deploy *d, double b, double p, double o)
            "  %.3g ms per step, %.3g ms per layer, %.3g us per sequence and %.3g us per\n"
            "  token and layer (the element-wise kernels the tables lack, and host time the\n"
            "  engine does not overlap: models/catalog/SOURCES.md#step-overhead). Decode\n"
-           "  attention is priced at the batch's mean context.\n",
+           "  attention prices each sequence at its own context (here all share one).\n",
            kstep_source(d->kstep), 1e3 * c->step_s, 1e3 * c->layer_s, 1e6 * c->seq_s,
            1e6 * c->token_layer_s);
 }

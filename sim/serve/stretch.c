@@ -5,27 +5,47 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/serve/kvblocks.h"
 #include "sim/serve/sched.h"
 
-step_shape serve_stretch_shape(const serve_sim *s, const serve_replica *r)
+uint32_t serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh)
 {
-    step_shape sh = {0};
+    memset(sh, 0, sizeof *sh);
     for (uint32_t k = 0; k < r->npre; k++) {
         const serve_slot *q = &s->slots[r->pre_slot[k]];
         double c = r->pre_chunk[k], before = q->ctx;
-        sh.prefill_tokens += c;
-        sh.prefill_seqs += 1;
-        sh.prefill_attn += c * (before + (c + 1.0) / 2.0);
-        sh.prefill_ctx_read += before;
+        sh->prefill_tokens += c;
+        sh->prefill_seqs += 1;
+        sh->prefill_attn += c * (before + (c + 1.0) / 2.0);
+        sh->prefill_ctx_read += before;
+    }
+    if (step_model_prices_classes(s->cfg->step)) {
+        /* step_shape_class_add, with the mask kept in a register, and the steps each
+         * sequence stays in its class (step_shape_steps_in_class) from the class found:
+         * this runs for every sequence of every step */
+        uint32_t mask = 0;
+        uint64_t in_class = UINT32_MAX;
+        for (uint32_t k = 0; k < r->ndec; k++) {
+            uint64_t c = (uint64_t)s->slots[r->dec_slot[k]].ctx + 1;
+            int j = step_ctx_class(c);
+            uint64_t left = j == STEP_CTX_CLASSES - 1 ? UINT32_MAX : ((uint64_t)2 << j) - 1 - c;
+            in_class = left < in_class ? left : in_class;
+            mask |= 1u << j;
+            sh->class_seqs[j] += 1;
+            sh->class_ctx[j] += c;
+        }
+        sh->decode_classes = mask;
+        step_shape_class_totals(sh);
+        return (uint32_t)in_class;
     }
     for (uint32_t k = 0; k < r->ndec; k++) {
         const serve_slot *q = &s->slots[r->dec_slot[k]];
-        sh.decode_seqs += 1;
-        sh.decode_ctx += (double)q->ctx + 1.0;
+        sh->decode_seqs += 1;
+        sh->decode_ctx += (double)q->ctx + 1.0;
     }
-    return sh;
+    return UINT32_MAX;
 }
 
 uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r)
@@ -45,26 +65,29 @@ uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r)
 /* Draws the times of up to k_max decode steps into r->end_s, stopping with the step in
  * which the next request arrives (it may come here and join at the next boundary;
  * stopping there is exact either way). Returns the number drawn. */
-static uint32_t draw(serve_sim *s, serve_replica *r, step_shape sh, double now, uint32_t k_max)
+static uint32_t draw(serve_sim *s, serve_replica *r, const step_shape *first, double now,
+                     uint32_t k_max)
 {
+    step_shape sh = *first;
     double next = s->have_next ? s->next_req.arrival_s : INFINITY;
     double t = now;
     uint32_t j = 0;
     while (j < k_max) {
         t += step_time_sample(s->cfg->step, &sh, r->noise);
         r->end_s[j++] = t;
-        sh.decode_ctx += sh.decode_seqs;
+        step_shape_advance_decode(&sh);
         if (t >= next)
             break;
     }
     return j;
 }
 
-int serve_stretch_plan(serve_sim *s, serve_replica *r, step_shape sh, double now_s, uint32_t k_max)
+int serve_stretch_plan(serve_sim *s, serve_replica *r, const step_shape *sh, double now_s,
+                       uint32_t k_max)
 {
     r->k = 0;
     if (k_max < 2) {
-        r->end_s_single = now_s + step_time_sample(s->cfg->step, &sh, r->noise);
+        r->end_s_single = now_s + step_time_sample(s->cfg->step, sh, r->noise);
         return 0;
     }
     if (r->end_cap < k_max) {
@@ -104,10 +127,11 @@ int serve_stretch_cut(serve_sim *s, serve_replica *r, double now_s)
     /* The generator is rewound and the used draws taken again, so that the noise stream
      * is exactly what step-by-step simulation consumes. */
     gsl_rng_memcpy(r->noise, r->noise_saved);
-    step_shape sh = serve_stretch_shape(s, r);
+    step_shape sh;
+    serve_stretch_shape(s, r, &sh);
     for (uint32_t j = 0; j < k; j++) {
         step_time_sample(s->cfg->step, &sh, r->noise);
-        sh.decode_ctx += sh.decode_seqs;
+        step_shape_advance_decode(&sh);
     }
     r->k = k;
     return 1;
@@ -156,10 +180,42 @@ static void report_kv_peak(serve_sim *s, const serve_replica *r)
     }
 }
 
+/* The invariant of a stretch's shapes (tests, check_invariants): the shape of its first step,
+ * advanced to its last (k - 1 steps later), is the shape recomputed from the slots with each
+ * context k - 1 tokens longer, the context classes' counts and sums included (the stretch
+ * ended before any sequence changed class). Called before the slots are advanced. */
+static void check_advanced_shape(serve_sim *s, const serve_replica *r)
+{
+    step_shape ahead, fresh = {0};
+    serve_stretch_shape(s, r, &ahead);
+    for (uint32_t j = 1; j < r->k; j++)
+        step_shape_advance_decode(&ahead);
+    for (uint32_t i = 0; i < r->ndec; i++) {
+        uint64_t c = (uint64_t)s->slots[r->dec_slot[i]].ctx + r->k;
+        if (step_model_prices_classes(s->cfg->step)) {
+            step_shape_add_decode(&fresh, c);
+        } else {
+            fresh.decode_seqs += 1;
+            fresh.decode_ctx += (double)c;
+        }
+    }
+    int same = fresh.decode_seqs == ahead.decode_seqs && fresh.decode_ctx == ahead.decode_ctx &&
+               fresh.decode_classes == ahead.decode_classes;
+    for (uint32_t m = same ? fresh.decode_classes : 0; m != 0; m &= m - 1) {
+        int j = step_class_lowest(m);
+        same &=
+            fresh.class_seqs[j] == ahead.class_seqs[j] && fresh.class_ctx[j] == ahead.class_ctx[j];
+    }
+    if (!same)
+        s->res->invariant_violations++;
+}
+
 int serve_stretch_apply(serve_sim *s, serve_replica *r, double now_s)
 {
     int any_done = 0;
     const uint32_t k = r->k;
+    if (s->cfg->check_invariants)
+        check_advanced_shape(s, r);
     const double *T = r->end_s;
     const int grows = s->sched->kv_grows;
     uint64_t measured = 0;

@@ -14,8 +14,12 @@
 #include "models/steptime.h"
 #include "sim/serve/state.h"
 
-/* The shape of the replica's step in flight, for the step-time model. */
-step_shape serve_stretch_shape(const serve_sim *s, const serve_replica *r);
+/* The shape of the replica's step in flight, for the step-time model, into *sh (the
+ * decoding sequences' context classes too when the model prices them). Returns the steps
+ * the batch can advance with every decoding sequence in its class (at least 1; UINT32_MAX
+ * when the model does not price the classes): a decode stretch ends before a sequence would
+ * change class, so that its steps are priced as step-by-step simulation prices them. */
+uint32_t serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_shape *sh);
 
 /* Upper bound on a decode stretch: steps of the batch just composed that can follow
  * unchanged until the first request finishes (1 when this step is not pure decode, or
@@ -25,7 +29,8 @@ uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r);
 /* Draws the end of the step just composed at now_s, or of up to k_max >= 2 steps of it:
  * sets r->k (0 for a single step) and r->end_s or r->end_s_single. Returns 0, or -1 if
  * out of memory. */
-int serve_stretch_plan(serve_sim *s, serve_replica *r, step_shape sh, double now_s, uint32_t k_max);
+int serve_stretch_plan(serve_sim *s, serve_replica *r, const step_shape *sh, double now_s,
+                       uint32_t k_max);
 
 /* The end of what is in flight on r. */
 static inline double serve_stretch_end(const serve_replica *r)
