@@ -1,8 +1,8 @@
 /*
  * kstep: the measured-kernel step model (the default where a GPU has tables; `--step-model
- * kernels` asks for it by name): a step's time is the sum over the model's layers of the kernels vLLM runs for that batch, read from
- * the measured tables of models/kernels/ (models/ktable.h), plus the engine's time outside
- * the kernels.
+ * kernels` asks for it by name): a step's time is the sum over the model's layers of the
+ * kernels vLLM runs for that batch, read from the measured tables of models/kernels/
+ * (models/ktable.h), plus the engine's time outside the kernels.
  *
  * For a step of T tokens (prefill tokens + decoding sequences) and S sequences:
  *   - per layer, the GEMMs of the QKV, output, gate/up and down projections at m = T, with
