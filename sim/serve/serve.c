@@ -77,9 +77,7 @@ static int start_step(serve_sim *s, uint32_t ri, double now)
         return 0;
     step_shape sh;
     uint32_t in_class = serve_stretch_shape(s, r, &sh);
-    uint32_t k_max = s->jump_ok ? serve_stretch_bound(s, r) : 1;
-    k_max = in_class < k_max ? in_class : k_max;
-    if (serve_stretch_plan(s, r, &sh, now, k_max) != 0)
+    if (serve_stretch_plan(s, r, &sh, now, s->jump_ok ? in_class : 1) != 0)
         return -1;
     r->busy = 1;
     r->step_start_s = now;

@@ -62,22 +62,23 @@ uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r)
     return k_max;
 }
 
-/* Draws the times of up to k_max decode steps into r->end_s, stopping with the step in
- * which the next request arrives (it may come here and join at the next boundary;
- * stopping there is exact either way). Returns the number drawn. */
-static uint32_t draw(serve_sim *s, serve_replica *r, const step_shape *first, double now,
+/* Draws the times of up to k_max decode steps into r->end_s, the first of them already
+ * drawn (ending at t1), stopping with the step in which the next request arrives (it may
+ * come here and join at the next boundary; stopping there is exact either way). Returns the
+ * number drawn. */
+static uint32_t draw(serve_sim *s, serve_replica *r, const step_shape *first, double t1,
                      uint32_t k_max)
 {
     step_shape sh = *first;
     double next = s->have_next ? s->next_req.arrival_s : INFINITY;
-    double t = now;
+    double t = t1;
     uint32_t j = 0;
-    while (j < k_max) {
+    r->end_s[j++] = t;
+    step_shape_advance_decode(&sh);
+    while (j < k_max && t < next) {
         t += step_time_sample(s->cfg->step, &sh, r->noise);
         r->end_s[j++] = t;
         step_shape_advance_decode(&sh);
-        if (t >= next)
-            break;
     }
     return j;
 }
@@ -90,6 +91,19 @@ int serve_stretch_plan(serve_sim *s, serve_replica *r, const step_shape *sh, dou
         r->end_s_single = now_s + step_time_sample(s->cfg->step, sh, r->noise);
         return 0;
     }
+    /* The generator is saved so that draws a shorter stretch does not use can be given
+     * back: the noise stream then matches step-by-step simulation exactly. */
+    gsl_rng_memcpy(r->noise_saved, r->noise);
+    double t1 = now_s + step_time_sample(s->cfg->step, sh, r->noise);
+    double next = s->have_next ? s->next_req.arrival_s : INFINITY;
+    if (t1 < next) { /* only then can a second step follow: bound the stretch */
+        uint32_t bound = serve_stretch_bound(s, r);
+        k_max = bound < k_max ? bound : k_max;
+    }
+    if (t1 >= next || k_max < 2) {
+        r->end_s_single = t1; /* one step: the draw step-by-step simulation makes */
+        return 0;
+    }
     if (r->end_cap < k_max) {
         uint32_t cap = k_max < 64 ? 64 : k_max;
         double *p = realloc(r->end_s, cap * sizeof *p);
@@ -98,14 +112,12 @@ int serve_stretch_plan(serve_sim *s, serve_replica *r, const step_shape *sh, dou
         r->end_s = p;
         r->end_cap = cap;
     }
-    /* The generator is saved so that draws a shorter stretch does not use can be given
-     * back: the noise stream then matches step-by-step simulation exactly. */
-    gsl_rng_memcpy(r->noise_saved, r->noise);
-    uint32_t k = draw(s, r, sh, now_s, k_max);
+    uint32_t k = draw(s, r, sh, t1, k_max);
     uint32_t fit = s->sched->stretch_fit(s, r, k);
     if (fit < k) {
         gsl_rng_memcpy(r->noise, r->noise_saved);
-        k = draw(s, r, sh, now_s, fit);
+        t1 = now_s + step_time_sample(s->cfg->step, sh, r->noise);
+        k = draw(s, r, sh, t1, fit);
     }
     if (k >= 2)
         r->k = k;

@@ -26,9 +26,10 @@ uint32_t serve_stretch_shape(const serve_sim *s, const serve_replica *r, step_sh
  * has a prefill pending). */
 uint32_t serve_stretch_bound(const serve_sim *s, const serve_replica *r);
 
-/* Draws the end of the step just composed at now_s, or of up to k_max >= 2 steps of it:
- * sets r->k (0 for a single step) and r->end_s or r->end_s_single. Returns 0, or -1 if
- * out of memory. */
+/* Draws the end of the step just composed at now_s, or of up to k_max >= 2 steps of it
+ * (fewer when serve_stretch_bound says so; it is asked only when the first step ends before
+ * the next arrival, the common case under load being a single step): sets r->k (0 for a
+ * single step) and r->end_s or r->end_s_single. Returns 0, or -1 if out of memory. */
 int serve_stretch_plan(serve_sim *s, serve_replica *r, const step_shape *sh, double now_s,
                        uint32_t k_max);
 
