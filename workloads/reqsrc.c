@@ -40,6 +40,8 @@ static int synth_next(reqsrc *s, request *out, char *err, size_t errlen)
     y->left--;
     out->arrival_s = arrival_next(y->arrivals, &y->arr, y->rng_arr);
     out->cls = 0;
+    out->shared_tokens = 0;
+    out->prefix_id = 0;
     if (y->mix) {
         reqsrc_mix_draw(y->mix, y->rng_len, out);
     } else if (y->pairs) {

@@ -19,11 +19,20 @@
 
 #define REQSRC_MAX_TOKENS 10000000u
 
+/*
+ * What a request shares with others (prefix caching, issue 13): the first shared_tokens
+ * tokens of its sequence (prompt, then answer) are the tokens [0, shared_tokens) of the
+ * content stream prefix_id, which other requests with the same prefix_id share (a system
+ * prompt of a group; a conversation so far, whose next turn repeats it); the rest is its
+ * own. prefix_id 0 (the default of every source that does not know): nothing is shared.
+ */
 typedef struct request {
     double arrival_s;
     uint32_t prompt_tokens; /* >= 1 */
     uint32_t output_tokens; /* >= 1 */
     uint32_t cls;           /* class index; 0 when the workload has none */
+    uint32_t shared_tokens; /* leading tokens of the stream prefix_id; 0 with prefix_id 0 */
+    uint64_t prefix_id;     /* the shared content stream; 0: none */
 } request;
 
 /* A drawn length as a token count: rounded to the nearest whole number, at least 1, at

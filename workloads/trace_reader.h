@@ -37,6 +37,8 @@ typedef struct trace_row {
     double t_s;   /* raw time, seconds on the format's clock */
     uint64_t seq; /* order of reading: breaks ties in the reorder window (set by the pipeline) */
     uint32_t prompt_tokens, output_tokens, cls;
+    uint32_t shared_tokens; /* what the row shares (request.prefix_id); 0 by default */
+    uint64_t prefix_id;
     long line, col; /* where the row's time is, for messages */
 } trace_row;
 

@@ -395,6 +395,8 @@ static int trace_next(reqsrc *s, request *out, char *err, size_t errlen)
         out->prompt_tokens = r.prompt_tokens;
         out->output_tokens = r.output_tokens;
         out->cls = r.cls;
+        out->shared_tokens = r.shared_tokens;
+        out->prefix_id = r.prefix_id;
         t->stats.rows_kept++;
         return 1;
     }
