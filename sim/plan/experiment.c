@@ -191,6 +191,9 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         print_row(out, res, shown[i]);
     fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
+    for (int m = 0; res->prefix_on && m < SP_COUNT; m++)
+        fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_prefix_names[m], res->prefix[m].mean,
+                res->prefix[m].half_width, serve_prefix_units[m]);
     for (int k = 0; k < SLO_COUNT; k++) {
         if (res->slo_met[k] < 0)
             continue;

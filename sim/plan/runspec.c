@@ -450,7 +450,8 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
         return -1;
     }
     c->sample_interval_s = d;
-    if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen))
+    if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen) ||
+        on_off(r, OPT_prefix_caching, &c->prefix_caching, err, errlen))
         return -1;
     return resolve_resample(r, c, err, errlen);
 }
@@ -544,6 +545,13 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
                                        "little_law_ok", "percentile_rel_error", "ci_covers"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         csvout_str(c, tail[i]);
+    /* The prefix cache's figures (empty with prefix caching off). */
+    for (int m = 0; m < SP_COUNT; m++) {
+        char ci[80];
+        snprintf(ci, sizeof ci, "%s_ci95", serve_prefix_names[m]);
+        csvout_str(c, serve_prefix_names[m]);
+        csvout_str(c, ci);
+    }
     for (uint32_t k = 0; x && k < n_classes; k++) {
         static const char *const what[] = {"share_pct", "slo_attainment_pct"};
         for (int w = 0; w < 2; w++) {
@@ -564,7 +572,7 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_value_resolved(r, res ? x : NULL, (run_opt)o));
     if (x == NULL || res == NULL) {
-        int empty = 6 + 2 * SM_COUNT + 6 + 4 * (int)n_classes;
+        int empty = 6 + 2 * SM_COUNT + 6 + 2 * SP_COUNT + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -591,6 +599,15 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
         csvout_str(c, "");
     csvout_num(c, HISTO_REL_ERROR);
     csvout_str(c, run_ci_covers(&x->cfg));
+    for (int m = 0; m < SP_COUNT; m++) {
+        if (res->prefix_on) {
+            csvout_num(c, res->prefix[m].mean);
+            csvout_num(c, res->prefix[m].half_width);
+        } else {
+            csvout_str(c, "");
+            csvout_str(c, "");
+        }
+    }
     for (uint32_t k = 0; k < n_classes; k++) {
         csvout_num(c, res->class_share[k].mean);
         csvout_num(c, res->class_share[k].half_width);

@@ -75,7 +75,9 @@
     X(slo, "", "targets, e.g. ttft_p99=0.5,tpot_p99=0.05 (seconds)")                               \
     X(sample_interval, "1", "time-series interval, s (0 = none)")                                  \
     X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
-    X(jump, "on", "on: advance unchanging decode stretches in one event")
+    X(jump, "on", "on: advance unchanging decode stretches in one event")                        \
+    X(prefix_caching, "on",                                                                        \
+      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
 typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;

@@ -1,9 +1,264 @@
 /*
- * kvblocks: a replica's paged KV cache (see kvblocks.h).
+ * kvblocks: a replica's paged KV cache and its prefix cache (see kvblocks.h).
  */
 #include "sim/serve/kvblocks.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "sim/serve/sched.h"
+
+#define NONE UINT32_MAX
+
+/* --- the table of cached keys (open addressing, linear probing) ----------------------- */
+
+static uint32_t home(const serve_pcache *pc, uint64_t pid, uint32_t blk)
+{
+    uint64_t h = pid * 0x9E3779B97F4A7C15ull ^ ((uint64_t)blk + 1) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return (uint32_t)h & pc->mask;
+}
+
+/* The table slot holding key (pid, blk), or NONE. */
+static uint32_t find_slot(const serve_pcache *pc, uint64_t pid, uint32_t blk)
+{
+    for (uint32_t i = home(pc, pid, blk);; i = (i + 1) & pc->mask) {
+        uint32_t e = pc->table[i];
+        if (e == NONE)
+            return NONE;
+        if (pc->pid[e] == pid && pc->blk[e] == blk)
+            return i;
+    }
+}
+
+static uint32_t find(const serve_pcache *pc, uint64_t pid, uint32_t blk)
+{
+    uint32_t i = find_slot(pc, pid, blk);
+    return i == NONE ? NONE : pc->table[i];
+}
+
+static void table_insert(serve_pcache *pc, uint32_t e)
+{
+    uint32_t i = home(pc, pc->pid[e], pc->blk[e]);
+    while (pc->table[i] != NONE)
+        i = (i + 1) & pc->mask;
+    pc->table[i] = e;
+}
+
+/* Deletes slot i, shifting back the entries after it whose probe ran through it, so that
+ * no tombstones are needed. */
+static void table_erase(serve_pcache *pc, uint32_t i)
+{
+    for (;;) {
+        pc->table[i] = NONE;
+        uint32_t j = i;
+        for (;;) {
+            j = (j + 1) & pc->mask;
+            uint32_t e = pc->table[j];
+            if (e == NONE)
+                return;
+            uint32_t k = home(pc, pc->pid[e], pc->blk[e]);
+            /* The entry at j may fill the hole unless its home lies cyclically in (i, j]. */
+            int between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+            if (!between)
+                break;
+        }
+        pc->table[i] = pc->table[j];
+        i = j;
+    }
+}
+
+/* --- the least-recently-used list of evictable entries ---------------------------------- */
+
+static void lru_unlink(serve_pcache *pc, uint32_t e)
+{
+    if (pc->prev[e] != NONE)
+        pc->next[pc->prev[e]] = pc->next[e];
+    else
+        pc->lru_head = pc->next[e];
+    if (pc->next[e] != NONE)
+        pc->prev[pc->next[e]] = pc->prev[e];
+    else
+        pc->lru_tail = pc->prev[e];
+    pc->evictable--;
+}
+
+static void lru_push_tail(serve_pcache *pc, uint32_t e)
+{
+    pc->prev[e] = pc->lru_tail;
+    pc->next[e] = NONE;
+    if (pc->lru_tail != NONE)
+        pc->next[pc->lru_tail] = e;
+    else
+        pc->lru_head = e;
+    pc->lru_tail = e;
+    pc->evictable++;
+}
+
+/* --- the block manager ---------------------------------------------------------------- */
+
+void serve_kv_evict(serve_sim *s, serve_replica *r, uint64_t n)
+{
+    serve_pcache *pc = &r->pc;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t e = pc->lru_head;
+        assert(e != NONE);
+        lru_unlink(pc, e);
+        table_erase(pc, find_slot(pc, pc->pid[e], pc->blk[e]));
+        pc->next[e] = pc->free_head;
+        pc->free_head = e;
+        r->free_blocks++;
+        s->met.pc_evictions++;
+    }
+}
+
+/* Full cacheable blocks of q's computed tokens. */
+static uint32_t cacheable_full(const serve_sim *s, const serve_slot *q)
+{
+    uint32_t upto = q->ctx < q->shared ? q->ctx : q->shared;
+    return upto / s->cfg->block_size;
+}
+
+void serve_kv_register(serve_sim *s, serve_replica *r, serve_slot *q)
+{
+    serve_pcache *pc = &r->pc;
+    if (pc->n == 0 || q->pid == 0)
+        return;
+    uint32_t full = cacheable_full(s, q);
+    while (q->reg < full && find(pc, q->pid, q->reg) == NONE) {
+        /* An entry is free: entries in use are blocks in use or evictable, and this block
+         * is in use but not an entry. */
+        uint32_t e = pc->free_head;
+        assert(e != NONE);
+        pc->free_head = pc->next[e];
+        pc->pid[e] = q->pid;
+        pc->blk[e] = q->reg;
+        pc->ref[e] = 1;
+        table_insert(pc, e);
+        pc->held++;
+        pc->refs++;
+        q->reg++;
+    }
+}
+
+void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q)
+{
+    serve_pcache *pc = &r->pc;
+    serve_kv_register(s, r, q);
+    /* The last block first, so that a prefix's tail is evicted before its head (as vLLM
+     * frees a request's blocks in reverse order). */
+    for (uint32_t j = q->reg; j-- > 0;) {
+        uint32_t e = find(pc, q->pid, j);
+        assert(e != NONE && pc->ref[e] > 0);
+        pc->refs--;
+        if (--pc->ref[e] == 0) {
+            pc->held--;
+            lru_push_tail(pc, e);
+            s->met.kv_used--;
+        }
+    }
+    uint32_t own = q->blocks - q->reg;
+    r->free_blocks += own;
+    s->met.kv_used -= own;
+    q->blocks = q->reg = 0;
+}
+
+uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
+                       uint32_t *idle)
+{
+    const serve_pcache *pc = &r->pc;
+    *idle = 0;
+    if (pc->n == 0 || q->pid == 0 || q->target == 0)
+        return 0;
+    uint32_t cap = (q->target - 1) / s->cfg->block_size;
+    uint32_t shared = q->shared / s->cfg->block_size;
+    if (cap > shared)
+        cap = shared;
+    uint32_t h = 0;
+    for (; h < cap; h++) {
+        uint32_t e = find(pc, q->pid, h);
+        if (e == NONE)
+            break;
+        *idle += pc->ref[e] == 0;
+    }
+    return h;
+}
+
+void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
+{
+    serve_pcache *pc = &r->pc;
+    assert(q->blocks == 0 && q->ctx == 0);
+    for (uint32_t j = 0; j < h; j++) {
+        uint32_t e = find(pc, q->pid, j);
+        assert(e != NONE);
+        if (pc->ref[e]++ == 0) {
+            lru_unlink(pc, e);
+            pc->held++;
+            s->met.kv_used++;
+        }
+        pc->refs++;
+    }
+    q->reg = q->blocks = h;
+    uint32_t tokens = h * s->cfg->block_size;
+    q->ctx = q->prefilled = tokens;
+    r->outstanding_tokens -= tokens;
+    if (q->index >= s->warm) {
+        s->met.pc_saved += tokens;
+        if (q->preemptions == 0) {
+            s->met.pc_prompt += q->prompt;
+            s->met.pc_hit += tokens;
+        }
+    }
+    uint64_t used = serve_kv_used(s, r);
+    if (used > s->res->max_blocks_used)
+        s->res->max_blocks_used = used;
+}
+
+int serve_kv_pc_reset(serve_sim *s, serve_replica *r)
+{
+    serve_pcache *pc = &r->pc;
+    if (!s->cfg->prefix_caching || !s->sched->kv_grows)
+        return 0; /* off, or static batching: nothing is cached */
+    uint32_t n = (uint32_t)s->cfg->kv_blocks;
+    if (pc->pid == NULL) {
+        uint32_t size = 1;
+        while (size < 2 * n)
+            size *= 2;
+        pc->mask = size - 1;
+        pc->pid = malloc((size_t)n * sizeof *pc->pid);
+        pc->blk = malloc((size_t)n * sizeof *pc->blk);
+        pc->ref = malloc((size_t)n * sizeof *pc->ref);
+        pc->prev = malloc((size_t)n * sizeof *pc->prev);
+        pc->next = malloc((size_t)n * sizeof *pc->next);
+        pc->table = malloc((size_t)size * sizeof *pc->table);
+        if (!pc->pid || !pc->blk || !pc->ref || !pc->prev || !pc->next || !pc->table)
+            return -1;
+    }
+    pc->n = n;
+    memset(pc->table, 0xff, ((size_t)pc->mask + 1) * sizeof *pc->table);
+    for (uint32_t e = 0; e < n; e++)
+        pc->next[e] = e + 1 < n ? e + 1 : NONE;
+    pc->free_head = n ? 0 : NONE;
+    pc->lru_head = pc->lru_tail = NONE;
+    pc->evictable = pc->held = pc->refs = 0;
+    return 0;
+}
+
+void serve_kv_pc_free(serve_replica *r)
+{
+    serve_pcache *pc = &r->pc;
+    free(pc->pid);
+    free(pc->blk);
+    free(pc->ref);
+    free(pc->prev);
+    free(pc->next);
+    free(pc->table);
+    memset(pc, 0, sizeof *pc);
+}
+
+/* --- decode stretches ------------------------------------------------------------------ */
 
 /* KV blocks the decoders need, beyond those held, to run k steps. */
 static uint64_t growth_blocks(const serve_sim *s, const serve_replica *r, uint32_t k)
@@ -18,12 +273,13 @@ static uint64_t growth_blocks(const serve_sim *s, const serve_replica *r, uint32
 
 uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t k_max)
 {
-    if (growth_blocks(s, r, k_max) <= r->free_blocks)
+    uint64_t avail = serve_kv_available(r);
+    if (growth_blocks(s, r, k_max) <= avail)
         return k_max;
     uint32_t lo = 1, hi = k_max - 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
-        if (growth_blocks(s, r, mid) <= r->free_blocks)
+        if (growth_blocks(s, r, mid) <= avail)
             lo = mid;
         else
             hi = mid - 1;
@@ -33,27 +289,37 @@ uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t
 
 uint64_t serve_kv_used_at_step(const serve_sim *s, const serve_replica *r, uint32_t k, uint32_t j)
 {
-    uint64_t used = 0;
+    /* In modular arithmetic this is the decoders' blocks at step j plus everyone else's,
+     * today's formula, and it holds with shared blocks too. */
+    uint64_t used = serve_kv_used(s, r);
     for (uint32_t i = 0; i < r->ndec; i++) {
         const serve_slot *q = &s->slots[r->dec_slot[i]];
+        used -= q->blocks;
         used += serve_kv_blocks_for(s, q->ctx - k + j);
     }
-    uint64_t others = s->cfg->kv_blocks - r->free_blocks;
-    for (uint32_t i = 0; i < r->ndec; i++)
-        others -= s->slots[r->dec_slot[i]].blocks;
-    return used + others;
+    return used;
 }
+
+/* --- tests ----------------------------------------------------------------------------- */
 
 void serve_kv_check(serve_sim *s, const serve_replica *r)
 {
-    uint64_t held = 0;
+    const serve_pcache *pc = &r->pc;
+    uint64_t own = 0, regs = 0;
     for (uint32_t i = 0; i < r->nrun; i++) {
         const serve_slot *q = &s->slots[r->run[i]];
-        held += q->blocks;
+        own += q->blocks - q->reg;
+        regs += q->reg;
         if (q->blocks != s->sched->blocks_held(s, q) || q->gen > q->output ||
-            q->prefilled > q->target)
+            q->prefilled > q->target || q->reg > q->blocks)
             s->res->invariant_violations++;
+        for (uint32_t j = 0; j < q->reg; j++) {
+            uint32_t e = find(pc, q->pid, j);
+            if (e == NONE || pc->ref[e] == 0)
+                s->res->invariant_violations++;
+        }
     }
-    if (held + r->free_blocks != s->cfg->kv_blocks || r->free_blocks > s->cfg->kv_blocks)
+    if (own + pc->held + pc->evictable + r->free_blocks != s->cfg->kv_blocks ||
+        r->free_blocks > s->cfg->kv_blocks || regs != pc->refs)
         s->res->invariant_violations++;
 }

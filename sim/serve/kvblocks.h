@@ -1,8 +1,25 @@
 /*
- * kvblocks: a replica's paged KV cache. Blocks of block_size tokens are taken by running
- * requests and given back when they finish or are preempted; these functions keep the
- * replica's free count, the request's holding and the collector's count of used blocks
- * in step (the invariant in state.h). This is where prefix caching will share blocks.
+ * kvblocks: a replica's paged KV cache and its prefix cache, as vLLM's V1 engine keeps
+ * them. Blocks of block_size tokens are taken by running requests and given back when
+ * they finish or are preempted; these functions keep the replica's counts, the request's
+ * holding and the collector's count of used blocks in step (the invariant in state.h).
+ *
+ * Prefix caching (serve_config.prefix_caching, continuous batching): block j (tokens
+ * [jB, (j+1)B)) of a request with prefix_id != 0 and (j+1)B <= shared_tokens holds
+ * content of the stream prefix_id that every request of that prefix_id shares, so it is
+ * cached under the key (prefix_id, j). That key stands for vLLM's hash chained over the
+ * block and its predecessors: a stream's content at block j is fixed, so the chain of the
+ * first j + 1 blocks is the same exactly when the key is. Only full blocks are cached. A
+ * block outside the shared tokens is the request's own and is never hit by another
+ * request (vLLM would also hit a preempted request's own blocks when it is readmitted; not
+ * modelled yet).
+ *
+ * A cached block is held with a reference count by every running request using it, and
+ * counts once in memory. When the last holder lets go it stays cached but evictable, on a
+ * least-recently-used list; taking blocks uses free ones first, then evicts from the
+ * least recently used end. Blocks become cached when a prefill chunk fills them, and when
+ * a request lets go of its blocks (what its decode steps filled: decode steps only grow a
+ * request's own blocks, which keeps decode stretches exact).
  */
 #ifndef CAPSIM_SERVE_KVBLOCKS_H
 #define CAPSIM_SERVE_KVBLOCKS_H
@@ -18,43 +35,77 @@ static inline uint32_t serve_kv_blocks_for(const serve_sim *s, uint64_t tokens)
     return (uint32_t)((tokens + s->cfg->block_size - 1) / s->cfg->block_size);
 }
 
-/* Request q on replica r takes n more blocks; they must be free. */
+/* Blocks replica r can give to a request: the free ones and the evictable cached ones. */
+static inline uint64_t serve_kv_available(const serve_replica *r)
+{
+    return r->free_blocks + r->pc.evictable;
+}
+
+/* Blocks in use on replica r, each shared block once. */
+static inline uint64_t serve_kv_used(const serve_sim *s, const serve_replica *r)
+{
+    return s->cfg->kv_blocks - serve_kv_available(r);
+}
+
+/* Evicts n least recently used cached blocks of replica r, making them free. */
+void serve_kv_evict(serve_sim *s, serve_replica *r, uint64_t n);
+
+/* Request q on replica r takes n more blocks of its own; they must be available. */
 static inline void serve_kv_take(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t n)
 {
-    assert(r->free_blocks >= n);
+    assert(serve_kv_available(r) >= n);
+    if (n > r->free_blocks)
+        serve_kv_evict(s, r, n - r->free_blocks);
     r->free_blocks -= n;
     q->blocks += n;
     s->met.kv_used += n;
-    uint64_t used = s->cfg->kv_blocks - r->free_blocks;
+    uint64_t used = serve_kv_used(s, r);
     if (used > s->res->max_blocks_used)
         s->res->max_blocks_used = used;
 }
 
-/* Request q gives back every block it holds (it finished, or is preempted). */
-static inline void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q)
-{
-    r->free_blocks += q->blocks;
-    s->met.kv_used -= q->blocks;
-    q->blocks = 0;
-}
+/* Request q gives back every block it holds (it finished, or is preempted): the full
+ * cacheable ones it computed are cached first; shared ones stay with their other holders. */
+void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q);
+
+/* The leading blocks of waiting request q (ctx 0) cached on replica r: the longest run of
+ * cached keys from block 0, at most floor((target - 1) / block_size) blocks so that its last
+ * token is computed. *idle gets how many of them no request holds (taking them makes
+ * them unavailable to others). 0 with prefix caching off. */
+uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
+                       uint32_t *idle);
+
+/* Request q takes the h cached blocks serve_kv_hits found: it holds them, and its prefill
+ * starts after them. */
+void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h);
+
+/* Caches the full cacheable blocks request q has computed and not yet cached (a copy of
+ * one another request cached first stays q's own, and so do the blocks after it). */
+void serve_kv_register(serve_sim *s, serve_replica *r, serve_slot *q);
 
 /* Share of replica r's cache in use. */
 static inline double serve_kv_fraction(const serve_sim *s, const serve_replica *r)
 {
-    return 1.0 - (double)r->free_blocks / (double)s->cfg->kv_blocks;
+    return 1.0 - (double)serve_kv_available(r) / (double)s->cfg->kv_blocks;
 }
 
 /* Largest k <= k_max such that the decoders of the step in flight can run k steps with
- * the blocks they hold plus the free ones (the block need grows with k). At least 1. */
+ * the blocks they hold plus the available ones (the block need grows with k). At least 1. */
 uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t k_max);
 
 /* Blocks in use on replica r at the start of step j (1-based) of the stretch of k steps
- * in flight, once its growth has been applied: the decoders' at that step plus every
- * other request's. */
+ * in flight, once its growth has been applied: the blocks in use less the decoders'
+ * growth after that step (growth is always the decoders' own blocks). */
 uint64_t serve_kv_used_at_step(const serve_sim *s, const serve_replica *r, uint32_t k, uint32_t j);
 
-/* Tests: free blocks plus blocks held add up to the cache, and each running request
- * holds what its scheduler says it needs; counts violations in the result. */
+/* Sets up replica r's prefix cache for a replication (on: entries for every block).
+ * Returns 0, or -1 if out of memory; serve_kv_pc_free frees it. */
+int serve_kv_pc_reset(serve_sim *s, serve_replica *r);
+void serve_kv_pc_free(serve_replica *r);
+
+/* Tests: free blocks, evictable cached blocks and distinct blocks held add up to the
+ * cache, each running request holds what its scheduler says it needs and the cached keys
+ * it counts, and reference counts add up; counts violations in the result. */
 void serve_kv_check(serve_sim *s, const serve_replica *r);
 
 #endif

@@ -36,6 +36,7 @@ void serve_metrics_reset(serve_metrics *m, uint64_t warm, int rep_index)
     m->t_last_done = 0;
     m->last_t = 0;
     m->in_system = m->busy_replicas = m->running_seqs = m->kv_used = 0;
+    m->pc_prompt = m->pc_hit = m->pc_saved = m->pc_evictions = 0;
     memset(&m->acc, 0, sizeof m->acc);
     memset(&m->snap, 0, sizeof m->snap);
     m->t_last_arrival = 0;

@@ -3,7 +3,9 @@
  * recompute, as vLLM schedules. Every step decodes each running request and fills the
  * rest of the token budget with prefill (chunks of it, with chunked prefill); a request
  * holds the blocks of the tokens whose KV is cached, and takes one more as it crosses a
- * block boundary. When blocks run out the newest running request is preempted.
+ * block boundary. When blocks run out the newest running request is preempted. With
+ * prefix caching a request admitted with its leading blocks cached shares them and
+ * prefills only the rest (kvblocks.h).
  */
 #include <string.h>
 
@@ -44,7 +46,10 @@ static int admit(serve_sim *s, serve_replica *r, uint32_t *budget, double now)
     while (r->waiting.len > 0 && r->nrun<c->max_num_seqs && * budget> 0) {
         uint32_t id = serve_ring_peek(&r->waiting);
         serve_slot *q = &s->slots[id];
-        uint32_t want = q->target - q->prefilled;
+        /* Its leading blocks already cached are shared, and its prefill starts after them. */
+        uint32_t idle;
+        uint32_t hit = serve_kv_hits(s, r, q, &idle);
+        uint32_t want = q->target - q->prefilled - hit * c->block_size;
         uint32_t chunk = want;
         if (c->chunked_prefill) {
             if (chunk > *budget)
@@ -52,13 +57,16 @@ static int admit(serve_sim *s, serve_replica *r, uint32_t *budget, double now)
         } else if (chunk > *budget && r->npre > 0) {
             break; /* does not fit in this step's budget; it goes first next step */
         }
-        uint32_t need = serve_kv_blocks_for(s, (uint64_t)q->ctx + chunk) - q->blocks;
-        if (need > r->free_blocks)
+        uint32_t need =
+            serve_kv_blocks_for(s, (uint64_t)(q->ctx + hit * c->block_size) + chunk) - hit;
+        if ((uint64_t)need + idle > serve_kv_available(r))
             break;
         sim_ring_pop(&r->waiting);
-        serve_kv_take(s, r, q, need);
         if (q->preemptions == 0 && q->prefilled == 0)
             q->sched_s = now; /* first scheduled; a preempted request keeps its time */
+        if (hit > 0)
+            serve_kv_share(s, r, q, hit);
+        serve_kv_take(s, r, q, need);
         r->run[r->nrun++] = id;
         s->met.running_seqs++;
         r->pre_slot[r->npre] = id;
@@ -81,7 +89,7 @@ static int add_decodes(serve_sim *s, serve_replica *r, uint32_t *budget)
         /* It holds ceil(ctx / block) blocks; one more only when ctx fills them. */
         uint32_t need = (uint64_t)q->blocks * s->cfg->block_size == q->ctx ? 1u : 0u;
         int self_preempted = 0;
-        while (need > r->free_blocks) {
+        while (need > serve_kv_available(r)) {
             uint32_t last = r->nrun - 1;
             if (preempt(s, r, last) != 0)
                 return -1;
@@ -112,7 +120,7 @@ static void add_prefill_chunks(serve_sim *s, serve_replica *r, uint32_t *budget)
         if (chunk > *budget)
             chunk = *budget;
         uint32_t need = serve_kv_blocks_for(s, (uint64_t)q->ctx + chunk) - q->blocks;
-        if (need > r->free_blocks)
+        if (need > serve_kv_available(r))
             break;
         serve_kv_take(s, r, q, need);
         r->pre_slot[r->npre] = id;

@@ -26,6 +26,8 @@
 #define SERVE_UNIT(name, unit) unit,
 const char *const serve_metric_names[SM_COUNT] = {SERVE_METRICS(SERVE_NAME)};
 const char *const serve_metric_units[SM_COUNT] = {SERVE_METRICS(SERVE_UNIT)};
+const char *const serve_prefix_names[SP_COUNT] = {SERVE_PREFIX_METRICS(SERVE_NAME)};
+const char *const serve_prefix_units[SP_COUNT] = {SERVE_PREFIX_METRICS(SERVE_UNIT)};
 #undef SERVE_NAME
 #undef SERVE_UNIT
 
@@ -123,6 +125,7 @@ static int apply_step(serve_sim *s, serve_replica *r, double now)
         q->prefilled += r->pre_chunk[k];
         q->ctx += r->pre_chunk[k];
         tokens_in += r->pre_chunk[k];
+        serve_kv_register(s, r, q);
         if (q->prefilled == q->target) {
             produce(s, q, now);
             tokens_out++;
@@ -243,6 +246,8 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     q->output = rq->output_tokens;
     q->target = rq->prompt_tokens;
     q->cls = rq->cls;
+    q->pid = rq->prefix_id;
+    q->shared = rq->prefix_id != 0 ? rq->shared_tokens : 0;
     q->replica = ri;
     q->user = user;
     serve_replica *r = &s->rep[ri];
@@ -294,7 +299,7 @@ static int time_series_on(const serve_config *c, int rep_index)
     return rep_index == 0 && c->timeseries_out && c->sample_interval_s > 0;
 }
 
-static void reset(serve_sim *s, int rep_index)
+static int reset(serve_sim *s, int rep_index)
 {
     const serve_config *c = s->cfg;
     sim_engine_reset(&s->eng);
@@ -306,6 +311,8 @@ static void reset(serve_sim *s, int rep_index)
         r->busy = 0;
         r->outstanding_tokens = 0;
         r->k = 0;
+        if (serve_kv_pc_reset(s, r) != 0)
+            return -1;
     }
     s->n_slots = 0;
     s->free_head = UINT32_MAX;
@@ -316,6 +323,7 @@ static void reset(serve_sim *s, int rep_index)
     serve_metrics_reset(&s->met, s->warm, rep_index);
     /* Replication 0's time series samples mid-stretch, so it steps one by one. */
     s->jump_ok = c->jump && !time_series_on(c, rep_index);
+    return 0;
 }
 
 /* Handles one event. */
@@ -345,7 +353,10 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
                    size_t errlen)
 {
     const serve_config *c = s->cfg;
-    reset(s, rep_index);
+    if (reset(s, rep_index) != 0) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
     /* The result's counters run over every replication: this one's are the increase. */
     const uint64_t offered0 = s->res->offered, finished0 = s->res->finished,
                    refused0 = s->res->rejected;
@@ -360,8 +371,15 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
         for (uint32_t u = 0; rc == 0 && u < c->wl.users; u++)
             rc = user_thinks(s, u, 0.0);
     } else {
-        if ((s->src = serve_source_open(c, seeds, s->n_total, err, errlen)) == NULL)
+        if (c->source_open)
+            s->src = c->source_open(c->source_arg, seeds);
+        else
+            s->src = serve_source_open(c, seeds, s->n_total, err, errlen);
+        if (s->src == NULL) {
+            if (c->source_open)
+                util_errf(err, errlen, "the test source did not open");
             return -1;
+        }
         rc = pull_next(s, err, errlen);
     }
     if (rc == 0 && time_series_on(c, rep_index))
@@ -400,7 +418,8 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
     double *row = malloc(SM_COUNT * sizeof *row);
     double *cls_att = malloc((ncls ? ncls : 1) * reps * sizeof *cls_att);
     double *cls_share = malloc((ncls ? ncls : 1) * reps * sizeof *cls_share);
-    int ok = row != NULL && cls_att && cls_share;
+    double *pre = malloc(SP_COUNT * reps * sizeof *pre);
+    int ok = row != NULL && cls_att && cls_share && pre;
     if (!ok)
         util_errf(err, errlen, "out of memory");
     for (size_t r = 0; ok && r < reps; r++) {
@@ -410,6 +429,10 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         for (size_t m = 0; m < SM_COUNT; m++)
             res->per_rep[m * reps + r] = row[m];
         const serve_metrics *met = &s->met;
+        pre[SP_prefix_hit_rate * reps + r] =
+            met->pc_prompt ? (double)met->pc_hit / (double)met->pc_prompt : NAN;
+        pre[SP_prefill_tokens_saved * reps + r] = (double)met->pc_saved;
+        pre[SP_prefix_evictions * reps + r] = (double)met->pc_evictions;
         for (uint32_t k = 0; k < ncls; k++) {
             cls_att[k * reps + r] =
                 met->cls_done[k] ? 100.0 * (double)met->cls_met[k] / (double)met->cls_done[k] : NAN;
@@ -425,6 +448,10 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         res->class_attainment[k] = stats_ci95(cls_att + k * reps, reps);
         res->class_share[k] = stats_ci95(cls_share + k * reps, reps);
     }
+    res->prefix_on = c->prefix_caching && s->sched->kv_grows;
+    for (size_t m = 0; ok && m < SP_COUNT; m++)
+        res->prefix[m] = stats_ci95(pre + m * reps, reps);
+    free(pre);
     free(row);
     free(cls_att);
     free(cls_share);

@@ -84,6 +84,13 @@ typedef struct serve_config {
     double price_usd_per_gpu_hour; /* NAN if unknown */
     int jump;                      /* advance unchanging decode stretches in one event */
     int check_invariants;          /* tests: verify KV accounting after every step (slow) */
+    /* Prefix caching (continuous batching; sim/serve/kvblocks.h): full KV blocks of shared
+     * content stay cached and are reused by later requests. Off: today's results. */
+    int prefix_caching;
+    /* Tests: when set, each replication's requests come from source_open(source_arg, the
+     * replication's seeds) instead of the workload (wl.requests must give their number). */
+    reqsrc *(*source_open)(void *arg, const unsigned long *seeds);
+    void *source_arg;
     FILE *requests_out;            /* optional per-request rows (all replications) */
     FILE *timeseries_out;          /* optional samples of replication 0 */
     double sample_interval_s;
@@ -143,6 +150,22 @@ typedef enum serve_metric { SERVE_METRICS(SERVE_ENUM) SM_COUNT } serve_metric;
 extern const char *const serve_metric_names[SM_COUNT];
 extern const char *const serve_metric_units[SM_COUNT];
 
+/* Prefix-cache figures (with prefix caching on; not in SERVE_METRICS, so that a run with
+ * it off writes today's columns): the share of measured requests' prompt tokens served
+ * from the cache at their first admission, the prefill tokens every admission took from
+ * the cache (per replication), and the cached blocks evicted (per replication). */
+#define SERVE_PREFIX_METRICS(X)                                                                    \
+    X(prefix_hit_rate, "fraction")                                                                 \
+    X(prefill_tokens_saved, "tokens")                                                              \
+    X(prefix_evictions, "count")
+
+#define SERVE_PREFIX_ENUM(name, unit) SP_##name,
+typedef enum serve_prefix_metric { SERVE_PREFIX_METRICS(SERVE_PREFIX_ENUM) SP_COUNT } serve_prefix_metric;
+#undef SERVE_PREFIX_ENUM
+
+extern const char *const serve_prefix_names[SP_COUNT];
+extern const char *const serve_prefix_units[SP_COUNT];
+
 typedef struct serve_result {
     stats_ci metric[SM_COUNT];
     double *per_rep;      /* per_rep[m * replications + r]; owned */
@@ -167,6 +190,8 @@ typedef struct serve_result {
     uint64_t preemptions;
     uint64_t max_blocks_used;      /* most KV blocks held on one replica at once */
     uint64_t invariant_violations; /* with check_invariants */
+    int prefix_on;                 /* prefix caching was on (prefix below is set) */
+    stats_ci prefix[SP_COUNT];
 } serve_result;
 
 /* The reported metric a target names: e.g. (SLO_TTFT, 99) -> SM_p99_ttft_ms; pct 0 is the

@@ -4,6 +4,8 @@
  */
 #include "sim/serve/state.h"
 
+#include "sim/serve/kvblocks.h"
+
 #include <stdlib.h>
 
 #include "sim/base/util.h"
@@ -12,6 +14,11 @@ int serve_state_check_config(const serve_config *c, char *err, size_t errlen)
 {
     if (c->replicas < 1 || c->replicas > 100000) {
         util_errf(err, errlen, "replicas %u: expected 1 to 100000", c->replicas);
+        return -1;
+    }
+    if (c->prefix_caching && c->kv_blocks >= (1u << 30)) {
+        util_errf(err, errlen, "prefix caching: %llu KV blocks per replica: expected fewer than 2^30",
+                  (unsigned long long)c->kv_blocks);
         return -1;
     }
     if (c->max_num_seqs < 1) {
@@ -84,6 +91,7 @@ void serve_state_free(serve_sim *s)
         rng_free(s->rep[i].noise);
         rng_free(s->rep[i].noise_saved);
         free(s->rep[i].end_s);
+        serve_kv_pc_free(&s->rep[i]);
     }
     free(s->rep);
     free(s->slots);

@@ -4,7 +4,8 @@
  * metrics collector). Not part of the library's interface.
  *
  * Invariants of a replica while a replication runs:
- *   - free_blocks + sum of blocks held by its running requests = kv_blocks;
+ *   - free_blocks + evictable cached blocks + distinct blocks held by its running requests
+ *     = kv_blocks (a cached block shared by several requests counts once; kvblocks.h);
  *   - a running request holds the blocks its scheduler says it needs (the scheduler's
  *     blocks_held operation): ceil(ctx / block_size) under continuous batching, where ctx
  *     counts the tokens whose KV is cached, or its whole sequence under static batching;
@@ -34,17 +35,39 @@ typedef struct serve_slot {
     uint32_t ctx;       /* tokens whose KV is cached */
     uint32_t target;    /* tokens to prefill in this attempt: prompt + gen at admission */
     uint32_t prefilled; /* of target, done */
-    uint32_t blocks;    /* KV blocks held */
+    uint32_t blocks;    /* KV blocks held, shared ones included */
+    uint32_t reg;       /* of those, the leading ones held through the prefix cache */
+    uint32_t shared;    /* leading tokens of the content stream pid (request.shared_tokens) */
+    uint64_t pid;       /* the shared content stream (request.prefix_id); 0: none */
     uint32_t cls, preemptions, replica;
     uint32_t user; /* closed loop: the user who sent it; UINT32_MAX in an open workload */
     uint32_t next_free;
 } serve_slot;
 
+/* A replica's prefix cache (kvblocks.h): an entry per KV block whose content is cached,
+ * keyed by (prefix id, block index in the stream), found through an open-addressing table
+ * and, while no request holds it, on an intrusive least-recently-used list. Entries not
+ * in use are chained through next. n = 0: prefix caching is off. */
+typedef struct serve_pcache {
+    uint32_t n;      /* entries: the replica's KV blocks */
+    uint64_t *pid;   /* key of each entry */
+    uint32_t *blk;   /* key: block index within the stream */
+    uint32_t *ref;   /* running requests holding it */
+    uint32_t *prev, *next;
+    uint32_t lru_head, lru_tail, free_head;
+    uint32_t *table; /* entry ids; UINT32_MAX empty */
+    uint32_t mask;   /* table size - 1 (a power of two >= 2n) */
+    uint64_t evictable; /* entries on the LRU list (cached, held by no request) */
+    uint64_t held;      /* entries held by some request (ref > 0) */
+    uint64_t refs;      /* sum of ref */
+} serve_pcache;
+
 typedef struct serve_replica {
     sim_ring waiting; /* slot ids; preempted requests go back to the front */
     uint32_t *run;    /* running slot ids in admission order (newest last) */
     uint32_t nrun;
-    uint64_t free_blocks;
+    uint64_t free_blocks; /* blocks with no content: neither held nor cached */
+    serve_pcache pc;
     int busy;
     double step_start_s;
     uint32_t *pre_slot, *pre_chunk, npre; /* prefill chunks of the step in flight */
