@@ -599,6 +599,217 @@ static void test_conservation_check(void)
     CHECK_CONTAINS(err, "11 requests, 10 offered");
 }
 
+/* --- prefix caching --------------------------------------------------------------------- */
+
+/* A scripted workload: the same requests, in order, every replication. */
+typedef struct script_src {
+    reqsrc base;
+    const request *rq;
+    size_t n, i;
+} script_src;
+
+static int script_next(reqsrc *s, request *out, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    script_src *p = (script_src *)s;
+    if (p->i == p->n)
+        return 0;
+    *out = p->rq[p->i++];
+    return 1;
+}
+
+static void script_close(reqsrc *s)
+{
+    (void)s; /* the test owns it */
+}
+
+static const reqsrc_ops SCRIPT_OPS = {script_next, script_close};
+
+static reqsrc *script_open(void *arg, const unsigned long *seeds)
+{
+    (void)seeds;
+    script_src *p = arg;
+    p->base.ops = &SCRIPT_OPS;
+    p->i = 0;
+    return &p->base;
+}
+
+/* Runs the scripted requests once (no warm-up) on one replica of kv_blocks blocks of 16
+ * tokens, with prefix caching on or off. */
+static void run_script(const request *rq, size_t n, uint64_t kv_blocks, int on, serve_result *r)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=1", "lognormal:mean=500,cv=1", "lognormal:mean=100,cv=1", n);
+    script_src src = {.rq = rq, .n = n};
+    f.cfg.source_open = script_open;
+    f.cfg.source_arg = &src;
+    f.cfg.kv_blocks = kv_blocks;
+    f.cfg.prefix_caching = on;
+    f.cfg.replications = 1;
+    f.cfg.warmup_fraction = 0;
+    char err[256] = "";
+    CHECK_EQ_INT(serve_run(&f.cfg, r, err, sizeof err), 0);
+    CHECK_EQ_U64(r->finished, n);
+    CHECK_EQ_U64(r->invariant_violations, 0);
+    CHECK_EQ_INT(r->prefix_on, on);
+    fixture_fini(&f);
+}
+
+/* G groups of shared prefix S; a second apart, so each request has finished before the
+ * next arrives and every one after its group's first hits the whole prefix (capped at the
+ * full blocks of S): hit rate (N - G) x floor(S/B) x B / prompt tokens, exactly. */
+static void check_groups(uint32_t S)
+{
+    enum { G = 3, N = 12 };
+    request rq[N];
+    uint64_t prompt = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        rq[i] = (request){.arrival_s = i, .prompt_tokens = S + 37 + 11 * i, .output_tokens = 20,
+                          .prefix_id = 100 + i % G, .shared_tokens = S};
+        prompt += rq[i].prompt_tokens;
+    }
+    serve_result r;
+    run_script(rq, N, 20000, 1, &r);
+    uint64_t hit = (uint64_t)(N - G) * (S / 16) * 16;
+    CHECK_EQ_DBL(r.prefix[SP_prefix_hit_rate].mean, (double)hit / (double)prompt);
+    CHECK_EQ_DBL(r.prefix[SP_prefill_tokens_saved].mean, (double)hit);
+    CHECK_EQ_DBL(r.prefix[SP_prefix_evictions].mean, 0);
+    serve_result_fini(&r);
+}
+
+static void test_prefix_groups(void)
+{
+    check_groups(256); /* a multiple of the block size */
+    check_groups(250); /* not: 15 blocks (240 tokens) hit */
+}
+
+/* A session of turns, each arriving after the previous finished, whose prompt is the
+ * conversation so far (previous prompt and answer) plus a new message; each turn's whole
+ * sequence is the session's stream (shared_tokens = prompt + answer, as the next turn
+ * repeats it). The last answer token's KV is never computed (it is not fed back), so
+ * lengths are chosen with prompt + answer = 1 modulo the block size: everything else
+ * the previous turn computed is in full blocks, and each later turn computes its new
+ * message plus that one token; turn 4 has no new message (its whole prompt is cached)
+ * and computes 1 token. Caching on also lowers the mean TTFT. */
+static void test_prefix_session(void)
+{
+    static const uint32_t msg[] = {161, 48, 64, 0, 96}, out[] = {32, 16, 64, 32, 16};
+    enum { T = 5 };
+    request rq[T];
+    uint32_t conv = 0; /* prompt and answer of the previous turn */
+    uint64_t prompt = 0, want_computed = 0;
+    for (uint32_t t = 0; t < T; t++) {
+        uint32_t p = conv + msg[t];
+        rq[t] = (request){.arrival_s = 2.0 * t, .prompt_tokens = p, .output_tokens = out[t],
+                          .prefix_id = 9, .shared_tokens = p + out[t]};
+        prompt += p;
+        want_computed += msg[t] + (t > 0);
+        conv = p + out[t];
+    }
+    serve_result on, off;
+    run_script(rq, T, 20000, 1, &on);
+    run_script(rq, T, 20000, 0, &off);
+    CHECK_EQ_DBL((double)prompt - on.prefix[SP_prefill_tokens_saved].mean,
+                 (double)want_computed);
+    CHECK(on.metric[SM_mean_ttft_ms].mean < off.metric[SM_mean_ttft_ms].mean);
+    printf("prefix session: hit rate %.4f, mean TTFT on %.3f ms, off %.3f ms\n",
+           on.prefix[SP_prefix_hit_rate].mean, on.metric[SM_mean_ttft_ms].mean,
+           off.metric[SM_mean_ttft_ms].mean);
+    serve_result_fini(&on);
+    serve_result_fini(&off);
+}
+
+/* LRU against a cache of 8 blocks: requests of 33 prompt tokens (2 full shared blocks
+ * and 1 of their own) and one output token, one at a time. By hand (LRU list, least
+ * recent first; a request frees its last block first):
+ *   A, B, C miss            [A1 A0 B1 B0 C1 C0], 2 free
+ *   A hits 2 blocks         [B1 B0 C1 C0 A1 A0], 2 free
+ *   D misses, evicts B1     [B0 C1 C0 A1 A0 D1 D0], 1 free
+ *   B hits B0, evicts C1    [C0 A1 A0 D1 D0 B1 B0], 1 free
+ *   C hits C0, evicts A1    [A0 D1 D0 B1 B0 C1 C0], 1 free
+ *   A hits A0 (A1 is gone), evicts D1
+ * so 32 + 16 + 16 + 16 tokens hit and 4 blocks are evicted. */
+static void test_prefix_lru(void)
+{
+    static const uint64_t who[] = {1, 2, 3, 1, 4, 2, 3, 1};
+    enum { N = sizeof who / sizeof who[0] };
+    request rq[N];
+    for (uint32_t i = 0; i < N; i++)
+        rq[i] = (request){.arrival_s = i, .prompt_tokens = 33, .output_tokens = 1,
+                          .prefix_id = who[i], .shared_tokens = 32};
+    serve_result r;
+    run_script(rq, N, 8, 1, &r);
+    CHECK_EQ_DBL(r.prefix[SP_prefill_tokens_saved].mean, 80);
+    CHECK_EQ_DBL(r.prefix[SP_prefix_hit_rate].mean, 80.0 / (33.0 * N));
+    CHECK_EQ_DBL(r.prefix[SP_prefix_evictions].mean, 4);
+    CHECK_LE(r.max_blocks_used, 8);
+    serve_result_fini(&r);
+}
+
+/* A small cache under heavy load with shared prefixes: preemptions happen, the invariants
+ * (free + evictable + distinct held = total, references add up, each request holds its
+ * cached keys) hold after every step, and every request finishes. */
+static void test_prefix_conservation(void)
+{
+    enum { N = 600 };
+    static request rq[N];
+    uint64_t x = 12345;
+    for (uint32_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t g = (uint32_t)(x >> 60) % 5, S = 48 + 40 * g;
+        rq[i] = (request){.arrival_s = 0.01 * i,
+                          .prompt_tokens = S + 1 + (uint32_t)(x >> 40) % 200,
+                          .output_tokens = 1 + (uint32_t)(x >> 20) % 150,
+                          .prefix_id = g == 4 ? 0 : g + 1,
+                          .shared_tokens = g == 4 ? 0 : S + (uint32_t)(x >> 33) % 3};
+    }
+    serve_result r;
+    run_script(rq, N, 160, 1, &r);
+    CHECK(r.preemptions > 0);
+    CHECK(r.prefix[SP_prefill_tokens_saved].mean > 0);
+    CHECK(r.prefix[SP_prefix_evictions].mean > 0);
+    CHECK_LE(r.max_blocks_used, 160);
+    CHECK_EQ_U64(r.tokens_out, r.tokens_asked);
+    serve_result_fini(&r);
+}
+
+/* With nothing shared (prefix_id 0 everywhere), caching on gives the same bytes as off,
+ * with and without preemption. */
+static void test_prefix_off_same(void)
+{
+    for (int small = 0; small < 2; small++) {
+        char *out[2];
+        size_t len[2];
+        double ttft[2];
+        for (int on = 0; on < 2; on++) {
+            fixture f;
+            fixture_init(&f, "poisson:rate=30", "lognormal:mean=500,cv=1",
+                         "lognormal:mean=100,cv=1", 600);
+            if (small)
+                f.cfg.kv_blocks = 300;
+            f.cfg.prefix_caching = on;
+            f.cfg.requests_out = tmpfile();
+            serve_result r;
+            char err[256];
+            CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+            CHECK_EQ_U64(r.invariant_violations, 0);
+            if (small)
+                CHECK(r.preemptions > 0);
+            out[on] = slurp(f.cfg.requests_out, &len[on]);
+            ttft[on] = r.metric[SM_mean_ttft_ms].mean;
+            fclose(f.cfg.requests_out);
+            serve_result_fini(&r);
+            fixture_fini(&f);
+        }
+        CHECK_EQ_U64(len[0], len[1]);
+        CHECK(len[0] == len[1] && memcmp(out[0], out[1], len[0]) == 0);
+        CHECK_EQ_DBL(ttft[0], ttft[1]);
+        free(out[0]);
+        free(out[1]);
+    }
+}
+
 /* Releases the catalog the tests share; listed last. */
 static void teardown(void)
 {
@@ -611,4 +822,6 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
           TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
-          TEST(test_static_token_budget), TEST(test_conservation_check), TEARDOWN(teardown))
+          TEST(test_static_token_budget), TEST(test_conservation_check), TEST(test_prefix_groups), TEST(test_prefix_session),
+          TEST(test_prefix_lru), TEST(test_prefix_conservation), TEST(test_prefix_off_same),
+          TEARDOWN(teardown))

@@ -204,13 +204,8 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
     uint32_t tokens = h * s->cfg->block_size;
     q->ctx = q->prefilled = tokens;
     r->outstanding_tokens -= tokens;
-    if (q->index >= s->warm) {
+    if (q->index >= s->warm)
         s->met.pc_saved += tokens;
-        if (q->preemptions == 0) {
-            s->met.pc_prompt += q->prompt;
-            s->met.pc_hit += tokens;
-        }
-    }
     uint64_t used = serve_kv_used(s, r);
     if (used > s->res->max_blocks_used)
         s->res->max_blocks_used = used;

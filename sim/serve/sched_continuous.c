@@ -64,6 +64,10 @@ static int admit(serve_sim *s, serve_replica *r, uint32_t *budget, double now)
         sim_ring_pop(&r->waiting);
         if (q->preemptions == 0 && q->prefilled == 0)
             q->sched_s = now; /* first scheduled; a preempted request keeps its time */
+        if (q->preemptions == 0 && q->index >= s->warm) {
+            s->met.pc_prompt += q->prompt; /* the hit rate's measure: first admissions */
+            s->met.pc_hit += (uint64_t)hit * c->block_size;
+        }
         if (hit > 0)
             serve_kv_share(s, r, q, hit);
         serve_kv_take(s, r, q, need);
