@@ -8,7 +8,13 @@
  *  (b) 10^5 such requests on one replica at 17 req/s, near its saturation (~19 req/s);
  *  (c) 10^4 requests with long outputs (mean 2,000 tokens) at 1 req/s on one replica,
  *      where decode stretches are long and advancing them in one event pays most.
- * Each is run with decode stretches advanced in one event (the default) and step by step.
+ * Each is run with decode stretches advanced in one event (the default) and step by step,
+ * with prefix caching on (the default) and off; these workloads share nothing, so the
+ * difference is the block manager's overhead.
+ *  (d) a shared-prefix workload in the style of inference-perf's shared_prefix generator:
+ *      8 groups whose requests share a 200-token system prompt, a 400-token question each,
+ *      output lognormal mean 200 cv 1, Poisson at 8 and 20 req/s on one replica, 2 x 10^4
+ *      requests; prefix caching off and on, with its hit rate and mean TTFT.
  *
  * usage: bench_serve [--scale F] [--step-model SPEC]
  *   F multiplies the request counts (default 1); SPEC is capsim run's --step-model (default
@@ -16,6 +22,7 @@
  *   roofline of the same stack).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +39,99 @@ static double wall_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* (d): requests of G groups sharing a system prompt, Poisson arrivals. */
+typedef struct shared_src {
+    reqsrc base;
+    gsl_rng *g;
+    dist output;
+    double rate, t;
+    uint64_t left;
+} shared_src;
+
+enum { SHARED_GROUPS = 8, SHARED_SYSTEM = 200, SHARED_QUESTION = 400 };
+
+static int shared_next(reqsrc *s, request *out, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    shared_src *p = (shared_src *)s;
+    if (p->left == 0)
+        return 0;
+    p->left--;
+    p->t += -log(1.0 - gsl_rng_uniform(p->g)) / p->rate;
+    uint64_t group = gsl_rng_uniform_int(p->g, SHARED_GROUPS);
+    *out = (request){.arrival_s = p->t,
+                     .prompt_tokens = SHARED_SYSTEM + SHARED_QUESTION,
+                     .output_tokens = reqsrc_tokens(dist_sample(&p->output, p->g)),
+                     .prefix_id = group + 1,
+                     .shared_tokens = SHARED_SYSTEM};
+    return 1;
+}
+
+static void shared_close(reqsrc *s)
+{
+    (void)s; /* owned by bench_shared */
+}
+
+static const reqsrc_ops SHARED_OPS = {shared_next, shared_close};
+
+static reqsrc *shared_open(void *arg, const unsigned long *seeds)
+{
+    shared_src *p = arg;
+    p->base.ops = &SHARED_OPS;
+    gsl_rng_set(p->g, seeds[0]);
+    p->t = 0;
+    return &p->base;
+}
+
+static int bench_shared(const deploy *d, double rate, uint64_t requests, int prefix)
+{
+    char err[512];
+    shared_src src = {.g = sim_rng_create(1), .rate = rate};
+    if (src.g == NULL || dist_parse("lognormal:mean=200,cv=1", &src.output, err, sizeof err)) {
+        fprintf(stderr, "bench_shared: setup failed\n");
+        return -1;
+    }
+    serve_config c = {.step = &d->step,
+                      .kv_blocks = d->mem.kv_blocks,
+                      .block_size = 16,
+                      .sched = serve_sched_find("continuous"),
+                      .max_num_seqs = 256,
+                      .max_batched_tokens = 8192,
+                      .chunked_prefill = 1,
+                      .replicas = 1,
+                      .router = serve_router_find("rr"),
+                      .replications = 1,
+                      .warmup_fraction = 0.1,
+                      .seed = 1,
+                      .gpus_per_replica = 1,
+                      .price_usd_per_gpu_hour = 1,
+                      .jump = 1,
+                      .prefix_caching = prefix,
+                      .source_open = shared_open,
+                      .source_arg = &src};
+    c.wl.requests = requests;
+    serve_result r;
+    src.left = requests;
+    double t0 = wall_s();
+    int rc = serve_run(&c, &r, err, sizeof err);
+    double dt = wall_s() - t0;
+    gsl_rng_free(src.g);
+    dist_fini(&src.output);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    printf("(d) shared prefix, 8 groups, system 200, question 400, %g req/s, prefix caching "
+           "%s: %.3g simulated requests/s; hit rate %.4f, mean TTFT %.2f ms, p99 TTFT %.2f ms, "
+           "mean KV occupancy %.3f\n",
+           rate, prefix ? "on" : "off", (double)requests / dt,
+           prefix ? r.prefix[SP_prefix_hit_rate].mean : 0.0, r.metric[SM_mean_ttft_ms].mean,
+           r.metric[SM_p99_ttft_ms].mean, r.metric[SM_mean_kv_occupancy].mean);
+    serve_result_fini(&r);
+    return 0;
 }
 
 static int bench(const char *label, const deploy *d, uint32_t replicas, double rate,
@@ -122,6 +222,8 @@ int main(int argc, char **argv)
         rc |= bench("(c) 1 replica, 1 req/s, outputs of mean 2000", &d, 1, 1,
                     (uint64_t)(1e4 * scale), "lognormal:mean=2000,cv=0.5", jump, prefix);
     }
+    for (int k = 0; k < 4 && rc == 0; k++)
+        rc |= bench_shared(&d, k < 2 ? 8 : 20, (uint64_t)(2e4 * scale), k % 2);
     deploy_fini(&d);
     return rc ? 1 : 0;
 }
