@@ -637,7 +637,8 @@ static reqsrc *script_open(void *arg, const unsigned long *seeds)
 
 /* Runs the scripted requests once (no warm-up) on one replica of kv_blocks blocks of 16
  * tokens, with prefix caching on or off. */
-static void run_script(const request *rq, size_t n, uint64_t kv_blocks, int on, serve_result *r)
+static void run_script_with(const request *rq, size_t n, uint64_t kv_blocks, int on, int jump,
+                            uint32_t budget, FILE *rq_out, serve_result *r)
 {
     fixture f;
     fixture_init(&f, "poisson:rate=1", "lognormal:mean=500,cv=1", "lognormal:mean=100,cv=1", n);
@@ -648,12 +649,21 @@ static void run_script(const request *rq, size_t n, uint64_t kv_blocks, int on, 
     f.cfg.prefix_caching = on;
     f.cfg.replications = 1;
     f.cfg.warmup_fraction = 0;
+    f.cfg.jump = jump;
+    f.cfg.requests_out = rq_out;
+    if (budget)
+        f.cfg.max_batched_tokens = budget;
     char err[256] = "";
     CHECK_EQ_INT(serve_run(&f.cfg, r, err, sizeof err), 0);
     CHECK_EQ_U64(r->finished, n);
     CHECK_EQ_U64(r->invariant_violations, 0);
     CHECK_EQ_INT(r->prefix_on, on);
     fixture_fini(&f);
+}
+
+static void run_script(const request *rq, size_t n, uint64_t kv_blocks, int on, serve_result *r)
+{
+    run_script_with(rq, n, kv_blocks, on, 1, 0, NULL, r);
 }
 
 /* G groups of shared prefix S; a second apart, so each request has finished before the
@@ -774,6 +784,54 @@ static void test_prefix_conservation(void)
     serve_result_fini(&r);
 }
 
+/* Decode stretches stay exact with prefix caching: shared prefixes, long answers, a cache
+ * small enough that requests wait and cached blocks are evicted; the same bytes with
+ * stretches as step by step. */
+static void prefix_jump_exact(uint32_t budget, uint32_t s0, uint32_t ds, uint64_t kv)
+{
+    enum { N = 400 };
+    static request rq[N];
+    uint64_t x = 777;
+    for (uint32_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t g = (uint32_t)(x >> 61), S = s0 + ds * (g % 4);
+        rq[i] = (request){.arrival_s = 0.05 * i,
+                          .prompt_tokens = S + 1 + (uint32_t)(x >> 40) % 300,
+                          .output_tokens = 1 + (uint32_t)(x >> 20) % 400,
+                          .prefix_id = g + 1,
+                          .shared_tokens = S};
+    }
+    char *out[2];
+    size_t len[2];
+    uint64_t events[2], evictions[2];
+    for (int jump = 0; jump < 2; jump++) {
+        serve_result r;
+        FILE *fp = tmpfile();
+        run_script_with(rq, N, kv, 1, jump, budget, fp, &r);
+        out[jump] = slurp(fp, &len[jump]);
+        fclose(fp);
+        events[jump] = r.events;
+        evictions[jump] = (uint64_t)r.prefix[SP_prefix_evictions].mean;
+        CHECK(r.prefix[SP_prefill_tokens_saved].mean > 0);
+        serve_result_fini(&r);
+    }
+    CHECK(evictions[0] > 0);
+    CHECK_EQ_U64(evictions[0], evictions[1]);
+    CHECK_EQ_U64(len[0], len[1]);
+    CHECK(len[0] == len[1] && memcmp(out[0], out[1], len[0]) == 0);
+    CHECK(events[1] < events[0]);
+    free(out[0]);
+    free(out[1]);
+}
+
+static void test_prefix_jump_exact(void)
+{
+    prefix_jump_exact(0, 64, 96, 400);
+    /* A token budget below the prompts: a waiting request's chunk is the budget, so an
+     * eviction of its cached blocks could let it in (see serve_kv_fit_steps). */
+    prefix_jump_exact(128, 512, 256, 500);
+}
+
 /* With nothing shared (prefix_id 0 everywhere), caching on gives the same bytes as off,
  * with and without preemption. */
 static void test_prefix_off_same(void)
@@ -824,4 +882,5 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
           TEST(test_static_token_budget), TEST(test_conservation_check), TEST(test_prefix_groups), TEST(test_prefix_session),
           TEST(test_prefix_lru), TEST(test_prefix_conservation), TEST(test_prefix_off_same),
+          TEST(test_prefix_jump_exact),
           TEARDOWN(teardown))

@@ -268,7 +268,13 @@ static uint64_t growth_blocks(const serve_sim *s, const serve_replica *r, uint32
 
 uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t k_max)
 {
-    uint64_t avail = serve_kv_available(r);
+    /* The decoders grow into free blocks, then evict cached ones. An eviction can change
+     * what a waiting request would hit, and so whether it could be admitted (a token
+     * budget below its prompt makes its chunk fixed while the cached blocks it would take
+     * shrink): with requests waiting, a stretch ends before it would evict. With none
+     * waiting (an arrival cuts the stretch), evictions at the stretch's end are the same
+     * blocks, in the same order, as step by step. */
+    uint64_t avail = r->waiting.len > 0 ? r->free_blocks : serve_kv_available(r);
     if (growth_blocks(s, r, k_max) <= avail)
         return k_max;
     uint32_t lo = 1, hi = k_max - 1;

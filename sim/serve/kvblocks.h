@@ -90,7 +90,8 @@ static inline double serve_kv_fraction(const serve_sim *s, const serve_replica *
 }
 
 /* Largest k <= k_max such that the decoders of the step in flight can run k steps with
- * the blocks they hold plus the available ones (the block need grows with k). At least 1. */
+ * the blocks they hold plus the available ones (only the free ones while requests wait;
+ * see kvblocks.c); the block need grows with k. At least 1. */
 uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t k_max);
 
 /* Blocks in use on replica r at the start of step j (1-based) of the stretch of k steps
