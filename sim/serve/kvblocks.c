@@ -211,11 +211,18 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
         s->res->max_blocks_used = used;
 }
 
-int serve_kv_pc_reset(serve_sim *s, serve_replica *r)
+void serve_kv_pc_reset(serve_replica *r)
 {
     serve_pcache *pc = &r->pc;
-    if (!s->cfg->prefix_caching || !s->sched->kv_grows)
-        return 0; /* off, or static batching: nothing is cached */
+    pc->n = 0;
+    pc->evictable = pc->held = pc->refs = 0;
+}
+
+int serve_kv_pc_enable(serve_sim *s, serve_replica *r)
+{
+    serve_pcache *pc = &r->pc;
+    if (pc->n != 0 || !s->cfg->prefix_caching || !s->sched->kv_grows)
+        return 0; /* on already; or off, or static batching: nothing is cached */
     uint32_t n = (uint32_t)s->cfg->kv_blocks;
     if (pc->pid == NULL) {
         uint32_t size = 1;

@@ -99,9 +99,15 @@ uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t
  * growth after that step (growth is always the decoders' own blocks). */
 uint64_t serve_kv_used_at_step(const serve_sim *s, const serve_replica *r, uint32_t k, uint32_t j);
 
-/* Sets up replica r's prefix cache for a replication (on: entries for every block).
- * Returns 0, or -1 if out of memory; serve_kv_pc_free frees it. */
-int serve_kv_pc_reset(serve_sim *s, serve_replica *r);
+/* Empties replica r's prefix cache for a replication; it stays off until a request that
+ * shares something comes (serve_kv_pc_enable), so a workload that shares nothing costs
+ * neither memory nor time. */
+void serve_kv_pc_reset(serve_replica *r);
+
+/* Turns replica r's prefix cache on (with prefix caching configured, under continuous
+ * batching; entries for every block, allocated once). Returns 0, or -1 if out of memory;
+ * serve_kv_pc_free frees it. */
+int serve_kv_pc_enable(serve_sim *s, serve_replica *r);
 void serve_kv_pc_free(serve_replica *r);
 
 /* Tests: free blocks, evictable cached blocks and distinct blocks held add up to the

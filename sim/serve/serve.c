@@ -251,6 +251,10 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     q->replica = ri;
     q->user = user;
     serve_replica *r = &s->rep[ri];
+    if (rq->prefix_id != 0 && serve_kv_pc_enable(s, r) != 0) {
+        util_errf(err, errlen, "out of memory");
+        return -1;
+    }
     r->outstanding_tokens += (uint64_t)rq->prompt_tokens + rq->output_tokens;
     s->met.in_system++;
     if (serve_ring_push(&r->waiting, id, 0) != 0 || start_step(s, ri, now) != 0 ||
@@ -299,7 +303,7 @@ static int time_series_on(const serve_config *c, int rep_index)
     return rep_index == 0 && c->timeseries_out && c->sample_interval_s > 0;
 }
 
-static int reset(serve_sim *s, int rep_index)
+static void reset(serve_sim *s, int rep_index)
 {
     const serve_config *c = s->cfg;
     sim_engine_reset(&s->eng);
@@ -311,8 +315,7 @@ static int reset(serve_sim *s, int rep_index)
         r->busy = 0;
         r->outstanding_tokens = 0;
         r->k = 0;
-        if (serve_kv_pc_reset(s, r) != 0)
-            return -1;
+        serve_kv_pc_reset(r);
     }
     s->n_slots = 0;
     s->free_head = UINT32_MAX;
@@ -323,7 +326,6 @@ static int reset(serve_sim *s, int rep_index)
     serve_metrics_reset(&s->met, s->warm, rep_index);
     /* Replication 0's time series samples mid-stretch, so it steps one by one. */
     s->jump_ok = c->jump && !time_series_on(c, rep_index);
-    return 0;
 }
 
 /* Handles one event. */
@@ -353,10 +355,7 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
                    size_t errlen)
 {
     const serve_config *c = s->cfg;
-    if (reset(s, rep_index) != 0) {
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
+    reset(s, rep_index);
     /* The result's counters run over every replication: this one's are the increase. */
     const uint64_t offered0 = s->res->offered, finished0 = s->res->finished,
                    refused0 = s->res->rejected;
