@@ -635,35 +635,50 @@ static reqsrc *script_open(void *arg, const unsigned long *seeds)
     return &p->base;
 }
 
-/* Runs the scripted requests once (no warm-up) on one replica of kv_blocks blocks of 16
- * tokens, with prefix caching on or off. */
-static void run_script_with(const request *rq, size_t n, uint64_t kv_blocks, int on, int jump,
-                            uint32_t budget, FILE *rq_out, serve_result *r)
+/* How a scripted run differs from the fixture: one replica unless replicas is set, the
+ * fixture's token budget unless budget is, chunked prefill unless no_chunking. */
+typedef struct script_opts {
+    uint64_t kv_blocks;
+    int on, jump, no_chunking;
+    uint32_t budget, replicas;
+    const char *router;
+    FILE *requests_out;
+} script_opts;
+
+/* Runs the scripted requests once (no warm-up) with blocks of 16 tokens. */
+static void run_script_opts(const request *rq, size_t n, const script_opts *o, serve_result *r)
 {
     fixture f;
     fixture_init(&f, "poisson:rate=1", "lognormal:mean=500,cv=1", "lognormal:mean=100,cv=1", n);
     script_src src = {.rq = rq, .n = n};
     f.cfg.source_open = script_open;
     f.cfg.source_arg = &src;
-    f.cfg.kv_blocks = kv_blocks;
-    f.cfg.prefix_caching = on;
+    f.cfg.kv_blocks = o->kv_blocks;
+    f.cfg.prefix_caching = o->on;
     f.cfg.replications = 1;
     f.cfg.warmup_fraction = 0;
-    f.cfg.jump = jump;
-    f.cfg.requests_out = rq_out;
-    if (budget)
-        f.cfg.max_batched_tokens = budget;
+    f.cfg.jump = o->jump;
+    f.cfg.requests_out = o->requests_out;
+    if (o->budget)
+        f.cfg.max_batched_tokens = o->budget;
+    if (o->replicas)
+        f.cfg.replicas = o->replicas;
+    if (o->router)
+        f.cfg.router = serve_router_find(o->router);
+    f.cfg.chunked_prefill = !o->no_chunking;
     char err[256] = "";
     CHECK_EQ_INT(serve_run(&f.cfg, r, err, sizeof err), 0);
-    CHECK_EQ_U64(r->finished, n);
+    CHECK_EQ_U64(r->finished + r->rejected, n);
     CHECK_EQ_U64(r->invariant_violations, 0);
-    CHECK_EQ_INT(r->prefix_on, on);
+    CHECK_EQ_INT(r->prefix_on, o->on);
     fixture_fini(&f);
 }
 
 static void run_script(const request *rq, size_t n, uint64_t kv_blocks, int on, serve_result *r)
 {
-    run_script_with(rq, n, kv_blocks, on, 1, 0, NULL, r);
+    script_opts o = {.kv_blocks = kv_blocks, .on = on, .jump = 1};
+    run_script_opts(rq, n, &o, r);
+    CHECK_EQ_U64(r->finished, n);
 }
 
 /* G groups of shared prefix S; a second apart, so each request has finished before the
@@ -774,14 +789,26 @@ static void test_prefix_conservation(void)
                           .prefix_id = g == 4 ? 0 : g + 1,
                           .shared_tokens = g == 4 ? 0 : S + (uint32_t)(x >> 33) % 3};
     }
-    serve_result r;
-    run_script(rq, N, 160, 1, &r);
-    CHECK(r.preemptions > 0);
-    CHECK(r.prefix[SP_prefill_tokens_saved].mean > 0);
-    CHECK(r.prefix[SP_prefix_evictions].mean > 0);
-    CHECK_LE(r.max_blocks_used, 160);
-    CHECK_EQ_U64(r.tokens_out, r.tokens_asked);
-    serve_result_fini(&r);
+    /* One replica; then two behind each router, without chunked prefill too. */
+    static const char *const routers[] = {NULL, "rr", "least-tokens", "jsq", "p2c"};
+    for (int k = 0; k < 10; k++) {
+        script_opts o = {.kv_blocks = 160,
+                         .on = 1,
+                         .jump = 1,
+                         .no_chunking = k % 2,
+                         .budget = k % 2 ? 512 : 0,
+                         .replicas = k < 2 ? 1 : 2,
+                         .router = routers[k / 2]};
+        serve_result r;
+        run_script_opts(rq, N, &o, &r);
+        CHECK(r.preemptions > 0);
+        CHECK_EQ_U64(r.finished, N);
+        CHECK(r.prefix[SP_prefill_tokens_saved].mean > 0);
+        CHECK(r.prefix[SP_prefix_evictions].mean > 0);
+        CHECK_LE(r.max_blocks_used, 160);
+        CHECK_EQ_U64(r.tokens_out, r.tokens_asked);
+        serve_result_fini(&r);
+    }
 }
 
 /* Decode stretches stay exact with prefix caching: shared prefixes, long answers, a cache
@@ -807,7 +834,9 @@ static void prefix_jump_exact(uint32_t budget, uint32_t s0, uint32_t ds, uint64_
     for (int jump = 0; jump < 2; jump++) {
         serve_result r;
         FILE *fp = tmpfile();
-        run_script_with(rq, N, kv, 1, jump, budget, fp, &r);
+        script_opts o = {
+            .kv_blocks = kv, .on = 1, .jump = jump, .budget = budget, .requests_out = fp};
+        run_script_opts(rq, N, &o, &r);
         out[jump] = slurp(fp, &len[jump]);
         fclose(fp);
         events[jump] = r.events;
