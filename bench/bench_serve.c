@@ -15,6 +15,10 @@
  *      8 groups whose requests share a 200-token system prompt, a 400-token question each,
  *      output lognormal mean 200 cv 1, Poisson at 8 and 20 req/s on one replica, 2 x 10^4
  *      requests; prefix caching off and on, with its hit rate and mean TTFT.
+ *  (e) a 10-turn synthetic chat: sessions start at 1 per second (Poisson), each turn's
+ *      prompt is the conversation so far plus a new message (lognormal mean 100 cv 1),
+ *      answers lognormal mean 200 cv 1, turns 20 s apart (well after the previous answer);
+ *      2 x 10^4 requests on one replica, prefix caching off and on.
  *
  * usage: bench_serve [--scale F] [--step-model SPEC]
  *   F multiplies the request counts (default 1); SPEC is capsim run's --step-model (default
@@ -86,14 +90,108 @@ static reqsrc *shared_open(void *arg, const unsigned long *seeds)
     return &p->base;
 }
 
+static int bench_scripted(const char *label, const deploy *d,
+                          reqsrc *(*open)(void *, const unsigned long *), void *arg,
+                          uint64_t requests, int prefix);
+
 static int bench_shared(const deploy *d, double rate, uint64_t requests, int prefix)
 {
-    char err[512];
-    shared_src src = {.g = sim_rng_create(1), .rate = rate};
+    char err[512], label[128];
+    shared_src src = {.g = sim_rng_create(1), .rate = rate, .left = requests};
     if (src.g == NULL || dist_parse("lognormal:mean=200,cv=1", &src.output, err, sizeof err)) {
         fprintf(stderr, "bench_shared: setup failed\n");
         return -1;
     }
+    snprintf(label, sizeof label,
+             "(d) shared prefix, 8 groups, system 200, question 400, %g req/s", rate);
+    int rc = bench_scripted(label, d, shared_open, &src, requests, prefix);
+    gsl_rng_free(src.g);
+    dist_fini(&src.output);
+    return rc;
+}
+
+/* (e): the requests of every session, in arrival order, replayed by a scripted source. */
+typedef struct chat_src {
+    reqsrc base;
+    request *rq;
+    size_t n, i;
+} chat_src;
+
+enum { CHAT_TURNS = 10 };
+
+static int chat_next(reqsrc *s, request *out, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    chat_src *p = (chat_src *)s;
+    if (p->i == p->n)
+        return 0;
+    *out = p->rq[p->i++];
+    return 1;
+}
+
+static void chat_close(reqsrc *s)
+{
+    (void)s; /* owned by bench_chat */
+}
+
+static const reqsrc_ops CHAT_OPS = {chat_next, chat_close};
+
+static reqsrc *chat_open(void *arg, const unsigned long *seeds)
+{
+    (void)seeds; /* the same sessions every replication */
+    chat_src *p = arg;
+    p->base.ops = &CHAT_OPS;
+    p->i = 0;
+    return &p->base;
+}
+
+static int by_arrival(const void *a, const void *b)
+{
+    double x = ((const request *)a)->arrival_s, y = ((const request *)b)->arrival_s;
+    return (x > y) - (x < y);
+}
+
+/* Fills src with n requests (whole sessions of CHAT_TURNS turns) sorted by arrival. */
+static int chat_build(chat_src *src, size_t n)
+{
+    gsl_rng *g = sim_rng_create(11);
+    dist msg, ans;
+    char err[256];
+    src->rq = malloc(n * sizeof *src->rq);
+    if (g == NULL || src->rq == NULL ||
+        dist_parse("lognormal:mean=100,cv=1", &msg, err, sizeof err) ||
+        dist_parse("lognormal:mean=200,cv=1", &ans, err, sizeof err))
+        return -1;
+    double start = 0;
+    for (size_t i = 0; i < n; i += CHAT_TURNS) {
+        start += -log(1.0 - gsl_rng_uniform(g));
+        uint32_t conv = 0;
+        for (size_t t = 0; t < CHAT_TURNS && i + t < n; t++) {
+            uint32_t p = conv + reqsrc_tokens(dist_sample(&msg, g));
+            uint32_t o = reqsrc_tokens(dist_sample(&ans, g));
+            src->rq[i + t] = (request){.arrival_s = start + 20.0 * (double)t,
+                                       .prompt_tokens = p,
+                                       .output_tokens = o,
+                                       .prefix_id = i / CHAT_TURNS + 1,
+                                       .shared_tokens = p + o};
+            conv = p + o;
+        }
+    }
+    qsort(src->rq, n, sizeof *src->rq, by_arrival);
+    src->n = n;
+    gsl_rng_free(g);
+    dist_fini(&msg);
+    dist_fini(&ans);
+    return 0;
+}
+
+/* Runs the scripted source on one replica; prints label's figures. */
+static int bench_scripted(const char *label, const deploy *d,
+                          reqsrc *(*open)(void *, const unsigned long *), void *arg,
+                          uint64_t requests, int prefix)
+{
+    char err[512];
     serve_config c = {.step = &d->step,
                       .kv_blocks = d->mem.kv_blocks,
                       .block_size = 16,
@@ -110,24 +208,20 @@ static int bench_shared(const deploy *d, double rate, uint64_t requests, int pre
                       .price_usd_per_gpu_hour = 1,
                       .jump = 1,
                       .prefix_caching = prefix,
-                      .source_open = shared_open,
-                      .source_arg = &src};
+                      .source_open = open,
+                      .source_arg = arg};
     c.wl.requests = requests;
     serve_result r;
-    src.left = requests;
     double t0 = wall_s();
     int rc = serve_run(&c, &r, err, sizeof err);
     double dt = wall_s() - t0;
-    gsl_rng_free(src.g);
-    dist_fini(&src.output);
     if (rc != 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    printf("(d) shared prefix, 8 groups, system 200, question 400, %g req/s, prefix caching "
-           "%s: %.3g simulated requests/s; hit rate %.4f, mean TTFT %.2f ms, p99 TTFT %.2f ms, "
-           "mean KV occupancy %.3f\n",
-           rate, prefix ? "on" : "off", (double)requests / dt,
+    printf("%s, prefix caching %s: %.3g simulated requests/s; hit rate %.4f, mean TTFT %.2f ms, "
+           "p99 TTFT %.2f ms, mean KV occupancy %.3f\n",
+           label, prefix ? "on" : "off", (double)requests / dt,
            prefix ? r.prefix[SP_prefix_hit_rate].mean : 0.0, r.metric[SM_mean_ttft_ms].mean,
            r.metric[SM_p99_ttft_ms].mean, r.metric[SM_mean_kv_occupancy].mean);
     serve_result_fini(&r);
@@ -224,6 +318,15 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < 4 && rc == 0; k++)
         rc |= bench_shared(&d, k < 2 ? 8 : 20, (uint64_t)(2e4 * scale), k % 2);
+    chat_src chat = {0};
+    uint64_t n_chat = (uint64_t)(2e4 * scale);
+    if (rc == 0 && chat_build(&chat, n_chat) != 0) {
+        fprintf(stderr, "bench_chat: setup failed\n");
+        rc = 1;
+    }
+    for (int k = 0; k < 2 && rc == 0; k++)
+        rc |= bench_scripted("(e) 10-turn chat, sessions at 1/s", &d, chat_open, &chat, n_chat, k);
+    free(chat.rq);
     deploy_fini(&d);
     return rc ? 1 : 0;
 }
