@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "sim/base/util.h"
+#include "workloads/prefix.h"
 #include "workloads/resample.h"
 
 /* The trace reading options, with the workload's request limit applied. */
@@ -34,6 +35,10 @@ reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
         reqsrc_synthetic_use_mix(src, w->mix);
     if (src && w->pairs)
         reqsrc_synthetic_use_pairs(src, w->pairs);
+    if (src && reqsrc_synthetic_use_prefix(src, w->prefix) != 0) {
+        reqsrc_close(src);
+        src = NULL;
+    }
     if (src == NULL)
         util_errf(err, errlen, "out of memory");
     return src;
@@ -82,5 +87,9 @@ request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double 
         rq.prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, rng));
         rq.output_tokens = reqsrc_tokens(dist_sample(w->output_len, rng));
     }
+    /* The sender is not known here, so a request's user (and so its group) is drawn at
+     * random, as in an open workload: every user's group equally likely. */
+    if (w->prefix && w->prefix->groups_on)
+        prefix_group_draw(w->prefix, rng, &rq);
     return rq;
 }
