@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim/serve/source.h"
 #include "tests/check.h"
 #include "workloads/prefix.h"
 #include "workloads/traces.h"
@@ -168,6 +169,62 @@ static void test_session_turns(void)
     }
     wstats_fini(&st);
     prefix_fini(&w);
+}
+
+/* Closed loop, knowing the sender: each user's turns grow by its own answers whatever the
+ * order users send in; with groups, user u is in group u / U. */
+static void test_closed_loop_users(void)
+{
+    prefix_workload w;
+    dist prompt, output;
+    char err[512];
+    CHECK_EQ_INT(prefix_parse("", "turns=3,message=10", 1, &w, err, sizeof err), 0);
+    CHECK_EQ_INT(dist_parse("fixed:value=99", &prompt, err, sizeof err), 0);
+    CHECK_EQ_INT(dist_parse("fixed:value=5", &output, err, sizeof err), 0);
+    serve_config c;
+    memset(&c, 0, sizeof c);
+    c.wl.prompt_len = &prompt;
+    c.wl.output_len = &output;
+    c.wl.users = 3;
+    c.wl.prefix = &w;
+    prefix_chats chats;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!CHECK(r != NULL) || !CHECK_EQ_INT(prefix_chats_init(&chats, 3), 0))
+        return;
+    static const uint32_t order[] = {0, 1, 0, 2, 1, 0, 0, 1};
+    static const uint32_t prompt_want[] = {10, 10, 25, 10, 25, 40, 10, 40};
+    static const uint64_t session_want[] = {1, 2, 1, 3, 2, 1, 4, 2};
+    for (int i = 0; i < 8; i++) {
+        request rq = serve_source_user_request(&c, &chats, order[i], r, (double)i);
+        CHECK_EQ_U64(rq.prompt_tokens, prompt_want[i]);
+        CHECK_EQ_U64(rq.shared_tokens, prompt_want[i] + 5);
+        CHECK_EQ_U64(rq.prefix_id, PREFIX_SESSION_BASE + session_want[i]);
+        CHECK_EQ_DBL(rq.arrival_s, i);
+    }
+    prefix_chats_reset(&chats);
+    request rq = serve_source_user_request(&c, &chats, 2, r, 0);
+    CHECK_EQ_U64(rq.prefix_id, PREFIX_SESSION_BASE + 1);
+    prefix_chats_fini(&chats);
+    prefix_fini(&w);
+
+    CHECK_EQ_INT(prefix_parse("groups=3,users=2,system=100,question=7", "", 1, &w, err, sizeof err),
+                 0);
+    c.wl.users = 6;
+    for (uint32_t u = 0; u < 6; u++) {
+        rq = serve_source_user_request(&c, NULL, u, r, 0);
+        CHECK_EQ_U64(rq.prefix_id, PREFIX_GROUP_BASE + 1 + u / 2);
+        CHECK_EQ_U64(rq.prompt_tokens, 107);
+        CHECK_EQ_U64(rq.shared_tokens, 100);
+    }
+    /* Without prefixes: the same draws as before. */
+    c.wl.prefix = NULL;
+    rq = serve_source_user_request(&c, NULL, 0, r, 0);
+    CHECK_EQ_U64(rq.prompt_tokens, 99);
+    CHECK_EQ_U64(rq.prefix_id, 0);
+    gsl_rng_free(r);
+    prefix_fini(&w);
+    dist_fini(&prompt);
+    dist_fini(&output);
 }
 
 /* The perfect cache keeps, per stream, the longest shared length seen so far, and never
@@ -387,5 +444,6 @@ static void test_parse_errors(void)
 }
 
 TEST_MAIN(TEST(test_groups_known_share), TEST(test_groups_drawn_per_group),
-          TEST(test_session_turns), TEST(test_perfect_cache_rules), TEST(test_csv_columns),
-          TEST(test_mooncake_streams), TEST(test_mooncake_real_share), TEST(test_parse_errors))
+          TEST(test_session_turns), TEST(test_closed_loop_users), TEST(test_perfect_cache_rules),
+          TEST(test_csv_columns), TEST(test_mooncake_streams), TEST(test_mooncake_real_share),
+          TEST(test_parse_errors))

@@ -200,7 +200,12 @@ void prefix_fini(prefix_workload *w)
 void prefix_group_draw(const prefix_workload *w, gsl_rng *r, request *rq)
 {
     uint32_t user = (uint32_t)gsl_rng_uniform_int(r, (unsigned long)w->groups * w->users_per_group);
-    uint32_t g = user / w->users_per_group;
+    prefix_group_user(w, user, r, rq);
+}
+
+void prefix_group_user(const prefix_workload *w, uint32_t u, gsl_rng *r, request *rq)
+{
+    uint32_t g = (u / w->users_per_group) % w->groups;
     uint32_t s = w->system_tokens[g];
     uint32_t q = reqsrc_tokens(dist_sample(&w->question, r));
     if (q > REQSRC_MAX_TOKENS - s)
@@ -218,6 +223,13 @@ int prefix_chats_init(prefix_chats *c, uint32_t n_users)
     return c->user ? 0 : -1;
 }
 
+void prefix_chats_reset(prefix_chats *c)
+{
+    if (c->user)
+        memset(c->user, 0, (c->n ? c->n : 1) * sizeof *c->user);
+    c->started = 0;
+}
+
 void prefix_chats_fini(prefix_chats *c)
 {
     free(c->user);
@@ -227,7 +239,7 @@ void prefix_chats_fini(prefix_chats *c)
 void prefix_chat_next(const prefix_workload *w, prefix_chats *c, uint32_t u, gsl_rng *r,
                       request *rq)
 {
-    prefix_chat *h = &c->user[u];
+    prefix_chat *h = &c->user[c->n ? u % c->n : 0];
     uint32_t m = reqsrc_tokens(dist_sample(&w->message, r));
     /* A conversation that would outgrow a request's length limit ends early. */
     uint64_t grown = (uint64_t)h->context + m + rq->output_tokens;

@@ -69,6 +69,9 @@ static inline int prefix_on(const prefix_workload *w)
  * prompt_tokens, prefix_id and shared_tokens (output_tokens is left as it is). */
 void prefix_group_draw(const prefix_workload *w, gsl_rng *r, request *rq);
 
+/* Groups, knowing the sender: user u (of G x U) is in group u / U; draws the question. */
+void prefix_group_user(const prefix_workload *w, uint32_t u, gsl_rng *r, request *rq);
+
 /* Sessions: where each user is in its conversation. The caller owns the struct. */
 typedef struct prefix_chat {
     uint64_t id;         /* the session's prefix_id */
@@ -84,6 +87,8 @@ typedef struct prefix_chats {
 
 int prefix_chats_init(prefix_chats *c, uint32_t n_users);
 void prefix_chats_fini(prefix_chats *c);
+/* Every user back to before its first session, the session count to 0. */
+void prefix_chats_reset(prefix_chats *c);
 
 /* Sessions: user u's next turn. rq->output_tokens must be set (its answer is part of what
  * the next turn repeats); sets prompt_tokens, prefix_id and shared_tokens, drawing the
