@@ -283,8 +283,12 @@ static int describe(wl_opts *o)
                 if (ts->first_bad[i][0])
                     printf("    skipped: %s\n", ts->first_bad[i]);
         } else {
-            printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival,
-                   o->prompt, o->output, (unsigned long long)o->seed);
+            /* Shared prefixes make the prompts; --prompt-len is then not used. */
+            const char *prompt = o->prefix[0]    ? "from --prefix"
+                                 : o->session[0] ? "from --session"
+                                                 : o->prompt;
+            printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival, prompt,
+                   o->output, (unsigned long long)o->seed);
             if (o->prefix[0] || o->session[0])
                 printf("  shared: %s %s\n", o->prefix[0] ? "--prefix" : "--session",
                        o->prefix[0] ? o->prefix : o->session);
