@@ -60,6 +60,12 @@ for k in 1 2 3 4 5 6 7 8 9 10; do
 done
 [ "$(served "$tmp/d6")" = "$want of $total" ] && ok || bad "sessions: $(served "$tmp/d6"), expected $want of $total"
 
+# ... and its generated trace reads back to the same figures.
+"$capsim" workload generate poisson:rate=1 --requests 200 --output-len fixed:value=100 \
+  --session turns=10,message=50,chats=2 --out "$tmp/s.csv" >/dev/null 2>&1 && ok || bad "generate --session"
+"$capsim" workload describe "$tmp/s.csv" >"$tmp/d7" 2>&1
+[ "$(served "$tmp/d7")" = "$want of $total" ] && ok || bad "session round trip: $(served "$tmp/d7")"
+
 # One-line errors.
 expect_error() {
   local what="$1" text="$2"; shift 2
