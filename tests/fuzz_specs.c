@@ -1,8 +1,9 @@
 /*
  * fuzz_specs: a libFuzzer target for the text parsers of the command line and of
  * scenario files: distribution specs (sim/base/dist.c), arrival processes
- * (workloads/arrival.c), class mixes (workloads/reqsrc.c), and INI scenario files
- * (sim/plan/scenario.c). tests/run_fuzz.sh builds and runs it beside the trace targets.
+ * (workloads/arrival.c), class mixes (workloads/reqsrc.c), shared-prefix and session
+ * workloads (workloads/prefix.c), and INI scenario files (sim/plan/scenario.c).
+ * tests/run_fuzz.sh builds and runs it beside the trace targets.
  *
  * Besides the sanitizers, it aborts when a parser breaks a promise: a failure without a
  * one-line message, or a success with a mean or rate that is not a finite positive number
@@ -20,6 +21,7 @@
 #include "sim/base/dist.h"
 #include "sim/plan/scenario.h"
 #include "workloads/arrival.h"
+#include "workloads/prefix.h"
 #include "workloads/reqsrc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -80,6 +82,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     } else {
         check_message(err);
+    }
+
+    /* As --prefix and as --session: a workload whose groups and draws are sound. */
+    if (strstr(text, "file=") == NULL) {
+        for (int as_session = 0; as_session < 2; as_session++) {
+            prefix_workload w;
+            err[0] = '\0';
+            if (prefix_parse(as_session ? "" : text, as_session ? text : "", 1, &w, err,
+                             sizeof err) == 0) {
+                if (w.groups_on && (w.groups == 0 || w.users_per_group == 0 ||
+                                    w.system_tokens == NULL || w.system_tokens[0] == 0))
+                    abort();
+                if (w.sessions_on && w.chats == 0)
+                    abort();
+            } else {
+                check_message(err);
+            }
+            prefix_fini(&w);
+        }
     }
 
     /* The same bytes as a scenario file. */

@@ -107,7 +107,7 @@ done
 "$cc" $cflags -I"$src" \
     "$src/tests/fuzz_specs.c" "$src/sim/base/dist.c" "$src/sim/base/spec.c" "$src/sim/base/csvin.c" \
     "$src/sim/base/util.c" "$src/sim/base/rng.c" "$src/sim/plan/scenario.c" "$src/workloads/arrival.c" \
-    "$src/workloads/reqsrc.c" $trace_src \
+    "$src/workloads/reqsrc.c" "$src/workloads/prefix.c" $trace_src \
     -lcsv -ljson-c -linih -lgsl -lgslcblas -lm -o "$out/fuzz_specs"
 fuzz fuzz_specs 4096 "$src/tests/fuzz_corpus_specs"
 

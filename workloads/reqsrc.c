@@ -9,6 +9,7 @@
 
 #include "sim/base/rng.h"
 #include "sim/base/util.h"
+#include "workloads/prefix.h"
 #include "workloads/traces.h"
 
 void reqsrc_close(reqsrc *s)
@@ -24,9 +25,12 @@ typedef struct synth {
     const arrival_process *arrivals;
     const dist *prompt, *output;
     uint64_t left;
-    arrival_state arr;         /* the arrival stream */
-    const reqsrc_pairs *pairs; /* lengths from a trace instead of prompt/output, or NULL */
-    const reqsrc_mix *mix;     /* classes, or NULL */
+    arrival_state arr;             /* the arrival stream */
+    const reqsrc_pairs *pairs;     /* lengths from a trace instead of prompt/output, or NULL */
+    const reqsrc_mix *mix;         /* classes, or NULL */
+    const prefix_workload *prefix; /* shared prefixes, or NULL */
+    prefix_chats chats;            /* sessions: each conversation's state */
+    uint64_t sent;
     gsl_rng *rng_arr, *rng_len;
 } synth;
 
@@ -50,6 +54,13 @@ static int synth_next(reqsrc *s, request *out, char *err, size_t errlen)
         out->prompt_tokens = reqsrc_tokens(dist_sample(y->prompt, y->rng_len));
         out->output_tokens = reqsrc_tokens(dist_sample(y->output, y->rng_len));
     }
+    /* Shared prefixes replace the drawn prompt (the draw is kept so that the output
+     * lengths are the same with and without them). */
+    if (y->prefix && y->prefix->groups_on)
+        prefix_group_draw(y->prefix, y->rng_len, out);
+    else if (y->prefix && y->prefix->sessions_on)
+        prefix_chat_next(y->prefix, &y->chats, (uint32_t)(y->sent % y->chats.n), y->rng_len, out);
+    y->sent++;
     return 1;
 }
 
@@ -60,6 +71,7 @@ static void synth_close(reqsrc *s)
         gsl_rng_free(y->rng_arr);
     if (y->rng_len)
         gsl_rng_free(y->rng_len);
+    prefix_chats_fini(&y->chats);
     free(y);
 }
 
@@ -90,6 +102,17 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
 void reqsrc_synthetic_use_pairs(reqsrc *s, const reqsrc_pairs *pairs)
 {
     ((synth *)s)->pairs = pairs;
+}
+
+int reqsrc_synthetic_use_prefix(reqsrc *s, const prefix_workload *w)
+{
+    synth *y = (synth *)s;
+    if (!prefix_on(w))
+        return 0;
+    if (w->sessions_on && prefix_chats_init(&y->chats, w->chats) != 0)
+        return -1;
+    y->prefix = w;
+    return 0;
 }
 
 /* --- lengths from a trace ---------------------------------------------------------------- */

@@ -93,6 +93,12 @@ reqsrc *reqsrc_synthetic(const arrival_process *arrivals, const dist *prompt_len
  * distributions. */
 void reqsrc_synthetic_use_pairs(reqsrc *s, const reqsrc_pairs *pairs);
 
+/* Makes a synthetic source's requests share prefixes (workloads/prefix.h; borrowed):
+ * groups replace each drawn prompt; sessions send the arrivals to the workload's
+ * conversations in turn. Returns 0, or -1 when out of memory. */
+struct prefix_workload;
+int reqsrc_synthetic_use_prefix(reqsrc *s, const struct prefix_workload *w);
+
 /* Request classes mixed in given shares (chat:0.7,document:0.3), each with its own length
  * distributions. A request's class is drawn first, then its lengths from that class. */
 #define REQSRC_MAX_CLASSES 16

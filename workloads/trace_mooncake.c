@@ -1,8 +1,28 @@
 /*
  * trace_mooncake: the Mooncake traces, JSON lines: one object a line with `timestamp`
- * (milliseconds), `input_length`, `output_length` and an optional `hash_ids` array (not
- * used). A line is held whole, up to TRACE_MAX_JSON_LINE bytes; a longer one, a NUL byte or
- * malformed JSON is a bad row, and reading goes on at the next line.
+ * (milliseconds), `input_length`, `output_length` and an optional `hash_ids` array. A line
+ * is held whole, up to TRACE_MAX_JSON_LINE bytes; a longer one, a NUL byte or malformed
+ * JSON is a bad row, and reading goes on at the next line.
+ *
+ * What a request shares (request.prefix_id, issue 13) comes from its hash_ids, one per
+ * 512-token block of the prompt, equal ids meaning equal blocks after equal prefixes (a
+ * chain). Branching prefixes (every conversation starts with the same system block, then
+ * goes its own way) form a tree, which one (prefix_id, shared_tokens) per request cannot
+ * hold exactly; the mapping below is a lower bound that never claims a block a request
+ * does not share. Streams are chains of full blocks (a partial last block is not shared:
+ * the next turn fills it differently). Reading in file order, a request's leading run of
+ * k full blocks already in a stream S (the longest; S owns its last block):
+ *  - S ends there (the request continues S, as a conversation's next turn does): the
+ *    request joins S, S grows by the request's new blocks, shared = all its full blocks;
+ *  - S goes on differently and k is at least a quarter of the request's full blocks: the
+ *    request joins S with shared = k blocks (its hit is exact; its new blocks stay its own);
+ *  - else (nothing found, or only a short common head such as a system prompt): the
+ *    request starts a stream of its own with all its full blocks (so its later turns hit;
+ *    it loses the short head).
+ * On the bundled traces the perfect-cache share this gives is 33.9% against 37.3% by
+ * hash_ids (conversation) and 65.03% against 65.04% (synthetic). Streams are numbered from
+ * 1 in order of creation. A hash_ids that is not an array of whole numbers >= 0 shares
+ * nothing (as before, the row is read). The map of ids grows with the distinct blocks.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -23,7 +43,145 @@ typedef struct mc_state {
     size_t line_cap;
     long lineno;
     json_tokener *tok;
+    /* the streams: block id + 1 -> (stream, position), open addressing; blocks per stream */
+    uint64_t *blk_id;
+    uint32_t *blk_stream, *blk_pos;
+    size_t blk_cap, blk_n;
+    uint32_t *stream_len; /* [stream - 1] */
+    size_t streams, stream_cap;
+    uint64_t *run; /* the row's full-block ids */
+    size_t run_cap;
 } mc_state;
+
+#define MC_BLOCK_TOKENS 512u
+
+static size_t blk_slot(const uint64_t *ids, size_t cap, uint64_t key)
+{
+    size_t i = (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
+    while (ids[i] != 0 && ids[i] != key)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* The slot of block id (found or where it goes), growing the table; SIZE_MAX when out of
+ * memory. */
+static size_t blk_find(mc_state *m, uint64_t id)
+{
+    if (2 * (m->blk_n + 1) > m->blk_cap) {
+        size_t cap = m->blk_cap ? 2 * m->blk_cap : 4096;
+        uint64_t *ids = calloc(cap, sizeof *ids);
+        uint32_t *st = malloc(cap * sizeof *st), *pos = malloc(cap * sizeof *pos);
+        if (!ids || !st || !pos) {
+            free(ids);
+            free(st);
+            free(pos);
+            return SIZE_MAX;
+        }
+        for (size_t i = 0; i < m->blk_cap; i++) {
+            if (m->blk_id[i] == 0)
+                continue;
+            size_t j = blk_slot(ids, cap, m->blk_id[i]);
+            ids[j] = m->blk_id[i];
+            st[j] = m->blk_stream[i];
+            pos[j] = m->blk_pos[i];
+        }
+        free(m->blk_id);
+        free(m->blk_stream);
+        free(m->blk_pos);
+        m->blk_id = ids;
+        m->blk_stream = st;
+        m->blk_pos = pos;
+        m->blk_cap = cap;
+    }
+    return blk_slot(m->blk_id, m->blk_cap, id + 1);
+}
+
+/* Blocks run[from..n) become stream s's positions from..n where no stream has them. */
+static int blk_claim(mc_state *m, uint32_t s, size_t from, size_t n)
+{
+    for (size_t j = from; j < n; j++) {
+        size_t i = blk_find(m, m->run[j]);
+        if (i == SIZE_MAX)
+            return -1;
+        if (m->blk_id[i] == 0) {
+            m->blk_id[i] = m->run[j] + 1;
+            m->blk_stream[i] = s;
+            m->blk_pos[i] = (uint32_t)j;
+            m->blk_n++;
+        }
+    }
+    m->stream_len[s - 1] = (uint32_t)n;
+    return 0;
+}
+
+/* The row's full-block ids into m->run; their count, 0 when hash_ids is absent or not an
+ * array of whole numbers >= 0, or -1 when out of memory. */
+static long mc_run(mc_state *m, json_object *hash, uint32_t prompt_tokens)
+{
+    if (hash == NULL || !json_object_is_type(hash, json_type_array))
+        return 0;
+    size_t n = json_object_array_length(hash);
+    if (n > prompt_tokens / MC_BLOCK_TOKENS)
+        n = prompt_tokens / MC_BLOCK_TOKENS;
+    if (n > m->run_cap) {
+        uint64_t *p = realloc(m->run, n * sizeof *p);
+        if (p == NULL)
+            return -1;
+        m->run = p;
+        m->run_cap = n;
+    }
+    for (size_t j = 0; j < n; j++) {
+        json_object *v = json_object_array_get_idx(hash, j);
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+            json_object_get_int64(v) == INT64_MAX)
+            return 0;
+        m->run[j] = (uint64_t)json_object_get_int64(v);
+    }
+    return (long)n;
+}
+
+/* Sets row->prefix_id and shared_tokens from hash_ids by the rule in the header comment.
+ * Returns 0, or -1 when out of memory. */
+static int mc_prefix(mc_state *m, json_object *hash, trace_row *row)
+{
+    long got = mc_run(m, hash, row->prompt_tokens);
+    if (got <= 0)
+        return (int)got;
+    size_t n = (size_t)got, k = 0;
+    uint32_t s = 0;
+    /* The longest leading run whose last block some stream has at that position. */
+    for (size_t j = 0; j < n; j++) {
+        size_t i = blk_find(m, m->run[j]);
+        if (i == SIZE_MAX)
+            return -1;
+        if (m->blk_id[i] == 0 || m->blk_pos[i] != j)
+            break;
+        k = j + 1;
+        s = m->blk_stream[i];
+    }
+    size_t shared = n;
+    if (k > 0 && m->stream_len[s - 1] == k) {
+        if (blk_claim(m, s, k, n) != 0)
+            return -1;
+    } else if (k > 0 && 4 * k >= n) {
+        shared = k;
+    } else {
+        if (m->streams == m->stream_cap) {
+            size_t cap = m->stream_cap ? 2 * m->stream_cap : 1024;
+            uint32_t *p = realloc(m->stream_len, cap * sizeof *p);
+            if (p == NULL)
+                return -1;
+            m->stream_len = p;
+            m->stream_cap = cap;
+        }
+        s = (uint32_t)++m->streams;
+        if (blk_claim(m, s, 0, n) != 0)
+            return -1;
+    }
+    row->prefix_id = s;
+    row->shared_tokens = (uint32_t)(shared * MC_BLOCK_TOKENS);
+    return 0;
+}
 
 /* Reads the next physical line into m->line (NUL-terminated, without "\n"), never
  * holding more than TRACE_MAX_JSON_LINE bytes. Returns the length, -1 at end of file,
@@ -216,6 +374,11 @@ static int mooncake_read(trace_reader *r, trace_row *row, char *err, size_t errl
             row->line = m->lineno;
             row->col = key_col(p, "timestamp");
             rc = TR_ROW;
+            if (mc_prefix(m, json_object_object_get_ex(obj, "hash_ids", &hash) ? hash : NULL,
+                          row) != 0) {
+                util_errf(err, errlen, "%s:%ld: out of memory", r->path, m->lineno);
+                rc = TR_FATAL;
+            }
         }
     }
     json_object_put(obj);
@@ -232,6 +395,11 @@ static void mooncake_close(trace_reader *r)
     if (m->tok)
         json_tokener_free(m->tok);
     free(m->line);
+    free(m->blk_id);
+    free(m->blk_stream);
+    free(m->blk_pos);
+    free(m->stream_len);
+    free(m->run);
 }
 
 static const char *const MOONCAKE_KEYS[] = {"\"input_length\"", "\"output_length\"", "\"hash_ids\"",

@@ -40,6 +40,7 @@ int wstats_init(wstats *w, double window_s)
 {
     memset(w, 0, sizeof *w);
     w->window_s = window_s > 0 ? window_s : 60.0;
+    w->block_tokens = 16;
     if (len_init(&w->prompt) != 0 || len_init(&w->output) != 0) {
         wstats_fini(w);
         return -1;
@@ -51,10 +52,83 @@ void wstats_fini(wstats *w)
 {
     len_fini(&w->prompt);
     len_fini(&w->output);
+    free(w->stream_id);
+    free(w->stream_len);
+    w->stream_id = NULL;
+    w->stream_len = NULL;
+}
+
+void wstats_set_block(wstats *w, uint32_t block_tokens)
+{
+    w->block_tokens = block_tokens ? block_tokens : 1;
+}
+
+static size_t slot_of(const uint64_t *ids, size_t cap, uint64_t id)
+{
+    size_t i = (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & (cap - 1);
+    while (ids[i] != 0 && ids[i] != id)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Doubles the stream table (kept at most half full). Returns 0 or -1. */
+static int streams_grow(wstats *w)
+{
+    size_t cap = w->stream_cap ? 2 * w->stream_cap : 1024;
+    uint64_t *ids = calloc(cap, sizeof *ids);
+    uint32_t *lens = calloc(cap, sizeof *lens);
+    if (ids == NULL || lens == NULL) {
+        free(ids);
+        free(lens);
+        return -1;
+    }
+    for (size_t i = 0; i < w->stream_cap; i++) {
+        if (w->stream_id[i] == 0)
+            continue;
+        size_t j = slot_of(ids, cap, w->stream_id[i]);
+        ids[j] = w->stream_id[i];
+        lens[j] = w->stream_len[i];
+    }
+    free(w->stream_id);
+    free(w->stream_len);
+    w->stream_id = ids;
+    w->stream_len = lens;
+    w->stream_cap = cap;
+    return 0;
+}
+
+/* The perfect cache's blocks for r, then r's stream is known up to its shared tokens. */
+static void cache_add(wstats *w, const request *r)
+{
+    if (r->prefix_id == 0 || w->cache_oom)
+        return;
+    w->shared_requests++;
+    if (2 * (w->streams + 1) > w->stream_cap && streams_grow(w) != 0) {
+        w->cache_oom = 1;
+        return;
+    }
+    size_t i = slot_of(w->stream_id, w->stream_cap, r->prefix_id);
+    uint32_t known = w->stream_id[i] ? w->stream_len[i] : 0;
+    if (w->stream_id[i] == 0) {
+        w->stream_id[i] = r->prefix_id;
+        w->streams++;
+    }
+    uint64_t b = w->block_tokens;
+    uint64_t hit = r->shared_tokens < known ? r->shared_tokens : known;
+    uint64_t blocks = hit / b, most = r->prompt_tokens ? (r->prompt_tokens - 1) / b : 0;
+    w->cached_tokens += (blocks < most ? blocks : most) * b;
+    if (r->shared_tokens > known)
+        w->stream_len[i] = r->shared_tokens;
+}
+
+double wstats_cached_share(const wstats *w)
+{
+    return w->prompt.sum ? (double)w->cached_tokens / (double)w->prompt.sum : 0.0;
 }
 
 void wstats_add(wstats *w, const request *r)
 {
+    cache_add(w, r);
     double t = r->arrival_s;
     if (w->n == 0) {
         w->first_s = t;

@@ -20,6 +20,7 @@
 #include "sim/base/rng.h"
 #include "sim/plan/scenario.h"
 #include "sim/base/util.h"
+#include "workloads/prefix.h"
 #include "workloads/traces.h"
 #include "workloads/wstats.h"
 
@@ -52,6 +53,16 @@ static void usage(FILE *out)
             "  --lengths-from FILE   take lengths from a trace's requests instead\n"
             "  --lengths-joint on|off  on: whole (prompt, output) pairs (default); off: each\n"
             "                        length drawn independently (the marginals)\n"
+            "  --prefix groups=G,users=U,system=S,question=Q\n"
+            "                        shared system prompts: G groups of U users; a request\n"
+            "                        comes from a user drawn at random, its prompt is its\n"
+            "                        group's S tokens then Q tokens of its own (S, Q: tokens,\n"
+            "                        a number or a distribution; drawn once per group for S)\n"
+            "  --session turns=T,message=M[,chats=C]\n"
+            "                        multi-turn chats: sessions of T turns; each turn's prompt\n"
+            "                        is the last turn's prompt and answer then M new tokens;\n"
+            "                        arrivals go to C conversations in turn (default 1)\n"
+            "  --block-size B        tokens per KV block of the perfect cache (default 16)\n"
             "  --requests N          synthetic requests (default 2000)\n"
             "  --seed S              master seed (default 1)\n"
             "  --window S            width of the peak-rate window, seconds (default 60)\n"
@@ -77,7 +88,10 @@ typedef struct wl_opts {
     const char *out;
     const char *lengths_from;
     int lengths_joint;
+    char prefix[256], session[256];
+    uint64_t block_size;
     int given_prompt, given_output, given_requests, given_seed; /* on the command line */
+    int given_prefix, given_session;
     int is_file, is_ini;
 } wl_opts;
 
@@ -99,6 +113,10 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
         snprintf(o->prompt, sizeof o->prompt, "%s", value);
     else if (strcmp(name, "output_len") == 0 && !o->given_output)
         snprintf(o->output, sizeof o->output, "%s", value);
+    else if (strcmp(name, "prefix") == 0 && !o->given_prefix)
+        snprintf(o->prefix, sizeof o->prefix, "%s", value);
+    else if (strcmp(name, "session") == 0 && !o->given_session)
+        snprintf(o->session, sizeof o->session, "%s", value);
     else if (strcmp(name, "requests") == 0 && !o->given_requests)
         return cli_parse_count("key requests", value, 1, UINT64_MAX / 4, &o->requests, err, errlen);
     else if (strcmp(name, "seed") == 0 && !o->given_seed)
@@ -118,6 +136,7 @@ typedef struct synthetic {
     arrival_process arr;
     dist prompt, output;
     reqsrc_pairs pairs;
+    prefix_workload prefix;
     int have_arr, have_prompt, have_output, have_pairs;
 } synthetic;
 
@@ -131,12 +150,18 @@ static void synthetic_fini(synthetic *y)
         dist_fini(&y->output);
     if (y->have_pairs)
         reqsrc_pairs_free(&y->pairs);
+    prefix_fini(&y->prefix);
 }
 
 /* On failure, whatever was built in y is released again: the caller has nothing to undo. */
 static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
 {
     memset(y, 0, sizeof *y);
+    if (o->is_file && !o->is_ini && (o->prefix[0] || o->session[0])) {
+        util_errf(err, errlen, "--%s makes a synthetic workload; '%s' is a trace",
+                  o->prefix[0] ? "prefix" : "session", o->what);
+        return NULL;
+    }
     if (o->is_file && !o->is_ini)
         return trace_open(o->what, &o->topt, err, errlen);
     if (o->is_ini && scenario_load(o->what, on_ini_key, o, err, errlen) != 0)
@@ -178,6 +203,15 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
     }
     if (y->have_pairs)
         reqsrc_synthetic_use_pairs(src, &y->pairs);
+    if (prefix_parse(o->prefix, o->session, o->seed, &y->prefix, err, errlen) != 0) {
+        reqsrc_close(src);
+        goto fail;
+    }
+    if (reqsrc_synthetic_use_prefix(src, &y->prefix) != 0) {
+        reqsrc_close(src);
+        util_errf(err, errlen, "out of memory");
+        goto fail;
+    }
     return src;
 fail:
     synthetic_fini(y);
@@ -190,6 +224,25 @@ static void print_lengths(const char *name, const wstats_len *l)
            l->n ? (double)l->sum / (double)l->n : NAN, wstats_len_quantile(l, 0.5),
            wstats_len_quantile(l, 0.9), wstats_len_quantile(l, 0.99), l->n ? l->min : 0, l->max,
            (unsigned long long)l->sum);
+}
+
+/* The perfect cache's figures, printed only for workloads that share prefixes (so other
+ * workloads describe as before). */
+static void print_cache(const wstats *w)
+{
+    printf("\n  %-30s %14llu of %llu, in %zu streams\n", "requests sharing a prefix",
+           (unsigned long long)w->shared_requests, (unsigned long long)w->n, w->streams);
+    if (w->cache_oom) {
+        printf("  perfect-cache share: unknown (out of memory)\n");
+        return;
+    }
+    printf("  %-30s %14llu of %llu\n", "prompt tokens a perfect cache serves",
+           (unsigned long long)w->cached_tokens, (unsigned long long)w->prompt.sum);
+    printf("  %-30s %14.4f%%\n", "perfect-cache share", 100 * wstats_cached_share(w));
+    printf("  (an unbounded cache of full %u-token blocks: a request of stream p sharing s\n"
+           "   tokens is served min(floor(min(s, L_p)/B), floor((prompt-1)/B)) x B tokens, L_p\n"
+           "   the most an earlier request of p shared; share = served / prompt tokens)\n",
+           w->block_tokens);
 }
 
 static int describe(wl_opts *o)
@@ -208,6 +261,7 @@ static int describe(wl_opts *o)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    wstats_set_block(&w, (uint32_t)o->block_size);
     request rq;
     int rc;
     while ((rc = reqsrc_next(src, &rq, err, sizeof err)) == 1)
@@ -229,8 +283,15 @@ static int describe(wl_opts *o)
                 if (ts->first_bad[i][0])
                     printf("    skipped: %s\n", ts->first_bad[i]);
         } else {
-            printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival,
-                   o->prompt, o->output, (unsigned long long)o->seed);
+            /* Shared prefixes make the prompts; --prompt-len is then not used. */
+            const char *prompt = o->prefix[0]    ? "from --prefix"
+                                 : o->session[0] ? "from --session"
+                                                 : o->prompt;
+            printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival, prompt,
+                   o->output, (unsigned long long)o->seed);
+            if (o->prefix[0] || o->session[0])
+                printf("  shared: %s %s\n", o->prefix[0] ? "--prefix" : "--session",
+                       o->prefix[0] ? o->prefix : o->session);
         }
         printf("  %-30s %14llu\n", "requests", (unsigned long long)w.n);
         printf("  %-30s %14.3f s\n", "duration (first to last)", w.n ? w.last_s - w.first_s : 0.0);
@@ -243,6 +304,8 @@ static int describe(wl_opts *o)
         print_lengths("prompt", &w.prompt);
         print_lengths("output", &w.output);
         printf("  (percentiles interpolate between order statistics, as numpy does)\n");
+        if (w.shared_requests > 0)
+            print_cache(&w);
         printf("  read in %.3f s: %.3g requests/s\n", secs, secs > 0 ? (double)w.n / secs : 0.0);
     }
     wstats_fini(&w);
@@ -271,15 +334,20 @@ static int generate(wl_opts *o)
         fprintf(stderr, "capsim workload: %s\n", err);
         status = CLI_EXIT_FAIL;
     } else {
-        fprintf(f.fp, "arrival_s,prompt_tokens,output_tokens\n");
+        int shares = prefix_on(&y.prefix);
+        fprintf(f.fp, "arrival_s,prompt_tokens,output_tokens%s\n",
+                shares ? ",prefix_id,shared_tokens" : "");
         request rq;
         int rc;
         while ((rc = reqsrc_next(src, &rq, err, sizeof err)) == 1) {
             /* Shortest text that reads back to the same double: replaying the trace gives
              * exactly the synthetic run's requests. */
             char t[32];
-            fprintf(f.fp, "%s,%u,%u\n", util_fmt_exact(t, sizeof t, rq.arrival_s), rq.prompt_tokens,
+            fprintf(f.fp, "%s,%u,%u", util_fmt_exact(t, sizeof t, rq.arrival_s), rq.prompt_tokens,
                     rq.output_tokens);
+            if (shares)
+                fprintf(f.fp, ",%llu,%u", (unsigned long long)rq.prefix_id, rq.shared_tokens);
+            fputc('\n', f.fp);
         }
         if (rc < 0 || util_atomic_commit(&f, err, sizeof err) != 0) {
             util_atomic_abort(&f);
@@ -305,6 +373,7 @@ static void wl_defaults(wl_opts *o)
     o->topt.format = TRACE_AUTO;
     o->topt.speedup = 1;
     o->lengths_joint = 1;
+    o->block_size = 16;
 }
 
 /* What the command works on: a trace file, a scenario file or an arrival spec. Returns 0,
@@ -327,6 +396,91 @@ static int wl_target(wl_opts *o, const char *what)
         snprintf(o->arrival, sizeof o->arrival, "%s", o->what);
     }
     return 0;
+}
+
+/* One option of the command line into o. Returns 0, -1 with a message in err, or 1 when
+ * ch is not an option of this command. */
+static int wl_option(wl_opts *o, int ch, char *err, size_t errlen)
+{
+    int bad = 0;
+    switch (ch) {
+    case 'p':
+        snprintf(o->prompt, sizeof o->prompt, "%s", optarg);
+        o->given_prompt = 1;
+        break;
+    case 'o':
+        snprintf(o->output, sizeof o->output, "%s", optarg);
+        o->given_output = 1;
+        break;
+    case 'n':
+        bad = cli_parse_count("--requests", optarg, 1, UINT64_MAX / 4, &o->requests, err, errlen);
+        o->given_requests = 1;
+        break;
+    case 's':
+        bad = cli_parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed, err, errlen);
+        o->given_seed = 1;
+        break;
+    case 'w':
+        bad = cli_parse_real("--window", optarg, 1e-6, INFINITY, 0, &o->window_s, err, errlen);
+        break;
+    case 'f':
+        if (trace_format_parse(optarg, &o->topt.format) != 0) {
+            char formats[256];
+            trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
+            util_errf(err, errlen, "--format '%s': expected %s", optarg, formats);
+            bad = 1;
+        }
+        break;
+    case 'k':
+        o->topt.skip_bad_rows = 1;
+        break;
+    case 'S':
+        o->topt.strict = 1;
+        break;
+    case 'a':
+        bad =
+            cli_parse_real("--start", optarg, 0, INFINITY, 0, &o->topt.window_start_s, err, errlen);
+        break;
+    case 'e':
+        bad = cli_parse_real("--end", optarg, 0, INFINITY, 0, &o->topt.window_end_s, err, errlen);
+        break;
+    case 'x':
+        bad = cli_parse_real("--speedup", optarg, 1e-9, INFINITY, 0, &o->topt.speedup, err, errlen);
+        break;
+    case 'm':
+        bad = cli_parse_count("--max-requests", optarg, 1, UINT64_MAX / 4, &o->topt.max_requests,
+                              err, errlen);
+        break;
+    case 'M':
+        o->topt.burstgpt_model = optarg;
+        break;
+    case 'L':
+        o->topt.burstgpt_log_type = optarg;
+        break;
+    case 'O':
+        o->out = optarg;
+        break;
+    case 'F':
+        o->lengths_from = optarg;
+        break;
+    case 'J':
+        bad = cli_parse_on_off("--lengths-joint", optarg, &o->lengths_joint, err, errlen);
+        break;
+    case 'P':
+        snprintf(o->prefix, sizeof o->prefix, "%s", optarg);
+        o->given_prefix = 1;
+        break;
+    case 'T':
+        snprintf(o->session, sizeof o->session, "%s", optarg);
+        o->given_session = 1;
+        break;
+    case 'B':
+        bad = cli_parse_count("--block-size", optarg, 1, 4096, &o->block_size, err, errlen);
+        break;
+    default:
+        return 1;
+    }
+    return bad ? -1 : 0;
 }
 
 int cmd_workload(int argc, char **argv)
@@ -356,6 +510,9 @@ int cmd_workload(int argc, char **argv)
         {"out", required_argument, NULL, 'O'},
         {"lengths-from", required_argument, NULL, 'F'},
         {"lengths-joint", required_argument, NULL, 'J'},
+        {"prefix", required_argument, NULL, 'P'},
+        {"session", required_argument, NULL, 'T'},
+        {"block-size", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -366,81 +523,14 @@ int cmd_workload(int argc, char **argv)
     optind = 2;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        int bad = 0;
-        switch (ch) {
-        case 'p':
-            snprintf(o.prompt, sizeof o.prompt, "%s", optarg);
-            o.given_prompt = 1;
-            break;
-        case 'o':
-            snprintf(o.output, sizeof o.output, "%s", optarg);
-            o.given_output = 1;
-            break;
-        case 'n':
-            bad = cli_parse_count("--requests", optarg, 1, UINT64_MAX / 4, &o.requests, err,
-                                  sizeof err);
-            o.given_requests = 1;
-            break;
-        case 's':
-            bad = cli_parse_count("--seed", optarg, 0, UINT64_MAX, &o.seed, err, sizeof err);
-            o.given_seed = 1;
-            break;
-        case 'w':
-            bad =
-                cli_parse_real("--window", optarg, 1e-6, INFINITY, 0, &o.window_s, err, sizeof err);
-            break;
-        case 'f':
-            if (trace_format_parse(optarg, &o.topt.format) != 0) {
-                char formats[256];
-                trace_format_list(formats, sizeof formats, 1, " or ", TRACE_LIST_NAMES);
-                util_errf(err, sizeof err, "--format '%s': expected %s", optarg, formats);
-                bad = 1;
-            }
-            break;
-        case 'k':
-            o.topt.skip_bad_rows = 1;
-            break;
-        case 'S':
-            o.topt.strict = 1;
-            break;
-        case 'a':
-            bad = cli_parse_real("--start", optarg, 0, INFINITY, 0, &o.topt.window_start_s, err,
-                                 sizeof err);
-            break;
-        case 'e':
-            bad = cli_parse_real("--end", optarg, 0, INFINITY, 0, &o.topt.window_end_s, err,
-                                 sizeof err);
-            break;
-        case 'x':
-            bad = cli_parse_real("--speedup", optarg, 1e-9, INFINITY, 0, &o.topt.speedup, err,
-                                 sizeof err);
-            break;
-        case 'm':
-            bad = cli_parse_count("--max-requests", optarg, 1, UINT64_MAX / 4, &o.topt.max_requests,
-                                  err, sizeof err);
-            break;
-        case 'M':
-            o.topt.burstgpt_model = optarg;
-            break;
-        case 'L':
-            o.topt.burstgpt_log_type = optarg;
-            break;
-        case 'O':
-            o.out = optarg;
-            break;
-        case 'F':
-            o.lengths_from = optarg;
-            break;
-        case 'J':
-            bad = cli_parse_on_off("--lengths-joint", optarg, &o.lengths_joint, err, sizeof err);
-            break;
-        case 'h':
+        if (ch == 'h') {
             usage(stdout);
             return CLI_EXIT_OK;
-        default:
-            return cli_bad_option(CMD, ch, argv[optind - 1]);
         }
-        if (bad)
+        int rc = wl_option(&o, ch, err, sizeof err);
+        if (rc > 0)
+            return cli_bad_option(CMD, ch, argv[optind - 1]);
+        if (rc < 0)
             return cli_usage_error(CMD, "%s", err);
     }
     if (optind != argc - 1)

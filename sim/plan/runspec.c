@@ -335,6 +335,43 @@ static int resolve_synthetic(const run_spec *r, resolved *x, char *err, size_t e
     return 0;
 }
 
+/* --prefix and --session: synthetic workloads only. A closed loop's users are the prefix
+ * workload's G x U users (so --users must match); closed-loop sessions wait for the
+ * simulator to say which user sends (see sim/serve/source.h). */
+static int resolve_prefix(const run_spec *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    const char *g = r->value[OPT_prefix], *s = r->value[OPT_session];
+    if (g[0] == '\0' && s[0] == '\0')
+        return 0;
+    if (c->wl.trace_path) {
+        util_errf(err, errlen, "--%s makes a synthetic workload; a --trace brings its own",
+                  g[0] ? "prefix" : "session");
+        return -1;
+    }
+    if (prefix_parse(g, s, c->seed, &x->prefix, err, errlen) != 0)
+        return -1;
+    const prefix_workload *p = &x->prefix;
+    if (p->groups_on && c->wl.users > 0 &&
+        (uint64_t)c->wl.users != (uint64_t)p->groups * p->users_per_group) {
+        util_errf(err, errlen,
+                  "--users %u and --prefix groups=%u,users=%u: a closed loop's users are the "
+                  "groups' users, so --users must be %llu (or 0 for an open workload)",
+                  c->wl.users, p->groups, p->users_per_group,
+                  (unsigned long long)p->groups * p->users_per_group);
+        return -1;
+    }
+    if (p->sessions_on && c->wl.users > 0) {
+        util_errf(err, errlen,
+                  "--session with --users: closed-loop sessions are not simulated yet (the "
+                  "simulator does not yet tell the workload which user sends); use an open "
+                  "workload (--users 0) with chats=C");
+        return -1;
+    }
+    c->wl.prefix = p;
+    return 0;
+}
+
 /* --trace-resample: only with a trace. */
 static int resolve_resample(const run_spec *r, serve_config *c, char *err, size_t errlen)
 {
@@ -442,7 +479,8 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
     if (real_opt(r, OPT_warmup, 0, 1, 1, &c->warmup_fraction, err, errlen) ||
         count_opt(r, OPT_seed, 0, UINT64_MAX, &c->seed, err, errlen) ||
         parse_slo(r->value[OPT_slo], &c->slo, err, errlen) || resolve_classes(r, x, err, errlen) ||
-        real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen))
+        real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen) ||
+        resolve_prefix(r, x, err, errlen))
         return -1;
     if (d > 0 && d < 1e-3) {
         util_errf(err, errlen, "--sample-interval '%s': expected 0 (none) or at least 0.001 s",
@@ -470,6 +508,7 @@ void run_resolved_fini(resolved *x)
         dist_fini(&x->think);
     if (x->have_pairs)
         reqsrc_pairs_free(&x->pairs);
+    prefix_fini(&x->prefix);
     for (int k = 0; k < REQSRC_MAX_CLASSES; k++) {
         if (x->have_cls_prompt[k])
             dist_fini(&x->cls_prompt[k]);

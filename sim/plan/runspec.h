@@ -17,6 +17,7 @@
 #include "sim/plan/deploy.h"
 #include "sim/plan/scenario.h"
 #include "sim/serve/serve.h"
+#include "workloads/prefix.h"
 
 /* Every setting, in the order written to scenario.ini and summary.csv. */
 #define RUN_OPTIONS(X)                                                                             \
@@ -54,6 +55,14 @@
     X(classes, "",                                                                                 \
       "request classes and shares, e.g. chat:0.7,document:0.3; each may have a [class.NAME] "      \
       "section")                                                                                   \
+    X(prefix, "",                                                                                  \
+      "shared system prompts: groups=G,users=U,system=S,question=Q (S, Q tokens: a number or a "   \
+      "distribution; G groups of U users, each request from a user drawn at random; its prompt is " \
+      "its group's S tokens, drawn once per group, then Q of its own; empty: none)")              \
+    X(session, "",                                                                                 \
+      "multi-turn chats: turns=T,message=M[,chats=C] (T turns per session, M tokens per new "      \
+      "message: a number or a distribution; each turn's prompt is the last turn's prompt and "     \
+      "answer then M tokens; open loop: arrivals go to C conversations in turn; empty: none)")    \
     X(requests, "auto",                                                                            \
       "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
       "all)")                                                                                      \
@@ -112,6 +121,7 @@ typedef struct resolved {
     reqsrc_pairs pairs;
     int have_arr, have_prompt, have_output, have_think, have_pairs;
     reqsrc_mix mix;
+    prefix_workload prefix;
     dist cls_prompt[REQSRC_MAX_CLASSES], cls_output[REQSRC_MAX_CLASSES];
     int have_cls_prompt[REQSRC_MAX_CLASSES], have_cls_output[REQSRC_MAX_CLASSES];
     serve_slo cls_slo[REQSRC_MAX_CLASSES];

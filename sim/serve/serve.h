@@ -57,6 +57,8 @@ typedef struct serve_workload {
     const reqsrc_pairs *pairs;
     /* request classes with their shares and lengths (NULL: one class) */
     const reqsrc_mix *mix;
+    /* shared prefixes: groups or sessions (workloads/prefix.h; NULL: nothing shared) */
+    const struct prefix_workload *prefix;
     /* or a closed loop (users > 0): each user sends a request, waits for its last token,
      * thinks for a time drawn from think (seconds), and sends the next; lengths as above.
      * requests is then the total sent. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "sim/base/util.h"
+#include "workloads/prefix.h"
 #include "workloads/resample.h"
 
 /* The trace reading options, with the workload's request limit applied. */
@@ -34,6 +35,10 @@ reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
         reqsrc_synthetic_use_mix(src, w->mix);
     if (src && w->pairs)
         reqsrc_synthetic_use_pairs(src, w->pairs);
+    if (src && reqsrc_synthetic_use_prefix(src, w->prefix) != 0) {
+        reqsrc_close(src);
+        src = NULL;
+    }
     if (src == NULL)
         util_errf(err, errlen, "out of memory");
     return src;
@@ -70,9 +75,9 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
     return 0;
 }
 
-request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double now_s)
+/* A closed-loop request's class and lengths, as without shared prefixes. */
+static request draw_lengths(const serve_workload *w, gsl_rng *rng, double now_s)
 {
-    const serve_workload *w = &c->wl;
     request rq = {.arrival_s = now_s, .cls = 0};
     if (w->mix) {
         reqsrc_mix_draw(w->mix, rng, &rq);
@@ -82,5 +87,31 @@ request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double 
         rq.prompt_tokens = reqsrc_tokens(dist_sample(w->prompt_len, rng));
         rq.output_tokens = reqsrc_tokens(dist_sample(w->output_len, rng));
     }
+    return rq;
+}
+
+request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double now_s)
+{
+    const serve_workload *w = &c->wl;
+    request rq = draw_lengths(w, rng, now_s);
+    /* The sender is not known here, so a request's user (and so its group) is drawn at
+     * random, as in an open workload: every user's group equally likely. */
+    if (w->prefix && w->prefix->groups_on)
+        prefix_group_draw(w->prefix, rng, &rq);
+    return rq;
+}
+
+request serve_source_user_request(const serve_config *c, prefix_chats *chats, uint32_t u,
+                                  gsl_rng *rng, double now_s)
+{
+    const prefix_workload *p = c->wl.prefix;
+    if (!prefix_on(p))
+        return serve_source_closed_request(c, rng, now_s);
+    /* The lengths as without prefixes, then the prompt made of the shared stream. */
+    request rq = draw_lengths(&c->wl, rng, now_s);
+    if (p->groups_on)
+        prefix_group_user(p, u, rng, &rq);
+    else
+        prefix_chat_next(p, chats, u, rng, &rq);
     return rq;
 }
