@@ -80,8 +80,13 @@ expect_error "prefix and session" "one or the other" workload describe poisson:r
 expect_error "prefix on a trace" "is a trace" workload describe "$tmp/g.csv" --prefix groups=1,users=1,system=1,question=1
 expect_error "run: users must match" "--users must be 32" run --model llama-3.2-1b --gpu h100-sxm \
   --users 5 --prefix groups=8,users=4,system=200,question=400
-expect_error "run: closed-loop sessions" "not simulated yet" run --model llama-3.2-1b --gpu h100-sxm \
-  --users 5 --session turns=3,message=10
+# closed-loop users run sessions: each user's next turn repeats its conversation, so most
+# prompt tokens are served from the cache
+CAPSIM_PLOTS=off "$capsim" run --model llama-3.2-1b --gpu h100-sxm --users 5 --think exp:mean=1 \
+  --session turns=5,message=100 --output-len fixed:value=50 --requests 200 --replications 2 \
+  --out "$tmp/cls" >/dev/null 2>&1 &&
+  python3 -c "import csv,sys; r=next(csv.DictReader(open(sys.argv[1]))); assert float(r['prefix_hit_rate']) > 0.5, r['prefix_hit_rate']" \
+    "$tmp/cls/summary.csv" && ok || bad "run: closed-loop sessions hit the cache"
 expect_error "run: prefix with a trace" "a --trace brings its own" run --model llama-3.2-1b \
   --gpu h100-sxm --trace "$tmp/g.csv" --prefix groups=8,users=4,system=200,question=400
 "$capsim" run --help | grep -q -- "--prefix .*groups=G,users=U,system=S,question=Q" && ok || bad "run --help: --prefix"

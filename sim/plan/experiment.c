@@ -149,16 +149,23 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
+    /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
+    char prompt[1100];
+    if (r->value[OPT_prefix][0])
+        snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
+    else if (r->value[OPT_session][0])
+        snprintf(prompt, sizeof prompt, "--session %s", r->value[OPT_session]);
+    else
+        snprintf(prompt, sizeof prompt, "%s", r->value[OPT_prompt_len]);
     if (c->wl.trace_path)
         fprintf(out, "  workload: trace %s\n", c->wl.trace_path);
     else if (c->wl.users > 0)
         fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
                "output %s\n",
-               c->wl.users, r->value[OPT_think], r->value[OPT_prompt_len],
-               r->value[OPT_output_len]);
+               c->wl.users, r->value[OPT_think], prompt, r->value[OPT_output_len]);
     else
-        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival],
-               r->value[OPT_prompt_len], r->value[OPT_output_len]);
+        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival], prompt,
+               r->value[OPT_output_len]);
     fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),

@@ -361,13 +361,6 @@ static int resolve_prefix(const run_spec *r, resolved *x, char *err, size_t errl
                   (unsigned long long)p->groups * p->users_per_group);
         return -1;
     }
-    if (p->sessions_on && c->wl.users > 0) {
-        util_errf(err, errlen,
-                  "--session with --users: closed-loop sessions are not simulated yet (the "
-                  "simulator does not yet tell the workload which user sends); use an open "
-                  "workload (--users 0) with chats=C");
-        return -1;
-    }
     c->wl.prefix = p;
     return 0;
 }

@@ -278,7 +278,7 @@ static int on_user(serve_sim *s, uint32_t u, double now, char *err, size_t errle
 {
     if (s->n_arrived >= s->n_total)
         return 0;
-    request rq = serve_source_closed_request(s->cfg, s->rng_len, now);
+    request rq = serve_source_user_request(s->cfg, &s->chats, u, s->rng_len, now);
     return admit_request(s, &rq, u, now, err, errlen);
 }
 
@@ -317,6 +317,7 @@ static void reset(serve_sim *s, int rep_index)
         r->k = 0;
         serve_kv_pc_reset(r);
     }
+    prefix_chats_reset(&s->chats);
     s->n_slots = 0;
     s->free_head = UINT32_MAX;
     s->have_next = 0;

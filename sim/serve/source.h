@@ -27,17 +27,17 @@ reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
 int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, char *err,
                        size_t errlen);
 
-/* Closed loop: the lengths of a request sent at now_s, drawn with rng. With shared-prefix
- * groups the sender is not known here, so the request's user (and its group) is drawn at
- * random among the G x U users. */
+/* Closed loop: the lengths of a request sent at now_s, drawn with rng, the sender not known:
+ * with shared-prefix groups the request's user (and its group) is drawn at random among the
+ * G x U users. */
 request serve_source_closed_request(const serve_config *c, gsl_rng *rng, double now_s);
 
 /* Closed loop, knowing the sender: user u's request sent at now_s. With groups, user u is
  * in group u / U (users = G x U); with sessions, the request is u's next turn, chats
  * holding where every user is (prefix_chats_init with wl.users users, and
  * prefix_chats_reset at the start of each replication). Otherwise as
- * serve_source_closed_request. The simulator's closed loop (sim/serve/serve.c on_user)
- * does not call it yet: runspec refuses --session with --users until it does. */
+ * serve_source_closed_request (the same draws). The simulator's closed loop
+ * (sim/serve/serve.c on_user) calls it. */
 request serve_source_user_request(const serve_config *c, prefix_chats *chats, uint32_t u,
                                   gsl_rng *rng, double now_s);
 

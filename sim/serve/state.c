@@ -58,7 +58,8 @@ int serve_state_alloc(serve_sim *s)
     int ok = s->rep && sim_engine_init(&s->eng, 2u * c->replicas + 8) == 0 &&
              (s->rng_route = sim_rng_create(1)) != NULL &&
              (s->rng_think = sim_rng_create(1)) != NULL &&
-             (s->rng_len = sim_rng_create(1)) != NULL && serve_metrics_init(&s->met, c) == 0;
+             (s->rng_len = sim_rng_create(1)) != NULL && serve_metrics_init(&s->met, c) == 0 &&
+             prefix_chats_init(&s->chats, c->wl.users) == 0;
     size_t per = c->max_num_seqs;
     for (uint32_t i = 0; ok && i < c->replicas; i++) {
         serve_replica *r = &s->rep[i];
@@ -95,6 +96,7 @@ void serve_state_free(serve_sim *s)
     }
     free(s->rep);
     free(s->slots);
+    prefix_chats_fini(&s->chats);
     sim_engine_fini(&s->eng);
     rng_free(s->rng_route);
     rng_free(s->rng_think);

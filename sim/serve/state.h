@@ -25,6 +25,7 @@
 #include "sim/engine/engine.h"
 #include "sim/serve/metrics.h"
 #include "sim/serve/serve.h"
+#include "workloads/prefix.h"
 
 /* A request in the system. */
 typedef struct serve_slot {
@@ -96,6 +97,7 @@ typedef struct serve_sim {
     int have_next;
     uint64_t n_arrived, warm, n_total;
     gsl_rng *rng_think, *rng_len; /* closed loop: think times and lengths */
+    prefix_chats chats;           /* closed loop with sessions: where each user is */
     gsl_rng *rng_route;
     uint32_t rr_next;  /* round-robin: the next replica */
     serve_metrics met; /* what is measured */
