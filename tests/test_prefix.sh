@@ -80,6 +80,23 @@ expect_error "prefix and session" "one or the other" workload describe poisson:r
 expect_error "prefix on a trace" "is a trace" workload describe "$tmp/g.csv" --prefix groups=1,users=1,system=1,question=1
 expect_error "run: users must match" "--users must be 32" run --model llama-3.2-1b --gpu h100-sxm \
   --users 5 --prefix groups=8,users=4,system=200,question=400
+# prefix-aware routing: 8 groups whose system prompts (8 x 4000 tokens) do not fit one
+# replica's cache (24912 tokens): round robin makes every replica hold every group and evict,
+# --router prefix keeps each group where it is cached
+for rt in rr prefix; do
+  CAPSIM_PLOTS=off "$capsim" run --model llama-3.1-8b --gpu h100-sxm --gpu-mem-util 0.25 --replicas 2 \
+    --router "$rt" --arrival poisson:rate=4 --prefix groups=8,users=2,system=4000,question=200 \
+    --output-len fixed:value=50 --requests 400 --replications 2 --out "$tmp/route-$rt" >/dev/null 2>&1 ||
+    bad "run --router $rt"
+done
+python3 - "$tmp" <<'PY' && ok || bad "--router prefix serves more from the cache than rr, with a shorter TTFT"
+import csv, sys
+r = {k: next(csv.DictReader(open(f"{sys.argv[1]}/route-{k}/summary.csv"))) for k in ("rr", "prefix")}
+hit = {k: float(v["prefix_hit_rate"]) for k, v in r.items()}
+ttft = {k: float(v["mean_ttft_ms"]) for k, v in r.items()}
+assert hit["prefix"] > hit["rr"] + 0.1 and hit["prefix"] <= 4000 / 4200, hit  # at most the system prompt
+assert ttft["prefix"] < ttft["rr"], ttft
+PY
 # closed-loop users run sessions: each user's next turn repeats its conversation, so most
 # prompt tokens are served from the cache
 CAPSIM_PLOTS=off "$capsim" run --model llama-3.2-1b --gpu h100-sxm --users 5 --think exp:mean=1 \

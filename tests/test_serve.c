@@ -502,7 +502,7 @@ static void test_policy_tables(void)
 {
     char names[256];
     serve_router_names(names, sizeof names);
-    CHECK(strcmp(names, "rr, random, jsq, least-tokens or p2c") == 0);
+    CHECK(strcmp(names, "rr, random, jsq, least-tokens, p2c or prefix") == 0);
     serve_sched_names(names, sizeof names);
     CHECK(strcmp(names, "continuous or static") == 0);
     CHECK(serve_router_find("nope") == NULL);

@@ -186,6 +186,14 @@ uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_s
     return h;
 }
 
+uint32_t serve_kv_cached_tokens(const serve_sim *s, const serve_replica *r, uint64_t pid,
+                                uint32_t shared, uint32_t prompt)
+{
+    serve_slot probe = {.pid = pid, .shared = shared, .target = prompt};
+    uint32_t idle;
+    return serve_kv_hits(s, r, &probe, &idle) * s->cfg->block_size;
+}
+
 void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
 {
     serve_pcache *pc = &r->pc;

@@ -75,6 +75,12 @@ void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q);
 uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
                        uint32_t *idle);
 
+/* Tokens of a request of stream pid sharing its first `shared` tokens, with a prompt of
+ * `prompt` tokens, that replica r holds cached: serve_kv_hits' blocks, in tokens (for the
+ * prefix-aware router, before the request has a slot). 0 with prefix caching off. */
+uint32_t serve_kv_cached_tokens(const serve_sim *s, const serve_replica *r, uint64_t pid,
+                                uint32_t shared, uint32_t prompt);
+
 /* Request q takes the h cached blocks serve_kv_hits found: it holds them, and its prefill
  * starts after them. */
 void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h);

@@ -7,6 +7,7 @@
 
 #include "sim/base/util.h"
 
+#include "sim/serve/kvblocks.h"
 #include "sim/serve/state.h"
 #include "sim/serve/stretch.h"
 
@@ -74,15 +75,51 @@ static uint32_t pick_p2c(serve_sim *s)
     return serve_router_queue_load(s, b) < serve_router_queue_load(s, a) ? b : a;
 }
 
+/* Prefix-aware, in the spirit of llm-d's prefix-cache scorer balanced by a load scorer: among
+ * the replicas not much busier than the least busy one (tokens still to compute at most
+ * PREFIX_LOAD_RATIO x the least plus PREFIX_LOAD_SLACK tokens), the one holding the longest
+ * cached prefix of the request; ties, and a request that no replica holds anything of, go to
+ * the least busy (then the lowest index), as least-tokens would send them. The load bound
+ * keeps a popular prefix from piling every request of its group onto one replica. */
+#define PREFIX_LOAD_RATIO 1.25
+#define PREFIX_LOAD_SLACK 4096.0
+
+static uint32_t pick_prefix(serve_sim *s)
+{
+    uint32_t n = s->cfg->replicas, least_i = least(s, serve_router_token_load);
+    const request *rq = s->routing;
+    if (rq == NULL || rq->prefix_id == 0 || n < 2)
+        return least_i;
+    double bound = PREFIX_LOAD_RATIO * (double)serve_router_token_load(s, least_i) +
+                   PREFIX_LOAD_SLACK;
+    uint32_t best = least_i, best_hit = 0;
+    uint64_t best_load = serve_router_token_load(s, least_i);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t load = serve_router_token_load(s, i);
+        if ((double)load > bound)
+            continue;
+        uint32_t hit = serve_kv_cached_tokens(s, &s->rep[i], rq->prefix_id, rq->shared_tokens,
+                                              rq->prompt_tokens);
+        if (hit > best_hit || (hit == best_hit && load < best_load)) {
+            best = i;
+            best_hit = hit;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
 static const serve_router_ops RR = {"rr", pick_rr};
 static const serve_router_ops RANDOM = {"random", pick_random};
 static const serve_router_ops JSQ = {"jsq", pick_jsq};
 static const serve_router_ops LEAST_TOKENS = {"least-tokens", pick_least_tokens};
 static const serve_router_ops P2C = {"p2c", pick_p2c};
+static const serve_router_ops PREFIX = {"prefix", pick_prefix};
 
 /* The first is the default; the order is that of the help text. A router in a file of
  * its own is declared here (extern const serve_router_ops ...;) and listed below. */
-static const serve_router_ops *const ROUTERS[] = {&RR, &RANDOM, &JSQ, &LEAST_TOKENS, &P2C};
+static const serve_router_ops *const ROUTERS[] = {&RR,           &RANDOM, &JSQ,
+                                                  &LEAST_TOKENS, &P2C,    &PREFIX};
 
 #define N_ROUTERS (sizeof ROUTERS / sizeof ROUTERS[0])
 

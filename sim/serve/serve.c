@@ -237,7 +237,9 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
         util_errf(err, errlen, "out of memory");
         return -1;
     }
+    s->routing = rq;
     uint32_t ri = s->router->pick(s);
+    s->routing = NULL;
     serve_slot *q = &s->slots[id];
     memset(q, 0, sizeof *q);
     q->index = idx;

@@ -100,6 +100,7 @@ typedef struct serve_sim {
     prefix_chats chats;           /* closed loop with sessions: where each user is */
     gsl_rng *rng_route;
     uint32_t rr_next;  /* round-robin: the next replica */
+    const request *routing; /* the request the router is placing (during pick only) */
     serve_metrics met; /* what is measured */
     uint64_t steps;
     serve_result *res; /* conservation counters go straight here */
