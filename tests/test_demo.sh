@@ -68,7 +68,19 @@ for p in load-small/plots/latency_vs_load load-big/plots/latency_vs_load run-big
 done
 # The same seed writes the same bytes, whatever the number of processes.
 "$capsim" demo --out "$tmp/d1" --jobs 1 >/dev/null 2>&1 && ok || bad "demo --jobs 1"
-for f in REPORT.md whatif/whatif.csv whatif/frontier.csv load-big/summary.csv run-small/requests.csv; do
+# the prefix what-if: caching cuts the TTFT; prefix-aware routing serves more from the cache
+# than round robin when the groups' prompts do not fit one replica's cache
+grep -q "## Prefix caching" "$tmp/d/REPORT.md" && ok || bad "REPORT.md has the prefix what-if"
+python3 - "$tmp/d/prefix" <<'PY' && ok || bad "the prefix what-if's orderings hold"
+import csv, sys
+r = {k: next(csv.DictReader(open(f"{sys.argv[1]}/{k}/summary.csv"))) for k in ("off", "on", "rr", "prefix")}
+assert r["off"]["prefix_caching"] == "off" and r["on"]["prefix_caching"] == "on"
+assert float(r["on"]["mean_ttft_ms"]) < float(r["off"]["mean_ttft_ms"])
+assert float(r["on"]["prefix_hit_rate"]) > 0.5
+assert int(r["rr"]["kv_tokens"]) < 160 * 1024
+assert float(r["prefix"]["prefix_hit_rate"]) > float(r["rr"]["prefix_hit_rate"])
+PY
+for f in REPORT.md whatif/whatif.csv whatif/frontier.csv load-big/summary.csv run-small/requests.csv prefix/rr/summary.csv; do
   cmp -s "$tmp/d/$f" "$tmp/d1/$f" && ok || bad "$f differs between --jobs 1 and the default"
 done
 echo "test_demo: $pass passed, $fail failed"
