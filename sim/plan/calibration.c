@@ -895,6 +895,57 @@ static void write_kernel_coeffs_csv(FILE *fp, const void *what)
     kcoeffs_write(fp, ((const fit_files *)what)->krow);
 }
 
+/* What a calibration's outputs are: the file of fitted coefficients that run takes, the
+ * option that takes it, and the writers of coefficients.csv and of that file. */
+typedef struct fit_output {
+    const char *file; /* "profile.csv", "kernel_coeffs.csv" */
+    const char *flag; /* "--profile", "--kernel-coeffs" */
+    util_writer coefficients_csv, file_csv;
+} fit_output;
+
+/* The basis and source of a calibrated row: what it was fitted to, and the command. */
+static void describe_fit(const calibration_options *o, const bench_set *all,
+                         const bench_set *sets, const calib_result *res, const deploy *d,
+                         int poor, size_t n_req, const char *what, char *basis, size_t blen,
+                         char *source, size_t slen)
+{
+    const char *base = strrchr(o->data[0], '/');
+    snprintf(basis, blen,
+             "%s%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median |error| TTFT "
+             "%.1f%%, TPOT %.1f%%",
+             what, poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
+             base ? base + 1 : o->data[0], bench_format_name(sets[0].format), d->model.name,
+             precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
+             res->median_ape[CAL_TPOT]);
+    snprintf(source, slen, "capsim calibrate --data %s --model %s --gpu %s",
+             base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
+}
+
+/* Writes fit.csv, coefficients.csv and (unless the fit is poor and not forced) the fitted
+ * file of kind k into --out, whose path it leaves in path. A poor fit writes no file: one
+ * left by an earlier calibration in this folder must not pass for this one. */
+static plan_status write_fit_files(const calibration_options *o, const run_spec *r,
+                                   const fit_output *k, const fit_files *ff, int poor, char *path,
+                                   size_t path_len, FILE *out, plan_error *e)
+{
+    char err[2048];
+    int write_file = !poor || o->force;
+    snprintf(path, path_len, "%s/%s", r->out_dir, k->file);
+    if (!write_file)
+        remove(path);
+    const char *names[] = {"fit.csv", "coefficients.csv", k->file};
+    const util_writer write[] = {write_fit_csv, k->coefficients_csv, k->file_csv};
+    const void *what[] = {ff, ff, ff};
+    if (util_write_files(r->out_dir, write_file ? 3 : 2, names, write, what, err,
+                         sizeof err) != 0)
+        return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    fprintf(out, "wrote %s/: fit.csv, coefficients.csv%s%s\n", r->out_dir,
+            write_file ? ", " : "", write_file ? k->file : "");
+    if (write_file)
+        fprintf(out, "use it with: capsim run %s %s ...\n", k->flag, path);
+    return PLAN_OK;
+}
+
 /* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not forced)
  * kernel_coeffs.csv, whose path it leaves in path. */
 static plan_status write_kernel_outputs(const calibration_options *o, const run_spec *r,
@@ -903,39 +954,18 @@ static plan_status write_kernel_outputs(const calibration_options *o, const run_
                                         size_t n_req, char *path, size_t path_len, FILE *out,
                                         plan_error *e)
 {
-    char err[2048];
     if (r->out_dir == NULL)
         return PLAN_OK;
-    int write_coeffs = !poor || o->force;
     kcoeffs_row row;
     kernel_row_of(d, &res->kfit, &row);
-    const char *source = kstep_source(d->kstep);
-    const char *base = strrchr(o->data[0], '/');
-    snprintf(row.basis, sizeof row.basis,
-             "calibrated on top of models/kernels/%s%s: %zu requests in %zu runs of %s (%s), %s "
-             "at %s tp %d; median |error| TTFT %.1f%%, TPOT %.1f%%",
-             source, poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
-             base ? base + 1 : o->data[0], bench_format_name(sets[0].format), d->model.name,
-             precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
-             res->median_ape[CAL_TPOT]);
-    snprintf(row.source, sizeof row.source, "capsim calibrate --data %s --model %s --gpu %s",
-             base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
-    snprintf(path, path_len, "%s/kernel_coeffs.csv", r->out_dir);
-    if (!write_coeffs)
-        remove(path); /* an earlier calibration's file must not pass for this one */
+    char what[256];
+    snprintf(what, sizeof what, "calibrated on top of models/kernels/%s", kstep_source(d->kstep));
+    describe_fit(o, all, sets, res, d, poor, n_req, what, row.basis, sizeof row.basis,
+                 row.source, sizeof row.source);
+    static const fit_output KERNELS = {"kernel_coeffs.csv", "--kernel-coeffs",
+                                       write_kcoeffs_fit_csv, write_kernel_coeffs_csv};
     const fit_files ff = {all, res, NULL, &row};
-    static const char *const names[] = {"fit.csv", "coefficients.csv", "kernel_coeffs.csv"};
-    static const util_writer write[] = {write_fit_csv, write_kcoeffs_fit_csv,
-                                        write_kernel_coeffs_csv};
-    const void *what[] = {&ff, &ff, &ff};
-    if (util_write_files(r->out_dir, write_coeffs ? 3 : 2, names, write, what, err,
-                         sizeof err) != 0)
-        return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
-    fprintf(out, "wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
-            write_coeffs ? ", kernel_coeffs.csv" : "");
-    if (write_coeffs)
-        fprintf(out, "use it with: capsim run --kernel-coeffs %s ...\n", path);
-    return PLAN_OK;
+    return write_fit_files(o, r, &KERNELS, &ff, poor, path, path_len, out, e);
 }
 
 /* With --out, writes fit.csv, coefficients.csv and (unless the fit is poor and not
@@ -946,39 +976,16 @@ static plan_status write_outputs(const calibration_options *o, const run_spec *r
                                  profile_row *row, char *profile_path, size_t path_len, FILE *out,
                                  plan_error *e)
 {
-    char err[2048];
-    if (r->out_dir) {
-        int write_profile = !poor || o->force;
-        snprintf(profile_path, path_len, "%s/profile.csv", r->out_dir);
-        snprintf(row->gpu, sizeof row->gpu, "%s", d->gpu.name);
-        row->c = res->coeffs;
-        const char *base = strrchr(o->data[0], '/');
-        snprintf(row->basis, sizeof row->basis,
-                 "calibrated%s: %zu requests in %zu runs of %s (%s), %s at %s tp %d; median "
-                 "|error| TTFT %.1f%%, TPOT %.1f%%",
-                 poor ? " (POOR FIT, forced)" : "", n_req, all->n_runs,
-                 base ? base + 1 : o->data[0], bench_format_name(sets[0].format),
-                 d->model.name, precision_name(d->weights), d->tp, res->median_ape[CAL_TTFT],
-                 res->median_ape[CAL_TPOT]);
-        snprintf(row->source, sizeof row->source, "capsim calibrate --data %s --model %s --gpu %s",
-                 base ? base + 1 : o->data[0], d->model.name, d->gpu.name);
-        /* A poor fit writes no profile: one left by an earlier calibration in this folder
-         * must not pass for this one. */
-        if (!write_profile)
-            remove(profile_path);
-        const fit_files ff = {all, res, row, NULL};
-        static const char *const names[] = {"fit.csv", "coefficients.csv", "profile.csv"};
-        static const util_writer write[] = {write_fit_csv, write_coeffs_csv, write_profile_csv};
-        const void *what[] = {&ff, &ff, &ff};
-        if (util_write_files(r->out_dir, write_profile ? 3 : 2, names, write, what, err,
-                             sizeof err) != 0)
-            return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
-        fprintf(out, "wrote %s/: fit.csv, coefficients.csv%s\n", r->out_dir,
-               write_profile ? ", profile.csv" : "");
-        if (write_profile)
-            fprintf(out, "use it with: capsim run --profile %s ...\n", profile_path);
-    }
-    return PLAN_OK;
+    if (r->out_dir == NULL)
+        return PLAN_OK;
+    snprintf(row->gpu, sizeof row->gpu, "%s", d->gpu.name);
+    row->c = res->coeffs;
+    describe_fit(o, all, sets, res, d, poor, n_req, "calibrated", row->basis, sizeof row->basis,
+                 row->source, sizeof row->source);
+    static const fit_output ROOFLINE = {"profile.csv", "--profile", write_coeffs_csv,
+                                        write_profile_csv};
+    const fit_files ff = {all, res, row, NULL};
+    return write_fit_files(o, r, &ROOFLINE, &ff, poor, profile_path, path_len, out, e);
 }
 
 /* --validate: replays every run through the serving simulation with the profile just
