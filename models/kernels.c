@@ -95,6 +95,23 @@ int kernels_stacks(const char *dir, const char *gpu, char names[][KERNELS_NAME_M
     return list_folders(dir, gpu, "vllm-", names, max);
 }
 
+int kernels_stack_names(const char *dir, const char *gpu, const char *sep, char *buf,
+                        size_t len)
+{
+    char names[KERNELS_MAX_STACKS][KERNELS_NAME_MAX];
+    int n = kernels_stacks(dir, gpu, names, KERNELS_MAX_STACKS);
+    size_t used = 0;
+    if (len > 0)
+        buf[0] = '\0';
+    for (int i = 0; i < n && used + 1 < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? sep : "", names[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return n;
+}
+
 /* Loads dir/gpu/folder/<kind's file> into s->table[kind] when the file exists. */
 static int load_kind(const char *dir, const char *folder, ktable_kind kind, kernels_set *s,
                      char *err, size_t errlen)

@@ -39,6 +39,11 @@ const char *kernels_gpu_names(char *buf, size_t len);
  * many (0 when none or the folder is missing). */
 int kernels_stacks(const char *dir, const char *gpu, char names[][KERNELS_NAME_MAX], int max);
 
+/* The vLLM stacks measured on folder gpu under dir, oldest first, joined by sep into buf
+ * ("" when none). Returns the number of stacks. */
+int kernels_stack_names(const char *dir, const char *gpu, const char *sep, char *buf,
+                        size_t len);
+
 /* Loads every table of dir/gpu/stack (stack NULL: the newest) and the GPU's newest NCCL
  * table. Returns 0, or -1 with a message (no such GPU or stack, a malformed table). */
 int kernels_load(const char *dir, const char *gpu, const char *stack, kernels_set *out,

@@ -33,12 +33,9 @@ static void list_stacks(const gpu_list *gpus)
     size_t root = strlen(capsim_data_dir()) + 1;
     for (size_t i = 0; i < gpus->n; i++) {
         const char *name = gpus->items[i].name, *folder = kernels_gpu_folder(name);
-        char have[KERNELS_MAX_STACKS][KERNELS_NAME_MAX], joined[256] = "-", err[512];
-        int n = folder ? kernels_stacks(dir, folder, have, KERNELS_MAX_STACKS) : 0;
-        size_t used = 0;
-        for (int j = 0; j < n && used + 1 < sizeof joined; j++)
-            used += (size_t)snprintf(joined + used, sizeof joined - used, "%s%s", j ? "," : "",
-                                     have[j]);
+        char joined[256] = "-", err[512];
+        if (folder != NULL && kernels_stack_names(dir, folder, ",", joined, sizeof joined) == 0)
+            snprintf(joined, sizeof joined, "-");
         stack_choice c;
         if (stack_resolve(NULL, name, NULL, capsim_data_dir(), &c, err, sizeof err) != 0) {
             printf("%-10s %s\n", name, err);

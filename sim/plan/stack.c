@@ -127,11 +127,8 @@ int stack_resolve(const char *stack, const char *gpu, const char *step_model,
             pick = i;
     int roofline = step_model != NULL && strcmp(step_model, "roofline") == 0;
     if (pick < 0 && (stack == NULL || !roofline)) {
-        char have[512] = "";
-        size_t used = 0;
-        for (int i = 0; i < n && used + 1 < sizeof have; i++)
-            used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", i ? ", " : "",
-                                     stacks[i]);
+        char have[512];
+        kernels_stack_names(dir, folder, ", ", have, sizeof have);
         util_errf(err, errlen,
                   "--stack %s: not measured on %s (its kernel tables: %s; or --step-model "
                   "roofline for the stack's roofline profile)",
