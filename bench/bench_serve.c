@@ -186,12 +186,11 @@ static int chat_build(chat_src *src, size_t n)
     return 0;
 }
 
-/* Runs the scripted source on one replica; prints label's figures. */
-static int bench_scripted(const char *label, const deploy *d,
-                          reqsrc *(*open)(void *, const unsigned long *), void *arg,
-                          uint64_t requests, int prefix)
+/* The configuration every case shares: Llama 3.1 8B on H100 SXM as deployed, vLLM's
+ * defaults, one replication of `requests` with 10% warm-up; the workload is the caller's. */
+static serve_config base_config(const deploy *d, uint32_t replicas, int jump, int prefix,
+                                uint64_t requests)
 {
-    char err[512];
     serve_config c = {.step = &d->step,
                       .kv_blocks = d->mem.kv_blocks,
                       .block_size = 16,
@@ -199,26 +198,43 @@ static int bench_scripted(const char *label, const deploy *d,
                       .max_num_seqs = 256,
                       .max_batched_tokens = 8192,
                       .chunked_prefill = 1,
-                      .replicas = 1,
+                      .replicas = replicas,
                       .router = serve_router_find("rr"),
                       .replications = 1,
                       .warmup_fraction = 0.1,
                       .seed = 1,
                       .gpus_per_replica = 1,
                       .price_usd_per_gpu_hour = 1,
-                      .jump = 1,
-                      .prefix_caching = prefix,
-                      .source_open = open,
-                      .source_arg = arg};
+                      .jump = jump,
+                      .prefix_caching = prefix};
     c.wl.requests = requests;
-    serve_result r;
+    return c;
+}
+
+/* Runs c into *r, timing it (wall seconds into *dt); -1 with the message on stderr. */
+static int timed_run(const serve_config *c, serve_result *r, double *dt)
+{
+    char err[512];
     double t0 = wall_s();
-    int rc = serve_run(&c, &r, err, sizeof err);
-    double dt = wall_s() - t0;
-    if (rc != 0) {
+    int rc = serve_run(c, r, err, sizeof err);
+    *dt = wall_s() - t0;
+    if (rc != 0)
         fprintf(stderr, "%s\n", err);
+    return rc != 0 ? -1 : 0;
+}
+
+/* Runs the scripted source on one replica; prints label's figures. */
+static int bench_scripted(const char *label, const deploy *d,
+                          reqsrc *(*open)(void *, const unsigned long *), void *arg,
+                          uint64_t requests, int prefix)
+{
+    serve_config c = base_config(d, 1, 1, prefix, requests);
+    c.source_open = open;
+    c.source_arg = arg;
+    serve_result r;
+    double dt;
+    if (timed_run(&c, &r, &dt) != 0)
         return -1;
-    }
     printf("%s, prefix caching %s: %.3g simulated requests/s; hit rate %.4f, mean TTFT %.2f ms, "
            "p99 TTFT %.2f ms, mean KV occupancy %.3f\n",
            label, prefix ? "on" : "off", (double)requests / dt,
@@ -241,34 +257,14 @@ static int bench(const char *label, const deploy *d, uint32_t replicas, double r
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    serve_config c = {.step = &d->step,
-                      .kv_blocks = d->mem.kv_blocks,
-                      .block_size = 16,
-                      .sched = serve_sched_find("continuous"),
-                      .max_num_seqs = 256,
-                      .max_batched_tokens = 8192,
-                      .chunked_prefill = 1,
-                      .replicas = replicas,
-                      .router = serve_router_find("rr"),
-                      .replications = 1,
-                      .warmup_fraction = 0.1,
-                      .seed = 1,
-                      .gpus_per_replica = 1,
-                      .price_usd_per_gpu_hour = 1,
-                      .jump = jump,
-                      .prefix_caching = prefix};
+    serve_config c = base_config(d, replicas, jump, prefix, requests);
     c.wl.arrivals = &arr;
     c.wl.prompt_len = &prompt;
     c.wl.output_len = &output;
-    c.wl.requests = requests;
     serve_result r;
-    double t0 = wall_s();
-    int rc = serve_run(&c, &r, err, sizeof err);
-    double dt = wall_s() - t0;
-    if (rc != 0) {
-        fprintf(stderr, "%s\n", err);
+    double dt;
+    if (timed_run(&c, &r, &dt) != 0)
         return -1;
-    }
     printf("%s, %s, prefix caching %s: %llu requests in %.2f s wall = %.3g simulated requests/s "
            "(%llu events, %llu steps, %llu tokens; mean TTFT %.1f ms, TPOT %.1f ms)\n",
            label, jump ? "stretches" : "step by step", prefix ? "on" : "off",
