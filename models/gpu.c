@@ -26,6 +26,7 @@ enum {
     G_NO_TC,
     G_LINK_BW,
     G_LINK_LAT,
+    G_HOST_BW,
     G_TDP,
     G_PRICE,
     G_SOURCE,
@@ -46,13 +47,14 @@ static const char *const COLS[G_COUNT] = {
     "fp16_tflops_no_tc",
     "link_bw_bytes_per_s",
     "link_latency_us",
+    "host_link_bw_bytes_per_s",
     "tdp_w",
     "price_usd_per_hour",
     "source",
 };
 
 /* Columns that may be empty or absent: a precision the hardware lacks, an unknown price. */
-static const int REQUIRED[G_COUNT] = {1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1};
+static const int REQUIRED[G_COUNT] = {1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1};
 
 static int read_row(csvin *in, const int *idx, void *item, char *err, size_t errlen)
 {
@@ -86,6 +88,11 @@ static int read_row(csvin *in, const int *idx, void *item, char *err, size_t err
     g->fp16_flops_no_tc = v[G_NO_TC] * 1e12;
     g->link_bw_bytes_per_s = v[G_LINK_BW];
     g->link_latency_s = v[G_LINK_LAT] * 1e-6;
+    /* A catalog without the column (an older user copy): PCIe Gen4 x16, the slowest link
+     * of the data-centre parts in the bundled catalog but the T4's. */
+    g->host_link_bw_bytes_per_s = isnan(v[G_HOST_BW]) || v[G_HOST_BW] <= 0
+                                      ? GPU_DEFAULT_HOST_LINK_BYTES_PER_S
+                                      : v[G_HOST_BW];
     g->tdp_w = v[G_TDP];
     g->price_usd_per_hour = v[G_PRICE];
     if (!(g->memory_bytes > 0 && g->mem_bw_bytes_per_s > 0 && g->peak_flops[PREC_FP16] > 0 &&

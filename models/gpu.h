@@ -10,6 +10,9 @@
 
 #include "models/precision.h"
 
+/* The host link of a catalog row that does not give one: PCIe Gen4 x16. */
+#define GPU_DEFAULT_HOST_LINK_BYTES_PER_S 32e9
+
 typedef struct gpu_spec {
     char name[32];
     char vendor[16];
@@ -20,9 +23,10 @@ typedef struct gpu_spec {
     double fp16_flops_no_tc;    /* 16-bit rate without tensor cores */
     double link_bw_bytes_per_s; /* GPU-to-GPU, per direction, for tensor parallelism */
     double link_latency_s;      /* per hop */
+    double host_link_bw_bytes_per_s; /* GPU to host memory (PCIe x16), per direction */
     double tdp_w;
     double price_usd_per_hour; /* on demand, per GPU; NAN if unknown */
-    char source[512];
+    char source[1024];
 } gpu_spec;
 
 typedef struct gpu_list {

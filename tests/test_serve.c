@@ -643,6 +643,8 @@ typedef struct script_opts {
     uint32_t budget, replicas;
     const char *router;
     FILE *requests_out;
+    uint64_t cpu_blocks; /* the CPU tier */
+    double load_s;       /* per block brought back */
 } script_opts;
 
 /* Runs the scripted requests once (no warm-up) with blocks of 16 tokens. */
@@ -659,6 +661,8 @@ static void run_script_opts(const request *rq, size_t n, const script_opts *o, s
     f.cfg.warmup_fraction = 0;
     f.cfg.jump = o->jump;
     f.cfg.requests_out = o->requests_out;
+    f.cfg.kv_offload_blocks = o->cpu_blocks;
+    f.cfg.kv_load_s_per_block = o->load_s;
     if (o->budget)
         f.cfg.max_batched_tokens = o->budget;
     if (o->replicas)
@@ -772,6 +776,65 @@ static void test_prefix_lru(void)
     serve_result_fini(&r);
 }
 
+/* The CPU tier under the LRU script above, holding 4 blocks: the GPU evicts the same 4
+ * blocks (B1, C1, A1, D1), and each goes to the CPU tier. Then B finds B0 on the GPU and B1
+ * in the CPU tier, C finds C0 and C1, A finds A0 and A1: each brings one block back, so
+ * the hits are 80 tokens on the GPU as before plus 3 x 16 from the CPU tier. */
+static void test_offload_lru(void)
+{
+    static const uint64_t who[] = {1, 2, 3, 1, 4, 2, 3, 1};
+    enum { N = sizeof who / sizeof who[0] };
+    request rq[N];
+    for (uint32_t i = 0; i < N; i++)
+        rq[i] = (request){.arrival_s = i, .prompt_tokens = 33, .output_tokens = 1,
+                          .prefix_id = who[i], .shared_tokens = 32};
+    script_opts o = {.kv_blocks = 8, .on = 1, .jump = 1, .cpu_blocks = 4, .load_s = 0.01};
+    serve_result r;
+    run_script_opts(rq, N, &o, &r);
+    CHECK_EQ_DBL(r.prefix[SP_prefill_tokens_saved].mean, 128);
+    CHECK_EQ_DBL(r.prefix[SP_prefix_hit_rate].mean, 128.0 / (33.0 * N));
+    CHECK_EQ_DBL(r.prefix[SP_prefix_hit_rate_cpu].mean, 48.0 / (33.0 * N));
+    CHECK_EQ_DBL(r.prefix[SP_prefix_evictions].mean, 4);
+    CHECK_EQ_DBL(r.prefix[SP_kv_offload_loads].mean, 3);
+    CHECK_LE(r.max_blocks_used, 8);
+    serve_result_fini(&r);
+}
+
+/* Six groups of two shared blocks, then the first again, on a GPU cache of 8 blocks: by the
+ * time it comes back its blocks 0 and 1 have left the GPU (1 with the fourth request, 0 with
+ * the fifth, with group 2's block 1), so what it hits depends on the CPU tier alone: both
+ * blocks with room for 4, block 0 alone with room for 2 (block 1 was pushed out by the
+ * next two), nothing without a tier. Each block brought back adds load_s to the step that
+ * prefills it, and so to that request's TTFT; everything else is the same. */
+static void test_offload_capacity(void)
+{
+    static const uint64_t who[] = {1, 2, 3, 4, 5, 1};
+    enum { N = sizeof who / sizeof who[0] };
+    request rq[N];
+    for (uint32_t i = 0; i < N; i++)
+        rq[i] = (request){.arrival_s = i, .prompt_tokens = 33, .output_tokens = 1,
+                          .prefix_id = who[i], .shared_tokens = 32};
+    static const uint64_t cap[] = {0, 2, 4}, want_loads[] = {0, 1, 2};
+    double ttft[3], ttft_free = 0;
+    for (int k = 0; k < 3; k++) {
+        script_opts o = {.kv_blocks = 8, .on = 1, .jump = 1, .cpu_blocks = cap[k], .load_s = 0.01};
+        serve_result r;
+        run_script_opts(rq, N, &o, &r);
+        CHECK_EQ_DBL(r.prefix[SP_kv_offload_loads].mean, (double)want_loads[k]);
+        CHECK_EQ_DBL(r.prefix[SP_prefill_tokens_saved].mean, 16.0 * (double)want_loads[k]);
+        ttft[k] = r.metric[SM_mean_ttft_ms].mean;
+        serve_result_fini(&r);
+        if (k == 2) { /* the same with free transfers: only the loads' time differs */
+            o.load_s = 0;
+            run_script_opts(rq, N, &o, &r);
+            ttft_free = r.metric[SM_mean_ttft_ms].mean;
+            serve_result_fini(&r);
+        }
+    }
+    CHECK_NEAR(ttft[2] - ttft_free, 1e3 * 2 * 0.01 / N, 1e-9);
+    CHECK(ttft[1] > ttft[0]); /* 10 ms to bring a block back is dearer than 16 tokens */
+}
+
 /* A small cache under heavy load with shared prefixes: preemptions happen, the invariants
  * (free + evictable + distinct held = total, references add up, each request holds its
  * cached keys) hold after every step, and every request finishes. */
@@ -789,16 +852,20 @@ static void test_prefix_conservation(void)
                           .prefix_id = g == 4 ? 0 : g + 1,
                           .shared_tokens = g == 4 ? 0 : S + (uint32_t)(x >> 33) % 3};
     }
-    /* One replica; then two behind each router, without chunked prefill too. */
-    static const char *const routers[] = {NULL, "rr", "least-tokens", "jsq", "p2c"};
-    for (int k = 0; k < 10; k++) {
+    /* One replica; then two behind each router, without chunked prefill too; a third of
+     * them with a CPU tier. */
+    static const char *const routers[] = {NULL, "rr", "least-tokens", "jsq", "p2c", "prefix"};
+    double loads = 0;
+    for (int k = 0; k < 12; k++) {
         script_opts o = {.kv_blocks = 160,
                          .on = 1,
                          .jump = 1,
                          .no_chunking = k % 2,
                          .budget = k % 2 ? 512 : 0,
                          .replicas = k < 2 ? 1 : 2,
-                         .router = routers[k / 2]};
+                         .router = routers[k / 2],
+                         .cpu_blocks = k % 3 == 2 ? 24 : 0,
+                         .load_s = 1e-4};
         serve_result r;
         run_script_opts(rq, N, &o, &r);
         CHECK(r.preemptions > 0);
@@ -806,15 +873,18 @@ static void test_prefix_conservation(void)
         CHECK(r.prefix[SP_prefill_tokens_saved].mean > 0);
         CHECK(r.prefix[SP_prefix_evictions].mean > 0);
         CHECK_LE(r.max_blocks_used, 160);
+        loads += r.prefix[SP_kv_offload_loads].mean;
         CHECK_EQ_U64(r.tokens_out, r.tokens_asked);
         serve_result_fini(&r);
     }
+    CHECK(loads > 0);
 }
 
 /* Decode stretches stay exact with prefix caching: shared prefixes, long answers, a cache
  * small enough that requests wait and cached blocks are evicted; the same bytes with
  * stretches as step by step. */
-static void prefix_jump_exact(uint32_t budget, uint32_t s0, uint32_t ds, uint64_t kv)
+static void prefix_jump_exact(uint32_t budget, uint32_t s0, uint32_t ds, uint64_t kv,
+                              uint64_t cpu_blocks)
 {
     enum { N = 400 };
     static request rq[N];
@@ -834,14 +904,20 @@ static void prefix_jump_exact(uint32_t budget, uint32_t s0, uint32_t ds, uint64_
     for (int jump = 0; jump < 2; jump++) {
         serve_result r;
         FILE *fp = tmpfile();
-        script_opts o = {
-            .kv_blocks = kv, .on = 1, .jump = jump, .budget = budget, .requests_out = fp};
+        script_opts o = {.kv_blocks = kv,
+                         .on = 1,
+                         .jump = jump,
+                         .budget = budget,
+                         .requests_out = fp,
+                         .cpu_blocks = cpu_blocks,
+                         .load_s = 2e-4};
         run_script_opts(rq, N, &o, &r);
         out[jump] = slurp(fp, &len[jump]);
         fclose(fp);
         events[jump] = r.events;
         evictions[jump] = (uint64_t)r.prefix[SP_prefix_evictions].mean;
         CHECK(r.prefix[SP_prefill_tokens_saved].mean > 0);
+        CHECK(cpu_blocks == 0 || r.prefix[SP_kv_offload_loads].mean > 0);
         serve_result_fini(&r);
     }
     CHECK(evictions[0] > 0);
@@ -855,10 +931,13 @@ static void prefix_jump_exact(uint32_t budget, uint32_t s0, uint32_t ds, uint64_
 
 static void test_prefix_jump_exact(void)
 {
-    prefix_jump_exact(0, 64, 96, 400);
+    prefix_jump_exact(0, 64, 96, 400, 0);
     /* A token budget below the prompts: a waiting request's chunk is the budget, so an
      * eviction of its cached blocks could let it in (see serve_kv_fit_steps). */
-    prefix_jump_exact(128, 512, 256, 500);
+    prefix_jump_exact(128, 512, 256, 500, 0);
+    /* With a CPU tier: evictions at a stretch's end reach it in the same order. */
+    prefix_jump_exact(0, 64, 96, 400, 60);
+    prefix_jump_exact(128, 512, 256, 500, 60);
 }
 
 /* With nothing shared (prefix_id 0 everywhere), caching on gives the same bytes as off,
@@ -910,6 +989,7 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
           TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
           TEST(test_static_token_budget), TEST(test_conservation_check), TEST(test_prefix_groups), TEST(test_prefix_session),
-          TEST(test_prefix_lru), TEST(test_prefix_conservation), TEST(test_prefix_off_same),
+          TEST(test_prefix_lru), TEST(test_offload_lru), TEST(test_offload_capacity),
+          TEST(test_prefix_conservation), TEST(test_prefix_off_same),
           TEST(test_prefix_jump_exact),
           TEARDOWN(teardown))

@@ -120,6 +120,34 @@ static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
     }
 }
 
+/* replicas.csv: each replica's share of the measured requests and its prefix-cache figures
+ * (with prefix caching on), each with its 95% CI over the replications. */
+static void write_replicas(FILE *fp, const serve_result *res)
+{
+    csvout c;
+    csvout_init(&c, fp);
+    csvout_str(&c, "replica");
+    csvout_str(&c, "request_share_pct");
+    csvout_str(&c, "request_share_pct_ci95");
+    for (int m = 0; res->prefix_on && m < SP_COUNT; m++) {
+        char ci[80];
+        snprintf(ci, sizeof ci, "%s_ci95", serve_prefix_names[m]);
+        csvout_str(&c, serve_prefix_names[m]);
+        csvout_str(&c, ci);
+    }
+    csvout_end_row(&c);
+    for (uint32_t i = 0; i < res->n_replicas; i++) {
+        csvout_u64(&c, i);
+        csvout_num(&c, res->replica_share[i].mean);
+        csvout_num(&c, res->replica_share[i].half_width);
+        for (int m = 0; res->prefix_on && m < SP_COUNT; m++) {
+            csvout_num(&c, res->replica_prefix[(size_t)i * SP_COUNT + (size_t)m].mean);
+            csvout_num(&c, res->replica_prefix[(size_t)i * SP_COUNT + (size_t)m].half_width);
+        }
+        csvout_end_row(&c);
+    }
+}
+
 static void print_row(FILE *out, const serve_result *res, serve_metric m)
 {
     fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
@@ -149,6 +177,11 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
+    if (c->kv_offload_blocks > 0)
+        fprintf(out, "  CPU tier per replica: %s GB of host memory = %llu blocks; a block comes "
+                     "back in %.3g ms over a %.0f GB/s host link per GPU (0.8 of it reached)\n",
+                r->value[OPT_kv_offload_gb], (unsigned long long)c->kv_offload_blocks,
+                1e3 * c->kv_load_s_per_block, d->gpu.host_link_bw_bytes_per_s / 1e9);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
     char prompt[1100];
     if (r->value[OPT_prefix][0])
@@ -230,25 +263,27 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            (unsigned long long)res->events);
 }
 
+#define N_OUT 6
+
 typedef struct outputs {
-    util_atomic_file f[5]; /* summary, seeds, scenario, requests, timeseries */
-    int open[5];
+    util_atomic_file f[N_OUT]; /* summary, seeds, scenario, requests, timeseries, replicas */
+    int open[N_OUT];
     int created_dir;
 } outputs;
 
-static const char *const OUT_NAME[5] = {"summary.csv", "seeds.csv", "scenario.ini", "requests.csv",
-                                        "timeseries.csv"};
+static const char *const OUT_NAME[N_OUT] = {"summary.csv",  "seeds.csv",      "scenario.ini",
+                                            "requests.csv", "timeseries.csv", "replicas.csv"};
 
-static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries, char *err,
-                        size_t errlen)
+static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries,
+                        int replicas, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     struct stat st;
     o->created_dir = stat(dir, &st) != 0;
     if (util_mkdir_p(dir, err, errlen) != 0)
         return -1;
-    for (int i = 0; i < 5; i++) {
-        if ((i == 3 && !per_request) || (i == 4 && !timeseries))
+    for (int i = 0; i < N_OUT; i++) {
+        if ((i == 3 && !per_request) || (i == 4 && !timeseries) || (i == 5 && !replicas))
             continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, OUT_NAME[i]);
@@ -261,7 +296,7 @@ static int outputs_open(outputs *o, const char *dir, int per_request, int timese
 
 static void outputs_abort(outputs *o, const char *dir)
 {
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N_OUT; i++)
         if (o->open[i])
             util_atomic_abort(&o->f[i]);
     if (o->created_dir)
@@ -270,7 +305,7 @@ static void outputs_abort(outputs *o, const char *dir)
 
 static int outputs_commit(outputs *o, char *err, size_t errlen)
 {
-    int rc = util_atomic_commit_all(o->f, 5, err, errlen);
+    int rc = util_atomic_commit_all(o->f, N_OUT, err, errlen);
     if (rc == 0)
         memset(o->open, 0, sizeof o->open);
     return rc;
@@ -308,7 +343,7 @@ static void print_warnings(FILE *err, const char *name, const serve_result *res)
 static int open_run_outputs(outputs *o, const char *dir, resolved *x, int per_request,
                             int timeseries, char *err, size_t errlen)
 {
-    if (outputs_open(o, dir, per_request, timeseries, err, errlen) != 0) {
+    if (outputs_open(o, dir, per_request, timeseries, x->cfg.replicas > 1, err, errlen) != 0) {
         outputs_abort(o, dir);
         return -1;
     }
@@ -321,7 +356,8 @@ static int open_run_outputs(outputs *o, const char *dir, resolved *x, int per_re
     if (timeseries) {
         x->cfg.timeseries_out = o->f[4].fp;
         fprintf(x->cfg.timeseries_out, "time_s,waiting,running,busy_replicas,kv_occupancy,"
-                                       "completions_per_s,output_tokens_per_s\n");
+                                       "completions_per_s,output_tokens_per_s%s\n",
+                serve_prefix_active(&x->cfg) ? ",prefix_hit_rate" : "");
     }
     return 0;
 }
@@ -362,6 +398,8 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
         write_summary(out.f[0].fp, r, &x, &res);
         write_seeds(out.f[1].fp, &res, x.cfg.seed);
         write_scenario(out.f[2].fp, r, &x, &res);
+        if (out.open[5])
+            write_replicas(out.f[5].fp, &res);
         if (outputs_commit(&out, err, sizeof err) != 0) {
             outputs_abort(&out, r->out_dir);
             status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
@@ -370,8 +408,9 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     if (status == PLAN_OK) {
         print_table(out_fp, r, &x, &res);
         if (r->out_dir) {
-            fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r->out_dir,
-                    timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
+            fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s%s\n",
+                    r->out_dir, timeseries ? ", timeseries.csv" : "",
+                    per_request ? ", requests.csv" : "", x.cfg.replicas > 1 ? ", replicas.csv" : "");
             if (opt->plots)
                 plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
         }

@@ -378,6 +378,48 @@ static int resolve_resample(const run_spec *r, serve_config *c, char *err, size_
     return 0;
 }
 
+/* Share of a host link's rate that a copy of KV blocks between pinned host memory and a GPU
+ * reaches (models/catalog/SOURCES.md#host-link). */
+#define HOST_LINK_EFFICIENCY 0.8
+
+/* The CPU tier: its blocks and the time to bring one back. Each GPU of the replica keeps its
+ * own share of a block in host memory and copies it over its own host link, so they copy in
+ * parallel. */
+static int resolve_offload(const run_spec *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    double gb;
+    if (real_opt(r, OPT_kv_offload_gb, 0, 1e6, 0, &gb, err, errlen))
+        return -1;
+    c->kv_offload_blocks = 0;
+    c->kv_load_s_per_block = 0;
+    if (gb == 0)
+        return 0;
+    if (!serve_prefix_active(c)) {
+        util_errf(err, errlen,
+                  "--kv-offload-gb %s: the CPU tier keeps blocks evicted from the prefix cache, "
+                  "which is off (--prefix-caching off or --scheduler static); expected 0 or "
+                  "prefix caching on",
+                  r->value[OPT_kv_offload_gb]);
+        return -1;
+    }
+    const memplan *m = &x->dep.mem;
+    double tp = (double)c->gpus_per_replica;
+    double gpu_block_bytes = m->kv_bytes_per_token_gpu * c->block_size;
+    double blocks = floor(gb * 1e9 / (gpu_block_bytes * tp));
+    if (blocks < 1 || blocks >= (double)(1u << 30)) {
+        util_errf(err, errlen,
+                  "--kv-offload-gb %s: holds %.0f KV blocks of %.3g MB; expected at least 1 and "
+                  "fewer than 2^30",
+                  r->value[OPT_kv_offload_gb], blocks, gpu_block_bytes * tp / 1e6);
+        return -1;
+    }
+    c->kv_offload_blocks = (uint64_t)blocks;
+    c->kv_load_s_per_block =
+        gpu_block_bytes / (HOST_LINK_EFFICIENCY * x->dep.gpu.host_link_bw_bytes_per_s);
+    return 0;
+}
+
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
@@ -482,7 +524,8 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
     }
     c->sample_interval_s = d;
     if (on_off(r, OPT_jump, &c->jump, err, errlen) || on_off(r, OPT_per_request, &b, err, errlen) ||
-        on_off(r, OPT_prefix_caching, &c->prefix_caching, err, errlen))
+        on_off(r, OPT_prefix_caching, &c->prefix_caching, err, errlen) ||
+        resolve_offload(r, x, err, errlen))
         return -1;
     return resolve_resample(r, c, err, errlen);
 }

@@ -86,7 +86,11 @@
     X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
     X(jump, "on", "on: advance unchanging decode stretches in one event")                        \
     X(prefix_caching, "on",                                                                        \
-      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")
+      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")         \
+    X(kv_offload_gb, "0",                                                                          \
+      "GB of host memory per replica for KV blocks evicted from the GPUs (a CPU tier, as vLLM's "  \
+      "CPU offloading or LMCache): a later hit brings them back over PCIe instead of computing "   \
+      "them again; 0 = none")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
 typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;

@@ -99,18 +99,46 @@ static void lru_push_tail(serve_pcache *pc, uint32_t e)
 
 /* --- the block manager ---------------------------------------------------------------- */
 
+/* Replica r's CPU tier takes a copy of block (pid, blk) evicted from its GPU cache, as the
+ * most recently used; a full tier evicts its least recently used block for it. */
+static void cpu_store(serve_replica *r, uint64_t pid, uint32_t blk)
+{
+    serve_pcache *t = &r->cpu;
+    uint32_t e = find(t, pid, blk);
+    if (e != NONE) { /* stored already (it was loaded back, or computed again): renewed */
+        lru_unlink(t, e);
+        lru_push_tail(t, e);
+        return;
+    }
+    if (t->free_head != NONE) {
+        e = t->free_head;
+        t->free_head = t->next[e];
+    } else {
+        e = t->lru_head;
+        lru_unlink(t, e);
+        table_erase(t, find_slot(t, t->pid[e], t->blk[e]));
+    }
+    t->pid[e] = pid;
+    t->blk[e] = blk;
+    table_insert(t, e);
+    lru_push_tail(t, e);
+}
+
 void serve_kv_evict(serve_sim *s, serve_replica *r, uint64_t n)
 {
+    (void)s;
     serve_pcache *pc = &r->pc;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t e = pc->lru_head;
         assert(e != NONE);
         lru_unlink(pc, e);
         table_erase(pc, find_slot(pc, pc->pid[e], pc->blk[e]));
+        if (r->cpu.n != 0)
+            cpu_store(r, pc->pid[e], pc->blk[e]);
         pc->next[e] = pc->free_head;
         pc->free_head = e;
         r->free_blocks++;
-        s->met.pc_evictions++;
+        r->cnt.evictions++;
     }
 }
 
@@ -166,10 +194,10 @@ void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q)
 }
 
 uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
-                       uint32_t *idle)
+                       uint32_t *idle, uint32_t *loaded)
 {
     const serve_pcache *pc = &r->pc;
-    *idle = 0;
+    *idle = *loaded = 0;
     if (pc->n == 0 || q->pid == 0 || q->target == 0)
         return 0;
     uint32_t cap = (q->target - 1) / s->cfg->block_size;
@@ -179,9 +207,12 @@ uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_s
     uint32_t h = 0;
     for (; h < cap; h++) {
         uint32_t e = find(pc, q->pid, h);
-        if (e == NONE)
+        if (e != NONE)
+            *idle += pc->ref[e] == 0;
+        else if (r->cpu.n != 0 && find(&r->cpu, q->pid, h) != NONE)
+            (*loaded)++;
+        else
             break;
-        *idle += pc->ref[e] == 0;
     }
     return h;
 }
@@ -190,17 +221,20 @@ uint32_t serve_kv_cached_tokens(const serve_sim *s, const serve_replica *r, uint
                                 uint32_t shared, uint32_t prompt)
 {
     serve_slot probe = {.pid = pid, .shared = shared, .target = prompt};
-    uint32_t idle;
-    return serve_kv_hits(s, r, &probe, &idle) * s->cfg->block_size;
+    uint32_t idle, loaded;
+    return serve_kv_hits(s, r, &probe, &idle, &loaded) * s->cfg->block_size;
 }
 
-void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
+void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, uint32_t loaded)
 {
     serve_pcache *pc = &r->pc;
     assert(q->blocks == 0 && q->ctx == 0);
+    /* The blocks on the GPU are held first, so that taking blocks for the loaded ones
+     * cannot evict them. */
     for (uint32_t j = 0; j < h; j++) {
         uint32_t e = find(pc, q->pid, j);
-        assert(e != NONE);
+        if (e == NONE)
+            continue;
         if (pc->ref[e]++ == 0) {
             lru_unlink(pc, e);
             pc->held++;
@@ -208,12 +242,32 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
         }
         pc->refs++;
     }
-    q->reg = q->blocks = h;
+    q->blocks = h - loaded;
+    if (loaded > 0) {
+        /* Blocks for the copies coming back from the CPU tier, cached as they arrive. */
+        serve_kv_take(s, r, q, loaded);
+        for (uint32_t j = 0; j < h; j++) {
+            if (find(pc, q->pid, j) != NONE)
+                continue;
+            uint32_t e = pc->free_head;
+            assert(e != NONE);
+            pc->free_head = pc->next[e];
+            pc->pid[e] = q->pid;
+            pc->blk[e] = j;
+            pc->ref[e] = 1;
+            table_insert(pc, e);
+            pc->held++;
+            pc->refs++;
+        }
+        r->load_blocks += loaded;
+        r->cnt.loaded += loaded;
+    }
+    q->reg = h;
     uint32_t tokens = h * s->cfg->block_size;
     q->ctx = q->prefilled = tokens;
     r->outstanding_tokens -= tokens;
     if (q->index >= s->warm)
-        s->met.pc_saved += tokens;
+        r->cnt.saved += tokens;
     uint64_t used = serve_kv_used(s, r);
     if (used > s->res->max_blocks_used)
         s->res->max_blocks_used = used;
@@ -221,17 +275,15 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h)
 
 void serve_kv_pc_reset(serve_replica *r)
 {
-    serve_pcache *pc = &r->pc;
-    pc->n = 0;
-    pc->evictable = pc->held = pc->refs = 0;
+    r->pc.n = r->cpu.n = 0;
+    r->pc.evictable = r->pc.held = r->pc.refs = r->cpu.evictable = 0;
+    r->load_blocks = 0;
 }
 
-int serve_kv_pc_enable(serve_sim *s, serve_replica *r)
+/* Allocates (once) and empties a table of n entries; with_ref: entries are held by
+ * requests (the GPU cache), else never (the CPU tier). Returns 0, or -1 if out of memory. */
+static int pcache_init(serve_pcache *pc, uint32_t n, int with_ref)
 {
-    serve_pcache *pc = &r->pc;
-    if (pc->n != 0 || !s->cfg->prefix_caching || !s->sched->kv_grows)
-        return 0; /* on already; or off, or static batching: nothing is cached */
-    uint32_t n = (uint32_t)s->cfg->kv_blocks;
     if (pc->pid == NULL) {
         uint32_t size = 1;
         while (size < 2 * n)
@@ -239,11 +291,12 @@ int serve_kv_pc_enable(serve_sim *s, serve_replica *r)
         pc->mask = size - 1;
         pc->pid = malloc((size_t)n * sizeof *pc->pid);
         pc->blk = malloc((size_t)n * sizeof *pc->blk);
-        pc->ref = malloc((size_t)n * sizeof *pc->ref);
+        pc->ref = with_ref ? malloc((size_t)n * sizeof *pc->ref) : NULL;
         pc->prev = malloc((size_t)n * sizeof *pc->prev);
         pc->next = malloc((size_t)n * sizeof *pc->next);
         pc->table = malloc((size_t)size * sizeof *pc->table);
-        if (!pc->pid || !pc->blk || !pc->ref || !pc->prev || !pc->next || !pc->table)
+        if (!pc->pid || !pc->blk || (with_ref && !pc->ref) || !pc->prev || !pc->next ||
+            !pc->table)
             return -1;
     }
     pc->n = n;
@@ -256,9 +309,19 @@ int serve_kv_pc_enable(serve_sim *s, serve_replica *r)
     return 0;
 }
 
-void serve_kv_pc_free(serve_replica *r)
+int serve_kv_pc_enable(serve_sim *s, serve_replica *r)
 {
-    serve_pcache *pc = &r->pc;
+    if (r->pc.n != 0 || !s->cfg->prefix_caching || !s->sched->kv_grows)
+        return 0; /* on already; or off, or static batching: nothing is cached */
+    if (pcache_init(&r->pc, (uint32_t)s->cfg->kv_blocks, 1) != 0)
+        return -1;
+    if (s->cfg->kv_offload_blocks == 0)
+        return 0;
+    return pcache_init(&r->cpu, (uint32_t)s->cfg->kv_offload_blocks, 0);
+}
+
+static void pcache_free(serve_pcache *pc)
+{
     free(pc->pid);
     free(pc->blk);
     free(pc->ref);
@@ -266,6 +329,12 @@ void serve_kv_pc_free(serve_replica *r)
     free(pc->next);
     free(pc->table);
     memset(pc, 0, sizeof *pc);
+}
+
+void serve_kv_pc_free(serve_replica *r)
+{
+    pcache_free(&r->pc);
+    pcache_free(&r->cpu);
 }
 
 /* --- decode stretches ------------------------------------------------------------------ */
@@ -337,5 +406,15 @@ void serve_kv_check(serve_sim *s, const serve_replica *r)
     }
     if (own + pc->held + pc->evictable + r->free_blocks != s->cfg->kv_blocks ||
         r->free_blocks > s->cfg->kv_blocks || regs != pc->refs)
+        s->res->invariant_violations++;
+    /* The CPU tier: its LRU list holds every stored block once, each findable. */
+    const serve_pcache *t = &r->cpu;
+    uint64_t stored = 0;
+    for (uint32_t e = t->n ? t->lru_head : NONE; e != NONE; e = t->next[e]) {
+        stored++;
+        if (find(t, t->pid[e], t->blk[e]) != e)
+            s->res->invariant_violations++;
+    }
+    if (stored != t->evictable || stored > s->cfg->kv_offload_blocks)
         s->res->invariant_violations++;
 }

@@ -20,6 +20,15 @@
  * least recently used end. Blocks become cached when a prefill chunk fills them, and when
  * a request lets go of its blocks (what its decode steps filled: decode steps only grow a
  * request's own blocks, which keeps decode stretches exact).
+ *
+ * The CPU tier (serve_config.kv_offload_blocks > 0), as vLLM's CPU offloading and LMCache
+ * keep one: a block evicted from the GPU cache is copied to host memory (the copy is taken
+ * to overlap with the steps, so it costs no time), which evicts its own least recently
+ * used block when full. A request's leading blocks are looked up on the GPU first and then
+ * in the CPU tier; the ones found there are brought back into fresh GPU blocks (cached and
+ * held, as GPU hits are) and the CPU copy stays. Bringing them back is a synchronous
+ * transfer over the host link, as LMCache's default retrieval before the forward pass: it
+ * adds kv_load_s_per_block per block to the step that prefills the request.
  */
 #ifndef CAPSIM_SERVE_KVBLOCKS_H
 #define CAPSIM_SERVE_KVBLOCKS_H
@@ -68,12 +77,14 @@ static inline void serve_kv_take(serve_sim *s, serve_replica *r, serve_slot *q, 
  * cacheable ones it computed are cached first; shared ones stay with their other holders. */
 void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q);
 
-/* The leading blocks of waiting request q (ctx 0) cached on replica r: the longest run of
- * cached keys from block 0, at most floor((target - 1) / block_size) blocks so that its last
- * token is computed. *idle gets how many of them no request holds (taking them makes
- * them unavailable to others). 0 with prefix caching off. */
+/* The leading blocks of waiting request q (ctx 0) cached on replica r, on the GPU or in the
+ * CPU tier: the longest run of cached keys from block 0, at most
+ * floor((target - 1) / block_size) blocks so that its last token is computed. *idle gets
+ * how many of them are on the GPU and held by no request (taking them makes them
+ * unavailable to others), *loaded how many must come back from the CPU tier (each needs a
+ * free block). 0 with prefix caching off. */
 uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
-                       uint32_t *idle);
+                       uint32_t *idle, uint32_t *loaded);
 
 /* Tokens of a request of stream pid sharing its first `shared` tokens, with a prompt of
  * `prompt` tokens, that replica r holds cached: serve_kv_hits' blocks, in tokens (for the
@@ -81,9 +92,10 @@ uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_s
 uint32_t serve_kv_cached_tokens(const serve_sim *s, const serve_replica *r, uint64_t pid,
                                 uint32_t shared, uint32_t prompt);
 
-/* Request q takes the h cached blocks serve_kv_hits found: it holds them, and its prefill
+/* Request q takes the h cached blocks serve_kv_hits found, `loaded` of them brought back
+ * from the CPU tier into blocks that must be available: it holds them, and its prefill
  * starts after them. */
-void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h);
+void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, uint32_t loaded);
 
 /* Caches the full cacheable blocks request q has computed and not yet cached (a copy of
  * one another request cached first stays q's own, and so do the blocks after it). */
@@ -118,7 +130,8 @@ void serve_kv_pc_free(serve_replica *r);
 
 /* Tests: free blocks, evictable cached blocks and distinct blocks held add up to the
  * cache, each running request holds what its scheduler says it needs and the cached keys
- * it counts, and reference counts add up; counts violations in the result. */
+ * it counts, and reference counts add up, and the CPU tier holds at most its capacity with
+ * every stored block findable; counts violations in the result. */
 void serve_kv_check(serve_sim *s, const serve_replica *r);
 
 #endif

@@ -36,7 +36,6 @@ void serve_metrics_reset(serve_metrics *m, uint64_t warm, int rep_index)
     m->t_last_done = 0;
     m->last_t = 0;
     m->in_system = m->busy_replicas = m->running_seqs = m->kv_used = 0;
-    m->pc_prompt = m->pc_hit = m->pc_saved = m->pc_evictions = 0;
     memset(&m->acc, 0, sizeof m->acc);
     memset(&m->snap, 0, sizeof m->snap);
     m->t_last_arrival = 0;
@@ -52,7 +51,7 @@ void serve_metrics_reset(serve_metrics *m, uint64_t warm, int rep_index)
     m->n_measured_arrived = 0;
     memset(m->cls_done, 0, sizeof m->cls_done);
     memset(m->cls_met, 0, sizeof m->cls_met);
-    m->ts_done = m->ts_tokens = 0;
+    m->ts_done = m->ts_tokens = m->ts_pc_prompt = m->ts_pc_hit = 0;
 }
 
 void serve_metrics_arrival(serve_metrics *m, uint64_t idx, uint64_t n_total, double now_s)
@@ -150,10 +149,18 @@ void serve_metrics_sample(serve_metrics *m, FILE *fp, double now_s, uint64_t wai
 {
     double kv = (double)m->kv_used / (double)kv_blocks_total;
     double iv = m->cfg->sample_interval_s;
-    fprintf(fp, "%.9g,%llu,%llu,%llu,%.6g,%.9g,%.9g\n", now_s, (unsigned long long)waiting,
+    fprintf(fp, "%.9g,%llu,%llu,%llu,%.6g,%.9g,%.9g", now_s, (unsigned long long)waiting,
             (unsigned long long)m->running_seqs, (unsigned long long)m->busy_replicas, kv,
             (double)m->ts_done / iv, (double)m->ts_tokens / iv);
-    m->ts_done = m->ts_tokens = 0;
+    if (serve_prefix_active(m->cfg)) {
+        /* the interval's first admissions; empty when none came */
+        if (m->ts_pc_prompt)
+            fprintf(fp, ",%.6g", (double)m->ts_pc_hit / (double)m->ts_pc_prompt);
+        else
+            fputs(",", fp);
+    }
+    fputc('\n', fp);
+    m->ts_done = m->ts_tokens = m->ts_pc_prompt = m->ts_pc_hit = 0;
 }
 
 /* The mean and p50, p90, p95, p99, p99.9 of a latency, in ms, into out[first..first+5]

@@ -50,14 +50,11 @@ typedef struct serve_metrics {
     /* per measured request */
     histo h_ttft, h_tpot, h_itl, h_e2e, h_queue;
     double sum_ttft, sum_tpot, sum_itl, sum_e2e, sum_queue;
-    /* prefix cache, this replication: prompt tokens and cache hits of measured requests at
-     * their first admission, prefill tokens every admission took from the cache, evictions
-     * (warm-up included) */
-    uint64_t pc_prompt, pc_hit, pc_saved, pc_evictions;
     uint64_t n_done, n_tpot, n_itl, n_slo_met, n_rejected, n_preempt, n_measured_arrived;
     uint64_t cls_done[REQSRC_MAX_CLASSES], cls_met[REQSRC_MAX_CLASSES];
-    /* time series (replication 0): completions and tokens since the last sample */
-    uint64_t ts_done, ts_tokens;
+    /* time series (replication 0): completions and tokens since the last sample, and the
+     * prompt tokens and cache hits (both tiers) of first admissions since then */
+    uint64_t ts_done, ts_tokens, ts_pc_prompt, ts_pc_hit;
 } serve_metrics;
 
 /* Returns 0, or -1 if out of memory. */

@@ -61,6 +61,9 @@ void serve_result_fini(serve_result *res)
 {
     free(res->per_rep);
     free(res->seeds);
+    free(res->replica_share);
+    free(res->replica_prefix);
     res->per_rep = NULL;
     res->seeds = NULL;
+    res->replica_share = res->replica_prefix = NULL;
 }

@@ -46,9 +46,10 @@ static int admit(serve_sim *s, serve_replica *r, uint32_t *budget, double now)
     while (r->waiting.len > 0 && r->nrun<c->max_num_seqs && * budget> 0) {
         uint32_t id = serve_ring_peek(&r->waiting);
         serve_slot *q = &s->slots[id];
-        /* Its leading blocks already cached are shared, and its prefill starts after them. */
-        uint32_t idle;
-        uint32_t hit = serve_kv_hits(s, r, q, &idle);
+        /* Its leading blocks already cached are shared, and its prefill starts after them;
+         * those in the CPU tier come back into blocks of their own. */
+        uint32_t idle, loaded;
+        uint32_t hit = serve_kv_hits(s, r, q, &idle, &loaded);
         uint32_t want = q->target - q->prefilled - hit * c->block_size;
         uint32_t chunk = want;
         if (c->chunked_prefill) {
@@ -59,17 +60,25 @@ static int admit(serve_sim *s, serve_replica *r, uint32_t *budget, double now)
         }
         uint32_t need =
             serve_kv_blocks_for(s, (uint64_t)(q->ctx + hit * c->block_size) + chunk) - hit;
-        if ((uint64_t)need + idle > serve_kv_available(r))
+        if ((uint64_t)need + loaded + idle > serve_kv_available(r))
             break;
         sim_ring_pop(&r->waiting);
         if (q->preemptions == 0 && q->prefilled == 0)
             q->sched_s = now; /* first scheduled; a preempted request keeps its time */
-        if (q->preemptions == 0 && q->index >= s->warm) {
-            s->met.pc_prompt += q->prompt; /* the hit rate's measure: first admissions */
-            s->met.pc_hit += (uint64_t)hit * c->block_size;
+        if (q->preemptions == 0) {
+            /* the hit rates' measure: first admissions */
+            uint64_t tok = (uint64_t)(hit - loaded) * c->block_size,
+                     tok_cpu = (uint64_t)loaded * c->block_size;
+            s->met.ts_pc_prompt += q->prompt;
+            s->met.ts_pc_hit += tok + tok_cpu;
+            if (q->index >= s->warm) {
+                r->cnt.prompt += q->prompt;
+                r->cnt.hit += tok;
+                r->cnt.hit_cpu += tok_cpu;
+            }
         }
         if (hit > 0)
-            serve_kv_share(s, r, q, hit);
+            serve_kv_share(s, r, q, hit, loaded);
         serve_kv_take(s, r, q, need);
         r->run[r->nrun++] = id;
         s->met.running_seqs++;

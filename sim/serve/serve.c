@@ -81,6 +81,13 @@ static int start_step(serve_sim *s, uint32_t ri, double now)
     uint32_t in_class = serve_stretch_shape(s, r, &sh);
     if (serve_stretch_plan(s, r, &sh, now, s->jump_ok ? in_class : 1) != 0)
         return -1;
+    if (r->load_blocks > 0) {
+        /* Blocks coming back from the CPU tier: the step waits for them (a step that
+         * prefills is never a stretch). */
+        assert(r->k == 0);
+        r->end_s_single += r->load_blocks * s->cfg->kv_load_s_per_block;
+        r->load_blocks = 0;
+    }
     r->busy = 1;
     r->step_start_s = now;
     s->met.busy_replicas++;
@@ -253,6 +260,7 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     q->replica = ri;
     q->user = user;
     serve_replica *r = &s->rep[ri];
+    r->cnt.requests += idx >= s->warm;
     if (rq->prefix_id != 0 && serve_kv_pc_enable(s, r) != 0) {
         util_errf(err, errlen, "out of memory");
         return -1;
@@ -317,6 +325,7 @@ static void reset(serve_sim *s, int rep_index)
         r->busy = 0;
         r->outstanding_tokens = 0;
         r->k = 0;
+        memset(&r->cnt, 0, sizeof r->cnt);
         serve_kv_pc_reset(r);
     }
     prefix_chats_reset(&s->chats);
@@ -410,6 +419,67 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
 
 /* --- setting up and running every replication ------------------------------------------- */
 
+/* The prefix figures (SERVE_PREFIX_METRICS) of a replica's counts, or of their sum. */
+static void prefix_figures(const serve_replica_counts *k, double *out)
+{
+    out[SP_prefix_hit_rate] =
+        k->prompt ? (double)(k->hit + k->hit_cpu) / (double)k->prompt : NAN;
+    out[SP_prefix_hit_rate_cpu] = k->prompt ? (double)k->hit_cpu / (double)k->prompt : NAN;
+    out[SP_prefill_tokens_saved] = (double)k->saved;
+    out[SP_prefix_evictions] = (double)k->evictions;
+    out[SP_kv_offload_loads] = (double)k->loaded;
+}
+
+/* Keeps replication r's prefix figures, overall (pre[m * reps + r]) and per replica
+ * (per[(i * SP_COUNT + m) * reps + r]), and each replica's share of requests
+ * (share[i * reps + r], %). */
+static void keep_replica_figures(const serve_sim *s, size_t r, double *pre, double *per,
+                                 double *share)
+{
+    const serve_config *c = s->cfg;
+    size_t reps = c->replications;
+    serve_replica_counts all = {0};
+    double v[SP_COUNT];
+    for (uint32_t i = 0; i < c->replicas; i++) {
+        const serve_replica_counts *k = &s->rep[i].cnt;
+        all.requests += k->requests;
+        all.prompt += k->prompt;
+        all.hit += k->hit;
+        all.hit_cpu += k->hit_cpu;
+        all.saved += k->saved;
+        all.evictions += k->evictions;
+        all.loaded += k->loaded;
+        prefix_figures(k, v);
+        for (size_t m = 0; m < SP_COUNT; m++)
+            per[(i * SP_COUNT + m) * reps + r] = v[m];
+    }
+    for (uint32_t i = 0; i < c->replicas; i++)
+        share[i * reps + r] =
+            all.requests ? 100.0 * (double)s->rep[i].cnt.requests / (double)all.requests : NAN;
+    prefix_figures(&all, v);
+    for (size_t m = 0; m < SP_COUNT; m++)
+        pre[m * reps + r] = v[m];
+}
+
+/* The per-replica intervals of keep_replica_figures' values. Returns 0, or -1 if out of
+ * memory. */
+static int summarise_replicas(const serve_config *c, const double *per, const double *share,
+                              serve_result *res)
+{
+    size_t reps = c->replications, n = c->replicas;
+    res->n_replicas = c->replicas;
+    res->replica_share = malloc(n * sizeof *res->replica_share);
+    res->replica_prefix = malloc(n * SP_COUNT * sizeof *res->replica_prefix);
+    if (res->replica_share == NULL || res->replica_prefix == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        res->replica_share[i] = stats_ci95(share + i * reps, reps);
+        for (size_t m = 0; m < SP_COUNT; m++)
+            res->replica_prefix[i * SP_COUNT + m] = stats_ci95(per + (i * SP_COUNT + m) * reps, reps);
+    }
+    return 0;
+}
+
 /* Runs every replication, keeping each one's figures and class shares. Returns 0, or -1
  * with a message. */
 static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
@@ -421,7 +491,9 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
     double *cls_att = malloc((ncls ? ncls : 1) * reps * sizeof *cls_att);
     double *cls_share = malloc((ncls ? ncls : 1) * reps * sizeof *cls_share);
     double *pre = malloc(SP_COUNT * reps * sizeof *pre);
-    int ok = row != NULL && cls_att && cls_share && pre;
+    double *per = malloc((size_t)c->replicas * SP_COUNT * reps * sizeof *per);
+    double *share = malloc((size_t)c->replicas * reps * sizeof *share);
+    int ok = row != NULL && cls_att && cls_share && pre && per && share;
     if (!ok)
         util_errf(err, errlen, "out of memory");
     for (size_t r = 0; ok && r < reps; r++) {
@@ -431,10 +503,7 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         for (size_t m = 0; m < SM_COUNT; m++)
             res->per_rep[m * reps + r] = row[m];
         const serve_metrics *met = &s->met;
-        pre[SP_prefix_hit_rate * reps + r] =
-            met->pc_prompt ? (double)met->pc_hit / (double)met->pc_prompt : NAN;
-        pre[SP_prefill_tokens_saved * reps + r] = (double)met->pc_saved;
-        pre[SP_prefix_evictions * reps + r] = (double)met->pc_evictions;
+        keep_replica_figures(s, r, pre, per, share);
         for (uint32_t k = 0; k < ncls; k++) {
             cls_att[k * reps + r] =
                 met->cls_done[k] ? 100.0 * (double)met->cls_met[k] / (double)met->cls_done[k] : NAN;
@@ -450,14 +519,26 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         res->class_attainment[k] = stats_ci95(cls_att + k * reps, reps);
         res->class_share[k] = stats_ci95(cls_share + k * reps, reps);
     }
-    res->prefix_on = c->prefix_caching && s->sched->kv_grows;
+    res->prefix_on = serve_prefix_active(c);
     for (size_t m = 0; ok && m < SP_COUNT; m++)
         res->prefix[m] = stats_ci95(pre + m * reps, reps);
+    if (ok && summarise_replicas(c, per, share, res) != 0) {
+        util_errf(err, errlen, "out of memory");
+        ok = 0;
+    }
+    free(share);
+    free(per);
     free(pre);
     free(row);
     free(cls_att);
     free(cls_share);
     return ok ? 0 : -1;
+}
+
+int serve_prefix_active(const serve_config *c)
+{
+    const serve_sched_ops *sched = c->sched ? c->sched : serve_sched_at(0);
+    return c->prefix_caching && sched->kv_grows;
 }
 
 int serve_run(const serve_config *c, serve_result *res, char *err, size_t errlen)

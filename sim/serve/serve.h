@@ -89,6 +89,11 @@ typedef struct serve_config {
     /* Prefix caching (continuous batching; sim/serve/kvblocks.h): full KV blocks of shared
      * content stay cached and are reused by later requests. Off: today's results. */
     int prefix_caching;
+    /* The CPU tier (kvblocks.h): blocks evicted from a replica's GPU cache move to host
+     * memory of kv_offload_blocks blocks (0: none), and a hit there costs
+     * kv_load_s_per_block per block brought back, added to the step that prefills it. */
+    uint64_t kv_offload_blocks;
+    double kv_load_s_per_block;
     /* Tests: when set, each replication's requests come from source_open(source_arg, the
      * replication's seeds) instead of the workload (wl.requests must give their number). */
     reqsrc *(*source_open)(void *arg, const unsigned long *seeds);
@@ -154,12 +159,16 @@ extern const char *const serve_metric_units[SM_COUNT];
 
 /* Prefix-cache figures (with prefix caching on; not in SERVE_METRICS, so that a run with
  * it off writes today's columns): the share of measured requests' prompt tokens served
- * from the cache at their first admission, the prefill tokens every admission took from
- * the cache (per replication), and the cached blocks evicted (per replication). */
+ * from the cache at their first admission (both tiers), the share served from the CPU tier,
+ * the prefill tokens every admission took from the cache (per replication), the cached
+ * blocks evicted from the GPU and the blocks brought back from the CPU tier (per
+ * replication). */
 #define SERVE_PREFIX_METRICS(X)                                                                    \
     X(prefix_hit_rate, "fraction")                                                                 \
+    X(prefix_hit_rate_cpu, "fraction")                                                             \
     X(prefill_tokens_saved, "tokens")                                                              \
-    X(prefix_evictions, "count")
+    X(prefix_evictions, "blocks")                                                                  \
+    X(kv_offload_loads, "blocks")
 
 #define SERVE_PREFIX_ENUM(name, unit) SP_##name,
 typedef enum serve_prefix_metric { SERVE_PREFIX_METRICS(SERVE_PREFIX_ENUM) SP_COUNT } serve_prefix_metric;
@@ -194,6 +203,10 @@ typedef struct serve_result {
     uint64_t invariant_violations; /* with check_invariants */
     int prefix_on;                 /* prefix caching was on (prefix below is set) */
     stats_ci prefix[SP_COUNT];
+    /* Per replica (replicas of them; owned): the share of measured requests routed to it,
+     * in %, and its prefix figures, replica_prefix[replica * SP_COUNT + m]. */
+    uint32_t n_replicas;
+    stats_ci *replica_share, *replica_prefix;
 } serve_result;
 
 /* The reported metric a target names: e.g. (SLO_TTFT, 99) -> SM_p99_ttft_ms; pct 0 is the
@@ -202,6 +215,9 @@ serve_metric serve_slo_target_metric(serve_slo_metric k, double pct);
 
 /* Runs every replication. Returns 0 and fills *res (free with serve_result_fini), or -1
  * with a message (bad configuration, a trace error, out of memory). */
+/* Prefix caching is in force: on, under a scheduler that caches blocks. */
+int serve_prefix_active(const serve_config *c);
+
 int serve_run(const serve_config *cfg, serve_result *res, char *err, size_t errlen);
 void serve_result_fini(serve_result *res);
 

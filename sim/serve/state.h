@@ -50,18 +50,28 @@ typedef struct serve_slot {
  * and, while no request holds it, on an intrusive least-recently-used list. Entries not
  * in use are chained through next. n = 0: prefix caching is off. */
 typedef struct serve_pcache {
-    uint32_t n;      /* entries: the replica's KV blocks */
+    uint32_t n;      /* entries: the replica's KV blocks (the CPU tier's blocks) */
     uint64_t *pid;   /* key of each entry */
     uint32_t *blk;   /* key: block index within the stream */
-    uint32_t *ref;   /* running requests holding it */
+    uint32_t *ref;   /* running requests holding it (NULL in the CPU tier: never held) */
     uint32_t *prev, *next;
     uint32_t lru_head, lru_tail, free_head;
     uint32_t *table; /* entry ids; UINT32_MAX empty */
     uint32_t mask;   /* table size - 1 (a power of two >= 2n) */
-    uint64_t evictable; /* entries on the LRU list (cached, held by no request) */
+    uint64_t evictable; /* entries on the LRU list (cached, held by no request; in the CPU
+                         * tier, every block stored) */
     uint64_t held;      /* entries held by some request (ref > 0) */
     uint64_t refs;      /* sum of ref */
 } serve_pcache;
+
+/* What one replica did in a replication (measured requests at their first admission,
+ * except evictions and loads, which count everything). */
+typedef struct serve_replica_counts {
+    uint64_t requests;           /* measured requests routed here */
+    uint64_t prompt, hit, hit_cpu; /* their prompt tokens, and those served by each tier */
+    uint64_t saved;              /* prefill tokens every admission took from the cache */
+    uint64_t evictions, loaded; /* blocks evicted from the GPU; blocks loaded from the CPU */
+} serve_replica_counts;
 
 typedef struct serve_replica {
     sim_ring waiting; /* slot ids; preempted requests go back to the front */
@@ -69,6 +79,9 @@ typedef struct serve_replica {
     uint32_t nrun;
     uint64_t free_blocks; /* blocks with no content: neither held nor cached */
     serve_pcache pc;
+    serve_pcache cpu;     /* the CPU tier (kv_offload_blocks > 0): blocks evicted from pc */
+    uint32_t load_blocks; /* blocks the step being composed brings back from the CPU tier */
+    serve_replica_counts cnt; /* this replication's figures of this replica */
     int busy;
     double step_start_s;
     uint32_t *pre_slot, *pre_chunk, npre; /* prefill chunks of the step in flight */
