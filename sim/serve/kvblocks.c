@@ -167,7 +167,7 @@ void serve_kv_register(serve_sim *s, serve_replica *r, serve_slot *q)
         table_insert(pc, e);
         pc->held++;
         pc->refs++;
-        q->reg++;
+        q->ent[q->reg++] = e;
     }
 }
 
@@ -178,8 +178,8 @@ void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q)
     /* The last block first, so that a prefix's tail is evicted before its head (as vLLM
      * frees a request's blocks in reverse order). */
     for (uint32_t j = q->reg; j-- > 0;) {
-        uint32_t e = find(pc, q->pid, j);
-        assert(e != NONE && pc->ref[e] > 0);
+        uint32_t e = q->ent[j];
+        assert(e != NONE && pc->ref[e] > 0 && e == find(pc, q->pid, j));
         pc->refs--;
         if (--pc->ref[e] == 0) {
             pc->held--;
@@ -193,7 +193,7 @@ void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q)
     q->blocks = q->reg = 0;
 }
 
-uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
+uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, serve_slot *q,
                        uint32_t *idle, uint32_t *loaded)
 {
     const serve_pcache *pc = &r->pc;
@@ -204,9 +204,12 @@ uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_s
     uint32_t shared = q->shared / s->cfg->block_size;
     if (cap > shared)
         cap = shared;
+    uint32_t *keep = q->ent_cap >= cap ? q->ent : NULL;
     uint32_t h = 0;
     for (; h < cap; h++) {
         uint32_t e = find(pc, q->pid, h);
+        if (keep)
+            keep[h] = e;
         if (e != NONE)
             *idle += pc->ref[e] == 0;
         else if (r->cpu.n != 0 && find(&r->cpu, q->pid, h) != NONE)
@@ -228,11 +231,11 @@ uint32_t serve_kv_cached_tokens(const serve_sim *s, const serve_replica *r, uint
 void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, uint32_t loaded)
 {
     serve_pcache *pc = &r->pc;
-    assert(q->blocks == 0 && q->ctx == 0);
+    assert(q->blocks == 0 && q->ctx == 0 && q->ent_cap >= h);
     /* The blocks on the GPU are held first, so that taking blocks for the loaded ones
      * cannot evict them. */
     for (uint32_t j = 0; j < h; j++) {
-        uint32_t e = find(pc, q->pid, j);
+        uint32_t e = q->ent[j];
         if (e == NONE)
             continue;
         if (pc->ref[e]++ == 0) {
@@ -247,7 +250,7 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, u
         /* Blocks for the copies coming back from the CPU tier, cached as they arrive. */
         serve_kv_take(s, r, q, loaded);
         for (uint32_t j = 0; j < h; j++) {
-            if (find(pc, q->pid, j) != NONE)
+            if (q->ent[j] != NONE)
                 continue;
             uint32_t e = pc->free_head;
             assert(e != NONE);
@@ -258,6 +261,7 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, u
             table_insert(pc, e);
             pc->held++;
             pc->refs++;
+            q->ent[j] = e;
         }
         r->load_blocks += loaded;
         r->cnt.loaded += loaded;
@@ -271,6 +275,22 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, u
     uint64_t used = serve_kv_used(s, r);
     if (used > s->res->max_blocks_used)
         s->res->max_blocks_used = used;
+}
+
+int serve_kv_slot_reserve(const serve_sim *s, const serve_replica *r, serve_slot *q)
+{
+    if (r->pc.n == 0 || q->pid == 0)
+        return 0;
+    uint32_t need = q->shared / s->cfg->block_size + 1;
+    if (q->ent_cap >= need)
+        return 0;
+    uint32_t cap = need > 2 * q->ent_cap ? need : 2 * q->ent_cap;
+    uint32_t *p = realloc(q->ent, (size_t)cap * sizeof *p);
+    if (p == NULL)
+        return -1;
+    q->ent = p;
+    q->ent_cap = cap;
+    return 0;
 }
 
 void serve_kv_pc_reset(serve_replica *r)
@@ -400,7 +420,7 @@ void serve_kv_check(serve_sim *s, const serve_replica *r)
             s->res->invariant_violations++;
         for (uint32_t j = 0; j < q->reg; j++) {
             uint32_t e = find(pc, q->pid, j);
-            if (e == NONE || pc->ref[e] == 0)
+            if (e == NONE || pc->ref[e] == 0 || q->ent[j] != e)
                 s->res->invariant_violations++;
         }
     }

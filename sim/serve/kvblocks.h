@@ -82,8 +82,9 @@ void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q);
  * floor((target - 1) / block_size) blocks so that its last token is computed. *idle gets
  * how many of them are on the GPU and held by no request (taking them makes them
  * unavailable to others), *loaded how many must come back from the CPU tier (each needs a
- * free block). 0 with prefix caching off. */
-uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, const serve_slot *q,
+ * free block). The GPU entries found are kept in q->ent (NONE for those in the CPU tier)
+ * when q has room for them (a probe of the router has none). 0 with prefix caching off. */
+uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, serve_slot *q,
                        uint32_t *idle, uint32_t *loaded);
 
 /* Tokens of a request of stream pid sharing its first `shared` tokens, with a prompt of
@@ -116,6 +117,10 @@ uint32_t serve_kv_fit_steps(const serve_sim *s, const serve_replica *r, uint32_t
  * in flight, once its growth has been applied: the blocks in use less the decoders'
  * growth after that step (growth is always the decoders' own blocks). */
 uint64_t serve_kv_used_at_step(const serve_sim *s, const serve_replica *r, uint32_t k, uint32_t j);
+
+/* Gives request q (of a stream, just routed to replica r) room for the entries of every
+ * block it can share. Returns 0, or -1 if out of memory. */
+int serve_kv_slot_reserve(const serve_sim *s, const serve_replica *r, serve_slot *q);
 
 /* Empties replica r's prefix cache for a replication; it stays off until a request that
  * shares something comes (serve_kv_pc_enable), so a workload that shares nothing costs

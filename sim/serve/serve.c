@@ -51,6 +51,7 @@ static int slot_alloc(serve_sim *s, uint32_t *id)
         serve_slot *p = realloc(s->slots, (size_t)cap * sizeof *p);
         if (p == NULL)
             return -1;
+        memset(p + s->slots_cap, 0, (size_t)(cap - s->slots_cap) * sizeof *p);
         s->slots = p;
         s->slots_cap = cap;
     }
@@ -248,7 +249,10 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     uint32_t ri = s->router->pick(s);
     s->routing = NULL;
     serve_slot *q = &s->slots[id];
+    uint32_t *ent = q->ent, ent_cap = q->ent_cap;
     memset(q, 0, sizeof *q);
+    q->ent = ent;
+    q->ent_cap = ent_cap;
     q->index = idx;
     q->arrival_s = now;
     q->prompt = rq->prompt_tokens;
@@ -261,7 +265,8 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     q->user = user;
     serve_replica *r = &s->rep[ri];
     r->cnt.requests += idx >= s->warm;
-    if (rq->prefix_id != 0 && serve_kv_pc_enable(s, r) != 0) {
+    if (rq->prefix_id != 0 &&
+        (serve_kv_pc_enable(s, r) != 0 || serve_kv_slot_reserve(s, r, q) != 0)) {
         util_errf(err, errlen, "out of memory");
         return -1;
     }

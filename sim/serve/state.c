@@ -95,6 +95,8 @@ void serve_state_free(serve_sim *s)
         serve_kv_pc_free(&s->rep[i]);
     }
     free(s->rep);
+    for (uint32_t i = 0; i < s->slots_cap; i++)
+        free(s->slots[i].ent);
     free(s->slots);
     prefix_chats_fini(&s->chats);
     sim_engine_fini(&s->eng);

@@ -43,6 +43,9 @@ typedef struct serve_slot {
     uint32_t cls, preemptions, replica;
     uint32_t user; /* closed loop: the user who sent it; UINT32_MAX in an open workload */
     uint32_t next_free;
+    /* The prefix-cache entries of blocks 0 .. reg - 1, so that sharing and letting go need
+     * no lookups (kvblocks.c); kept, with its room, when the slot is used again. */
+    uint32_t *ent, ent_cap;
 } serve_slot;
 
 /* A replica's prefix cache (kvblocks.h): an entry per KV block whose content is cached,
