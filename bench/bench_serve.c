@@ -20,8 +20,9 @@
  *      answers lognormal mean 200 cv 1, turns 20 s apart (well after the previous answer);
  *      2 x 10^4 requests on one replica, prefix caching off and on.
  *
- * usage: bench_serve [--scale F] [--step-model SPEC]
- *   F multiplies the request counts (default 1); SPEC is capsim run's --step-model (default
+ * usage: bench_serve [--scale F] [--step-model SPEC] [--cases LETTERS]
+ *   F multiplies the request counts (default 1); LETTERS picks cases (default abcde, e.g.
+ *   "e" for the chat alone, to profile it); SPEC is capsim run's --step-model (default
  *   the stack's default: the measured kernels of vllm-0.19 on the H100; "roofline" for the
  *   roofline of the same stack).
  */
@@ -282,6 +283,7 @@ static int bench(const char *label, const deploy *d, uint32_t replicas, double r
 int main(int argc, char **argv)
 {
     double scale = 1;
+    const char *cases = "abcde";
     deploy_options o;
     deploy_options_default(&o);
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -289,6 +291,8 @@ int main(int argc, char **argv)
             scale = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--step-model") == 0)
             o.step_model = argv[i + 1];
+        else if (strcmp(argv[i], "--cases") == 0)
+            cases = argv[i + 1];
     }
     sim_gsl_install_handler();
     o.model = "llama-3.1-8b";
@@ -305,14 +309,17 @@ int main(int argc, char **argv)
     for (int k = 0; k < 4 && rc == 0; k++) {
         int jump = k < 2, prefix = k % 2 == 0;
         const char *chat = "lognormal:mean=200,cv=1";
-        rc |= bench("(a) 8 replicas, 112 req/s", &d, 8, 112, (uint64_t)(1e6 * scale), chat, jump,
-                    prefix);
-        rc |= bench("(b) 1 replica, 17 req/s", &d, 1, 17, (uint64_t)(1e5 * scale), chat, jump,
-                    prefix);
-        rc |= bench("(c) 1 replica, 1 req/s, outputs of mean 2000", &d, 1, 1,
-                    (uint64_t)(1e4 * scale), "lognormal:mean=2000,cv=0.5", jump, prefix);
+        if (strchr(cases, 'a'))
+            rc |= bench("(a) 8 replicas, 112 req/s", &d, 8, 112, (uint64_t)(1e6 * scale), chat,
+                        jump, prefix);
+        if (strchr(cases, 'b'))
+            rc |= bench("(b) 1 replica, 17 req/s", &d, 1, 17, (uint64_t)(1e5 * scale), chat, jump,
+                        prefix);
+        if (strchr(cases, 'c'))
+            rc |= bench("(c) 1 replica, 1 req/s, outputs of mean 2000", &d, 1, 1,
+                        (uint64_t)(1e4 * scale), "lognormal:mean=2000,cv=0.5", jump, prefix);
     }
-    for (int k = 0; k < 4 && rc == 0; k++)
+    for (int k = 0; k < 4 && rc == 0 && strchr(cases, 'd'); k++)
         rc |= bench_shared(&d, k < 2 ? 8 : 20, (uint64_t)(2e4 * scale), k % 2);
     chat_src chat = {0};
     uint64_t n_chat = (uint64_t)(2e4 * scale);
@@ -320,7 +327,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_chat: setup failed\n");
         rc = 1;
     }
-    for (int k = 0; k < 2 && rc == 0; k++)
+    for (int k = 0; k < 2 && rc == 0 && strchr(cases, 'e'); k++)
         rc |= bench_scripted("(e) 10-turn chat, sessions at 1/s", &d, chat_open, &chat, n_chat, k);
     free(chat.rq);
     deploy_fini(&d);

@@ -28,7 +28,7 @@ static uint32_t find_slot(const serve_pcache *pc, uint64_t pid, uint32_t blk)
         uint32_t e = pc->table[i];
         if (e == NONE)
             return NONE;
-        if (pc->pid[e] == pid && pc->blk[e] == blk)
+        if (pc->e[e].pid == pid && pc->e[e].blk == blk)
             return i;
     }
 }
@@ -41,7 +41,7 @@ static uint32_t find(const serve_pcache *pc, uint64_t pid, uint32_t blk)
 
 static void table_insert(serve_pcache *pc, uint32_t e)
 {
-    uint32_t i = home(pc, pc->pid[e], pc->blk[e]);
+    uint32_t i = home(pc, pc->e[e].pid, pc->e[e].blk);
     while (pc->table[i] != NONE)
         i = (i + 1) & pc->mask;
     pc->table[i] = e;
@@ -59,7 +59,7 @@ static void table_erase(serve_pcache *pc, uint32_t i)
             uint32_t e = pc->table[j];
             if (e == NONE)
                 return;
-            uint32_t k = home(pc, pc->pid[e], pc->blk[e]);
+            uint32_t k = home(pc, pc->e[e].pid, pc->e[e].blk);
             /* The entry at j may fill the hole unless its home lies cyclically in (i, j]. */
             int between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
             if (!between)
@@ -74,23 +74,23 @@ static void table_erase(serve_pcache *pc, uint32_t i)
 
 static void lru_unlink(serve_pcache *pc, uint32_t e)
 {
-    if (pc->prev[e] != NONE)
-        pc->next[pc->prev[e]] = pc->next[e];
+    if (pc->e[e].prev != NONE)
+        pc->e[pc->e[e].prev].next = pc->e[e].next;
     else
-        pc->lru_head = pc->next[e];
-    if (pc->next[e] != NONE)
-        pc->prev[pc->next[e]] = pc->prev[e];
+        pc->lru_head = pc->e[e].next;
+    if (pc->e[e].next != NONE)
+        pc->e[pc->e[e].next].prev = pc->e[e].prev;
     else
-        pc->lru_tail = pc->prev[e];
+        pc->lru_tail = pc->e[e].prev;
     pc->evictable--;
 }
 
 static void lru_push_tail(serve_pcache *pc, uint32_t e)
 {
-    pc->prev[e] = pc->lru_tail;
-    pc->next[e] = NONE;
+    pc->e[e].prev = pc->lru_tail;
+    pc->e[e].next = NONE;
     if (pc->lru_tail != NONE)
-        pc->next[pc->lru_tail] = e;
+        pc->e[pc->lru_tail].next = e;
     else
         pc->lru_head = e;
     pc->lru_tail = e;
@@ -112,14 +112,14 @@ static void cpu_store(serve_replica *r, uint64_t pid, uint32_t blk)
     }
     if (t->free_head != NONE) {
         e = t->free_head;
-        t->free_head = t->next[e];
+        t->free_head = t->e[e].next;
     } else {
         e = t->lru_head;
         lru_unlink(t, e);
-        table_erase(t, find_slot(t, t->pid[e], t->blk[e]));
+        table_erase(t, find_slot(t, t->e[e].pid, t->e[e].blk));
     }
-    t->pid[e] = pid;
-    t->blk[e] = blk;
+    t->e[e].pid = pid;
+    t->e[e].blk = blk;
     table_insert(t, e);
     lru_push_tail(t, e);
 }
@@ -132,10 +132,10 @@ void serve_kv_evict(serve_sim *s, serve_replica *r, uint64_t n)
         uint32_t e = pc->lru_head;
         assert(e != NONE);
         lru_unlink(pc, e);
-        table_erase(pc, find_slot(pc, pc->pid[e], pc->blk[e]));
+        table_erase(pc, find_slot(pc, pc->e[e].pid, pc->e[e].blk));
         if (r->cpu.n != 0)
-            cpu_store(r, pc->pid[e], pc->blk[e]);
-        pc->next[e] = pc->free_head;
+            cpu_store(r, pc->e[e].pid, pc->e[e].blk);
+        pc->e[e].next = pc->free_head;
         pc->free_head = e;
         r->free_blocks++;
         r->cnt.evictions++;
@@ -160,10 +160,10 @@ void serve_kv_register(serve_sim *s, serve_replica *r, serve_slot *q)
          * is in use but not an entry. */
         uint32_t e = pc->free_head;
         assert(e != NONE);
-        pc->free_head = pc->next[e];
-        pc->pid[e] = q->pid;
-        pc->blk[e] = q->reg;
-        pc->ref[e] = 1;
+        pc->free_head = pc->e[e].next;
+        pc->e[e].pid = q->pid;
+        pc->e[e].blk = q->reg;
+        pc->e[e].ref = 1;
         table_insert(pc, e);
         pc->held++;
         pc->refs++;
@@ -179,9 +179,9 @@ void serve_kv_release(serve_sim *s, serve_replica *r, serve_slot *q)
      * frees a request's blocks in reverse order). */
     for (uint32_t j = q->reg; j-- > 0;) {
         uint32_t e = q->ent[j];
-        assert(e != NONE && pc->ref[e] > 0 && e == find(pc, q->pid, j));
+        assert(e != NONE && pc->e[e].ref > 0 && e == find(pc, q->pid, j));
         pc->refs--;
-        if (--pc->ref[e] == 0) {
+        if (--pc->e[e].ref == 0) {
             pc->held--;
             lru_push_tail(pc, e);
             s->met.kv_used--;
@@ -211,7 +211,7 @@ uint32_t serve_kv_hits(const serve_sim *s, const serve_replica *r, serve_slot *q
         if (keep)
             keep[h] = e;
         if (e != NONE)
-            *idle += pc->ref[e] == 0;
+            *idle += pc->e[e].ref == 0;
         else if (r->cpu.n != 0 && find(&r->cpu, q->pid, h) != NONE)
             (*loaded)++;
         else
@@ -238,7 +238,7 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, u
         uint32_t e = q->ent[j];
         if (e == NONE)
             continue;
-        if (pc->ref[e]++ == 0) {
+        if (pc->e[e].ref++ == 0) {
             lru_unlink(pc, e);
             pc->held++;
             s->met.kv_used++;
@@ -254,10 +254,10 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, u
                 continue;
             uint32_t e = pc->free_head;
             assert(e != NONE);
-            pc->free_head = pc->next[e];
-            pc->pid[e] = q->pid;
-            pc->blk[e] = j;
-            pc->ref[e] = 1;
+            pc->free_head = pc->e[e].next;
+            pc->e[e].pid = q->pid;
+            pc->e[e].blk = j;
+            pc->e[e].ref = 1;
             table_insert(pc, e);
             pc->held++;
             pc->refs++;
@@ -300,29 +300,25 @@ void serve_kv_pc_reset(serve_replica *r)
     r->load_blocks = 0;
 }
 
-/* Allocates (once) and empties a table of n entries; with_ref: entries are held by
- * requests (the GPU cache), else never (the CPU tier). Returns 0, or -1 if out of memory. */
-static int pcache_init(serve_pcache *pc, uint32_t n, int with_ref)
+/* Allocates (once) and empties a table of n entries. Returns 0, or -1 if out of memory. */
+static int pcache_init(serve_pcache *pc, uint32_t n)
 {
-    if (pc->pid == NULL) {
+    if (pc->e == NULL) {
         uint32_t size = 1;
         while (size < 2 * n)
             size *= 2;
         pc->mask = size - 1;
-        pc->pid = malloc((size_t)n * sizeof *pc->pid);
-        pc->blk = malloc((size_t)n * sizeof *pc->blk);
-        pc->ref = with_ref ? malloc((size_t)n * sizeof *pc->ref) : NULL;
-        pc->prev = malloc((size_t)n * sizeof *pc->prev);
-        pc->next = malloc((size_t)n * sizeof *pc->next);
+        pc->e = malloc((size_t)n * sizeof *pc->e);
         pc->table = malloc((size_t)size * sizeof *pc->table);
-        if (!pc->pid || !pc->blk || (with_ref && !pc->ref) || !pc->prev || !pc->next ||
-            !pc->table)
+        if (!pc->e || !pc->table)
             return -1;
     }
     pc->n = n;
     memset(pc->table, 0xff, ((size_t)pc->mask + 1) * sizeof *pc->table);
-    for (uint32_t e = 0; e < n; e++)
-        pc->next[e] = e + 1 < n ? e + 1 : NONE;
+    for (uint32_t e = 0; e < n; e++) {
+        pc->e[e].next = e + 1 < n ? e + 1 : NONE;
+        pc->e[e].ref = 0;
+    }
     pc->free_head = n ? 0 : NONE;
     pc->lru_head = pc->lru_tail = NONE;
     pc->evictable = pc->held = pc->refs = 0;
@@ -333,20 +329,16 @@ int serve_kv_pc_enable(serve_sim *s, serve_replica *r)
 {
     if (r->pc.n != 0 || !s->cfg->prefix_caching || !s->sched->kv_grows)
         return 0; /* on already; or off, or static batching: nothing is cached */
-    if (pcache_init(&r->pc, (uint32_t)s->cfg->kv_blocks, 1) != 0)
+    if (pcache_init(&r->pc, (uint32_t)s->cfg->kv_blocks) != 0)
         return -1;
     if (s->cfg->kv_offload_blocks == 0)
         return 0;
-    return pcache_init(&r->cpu, (uint32_t)s->cfg->kv_offload_blocks, 0);
+    return pcache_init(&r->cpu, (uint32_t)s->cfg->kv_offload_blocks);
 }
 
 static void pcache_free(serve_pcache *pc)
 {
-    free(pc->pid);
-    free(pc->blk);
-    free(pc->ref);
-    free(pc->prev);
-    free(pc->next);
+    free(pc->e);
     free(pc->table);
     memset(pc, 0, sizeof *pc);
 }
@@ -420,7 +412,7 @@ void serve_kv_check(serve_sim *s, const serve_replica *r)
             s->res->invariant_violations++;
         for (uint32_t j = 0; j < q->reg; j++) {
             uint32_t e = find(pc, q->pid, j);
-            if (e == NONE || pc->ref[e] == 0 || q->ent[j] != e)
+            if (e == NONE || pc->e[e].ref == 0 || q->ent[j] != e)
                 s->res->invariant_violations++;
         }
     }
@@ -430,9 +422,9 @@ void serve_kv_check(serve_sim *s, const serve_replica *r)
     /* The CPU tier: its LRU list holds every stored block once, each findable. */
     const serve_pcache *t = &r->cpu;
     uint64_t stored = 0;
-    for (uint32_t e = t->n ? t->lru_head : NONE; e != NONE; e = t->next[e]) {
+    for (uint32_t e = t->n ? t->lru_head : NONE; e != NONE; e = t->e[e].next) {
         stored++;
-        if (find(t, t->pid[e], t->blk[e]) != e)
+        if (find(t, t->e[e].pid, t->e[e].blk) != e)
             s->res->invariant_violations++;
     }
     if (stored != t->evictable || stored > s->cfg->kv_offload_blocks)

@@ -52,12 +52,18 @@ typedef struct serve_slot {
  * keyed by (prefix id, block index in the stream), found through an open-addressing table
  * and, while no request holds it, on an intrusive least-recently-used list. Entries not
  * in use are chained through next. n = 0: prefix caching is off. */
+/* An entry of a prefix cache: a cached block, its key and its place on a list; kept
+ * together so that one cache line serves a lookup, a reference and a list move. */
+typedef struct serve_pc_entry {
+    uint64_t pid;        /* key: the stream */
+    uint32_t blk;        /* key: block index within the stream */
+    uint32_t ref;        /* running requests holding it (always 0 in the CPU tier) */
+    uint32_t prev, next; /* the LRU list; next also chains free entries */
+} serve_pc_entry;
+
 typedef struct serve_pcache {
-    uint32_t n;      /* entries: the replica's KV blocks (the CPU tier's blocks) */
-    uint64_t *pid;   /* key of each entry */
-    uint32_t *blk;   /* key: block index within the stream */
-    uint32_t *ref;   /* running requests holding it (NULL in the CPU tier: never held) */
-    uint32_t *prev, *next;
+    uint32_t n;          /* entries: the replica's KV blocks (the CPU tier's blocks) */
+    serve_pc_entry *e;
     uint32_t lru_head, lru_tail, free_head;
     uint32_t *table; /* entry ids; UINT32_MAX empty */
     uint32_t mask;   /* table size - 1 (a power of two >= 2n) */
