@@ -79,6 +79,7 @@ enum {
     C_EXPERTS_PER_TOK,
     C_GATED,
     C_TIED,
+    C_HF_ID,
     C_SOURCE,
     C_COUNT
 };
@@ -92,9 +93,9 @@ static const char *const COLS[C_COUNT] = {
     "vocab",     "max_context",
     "experts",   "experts_per_token",
     "gated_mlp", "tied_embeddings",
-    "source",
+    "hf_id",     "source",
 };
-static const int REQUIRED[C_COUNT] = {1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1};
+static const int REQUIRED[C_COUNT] = {1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1};
 
 static int field_num(csvin *in, const int *idx, int c, double min, double max, double dflt,
                      double *out, char *err, size_t errlen)
@@ -131,6 +132,16 @@ static int read_row(csvin *in, const int *idx, void *item, char *err, size_t err
     if (idx[C_FAMILY] >= 0)
         snprintf(m->family, sizeof m->family, "%s", csvin_field(in, (size_t)idx[C_FAMILY]));
     snprintf(m->source, sizeof m->source, "%s", csvin_field(in, (size_t)idx[C_SOURCE]));
+    m->quant_precision = -1;
+    if (idx[C_HF_ID] >= 0) {
+        const char *ids = csvin_field(in, (size_t)idx[C_HF_ID]);
+        if (strlen(ids) >= sizeof m->hf_id) {
+            util_errf(err, errlen, "%s:%ld: column 'hf_id': expected at most %zu characters",
+                      csvin_path(in), csvin_line(in), sizeof m->hf_id - 1);
+            return -1;
+        }
+        snprintf(m->hf_id, sizeof m->hf_id, "%s", ids);
+    }
     const int big = 1 << 30;
     if (field_num(in, idx, C_PARAMS, 1, 1e15, 0, &m->params, err, errlen) ||
         field_num(in, idx, C_ACTIVE, 1, 1e15, NAN, &m->active_params, err, errlen) ||
@@ -181,10 +192,31 @@ void model_list_free(model_list *l)
     l->n = 0;
 }
 
+/* name is one of the ';'-separated ids, whole or without its organisation. */
+static int hf_id_matches(const char *ids, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = ids; *p;) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *slash = memchr(p, '/', len);
+        const char *repo = slash ? slash + 1 : p;
+        size_t repo_len = len - (size_t)(repo - p);
+        if ((len == n && strncasecmp(p, name, n) == 0) ||
+            (repo_len == n && strncasecmp(repo, name, n) == 0))
+            return 1;
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
 const model_arch *model_list_find(const model_list *l, const char *name)
 {
     for (size_t i = 0; i < l->n; i++)
         if (strcasecmp(l->items[i].name, name) == 0)
+            return &l->items[i];
+    for (size_t i = 0; i < l->n; i++)
+        if (hf_id_matches(l->items[i].hf_id, name))
             return &l->items[i];
     return NULL;
 }
@@ -282,6 +314,95 @@ static json_object *read_json(const char *path, char *err, size_t errlen)
     return root;
 }
 
+/* The weight precision of a compressed-tensors quantization_config: its first config group's
+ * weights (num_bits and type). */
+static int compressed_tensors_precision(json_object *q, int *bits, int *is_float)
+{
+    json_object *groups, *w, *v;
+    if (!json_object_object_get_ex(q, "config_groups", &groups) ||
+        !json_object_is_type(groups, json_type_object))
+        return -1;
+    json_object_object_foreach(groups, key, group)
+    {
+        (void)key;
+        if (!json_object_object_get_ex(group, "weights", &w) ||
+            !json_object_is_type(w, json_type_object))
+            continue;
+        *bits = json_object_object_get_ex(w, "num_bits", &v) ? json_object_get_int(v) : 0;
+        *is_float = json_object_object_get_ex(w, "type", &v) &&
+                    strcmp(json_object_get_string(v), "float") == 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* Reads a config's quantization_config (if any) into m->quant_precision and quant_desc:
+ * quant_method fp8; awq, gptq and others with bits 4 or 8 (integer weights); and
+ * compressed-tensors (float 8 bits: fp8; int 8 or 4: int8, int4). */
+static void read_quantization(json_object *root, json_object *cfg, model_arch *m)
+{
+    json_object *q, *v;
+    m->quant_precision = -1;
+    if (!json_object_object_get_ex(root, "quantization_config", &q) &&
+        !json_object_object_get_ex(cfg, "quantization_config", &q))
+        return;
+    if (!json_object_is_type(q, json_type_object))
+        return;
+    const char *method = json_object_object_get_ex(q, "quant_method", &v)
+                             ? json_object_get_string(v)
+                             : "";
+    int bits = json_object_object_get_ex(q, "bits", &v) ? json_object_get_int(v) : 0;
+    int is_float = 0;
+    if (strcmp(method, "fp8") == 0) {
+        bits = 8;
+        is_float = 1;
+    } else if (strcmp(method, "compressed-tensors") == 0) {
+        if (compressed_tensors_precision(q, &bits, &is_float) != 0)
+            bits = 0;
+    }
+    if (bits == 8)
+        m->quant_precision = is_float ? PREC_FP8 : PREC_INT8;
+    else if (bits == 4 && !is_float)
+        m->quant_precision = PREC_INT4;
+    if (m->quant_precision >= 0)
+        snprintf(m->quant_desc, sizeof m->quant_desc, "%s (quant_method %s, %d-bit %s)",
+                 precision_name((precision)m->quant_precision), method, bits,
+                 is_float ? "float" : "integer");
+    else
+        snprintf(m->quant_desc, sizeof m->quant_desc, "quant_method '%.40s', %d bits", method,
+                 bits);
+}
+
+/* The name of a config.json: its _name_or_path (the part after the last '/'), else its
+ * folder's name when the file is called config.json, else the file's name without .json. */
+static void config_name(json_object *root, const char *path, const char *dflt, char *out,
+                        size_t len)
+{
+    json_object *v;
+    const char *np = json_object_object_get_ex(root, "_name_or_path", &v) &&
+                             json_object_is_type(v, json_type_string)
+                         ? json_object_get_string(v)
+                         : "";
+    const char *slash = strrchr(np, '/');
+    if (slash && slash[1])
+        np = slash + 1;
+    if (*np) {
+        snprintf(out, len, "%s", np);
+        return;
+    }
+    const char *base = strrchr(path, '/');
+    if (base && strcmp(base + 1, "config.json") == 0) {
+        const char *dir = base;
+        while (dir > path && dir[-1] != '/')
+            dir--;
+        if (dir < base) {
+            snprintf(out, len, "%.*s", (int)(base - dir), dir);
+            return;
+        }
+    }
+    snprintf(out, len, "%s", dflt);
+}
+
 int model_from_hf_config(const char *path, const char *name, model_arch *out, char *err,
                          size_t errlen)
 {
@@ -296,7 +417,8 @@ int model_from_hf_config(const char *path, const char *name, model_arch *out, ch
         json_object_is_type(text, json_type_object))
         cfg = text;
     model_arch *m = out;
-    snprintf(m->name, sizeof m->name, "%s", name);
+    config_name(root, path, name, m->name, sizeof m->name);
+    read_quantization(root, cfg, m);
     json_object *mt;
     if (json_object_object_get_ex(cfg, "model_type", &mt) &&
         json_object_is_type(mt, json_type_string))

@@ -30,6 +30,14 @@ typedef struct model_arch {
     int gated_mlp; /* 1: three MLP matrices (SwiGLU), 0: two (GELU) */
     int tied_embeddings;
     char source[512];
+    /* Hugging Face ids of this architecture, ';'-separated (base and instruct share a
+     * shape): --model takes any of them, with or without the organisation. */
+    char hf_id[320];
+    /* A config.json's quantization_config: the weight precision it stores, or -1 when it
+     * has none; quant_desc says what was read ("fp8 (quant_method fp8)"), or why it was not
+     * understood when quant_precision is -1 and quant_desc is not empty. */
+    int quant_precision;
+    char quant_desc[96];
 } model_arch;
 
 typedef struct model_list {
@@ -42,6 +50,8 @@ typedef struct model_list {
 int model_list_load(const char *path, model_list *out, char *err, size_t errlen);
 void model_list_free(model_list *l);
 /* The model called name (case-insensitive), or NULL. */
+/* The model a name gives: a catalog name, or a Hugging Face id of hf_id (the whole id or the
+ * part after the organisation), case-insensitive. NULL if none. */
 const model_arch *model_list_find(const model_list *l, const char *name);
 
 /* Reads a Hugging Face config.json (dense, MoE and FP8-quantised configs). The parameter

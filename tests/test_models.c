@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -306,6 +307,92 @@ static void test_hf_config(void)
     CHECK_EQ_INT(model_from_hf_config(SPLITWISE, "x", &m, err, sizeof err), -1);
 }
 
+/* Hugging Face ids: the whole id or the part after the organisation, any case, of any
+ * listed variant; a near miss finds nothing. */
+static void test_hf_ids(void)
+{
+    load();
+    const model_arch *l70 = M("llama-3.1-70b");
+    CHECK(model_list_find(&models, "meta-llama/Llama-3.1-70B-Instruct") == l70);
+    CHECK(model_list_find(&models, "Meta-Llama-3.1-70B-Instruct") == l70);
+    CHECK(model_list_find(&models, "META-LLAMA/llama-3.1-70b") == l70);
+    CHECK(model_list_find(&models, "Qwen/Qwen3-14B") == M("qwen3-14b"));
+    CHECK(model_list_find(&models, "meta-llama/Llama-3.1-70B-Instruc") == NULL);
+    CHECK(model_list_find(&models, "meta-llama") == NULL);
+    CHECK(model_list_find(&models, "other-org/Llama-3.1-70B-Instruct") == NULL);
+}
+
+/* Writes text to a fresh file dir/name (dir made if needed); returns its path in buf. */
+static const char *write_file(char *buf, size_t len, const char *dir, const char *name,
+                              const char *text)
+{
+    mkdir(dir, 0700);
+    snprintf(buf, len, "%s/%s", dir, name);
+    FILE *fp = fopen(buf, "w");
+    if (CHECK(fp != NULL)) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+    return buf;
+}
+
+#define TINY_CONFIG                                                                                \
+    "\"num_hidden_layers\": 2, \"hidden_size\": 256, \"num_attention_heads\": 4, "                 \
+    "\"intermediate_size\": 512, \"vocab_size\": 1000"
+
+/* A config's name: _name_or_path's last part, else its folder for config.json, else the
+ * file's name; its quantization_config sets the weight precision it stores. */
+static void test_hf_config_name_and_quantization(void)
+{
+    char dir[] = "/tmp/capsim_cfg_XXXXXX";
+    if (!CHECK(mkdtemp(dir) != NULL))
+        return;
+    char sub[600], path[700];
+    snprintf(sub, sizeof sub, "%s/My-Model-7B", dir);
+    model_arch m;
+    char err[512] = "";
+    write_file(path, sizeof path, sub, "config.json", "{" TINY_CONFIG "}");
+    CHECK_EQ_INT(model_from_hf_config(path, "config", &m, err, sizeof err), 0);
+    CHECK(strcmp(m.name, "My-Model-7B") == 0);
+    CHECK_EQ_INT(m.quant_precision, -1);
+    CHECK(m.quant_desc[0] == 0);
+    write_file(path, sizeof path, dir, "named.json",
+               "{\"_name_or_path\": \"org/Named-1B\", " TINY_CONFIG "}");
+    CHECK_EQ_INT(model_from_hf_config(path, "named", &m, err, sizeof err), 0);
+    CHECK(strcmp(m.name, "Named-1B") == 0);
+    write_file(path, sizeof path, dir, "plain.json", "{" TINY_CONFIG "}");
+    CHECK_EQ_INT(model_from_hf_config(path, "plain", &m, err, sizeof err), 0);
+    CHECK(strcmp(m.name, "plain") == 0);
+    static const struct {
+        const char *q;
+        int prec;
+    } cases[] = {
+        {"{\"quant_method\": \"fp8\"}", PREC_FP8},
+        {"{\"quant_method\": \"awq\", \"bits\": 4, \"group_size\": 128}", PREC_INT4},
+        {"{\"quant_method\": \"gptq\", \"bits\": 8}", PREC_INT8},
+        {"{\"quant_method\": \"compressed-tensors\", \"config_groups\": {\"group_0\": "
+         "{\"weights\": {\"num_bits\": 4, \"type\": \"int\"}}}}",
+         PREC_INT4},
+        {"{\"quant_method\": \"bitsandbytes\", \"bits\": 2}", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[800];
+        snprintf(text, sizeof text, "{\"quantization_config\": %s, " TINY_CONFIG "}", cases[i].q);
+        write_file(path, sizeof path, dir, "q.json", text);
+        CHECK_EQ_INT(model_from_hf_config(path, "q", &m, err, sizeof err), 0);
+        CHECK_EQ_INT(m.quant_precision, cases[i].prec);
+        CHECK(m.quant_desc[0] != '\0'); /* said either way */
+    }
+    /* The bundled FP8 checkpoint (compressed-tensors, 8-bit float weights). */
+    CHECK_EQ_INT(model_from_hf_config(CONFIGS "/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic.json",
+                                      "scout8", &m, err, sizeof err),
+                 0);
+    CHECK_EQ_INT(m.quant_precision, PREC_FP8);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 static void test_catalog_bad_rows(void)
 {
     char path[] = "/tmp/capsim_models_XXXXXX";
@@ -448,6 +535,7 @@ static void teardown(void)
 TEST_MAIN(TEST(test_kv_bytes_per_token), TEST(test_weight_bytes), TEST(test_catalog_contents),
           TEST(test_compute_rate_fallback), TEST(test_memplan), TEST(test_memplan_no_fit),
           TEST(test_roofline_decode_batch1), TEST(test_linear_model), TEST(test_noise_mean_one),
-          TEST(test_hf_config), TEST(test_catalog_bad_rows),
+          TEST(test_hf_config), TEST(test_hf_ids), TEST(test_hf_config_name_and_quantization),
+          TEST(test_catalog_bad_rows),
           TEST(test_fit_recovers_known_coefficients), TEST(test_splitwise_fit_and_shipped_profile),
           TEARDOWN(teardown))

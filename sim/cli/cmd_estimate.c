@@ -212,6 +212,8 @@ static void print_table(const deploy *d, double b, double p, double o, const est
         printf("  note: %s\n", d->stack.note);
     if (d->note[0])
         printf("  note: %s\n", d->note);
+    if (d->weights_note[0])
+        printf("  note: %s\n", d->weights_note);
     if (d->step.kind == STEP_LINEAR)
         printf("  step-time model: %s\n", d->profile.basis);
     else if (d->step.kind == STEP_KERNELS)
@@ -313,6 +315,7 @@ int cmd_estimate(int argc, char **argv)
             break;
         case 'p':
             o.precision = optarg;
+            o.precision_given = 1;
             break;
         case 'k':
             o.kv_precision = optarg;

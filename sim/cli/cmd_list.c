@@ -95,17 +95,19 @@ int cmd_list(int argc, char **argv)
     if (strcmp(what, "stacks") == 0) {
         list_stacks(&gpus);
     } else if (strcmp(what, "models") == 0) {
-        printf("%-20s %10s %10s %6s %6s %5s %8s %7s %8s %9s %10s\n", "name", "params_b", "active_b",
-               "layers", "hidden", "heads", "kv_heads", "experts", "vocab", "context",
-               "kv_kib_tok");
+        printf("%-20s %10s %10s %6s %6s %5s %8s %7s %8s %9s %10s  %s\n", "name", "params_b",
+               "active_b", "layers", "hidden", "heads", "kv_heads", "experts", "vocab", "context",
+               "kv_kib_tok", "hugging_face_ids");
         for (size_t i = 0; i < models.n; i++) {
             const model_arch *m = &models.items[i];
-            printf("%-20s %10.2f %10.2f %6d %6d %5d %8d %7d %8d %9d %10.0f\n", m->name,
+            printf("%-20s %10.2f %10.2f %6d %6d %5d %8d %7d %8d %9d %10.0f  %s\n", m->name,
                    m->params / 1e9, m->active_params / 1e9, m->layers, m->hidden, m->heads,
                    m->kv_heads, m->experts, m->vocab, m->max_context,
-                   model_kv_bytes_per_token(m, PREC_BF16) / 1024);
+                   model_kv_bytes_per_token(m, PREC_BF16) / 1024, m->hf_id[0] ? m->hf_id : "-");
         }
-        printf("(kv_kib_tok: KV cache per token at 16-bit, KiB; sources in models.csv)\n");
+        printf("(kv_kib_tok: KV cache per token at 16-bit, KiB; --model takes the name, any "
+               "Hugging Face id listed, with or without its organisation, or a config.json; "
+               "sources in models.csv)\n");
     } else {
         printf("%-10s %7s %7s %8s %8s %8s %8s %8s %9s %8s %6s %8s\n", "name", "mem_gb", "bw_tbs",
                "fp16_tf", "bf16_tf", "fp8_tf", "int8_to", "int4_to", "no_tc_tf", "link_gbs",

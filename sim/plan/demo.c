@@ -878,6 +878,7 @@ static void write_report_steps(FILE *fp, const demo *d)
         o.model = w->big ? BIG_MODEL : SMALL_MODEL;
         o.gpu = w->larger_gpu ? d->larger_gpu : d->gpu;
         o.precision = w->precision;
+        o.precision_given = 1;
         o.tp = atoi(w->tp);
         o.tensor_cores = strcmp(w->tensor_cores, "on") == 0;
         deploy dep;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "models/kcoeffs.h"
 #include "models/kstep.h"
@@ -215,6 +216,66 @@ static int deploy_step_model(const deploy_options *o, deploy *d, char *err, size
     return 0;
 }
 
+/* The model: a config.json path (or a folder holding one), a catalog name, or a Hugging
+ * Face id of the catalog. */
+static int resolve_model(const deploy_options *o, deploy *d, char *err, size_t errlen)
+{
+    size_t mlen = strlen(o->model);
+    struct stat st;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", o->model);
+    int is_dir = stat(o->model, &st) == 0 && S_ISDIR(st.st_mode);
+    if (is_dir)
+        snprintf(path, sizeof path, "%s%sconfig.json", o->model,
+                 mlen && o->model[mlen - 1] == '/' ? "" : "/");
+    size_t plen = strlen(path);
+    if (is_dir || (plen > 5 && strcmp(path + plen - 5, ".json") == 0)) {
+        const char *base = strrchr(path, '/');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s",
+                 (int)(plen - 5 - (base ? (size_t)(base + 1 - path) : 0)), base ? base + 1 : path);
+        return model_from_hf_config(path, name, &d->model, err, errlen);
+    }
+    const model_arch *m = model_list_find(&d->models, o->model);
+    if (m == NULL) {
+        char names[1024];
+        list_names(names, sizeof names, model_name_at, &d->models, d->models.n);
+        util_errf(err, errlen,
+                  "--model '%s': not in the catalog (expected one of %s, a Hugging Face id "
+                  "of one of them (capsim list models), or a config.json path)",
+                  o->model, names);
+        return -1;
+    }
+    d->model = *m;
+    return 0;
+}
+
+/* A config.json that says how its weights are stored sets the weight precision, unless
+ * --precision was given; either way the output says so. */
+static void weights_from_config(const deploy_options *o, deploy *d)
+{
+    const model_arch *m = &d->model;
+    if (m->quant_precision < 0) {
+        if (m->quant_desc[0])
+            snprintf(d->weights_note, sizeof d->weights_note,
+                     "the config's quantization_config (%s) is not understood; weights are "
+                     "%s (--precision)",
+                     m->quant_desc, precision_name(d->weights));
+        return;
+    }
+    if (!o->precision_given) {
+        d->weights = (precision)m->quant_precision;
+        snprintf(d->weights_note, sizeof d->weights_note,
+                 "weights %s, from the config's quantization_config: %s; --precision overrides",
+                 precision_name(d->weights), m->quant_desc);
+    } else if ((int)d->weights != m->quant_precision) {
+        snprintf(d->weights_note, sizeof d->weights_note,
+                 "the config stores %s weights (%s); --precision %s overrides it",
+                 precision_name((precision)m->quant_precision), m->quant_desc,
+                 precision_name(d->weights));
+    }
+}
+
 int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
@@ -226,27 +287,8 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
         util_errf(err, errlen, "--model and --gpu are required (see capsim list models|gpus)");
         goto fail;
     }
-    size_t mlen = strlen(o->model);
-    if (mlen > 5 && strcmp(o->model + mlen - 5, ".json") == 0) {
-        const char *base = strrchr(o->model, '/');
-        char name[64];
-        snprintf(name, sizeof name, "%.*s",
-                 (int)(mlen - 5 - (base ? (size_t)(base + 1 - o->model) : 0)),
-                 base ? base + 1 : o->model);
-        if (model_from_hf_config(o->model, name, &d->model, err, errlen) != 0)
-            goto fail;
-    } else {
-        const model_arch *m = model_list_find(&d->models, o->model);
-        if (m == NULL) {
-            list_names(names, sizeof names, model_name_at, &d->models, d->models.n);
-            util_errf(err, errlen,
-                      "--model '%s': not in the catalog (expected one of %s, or a "
-                      "config.json path)",
-                      o->model, names);
-            goto fail;
-        }
-        d->model = *m;
-    }
+    if (resolve_model(o, d, err, errlen) != 0)
+        goto fail;
     const gpu_spec *g = gpu_list_find(&d->gpus, o->gpu);
     if (g == NULL) {
         list_names(names, sizeof names, gpu_name_at, &d->gpus, d->gpus.n);
@@ -260,6 +302,7 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
                   o->precision);
         goto fail;
     }
+    weights_from_config(o, d);
     if (o->kv_precision) {
         if (precision_parse(o->kv_precision, &d->kv) != 0 || precision_kv_bytes(d->kv) <= 0) {
             util_errf(err, errlen, "--kv-precision '%s': expected fp16, bf16, fp8 or int8",

@@ -173,6 +173,8 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
         fprintf(out, "  roofline coefficients: %s\n", d->profile.basis);
     if (d->note[0])
         fprintf(out, "  note: %s\n", d->note);
+    if (d->weights_note[0])
+        fprintf(out, "  note: %s\n", d->weights_note);
     fprintf(out, "  KV cache per replica: %llu blocks of %u tokens (%llu tokens); weights %.2f GB "
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,

@@ -277,6 +277,7 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
     o.model = r->value[OPT_model][0] ? r->value[OPT_model] : NULL;
     o.gpu = r->value[OPT_gpu][0] ? r->value[OPT_gpu] : NULL;
     o.precision = r->value[OPT_precision];
+    o.precision_given = r->given[OPT_precision];
     o.kv_precision = strcmp(r->value[OPT_kv_precision], "auto") ? r->value[OPT_kv_precision] : NULL;
     if (count_opt(r, OPT_tp, 1, 64, &v, err, errlen))
         return -1;
