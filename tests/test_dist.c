@@ -98,6 +98,16 @@ static void test_dist_det(void)
     CHECK_EQ_INT(dist_parse("det:value=0", &d, err, sizeof err), 0);
     CHECK_EQ_DBL(d.mean, 0.0);
     dist_fini(&d);
+    /* Plain forms of a fixed value, as a user writes a length. */
+    static const char *const plain[] = {"500", "fixed:500", "det:500", "5e2", "fixed:value=500"};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        if (!CHECK_EQ_INT(dist_parse(plain[i], &d, err, sizeof err), 0))
+            continue;
+        CHECK_EQ_DBL(d.mean, 500.0);
+        CHECK_EQ_DBL(d.scv, 0.0);
+        CHECK_EQ_DBL(sample_moments(&d, 3).max, 500.0);
+        dist_fini(&d);
+    }
 }
 
 static void test_dist_lognormal(void)
@@ -330,6 +340,10 @@ static void test_dist_bad_specs(void)
     expect_dist_error("exp:mean=0", "0", "exp:mean=M");
     expect_dist_error("det:value=-2", "-2", "det:value=V");
     expect_dist_error("gamma:mean=1,cv=0", "cv", "gamma:mean=M,cv=C");
+    expect_dist_error("-5", "-5", "a number, fixed:V");
+    expect_dist_error("fixed:-1", "fixed:-1", "a number, fixed:V");
+    expect_dist_error("fixed:", "fixed:", "det:value=V");
+    expect_dist_error("inf", "inf", "N (a fixed value)");
 }
 
 static void test_arrival_parse(void)

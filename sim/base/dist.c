@@ -149,9 +149,34 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 static const dist_kind *const KINDS[] = {&KIND_EXP,   &KIND_DET,       &KIND_LOGNORMAL,
                                          &KIND_GAMMA, &KIND_EMPIRICAL, &KIND_UNIFORM};
 
+/* Plain forms of a fixed value: "500", "fixed:500" or "det:500" stand for det:value=500, as
+ * a user writes a fixed length. Returns 1 with the long form in out, or 0. */
+static int plain_fixed(const char *text, char *out, size_t len)
+{
+    const char *num = text;
+    if (strncmp(text, "fixed:", 6) == 0)
+        num = text + 6;
+    else if (strncmp(text, "det:", 4) == 0)
+        num = text + 4;
+    double v;
+    if (*num == '\0' || strchr(num, '=') != NULL || util_parse_double(num, &v) != 0)
+        return 0;
+    snprintf(out, len, "det:value=%s", num);
+    return 1;
+}
+
 int dist_parse(const char *text, dist *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
+    char plain[96];
+    if (strlen(text) < 64 && plain_fixed(text, plain, sizeof plain)) {
+        /* Errors then name the value as given, with the long form expected. */
+        if (dist_parse(plain, d, err, errlen) == 0)
+            return 0;
+        util_errf(err, errlen, "'%s': expected a fixed value >= 0 (a number, fixed:V or "
+                               "det:value=V)", text);
+        return -1;
+    }
     spec s;
     const dist_kind *kind = NULL;
     char name[32];
@@ -249,6 +274,6 @@ void dist_fini(dist *d)
 
 const char *dist_forms(void)
 {
-    return "exp:mean=M | det:value=V (or fixed:value=V) | lognormal:mean=M,cv=C | "
+    return "N (a fixed value) | exp:mean=M | det:value=V (or fixed:V) | lognormal:mean=M,cv=C | "
            "gamma:mean=M,cv=C | uniform:min=A,max=B | empirical:file=F";
 }
