@@ -145,7 +145,38 @@ static int real_opt(const run_spec *r, run_opt o, double min, double max, int ma
     return optval_real(name, r->value[o], min, max, max_open, out, err, errlen);
 }
 
-/* "ttft_p99=0.5,tpot_p99=0.05,e2el_mean=10" */
+/* A target's time in seconds: a bare number is seconds (as documented since the first
+ * version); "500ms", "0.5s" and "500000us" say their unit. Returns 0, or -1 if it is not a
+ * time > 0. */
+static int slo_seconds(const char *text, double *out)
+{
+    static const struct {
+        const char *suffix;
+        double scale;
+    } units[] = {{"ms", 1e-3}, {"us", 1e-6}, {"s", 1.0}};
+    char num[64];
+    size_t n = strlen(text);
+    double scale = 1.0;
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t k = strlen(units[u].suffix);
+        if (n > k && strcmp(text + n - k, units[u].suffix) == 0) {
+            n -= k;
+            scale = units[u].scale;
+            break;
+        }
+    }
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, text, n);
+    num[n] = '\0';
+    double v;
+    if (util_parse_double(num, &v) != 0 || !(v > 0) || !isfinite(v))
+        return -1;
+    *out = v * scale;
+    return 0;
+}
+
+/* "ttft_p99=0.5,tpot_p99=50ms,e2el_mean=10s" */
 static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
 {
     memset(slo, 0, sizeof *slo);
@@ -191,8 +222,10 @@ static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
                       text, s.key[i]);
             return -1;
         }
-        if (util_parse_double(s.val[i], &v) != 0 || !(v > 0)) {
-            util_errf(err, errlen, "--slo '%s': %s must be a number of seconds > 0, found '%s'",
+        if (slo_seconds(s.val[i], &v) != 0) {
+            util_errf(err, errlen,
+                      "--slo '%s': %s must be a time > 0: seconds (0.5), or with a unit (500ms, "
+                      "0.5s, 500000us), found '%s'",
                       text, s.key[i], s.val[i]);
             return -1;
         }
