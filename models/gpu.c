@@ -29,6 +29,7 @@ enum {
     G_HOST_BW,
     G_TDP,
     G_PRICE,
+    G_PRICE_SOURCE,
     G_SOURCE,
     G_COUNT
 };
@@ -50,11 +51,12 @@ static const char *const COLS[G_COUNT] = {
     "host_link_bw_bytes_per_s",
     "tdp_w",
     "price_usd_per_hour",
+    "price_source",
     "source",
 };
 
 /* Columns that may be empty or absent: a precision the hardware lacks, an unknown price. */
-static const int REQUIRED[G_COUNT] = {1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1};
+static const int REQUIRED[G_COUNT] = {1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1};
 
 static int read_row(csvin *in, const int *idx, void *item, char *err, size_t errlen)
 {
@@ -70,8 +72,10 @@ static int read_row(csvin *in, const int *idx, void *item, char *err, size_t err
     if (idx[G_VENDOR] >= 0)
         snprintf(g->vendor, sizeof g->vendor, "%s", csvin_field(in, (size_t)idx[G_VENDOR]));
     snprintf(g->source, sizeof g->source, "%s", csvin_field(in, (size_t)idx[G_SOURCE]));
+    snprintf(g->price_source, sizeof g->price_source, "%s",
+             idx[G_PRICE_SOURCE] >= 0 ? csvin_field(in, (size_t)idx[G_PRICE_SOURCE]) : "");
     double v[G_COUNT];
-    for (int c = G_MEM; c < G_SOURCE; c++) {
+    for (int c = G_MEM; c < G_PRICE_SOURCE; c++) {
         double max = c == G_TC ? 1 : 1e18;
         if (csvin_number(in, idx[c], COLS[c], 0, max, !REQUIRED[c], NAN, &v[c], err, errlen))
             return -1;

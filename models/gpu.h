@@ -26,6 +26,7 @@ typedef struct gpu_spec {
     double host_link_bw_bytes_per_s; /* GPU to host memory (PCIe x16), per direction */
     double tdp_w;
     double price_usd_per_hour; /* on demand, per GPU; NAN if unknown */
+    char price_source[160];    /* where and when the price was taken; "" if not said */
     char source[1024];
 } gpu_spec;
 

@@ -71,7 +71,19 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
         cli_usage_error(cmd, "%s", err);
         return -1;
     }
+    int prices_given = 0;
     for (size_t i = 0; i < n_flags; i++) {
+        if (flags[i].code == OPT_price && prices_given++ > 0) {
+            /* --price may be repeated: each adds its GPUs to the list. */
+            char joined[sizeof r->value[OPT_price]];
+            int w = snprintf(joined, sizeof joined, "%s,%s", r->value[OPT_price], flags[i].val);
+            if (w < 0 || (size_t)w >= sizeof joined ||
+                run_set_value(r, OPT_price, joined, err, sizeof err) != 0) {
+                cli_usage_error(cmd, "--price: the prices given are too long together");
+                return -1;
+            }
+            continue;
+        }
         if (flags[i].code == RUN_OPT_OUT) {
             if (*flags[i].val == '\0') {
                 cli_usage_error(cmd, "--out '': expected a directory name");

@@ -11,6 +11,7 @@
 #include "models/kcoeffs.h"
 #include "models/kstep.h"
 #include "sim/plan/catalog_paths.h"
+#include "sim/plan/prices.h"
 #include "sim/base/util.h"
 
 void deploy_options_default(deploy_options *o)
@@ -297,6 +298,9 @@ int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen)
         goto fail;
     }
     d->gpu = *g;
+    if (prices_resolve(&d->gpus, g, o->price, o->prices_file, &d->gpu.price_usd_per_hour,
+                       d->price_source, sizeof d->price_source, err, errlen) != 0)
+        goto fail;
     if (precision_parse(o->precision, &d->weights) != 0) {
         util_errf(err, errlen, "--precision '%s': expected fp16, bf16, fp8, int8 or int4",
                   o->precision);

@@ -24,6 +24,8 @@ typedef struct deploy_options {
     const char *gpu;
     const char *precision;    /* weights: fp16, bf16, fp8, int8, int4 */
     int precision_given;      /* the user chose it: a config's quantization_config yields */
+    const char *price;        /* "GPU=USD,..." overriding the catalog's prices (NULL: none) */
+    const char *prices_file;  /* a CSV gpu,usd_per_hour[,source] (NULL: none); price wins */
     const char *kv_precision; /* NULL: 16-bit (bf16 with bf16 weights, else fp16) */
     int tp;
     int tensor_cores; /* 1 = use them (default), 0 = what-if without */
@@ -60,6 +62,7 @@ typedef struct deploy {
     char note[256]; /* a precision fallback, said in the output; "" if none */
     char weights_note[256]; /* where the weight precision came from when a config.json
                                says how its weights are stored; "" otherwise */
+    char price_source[320]; /* where gpu.price_usd_per_hour came from (sim/plan/prices.h) */
 } deploy;
 
 /* Sets the defaults: bf16 on tp 1 with tensor cores, utilisation 0.9, 16-token blocks. */

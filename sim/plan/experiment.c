@@ -120,7 +120,7 @@ static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
     }
 }
 
-/* replicas.csv: each replica's share of the measured requests and its prefix-cache figures
+/* per_replica.csv: each replica's share of the measured requests and its prefix-cache figures
  * (with prefix caching on), each with its 95% CI over the replications. */
 static void write_replicas(FILE *fp, const serve_result *res)
 {
@@ -229,10 +229,14 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
                                          SM_max_kv_occupancy,
                                          SM_preemptions_per_request,
                                          SM_rejected_fraction,
-                                         SM_cost_per_million_output_tokens};
+                                         SM_cost_per_million_output_tokens,
+                                         SM_cost_per_million_input_tokens,
+                                         SM_cost_per_million_total_tokens};
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         print_row(out, res, shown[i]);
     fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
+    fprintf(out, "  price: %g USD per GPU-hour (%s)\n", c->price_usd_per_gpu_hour,
+            x->dep.price_source);
     for (int m = 0; res->prefix_on && m < SP_COUNT; m++)
         fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_prefix_names[m], res->prefix[m].mean,
                 res->prefix[m].half_width, serve_prefix_units[m]);
@@ -274,7 +278,7 @@ typedef struct outputs {
 } outputs;
 
 static const char *const OUT_NAME[N_OUT] = {"summary.csv",  "seeds.csv",      "scenario.ini",
-                                            "requests.csv", "timeseries.csv", "replicas.csv"};
+                                            "requests.csv", "timeseries.csv", "per_replica.csv"};
 
 static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries,
                         int replicas, char *err, size_t errlen)
@@ -412,7 +416,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
         if (r->out_dir) {
             fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s%s\n",
                     r->out_dir, timeseries ? ", timeseries.csv" : "",
-                    per_request ? ", requests.csv" : "", x.cfg.replicas > 1 ? ", replicas.csv" : "");
+                    per_request ? ", requests.csv" : "", x.cfg.replicas > 1 ? ", per_replica.csv" : "");
             if (opt->plots)
                 plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
         }

@@ -311,6 +311,8 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
     o.gpu = r->value[OPT_gpu][0] ? r->value[OPT_gpu] : NULL;
     o.precision = r->value[OPT_precision];
     o.precision_given = r->given[OPT_precision];
+    o.price = r->value[OPT_price];
+    o.prices_file = r->value[OPT_prices];
     o.kv_precision = strcmp(r->value[OPT_kv_precision], "auto") ? r->value[OPT_kv_precision] : NULL;
     if (count_opt(r, OPT_tp, 1, 64, &v, err, errlen))
         return -1;

@@ -90,7 +90,11 @@
     X(kv_offload_gb, "0",                                                                          \
       "GB of host memory per replica for KV blocks evicted from the GPUs (a CPU tier, as vLLM's "  \
       "CPU offloading or LMCache): a later hit brings them back over PCIe instead of computing "   \
-      "them again; 0 = none")
+      "them again; 0 = none")                                                                      \
+    X(price, "",                                                                                   \
+      "GPU-hour prices in USD instead of the catalog's, e.g. h100-sxm=2.49,a100-80gb=1.6 (the "    \
+      "flag may be repeated)")                                                                     \
+    X(prices, "", "a CSV of GPU-hour prices: columns gpu,usd_per_hour[,source]; --price wins")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
 typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;

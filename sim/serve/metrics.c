@@ -223,7 +223,10 @@ void serve_metrics_fill(serve_metrics *m, double *out)
     out[SM_rejected_fraction] =
         m->n_measured_arrived ? (double)m->n_rejected / (double)m->n_measured_arrived : NAN;
     double cost_per_s = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas / 3600.0;
+    /* Each is the whole cost over that kind of token, as a price per token is quoted. */
     out[SM_cost_per_million_output_tokens] = cost_per_s / out[SM_output_throughput] * 1e6;
+    out[SM_cost_per_million_input_tokens] = cost_per_s / ((double)a->in_tokens / w) * 1e6;
+    out[SM_cost_per_million_total_tokens] = cost_per_s / out[SM_total_token_throughput] * 1e6;
     out[SM_mean_in_system] = a->area_in_system / w;
     out[SM_lambda_w] = m->n_done ? (double)(m->n_measured_arrived - m->n_rejected) / w *
                                        (m->sum_e2e / (double)m->n_done)

@@ -147,6 +147,8 @@ typedef struct serve_config {
     X(preemptions_per_request, "count")                                                            \
     X(rejected_fraction, "fraction")                                                               \
     X(cost_per_million_output_tokens, "USD")                                                       \
+    X(cost_per_million_input_tokens, "USD")                                                        \
+    X(cost_per_million_total_tokens, "USD")                                                        \
     X(mean_in_system, "requests")                                                                  \
     X(lambda_w, "requests")
 

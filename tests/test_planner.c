@@ -1,0 +1,158 @@
+/*
+ * test_planner: what a capacity planner sets beside the scenario, checked against values
+ * written into the test: GPU-hour prices from the catalog, a prices file and a list (the
+ * list winning, every GPU named checked against the catalog), and the costs a run derives
+ * from them (the whole cost over each kind of token).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "models/model.h"
+#include "sim/plan/catalog_paths.h"
+#include "sim/plan/prices.h"
+#include "sim/plan/runspec.h"
+#include "tests/check.h"
+
+static gpu_list gpus;
+static model_list models;
+
+/* The catalogs, loaded once (they stay loaded until the test program ends). */
+static void load(void)
+{
+    static int loaded;
+    char err[1024];
+    if (!loaded && CHECK_EQ_INT(catalog_load(catalog_default_dir(), &models, &gpus, err,
+                                             sizeof err),
+                                0))
+        loaded = 1;
+}
+
+static const gpu_spec *G(const char *name)
+{
+    load();
+    const gpu_spec *g = gpu_list_find(&gpus, name);
+    CHECK(g != NULL);
+    return g;
+}
+
+/* A file of the given text in a fresh temporary path (removed by the caller). */
+static void write_tmp(char *path, const char *text)
+{
+    strcpy(path, "/tmp/capsim_prices_XXXXXX");
+    int fd = mkstemp(path);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (CHECK(fp != NULL)) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+}
+
+static void test_prices_catalog_file_list(void)
+{
+    const gpu_spec *h100 = G("h100-sxm");
+    double usd;
+    char src[320], err[512] = "";
+    /* The catalog's price, with where and when it was taken. */
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, NULL, NULL, &usd, src, sizeof src, err, sizeof err),
+                 0);
+    CHECK_EQ_DBL(usd, 6.88);
+    CHECK_CONTAINS(src, "catalog: AWS p5.48xlarge");
+    CHECK_CONTAINS(src, "2026-01-21");
+    /* A file, then a list over it; a list naming other GPUs leaves this one's price. */
+    char path[64];
+    write_tmp(path, "gpu,usd_per_hour,source\nh100-sxm,2.49,our contract\na100-80gb,1.5,\n");
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, "", path, &usd, src, sizeof src, err, sizeof err), 0);
+    CHECK_EQ_DBL(usd, 2.49);
+    CHECK_CONTAINS(src, ":2, our contract");
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, "a100-80gb=1.1,H100-SXM=3", path, &usd, src,
+                                sizeof src, err, sizeof err),
+                 0);
+    CHECK_EQ_DBL(usd, 3.0);
+    CHECK_CONTAINS(src, "--price");
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, "a100-80gb=1.1", path, &usd, src, sizeof src, err,
+                                sizeof err),
+                 0);
+    CHECK_EQ_DBL(usd, 2.49);
+    remove(path);
+    /* A typo is never a price silently unused: unknown GPUs and bad values are refused,
+     * naming the file and line or the entry. */
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, "h100-sxn=2", NULL, &usd, src, sizeof src, err,
+                                sizeof err),
+                 -1);
+    CHECK_CONTAINS(err, "'h100-sxn' is not a catalog GPU");
+    static const char *const bad[] = {"h100-sxm", "h100-sxm=", "h100-sxm=-1", "h100-sxm=abc",
+                                      "h100-sxm=5000", "h100-sxm=2,"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        CHECK_EQ_INT(prices_resolve(&gpus, h100, bad[i], NULL, &usd, src, sizeof src, err,
+                                    sizeof err),
+                     -1);
+        CHECK_CONTAINS(err, "--price");
+    }
+    write_tmp(path, "gpu,usd_per_hour\nh100-sxm,2\nnot-a-gpu,1\n");
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, NULL, path, &usd, src, sizeof src, err, sizeof err),
+                 -1);
+    CHECK_CONTAINS(err, ":3: column 'gpu': 'not-a-gpu'");
+    remove(path);
+    write_tmp(path, "gpu,usd_per_hour\nh100-sxm,-2\n");
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, NULL, path, &usd, src, sizeof src, err, sizeof err),
+                 -1);
+    CHECK_CONTAINS(err, "usd_per_hour");
+    remove(path);
+    write_tmp(path, "gpu,price\nh100-sxm,2\n");
+    CHECK_EQ_INT(prices_resolve(&gpus, h100, NULL, path, &usd, src, sizeof src, err, sizeof err),
+                 -1);
+    CHECK_CONTAINS(err, "usd_per_hour");
+    remove(path);
+}
+
+/* A run's costs: cost per hour = price x GPUs x replicas, and each cost per million tokens
+ * is that cost over the run's token rate of its kind. */
+static void test_run_costs(void)
+{
+    run_spec r;
+    run_defaults(&r);
+    char err[1024] = "";
+    static const char *const kv[][2] = {
+        {"model", "llama-3.1-8b"}, {"gpu", "a100-80gb"}, {"tp", "2"},
+        {"replicas", "3"},         {"requests", "300"},  {"replications", "2"},
+        {"price", "a100-80gb=2"},  {"sample_interval", "0"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        int o = 0;
+        while (o < OPT_COUNT && strcmp(run_opt_key[o], kv[i][0]) != 0)
+            o++;
+        if (!CHECK(o < OPT_COUNT))
+            return;
+        CHECK_EQ_INT(run_set_value(&r, (run_opt)o, kv[i][1], err, sizeof err), 0);
+    }
+    resolved x;
+    if (!CHECK_EQ_INT(run_resolve(&r, &x, err, sizeof err), 0)) {
+        fprintf(stderr, "%s\n", err);
+        run_resolved_fini(&x);
+        return;
+    }
+    serve_result res;
+    if (CHECK_EQ_INT(serve_run(&x.cfg, &res, err, sizeof err), 0)) {
+        CHECK_EQ_DBL(res.cost_per_hour_usd, 2.0 * 2 * 3);
+        size_t reps = x.cfg.replications;
+        double per_s = 12.0 / 3600.0;
+        for (size_t k = 0; k < reps; k++) {
+            double out = res.per_rep[SM_output_throughput * reps + k];
+            double all = res.per_rep[SM_total_token_throughput * reps + k];
+            CHECK_REL(res.per_rep[SM_cost_per_million_output_tokens * reps + k], per_s / out * 1e6,
+                      1e-12);
+            CHECK_REL(res.per_rep[SM_cost_per_million_total_tokens * reps + k], per_s / all * 1e6,
+                      1e-12);
+            CHECK_REL(res.per_rep[SM_cost_per_million_input_tokens * reps + k],
+                      per_s / (all - out) * 1e6, 1e-9);
+        }
+        serve_result_fini(&res);
+    }
+    run_resolved_fini(&x);
+}
+
+TEST_MAIN(TEST(test_prices_catalog_file_list), TEST(test_run_costs))
