@@ -155,4 +155,73 @@ static void test_run_costs(void)
     run_resolved_fini(&x);
 }
 
-TEST_MAIN(TEST(test_prices_catalog_file_list), TEST(test_run_costs))
+/* Standard deviations of TTFT, TPOT and end-to-end latency equal those computed here from
+ * the per-request rows of the same run (population deviation, as vLLM's benchmark). */
+static void test_std_from_requests(void)
+{
+    run_spec r;
+    run_defaults(&r);
+    char err[1024] = "";
+    static const char *const kv[][2] = {{"model", "llama-3.1-8b"}, {"gpu", "h100-sxm"},
+                                        {"requests", "400"},        {"replications", "1"},
+                                        {"arrival", "poisson:rate=4"}, {"sample_interval", "0"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        int o = 0;
+        while (o < OPT_COUNT && strcmp(run_opt_key[o], kv[i][0]) != 0)
+            o++;
+        CHECK_EQ_INT(run_set_value(&r, (run_opt)o, kv[i][1], err, sizeof err), 0);
+    }
+    resolved x;
+    FILE *rows = tmpfile();
+    if (!CHECK(rows != NULL) || !CHECK_EQ_INT(run_resolve(&r, &x, err, sizeof err), 0)) {
+        run_resolved_fini(&x);
+        return;
+    }
+    x.cfg.requests_out = rows;
+    serve_result res;
+    if (!CHECK_EQ_INT(serve_run(&x.cfg, &res, err, sizeof err), 0)) {
+        run_resolved_fini(&x);
+        fclose(rows);
+        return;
+    }
+    /* replication,request,class,arrival_s,prompt,output,replica,queue_ms,ttft_ms,tpot_ms,
+     * e2el_ms,preemptions,slo_met */
+    rewind(rows);
+    double s[3] = {0}, sq[3] = {0};
+    double n[3] = {0};
+    char line[512];
+    while (fgets(line, sizeof line, rows)) {
+        double v[13];
+        char *p = line;
+        int k = 0;
+        for (; k < 13 && *p; k++) {
+            char *end;
+            v[k] = strtod(p, &end);
+            if (end == p)
+                v[k] = NAN; /* an empty TPOT (one output token) */
+            p = strchr(p, ',');
+            if (p == NULL)
+                break;
+            p++;
+        }
+        static const int col[3] = {8, 9, 10}; /* ttft, tpot, e2el */
+        for (int j = 0; j < 3; j++)
+            if (isfinite(v[col[j]])) {
+                s[j] += v[col[j]];
+                sq[j] += v[col[j]] * v[col[j]];
+                n[j] += 1;
+            }
+    }
+    static const serve_metric m[3] = {SM_std_ttft_ms, SM_std_tpot_ms, SM_std_e2el_ms};
+    for (int j = 0; j < 3; j++) {
+        double mean = s[j] / n[j];
+        CHECK(n[j] > 300);
+        CHECK_REL(res.metric[m[j]].mean, sqrt(sq[j] / n[j] - mean * mean), 1e-6);
+    }
+    CHECK(res.metric[SM_std_itl_ms].mean > 0);
+    serve_result_fini(&res);
+    run_resolved_fini(&x);
+    fclose(rows);
+}
+
+TEST_MAIN(TEST(test_prices_catalog_file_list), TEST(test_run_costs), TEST(test_std_from_requests))

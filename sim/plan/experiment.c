@@ -17,6 +17,7 @@
 #include "sim/base/histo.h"
 #include "sim/base/util.h"
 #include "sim/plan/deploy.h"
+#include "sim/plan/jsonout.h"
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
@@ -269,16 +270,18 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            (unsigned long long)res->events);
 }
 
-#define N_OUT 6
+#define N_OUT 7
 
 typedef struct outputs {
-    util_atomic_file f[N_OUT]; /* summary, seeds, scenario, requests, timeseries, replicas */
+    util_atomic_file f[N_OUT]; /* summary, seeds, scenario, requests, timeseries, replicas,
+                                  summary.json */
     int open[N_OUT];
     int created_dir;
 } outputs;
 
-static const char *const OUT_NAME[N_OUT] = {"summary.csv",  "seeds.csv",      "scenario.ini",
-                                            "requests.csv", "timeseries.csv", "per_replica.csv"};
+static const char *const OUT_NAME[N_OUT] = {
+    "summary.csv",    "seeds.csv",       "scenario.ini", "requests.csv",
+    "timeseries.csv", "per_replica.csv", "summary.json"};
 
 static int outputs_open(outputs *o, const char *dir, int per_request, int timeseries,
                         int replicas, char *err, size_t errlen)
@@ -406,7 +409,10 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
         write_scenario(out.f[2].fp, r, &x, &res);
         if (out.open[5])
             write_replicas(out.f[5].fp, &res);
-        if (outputs_commit(&out, err, sizeof err) != 0) {
+        if (jsonout_summary(out.f[6].fp, r, &x, &res) != 0) {
+            outputs_abort(&out, r->out_dir);
+            status = plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+        } else if (outputs_commit(&out, err, sizeof err) != 0) {
             outputs_abort(&out, r->out_dir);
             status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
         }
@@ -414,7 +420,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     if (status == PLAN_OK) {
         print_table(out_fp, r, &x, &res);
         if (r->out_dir) {
-            fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s%s\n",
+            fprintf(out_fp, "  wrote %s/: summary.csv, summary.json, seeds.csv, scenario.ini%s%s%s\n",
                     r->out_dir, timeseries ? ", timeseries.csv" : "",
                     per_request ? ", requests.csv" : "", x.cfg.replicas > 1 ? ", per_replica.csv" : "");
             if (opt->plots)

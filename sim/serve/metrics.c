@@ -47,6 +47,7 @@ void serve_metrics_reset(serve_metrics *m, uint64_t warm, int rep_index)
     histo_reset(&m->h_e2e);
     histo_reset(&m->h_queue);
     m->sum_ttft = m->sum_tpot = m->sum_itl = m->sum_e2e = m->sum_queue = 0;
+    m->sq_ttft = m->sq_tpot = m->sq_itl = m->sq_e2e = 0;
     m->n_done = m->n_tpot = m->n_itl = m->n_slo_met = m->n_rejected = m->n_preempt = 0;
     m->n_measured_arrived = 0;
     memset(m->cls_done, 0, sizeof m->cls_done);
@@ -112,12 +113,15 @@ static void record_done(serve_metrics *m, const serve_slot *q)
     m->sum_ttft += ttft;
     m->sum_e2e += e2e;
     m->sum_queue += queue;
+    m->sq_ttft += ttft * ttft;
+    m->sq_e2e += e2e * e2e;
     histo_add(&m->h_ttft, ttft);
     histo_add(&m->h_e2e, e2e);
     histo_add(&m->h_queue, queue);
     if (isfinite(tpot)) {
         m->n_tpot++;
         m->sum_tpot += tpot;
+        m->sq_tpot += tpot * tpot;
         histo_add(&m->h_tpot, tpot);
         /* The gaps between a request's tokens add up to last - first token. */
         m->n_itl += q->output - 1;
@@ -161,6 +165,16 @@ void serve_metrics_sample(serve_metrics *m, FILE *fp, double now_s, uint64_t wai
     }
     fputc('\n', fp);
     m->ts_done = m->ts_tokens = m->ts_pc_prompt = m->ts_pc_hit = 0;
+}
+
+/* The standard deviation (of the population, as numpy.std and vLLM's benchmark compute it)
+ * of n values with sum s and sum of squares sq, in ms. */
+static double std_ms(double s, double sq, uint64_t n)
+{
+    if (n == 0)
+        return NAN;
+    double mean = s / (double)n, var = sq / (double)n - mean * mean;
+    return 1e3 * sqrt(var > 0 ? var : 0);
 }
 
 /* The mean and p50, p90, p95, p99, p99.9 of a latency, in ms, into out[first..first+5]
@@ -208,6 +222,10 @@ void serve_metrics_fill(serve_metrics *m, double *out)
     fill_latency(out, SM_mean_itl_ms, m->sum_itl, m->n_itl, &m->h_itl);
     fill_latency(out, SM_mean_e2el_ms, m->sum_e2e, m->n_done, &m->h_e2e);
     fill_latency(out, SM_mean_queue_ms, m->sum_queue, m->n_done, &m->h_queue);
+    out[SM_std_ttft_ms] = std_ms(m->sum_ttft, m->sq_ttft, m->n_done);
+    out[SM_std_tpot_ms] = std_ms(m->sum_tpot, m->sq_tpot, m->n_tpot);
+    out[SM_std_itl_ms] = std_ms(m->sum_itl, m->sq_itl, m->n_itl);
+    out[SM_std_e2el_ms] = std_ms(m->sum_e2e, m->sq_e2e, m->n_done);
     /* Goodput: completions per second that met every SLO. Attainment: the share of
      * requests that met every SLO, counting refused requests as misses. */
     double met_of_done = m->n_done ? (double)m->n_slo_met / (double)m->n_done : NAN;

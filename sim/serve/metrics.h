@@ -50,6 +50,7 @@ typedef struct serve_metrics {
     /* per measured request */
     histo h_ttft, h_tpot, h_itl, h_e2e, h_queue;
     double sum_ttft, sum_tpot, sum_itl, sum_e2e, sum_queue;
+    double sq_ttft, sq_tpot, sq_itl, sq_e2e; /* sums of squares, for standard deviations */
     uint64_t n_done, n_tpot, n_itl, n_slo_met, n_rejected, n_preempt, n_measured_arrived;
     uint64_t cls_done[REQSRC_MAX_CLASSES], cls_met[REQSRC_MAX_CLASSES];
     /* time series (replication 0): completions and tokens since the last sample, and the
@@ -120,8 +121,10 @@ void serve_metrics_kv_held_late(serve_metrics *m, double from_s, double to_s);
 /* n measured gaps of gap_s between consecutive tokens of a request. */
 static inline void serve_metrics_itl(serve_metrics *m, double gap_s, uint64_t n)
 {
-    if (n > 0)
+    if (n > 0) {
         histo_add_n(&m->h_itl, gap_s, n);
+        m->sq_itl += (double)n * gap_s * gap_s;
+    }
 }
 
 /* The first token of a request with `prompt` tokens appears at now_s: its prompt counts

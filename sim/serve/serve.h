@@ -150,7 +150,11 @@ typedef struct serve_config {
     X(cost_per_million_input_tokens, "USD")                                                        \
     X(cost_per_million_total_tokens, "USD")                                                        \
     X(mean_in_system, "requests")                                                                  \
-    X(lambda_w, "requests")
+    X(lambda_w, "requests")                                                                        \
+    X(std_ttft_ms, "ms")                                                                           \
+    X(std_tpot_ms, "ms")                                                                           \
+    X(std_itl_ms, "ms")                                                                            \
+    X(std_e2el_ms, "ms")
 
 #define SERVE_ENUM(name, unit) SM_##name,
 typedef enum serve_metric { SERVE_METRICS(SERVE_ENUM) SM_COUNT } serve_metric;
