@@ -315,17 +315,22 @@ static int csv_value(const char *path, long row, const char *col, double *out)
 
 static int step_capacities(demo *d)
 {
-    parmap_row *rows = NULL;
-    size_t n = 0;
+    parmap_result res;
     char err[1024];
-    if (parmap_run(0, 1, W_COUNT, d->jobs, capacity_item, d, 0, &rows, &n, err,
-                   sizeof err) != 0) {
+    if (parmap_run(0, 1, W_COUNT, d->jobs, capacity_item, d, 0, &res, err, sizeof err) < 0) {
         fprintf(d->err_fp, "capsim demo: %s\n", err);
         return -1;
     }
+    parmap_row *rows = res.rows;
+    size_t n = res.n_rows;
     int status[W_COUNT];
     for (int i = 0; i < W_COUNT; i++)
         status[i] = -1;
+    /* A search whose worker died has no answer, and the reason says why. */
+    for (size_t i = 0; i < res.n_failed; i++)
+        if (res.failed[i].item < W_COUNT)
+            snprintf(d->capacity_err[SEARCH_ORDER[res.failed[i].item]],
+                     sizeof d->capacity_err[0], "%s", res.failed[i].reason);
     for (size_t i = 0; i < n; i++) {
         unsigned long long k;
         int st, at = 0;
@@ -336,7 +341,7 @@ static int step_capacities(demo *d)
             why[strcspn(why, "\n")] = '\0';
         }
     }
-    parmap_rows_free(rows, n);
+    parmap_result_fini(&res);
     for (int i = 0; i < W_COUNT; i++) {
         char path[4200];
         path_of(path, sizeof path, d, "capacity", WHATIFS[i].name);
@@ -457,15 +462,18 @@ static void run_item(uint64_t i, FILE *out, void *user)
 
 static int step_runs(demo *d)
 {
-    parmap_row *rows = NULL;
-    size_t n = 0;
+    parmap_result res;
     char err[1024];
-    if (parmap_run(0, 1, W_COUNT + 2 + N_PREFIX_RUNS, d->jobs, run_item, d, 0, &rows, &n, err,
-                   sizeof err) != 0) {
+    int rc = parmap_run(0, 1, W_COUNT + 2 + N_PREFIX_RUNS, d->jobs, run_item, d, 0, &res, err,
+                        sizeof err);
+    if (rc != 0) {
         fprintf(d->err_fp, "capsim demo: %s\n", err);
-        return -1;
+        if (rc < 0)
+            return -1;
     }
-    int rc = 0;
+    rc = -rc;
+    parmap_row *rows = res.rows;
+    size_t n = res.n_rows;
     for (size_t i = 0; i < n; i++) {
         unsigned long long item;
         int st;
@@ -474,7 +482,7 @@ static int step_runs(demo *d)
             rc = -1;
         }
     }
-    parmap_rows_free(rows, n);
+    parmap_result_fini(&res);
     return rc;
 }
 
