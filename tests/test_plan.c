@@ -728,6 +728,22 @@ static void test_parmap_worker_dies(void)
     remove_tree(tmp);
 }
 
+/* Ranges give values the options take: whole numbers in full (10, not 1e+01). */
+static void test_sweep_grid_values(void)
+{
+    sweep_grid g;
+    char err[512];
+    const char *axes[] = {"max_num_seqs=8:12:1", "rate=0.5:1.5:0.5", "tp=100:300:100"};
+    if (!CHECK_EQ_INT(sweep_grid_parse(&g, axes, 3, err, sizeof err), 0))
+        goto done;
+    CHECK_EQ_INT(g.total, 45);
+    CHECK(strcmp(g.ax[0].values[2], "10") == 0);
+    CHECK(strcmp(g.ax[1].values[0], "0.5") == 0 && strcmp(g.ax[1].values[1], "1") == 0);
+    CHECK(strcmp(g.ax[2].values[0], "100") == 0 && strcmp(g.ax[2].values[2], "300") == 0);
+done:
+    sweep_grid_fini(&g);
+}
+
 static void test_sweep_equals_runs(void)
 {
     char dir[] = "/tmp/capsim-test-sweep-XXXXXX";
@@ -972,6 +988,7 @@ TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_
           TEST(test_deploy_workers), TEST(test_deploy_worker_dies),
           TEST(test_parmap_worker_dies), TEST(test_deploy_coeffs_by_value),
           TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
-          TEST(test_trace_resample), TEST(test_sweep_equals_runs),
+          TEST(test_trace_resample), TEST(test_sweep_grid_values),
+          TEST(test_sweep_equals_runs),
           TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files),
           TEST(test_queuerun))

@@ -16,6 +16,17 @@
 #include "sim/plan/shard.h"
 #include "sim/serve/serve.h"
 
+/* A value of a range as the options read it: a whole number in full ("10", where the
+ * shortest exact form would be "1e+01", which no count option takes), otherwise the
+ * shortest form that reads back exactly. */
+static void fmt_value(char *buf, size_t len, double x)
+{
+    if (x == floor(x) && fabs(x) < 1e15)
+        snprintf(buf, len, "%.0f", x);
+    else
+        util_fmt_exact(buf, len, x);
+}
+
 static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
@@ -62,7 +73,7 @@ static int parse_axis(const char *text, sweep_axis *a, char *err, size_t errlen)
         }
         size_t n = (size_t)floor((hi - lo) / step + 1e-9) + 1;
         for (size_t i = 0; i < n; i++)
-            util_fmt_exact(a->values[a->n++], sizeof a->values[0], lo + (double)i * step);
+            fmt_value(a->values[a->n++], sizeof a->values[0], lo + (double)i * step);
         return 0;
     }
     while (*v) {
