@@ -37,6 +37,12 @@ static plan_status check_list_values(const run_spec *base, const char *const lis
         for (const char *v = lists[i]; v && *v && status == PLAN_OK; v += strcspn(v, ",")) {
             v += *v == ',';
             size_t len = strcspn(v, ",");
+            if (len == 0) {
+                status = plan_fail(e, PLAN_BAD_INPUT, NULL,
+                                   "%s '%s': an empty item (expected a list like a,b,c)",
+                                   flags[i], lists[i]);
+                break;
+            }
             *r = *base;
             const char *sm = base->value[OPT_step_model];
             if (strcmp(sm, "auto") == 0 || strcmp(sm, "kernels") == 0)
