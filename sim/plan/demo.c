@@ -22,12 +22,16 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sim/plan/demo.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plots/plot.h"
 #include "sim/base/csvin.h"
@@ -1017,6 +1021,73 @@ void demo_defaults(demo_options *o)
     o->jobs = parmap_cores();
 }
 
+/* The signal that interrupted the demo, 0 for none. The demo catches SIGINT, SIGTERM and
+ * SIGHUP for its whole run (parmap's own handler, while workers run, hands the signal on to
+ * this one), so that it can remove a results folder it made before it ends by the same
+ * signal. A signal handler can reach no other state than such a flag. */
+static volatile sig_atomic_t demo_caught;
+
+static void demo_on_signal(int sig)
+{
+    demo_caught = sig;
+}
+
+static const int DEMO_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_DEMO_SIGNALS 3
+
+/* Removes dir and everything under it (a results folder this run made). */
+static void remove_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *ent;
+    while (dp && (ent = readdir(dp)) != NULL) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+            continue;
+        char path[4400];
+        int w = snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        struct stat st;
+        if (w < 0 || (size_t)w >= sizeof path || lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
+    }
+    if (dp)
+        closedir(dp);
+    rmdir(dir);
+}
+
+/* The four steps; stops after a step that failed or was interrupted. */
+static plan_status demo_steps(demo *d, FILE *out)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fprintf(out, "capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n",
+            SMALL_MODEL, BIG_MODEL, d->gpu, CHAT_SLO);
+    fprintf(out, "  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
+    fflush(out);
+    if (step_capacities(d) != 0 || demo_caught)
+        return PLAN_FAILED;
+    fprintf(out, "      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n",
+            d->estimate[W_SMALL], d->estimate[W_BIG], WHATIFS[W_BIG].tp);
+    fprintf(out, "  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
+    fflush(out);
+    if (step_sweep(d, W_SMALL, "load-small") != 0 || demo_caught ||
+        step_sweep(d, W_BIG, "load-big") != 0 || demo_caught)
+        return PLAN_FAILED;
+    fprintf(out,
+            "  3/4 confirming runs at every capacity (seed %s, independent of the searches'), "
+            "and runs at 70%% with per-request records ...\n",
+            d->confirm_seed);
+    fflush(out);
+    if (step_runs(d) != 0 || demo_caught)
+        return PLAN_FAILED;
+    fprintf(out, "  4/4 plots and REPORT.md ...\n");
+    fflush(out);
+    return step_report(d, &t0);
+}
+
 plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
 {
     demo *d = calloc(1, sizeof *d);
@@ -1032,44 +1103,34 @@ plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
     d->jobs = opt->jobs;
     snprintf(d->seed, sizeof d->seed, "%llu", (unsigned long long)opt->seed);
     snprintf(d->confirm_seed, sizeof d->confirm_seed, "%llu", (unsigned long long)(opt->seed + 1));
-    plan_status status = PLAN_OK;
     char msg[1024];
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct stat st;
+    int existed = stat(d->out, &st) == 0;
     if (util_mkdir_p(d->out, msg, sizeof msg) != 0) {
         fprintf(err, "capsim demo: %s\n", msg);
         free(d);
         return PLAN_FAILED;
     }
-    fprintf(out, "capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n",
-            SMALL_MODEL, BIG_MODEL, d->gpu, CHAT_SLO);
-    fprintf(out, "  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
-    fflush(out);
-    if (step_capacities(d) != 0) {
-        status = PLAN_FAILED;
-        goto done;
+    struct sigaction sa, old[N_DEMO_SIGNALS];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = demo_on_signal;
+    sigemptyset(&sa.sa_mask);
+    demo_caught = 0;
+    for (int i = 0; i < N_DEMO_SIGNALS; i++) {
+        sigaction(DEMO_SIGNALS[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN)
+            sigaction(DEMO_SIGNALS[i], &sa, NULL);
     }
-    fprintf(out, "      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n",
-            d->estimate[W_SMALL], d->estimate[W_BIG], WHATIFS[W_BIG].tp);
-    fprintf(out, "  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
-    fflush(out);
-    if (step_sweep(d, W_SMALL, "load-small") != 0 || step_sweep(d, W_BIG, "load-big") != 0) {
-        status = PLAN_FAILED;
-        goto done;
-    }
-    fprintf(out,
-            "  3/4 confirming runs at every capacity (seed %s, independent of the searches'), "
-            "and runs at 70%% with per-request records ...\n",
-            d->confirm_seed);
-    fflush(out);
-    if (step_runs(d) != 0) {
-        status = PLAN_FAILED;
-        goto done;
-    }
-    fprintf(out, "  4/4 plots and REPORT.md ...\n");
-    fflush(out);
-    status = step_report(d, &t0);
-done:
+    plan_status status = demo_steps(d, out);
+    for (int i = 0; i < N_DEMO_SIGNALS; i++)
+        sigaction(DEMO_SIGNALS[i], &old[i], NULL);
+    int sig = demo_caught;
+    /* Interrupted: a folder this run made goes (one that was there is left as the finished
+     * steps wrote it), then the process ends by the signal as if it had not been caught. */
+    if (sig && !existed)
+        remove_tree(d->out);
     free(d);
+    if (sig)
+        raise(sig);
     return status;
 }

@@ -161,6 +161,18 @@ static void guard_restore(const guard *g)
         sigaction(CAUGHT[i], &g->old[i], NULL);
 }
 
+/* A worker ends by the signals at once (its parent cleans up) unless they were ignored:
+ * a handler the parent had (the demo's, say) is not the worker's. */
+static void guard_worker(const guard *g)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (size_t i = 0; i < N_CAUGHT; i++)
+        sigaction(CAUGHT[i], g->old[i].sa_handler == SIG_IGN ? &g->old[i] : &dfl, NULL);
+}
+
 void parmap_signals_hold(sigset_t *saved)
 {
     sigset_t set;
@@ -270,7 +282,7 @@ static int run_item(int fd, uint64_t item, parmap_fn fn, void *user)
 static _Noreturn void worker(const guard *g, pid_t parent, int queue_fd, const char *tmpdir,
                              uint64_t w, uint64_t first, uint64_t stride, parmap_fn fn, void *user)
 {
-    guard_restore(g);
+    guard_worker(g);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
