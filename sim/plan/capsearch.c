@@ -21,8 +21,9 @@ static const char *CMD = "capacity";
 
 /* Refuses before any search a value of --gpus, --precisions or --tps that no candidate can
  * use (an unknown GPU anywhere in the list, say), found by resolving the base with that one
- * value. The roofline stands in for the measured kernels, which take a tenth of a second to
- * load; not fitting in memory is left to the candidate. */
+ * value and the other lists at their first. The roofline stands in for the measured
+ * kernels, which take a tenth of a second to load; not fitting in memory is left to the
+ * candidate. */
 static plan_status check_list_values(const run_spec *base, const char *const lists[3],
                                      plan_error *e)
 {
@@ -43,7 +44,12 @@ static plan_status check_list_values(const run_spec *base, const char *const lis
                                    flags[i], lists[i]);
                 break;
             }
+            /* The other lists at their first values, as the whole check has them. */
             *r = *base;
+            for (int j = 0; j < 3; j++)
+                if (lists[j])
+                    snprintf(r->value[keys[j]], sizeof r->value[0], "%.*s",
+                             (int)strcspn(lists[j], ","), lists[j]);
             const char *sm = base->value[OPT_step_model];
             if (strcmp(sm, "auto") == 0 || strcmp(sm, "kernels") == 0)
                 snprintf(r->value[OPT_step_model], sizeof r->value[0], "roofline");
