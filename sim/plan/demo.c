@@ -23,6 +23,7 @@
 #include "sim/plan/demo.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1058,6 +1059,36 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
+/* Removes under dir (and its subfolders) the temporary files ".NAME.tmp-PID" of the
+ * atomic writer (util.h) whose process PID has ended: those of workers killed while
+ * writing, when the demo is interrupted in a folder that was there before. */
+static void remove_dead_temps(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *ent;
+    while (dp && (ent = readdir(dp)) != NULL) {
+        const char *name = ent->d_name, *tmp = strstr(name, ".tmp-");
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        char path[4400];
+        int w = snprintf(path, sizeof path, "%s/%s", dir, name);
+        struct stat st;
+        if (w < 0 || (size_t)w >= sizeof path || lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            remove_dead_temps(path);
+            continue;
+        }
+        char *end;
+        long pid = tmp && name[0] == '.' ? strtol(tmp + 5, &end, 10) : 0;
+        if (pid > 0 && *end == '\0' && S_ISREG(st.st_mode) && kill((pid_t)pid, 0) != 0 &&
+            errno == ESRCH)
+            unlink(path);
+    }
+    if (dp)
+        closedir(dp);
+}
+
 /* The four steps; stops after a step that failed or was interrupted. */
 static plan_status demo_steps(demo *d, FILE *out)
 {
@@ -1125,10 +1156,13 @@ plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
     for (int i = 0; i < N_DEMO_SIGNALS; i++)
         sigaction(DEMO_SIGNALS[i], &old[i], NULL);
     int sig = demo_caught;
-    /* Interrupted: a folder this run made goes (one that was there is left as the finished
-     * steps wrote it), then the process ends by the signal as if it had not been caught. */
+    /* Interrupted: a folder this run made goes; one that was there keeps what the finished
+     * steps wrote, less the temporary files of killed workers. Then the process ends by
+     * the signal as if it had not been caught. */
     if (sig && !existed)
         remove_tree(d->out);
+    else if (sig)
+        remove_dead_temps(d->out);
     free(d);
     if (sig)
         raise(sig);
