@@ -631,8 +631,8 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
     if (parmap_caught)
         remove_parts(tmpdir);
     free(c.finished);
-    if (rc == 0 && started == 0 && count > 0) {
-        util_errf(err, errlen, "cannot start a worker process: %s", strerror(errno));
+    if (rc >= 0 && started == 0 && count > 0) {
+        util_errf(err, errlen, "cannot start a worker process (fork failed)");
         rc = -1;
     }
     guard_restore(&g);
