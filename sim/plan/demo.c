@@ -1163,6 +1163,10 @@ plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
         remove_tree(d->out);
     else if (sig)
         remove_dead_temps(d->out);
+    if (sig)
+        fprintf(err, "capsim demo: interrupted (%s); %s %s\n", strsignal(sig),
+                existed ? "kept what the finished steps wrote in" : "removed the folder it made,",
+                d->out);
     free(d);
     if (sig)
         raise(sig);

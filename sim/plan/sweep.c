@@ -586,9 +586,10 @@ plan_status sweep_merge(const char *out_dir, const char *const *dirs, int n_dirs
                 res.n_rows, n_dirs, out_dir);
         if (failed > 0)
             status = plan_fail(e, PLAN_FAILED, NULL,
-                               "%zu points have status failed (their worker died): run their "
-                               "shards again",
-                               failed);
+                               "%zu point%s status failed (a worker died): run %s shard "
+                               "again",
+                               failed, failed == 1 ? " has" : "s have",
+                               failed == 1 ? "its" : "their");
     }
     parmap_result_fini(&res);
     free(header);
