@@ -4,7 +4,8 @@
  * The parent hands out the items through a pipe: it writes each item's position k (8 bytes,
  * so every write and read is atomic), and each idle worker reads the next one, so a slow
  * item does not hold up a fixed share of the others. Each worker writes to its own part
- * file, one record per item:
+ * file (opened by the parent and unlinked at once, so it has no name on disk), one record
+ * per item:
  *     +ITEM\n                 the worker started the item
  *     =ITEM BYTES\n<BYTES>    it finished, and these are the item's lines
  * The item's lines are made in memory and written after the header that gives their length,
@@ -14,13 +15,12 @@
  *
  * Interruption: while workers run, the parent catches SIGINT, SIGTERM and SIGHUP with a
  * handler that only records the signal; the polling loop sees it within one sleep (the
- * signal cuts the sleep short), kills the workers, removes the part files and the folder,
- * puts the old handlers back and raises the signal again.
+ * signal cuts the sleep short), kills the workers, closes the part files, puts the old
+ * handlers back and raises the signal again.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sim/plan/parmap.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -187,56 +187,46 @@ void parmap_signals_release(const sigset_t *saved)
     sigprocmask(SIG_SETMASK, saved, NULL);
 }
 
-/* --- temporary folder -------------------------------------------------------------------- */
+/* --- part files ------------------------------------------------------------------------- */
 
-static void part_path(char *buf, size_t len, const char *tmpdir, uint64_t w)
+/* Opens jobs part files in a private folder under $TMPDIR (or /tmp) and removes their names
+ * and the folder at once: the parent and its workers share the files by descriptor, so
+ * nothing is left on disk however the run ends, even by SIGKILL of the parent. Returns 0,
+ * or -1 with a message. */
+static int open_parts(int *fds, uint64_t jobs, char *err, size_t errlen)
 {
-    snprintf(buf, len, "%s/part-%llu", tmpdir, (unsigned long long)w);
-}
-
-/* Removes a parts folder: its part-N files, then the folder. */
-static void remove_parts(const char *tmpdir)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *ent;
-    while (d && (ent = readdir(d)) != NULL) {
-        if (strncmp(ent->d_name, "part-", 5) != 0)
-            continue;
-        char path[4400];
-        int w = snprintf(path, sizeof path, "%s/%s", tmpdir, ent->d_name);
-        if (w > 0 && (size_t)w < sizeof path)
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || *base == '\0')
+        base = "/tmp";
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/capsim-parts-XXXXXX", base);
+    if (mkdtemp(dir) == NULL) {
+        util_errf(err, errlen, "cannot make a temporary folder in %s: %s", base, strerror(errno));
+        return -1;
+    }
+    uint64_t w;
+    int rc = 0;
+    for (w = 0; w < jobs && rc == 0; w++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/part-%llu", dir, (unsigned long long)w);
+        fds[w] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fds[w] < 0) {
+            util_errf(err, errlen, "cannot make a temporary file in %s: %s", dir, strerror(errno));
+            rc = -1;
+        } else {
             unlink(path);
+        }
     }
-    if (d)
-        closedir(d);
-    rmdir(tmpdir);
+    rmdir(dir);
+    for (uint64_t i = 0; rc != 0 && i + 1 < w; i++)
+        close(fds[i]);
+    return rc;
 }
 
-/* Removes the parts folders of runs whose parent was killed by SIGKILL (so nothing could
- * remove them): capsim-parts-PID-XXXXXX of this user whose PID no longer exists. */
-static void remove_stale_parts(const char *base)
+static void close_parts(const int *fds, uint64_t jobs)
 {
-    DIR *d = opendir(base);
-    struct dirent *ent;
-    while (d && (ent = readdir(d)) != NULL) {
-        const char *p = ent->d_name;
-        if (strncmp(p, "capsim-parts-", 13) != 0)
-            continue;
-        char *end;
-        long pid = strtol(p + 13, &end, 10);
-        if (end == p + 13 || *end != '-' || pid <= 1 || (pid_t)pid == getpid())
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue; /* alive, or someone else's */
-        char path[4400];
-        int w = snprintf(path, sizeof path, "%s/%s", base, p);
-        struct stat st;
-        if (w > 0 && (size_t)w < sizeof path && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-            st.st_uid == geteuid())
-            remove_parts(path);
-    }
-    if (d)
-        closedir(d);
+    for (uint64_t w = 0; w < jobs; w++)
+        close(fds[w]);
 }
 
 /* --- workers ------------------------------------------------------------------------------ */
@@ -278,9 +268,10 @@ static int run_item(int fd, uint64_t item, parmap_fn fn, void *user)
     return rc;
 }
 
-/* A worker process: dies with the parent, then runs the items it reads from queue_fd. */
-static _Noreturn void worker(const guard *g, pid_t parent, int queue_fd, const char *tmpdir,
-                             uint64_t w, uint64_t first, uint64_t stride, parmap_fn fn, void *user)
+/* A worker process: dies with the parent, then runs the items it reads from queue_fd,
+ * writing their records to its part file part_fd. */
+static _Noreturn void worker(const guard *g, pid_t parent, int queue_fd, int part_fd,
+                             uint64_t first, uint64_t stride, parmap_fn fn, void *user)
 {
     guard_worker(g);
 #ifdef __linux__
@@ -290,17 +281,12 @@ static _Noreturn void worker(const guard *g, pid_t parent, int queue_fd, const c
     if (getppid() != parent)
         _exit(WORKER_IO_FAILED);
     guard_unblock(g);
-    char path[4200];
-    part_path(path, sizeof path, tmpdir, w);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        _exit(WORKER_IO_FAILED);
     uint64_t k;
     while (read(queue_fd, &k, sizeof k) == (ssize_t)sizeof k) {
-        if (getppid() != parent || run_item(fd, first + k * stride, fn, user) != 0)
+        if (getppid() != parent || run_item(part_fd, first + k * stride, fn, user) != 0)
             _exit(WORKER_IO_FAILED);
     }
-    _exit(close(fd) == 0 ? 0 : WORKER_IO_FAILED);
+    _exit(0);
 }
 
 /* What the parent knows of one worker. */
@@ -352,29 +338,25 @@ static void worker_fate(const worker_info *w, char *buf, size_t len)
 
 /* --- reading the part files ------------------------------------------------------------- */
 
-/* The whole file at path in a malloc'ed buffer (NUL-terminated), or NULL. */
-static char *slurp(const char *path, size_t *len)
+/* The whole of a part file in a malloc'ed buffer (NUL-terminated), or NULL. */
+static char *slurp(int fd, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < 0)
         return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            char *q = realloc(buf, 2 * cap);
-            if (q == NULL)
-                free(buf);
-            buf = q;
-            cap *= 2;
-        }
+    size_t n = (size_t)st.st_size, got = 0;
+    char *buf = malloc(n + 1);
+    while (buf != NULL && got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
     }
-    fclose(fp);
     if (buf) {
-        buf[n] = '\0';
-        *len = n;
+        buf[got] = '\0';
+        *len = got;
     }
     return buf;
 }
@@ -405,12 +387,12 @@ static int add_lines(collector *c, uint64_t item, const char *p, size_t len)
 
 /* Reads one worker's part file: its finished items into c, and the position of the item it
  * started without finishing into *w. A record cut short ends the file. -1: out of memory. */
-static int read_part(const char *path, collector *c, worker_info *w)
+static int read_part(int fd, collector *c, worker_info *w)
 {
     size_t len = 0;
-    char *buf = slurp(path, &len);
+    char *buf = slurp(fd, &len);
     if (buf == NULL)
-        return 0; /* the worker never opened it: nothing finished there */
+        return -1;
     const char *p = buf, *end = buf + len;
     int rc = 0;
     while (rc == 0 && p < end) {
@@ -445,17 +427,14 @@ static int read_part(const char *path, collector *c, worker_info *w)
 }
 
 /* The progress line: items done, their rate and the time left. */
-static void show_progress(const char *tmpdir, uint64_t started, collector *c,
+static void show_progress(const int *fds, uint64_t started, collector *c,
                           const struct timespec *t0)
 {
     worker_info scratch;
     memset(c->finished, 0, c->count);
     c->n_finished = 0;
-    for (uint64_t w = 0; w < started; w++) {
-        char path[4200];
-        part_path(path, sizeof path, tmpdir, w);
-        read_part(path, c, &scratch);
-    }
+    for (uint64_t w = 0; w < started; w++)
+        read_part(fds[w], c, &scratch);
     uint64_t done = c->n_finished;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -465,9 +444,9 @@ static void show_progress(const char *tmpdir, uint64_t started, collector *c,
             (unsigned long long)c->count, rate, rate > 0 ? (double)(c->count - done) / rate : 0.0);
 }
 
-/* Reads every part file into res, lists the items that did not finish with their reasons,
- * and removes the folder. Returns 0, 1 (some failed) or -1 (out of memory). */
-static int collect(const char *tmpdir, worker_info *wk, uint64_t started, collector *c,
+/* Reads every part file into res and lists the items that did not finish with their
+ * reasons. Returns 0, 1 (some failed) or -1 (out of memory). */
+static int collect(const int *fds, worker_info *wk, uint64_t started, collector *c,
                    parmap_result *res, char *err, size_t errlen)
 {
     memset(c->finished, 0, c->count);
@@ -476,12 +455,9 @@ static int collect(const char *tmpdir, worker_info *wk, uint64_t started, collec
     c->n_rows = &res->n_rows;
     int rc = 0;
     for (uint64_t w = 0; w < started && rc == 0; w++) {
-        char path[4200];
-        part_path(path, sizeof path, tmpdir, w);
         wk[w].has_lost = 0;
-        rc = read_part(path, c, &wk[w]);
+        rc = read_part(fds[w], c, &wk[w]);
     }
-    remove_parts(tmpdir);
     if (rc != 0) {
         util_errf(err, errlen, "out of memory reading the workers' results");
         return -1;
@@ -512,24 +488,9 @@ static int collect(const char *tmpdir, worker_info *wk, uint64_t started, collec
 
 /* --- the run ------------------------------------------------------------------------------ */
 
-/* Makes the private parts folder under $TMPDIR. */
-static int make_tmpdir(char *tmpdir, size_t len, char *err, size_t errlen)
-{
-    const char *base = getenv("TMPDIR");
-    if (base == NULL || *base == '\0')
-        base = "/tmp";
-    remove_stale_parts(base);
-    snprintf(tmpdir, len, "%s/capsim-parts-%ld-XXXXXX", base, (long)getpid());
-    if (mkdtemp(tmpdir) == NULL) {
-        util_errf(err, errlen, "cannot make a temporary folder in %s: %s", base, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Hands out the items and waits for the workers; stops early when a signal is caught. */
 static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count, int tty,
-                  const char *tmpdir, collector *c)
+                  const int *fds, collector *c)
 {
     uint64_t handed = 0;
     int open_w = 1;
@@ -547,7 +508,7 @@ static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count
         }
         int alive = reap(wk, started, 0);
         if (tty)
-            show_progress(tmpdir, started, c, &t0);
+            show_progress(fds, started, c, &t0);
         if (!alive)
             break;
         struct timespec ts = {0, handed < count ? 20000000 : 200000000};
@@ -561,7 +522,7 @@ static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count
 
 /* Starts the workers; returns how many started. */
 static uint64_t start_workers(const guard *g, int queue[2], worker_info *wk, uint64_t jobs,
-                              const char *tmpdir, uint64_t first, uint64_t stride, parmap_fn fn,
+                              const int *fds, uint64_t first, uint64_t stride, parmap_fn fn,
                               void *user)
 {
     pid_t parent = getpid();
@@ -571,7 +532,7 @@ static uint64_t start_workers(const guard *g, int queue[2], worker_info *wk, uin
         pid_t pid = fork();
         if (pid == 0) {
             close(queue[1]);
-            worker(g, parent, queue[0], tmpdir, w, first, stride, fn, user);
+            worker(g, parent, queue[0], fds[w], first, stride, fn, user);
         }
         if (pid < 0)
             break;
@@ -589,26 +550,26 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
         jobs = count ? count : 1;
     if (jobs > PARMAP_MAX_JOBS)
         jobs = PARMAP_MAX_JOBS;
-    /* The workers' output goes to a private folder under $TMPDIR, so an interrupted run
-     * leaves nothing in the results folder. */
-    char tmpdir[4096];
+    /* The workers' output goes to files under $TMPDIR, so an interrupted run leaves nothing
+     * in the results folder, and to no name there, so it leaves nothing in $TMPDIR. */
+    int fds[PARMAP_MAX_JOBS];
     collector c = {first, stride ? stride : 1, count, calloc(count ? count : 1, 1), 0, NULL, NULL,
                    0};
     int queue[2];
-    if (c.finished == NULL || make_tmpdir(tmpdir, sizeof tmpdir, err, errlen) != 0) {
+    if (c.finished == NULL || open_parts(fds, jobs, err, errlen) != 0) {
         free(c.finished);
         return -1;
     }
     if (pipe(queue) != 0) {
         util_errf(err, errlen, "cannot create a pipe for the workers");
-        remove_parts(tmpdir);
+        close_parts(fds, jobs);
         free(c.finished);
         return -1;
     }
     worker_info wk[PARMAP_MAX_JOBS];
     guard g;
     guard_install(&g);
-    uint64_t started = start_workers(&g, queue, wk, jobs, tmpdir, first, c.stride, fn, user);
+    uint64_t started = start_workers(&g, queue, wk, jobs, fds, first, c.stride, fn, user);
     guard_unblock(&g);
     close(queue[0]);
     /* The items are written as the pipe has room, between looks at the workers, so the
@@ -620,16 +581,15 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old_pipe);
-    drive(queue[1], wk, started, count, progress && isatty(2), tmpdir, &c);
+    drive(queue[1], wk, started, count, progress && isatty(2), fds, &c);
     if (parmap_caught)
         for (uint64_t w = 0; w < started; w++)
             if (wk[w].pid > 0)
                 kill(wk[w].pid, SIGKILL);
     reap(wk, started, 1);
     sigaction(SIGPIPE, &old_pipe, NULL);
-    int rc = parmap_caught ? -1 : collect(tmpdir, wk, started, &c, res, err, errlen);
-    if (parmap_caught)
-        remove_parts(tmpdir);
+    int rc = parmap_caught ? -1 : collect(fds, wk, started, &c, res, err, errlen);
+    close_parts(fds, jobs);
     free(c.finished);
     if (rc >= 0 && started == 0 && count > 0) {
         util_errf(err, errlen, "cannot start a worker process (fork failed)");

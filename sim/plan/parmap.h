@@ -14,13 +14,11 @@
  *     the worker's part file, so a worker killed while writing leaves no half line);
  *   - the workers die with the parent (PR_SET_PDEATHSIG on Linux, and a check of the
  *     parent between items elsewhere), so a parent killed even by SIGKILL leaves no orphan;
- *   - a SIGINT, SIGTERM or SIGHUP while the workers run stops them, removes the temporary
- *     folder and then ends the process by the same signal, as if it had not been caught
- *     (a caller that handles the signal itself gets -1, "interrupted"). A signal the
- *     process ignored stays ignored.
- * Only SIGKILL of the parent leaves something behind: its temporary folder, named
- * capsim-parts-PID-XXXXXX, which the next parmap_run of the same user removes once PID has
- * ended.
+ *   - a SIGINT, SIGTERM or SIGHUP while the workers run stops them and then ends the
+ *     process by the same signal, as if it had not been caught (a caller that handles the
+ *     signal itself gets -1, "interrupted"). A signal the process ignored stays ignored;
+ *   - the workers' files under $TMPDIR lose their names as soon as they are opened, so
+ *     nothing is left there however the run ends, SIGKILL of the parent included.
  */
 #ifndef CAPSIM_PARMAP_H
 #define CAPSIM_PARMAP_H
