@@ -324,7 +324,7 @@ cmp -s "$tmp/w1/summary.csv" "$tmp/w2/summary.csv" && ok || bad "sweep rows depe
 "$capsim" sweep "${sweep[@]}" --shard 2/2 --out "$tmp/s2" >/dev/null 2>&1 && ok || bad "shard 2/2"
 "$capsim" merge --out "$tmp/sm" "$tmp/s2" "$tmp/s1" >/dev/null 2>&1 && ok || bad "merge"
 cmp -s "$tmp/w1/summary.csv" "$tmp/sm/summary.csv" && ok || bad "sharded + merged differs from unsharded"
-expect_usage_error "merge twice" "appears in two shards" -- merge --out "$tmp/sm2" "$tmp/s1" "$tmp/s1"
+expect_usage_error "merge twice" "both hold point" -- merge --out "$tmp/sm2" "$tmp/s1" "$tmp/s1"
 "$capsim" sweep --model llama-3.1-70b --gpu h100-sxm --precision fp16 --requests 50 --replications 2 --sweep tp=1,2 --out "$tmp/w3" >/dev/null 2>&1 && ok || bad "sweep with an infeasible point"
 grep -q '^0,error,"llama-3.1-70b at fp16 needs' "$tmp/w3/summary.csv" && grep -q "^1,ok," "$tmp/w3/summary.csv" && ok || bad "infeasible point not reported as a row"
 expect_usage_error "sweep bad axis" "'colour'" -- sweep --model llama-3.2-1b --gpu l4 --sweep colour=red --out "$tmp/w4"

@@ -18,14 +18,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/base/rng.h"
 #include "sim/plan/capsearch.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/experiment.h"
+#include "sim/plan/parmap.h"
 #include "sim/plan/queuerun.h"
 #include "sim/plan/runspec.h"
 #include "sim/plan/servesearch.h"
@@ -346,6 +349,28 @@ static void test_deploy_workers(void)
     CHECK_EQ_INT(k[0].on_frontier + k[1].on_frontier + k[3].on_frontier, 3);
 }
 
+/* The toy, except that candidate 1's worker dies (killed) while searching it. */
+static void dying_candidate(void *user, uint64_t i, search_candidate *k)
+{
+    if (i == 1)
+        raise(SIGKILL);
+    toy_candidate(user, i, k);
+}
+
+static void test_deploy_worker_dies(void)
+{
+    search_candidate k[4];
+    memset(k, 0, sizeof k);
+    char err[512];
+    /* The candidates whose workers finished are kept; the dead one says why. */
+    int cheapest = search_deploy(4, 2, dying_candidate, NULL, 0, k, err, sizeof err);
+    CHECK_EQ_INT(cheapest, 0);
+    CHECK_EQ_INT(k[1].ok, 0);
+    CHECK_CONTAINS(k[1].reason, "killed by signal 9");
+    CHECK_EQ_INT(k[3].ok, 1);
+    CHECK_EQ_DBL(k[3].cost_total, 16);
+}
+
 /* --- deployment with coefficients as values -------------------------------------------------- */
 
 static void test_deploy_coeffs_by_value(void)
@@ -625,6 +650,100 @@ static void small_scenario(run_spec *r)
     run_set_value(r, OPT_arrival, "poisson:rate=1", err, sizeof err);
 }
 
+/* --- parmap: a worker that dies loses only its item ------------------------------------------ */
+
+/* Item 3's worker writes half a line, then is killed; item 5 is killed before writing. */
+static void dying_item(uint64_t item, FILE *out, void *user)
+{
+    (void)user;
+    if (item == 3) {
+        fprintf(out, "3,half");
+        fflush(out);
+        raise(SIGKILL);
+    }
+    if (item == 5)
+        raise(SIGKILL);
+    fprintf(out, "%llu,ok\n%llu,second line\n", (unsigned long long)item,
+            (unsigned long long)item);
+}
+
+static void killed_item(uint64_t item, FILE *out, void *user)
+{
+    (void)item;
+    (void)out;
+    (void)user;
+    raise(SIGKILL);
+}
+
+/* Whether dir holds nothing (not even hidden files). */
+static int dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d)) != NULL)
+        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return d != NULL && n == 0;
+}
+
+static void test_parmap_worker_dies(void)
+{
+    char tmp[] = "/tmp/capsim-test-parmap-XXXXXX", err[512];
+    if (!CHECK(mkdtemp(tmp) != NULL))
+        return;
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TMPDIR", tmp, 1);
+    parmap_result res;
+    /* Items 0..7, of which 3 (after half a line) and 5 die with their workers. */
+    int rc = parmap_run(0, 1, 8, 3, dying_item, NULL, 0, &res, err, sizeof err);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_EQ_INT(res.n_failed, 2);
+    CHECK_EQ_INT(res.n_rows, 12);
+    if (res.n_failed == 2) {
+        CHECK_EQ_INT(res.failed[0].item, 3);
+        CHECK_CONTAINS(res.failed[0].reason, "killed by signal 9");
+        CHECK_EQ_INT(res.failed[1].item, 5);
+    }
+    for (size_t i = 0; i < res.n_rows; i++)
+        CHECK(res.rows[i].item != 3 && res.rows[i].item != 5 &&
+              strchr(res.rows[i].text, '\n') != NULL);
+    CHECK_CONTAINS(err, "2 of 8 items did not finish");
+    parmap_result_fini(&res);
+    /* Every worker dead: every item failed, none lost silently. */
+    rc = parmap_run(0, 1, 5, 2, killed_item, NULL, 0, &res, err, sizeof err);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_EQ_INT(res.n_failed, 5);
+    CHECK_EQ_INT(res.n_rows, 0);
+    parmap_result_fini(&res);
+    /* Nothing is left in the temporary folder. */
+    CHECK(dir_empty(tmp));
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+    remove_tree(tmp);
+}
+
+/* Ranges give values the options take: whole numbers in full (10, not 1e+01). */
+static void test_sweep_grid_values(void)
+{
+    sweep_grid g;
+    char err[512];
+    const char *axes[] = {"max_num_seqs=8:12:1", "rate=0.5:1.5:0.5", "tp=100:300:100"};
+    if (!CHECK_EQ_INT(sweep_grid_parse(&g, axes, 3, err, sizeof err), 0))
+        goto done;
+    CHECK_EQ_INT(g.total, 45);
+    CHECK(strcmp(g.ax[0].values[2], "10") == 0);
+    CHECK(strcmp(g.ax[1].values[0], "0.5") == 0 && strcmp(g.ax[1].values[1], "1") == 0);
+    CHECK(strcmp(g.ax[2].values[0], "100") == 0 && strcmp(g.ax[2].values[2], "300") == 0);
+done:
+    sweep_grid_fini(&g);
+}
+
 static void test_sweep_equals_runs(void)
 {
     char dir[] = "/tmp/capsim-test-sweep-XXXXXX";
@@ -722,18 +841,46 @@ static void test_sweep_shards_merge(void)
     snprintf(merged, sizeof merged, "%s/merged", dir);
     const char *dirs[] = {shard[0], shard[1]};
     CHECK_EQ_INT(sweep_merge(merged, dirs, 2, sink, &e), PLAN_OK);
+    /* The merge is the whole sweep, byte for byte, with the same identity. */
+    const char *files[] = {"summary.csv", "shard.ini"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", whole, files[i]);
+        char *a = slurp(path);
+        snprintf(path, sizeof path, "%s/%s", merged, files[i]);
+        char *b = slurp(path);
+        CHECK(a && b && strcmp(a, b) == 0);
+        free(a);
+        free(b);
+    }
+    /* The shards in any order merge the same; the whole sweep merges on its own. */
+    const char *reversed[] = {shard[1], shard[0]}, *alone[] = {whole};
+    CHECK_EQ_INT(sweep_merge(merged, reversed, 2, sink, &e), PLAN_OK);
+    CHECK_EQ_INT(sweep_merge(merged, alone, 1, sink, &e), PLAN_OK);
     /* The same shard twice has every point twice. */
     const char *twice[] = {shard[0], shard[0]};
     CHECK_EQ_INT(sweep_merge(merged, twice, 2, sink, &e), PLAN_BAD_INPUT);
-    CHECK_CONTAINS(e.reason, "appears in two shards");
+    CHECK_CONTAINS(e.reason, "both hold point 0");
+    /* A shard missing is named, not merged into half a sweep. */
+    const char *one[] = {shard[0]};
+    CHECK_EQ_INT(sweep_merge(merged, one, 1, sink, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "shard 2/2 of sweep");
+    CHECK_CONTAINS(e.reason, "is missing");
+    /* A shard of another sweep (another seed) is refused. */
+    char other[4200];
+    snprintf(other, sizeof other, "%s/other", dir);
+    base->out_dir = other;
+    run_set_value(base, OPT_seed, "8", err, sizeof err);
+    sweep_options second = {1, 2, 2, 0, 0};
+    CHECK_EQ_INT(sweep_run(base, g, &second, sink, stderr, &e), PLAN_OK);
+    const char *foreign[] = {shard[0], other};
+    CHECK_EQ_INT(sweep_merge(merged, foreign, 2, sink, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "is of another sweep");
+    /* A summary cut short is caught by its length. */
+    snprintf(path, sizeof path, "%s/summary.csv", shard[1]);
+    CHECK_EQ_INT(truncate(path, 1000), 0);
+    CHECK_EQ_INT(sweep_merge(merged, dirs, 2, sink, &e), PLAN_BAD_INPUT);
+    CHECK_CONTAINS(e.reason, "cut short");
     fclose(sink);
-    snprintf(path, sizeof path, "%s/summary.csv", whole);
-    char *a = slurp(path);
-    snprintf(path, sizeof path, "%s/summary.csv", merged);
-    char *b = slurp(path);
-    CHECK(a && b && strcmp(a, b) == 0);
-    free(a);
-    free(b);
 done:
     if (g)
         sweep_grid_fini(g);
@@ -838,8 +985,10 @@ static void test_queuerun(void)
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
-          TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
+          TEST(test_deploy_workers), TEST(test_deploy_worker_dies),
+          TEST(test_parmap_worker_dies), TEST(test_deploy_coeffs_by_value),
           TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
-          TEST(test_trace_resample), TEST(test_sweep_equals_runs),
+          TEST(test_trace_resample), TEST(test_sweep_grid_values),
+          TEST(test_sweep_equals_runs),
           TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files),
           TEST(test_queuerun))

@@ -19,6 +19,53 @@ static const char *CMD = "capacity";
 
 /* --- the scenario of a serving search --------------------------------------------------------- */
 
+/* Refuses before any search a value of --gpus, --precisions or --tps that no candidate can
+ * use (an unknown GPU anywhere in the list, say), found by resolving the base with that one
+ * value and the other lists at their first. The roofline stands in for the measured
+ * kernels, which take a tenth of a second to load; not fitting in memory is left to the
+ * candidate. */
+static plan_status check_list_values(const run_spec *base, const char *const lists[3],
+                                     plan_error *e)
+{
+    static const run_opt keys[] = {OPT_gpu, OPT_precision, OPT_tp};
+    static const char *const flags[] = {"--gpus", "--precisions", "--tps"};
+    run_spec *r = malloc(sizeof *r);
+    if (r == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    plan_status status = PLAN_OK;
+    char err[1024];
+    for (int i = 0; i < 3 && status == PLAN_OK; i++) {
+        for (const char *v = lists[i]; v && *v && status == PLAN_OK; v += strcspn(v, ",")) {
+            v += *v == ',';
+            size_t len = strcspn(v, ",");
+            if (len == 0) {
+                status = plan_fail(e, PLAN_BAD_INPUT, NULL,
+                                   "%s '%s': an empty item (expected a list like a,b,c)",
+                                   flags[i], lists[i]);
+                break;
+            }
+            /* The other lists at their first values, as the whole check has them. */
+            *r = *base;
+            for (int j = 0; j < 3; j++)
+                if (lists[j])
+                    snprintf(r->value[keys[j]], sizeof r->value[0], "%.*s",
+                             (int)strcspn(lists[j], ","), lists[j]);
+            const char *sm = base->value[OPT_step_model];
+            if (strcmp(sm, "auto") == 0 || strcmp(sm, "kernels") == 0)
+                snprintf(r->value[OPT_step_model], sizeof r->value[0], "roofline");
+            snprintf(r->value[keys[i]], sizeof r->value[0], "%.*s", (int)len, v);
+            resolved x;
+            int rc = run_resolve(r, &x, err, sizeof err);
+            run_resolved_fini(&x);
+            if (rc != 0 && strstr(err, "needs") == NULL)
+                status = plan_fail(e, PLAN_BAD_INPUT, NULL, "%s '%s': %s", flags[i], lists[i],
+                                   err);
+        }
+    }
+    free(r);
+    return status;
+}
+
 plan_status capsearch_check(const char *search, run_spec *base, const char *gpus,
                             const char *precisions, const char *tps, plan_error *e)
 {
@@ -54,7 +101,7 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
     run_resolved_fini(&x);
     if (rc != 0 && !(strcmp(search, "deploy") == 0 && strstr(err, "needs") != NULL))
         return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
-    return PLAN_OK;
+    return strcmp(search, "deploy") == 0 ? check_list_values(base, lists, e) : PLAN_OK;
 }
 
 /* --- printing and files ----------------------------------------------------------------------- */
@@ -533,6 +580,11 @@ plan_status capsearch_deploy(const run_spec *base, const capsearch_deploy_option
     for (int i = 0; i < n; i++)
         candidate_names(d, (uint64_t)i, &k[i]);
     status = report_deploy(base, opt, k, n, cheapest, out, errout, e);
+    if (status == PLAN_OK && cheapest < 0)
+        status = plan_fail(e, PLAN_FAILED, "deploy",
+                           "none of the %d candidates could be searched (the table gives each "
+                           "one's reason)",
+                           n);
 done:
     free(k);
     free(d);

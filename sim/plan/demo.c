@@ -22,12 +22,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sim/plan/demo.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plots/plot.h"
 #include "sim/base/csvin.h"
@@ -315,17 +320,22 @@ static int csv_value(const char *path, long row, const char *col, double *out)
 
 static int step_capacities(demo *d)
 {
-    parmap_row *rows = NULL;
-    size_t n = 0;
+    parmap_result res;
     char err[1024];
-    if (parmap_run(0, 1, W_COUNT, d->jobs, capacity_item, d, 0, &rows, &n, err,
-                   sizeof err) != 0) {
+    if (parmap_run(0, 1, W_COUNT, d->jobs, capacity_item, d, 0, &res, err, sizeof err) < 0) {
         fprintf(d->err_fp, "capsim demo: %s\n", err);
         return -1;
     }
+    parmap_row *rows = res.rows;
+    size_t n = res.n_rows;
     int status[W_COUNT];
     for (int i = 0; i < W_COUNT; i++)
         status[i] = -1;
+    /* A search whose worker died has no answer, and the reason says why. */
+    for (size_t i = 0; i < res.n_failed; i++)
+        if (res.failed[i].item < W_COUNT)
+            snprintf(d->capacity_err[SEARCH_ORDER[res.failed[i].item]],
+                     sizeof d->capacity_err[0], "%s", res.failed[i].reason);
     for (size_t i = 0; i < n; i++) {
         unsigned long long k;
         int st, at = 0;
@@ -336,7 +346,7 @@ static int step_capacities(demo *d)
             why[strcspn(why, "\n")] = '\0';
         }
     }
-    parmap_rows_free(rows, n);
+    parmap_result_fini(&res);
     for (int i = 0; i < W_COUNT; i++) {
         char path[4200];
         path_of(path, sizeof path, d, "capacity", WHATIFS[i].name);
@@ -457,15 +467,18 @@ static void run_item(uint64_t i, FILE *out, void *user)
 
 static int step_runs(demo *d)
 {
-    parmap_row *rows = NULL;
-    size_t n = 0;
+    parmap_result res;
     char err[1024];
-    if (parmap_run(0, 1, W_COUNT + 2 + N_PREFIX_RUNS, d->jobs, run_item, d, 0, &rows, &n, err,
-                   sizeof err) != 0) {
+    int rc = parmap_run(0, 1, W_COUNT + 2 + N_PREFIX_RUNS, d->jobs, run_item, d, 0, &res, err,
+                        sizeof err);
+    if (rc != 0) {
         fprintf(d->err_fp, "capsim demo: %s\n", err);
-        return -1;
+        if (rc < 0)
+            return -1;
     }
-    int rc = 0;
+    rc = -rc;
+    parmap_row *rows = res.rows;
+    size_t n = res.n_rows;
     for (size_t i = 0; i < n; i++) {
         unsigned long long item;
         int st;
@@ -474,7 +487,7 @@ static int step_runs(demo *d)
             rc = -1;
         }
     }
-    parmap_rows_free(rows, n);
+    parmap_result_fini(&res);
     return rc;
 }
 
@@ -1010,6 +1023,103 @@ void demo_defaults(demo_options *o)
     o->jobs = parmap_cores();
 }
 
+/* The signal that interrupted the demo, 0 for none. The demo catches SIGINT, SIGTERM and
+ * SIGHUP for its whole run (parmap's own handler, while workers run, hands the signal on to
+ * this one), so that it can remove a results folder it made before it ends by the same
+ * signal. A signal handler can reach no other state than such a flag. */
+static volatile sig_atomic_t demo_caught;
+
+static void demo_on_signal(int sig)
+{
+    demo_caught = sig;
+}
+
+static const int DEMO_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_DEMO_SIGNALS 3
+
+/* Removes dir and everything under it (a results folder this run made). */
+static void remove_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *ent;
+    while (dp && (ent = readdir(dp)) != NULL) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+            continue;
+        char path[4400];
+        int w = snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        struct stat st;
+        if (w < 0 || (size_t)w >= sizeof path || lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
+    }
+    if (dp)
+        closedir(dp);
+    rmdir(dir);
+}
+
+/* Removes under dir (and its subfolders) the temporary files ".NAME.tmp-PID" of the
+ * atomic writer (util.h) whose process PID has ended: those of workers killed while
+ * writing, when the demo is interrupted in a folder that was there before. */
+static void remove_dead_temps(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *ent;
+    while (dp && (ent = readdir(dp)) != NULL) {
+        const char *name = ent->d_name, *tmp = strstr(name, ".tmp-");
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        char path[4400];
+        int w = snprintf(path, sizeof path, "%s/%s", dir, name);
+        struct stat st;
+        if (w < 0 || (size_t)w >= sizeof path || lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            remove_dead_temps(path);
+            continue;
+        }
+        char *end;
+        long pid = tmp && name[0] == '.' ? strtol(tmp + 5, &end, 10) : 0;
+        if (pid > 0 && *end == '\0' && S_ISREG(st.st_mode) && kill((pid_t)pid, 0) != 0 &&
+            errno == ESRCH)
+            unlink(path);
+    }
+    if (dp)
+        closedir(dp);
+}
+
+/* The four steps; stops after a step that failed or was interrupted. */
+static plan_status demo_steps(demo *d, FILE *out)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fprintf(out, "capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n",
+            SMALL_MODEL, BIG_MODEL, d->gpu, CHAT_SLO);
+    fprintf(out, "  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
+    fflush(out);
+    if (step_capacities(d) != 0 || demo_caught)
+        return PLAN_FAILED;
+    fprintf(out, "      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n",
+            d->estimate[W_SMALL], d->estimate[W_BIG], WHATIFS[W_BIG].tp);
+    fprintf(out, "  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
+    fflush(out);
+    if (step_sweep(d, W_SMALL, "load-small") != 0 || demo_caught ||
+        step_sweep(d, W_BIG, "load-big") != 0 || demo_caught)
+        return PLAN_FAILED;
+    fprintf(out,
+            "  3/4 confirming runs at every capacity (seed %s, independent of the searches'), "
+            "and runs at 70%% with per-request records ...\n",
+            d->confirm_seed);
+    fflush(out);
+    if (step_runs(d) != 0 || demo_caught)
+        return PLAN_FAILED;
+    fprintf(out, "  4/4 plots and REPORT.md ...\n");
+    fflush(out);
+    return step_report(d, &t0);
+}
+
 plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
 {
     demo *d = calloc(1, sizeof *d);
@@ -1025,44 +1135,41 @@ plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
     d->jobs = opt->jobs;
     snprintf(d->seed, sizeof d->seed, "%llu", (unsigned long long)opt->seed);
     snprintf(d->confirm_seed, sizeof d->confirm_seed, "%llu", (unsigned long long)(opt->seed + 1));
-    plan_status status = PLAN_OK;
     char msg[1024];
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct stat st;
+    int existed = stat(d->out, &st) == 0;
     if (util_mkdir_p(d->out, msg, sizeof msg) != 0) {
         fprintf(err, "capsim demo: %s\n", msg);
         free(d);
         return PLAN_FAILED;
     }
-    fprintf(out, "capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n",
-            SMALL_MODEL, BIG_MODEL, d->gpu, CHAT_SLO);
-    fprintf(out, "  1/4 capacity under the SLO of %d deployments ...\n", W_COUNT);
-    fflush(out);
-    if (step_capacities(d) != 0) {
-        status = PLAN_FAILED;
-        goto done;
+    struct sigaction sa, old[N_DEMO_SIGNALS];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = demo_on_signal;
+    sigemptyset(&sa.sa_mask);
+    demo_caught = 0;
+    for (int i = 0; i < N_DEMO_SIGNALS; i++) {
+        sigaction(DEMO_SIGNALS[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN)
+            sigaction(DEMO_SIGNALS[i], &sa, NULL);
     }
-    fprintf(out, "      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n",
-            d->estimate[W_SMALL], d->estimate[W_BIG], WHATIFS[W_BIG].tp);
-    fprintf(out, "  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
-    fflush(out);
-    if (step_sweep(d, W_SMALL, "load-small") != 0 || step_sweep(d, W_BIG, "load-big") != 0) {
-        status = PLAN_FAILED;
-        goto done;
-    }
-    fprintf(out,
-            "  3/4 confirming runs at every capacity (seed %s, independent of the searches'), "
-            "and runs at 70%% with per-request records ...\n",
-            d->confirm_seed);
-    fflush(out);
-    if (step_runs(d) != 0) {
-        status = PLAN_FAILED;
-        goto done;
-    }
-    fprintf(out, "  4/4 plots and REPORT.md ...\n");
-    fflush(out);
-    status = step_report(d, &t0);
-done:
+    plan_status status = demo_steps(d, out);
+    for (int i = 0; i < N_DEMO_SIGNALS; i++)
+        sigaction(DEMO_SIGNALS[i], &old[i], NULL);
+    int sig = demo_caught;
+    /* Interrupted: a folder this run made goes; one that was there keeps what the finished
+     * steps wrote, less the temporary files of killed workers. Then the process ends by
+     * the signal as if it had not been caught. */
+    if (sig && !existed)
+        remove_tree(d->out);
+    else if (sig)
+        remove_dead_temps(d->out);
+    if (sig)
+        fprintf(err, "capsim demo: interrupted (%s); %s %s\n", strsignal(sig),
+                existed ? "kept what the finished steps wrote in" : "removed the folder it made,",
+                d->out);
     free(d);
+    if (sig)
+        raise(sig);
     return status;
 }

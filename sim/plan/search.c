@@ -448,21 +448,25 @@ int search_deploy(uint64_t n, uint64_t jobs, search_candidate_fn fn, void *user,
                   search_candidate *out, char *err, size_t errlen)
 {
     deploy_job job = {fn, user};
-    parmap_row *rows = NULL;
-    size_t n_rows = 0;
-    if (parmap_run(0, 1, n, jobs, deploy_item, &job, progress, &rows, &n_rows, err, errlen) != 0)
+    parmap_result res;
+    if (parmap_run(0, 1, n, jobs, deploy_item, &job, progress, &res, err, errlen) < 0)
         return -2;
     int rc = 0;
-    if (n_rows != (size_t)n) {
-        snprintf(err, errlen, "%zu of %llu candidates finished", n_rows, (unsigned long long)n);
-        rc = -2;
-    }
-    for (size_t i = 0; rc == 0 && i < n_rows; i++) {
-        if (parse_candidate(rows[i].text, &out[i]) != 0) {
+    for (size_t i = 0; rc == 0 && i < res.n_rows; i++) {
+        uint64_t at = res.rows[i].item;
+        if (at >= n || parse_candidate(res.rows[i].text, &out[at]) != 0) {
             snprintf(err, errlen, "a worker wrote a malformed line");
             rc = -2;
         }
     }
-    parmap_rows_free(rows, n_rows);
+    /* A candidate whose worker died is one that could not be searched, with the reason. */
+    for (size_t i = 0; rc == 0 && i < res.n_failed; i++) {
+        search_candidate *k = &out[res.failed[i].item];
+        k->ok = 0;
+        k->rate_meets = k->rate_fails = k->cost_replica = NAN;
+        k->replicas = k->cost_total = k->cost_mtok = NAN;
+        snprintf(k->reason, sizeof k->reason, "%s", res.failed[i].reason);
+    }
+    parmap_result_fini(&res);
     return rc == 0 ? search_frontier(out, (int)n) : rc;
 }

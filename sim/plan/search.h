@@ -151,8 +151,9 @@ void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
 /* Runs fn on candidates 0..n-1 in up to `jobs` worker processes into out[0..n-1] (their
  * names left as they were), then marks the frontier (no other candidate carries at least
  * as much per replica for at most the cost, and is better in one) and the cheapest (lowest
- * total cost, then lowest cost per token). Returns the index of the cheapest, -1 when
- * none is ok, or -2 with err when the workers fail. */
+ * total cost, then lowest cost per token). A candidate whose worker died is not ok, with
+ * the worker's fate as its reason. Returns the index of the cheapest, -1 when none is ok,
+ * or -2 with err when the workers could not run. */
 int search_deploy(uint64_t n, uint64_t jobs, search_candidate_fn fn, void *user, int progress,
                   search_candidate *out, char *err, size_t errlen);
 
