@@ -524,11 +524,8 @@ static int pictures_commit(gp_ctx *c, const char *name, char tmp[2][4096 + 128],
         }
     }
     for (int k = 0; k < 2; k++) {
-        if ((c->formats & flag[k]) && rename(tmp[k], final[k]) != 0) {
-            util_errf(c->err, c->errlen, "cannot rename '%s' to '%s': %s", tmp[k], final[k],
-                      strerror(errno));
+        if ((c->formats & flag[k]) && util_install_file(tmp[k], final[k], c->err, c->errlen) != 0)
             return 0;
-        }
     }
     return 1;
 }
