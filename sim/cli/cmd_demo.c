@@ -111,5 +111,13 @@ int cmd_demo(int argc, char **argv)
         status = demo_check_gpus(&o);
     if (status >= 0)
         return status;
-    return (int)demo_run(&o, stdout, stderr);
+    /* The folder is checked, locked and noted before the first simulation. */
+    static const char *const files[] = {"REPORT.md", NULL};
+    struct outdir *od = NULL;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
+    status = cli_out_open(&od, CMD, o.out, "capsim", argc, argv, seed, files);
+    if (status != CLI_EXIT_OK)
+        return status;
+    return cli_out_finish(od, CMD, o.out, (int)demo_run(&o, stdout, stderr), 0);
 }

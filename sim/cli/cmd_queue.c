@@ -268,7 +268,18 @@ int cmd_queue(int argc, char **argv)
     int rc = parse_args(argc, argv, &q);
     if (rc != 0)
         return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    static const char *const files[] = {"summary.csv", "seeds.csv", "scenario.ini", "load.csv",
+                                        NULL};
+    struct outdir *od = NULL;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)q.cfg.seed);
+    if (q.out_dir) {
+        int status = cli_out_open(&od, CMD, q.out_dir, "capsim", argc, argv, seed, files);
+        if (status != CLI_EXIT_OK)
+            return status;
+    }
+    /* The plots are drawn once the folder is settled (cli_out_finish). */
     plan_error e;
-    return cli_plan_status(stderr, CMD, queuerun_run(&q, cli_plots_wanted(), stdout, stderr, &e),
-                           &e);
+    int status = cli_plan_status(stderr, CMD, queuerun_run(&q, 0, stdout, stderr, &e), &e);
+    return cli_out_finish(od, CMD, q.out_dir, status, 1);
 }

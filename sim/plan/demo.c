@@ -978,6 +978,7 @@ static int step_report(const demo *d, const struct timespec *t0)
             fprintf(d->err_fp, "capsim demo: %s\n", err);
             return PLAN_FAILED;
         }
+        plot_report_kept(d->err_fp, "demo", &rep);
         missing |= rep.gnuplot_missing;
     }
     if (missing)

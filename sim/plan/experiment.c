@@ -53,6 +53,7 @@ void plan_draw_plots(const char *cmd, const char *dir, FILE *out, FILE *err)
                 cmd, msg);
         return;
     }
+    plot_report_kept(err, cmd, &rep);
     if (rep.n_written == 0)
         return;
     if (rep.gnuplot_missing)
