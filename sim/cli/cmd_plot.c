@@ -119,8 +119,9 @@ int cmd_plot(int argc, char **argv)
         return cli_usage_error(CMD, "'%s': no such folder", shown);
 
     /* Locked against a second writer; its plots/ recorded in DIR/MANIFEST. */
-    char line[8192], err[1024];
-    snprintf(line, sizeof line, "capsim plot %s%s", shown, force ? " --force" : "");
+    char line[8192], err[1024], whole[4200];
+    util_printable(dir, whole, sizeof whole);
+    snprintf(line, sizeof line, "capsim plot %s%s", whole, force ? " --force" : "");
     struct outdir *od = NULL;
     int orc = outdir_open(&od, dir, "plots/", line, NULL, NULL, err, sizeof err);
     if (orc != 0) {

@@ -97,9 +97,9 @@ static int apply_option(queue_scenario *q, opt_code code, const char *val, const
     case O_ARRIVAL:
     case O_SERVICE: {
         char *dst = code == O_ARRIVAL ? q->arrival_text : q->service_text;
-        if (strlen(val) > SCENARIO_MAX_VALUE) {
-            util_errf(err, errlen, "%s: value is longer than %d characters", label,
-                      SCENARIO_MAX_VALUE);
+        if (strlen(val) >= sizeof q->arrival_text) {
+            util_errf(err, errlen, "%s: value is longer than %zu characters", label,
+                      sizeof q->arrival_text - 1);
             return -1;
         }
         strcpy(dst, val);

@@ -151,7 +151,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
-    char prompt[1100];
+    char prompt[SCENARIO_MAX_VALUE + 16];
     if (r->value[OPT_prefix][0])
         snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
     else if (r->value[OPT_session][0])
