@@ -354,6 +354,33 @@ static int step_capacities(demo *d)
     return 0;
 }
 
+/* The two baselines (1B and 123B on the demo's GPU) must resolve, the models fitting in
+ * memory, before the first simulation: else the demo would find out only after the
+ * other searches ran. Returns 0, or -1 after saying why on d->err_fp. */
+static int check_baselines(const demo *d)
+{
+    static const int baselines[] = {W_SMALL, W_BIG};
+    for (size_t i = 0; i < sizeof baselines / sizeof baselines[0]; i++) {
+        step *s = step_new("run");
+        if (s == NULL) {
+            fprintf(d->err_fp, "capsim demo: out of memory\n");
+            return -1;
+        }
+        deployment(d, &WHATIFS[baselines[i]], 1.0, d->seed, s);
+        resolved x;
+        char err[1024];
+        int rc = run_resolve(&s->r, &x, err, sizeof err);
+        run_resolved_fini(&x);
+        free(s);
+        if (rc != 0) {
+            fprintf(d->err_fp, "capsim demo: the %s baseline cannot run on %s: %s\n",
+                    WHATIFS[baselines[i]].big ? "123B" : "1B", d->gpu, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* --- step 2: load sweeps ------------------------------------------------------------------- */
 
 static int step_sweep(const demo *d, int which, const char *name)
@@ -1033,6 +1060,10 @@ plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
         fprintf(err, "capsim demo: %s\n", msg);
         free(d);
         return PLAN_FAILED;
+    }
+    if (check_baselines(d) != 0) {
+        free(d);
+        return PLAN_BAD_INPUT;
     }
     fprintf(out, "capsim demo: %s (~1B) and %s (123B) on %s, chat workload, SLO %s\n",
             SMALL_MODEL, BIG_MODEL, d->gpu, CHAT_SLO);
