@@ -1,6 +1,8 @@
 /*
  * test_outputs: how capsim writes its output files (sim/base/util's atomic writer): through
- * a symbolic link to the file it names, never over a directory, FIFO or device.
+ * a symbolic link to the file it names, never over a directory, FIFO or device; and its
+ * results folders (sim/base/outdir): one writer at a time, and a MANIFEST by which only
+ * capsim's own unchanged files of an earlier run are removed.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, symlink, mkfifo */
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/base/outdir.h"
 #include "sim/base/util.h"
 #include "tests/check.h"
 
@@ -103,4 +106,107 @@ static void test_refuses_what_is_not_a_regular_file(void)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
-TEST_MAIN(TEST(test_writes_through_a_symlink), TEST(test_refuses_what_is_not_a_regular_file))
+/* Writes dir/name (a relative path) with text, through the atomic writer. */
+static void put(const char *dir, const char *name, const char *text)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK_EQ_INT(write_text(path, text, err, sizeof err), 0);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void test_folder_locked_for_one_writer(void)
+{
+    char dir[64], err[512];
+    temp_dir(dir, sizeof dir);
+    outdir *a = NULL, *b = NULL;
+    CHECK_EQ_INT(outdir_open(&a, dir, "", "first", NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(outdir_open(&b, dir, "", "second", NULL, NULL, err, sizeof err), OUTDIR_FAILED);
+    CHECK_CONTAINS(err, "being written by another capsim command");
+    CHECK(b == NULL);
+    outdir_close(a, 1);
+    CHECK_EQ_INT(outdir_open(&b, dir, "", "second", NULL, NULL, err, sizeof err), 0);
+    outdir_close(b, 1);
+    /* A folder the open created is removed again when the run fails before writing. */
+    char fresh[128];
+    snprintf(fresh, sizeof fresh, "%s/new/deeper", dir);
+    CHECK_EQ_INT(outdir_open(&a, fresh, "", "third", NULL, NULL, err, sizeof err), 0);
+    outdir_close(a, 0);
+    CHECK(!exists(dir, "new"));
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+static void test_manifest_removes_only_capsims_unchanged_files(void)
+{
+    char dir[64], err[512];
+    temp_dir(dir, sizeof dir);
+    put(dir, "mine.txt", "the user's\n");
+    outdir *o = NULL;
+    CHECK_EQ_INT(outdir_open(&o, dir, "", "capsim first", "1", NULL, err, sizeof err), 0);
+    put(dir, "a.csv", "a\n");
+    put(dir, "b.csv", "b\n");
+    put(dir, "edited.csv", "e\n");
+    CHECK_EQ_INT(outdir_settle(o, 1, NULL, "t", err, sizeof err), 0);
+    outdir_close(o, 1);
+    outdir_manifest m;
+    CHECK_EQ_INT(outdir_manifest_read(dir, &m, err, sizeof err), 1);
+    CHECK_EQ_U64(m.n, 3);
+    CHECK(outdir_manifest_find(&m, "a.csv") != NULL);
+    CHECK(outdir_manifest_find(&m, "mine.txt") == NULL);
+    outdir_manifest_fini(&m);
+    /* The second run writes a.csv only; b.csv goes, the edited file and the user's stay. */
+    put(dir, "edited.csv", "e, edited\n");
+    CHECK_EQ_INT(outdir_open(&o, dir, "", "capsim second", "2", NULL, err, sizeof err), 0);
+    put(dir, "a.csv", "a again\n");
+    CHECK_EQ_INT(outdir_settle(o, 1, NULL, "t", err, sizeof err), 0);
+    outdir_close(o, 1);
+    CHECK(exists(dir, "a.csv"));
+    CHECK(!exists(dir, "b.csv"));
+    CHECK(exists(dir, "edited.csv"));
+    CHECK(exists(dir, "mine.txt"));
+    CHECK_EQ_INT(outdir_manifest_read(dir, &m, err, sizeof err), 1);
+    CHECK_EQ_U64(m.n, 1);
+    CHECK(m.n_commands == 2 && strcmp(m.commands[0], "command\tcapsim second") == 0);
+    outdir_manifest_fini(&m);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+static void test_manifest_paths_stay_inside(void)
+{
+    char dir[64], err[512];
+    temp_dir(dir, sizeof dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/MANIFEST", dir);
+    FILE *fp = fopen(path, "w");
+    if (!CHECK(fp != NULL))
+        return;
+    fputs("file\t../x\t1\t0000000000000000\nfile\t/etc/passwd\t1\t0000000000000000\n"
+          "file\ta/./b\t1\t0000000000000000\nfile\tok.csv\t1\t0000000000000000\n"
+          "file\tbad-hash\t1\txyz\n",
+          fp);
+    fclose(fp);
+    outdir_manifest m;
+    CHECK_EQ_INT(outdir_manifest_read(dir, &m, err, sizeof err), 1);
+    CHECK_EQ_U64(m.n, 1);
+    CHECK(m.n == 1 && strcmp(m.e[0].path, "ok.csv") == 0);
+    outdir_manifest_fini(&m);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+TEST_MAIN(TEST(test_writes_through_a_symlink), TEST(test_refuses_what_is_not_a_regular_file),
+          TEST(test_folder_locked_for_one_writer),
+          TEST(test_manifest_removes_only_capsims_unchanged_files),
+          TEST(test_manifest_paths_stay_inside))

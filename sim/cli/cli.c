@@ -55,12 +55,6 @@ int cli_plots_wanted(void)
     return !(env && strcmp(env, "off") == 0);
 }
 
-void cli_draw_plots(const char *cmd, const char *dir)
-{
-    if (cli_plots_wanted())
-        plan_draw_plots(cmd, dir, stdout, stderr);
-}
-
 /* Appends arg to the command line in buf[len] at *at, single-quoted when a shell would
  * split or expand it, with control characters shown as '?'. */
 static void put_arg(char *buf, size_t len, size_t *at, const char *arg)

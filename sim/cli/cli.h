@@ -49,10 +49,6 @@ int cli_plan_status(FILE *err, const char *cmd, plan_status status, const plan_e
 /* 0 when CAPSIM_PLOTS=off in the environment: the commands then draw no plots. */
 int cli_plots_wanted(void);
 
-/* Draws the plots of a results folder a command has just written (plan_draw_plots, to
- * stdout and stderr) unless cli_plots_wanted() says not to. */
-void cli_draw_plots(const char *cmd, const char *dir);
-
 /* Opens the results folder dir of command cmd before its work (outdir_open of
  * sim/base/outdir.h: created, checked writable, locked against a second capsim command,
  * its files noted), with the command line "capsim [SUB ]ARGV..." (argv as the command got
