@@ -204,7 +204,8 @@ int outdir_manifest_read(const char *dir, outdir_manifest *m, char *err, size_t 
             util_errf(err, errlen, "cannot read '%s'", path);
             outdir_manifest_fini(m);
         } else {
-            qsort(m->e, m->n, sizeof *m->e, cmp_entry);
+            if (m->n > 0)
+                qsort(m->e, m->n, sizeof *m->e, cmp_entry);
         }
     }
     free(path);
@@ -341,7 +342,8 @@ static int snapshot(const char *dir, noted_list *l)
         noted_free(l);
         return -1;
     }
-    qsort(l->v, l->n, sizeof *l->v, cmp_noted);
+    if (l->n > 0)
+        qsort(l->v, l->n, sizeof *l->v, cmp_noted);
     return 0;
 }
 
@@ -632,20 +634,20 @@ static long add_written(outdir *o, outdir_manifest *m, char *err, size_t errlen)
     return count;
 }
 
-int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err,
-                  size_t errlen)
+int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err, size_t errlen)
 {
     outdir_manifest m;
     memset(&m, 0, sizeof m);
     long written = add_written(od, &m, err, errlen);
     int rc = written < 0 ? -1 : 0;
-    qsort(m.e, m.n, sizeof *m.e, cmp_entry);
+    if (m.n > 0)
+        qsort(m.e, m.n, sizeof *m.e, cmp_entry);
     /* The earlier entries: out of scope they stay; in scope, those written again are
      * listed anew, the others are removed (prune) or stay listed (a failed run). */
     size_t n_written = m.n;
     for (size_t i = 0; rc == 0 && i < od->old.n; i++) {
         const outdir_entry *e = &od->old.e[i];
-        int again = bsearch(e, m.e, n_written, sizeof *m.e, cmp_entry) != NULL;
+        int again = n_written > 0 && bsearch(e, m.e, n_written, sizeof *m.e, cmp_entry) != NULL;
         if (again)
             continue;
         if (in_scope(od, e->path) && prune) {
@@ -659,7 +661,8 @@ int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err
             rc = -1;
         free(p);
     }
-    qsort(m.e, m.n, sizeof *m.e, cmp_entry);
+    if (m.n > 0)
+        qsort(m.e, m.n, sizeof *m.e, cmp_entry);
     /* A MANIFEST covering the whole folder stays whole; one started by a scoped command
      * says its scope, so that capsim plot does not take it for the list of results. */
     int whole = od->scope[0] == '\0' || (od->had_manifest && od->old.scope[0] == '\0');

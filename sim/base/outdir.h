@@ -51,7 +51,7 @@ typedef struct outdir_entry {
 typedef struct outdir_manifest {
     outdir_entry *e; /* sorted by path */
     size_t n, cap;
-    char scope[64]; /* "" when the MANIFEST covers the whole folder */
+    char scope[64];  /* "" when the MANIFEST covers the whole folder */
     char **commands; /* the "command" and "seed" lines, in order */
     size_t n_commands;
 } outdir_manifest;
@@ -73,7 +73,7 @@ int outdir_hash_file(const char *path, uint64_t *hash, uint64_t *bytes);
 typedef struct outdir outdir;
 
 /* What outdir_open returns besides 0. */
-#define OUTDIR_FAILED  (-1) /* cannot create, write or lock the folder */
+#define OUTDIR_FAILED   (-1) /* cannot create, write or lock the folder */
 #define OUTDIR_BAD_PATH (-2) /* DIR, or one of files, is not a folder / regular file */
 
 /* Opens dir for a command: creates it and its missing parents, checks that a file can be
@@ -92,8 +92,7 @@ int outdir_open(outdir **od, const char *dir, const char *scope, const char *com
  * the MANIFEST. Without prune (a run that failed half way) only adds the files written
  * to the MANIFEST, and leaves it alone when nothing was written. May be called more than
  * once (before and after drawing plots). Returns 0, or -1 with a message. */
-int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err,
-                  size_t errlen);
+int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err, size_t errlen);
 
 /* Unlocks and frees od. When finished is 0 and the folder was created by outdir_open and
  * is still empty, removes it (and the parents it created). */
