@@ -191,7 +191,8 @@ static void test_manifest_paths_stay_inside(void)
     FILE *fp = fopen(path, "w");
     if (!CHECK(fp != NULL))
         return;
-    fputs("file\t../x\t1\t0000000000000000\nfile\t/etc/passwd\t1\t0000000000000000\n"
+    fputs("# capsim MANIFEST: written by the test\n"
+          "file\t../x\t1\t0000000000000000\nfile\t/etc/passwd\t1\t0000000000000000\n"
           "file\ta/./b\t1\t0000000000000000\nfile\tok.csv\t1\t0000000000000000\n"
           "file\tbad-hash\t1\txyz\n",
           fp);
@@ -201,6 +202,16 @@ static void test_manifest_paths_stay_inside(void)
     CHECK_EQ_U64(m.n, 1);
     CHECK(m.n == 1 && strcmp(m.e[0].path, "ok.csv") == 0);
     outdir_manifest_fini(&m);
+    /* A MANIFEST capsim did not write (a Python package's) is neither read nor replaced. */
+    fp = fopen(path, "w");
+    if (!CHECK(fp != NULL))
+        return;
+    fputs("include README\n", fp);
+    fclose(fp);
+    CHECK_EQ_INT(outdir_manifest_read(dir, &m, err, sizeof err), -2);
+    outdir *o = NULL;
+    CHECK_EQ_INT(outdir_open(&o, dir, "", "capsim", NULL, NULL, err, sizeof err), OUTDIR_BAD_PATH);
+    CHECK_CONTAINS(err, "was not written by capsim");
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK_EQ_INT(system(cmd), 0);

@@ -25,6 +25,9 @@
 #define WALK_MAX_DEPTH 3
 #define WALK_MAX_FILES 100000
 
+/* The first words of every MANIFEST capsim writes. */
+#define MANIFEST_HEAD "# capsim MANIFEST:"
+
 /* ---- Small helpers -------------------------------------------------------------------- */
 
 /* "a/b" in a malloc'ed string, or NULL when out of memory. */
@@ -192,15 +195,28 @@ int outdir_manifest_read(const char *dir, outdir_manifest *m, char *err, size_t 
         char *line = NULL;
         size_t cap = 0;
         rc = fp ? 1 : -1;
-        while (fp && getline(&line, &cap, fp) >= 0)
-            if (manifest_line(m, line) != 0)
+        /* A file of that name that capsim did not write (a Python package's MANIFEST, say)
+         * is neither read nor ever replaced. */
+        int ours = 0;
+        for (int first = 1; fp && getline(&line, &cap, fp) >= 0; first = 0) {
+            if (first)
+                ours = strncmp(line, MANIFEST_HEAD, strlen(MANIFEST_HEAD)) == 0;
+            if (ours && manifest_line(m, line) != 0)
                 rc = -1;
+        }
         if (fp == NULL || ferror(fp))
             rc = -1;
         if (fp)
             fclose(fp);
         free(line);
-        if (rc < 0) {
+        if (rc > 0 && !ours) {
+            util_errf(err, errlen,
+                      "'%s' was not written by capsim (it does not start with '%s'); move it "
+                      "or choose another folder",
+                      path, MANIFEST_HEAD);
+            outdir_manifest_fini(m);
+            rc = -2;
+        } else if (rc < 0) {
             util_errf(err, errlen, "cannot read '%s'", path);
             outdir_manifest_fini(m);
         } else {
@@ -223,7 +239,8 @@ const outdir_entry *outdir_manifest_find(const outdir_manifest *m, const char *p
 static void manifest_write_text(FILE *fp, const void *what)
 {
     const outdir_manifest *m = what;
-    fputs("# capsim MANIFEST: the files capsim wrote in this folder (path, bytes, FNV-1a 64\n"
+    fputs(MANIFEST_HEAD
+          " the files capsim wrote in this folder (path, bytes, FNV-1a 64\n"
           "# hash). A later capsim command writing here removes those it does not write\n"
           "# again, unless they were changed since; capsim plot draws only the files listed.\n",
           fp);
@@ -508,7 +525,7 @@ int outdir_open(outdir **od, const char *dir, const char *scope, const char *com
         if (got < 0 || o->told == NULL || snapshot(dir, &o->before) != 0) {
             if (got >= 0)
                 util_errf(err, errlen, "out of memory");
-            rc = OUTDIR_FAILED;
+            rc = got == -2 ? OUTDIR_BAD_PATH : OUTDIR_FAILED;
         }
     }
     if (rc != 0) {

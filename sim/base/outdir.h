@@ -57,7 +57,8 @@ typedef struct outdir_manifest {
 } outdir_manifest;
 
 /* Reads DIR/MANIFEST into m (zero-initialised by this call). Returns 1 when read, 0 when
- * there is none (m is empty), -1 when it cannot be read (m is empty, message in err).
+ * there is none (m is empty), -1 when it cannot be read, -2 when it is not one capsim
+ * wrote (its first line is not capsim's head; m is empty, message in err).
  * Lines it does not know and unsafe paths (absolute, with "..") are passed over. */
 int outdir_manifest_read(const char *dir, outdir_manifest *m, char *err, size_t errlen);
 

@@ -188,13 +188,16 @@ static void steplog_close(steplog *l, const char *path)
         fclose(l->out);
     if (l->err)
         fclose(l->err);
-    FILE *fp = fopen(path, "w");
-    if (fp) {
+    /* Through the atomic writer, which never writes into a FIFO or device put there. */
+    util_atomic_file f;
+    char err[1024];
+    if (util_atomic_open(&f, path, err, sizeof err) == 0) {
         if (l->err_text)
-            fwrite(l->err_text, 1, l->err_len, fp);
+            fwrite(l->err_text, 1, l->err_len, f.fp);
         if (l->out_text)
-            fwrite(l->out_text, 1, l->out_len, fp);
-        fclose(fp);
+            fwrite(l->out_text, 1, l->out_len, f.fp);
+        if (util_atomic_commit(&f, err, sizeof err) != 0)
+            util_atomic_abort(&f);
     }
     free(l->out_text);
     free(l->err_text);
