@@ -375,7 +375,8 @@ struct outdir {
     noted_list before;   /* the files at the open */
     outdir_manifest old; /* the MANIFEST at the open (empty if none) */
     int had_manifest;
-    unsigned char *told; /* per old entry: already named as kept on notes */
+    unsigned char *told;    /* per old entry: already named as kept on notes */
+    unsigned char *removed; /* per old entry: removed by a settle */
 };
 
 /* The first of dir and its parents that does not exist (a copy), or NULL if dir exists. */
@@ -488,6 +489,7 @@ static void outdir_free(outdir *o)
     noted_free(&o->before);
     outdir_manifest_fini(&o->old);
     free(o->told);
+    free(o->removed);
     free(o->dir);
     free(o->command);
     free(o->seed);
@@ -522,7 +524,8 @@ int outdir_open(outdir **od, const char *dir, const char *scope, const char *com
         int got = outdir_manifest_read(dir, &o->old, err, errlen);
         o->had_manifest = got == 1;
         o->told = calloc(o->old.n + 1, 1);
-        if (got < 0 || o->told == NULL || snapshot(dir, &o->before) != 0) {
+        o->removed = calloc(o->old.n + 1, 1);
+        if (got < 0 || o->told == NULL || o->removed == NULL || snapshot(dir, &o->before) != 0) {
             if (got >= 0)
                 util_errf(err, errlen, "out of memory");
             rc = got == -2 ? OUTDIR_BAD_PATH : OUTDIR_FAILED;
@@ -668,8 +671,10 @@ int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err
         if (again)
             continue;
         if (in_scope(od, e->path) && prune) {
-            if (drop_stale(od, e) == 2)
+            int what = drop_stale(od, e);
+            if (what == 2)
                 tell_kept(od, i, notes, cmd);
+            od->removed[i] |= what == 1;
             continue;
         }
         char *p = join(od->dir, e->path);
@@ -706,4 +711,27 @@ int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err
     }
     outdir_manifest_fini(&m);
     return rc;
+}
+
+void outdir_report_removed(const outdir *od, FILE *notes, const char *cmd)
+{
+    /* A file removed before the plots were drawn and drawn again is not gone. */
+    size_t gone = 0;
+    char names[512] = "";
+    size_t at = 0;
+    for (size_t i = 0; i < od->old.n; i++) {
+        char *p = od->removed[i] ? join(od->dir, od->old.e[i].path) : NULL;
+        struct stat st;
+        if (p != NULL && lstat(p, &st) != 0) {
+            if (gone < 3)
+                util_list_append(names, sizeof names, &at, gone, 3, ", ", od->old.e[i].path);
+            gone++;
+        }
+        free(p);
+    }
+    if (gone > 0 && notes != NULL)
+        fprintf(notes,
+                "capsim %s: removed %zu file%s an earlier capsim command wrote in %s and this "
+                "one did not (%s%s)\n",
+                cmd, gone, gone == 1 ? "" : "s", od->dir, names, gone > 3 ? ", ..." : "");
 }

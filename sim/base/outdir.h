@@ -95,6 +95,10 @@ int outdir_open(outdir **od, const char *dir, const char *scope, const char *com
  * once (before and after drawing plots). Returns 0, or -1 with a message. */
 int outdir_settle(outdir *od, int prune, FILE *notes, const char *cmd, char *err, size_t errlen);
 
+/* Names on notes ("capsim CMD: removed N files ...") the files of the earlier run that the
+ * settles removed and that are still gone (plots removed and drawn again are not). */
+void outdir_report_removed(const outdir *od, FILE *notes, const char *cmd);
+
 /* Unlocks and frees od. When finished is 0 and the folder was created by outdir_open and
  * is still empty, removes it (and the parents it created). */
 void outdir_close(outdir *od, int finished);

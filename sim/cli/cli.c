@@ -107,6 +107,7 @@ int cli_out_finish(struct outdir *od, const char *cmd, const char *dir, int stat
         if (ok)
             status = CLI_EXIT_FAIL;
     }
+    outdir_report_removed(od, stderr, cmd);
     outdir_close(od, ok);
     return status;
 }

@@ -135,6 +135,7 @@ int cmd_plot(int argc, char **argv)
         snprintf(err, sizeof err, "%s", serr);
         rc = -1;
     }
+    outdir_report_removed(od, stderr, CMD);
     outdir_close(od, 1);
     plot_report_kept(stderr, CMD, &rep);
     /* The plots finished before a failure are complete; list them either way. */
