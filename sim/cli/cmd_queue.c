@@ -278,8 +278,8 @@ int cmd_queue(int argc, char **argv)
         if (status != CLI_EXIT_OK)
             return status;
     }
-    /* The plots are drawn once the folder is settled (cli_out_finish). */
+    /* The load curve's plot is drawn once the folder is settled (cli_out_finish). */
     plan_error e;
     int status = cli_plan_status(stderr, CMD, queuerun_run(&q, 0, stdout, stderr, &e), &e);
-    return cli_out_finish(od, CMD, q.out_dir, status, 1);
+    return cli_out_finish(od, CMD, q.out_dir, status, q.load != NULL);
 }
