@@ -72,7 +72,7 @@ static int cmp_name(const void *a, const void *b)
 static int list_folders(const char *dir, const char *gpu, const char *prefix,
                         char names[][KERNELS_NAME_MAX], int max)
 {
-    char path[1024];
+    char path[4096 + 256]; /* PATH_MAX and the names below it */
     snprintf(path, sizeof path, "%s/%s", dir, gpu);
     DIR *d = opendir(path);
     if (d == NULL)
@@ -116,7 +116,7 @@ int kernels_stack_names(const char *dir, const char *gpu, const char *sep, char 
 static int load_kind(const char *dir, const char *folder, ktable_kind kind, kernels_set *s,
                      char *err, size_t errlen)
 {
-    char path[1024];
+    char path[4096 + 256]; /* PATH_MAX and the names below it */
     snprintf(path, sizeof path, "%s/%s/%s/%s", dir, s->gpu, folder, ktable_kind_file(kind));
     if (access(path, R_OK) != 0)
         return 0;

@@ -162,9 +162,10 @@ int gp_begin(gp_ctx *c, gp_plot *o, const char *name, const char *what, const ch
             "# To restyle, edit this file and run, in this folder,\n"
             "#     gnuplot %s.gp\n"
             "# which reads %s.dat and writes %s.png and %s.svg.\n"
-            "# Running `capsim plot` again rewrites this file: keep edits under another name.\n"
+            "# capsim plot keeps this file once you edit it (writing its new script as\n"
+            "# %s.new.gp beside it); capsim plot --force replaces it.\n"
             "\n",
-            name, what, source_file, source_cmd, name, name, name, name);
+            name, what, source_file, source_cmd, name, name, name, name, name);
     fprintf(gp,
             "if (!exists('outbase')) outbase = '%s'\n"
             "if (!exists('formats')) formats = 'png svg'\n"
@@ -263,11 +264,43 @@ int gp_dat_block(gp_plot *o, const char *what)
     return o->n_blocks++;
 }
 
-/* Commits the script and data file together and records the plot in the report. */
+/* True when the NAME.gp already in place was edited by the user: it differs from the
+ * script just written (o's temporary file) and from what the MANIFEST records capsim
+ * wrote there. Without a record, a script that differs is taken as edited: a script
+ * is never overwritten on a guess. */
+static int script_edited(gp_ctx *c, gp_plot *o)
+{
+    uint64_t old_hash, old_bytes, new_hash, new_bytes;
+    if (outdir_hash_file(o->f[0].final_path, &old_hash, &old_bytes) != 0)
+        return 0;
+    if (fflush(o->gp) == 0 && outdir_hash_file(o->f[0].tmp_path, &new_hash, &new_bytes) == 0 &&
+        new_hash == old_hash && new_bytes == old_bytes)
+        return 0;
+    char rel[4096 + 64];
+    snprintf(rel, sizeof rel, "%splots/%s.gp", c->manifest_prefix, o->name);
+    const outdir_entry *e = outdir_manifest_find(&c->manifest, rel);
+    return !(e && e->hash == old_hash && e->bytes == old_bytes);
+}
+
+/* Commits the script and data file together and records the plot in the report. A script
+ * the user edited stays (unless forced): the new one goes to NAME.new.gp. */
 int gp_commit(gp_ctx *c, gp_plot *o)
 {
+    int keep = !c->force && script_edited(c, o);
+    if (keep) {
+        char path[sizeof c->rep->plots_dir + PLOT_NAME_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s.new.gp", c->rep->plots_dir, o->name);
+        if (strlen(path) >= sizeof o->f[0].final_path) {
+            util_errf(c->err, c->errlen, "'%s': path too long", path);
+            gp_abort(o);
+            return -1;
+        }
+        memcpy(o->f[0].final_path, path, strlen(path) + 1);
+    }
     if (util_atomic_commit_all(o->f, 2, c->err, c->errlen) != 0)
         return -1;
+    if (keep)
+        snprintf(c->rep->kept[c->rep->n_kept++], PLOT_NAME_MAX, "%s", o->name);
     snprintf(c->rep->names[c->rep->n_written++], PLOT_NAME_MAX, "%s", o->name);
     return 0;
 }
@@ -282,6 +315,10 @@ int gp_input_open(gp_ctx *c, const char *file, csvin **in, size_t *ncols)
 {
     char path[4096 + 64];
     snprintf(path, sizeof path, "%s/%s", c->dir, file);
+    /* A file the folder's MANIFEST does not list was left by an earlier run (or put there
+     * by hand): it is not this run's result. */
+    if (c->filter_inputs && outdir_manifest_find(&c->manifest, file) == NULL)
+        return 0;
     struct stat st;
     if (stat(path, &st) != 0) {
         if (errno == ENOENT)
@@ -524,11 +561,8 @@ static int pictures_commit(gp_ctx *c, const char *name, char tmp[2][4096 + 128],
         }
     }
     for (int k = 0; k < 2; k++) {
-        if ((c->formats & flag[k]) && rename(tmp[k], final[k]) != 0) {
-            util_errf(c->err, c->errlen, "cannot rename '%s' to '%s': %s", tmp[k], final[k],
-                      strerror(errno));
+        if ((c->formats & flag[k]) && util_install_file(tmp[k], final[k], c->err, c->errlen) != 0)
             return 0;
-        }
     }
     return 1;
 }

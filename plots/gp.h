@@ -34,6 +34,7 @@
 
 #include "plots/plot.h"
 #include "sim/base/csvin.h"
+#include "sim/base/outdir.h"
 #include "sim/base/util.h"
 
 /* Picture size in pixels; the SVG gets the same size so both look alike. */
@@ -77,6 +78,12 @@ struct gp_ctx {
     char *err;
     size_t errlen;
     const plot_source *src; /* the input file being drawn */
+    int force;              /* PLOT_FORCE: replace scripts the user edited */
+    /* The MANIFEST of the folder or of a folder above it (empty if none), and the path of
+     * the folder relative to where the MANIFEST is ("" or "load-small/"). */
+    outdir_manifest manifest;
+    char manifest_prefix[4096];
+    int filter_inputs; /* the folder's own MANIFEST lists its results: draw only those */
 };
 
 /* ---- Text and numbers into scripts and data files --------------------------------------- */

@@ -10,12 +10,14 @@
  * The help text of `capsim plot` and its "nothing to plot" message are printed from the
  * same table, so that they always name the families and files there are.
  */
+#define _DEFAULT_SOURCE /* realpath */
 #define _POSIX_C_SOURCE 200809L
 #include "plots/plot.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -70,12 +72,40 @@ static int draw_source(gp_ctx *c, const plot_source *src)
     return rc < 0 ? -1 : 0;
 }
 
+/* Reads the MANIFEST of c->dir, or else of the folder or the folder two levels above it
+ * (the demo's steps write DIR/step/ and DIR/capacity/big/, and the demo's MANIFEST is in
+ * DIR). Only the folder's own MANIFEST, covering the whole folder, filters the inputs. */
+static void load_manifest(gp_ctx *c)
+{
+    char *abs = realpath(c->dir, NULL), *cur = abs ? strdup(abs) : NULL;
+    for (int up = 0; cur != NULL && up <= 2; up++) {
+        if (outdir_manifest_read(cur, &c->manifest, NULL, 0) == 1) {
+            c->filter_inputs = up == 0 && c->manifest.scope[0] == '\0';
+            if (up > 0)
+                snprintf(c->manifest_prefix, sizeof c->manifest_prefix, "%s/",
+                         abs + strlen(cur) + (strcmp(cur, "/") != 0));
+            break;
+        }
+        char *slash = strrchr(cur, '/');
+        if (slash == NULL || slash == cur)
+            break;
+        *slash = '\0';
+    }
+    free(cur);
+    free(abs);
+}
+
 int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, size_t errlen)
 {
     assert(dir != NULL && rep != NULL);
-    assert(formats != 0 && (formats & ~(PLOT_PNG | PLOT_SVG)) == 0);
+    assert((formats & (PLOT_PNG | PLOT_SVG)) != 0 &&
+           (formats & ~(PLOT_PNG | PLOT_SVG | PLOT_FORCE)) == 0);
     memset(rep, 0, sizeof *rep);
-    gp_ctx c = {.formats = formats, .rep = rep, .err = err, .errlen = errlen};
+    gp_ctx c = {.formats = formats & (PLOT_PNG | PLOT_SVG),
+                .rep = rep,
+                .err = err,
+                .errlen = errlen,
+                .force = (formats & PLOT_FORCE) != 0};
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/')
         len--;
@@ -97,13 +127,24 @@ int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, siz
     snprintf(rep->plots_dir, sizeof rep->plots_dir, "%s%splots", c.dir,
              strcmp(c.dir, "/") == 0 ? "" : "/");
 
-    for (size_t f = 0; f < N_FAMILIES; f++)
-        for (size_t s = 0; s < FAMILIES[f]->n_sources; s++)
-            if (draw_source(&c, &FAMILIES[f]->sources[s]) != 0)
-                return -1;
-    if (rep->n_written == 0)
-        return 0;
-    return gp_run_all(&c);
+    load_manifest(&c);
+    int rc = 0;
+    for (size_t f = 0; rc == 0 && f < N_FAMILIES; f++)
+        for (size_t s = 0; rc == 0 && s < FAMILIES[f]->n_sources; s++)
+            rc = draw_source(&c, &FAMILIES[f]->sources[s]);
+    if (rc == 0 && rep->n_written > 0)
+        rc = gp_run_all(&c);
+    outdir_manifest_fini(&c.manifest);
+    return rc;
+}
+
+void plot_report_kept(FILE *err, const char *cmd, const plot_report *rep)
+{
+    for (size_t i = 0; i < rep->n_kept; i++)
+        fprintf(err,
+                "capsim %s: kept your edited %s/%s.gp and drew with it; the script capsim "
+                "writes now is %s.new.gp beside it (capsim plot --force replaces yours)\n",
+                cmd, rep->plots_dir, rep->kept[i], rep->kept[i]);
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -28,9 +28,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Picture formats, or-ed together. */
-#define PLOT_PNG 1u
-#define PLOT_SVG 2u
+/* Picture formats, or-ed together; with PLOT_FORCE, a script the user edited is replaced. */
+#define PLOT_PNG   1u
+#define PLOT_SVG   2u
+#define PLOT_FORCE 4u
 
 #define PLOT_MAX      16 /* more plots than any folder can give */
 #define PLOT_NAME_MAX 32
@@ -42,6 +43,8 @@ typedef struct plot_report {
     size_t n_drawn;                      /* of those, how many gnuplot drew */
     int gnuplot_missing;                 /* 1: no gnuplot on PATH, so nothing was drawn */
     char plots_dir[4096];                /* DIR/plots, where everything went */
+    size_t n_kept;                       /* scripts kept because the user edited them */
+    char kept[PLOT_MAX][PLOT_NAME_MAX];  /* their NAMEs: NAME.gp kept, NAME.new.gp written */
 } plot_report;
 
 /* Draws every plot the result files in dir allow, in the formats asked for (PLOT_PNG,
@@ -51,8 +54,20 @@ typedef struct plot_report {
  * written, nothing drawn). Returns -1 with a one-line message in err on a real failure:
  * a folder that cannot be read, a malformed CSV file (the message names file, line and
  * column), a file that cannot be written, or gnuplot failing on a script (the message
- * names the script and quotes gnuplot's complaint). Plots finished before a failure stay. */
+ * names the script and quotes gnuplot's complaint). Plots finished before a failure stay.
+ *
+ * When DIR has a MANIFEST that covers the whole folder (sim/base/outdir.h), only the input
+ * files it lists are drawn: files an earlier run left behind are not mixed in.
+ *
+ * A NAME.gp the user edited is never overwritten (without PLOT_FORCE): a script is taken
+ * as edited when it differs from the one about to be written and from the one the
+ * MANIFEST (of DIR or of one of the two folders above it) records capsim wrote. The new
+ * script then goes to NAME.new.gp, the pictures are drawn with the user's NAME.gp, and
+ * rep->kept names the plot (plot_report_kept prints it). */
 int plot_dir(const char *dir, unsigned formats, plot_report *rep, char *err, size_t errlen);
+
+/* Prints, for each script rep kept, one line "capsim CMD: kept your edited ..." to err. */
+void plot_report_kept(FILE *err, const char *cmd, const plot_report *rep);
 
 /* Writes, for a help text, one entry per plot family and input file: the family's name,
  * the file, the command that writes it, what is drawn from it and the NAMEs of its plots,

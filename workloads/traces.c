@@ -35,7 +35,7 @@ typedef struct trace_src {
     reqsrc base;
     const trace_format_def *fmt;
     trace_reader rd; /* what the format sees: path, options, CSV, its state */
-    char path[1024];
+    char path[4096]; /* PATH_MAX */
     trace_options opt;
     char *model, *log_type; /* owned copies of the BurstGPT filters */
     trace_stats stats;

@@ -28,7 +28,7 @@ typedef struct strvec {
 
 struct csvin {
     FILE *fp;
-    char path[1024];
+    char path[4096]; /* PATH_MAX */
     struct csv_parser parser;
     char *line;
     size_t line_cap;

@@ -106,23 +106,88 @@ int util_mkdir_p(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+const char *util_file_kind(unsigned mode)
+{
+    mode_t m = (mode_t)mode;
+    return S_ISREG(m)    ? "a regular file"
+           : S_ISDIR(m)  ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO (named pipe)"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISLNK(m)  ? "a symbolic link"
+                         : "not a regular file";
+}
+
+/* Follows path through symbolic links (at most 40, as the kernel does) to the name that
+ * a write must replace, which may not exist yet (a dangling link is written through too).
+ * Writes it into out[len]. Returns 0, or -1 with a message. */
+static int resolve_link(const char *path, char *out, size_t len, char *err, size_t errlen)
+{
+    if (strlen(path) + 1 > len) {
+        util_errf(err, errlen, "cannot write '%s': the path is longer than %zu bytes", path,
+                  len - 1);
+        return -1;
+    }
+    snprintf(out, len, "%s", path);
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (lstat(out, &st) != 0 || !S_ISLNK(st.st_mode))
+            return 0;
+        char target[4096];
+        ssize_t n = readlink(out, target, sizeof target - 1);
+        if (n < 0) {
+            util_errf(err, errlen, "cannot write '%s': reading the link %s: %s", path, out,
+                      strerror(errno));
+            return -1;
+        }
+        target[n] = '\0';
+        /* A relative target is relative to the folder holding the link. */
+        const char *slash = strrchr(out, '/');
+        int dir_len = target[0] == '/' || slash == NULL ? 0 : (int)(slash - out + 1);
+        char next[4096];
+        int w = snprintf(next, sizeof next, "%.*s%s", dir_len, out, target);
+        if (w < 0 || (size_t)w >= len || (size_t)w >= sizeof next) {
+            util_errf(err, errlen, "cannot write '%s': the link's target path is too long", path);
+            return -1;
+        }
+        memcpy(out, next, (size_t)w + 1);
+    }
+    util_errf(err, errlen, "cannot write '%s': too many levels of symbolic links", path);
+    return -1;
+}
+
+int util_check_writable_path(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        util_errf(err, errlen, "cannot write '%s': it is %s, not a regular file", path,
+                  util_file_kind((unsigned)st.st_mode));
+        return -1;
+    }
+    return 0;
+}
+
 int util_atomic_open(util_atomic_file *f, const char *path, char *err, size_t errlen)
 {
     f->fp = NULL;
-    size_t n = strlen(path);
-    if (n + 1 > sizeof f->final_path) {
-        util_errf(err, errlen, "path '%s' is too long", path);
+    f->final_path[0] = f->tmp_path[0] = '\0';
+    if (util_check_writable_path(path, err, errlen) != 0)
         return -1;
-    }
-    memcpy(f->final_path, path, n + 1);
-    /* The temporary file sits in the same directory so that rename() is atomic. */
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash ? (int)(slash - path + 1) : 0;
-    const char *base = slash ? slash + 1 : path;
-    int w = snprintf(f->tmp_path, sizeof f->tmp_path, "%.*s.%s.tmp-%ld", dir_len, path, base,
+    /* A symbolic link is written through: the file it names is replaced, the link stays. */
+    if (resolve_link(path, f->final_path, sizeof f->final_path, err, errlen) != 0)
+        return -1;
+    /* The temporary file sits in the same directory as the file it replaces, so that
+     * rename() is atomic. */
+    const char *target = f->final_path;
+    const char *slash = strrchr(target, '/');
+    int dir_len = slash ? (int)(slash - target + 1) : 0;
+    const char *base = slash ? slash + 1 : target;
+    int w = snprintf(f->tmp_path, sizeof f->tmp_path, "%.*s.%s.tmp-%ld", dir_len, target, base,
                      (long)getpid());
     if (w < 0 || (size_t)w >= sizeof f->tmp_path) {
-        util_errf(err, errlen, "path '%s' is too long", path);
+        util_errf(err, errlen, "cannot write '%s': the path is longer than %zu bytes", path,
+                  sizeof f->tmp_path - 1);
         return -1;
     }
     f->fp = fopen(f->tmp_path, "w");
@@ -148,6 +213,15 @@ int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen)
         remove(f->tmp_path);
         return -1;
     }
+    /* Checked again at the last moment: whatever now sits at the path must be a regular
+     * file (or nothing), never a device, FIFO, folder or link put there meanwhile. */
+    struct stat st;
+    if (lstat(f->final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        util_errf(err, errlen, "cannot write '%s': it is %s, not a regular file", f->final_path,
+                  util_file_kind((unsigned)st.st_mode));
+        remove(f->tmp_path);
+        return -1;
+    }
     if (rename(f->tmp_path, f->final_path) != 0) {
         util_errf(err, errlen, "cannot rename '%s' to '%s': %s", f->tmp_path, f->final_path,
                   strerror(errno));
@@ -157,6 +231,42 @@ int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen)
     return 0;
 }
 
+int util_install_file(const char *tmp, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) {
+        if (rename(tmp, path) == 0)
+            return 0;
+        util_errf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        return -1;
+    }
+    /* A link (or something else): copy through the atomic writer, which follows links
+     * and refuses what is not a regular file. */
+    util_atomic_file f;
+    FILE *in = fopen(tmp, "rb");
+    if (in == NULL) {
+        util_errf(err, errlen, "cannot read '%s': %s", tmp, strerror(errno));
+        return -1;
+    }
+    int rc = util_atomic_open(&f, path, err, errlen);
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, f.fp) != n)
+            rc = -1;
+    if (rc == 0 && ferror(in)) {
+        util_errf(err, errlen, "cannot read '%s'", tmp);
+        rc = -1;
+    }
+    fclose(in);
+    if (rc == 0)
+        rc = util_atomic_commit(&f, err, errlen);
+    else
+        util_atomic_abort(&f);
+    remove(tmp);
+    return rc;
+}
+
 int util_atomic_commit_all(util_atomic_file *f, size_t n, char *err, size_t errlen)
 {
     int rc = 0;
@@ -164,8 +274,9 @@ int util_atomic_commit_all(util_atomic_file *f, size_t n, char *err, size_t errl
         struct stat st;
         if (f[i].fp == NULL)
             continue;
-        if (stat(f[i].final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            util_errf(err, errlen, "cannot write '%s': it is a directory", f[i].final_path);
+        if (lstat(f[i].final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            util_errf(err, errlen, "cannot write '%s': it is %s, not a regular file",
+                      f[i].final_path, util_file_kind((unsigned)st.st_mode));
             rc = -1;
         } else if (fflush(f[i].fp) != 0 || ferror(f[i].fp)) {
             util_errf(err, errlen, "error writing '%s': %s", f[i].tmp_path, strerror(errno));

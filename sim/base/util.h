@@ -47,9 +47,24 @@ int util_has_control(const char *s);
  * a message. */
 int util_mkdir_p(const char *path, char *err, size_t errlen);
 
-/* A file written under a temporary name in its final directory and renamed into place by
- * util_atomic_commit, so that a reader never sees half a file and a failed run leaves
- * nothing behind. The caller owns the struct; fp is valid between open and commit/abort. */
+/* What kind of file a stat mode is, as a phrase for a message: "a directory", "a FIFO
+ * (named pipe)", "a character device", ... */
+const char *util_file_kind(unsigned mode);
+
+/* Checks that path, if it exists (through symbolic links), is a regular file that an output
+ * may replace. Returns 0, or -1 with "cannot write 'PATH': it is a directory, not a regular
+ * file" (a device, a FIFO, ...). */
+int util_check_writable_path(const char *path, char *err, size_t errlen);
+
+/* A file written under a temporary name and renamed into place by util_atomic_commit, so
+ * that a reader never sees half a file and a failed run leaves nothing behind. The
+ * caller owns the struct; fp is valid between open and commit/abort.
+ *
+ * A path that is a symbolic link is written through: final_path is the file the link
+ * names (followed to the end), and the temporary file sits beside it so that the rename
+ * stays atomic; the link itself is left as it is. A path that is a directory, a device, a
+ * FIFO or a socket is refused at open with a message naming it and what it is, and the
+ * rename never replaces anything but a regular file. */
 typedef struct util_atomic_file {
     FILE *fp;
     char final_path[4096];
@@ -61,6 +76,12 @@ int util_atomic_open(util_atomic_file *f, const char *path, char *err, size_t er
 int util_atomic_commit(util_atomic_file *f, char *err, size_t errlen);
 /* Closes and removes the temporary file. Safe to call after a failed commit. */
 void util_atomic_abort(util_atomic_file *f);
+
+/* Moves the finished file tmp to path: a rename when path is a regular file or nothing,
+ * else through util_atomic_open/commit, which writes through a link and refuses a
+ * directory, device or FIFO. tmp is gone afterwards either way. Returns 0, or -1 with a
+ * message. */
+int util_install_file(const char *tmp, const char *path, char *err, size_t errlen);
 
 /* Commits several files as one: first checks that none of the final names is a directory
  * and that every file was written without error, then renames them in order; if a rename

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/outdir.h"
 #include "sim/base/util.h"
 #include "sim/plan/optval.h"
 
@@ -54,10 +55,61 @@ int cli_plots_wanted(void)
     return !(env && strcmp(env, "off") == 0);
 }
 
-void cli_draw_plots(const char *cmd, const char *dir)
+/* Appends arg to the command line in buf[len] at *at, single-quoted when a shell would
+ * split or expand it, with control characters shown as '?'. */
+static void put_arg(char *buf, size_t len, size_t *at, const char *arg)
 {
-    if (cli_plots_wanted())
+    int quote = *arg == '\0' || strpbrk(arg, " \t'\"\\$`!*?[]{}()<>|&;~#") != NULL;
+    const char *parts[3] = {quote ? " '" : " ", arg, quote ? "'" : ""};
+    for (int k = 0; k < 3; k++)
+        for (const char *c = parts[k]; *c && *at + 5 < len; c++) {
+            unsigned char ch = (unsigned char)*c;
+            if (k == 1 && quote && ch == '\'') {
+                memcpy(buf + *at, "'\\''", 4);
+                *at += 4;
+            } else {
+                buf[(*at)++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+            }
+        }
+    buf[*at] = '\0';
+}
+
+int cli_out_open(struct outdir **od, const char *cmd, const char *dir, const char *words,
+                 int argc, char **argv, const char *seed, const char *const *files)
+{
+    char line[8192];
+    size_t at = (size_t)snprintf(line, sizeof line, "%s", words);
+    for (int i = 0; i < argc; i++)
+        put_arg(line, sizeof line, &at, argv[i]);
+    char err[2048];
+    int rc = outdir_open(od, dir, "", line, seed, files, err, sizeof err);
+    if (rc == 0)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "capsim %s: --out: %s\n", cmd, err);
+    return rc == OUTDIR_BAD_PATH ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+}
+
+int cli_out_finish(struct outdir *od, const char *cmd, const char *dir, int status, int plots)
+{
+    if (od == NULL)
+        return status;
+    char err[2048];
+    int ok = status == CLI_EXIT_OK;
+    /* Settled before the plots are drawn, so that they draw this run's files only; and
+     * again after, to list the plots too. */
+    int rc = outdir_settle(od, ok, stderr, cmd, err, sizeof err);
+    if (rc == 0 && ok && plots && cli_plots_wanted()) {
         plan_draw_plots(cmd, dir, stdout, stderr);
+        rc = outdir_settle(od, ok, stderr, cmd, err, sizeof err);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "capsim %s: %s\n", cmd, err);
+        if (ok)
+            status = CLI_EXIT_FAIL;
+    }
+    outdir_report_removed(od, stderr, cmd);
+    outdir_close(od, ok);
+    return status;
 }
 
 int cli_parse_count(const char *opt, const char *val, uint64_t min, uint64_t max, uint64_t *out,

@@ -49,9 +49,24 @@ int cli_plan_status(FILE *err, const char *cmd, plan_status status, const plan_e
 /* 0 when CAPSIM_PLOTS=off in the environment: the commands then draw no plots. */
 int cli_plots_wanted(void);
 
-/* Draws the plots of a results folder a command has just written (plan_draw_plots, to
- * stdout and stderr) unless cli_plots_wanted() says not to. */
-void cli_draw_plots(const char *cmd, const char *dir);
+/* Opens the results folder dir of command cmd before its work (outdir_open of
+ * sim/base/outdir.h: created, checked writable, locked against a second capsim command,
+ * its files noted), with the command line "capsim [SUB ]ARGV..." (argv as the command got
+ * it, after words, "capsim" or "capsim capacity") and seed for its MANIFEST. files lists
+ * the files the command will write (NULL-terminated): a directory, FIFO or device at one of
+ * them is refused now. Returns CLI_EXIT_OK with *od, or the exit status (2 for a path that
+ * is not a folder or a regular file, 1 otherwise) after a one-line message on stderr. */
+struct outdir;
+int cli_out_open(struct outdir **od, const char *cmd, const char *dir, const char *words,
+                 int argc, char **argv, const char *seed, const char *const *files);
+
+/* After the work, whose exit status is status: settles the folder (its earlier files that
+ * this run did not write are removed and the MANIFEST written; see outdir_settle), draws
+ * its plots when plots is set and plots are wanted (cli_plots_wanted), records them too and
+ * unlocks it. A failed run only adds what it wrote to the MANIFEST, and a folder it
+ * created and left empty is removed. Returns the final exit status. od may be NULL (no
+ * --out): returns status. */
+int cli_out_finish(struct outdir *od, const char *cmd, const char *dir, int status, int plots);
 
 /* Prints text word by word, breaking lines so that none is longer than width columns, and
  * ends it with a newline. The caller has printed the first indent columns of the first

@@ -206,7 +206,6 @@ static int calibrate_per_step(const cal_opts *o, const run_spec *r)
         printf("wrote %s/: profile.csv, fit_points.csv\nuse it with: capsim run --profile %s "
                "...\n",
                r->out_dir, profile);
-        cli_draw_plots(CMD, r->out_dir);
     }
     return status;
 }
@@ -275,8 +274,19 @@ int cmd_calibrate(int argc, char **argv)
     bench_format fmt = BENCH_AUTO;
     int per_step = 0;
     int status = cal_check(&o, r, &fmt, &per_step);
+    /* The folder is checked, locked and noted before the fit; the plots are drawn once it
+     * is settled (cli_out_finish). */
+    static const char *const files[] = {"fit.csv",         "coefficients.csv", "profile.csv",
+                                        "kernel_coeffs.csv", "fit_points.csv", NULL};
+    struct outdir *od = NULL;
+    if (status < 0 && r->out_dir) {
+        int rc = cli_out_open(&od, CMD, r->out_dir, "capsim", argc, argv, r->value[OPT_seed],
+                              files);
+        if (rc != CLI_EXIT_OK)
+            status = rc;
+    }
     if (status < 0 && per_step) {
-        status = calibrate_per_step(&o, r);
+        status = cli_out_finish(od, CMD, r->out_dir, calibrate_per_step(&o, r), 1);
     } else if (status < 0) {
         calibration_options c;
         calibration_from(&o, fmt, &c);
@@ -286,8 +296,11 @@ int cmd_calibrate(int argc, char **argv)
         /* A poor fit wrote no profile (unless forced): the command failed at its task. */
         if (status == CLI_EXIT_OK && oc.poor && !o.force)
             status = CLI_EXIT_FAIL;
-        if (r->out_dir && oc.reported)
-            cli_draw_plots(CMD, r->out_dir);
+        /* A reported fit is a finished run, its plots drawn, even when it failed its
+         * check. */
+        int fin = cli_out_finish(od, CMD, r->out_dir, oc.reported ? CLI_EXIT_OK : status, 1);
+        if (status == CLI_EXIT_OK)
+            status = fin;
     }
     free(r);
     return status;

@@ -240,6 +240,19 @@ static int capacity_search(int argc, char **argv, int need_rate)
     int prc = cap_parse(argc, argv, c, need_rate);
     int status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     plan_error e;
+    /* The folder is checked, locked and noted before the search (cli_out_open); the
+     * plots are drawn once it is settled (cli_out_finish). */
+    static const char *const rate_files[] = {"search.csv", "capacity.csv", NULL};
+    static const char *const replicas_files[] = {"replicas.csv", NULL};
+    static const char *const deploy_files[] = {"frontier.csv", NULL};
+    const char *const *files = strcmp(argv[0], "rate") == 0       ? rate_files
+                               : strcmp(argv[0], "replicas") == 0 ? replicas_files
+                                                                  : deploy_files;
+    struct outdir *od = NULL;
+    if (prc == 0 && c->base.out_dir &&
+        (status = cli_out_open(&od, CMD, c->base.out_dir, "capsim capacity", argc, argv,
+                               c->base.value[OPT_seed], files)) != CLI_EXIT_OK)
+        prc = -1;
     if (prc == 0 && strcmp(argv[0], "rate") == 0) {
         double start = servesearch_arrival_rate(&c->base);
         if (!(start > 0))
@@ -247,8 +260,8 @@ static int capacity_search(int argc, char **argv, int need_rate)
                                      c->base.value[OPT_arrival]);
         else
             status = cli_plan_status(stderr, CMD,
-                                     capsearch_rate(&c->base, start, c->tol, cli_plots_wanted(),
-                                                    stdout, stderr, &e),
+                                     capsearch_rate(&c->base, start, c->tol, 0, stdout, stderr,
+                                                    &e),
                                      &e);
     } else if (prc == 0 && strcmp(argv[0], "replicas") == 0) {
         status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, &e),
@@ -256,10 +269,12 @@ static int capacity_search(int argc, char **argv, int need_rate)
     } else if (prc == 0) {
         capsearch_deploy_options opt = {c->rate,         c->o.rate, c->tol, c->o.gpus,
                                         c->o.precisions, c->o.tps,  c->jobs, 1,
-                                        cli_plots_wanted()};
+                                        0};
         status = cli_plan_status(stderr, CMD, capsearch_deploy(&c->base, &opt, stdout, stderr, &e),
                                  &e);
     }
+    if (prc == 0)
+        status = cli_out_finish(od, CMD, c->base.out_dir, status, 1);
     free(c);
     return status;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/outdir.h"
 #include "sim/cli/cli.h"
 #include "sim/plan/catalog_paths.h"
 #include "sim/plan/demo.h"
@@ -111,5 +112,14 @@ int cmd_demo(int argc, char **argv)
         status = demo_check_gpus(&o);
     if (status >= 0)
         return status;
-    return (int)demo_run(&o, stdout, stderr);
+    /* The folder is checked, locked and noted before the first simulation. */
+    static const char *const files[] = {"REPORT.md", NULL};
+    struct outdir *od = NULL;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
+    status = cli_out_open(&od, CMD, o.out, "capsim", argc, argv, seed, files);
+    if (status != CLI_EXIT_OK)
+        return status;
+    o.out_created = outdir_created(od);
+    return cli_out_finish(od, CMD, o.out, (int)demo_run(&o, stdout, stderr), 0);
 }

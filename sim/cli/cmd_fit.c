@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/base/util.h"
 #include "sim/cli/cli.h"
 #include "sim/plan/catalog_paths.h"
 #include "sim/plan/fitrun.h"
@@ -79,6 +80,12 @@ int cmd_fit(int argc, char **argv)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (o.data == NULL || o.gpu == NULL)
         return cli_usage_error(CMD, "--data FILE and --gpu NAME are required");
+    /* A directory, FIFO or device where a file is to go is refused before any work. */
+    char err[1024];
+    if (o.out && util_check_writable_path(o.out, err, sizeof err) != 0)
+        return cli_usage_error(CMD, "--out: %s", err);
+    if (o.points && util_check_writable_path(o.points, err, sizeof err) != 0)
+        return cli_usage_error(CMD, "--points: %s", err);
     plan_error e;
     return cli_plan_status(stderr, CMD, fitrun_run(&o, stdout, &e), &e);
 }

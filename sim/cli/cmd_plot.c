@@ -9,15 +9,16 @@
 #include <sys/stat.h>
 
 #include "plots/plot.h"
-#include "sim/cli/cli.h"
+#include "sim/base/outdir.h"
 #include "sim/base/util.h"
+#include "sim/cli/cli.h"
 
 static const char *CMD = "plot";
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: capsim plot DIR [--format png,svg|png|svg]\n"
+            "usage: capsim plot DIR [--format png,svg|png|svg] [--force]\n"
             "\n"
             "Draws every plot the result files in DIR allow, with gnuplot. For each plot\n"
             "NAME it writes, in DIR/plots/, NAME.gp (a gnuplot script), NAME.dat (the numbers\n"
@@ -25,16 +26,27 @@ static void usage(FILE *out)
             "`gnuplot NAME.gp` inside DIR/plots/. Without gnuplot on PATH only the scripts\n"
             "are written.\n"
             "\n"
+            "An edited NAME.gp is kept: capsim plot (and every command that draws plots)\n"
+            "draws with it, writes the script it would have written as NAME.new.gp and says\n"
+            "so; --force replaces the edited script. A script is known as capsim's own by\n"
+            "its hash in DIR/MANIFEST, which lists the files capsim wrote in DIR; when DIR\n"
+            "has a MANIFEST, only the result files it lists are drawn, so files an earlier\n"
+            "run left behind never mix with the latest. DIR is locked while plotting: a\n"
+            "second capsim command writing DIR at the same time is refused.\n"
+            "\n"
             "plot families, the files that give them and what they draw [plots]:\n");
     plot_help(out);
     fprintf(out,
             "\n"
             "options:\n"
             "  --format LIST   picture formats: png, svg or png,svg [png,svg]\n"
+            "  --force         replace scripts NAME.gp that were edited\n"
             "  -h, --help      show this help\n"
             "\n"
             "exit status: 0 done (also when there is nothing to plot or no gnuplot), 1 a file\n"
-            "could not be read, written or drawn, 2 bad command line or no such DIR.\n"
+            "could not be read, written or drawn, or DIR is being written by another capsim\n"
+            "command, 2 bad command line, no such DIR, or a plot file that is a directory,\n"
+            "FIFO or device.\n"
             "\n"
             "example:\n"
             "  capsim sweep --model llama-3.1-8b --gpu h100-sxm --sweep rate=2:30:4 \\\n"
@@ -68,10 +80,11 @@ int cmd_plot(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
+        {"force", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned formats = PLOT_PNG | PLOT_SVG;
+    unsigned formats = PLOT_PNG | PLOT_SVG, force = 0;
     opterr = 0;
     optind = 1;
     int ch;
@@ -83,6 +96,9 @@ int cmd_plot(int argc, char **argv)
                 util_printable(optarg, shown, sizeof shown);
                 return cli_usage_error(CMD, "--format '%s': expected png, svg or png,svg", shown);
             }
+            break;
+        case 'F':
+            force = PLOT_FORCE;
             break;
         case 'h':
             usage(stdout);
@@ -102,9 +118,26 @@ int cmd_plot(int argc, char **argv)
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return cli_usage_error(CMD, "'%s': no such folder", shown);
 
+    /* Locked against a second writer; its plots/ recorded in DIR/MANIFEST. */
+    char line[8192], err[1024], whole[4200];
+    util_printable(dir, whole, sizeof whole);
+    snprintf(line, sizeof line, "capsim plot %s%s", whole, force ? " --force" : "");
+    struct outdir *od = NULL;
+    int orc = outdir_open(&od, dir, "plots/", line, NULL, NULL, err, sizeof err);
+    if (orc != 0) {
+        fprintf(stderr, "capsim plot: %s\n", err);
+        return orc == OUTDIR_BAD_PATH ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
     plot_report rep;
-    char err[1024];
-    int rc = plot_dir(dir, formats, &rep, err, sizeof err);
+    int rc = plot_dir(dir, formats | force, &rep, err, sizeof err);
+    char serr[1024];
+    if (outdir_settle(od, rc == 0, stderr, CMD, serr, sizeof serr) != 0 && rc == 0) {
+        snprintf(err, sizeof err, "%s", serr);
+        rc = -1;
+    }
+    outdir_report_removed(od, stderr, CMD);
+    outdir_close(od, 1);
+    plot_report_kept(stderr, CMD, &rep);
     /* The plots finished before a failure are complete; list them either way. */
     for (size_t i = 0; i < rep.n_drawn; i++) {
         if (formats & PLOT_PNG)

@@ -97,9 +97,9 @@ static int apply_option(queue_scenario *q, opt_code code, const char *val, const
     case O_ARRIVAL:
     case O_SERVICE: {
         char *dst = code == O_ARRIVAL ? q->arrival_text : q->service_text;
-        if (strlen(val) > SCENARIO_MAX_VALUE) {
-            util_errf(err, errlen, "%s: value is longer than %d characters", label,
-                      SCENARIO_MAX_VALUE);
+        if (strlen(val) >= sizeof q->arrival_text) {
+            util_errf(err, errlen, "%s: value is longer than %zu characters", label,
+                      sizeof q->arrival_text - 1);
             return -1;
         }
         strcpy(dst, val);
@@ -268,7 +268,18 @@ int cmd_queue(int argc, char **argv)
     int rc = parse_args(argc, argv, &q);
     if (rc != 0)
         return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    static const char *const files[] = {"summary.csv", "seeds.csv", "scenario.ini", "load.csv",
+                                        NULL};
+    struct outdir *od = NULL;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)q.cfg.seed);
+    if (q.out_dir) {
+        int status = cli_out_open(&od, CMD, q.out_dir, "capsim", argc, argv, seed, files);
+        if (status != CLI_EXIT_OK)
+            return status;
+    }
+    /* The load curve's plot is drawn once the folder is settled (cli_out_finish). */
     plan_error e;
-    return cli_plan_status(stderr, CMD, queuerun_run(&q, cli_plots_wanted(), stdout, stderr, &e),
-                           &e);
+    int status = cli_plan_status(stderr, CMD, queuerun_run(&q, 0, stdout, stderr, &e), &e);
+    return cli_out_finish(od, CMD, q.out_dir, status, q.load != NULL);
 }

@@ -49,6 +49,11 @@ static int on_sweep_opt(void *user, int code, const char *val, char *err, size_t
 
 static void sweep_usage(FILE *out);
 
+/* The files run writes into --out DIR (checked before the work). */
+static const char *const RUN_FILES[] = {"summary.csv",    "seeds.csv",    "scenario.ini",
+                                        "timeseries.csv", "requests.csv", NULL};
+static const char *const SWEEP_FILES[] = {"summary.csv", NULL};
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: capsim run [SCENARIO.ini] [OPTIONS] [--out DIR]\n"
@@ -72,11 +77,17 @@ int cmd_run(int argc, char **argv)
     if (r == NULL)
         return CLI_EXIT_FAIL;
     int prc = run_parse_args("run", argc, argv, r, NULL, NULL, NULL, usage);
-    int status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    if (prc == 0) {
-        plan_run_options opt = {"run", cli_plots_wanted()};
+    int status = prc >= 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    struct outdir *od = NULL;
+    if (prc == 0 && r->out_dir)
+        status = cli_out_open(&od, "run", r->out_dir, "capsim", argc, argv,
+                              r->value[OPT_seed], RUN_FILES);
+    if (prc == 0 && status == CLI_EXIT_OK) {
+        /* The plots are drawn once the folder is settled (cli_out_finish). */
+        plan_run_options opt = {"run", 0};
         plan_error e;
         status = cli_plan_status(stderr, "run", plan_run(r, &opt, stdout, stderr, &e), &e);
+        status = cli_out_finish(od, "run", r->out_dir, status, 1);
     }
     free(r);
     return status;
@@ -151,6 +162,7 @@ int cmd_sweep(int argc, char **argv)
     char err[2048];
     uint64_t jobs, shard_i, shard_n;
     int status = CLI_EXIT_FAIL;
+    struct outdir *od = NULL;
     if (base == NULL || g == NULL)
         goto done;
     int prc = run_parse_args("sweep", argc, argv, base, extra, on_sweep_opt, &sw, sweep_usage);
@@ -162,11 +174,14 @@ int cmd_sweep(int argc, char **argv)
         status = cli_usage_error("sweep", "--out DIR is required");
     else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0)
         status = cli_usage_error("sweep", "%s", err);
-    else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK) {
-        sweep_options opt = {jobs, shard_i, shard_n, 1, cli_plots_wanted()};
+    else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK &&
+             (status = cli_out_open(&od, "sweep", base->out_dir, "capsim", argc, argv,
+                                    base->value[OPT_seed], SWEEP_FILES)) == CLI_EXIT_OK) {
+        sweep_options opt = {jobs, shard_i, shard_n, 1, 0};
         plan_error e;
         status = cli_plan_status(stderr, "sweep", sweep_run(base, g, &opt, stdout, stderr, &e),
                                  &e);
+        status = cli_out_finish(od, "sweep", base->out_dir, status, 1);
     }
 done:
     if (g)
@@ -190,7 +205,11 @@ int cmd_merge(int argc, char **argv)
     }
     if (out == NULL || first >= argc)
         return cli_usage_error("merge", "expected --out DIR SHARD_DIR...");
+    struct outdir *od = NULL;
+    int status = cli_out_open(&od, "merge", out, "capsim", argc, argv, NULL, SWEEP_FILES);
+    if (status != CLI_EXIT_OK)
+        return status;
     plan_error e;
     plan_status st = sweep_merge(out, (const char *const *)argv + first, argc - first, stdout, &e);
-    return cli_plan_status(stderr, "merge", st, &e);
+    return cli_out_finish(od, "merge", out, cli_plan_status(stderr, "merge", st, &e), 0);
 }

@@ -248,6 +248,9 @@ static void print_cache(const wstats *w)
 static int describe(wl_opts *o)
 {
     char err[1024];
+    /* A directory, FIFO or device at --out is refused before any work. */
+    if (util_check_writable_path(o->out, err, sizeof err) != 0)
+        return cli_usage_error(CMD, "--out: %s", err);
     synthetic y;
     reqsrc *src = open_workload(o, &y, err, sizeof err);
     if (src == NULL)
@@ -324,6 +327,9 @@ static int generate(wl_opts *o)
                                "trace ('%s')",
                                o->what);
     char err[1024];
+    /* A directory, FIFO or device at --out is refused before any work. */
+    if (util_check_writable_path(o->out, err, sizeof err) != 0)
+        return cli_usage_error(CMD, "--out: %s", err);
     synthetic y;
     reqsrc *src = open_workload(o, &y, err, sizeof err);
     if (src == NULL)

@@ -533,7 +533,7 @@ static int refit_on_replay(const run_spec *base, const bench_set *all, const cal
              strtoull(base->value[OPT_seed], NULL, 10) + (unsigned long long)b);
     int rc = kcoeffs ? run_set_value(c, OPT_kernel_coeffs, kcoeffs, err, errlen) : 0;
     for (size_t k = 0; rc == 0 && k < all->n_runs; k++) {
-        char path[320];
+        char path[4096 + 32]; /* PATH_MAX and the file name */
         snprintf(path, sizeof path, "%s/requests-%zu.csv", dir, k);
         FILE *out = fopen(path, "w");
         if (out == NULL) {

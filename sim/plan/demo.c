@@ -193,13 +193,16 @@ static void steplog_close(steplog *l, const char *path)
         fclose(l->out);
     if (l->err)
         fclose(l->err);
-    FILE *fp = fopen(path, "w");
-    if (fp) {
+    /* Through the atomic writer, which never writes into a FIFO or device put there. */
+    util_atomic_file f;
+    char err[1024];
+    if (util_atomic_open(&f, path, err, sizeof err) == 0) {
         if (l->err_text)
-            fwrite(l->err_text, 1, l->err_len, fp);
+            fwrite(l->err_text, 1, l->err_len, f.fp);
         if (l->out_text)
-            fwrite(l->out_text, 1, l->out_len, fp);
-        fclose(fp);
+            fwrite(l->out_text, 1, l->out_len, f.fp);
+        if (util_atomic_commit(&f, err, sizeof err) != 0)
+            util_atomic_abort(&f);
     }
     free(l->out_text);
     free(l->err_text);
@@ -360,6 +363,33 @@ static int step_capacities(demo *d)
         fprintf(d->err_fp, "capsim demo: the baseline capacity search failed: %s\n",
                 d->capacity_err[d->have_capacity[W_SMALL] ? W_BIG : W_SMALL]);
         return -1;
+    }
+    return 0;
+}
+
+/* The two baselines (1B and 123B on the demo's GPU) must resolve, the models fitting in
+ * memory, before the first simulation: else the demo would find out only after the
+ * other searches ran. Returns 0, or -1 after saying why on d->err_fp. */
+static int check_baselines(const demo *d)
+{
+    static const int baselines[] = {W_SMALL, W_BIG};
+    for (size_t i = 0; i < sizeof baselines / sizeof baselines[0]; i++) {
+        step *s = step_new("run");
+        if (s == NULL) {
+            fprintf(d->err_fp, "capsim demo: out of memory\n");
+            return -1;
+        }
+        deployment(d, &WHATIFS[baselines[i]], 1.0, d->seed, s);
+        resolved x;
+        char err[1024];
+        int rc = run_resolve(&s->r, &x, err, sizeof err);
+        run_resolved_fini(&x);
+        free(s);
+        if (rc != 0) {
+            fprintf(d->err_fp, "capsim demo: the %s baseline cannot run on %s: %s\n",
+                    WHATIFS[baselines[i]].big ? "123B" : "1B", d->gpu, err);
+            return -1;
+        }
     }
     return 0;
 }
@@ -992,6 +1022,7 @@ static int step_report(const demo *d, const struct timespec *t0)
             fprintf(d->err_fp, "capsim demo: %s\n", err);
             return PLAN_FAILED;
         }
+        plot_report_kept(d->err_fp, "demo", &rep);
         missing |= rep.gnuplot_missing;
     }
     if (missing)
@@ -1137,11 +1168,15 @@ plan_status demo_run(const demo_options *opt, FILE *out, FILE *err)
     snprintf(d->confirm_seed, sizeof d->confirm_seed, "%llu", (unsigned long long)(opt->seed + 1));
     char msg[1024];
     struct stat st;
-    int existed = stat(d->out, &st) == 0;
+    int existed = !opt->out_created && stat(d->out, &st) == 0;
     if (util_mkdir_p(d->out, msg, sizeof msg) != 0) {
         fprintf(err, "capsim demo: %s\n", msg);
         free(d);
         return PLAN_FAILED;
+    }
+    if (check_baselines(d) != 0) {
+        free(d);
+        return PLAN_BAD_INPUT;
     }
     struct sigaction sa, old[N_DEMO_SIGNALS];
     memset(&sa, 0, sizeof sa);

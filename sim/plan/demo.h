@@ -25,6 +25,8 @@ typedef struct demo_options {
     uint64_t seed;          /* the searches', sweeps' and runs' master seed; confirming
                                runs use seed + 1 */
     uint64_t jobs;          /* worker processes */
+    int out_created;        /* the command made the folder for this run (interrupted, the
+                               demo removes it); else it is taken as the user's */
 } demo_options;
 
 /* results/demo, h100-sxm, h200, seed 1, one worker per core. */

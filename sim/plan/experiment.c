@@ -54,6 +54,7 @@ void plan_draw_plots(const char *cmd, const char *dir, FILE *out, FILE *err)
                 cmd, msg);
         return;
     }
+    plot_report_kept(err, cmd, &rep);
     if (rep.n_written == 0)
         return;
     if (rep.gnuplot_missing)
@@ -186,7 +187,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
                 r->value[OPT_kv_offload_gb], (unsigned long long)c->kv_offload_blocks,
                 1e3 * c->kv_load_s_per_block, d->gpu.host_link_bw_bytes_per_s / 1e9);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
-    char prompt[1100];
+    char prompt[SCENARIO_MAX_VALUE + 16];
     if (r->value[OPT_prefix][0])
         snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
     else if (r->value[OPT_session][0])

@@ -64,8 +64,8 @@ void run_defaults(run_spec *r)
 int run_set_value(run_spec *r, run_opt o, const char *val, char *err, size_t errlen)
 {
     if (strlen(val) > SCENARIO_MAX_VALUE) {
-        util_errf(err, errlen, "%s: value longer than %d characters", run_opt_key[o],
-                  SCENARIO_MAX_VALUE);
+        util_errf(err, errlen, "%s: value longer than %d characters (the longest path Linux "
+                  "takes)", run_opt_key[o], SCENARIO_MAX_VALUE);
         return -1;
     }
     snprintf(r->value[o], sizeof r->value[o], "%s", val);
@@ -103,11 +103,12 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
                       section);
             return -1;
         }
-        if (strlen(value) > SCENARIO_MAX_VALUE) {
-            util_errf(err, errlen, "%s: value longer than %d characters", name, SCENARIO_MAX_VALUE);
+        if (strlen(value) > RUN_CLASS_VALUE_MAX) {
+            util_errf(err, errlen, "%s: value longer than %d characters", name,
+                      RUN_CLASS_VALUE_MAX);
             return -1;
         }
-        snprintf(dst, SCENARIO_MAX_VALUE + 1, "%s", value);
+        snprintf(dst, RUN_CLASS_VALUE_MAX + 1, "%s", value);
         return 0;
     }
     for (int o = 0; o < OPT_COUNT; o++)

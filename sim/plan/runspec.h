@@ -104,14 +104,15 @@ extern const char *const run_opt_key[OPT_COUNT];
 extern const char *const run_opt_default[OPT_COUNT];
 
 /* A [class.NAME] section of a scenario file: what differs for that class. */
+#define RUN_CLASS_VALUE_MAX 180 /* the longest spec of a [class.NAME] key */
 typedef struct class_def {
     char name[32];
-    char prompt_len[SCENARIO_MAX_VALUE + 1], output_len[SCENARIO_MAX_VALUE + 1];
-    char slo[SCENARIO_MAX_VALUE + 1];
+    char prompt_len[RUN_CLASS_VALUE_MAX + 1], output_len[RUN_CLASS_VALUE_MAX + 1];
+    char slo[RUN_CLASS_VALUE_MAX + 1];
 } class_def;
 
 typedef struct run_spec {
-    char value[OPT_COUNT][1024];
+    char value[OPT_COUNT][SCENARIO_MAX_VALUE + 1];
     unsigned char given[OPT_COUNT]; /* set by a scenario file or a flag, not a default */
     const char *out_dir;
     class_def cls[REQSRC_MAX_CLASSES];
