@@ -50,9 +50,10 @@ static int on_sweep_opt(void *user, int code, const char *val, char *err, size_t
 static void sweep_usage(FILE *out);
 
 /* The files run writes into --out DIR (checked before the work). */
-static const char *const RUN_FILES[] = {"summary.csv",    "seeds.csv",    "scenario.ini",
-                                        "timeseries.csv", "requests.csv", NULL};
-static const char *const SWEEP_FILES[] = {"summary.csv", NULL};
+static const char *const RUN_FILES[] = {"summary.csv",    "summary.json", "seeds.csv",
+                                        "scenario.ini",   "timeseries.csv", "requests.csv",
+                                        "per_replica.csv", NULL};
+static const char *const SWEEP_FILES[] = {"summary.csv", "shard.ini", NULL};
 
 static void usage(FILE *out)
 {
@@ -66,9 +67,10 @@ static void usage(FILE *out)
                  "the command line win.\n\noptions (default in brackets):\n");
     run_print_options(out);
     fprintf(out, "  --%-20s %s\n", "out DIR",
-            "write summary.csv, timeseries.csv, seeds.csv, scenario.ini (and requests.csv)");
+            "write summary.csv, summary.json, timeseries.csv, seeds.csv, scenario.ini (and "
+            "requests.csv with --per-request, per_replica.csv with 2 or more replicas)");
     fprintf(out, "\nexample: capsim run --model llama-3.1-8b --gpu h100-sxm --arrival "
-                 "poisson:rate=20 --slo ttft_p99=0.5,tpot_p99=0.05 --out results/r1\n");
+                 "poisson:rate=20 --slo ttft_p99=500ms,tpot_p99=50ms --out results/r1\n");
 }
 
 int cmd_run(int argc, char **argv)
