@@ -13,6 +13,7 @@
 
 #include "models/model.h"
 #include "sim/plan/catalog_paths.h"
+#include "sim/plan/deploy.h"
 #include "sim/plan/prices.h"
 #include "sim/plan/runspec.h"
 #include "tests/check.h"
@@ -224,4 +225,31 @@ static void test_std_from_requests(void)
     fclose(rows);
 }
 
-TEST_MAIN(TEST(test_prices_catalog_file_list), TEST(test_run_costs), TEST(test_std_from_requests))
+/* Which parts of a step the measured kernels do not cover: nothing for the defaults' shapes,
+ * decode attention for a context far beyond the tables, nothing under the roofline. */
+static void test_extrapolation(void)
+{
+    deploy_options o;
+    deploy_options_default(&o);
+    o.model = "llama-3.1-8b";
+    o.gpu = "h100-sxm";
+    deploy d;
+    char err[512], buf[512];
+    if (!CHECK_EQ_INT(deploy_resolve(&o, &d, err, sizeof err), 0))
+        return;
+    CHECK_EQ_INT(deploy_extrapolation(&d, 64, 4096, 8192, 4096, buf, sizeof buf), 0);
+    CHECK(buf[0] == '\0');
+    CHECK_EQ_INT(deploy_extrapolation(&d, 1, 1000000, 0, 0, buf, sizeof buf), 1);
+    CHECK_CONTAINS(buf, "decode attention at a context of 1000000 tokens");
+    CHECK_EQ_INT(deploy_extrapolation(&d, 0, 0, 1e6, 0, buf, sizeof buf), 1);
+    CHECK_CONTAINS(buf, "at 1000000 prompt tokens per step");
+    deploy_fini(&d);
+    o.step_model = "roofline";
+    if (!CHECK_EQ_INT(deploy_resolve(&o, &d, err, sizeof err), 0))
+        return;
+    CHECK_EQ_INT(deploy_extrapolation(&d, 1, 1000000, 1e6, 1e6, buf, sizeof buf), 0);
+    deploy_fini(&d);
+}
+
+TEST_MAIN(TEST(test_prices_catalog_file_list), TEST(test_run_costs), TEST(test_std_from_requests),
+          TEST(test_extrapolation))

@@ -356,3 +356,47 @@ void deploy_fini(deploy *d)
     kstep_free(d->kstep);
     d->kstep = NULL;
 }
+
+/* Appends "PARTS SHAPE" to buf when the shape prices parts beyond the tables. */
+static void probe(const deploy *d, step_shape sh, const char *shape, char *buf, size_t len)
+{
+    kstep_breakdown b;
+    kstep_time_s(d->kstep, &sh, &b);
+    if (b.extrapolated == 0)
+        return;
+    char names[128];
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s %s", used ? "; " : "",
+             kstep_extrapolated_names(b.extrapolated, names, sizeof names), shape);
+}
+
+int deploy_extrapolation(const deploy *d, double seqs, double ctx, double tokens,
+                         double chunk_ctx, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (d->kstep == NULL || d->step.kind != STEP_KERNELS)
+        return 0;
+    char shape[128];
+    /* One axis at a time, the others small, so that each part is named with its cause. */
+    if (seqs >= 1) {
+        snprintf(shape, sizeof shape, "at %.0f sequences per decode step", seqs);
+        probe(d, step_shape_decode(seqs, 512), shape, buf, len);
+    }
+    if (ctx >= 1) {
+        snprintf(shape, sizeof shape, "at a context of %.0f tokens", ctx);
+        probe(d, step_shape_decode(1, ctx), shape, buf, len);
+    }
+    if (tokens >= 1) {
+        snprintf(shape, sizeof shape, "at %.0f prompt tokens per step", tokens);
+        probe(d, step_shape_prefill(1, tokens), shape, buf, len);
+    }
+    if (chunk_ctx >= 1) {
+        step_shape sh = step_shape_prefill(1, 512);
+        sh.prefill_attn = 512.0 * (chunk_ctx + 513.0 / 2.0);
+        sh.prefill_ctx_read = chunk_ctx;
+        snprintf(shape, sizeof shape, "for a prefill chunk after %.0f tokens of context",
+                 chunk_ctx);
+        probe(d, sh, shape, buf, len);
+    }
+    return buf[0] != '\0';
+}

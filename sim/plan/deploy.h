@@ -77,6 +77,16 @@ int deploy_parse_mem_reserve(const char *text, double *reserve_bytes_per_gpu, ch
 /* Resolves o into *d. On failure returns -1 with a one-line message (unknown names list
  * what exists; a model that does not fit says what would); *d then holds nothing to free. */
 int deploy_resolve(const deploy_options *o, deploy *d, char *err, size_t errlen);
+
+/* Under the measured-kernel model, which parts of steps of these sizes are priced beyond
+ * the measured tables (by the roofline of the kernel, at least its table's edge value):
+ * decode steps of seqs sequences, a decoding sequence at ctx tokens, prefill steps of
+ * tokens prompt tokens, and a prefill chunk after chunk_ctx tokens of context. Writes
+ * "decode attention at a context of 65535 tokens; GEMMs at 16384 tokens per step" into buf
+ * and returns 1, or writes "" and returns 0 when every part is inside the tables (or the
+ * steps are not priced by the kernels). */
+int deploy_extrapolation(const deploy *d, double seqs, double ctx, double tokens,
+                         double chunk_ctx, char *buf, size_t len);
 void deploy_fini(deploy *d);
 
 #endif

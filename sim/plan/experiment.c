@@ -156,6 +156,25 @@ static void print_row(FILE *out, const serve_result *res, serve_metric m)
            res->metric[m].half_width, serve_metric_units[m]);
 }
 
+/* Where the measured kernel tables come from (models/kernels/README.md). */
+#define KERNEL_DATA_SOURCE                                                                         \
+    "NVIDIA AIConfigurator's kernel measurements under vLLM (ai-dynamo/aiconfigurator@095f58a5, "  \
+    "2026-08-21; models/kernels/README.md)"
+
+/* Steps the run reached that the measured kernels do not cover: a warning naming them. */
+static void warn_extrapolated(FILE *err, const char *name, const deploy *d,
+                              const serve_result *res)
+{
+    char where[768];
+    if (deploy_extrapolation(d, res->peak_decode_seqs, res->peak_decode_ctx,
+                             res->peak_prefill_tokens, res->peak_prefill_ctx, where,
+                             sizeof where))
+        fprintf(err,
+                "capsim %s: warning: some steps of this run were priced beyond the measured "
+                "kernel tables, by the roofline of those kernels (less certain): %s\n",
+                name, where);
+}
+
 static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
 {
     const serve_config *c = &x->cfg;
@@ -169,6 +188,8 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
         fprintf(out, "  stack: %s; steps priced by %s\n", d->stack.name, d->step_data);
     else
         fprintf(out, "  steps priced by %s\n", d->step_data);
+    if (d->step.kind == STEP_KERNELS)
+        fprintf(out, "  kernel data: %s\n", KERNEL_DATA_SOURCE);
     if (d->stack.note[0])
         fprintf(out, "  note: %s\n", d->stack.note);
     if (d->step.kind == STEP_ROOFLINE && d->profile.basis[0])
@@ -428,6 +449,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
                 plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
         }
         print_warnings(err_fp, opt->name, &res);
+        warn_extrapolated(err_fp, opt->name, &x.dep, &res);
     }
     serve_result_fini(&res);
     run_resolved_fini(&x);

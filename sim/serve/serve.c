@@ -67,6 +67,21 @@ static void slot_free(serve_sim *s, uint32_t id)
 
 /* --- steps ------------------------------------------------------------------------------ */
 
+/* Keeps the largest shapes of the steps (serve_result's peaks). */
+static void note_peaks(serve_sim *s, const serve_replica *r, const step_shape *sh)
+{
+    serve_result *res = s->res;
+    if (sh->prefill_tokens > res->peak_prefill_tokens)
+        res->peak_prefill_tokens = sh->prefill_tokens;
+    for (uint32_t k = 0; k < r->npre; k++) {
+        double before = s->slots[r->pre_slot[k]].ctx;
+        if (before > res->peak_prefill_ctx)
+            res->peak_prefill_ctx = before;
+    }
+    if ((double)r->ndec > res->peak_decode_seqs)
+        res->peak_decode_seqs = r->ndec;
+}
+
 /* Starts replica ri's next step (or decode stretch) at now, if it is idle and has work. */
 static int start_step(serve_sim *s, uint32_t ri, double now)
 {
@@ -80,6 +95,7 @@ static int start_step(serve_sim *s, uint32_t ri, double now)
         return 0;
     step_shape sh;
     uint32_t in_class = serve_stretch_shape(s, r, &sh);
+    note_peaks(s, r, &sh);
     if (serve_stretch_plan(s, r, &sh, now, s->jump_ok ? in_class : 1) != 0)
         return -1;
     if (r->load_blocks > 0) {
@@ -177,6 +193,8 @@ static int finish_requests(serve_sim *s, serve_replica *r, double now)
             r->run[keep++] = id;
             continue;
         }
+        if ((double)q->ctx > s->res->peak_decode_ctx) /* the longest context decoded */
+            s->res->peak_decode_ctx = q->ctx;
         serve_kv_release(s, r, q);
         s->met.running_seqs--;
         s->met.in_system--;

@@ -207,6 +207,11 @@ typedef struct serve_result {
     uint64_t preemptions;
     uint64_t max_blocks_used;      /* most KV blocks held on one replica at once */
     uint64_t invariant_violations; /* with check_invariants */
+    /* The largest step shapes reached, over all replications: decode sequences in a step,
+     * the context a finished request had decoded at its last step, prompt tokens in a
+     * step, and the context before a prefill chunk (for deploy_extrapolation: were they
+     * inside the data?) */
+    double peak_decode_seqs, peak_decode_ctx, peak_prefill_tokens, peak_prefill_ctx;
     int prefix_on;                 /* prefix caching was on (prefix below is set) */
     stats_ci prefix[SP_COUNT];
     /* Per replica (replicas of them; owned): the share of measured requests routed to it,
