@@ -398,6 +398,7 @@ static int trace_next(reqsrc *s, request *out, char *err, size_t errlen)
         out->shared_tokens = r.shared_tokens;
         out->prefix_id = r.prefix_id;
         t->stats.rows_kept++;
+        t->stats.last_line = r.line;
         return 1;
     }
 }

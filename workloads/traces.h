@@ -98,6 +98,7 @@ typedef struct trace_stats {
     uint64_t rows_bad;       /* malformed rows skipped (skip_bad_rows) */
     uint64_t rows_kept;      /* requests returned */
     uint64_t rows_reordered; /* rows earlier than a row read before them */
+    long last_line;          /* where the last request returned is in the file (its time's line) */
     char first_bad[3][256];  /* messages of the first bad rows skipped */
 } trace_stats;
 

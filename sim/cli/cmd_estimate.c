@@ -18,42 +18,46 @@ static const char *CMD = "estimate";
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: capsim estimate --model NAME --gpu NAME [OPTIONS]\n"
-            "\n"
-            "Estimates one static batch: B requests of P prompt tokens each are prefilled in\n"
-            "one step (the time to first token), then decode O-1 more tokens in steps of the\n"
-            "whole batch. Prints TTFT, TPOT, end-to-end latency, throughput, the largest\n"
-            "batch that fits in memory, and what bounds each step.\n"
-            "\n"
-            "options:\n"
-            "  --model NAME        catalog model (capsim list models) or a config.json path\n"
-            "  --gpu NAME          catalog GPU (capsim list gpus)\n"
-            "  --precision P       weights: fp16, bf16, fp8, int8, int4 (default bf16)\n"
-            "  --kv-precision P    KV cache: fp16, bf16, fp8, int8 (default: 16-bit)\n"
-            "  --tp N              GPUs per replica, tensor parallel (default 1)\n"
-            "  --tensor-cores on|off  what-if without tensor cores (default on)\n"
-            "  --prompt P          prompt tokens per request (default 512)\n"
-            "  --output O          output tokens per request (default 128)\n"
-            "  --batch B           requests in the batch (default 1)\n"
-            "  --gpu-mem-util F    share of GPU memory the engine may use (default 0.9)\n"
-            "  --mem-reserve GB    memory per GPU the engine keeps beside weights and KV\n"
-            "                      (default auto: 2.15 GB, +0.4 GB at tp > 1)\n"
-            "  --block-size N      tokens per KV block (default 16)\n"
-            "  --profile FILE      roofline coefficients of your own (a calibration): the\n"
-            "                      roofline with them (default: the stack's profile)\n"
-            "  --stack NAME        software stack whose step times price the batch:\n"
-            "                      vllm-0.19, vllm-0.14, splitwise-2023 (the 2023 profile),\n"
-            "                      or auto (default: the newest measured on the GPU)\n"
-            "  --step-model SPEC   auto (default: measured vLLM kernels on h100-sxm, h200,\n"
-            "                      a100-80gb, l40s, b200, else the roofline), kernels,\n"
-            "                      roofline, or linear:a=A,b=B (seconds)\n"
-            "  --kernel-coeffs FILE  kernel_coeffs.csv from capsim calibrate: the measured-\n"
-            "                      kernel model's class scales and outside terms for this\n"
-            "                      GPU and stack (default: the defaults)\n"
-            "  --format table|csv  output format (default table)\n"
-            "  --catalog DIR       folder with models.csv and gpus.csv\n"
-            "  -h, --help          show this help\n");
+    fprintf(out, "usage: capsim estimate --model NAME --gpu NAME [OPTIONS]\n"
+                 "\n"
+                 "Estimates one static batch: B requests of P prompt tokens each are prefilled in\n"
+                 "one step (the time to first token), then decode O-1 more tokens in steps of the\n"
+                 "whole batch. Prints TTFT, TPOT, end-to-end latency, throughput, the largest\n"
+                 "batch that fits in memory, and what bounds each step.\n"
+                 "\n"
+                 "options:\n"
+                 "  --model NAME        catalog model (capsim list models) or a config.json path\n"
+                 "  --gpu NAME          catalog GPU (capsim list gpus)\n"
+                 "  --precision P       weights: fp16, bf16, fp8, int8, int4 (default bf16)\n"
+                 "  --kv-precision P    KV cache: fp16, bf16, fp8, int8 (default: 16-bit)\n"
+                 "  --tp N              GPUs per replica, tensor parallel (default 1)\n"
+                 "  --tensor-cores on|off  what-if without tensor cores (default on)\n"
+                 "  --prompt P          prompt tokens per request (default 512)\n"
+                 "  --output O          output tokens per request (default 128)\n"
+                 "  --batch B           requests in the batch (default 1)\n"
+                 "  --gpu-mem-util F    share of GPU memory the engine may use (default 0.9)\n"
+                 "  --mem-reserve GB    memory per GPU the engine keeps beside weights and KV\n"
+                 "                      (default auto: 2.15 GB, +0.4 GB at tp > 1)\n"
+                 "  --block-size N      tokens per KV block (default 16)\n"
+                 "  --profile FILE      roofline coefficients of your own (a calibration): the\n"
+                 "                      roofline with them (default: the stack's profile)\n"
+                 "  --stack NAME        software stack whose step times price the batch:\n"
+                 "                      vllm-0.19, vllm-0.14, splitwise-2023 (the 2023 profile),\n"
+                 "                      or auto (default: the newest measured on the GPU)\n"
+                 "  --step-model SPEC   auto (default: measured vLLM kernels on h100-sxm, h200,\n"
+                 "                      a100-80gb, l40s, b200, else the roofline), kernels,\n"
+                 "                      roofline, or linear:a=A,b=B (seconds)\n"
+                 "  --kernel-coeffs FILE  kernel_coeffs.csv from capsim calibrate: the measured-\n"
+                 "                      kernel model's class scales and outside terms for this\n"
+                 "                      GPU and stack (default: the defaults)\n"
+                 "  --max-model-len N   longest prompt + output accepted, tokens (default auto:\n"
+                 "                      the model's context, its max_position_embeddings)\n"
+                 "  --over-length M     a longer request: reject (default: estimated with a\n"
+                 "                      warning that vLLM would refuse it), truncate (the prompt\n"
+                 "                      cut to leave room for the output) or error (exit 2)\n"
+                 "  --format table|csv  output format (default table)\n"
+                 "  --catalog DIR       folder with models.csv and gpus.csv\n"
+                 "  -h, --help          show this help\n");
 }
 
 typedef struct estimate {
@@ -268,6 +272,63 @@ static void print_table(const deploy *d, double b, double p, double o, const est
            s[1]->intensity, s[1]->ridge);
 }
 
+/* --max-model-len and --over-length, as capsim run reads them: a request longer than the
+ * limit is estimated with a warning that vLLM would refuse it (reject), cut to fit
+ * (truncate: the prompt shortened to leave room for the output), or refused (error).
+ * Returns 0, or -1 after a usage error. */
+static int fit_length(const deploy *d, const char *max_len, const char *over, uint64_t *prompt,
+                      uint64_t *output)
+{
+    char err[512];
+    uint64_t context = (uint64_t)(d->model.max_context > 0 ? d->model.max_context : 0), limit;
+    limit = context;
+    if (strcmp(max_len, "auto") != 0) {
+        if (cli_parse_count("--max-model-len", max_len, 2, context, &limit, err, sizeof err) != 0) {
+            cli_usage_error(CMD, "%s (at most %s's context)", err, d->model.name);
+            return -1;
+        }
+    }
+    int mode = strcmp(over, "reject") == 0     ? 0
+               : strcmp(over, "truncate") == 0 ? 1
+               : strcmp(over, "error") == 0    ? 2
+                                               : -1;
+    if (mode < 0) {
+        cli_usage_error(CMD, "--over-length '%s': expected reject, truncate or error", over);
+        return -1;
+    }
+    if (*prompt + *output <= limit)
+        return 0;
+    if (mode == 2) {
+        cli_usage_error(CMD,
+                        "%llu prompt + output tokens are longer than the max model length of "
+                        "%llu (%s's context %llu; --over-length error)",
+                        (unsigned long long)(*prompt + *output), (unsigned long long)limit,
+                        d->model.name, (unsigned long long)context);
+        return -1;
+    }
+    if (mode == 0) {
+        fprintf(stderr,
+                "capsim estimate: warning: %llu prompt + output tokens are longer than the max "
+                "model length of %llu tokens (%s's context %llu): vLLM would reject this "
+                "request; the figures are for a request it does not serve (--over-length "
+                "truncate estimates it cut to fit)\n",
+                (unsigned long long)(*prompt + *output), (unsigned long long)limit, d->model.name,
+                (unsigned long long)context);
+        return 0;
+    }
+    uint64_t p0 = *prompt, o0 = *output;
+    if (*output > limit - 1)
+        *output = limit - 1;
+    if (*prompt > limit - *output)
+        *prompt = limit - *output;
+    fprintf(stderr,
+            "capsim estimate: warning: %llu prompt + %llu output tokens cut to %llu + %llu to fit "
+            "the max model length of %llu tokens (--over-length truncate)\n",
+            (unsigned long long)p0, (unsigned long long)o0, (unsigned long long)*prompt,
+            (unsigned long long)*output, (unsigned long long)limit);
+    return 0;
+}
+
 /* estimate's options. */
 static const struct option estimate_opts[] = {
     {"model", required_argument, NULL, 'm'},
@@ -287,6 +348,8 @@ static const struct option estimate_opts[] = {
     {"stack", required_argument, NULL, 'S'},
     {"kernel-coeffs", required_argument, NULL, 'K'},
     {"format", required_argument, NULL, 'F'},
+    {"max-model-len", required_argument, NULL, 'L'},
+    {"over-length", required_argument, NULL, 'X'},
     {"catalog", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -298,6 +361,7 @@ int cmd_estimate(int argc, char **argv)
     deploy_options_default(&o);
     uint64_t prompt = 512, output = 128, batch = 1, v;
     int csv = 0;
+    const char *max_len = "auto", *over = "reject";
     char err[2048];
     opterr = 0;
     optind = 1;
@@ -359,6 +423,12 @@ int cmd_estimate(int argc, char **argv)
         case 'K':
             o.kernel_coeffs = optarg;
             break;
+        case 'L':
+            max_len = optarg;
+            break;
+        case 'X':
+            over = optarg;
+            break;
         case 'F':
             if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "table") == 0)
                 csv = strcmp(optarg, "csv") == 0;
@@ -380,17 +450,16 @@ int cmd_estimate(int argc, char **argv)
     deploy d;
     if (deploy_resolve(&o, &d, err, sizeof err) != 0)
         return cli_usage_error(CMD, "%s", err);
+    if (fit_length(&d, max_len, over, &prompt, &output) != 0) {
+        deploy_fini(&d);
+        return CLI_EXIT_USAGE;
+    }
     estimate e;
     compute(&d, (double)batch, (double)prompt, (double)output, &e);
     if (csv)
         print_csv(&d, &o, (double)batch, (double)prompt, (double)output, &e);
     else
         print_table(&d, (double)batch, (double)prompt, (double)output, &e);
-    if ((double)(prompt + output) > (double)d.model.max_context)
-        fprintf(stderr,
-                "capsim estimate: warning: %llu prompt + output tokens exceed %s's "
-                "context of %d tokens\n",
-                (unsigned long long)(prompt + output), d.model.name, d.model.max_context);
     if (e.max_batch < batch)
         fprintf(stderr,
                 "capsim estimate: warning: a batch of %llu at %llu tokens of context "

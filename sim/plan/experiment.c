@@ -149,6 +149,9 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
+    static const char *const over[] = {"rejected, as vLLM does", "cut to fit", "an error"};
+    fprintf(out, "  max model length: %u tokens of prompt + output; a longer request is %s\n",
+            c->max_model_len, over[c->over_length]);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
     char prompt[1100];
     if (r->value[OPT_prefix][0])
@@ -278,15 +281,20 @@ static int outputs_commit(outputs *o, char *err, size_t errlen)
 
 
 /* The warnings of a run that finished: what it refused, skipped or could not check. */
-static void print_warnings(FILE *err, const char *name, const serve_result *res)
+static void print_warnings(FILE *err, const char *name, const serve_config *c,
+                           const serve_result *res)
 {
-    if (res->rejected)
+    run_warn_over_length(err, name, c, res);
+    uint64_t never = res->rejected;
+    if (c->over_length == SERVE_OVER_REJECT)
+        never -= res->over_length;
+    if (never)
         fprintf(err,
                 "capsim %s: warning: %llu requests could never run and were refused "
                 "(a whole sequence larger than the KV cache, or a prompt longer than "
                 "--max-batched-tokens without chunked prefill or with static batching); "
                 "they count as SLO misses\n",
-                name, (unsigned long long)res->rejected);
+                name, (unsigned long long)never);
     if (res->trace_rows_reordered)
         fprintf(err,
                 "capsim %s: warning: %llu trace rows were out of time order and "
@@ -375,7 +383,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
             if (opt->plots)
                 plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
         }
-        print_warnings(err_fp, opt->name, &res);
+        print_warnings(err_fp, opt->name, &x.cfg, &res);
     }
     serve_result_fini(&res);
     run_resolved_fini(&x);

@@ -267,6 +267,37 @@ static int resolve_classes(const run_spec *r, resolved *x, char *err, size_t err
     return 0;
 }
 
+/* --max-model-len and --over-length: as vLLM, at most the model's context. */
+static int resolve_max_model_len(const run_spec *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    uint64_t context = x->dep.model.max_context > 0 ? (uint64_t)x->dep.model.max_context : 0;
+    uint64_t v = context;
+    if (strcmp(r->value[OPT_max_model_len], "auto") != 0) {
+        if (count_opt(r, OPT_max_model_len, 2, UINT32_MAX, &v, err, errlen))
+            return -1;
+        if (context > 0 && v > context) {
+            util_errf(err, errlen,
+                      "--max-model-len %s: longer than %s's context of %llu tokens "
+                      "(max_position_embeddings; expected 2 to %llu, or auto)",
+                      r->value[OPT_max_model_len], x->dep.model.name,
+                      (unsigned long long)context, (unsigned long long)context);
+            return -1;
+        }
+    }
+    c->max_model_len = (uint32_t)v;
+    snprintf(x->max_model_len, sizeof x->max_model_len, "%llu", (unsigned long long)v);
+    static const char *const modes[] = {"reject", "truncate", "error"};
+    for (int m = 0; m < 3; m++)
+        if (strcmp(r->value[OPT_over_length], modes[m]) == 0) {
+            c->over_length = (serve_over_length)m;
+            return 0;
+        }
+    util_errf(err, errlen, "--over-length '%s': expected reject, truncate or error",
+              r->value[OPT_over_length]);
+    return -1;
+}
+
 /* The deployment: model, GPU, precisions, memory and the step-time model. */
 static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
@@ -297,6 +328,8 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;
     x->have_dep = 1;
+    if (resolve_max_model_len(r, x, err, errlen) != 0)
+        return -1;
     c->step = &x->dep.step;
     c->kv_blocks = x->dep.mem.kv_blocks;
     c->block_size = o.block_size;
@@ -510,6 +543,24 @@ void run_resolved_fini(resolved *x)
     }
 }
 
+void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
+                          const serve_result *res)
+{
+    if (res->over_length == 0)
+        return;
+    int cut = c->over_length == SERVE_OVER_TRUNCATE;
+    fprintf(err,
+            "capsim %s: warning: %llu of %llu requests (%.3g%%, over all replications) are "
+            "longer than the max model length of %u tokens (prompt + output) and were %s\n",
+            name, (unsigned long long)res->over_length, (unsigned long long)res->offered,
+            100.0 * (double)res->over_length / (double)(res->offered ? res->offered : 1),
+            c->max_model_len,
+            cut ? "cut to fit (--over-length truncate: prompts shortened, outputs kept where "
+                  "they leave room)"
+                : "rejected, as vLLM rejects them; they count in rejected_fraction "
+                  "(--over-length truncate cuts them to fit instead, error stops)");
+}
+
 /* Sets rate=V in an arrival spec that has a rate. */
 int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen)
 {
@@ -555,6 +606,8 @@ const char *run_value_resolved(const run_spec *r, const resolved *x, run_opt o)
         return x->dep.stack.name;
     if (o == OPT_step_model && strcmp(v, "auto") == 0)
         return x->dep.stack.kernels ? "kernels" : "roofline";
+    if (o == OPT_max_model_len && x->max_model_len[0])
+        return x->max_model_len;
     return v;
 }
 
@@ -574,7 +627,8 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
         csvout_str(c, ci);
     }
     static const char *const tail[] = {"slo_ttft_met",  "slo_tpot_met",         "slo_e2el_met",
-                                       "little_law_ok", "percentile_rel_error", "ci_covers"};
+                                       "little_law_ok", "percentile_rel_error", "ci_covers",
+                                       "over_length_requests"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         csvout_str(c, tail[i]);
     /* The prefix cache's figures (empty with prefix caching off). */
@@ -604,7 +658,7 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_value_resolved(r, res ? x : NULL, (run_opt)o));
     if (x == NULL || res == NULL) {
-        int empty = 6 + 2 * SM_COUNT + 6 + 2 * SP_COUNT + 4 * (int)n_classes;
+        int empty = 6 + 2 * SM_COUNT + 7 + 2 * SP_COUNT + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -631,6 +685,8 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
         csvout_str(c, "");
     csvout_num(c, HISTO_REL_ERROR);
     csvout_str(c, run_ci_covers(&x->cfg));
+    /* Over all replications: rejected (in rejected_fraction) or cut, as --over-length says. */
+    csvout_u64(c, res->over_length);
     for (int m = 0; m < SP_COUNT; m++) {
         if (res->prefix_on) {
             csvout_num(c, res->prefix[m].mean);

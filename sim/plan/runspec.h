@@ -86,7 +86,13 @@
     X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
     X(jump, "on", "on: advance unchanging decode stretches in one event")                        \
     X(prefix_caching, "on",                                                                        \
-      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")
+      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")      \
+    X(max_model_len, "auto",                                                                       \
+      "longest prompt + output a replica accepts, tokens (auto: the model's context, its "        \
+      "max_position_embeddings)")                                                                 \
+    X(over_length, "reject",                                                                       \
+      "a longer request: reject (refused, counted as rejected, as vLLM does), truncate (the "     \
+      "prompt cut to leave room for the output) or error (stop, naming the request)")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
 typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;
@@ -125,6 +131,7 @@ typedef struct resolved {
     dist cls_prompt[REQSRC_MAX_CLASSES], cls_output[REQSRC_MAX_CLASSES];
     int have_cls_prompt[REQSRC_MAX_CLASSES], have_cls_output[REQSRC_MAX_CLASSES];
     serve_slo cls_slo[REQSRC_MAX_CLASSES];
+    char max_model_len[24]; /* the limit as resolved (auto: the model's context), as text */
     serve_config cfg;
 } resolved;
 
@@ -149,6 +156,12 @@ int run_load_ini(run_spec *r, const char *path, char *err, size_t errlen);
  * message; x must be released with run_resolved_fini either way. */
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen);
 void run_resolved_fini(resolved *x);
+
+/* The warning of a run with requests longer than c->max_model_len, on err as "capsim NAME:
+ * warning: ...": how many of the requests (over all replications), the limit, and what
+ * became of them. Nothing when there were none. */
+void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
+                          const serve_result *res);
 
 /* Sets rate=VALUE in an arrival spec that has a rate key. */
 int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen);

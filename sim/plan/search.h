@@ -45,6 +45,7 @@ typedef struct search_step {
     double value_ms[SLO_COUNT], ci_ms[SLO_COUNT], limit_ms[SLO_COUNT];
     double worst_ratio; /* the largest value / limit over the SLOs */
     double cost_per_hour_usd, cost_per_mtok_usd, output_tok_s;
+    uint64_t over_length, offered; /* requests longer than the max model length, of all */
     char err[512];
 } search_step;
 

@@ -70,6 +70,8 @@ static int run_figures(const run_spec *r, search_step *e)
     e->cost_per_hour_usd = res.cost_per_hour_usd;
     e->cost_per_mtok_usd = res.metric[SM_cost_per_million_output_tokens].mean;
     e->output_tok_s = res.metric[SM_output_throughput].mean;
+    e->over_length = res.over_length;
+    e->offered = res.offered;
     serve_result_fini(&res);
     run_resolved_fini(&rs);
     return 0;
@@ -104,6 +106,10 @@ static void print_step(FILE *out, const char *what, const search_step *e)
         if (e->used[k])
             fprintf(out, "  %s %.4g +- %.2g (limit %g)", serve_metric_names[e->metric[k]],
                     e->value_ms[k], e->ci_ms[k], e->limit_ms[k]);
+    /* Requests over the max model length are rejected or cut: the figures are of the rest. */
+    if (e->over_length)
+        fprintf(out, "  [%llu of %llu requests over the max model length]",
+                (unsigned long long)e->over_length, (unsigned long long)e->offered);
     fprintf(out, "\n");
 }
 

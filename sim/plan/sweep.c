@@ -115,6 +115,11 @@ static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, ui
         ok = serve_run(&x.cfg, &res, err, sizeof err) == 0;
         have_res = ok;
     }
+    if (have_res) {
+        char name[64];
+        snprintf(name, sizeof name, "sweep: point %llu", (unsigned long long)p);
+        run_warn_over_length(stderr, name, &x.cfg, &res);
+    }
     csvout c;
     csvout_init(&c, out);
     csvout_u64(&c, p);
