@@ -90,6 +90,9 @@ typedef struct trace_options {
     uint64_t max_requests;         /* 0: all */
     const char *burstgpt_model;    /* keep rows whose Model equals this (NULL: all) */
     const char *burstgpt_log_type; /* keep rows whose Log Type equals this (NULL: all) */
+    /* The name messages give the file (NULL: its path): the user's name for a pipe read
+     * through a copy (sim/base/spool.h). Not copied: it must outlive the source. */
+    const char *name;
 } trace_options;
 
 typedef struct trace_stats {

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "sim/base/spool.h"
 #include "sim/cli/cli.h"
 #include "sim/base/rng.h"
 #include "sim/plan/scenario.h"
@@ -93,6 +94,9 @@ typedef struct wl_opts {
     int given_prompt, given_output, given_requests, given_seed; /* on the command line */
     int given_prefix, given_session;
     int is_file, is_ini;
+    /* A trace or --lengths-from given as a pipe or a FIFO is read through a copy made once
+     * (sim/base/spool.h); empty: the file itself. */
+    char what_file[SPOOL_PATH_MAX], lengths_file[SPOOL_PATH_MAX];
 } wl_opts;
 
 static int on_ini_key(void *user, const char *section, const char *name, const char *value,
@@ -163,7 +167,7 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
         return NULL;
     }
     if (o->is_file && !o->is_ini)
-        return trace_open(o->what, &o->topt, err, errlen);
+        return trace_open(o->what_file[0] ? o->what_file : o->what, &o->topt, err, errlen);
     if (o->is_ini && scenario_load(o->what, on_ini_key, o, err, errlen) != 0)
         return NULL;
     char why[1024];
@@ -183,7 +187,9 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
     }
     y->have_output = 1;
     if (o->lengths_from) {
-        if (reqsrc_pairs_load(o->lengths_from, o->lengths_joint, &y->pairs, why, sizeof why) != 0) {
+        const char *from = o->lengths_file[0] ? o->lengths_file : o->lengths_from;
+        if (reqsrc_pairs_load(from, o->lengths_joint, &y->pairs, why, sizeof why) != 0) {
+            spool_rename(why, sizeof why, from, o->lengths_from);
             util_errf(err, errlen, "--lengths-from %s", why);
             goto fail;
         }
@@ -394,6 +400,20 @@ static int wl_target(wl_opts *o, const char *what)
             return -1;
         }
         snprintf(o->arrival, sizeof o->arrival, "%s", o->what);
+    }
+    /* A trace through a pipe is read several times (sniffed, then read): copy it once. */
+    char err[1024];
+    int rc = o->is_file && !o->is_ini
+                 ? spool_input(o->what, o->what_file, sizeof o->what_file, err, sizeof err)
+                 : 0;
+    if (rc > 0)
+        o->topt.name = o->what;
+    if (rc >= 0 && o->lengths_from)
+        rc = spool_input(o->lengths_from, o->lengths_file, sizeof o->lengths_file, err,
+                         sizeof err);
+    if (rc < 0) {
+        cli_usage_error(CMD, "%s", err);
+        return -1;
     }
     return 0;
 }

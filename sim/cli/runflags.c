@@ -83,5 +83,9 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             return -1;
         }
     }
+    if (run_spool_inputs(r, err, sizeof err) != 0) {
+        cli_usage_error(cmd, "%s", err);
+        return -1;
+    }
     return 0;
 }

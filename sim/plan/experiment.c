@@ -161,7 +161,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     else
         snprintf(prompt, sizeof prompt, "%s", r->value[OPT_prompt_len]);
     if (c->wl.trace_path)
-        fprintf(out, "  workload: trace %s\n", c->wl.trace_path);
+        fprintf(out, "  workload: trace %s\n", r->value[OPT_trace]);
     else if (c->wl.users > 0)
         fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
                "output %s\n",

@@ -411,6 +411,15 @@ static int resolve_resample(const run_spec *r, serve_config *c, char *err, size_
     return 0;
 }
 
+int run_spool_inputs(run_spec *r, char *err, size_t errlen)
+{
+    if (spool_input(r->value[OPT_trace], r->trace_file, sizeof r->trace_file, err, errlen) < 0 ||
+        spool_input(r->value[OPT_lengths_from], r->lengths_file, sizeof r->lengths_file, err,
+                    errlen) < 0)
+        return -1;
+    return 0;
+}
+
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
@@ -464,7 +473,9 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
         if (on_off(r, OPT_lengths_joint, &joint, err, errlen))
             return -1;
         char why[1024];
-        if (reqsrc_pairs_load(r->value[OPT_lengths_from], joint, &x->pairs, why, sizeof why) != 0) {
+        const char *from = r->lengths_file[0] ? r->lengths_file : r->value[OPT_lengths_from];
+        if (reqsrc_pairs_load(from, joint, &x->pairs, why, sizeof why) != 0) {
+            spool_rename(why, sizeof why, from, r->value[OPT_lengths_from]);
             util_errf(err, errlen, "--lengths-from %s", why);
             return -1;
         }
@@ -481,8 +492,9 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
         c->wl.think = &x->think;
     }
     if (r->value[OPT_trace][0]) {
-        c->wl.trace_path = r->value[OPT_trace];
+        c->wl.trace_path = r->trace_file[0] ? r->trace_file : r->value[OPT_trace];
         trace_options *to = &c->wl.trace_opt;
+        to->name = r->trace_file[0] ? r->value[OPT_trace] : NULL;
         if (trace_format_parse(r->value[OPT_trace_format], &to->format) != 0) {
             char formats[256];
             util_errf(err, errlen, "--trace-format '%s': expected %s", r->value[OPT_trace_format],

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "sim/base/csvout.h"
+#include "sim/base/spool.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/scenario.h"
 #include "sim/serve/serve.h"
@@ -117,6 +118,9 @@ typedef struct run_spec {
     /* Non-NULL: step-time coefficients in memory, used instead of the profile option's file
      * (borrowed; set by a command, never by a flag). */
     const profile_row *profile_values;
+    /* Where --trace and --lengths-from are read when they name a pipe or a FIFO: a copy
+     * made by run_spool_inputs (sim/base/spool.h); empty: the file itself. */
+    char trace_file[SPOOL_PATH_MAX], lengths_file[SPOOL_PATH_MAX];
 } run_spec;
 
 typedef struct resolved {
@@ -151,6 +155,11 @@ int run_set_value(run_spec *r, run_opt o, const char *val, char *err, size_t err
 /* Fills r from a scenario file: `key = value` for any option, in any section, and
  * [class.NAME] sections. Returns 0, or -1 with "path:line: message". */
 int run_load_ini(run_spec *r, const char *path, char *err, size_t errlen);
+
+/* Reads a --trace or --lengths-from that names a pipe or a FIFO once into a private copy
+ * (trace_file, lengths_file), so that every later run of r reads the copy; messages still
+ * name the file as given. Returns 0, or -1 with a message. */
+int run_spool_inputs(run_spec *r, char *err, size_t errlen);
 
 /* Turns the values into a serve_config in x. On failure returns -1 with a one-line
  * message; x must be released with run_resolved_fini either way. */

@@ -18,6 +18,12 @@ static trace_options trace_opts(const serve_workload *w)
     return o;
 }
 
+/* The trace as the user named it (a pipe is read through a copy). */
+static const char *trace_name(const serve_workload *w)
+{
+    return w->trace_opt.name ? w->trace_opt.name : w->trace_path;
+}
+
 reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds, uint64_t n_requests,
                           char *err, size_t errlen)
 {
@@ -65,7 +71,7 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
         request fit;
         if (serve_source_fit(c, &rq, &fit) < 0) {
             char where[1100];
-            snprintf(where, sizeof where, "%s:%ld: request %llu", c->wl.trace_path, ts->last_line,
+            snprintf(where, sizeof where, "%s:%ld: request %llu", trace_name(&c->wl), ts->last_line,
                      (unsigned long long)*n);
             serve_source_over_error(c, &rq, where, err, errlen);
             rc = -1;
@@ -80,7 +86,7 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
         return -1;
     if (*n == 0) {
         util_errf(err, errlen, "%s: no requests (after the header, window and filters)",
-                  c->wl.trace_path);
+                  trace_name(&c->wl));
         return -1;
     }
     return 0;
