@@ -53,11 +53,15 @@ static void usage(FILE *out)
             "          confidence, from the last they fail with 95%% confidence, and between them\n"
             "          the estimate where the targeted figure crosses its limit. The search\n"
             "          starts at the rate of --arrival (any process with a rate= key), doubles or\n"
-            "          halves, then bisects until the bounds are within --tolerance (default 0.02\n"
-            "          = 2%%) of each other. Writes DIR/search.csv and DIR/capacity.csv.\n"
+            "          halves, then bisects each bound to within --tolerance (default 0.02 =\n"
+            "          2%%). Bounds left more than 25%% apart mean the runs were too short to\n"
+            "          decide (the rates between stay 'unclear'): it says so, with the length\n"
+            "          that would do. Writes DIR/search.csv and DIR/capacity.csv.\n"
             "replicas  the fewest replicas that carry --rate R req/s under the SLOs (the\n"
             "          verdict must be 'meets'), with cost per hour and per million output\n"
-            "          tokens. Writes DIR/replicas.csv.\n"
+            "          tokens, and how low the answer may be when fewer were 'unclear' (not\n"
+            "          'fails'); a band too wide is reported as not decided. Writes\n"
+            "          DIR/replicas.csv.\n"
             "deploy    for every GPU x precision x tp (defaults: the run options' own), the\n"
             "          capacity of one replica, the replicas --rate needs and their cost; the\n"
             "          cheapest that meets the SLOs, and the cost/capacity frontier (no other\n"
@@ -249,7 +253,7 @@ static int capacity_search(int argc, char **argv, int need_rate)
                                                     stdout, stderr, &e),
                                      &e);
     } else if (prc == 0 && strcmp(argv[0], "replicas") == 0) {
-        status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, &e),
+        status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, stderr, &e),
                                  &e);
     } else if (prc == 0) {
         capsearch_deploy_options opt = {c->rate,         c->o.rate, c->tol, c->o.gpus,

@@ -59,6 +59,25 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
 
 /* --- printing and files ----------------------------------------------------------------------- */
 
+/* What to do about a search whose runs were too short to decide: the length the default
+ * search runs, or four times the given one (which halves the intervals). */
+static void too_short(const run_spec *base, char *why, size_t len)
+{
+    uint64_t n = strtoull(base->value[OPT_requests], NULL, 10);
+    const char *reps = base->value[OPT_replications];
+    if (strcmp(base->value[OPT_requests], "auto") != 0 && n < SERVESEARCH_AUTO_REQUESTS)
+        snprintf(why, len,
+                 "the runs are too short to tell (%.20s replications of %llu requests); the "
+                 "default --requests auto runs %d (%d per replica when more)",
+                 reps, (unsigned long long)n, SERVESEARCH_AUTO_REQUESTS,
+                 SERVESEARCH_AUTO_PER_REPLICA);
+    else
+        snprintf(why, len,
+                 "the runs are too short to tell (%.20s replications); four times the --requests "
+                 "or the --replications halves the intervals",
+                 reps);
+}
+
 void capsearch_describe(FILE *out, const run_spec *r)
 {
     fprintf(out,
@@ -237,8 +256,22 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
     fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
     fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
-    fprintf(out, "  %d settings simulated; bounds within %.3g%% of each other or adjacent\n",
-            s->n, 100 * tol);
+    /* The bounds as they are: the bisection stops when each is pinned to within tol, but
+     * the settings between them may stay unclear however close the bisection gets. */
+    fprintf(out, "  %d settings simulated; the bounds are %.3g%% apart (the bisection stops at "
+                 "%.3g%% on each)\n",
+            s->n, 100 * (s->fails - s->meets) / s->meets, 100 * tol);
+    if (search_rate_undecided(s)) {
+        char why[512];
+        too_short(base, why, sizeof why);
+        fprintf(out, "  NOT DECIDED: between %.4g and %.4g req/s the 95%% intervals straddle the "
+                     "limits; %s\n",
+                s->meets, s->fails, why);
+        fprintf(errout,
+                "capsim %s: warning: the rate search did not decide: the SLOs hold up to %.4g "
+                "and fail from %.4g req/s, %.3gx apart; %s\n",
+                CMD, s->meets, s->fails, s->fails / s->meets, why);
+    }
     rate_files f = {base, s};
     plan_status status = PLAN_OK;
     if (base->out_dir) {
@@ -264,7 +297,8 @@ static void write_replicas_csv(FILE *fp, const void *what)
     capsearch_write_steps(fp, "replicas", s->step, s->n, 1);
 }
 
-plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, plan_error *e)
+plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FILE *errout,
+                               plan_error *e)
 {
     search_replica_result *s = malloc(sizeof *s);
     if (s == NULL)
@@ -284,9 +318,24 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, pla
             "tokens\n",
             (unsigned long long)s->answer, s->answer == 1 ? "" : "s",
             (unsigned long long)(s->answer * tp), best->cost_per_hour_usd, best->cost_per_mtok_usd);
-    if (s->answer > 1)
-        fprintf(out, "  with %llu the verdict is not 'meets'\n",
-                (unsigned long long)(s->answer - 1));
+    uint64_t low = search_replicas_low(s);
+    if (s->answer > 1 && low == s->answer)
+        fprintf(out, "  with %llu the verdict is 'fails'\n", (unsigned long long)(s->answer - 1));
+    else if (s->answer > 1)
+        fprintf(out,
+                "  from %llu to %llu replicas the verdict is 'unclear': the answer may be as "
+                "low as %llu\n",
+                (unsigned long long)low, (unsigned long long)(s->answer - 1),
+                (unsigned long long)low);
+    if (search_replicas_undecided(s)) {
+        char why[512];
+        too_short(base, why, sizeof why);
+        fprintf(out, "  NOT DECIDED: %s\n", why);
+        fprintf(errout,
+                "capsim %s: warning: the replica search did not decide: between %llu and "
+                "%llu replicas the 95%% intervals straddle the limits; %s\n",
+                CMD, (unsigned long long)low, (unsigned long long)s->answer, why);
+    }
     plan_status status = PLAN_OK;
     if (base->out_dir) {
         static const char *const names[] = {"replicas.csv"};
