@@ -6,6 +6,7 @@
 #include "sim/plan/experiment.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,25 @@ static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
 
 static void print_row(FILE *out, const serve_result *res, serve_metric m)
 {
-    fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
-           res->metric[m].half_width, serve_metric_units[m]);
+    char v[32], ci[32];
+    fprintf(out, "  %-32s %14s %12s  %s\n", serve_metric_names[m],
+            util_fmt_fig(v, sizeof v, 6, res->metric[m].mean),
+            util_fmt_fig(ci, sizeof ci, 3, res->metric[m].half_width), serve_metric_units[m]);
+}
+
+/* Says why a figure of the table is n/a (summary.csv leaves such a cell empty). */
+static void print_na_notes(FILE *out, const serve_config *c, const serve_result *res)
+{
+    int missing = 0;
+    for (int m = 0; m < SM_COUNT; m++)
+        missing |= !isfinite(res->metric[m].mean);
+    if (c->replications == 1)
+        fprintf(out, "  n/a in the +-95%% CI column: one replication gives no interval "
+                     "(--replications 2 or more).\n");
+    if (missing)
+        fprintf(out, "  n/a figure: no measured request gave it (TPOT and ITL need requests of 2 "
+                     "or more output tokens; the latencies need requests that finished, not "
+                     "refused ones).\n");
 }
 
 static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
@@ -201,9 +219,11 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         print_row(out, res, shown[i]);
     fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
+    char v[32], ci[32];
     for (int m = 0; res->prefix_on && m < SP_COUNT; m++)
-        fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_prefix_names[m], res->prefix[m].mean,
-                res->prefix[m].half_width, serve_prefix_units[m]);
+        fprintf(out, "  %-32s %14s %12s  %s\n", serve_prefix_names[m],
+                util_fmt_fig(v, sizeof v, 6, res->prefix[m].mean),
+                util_fmt_fig(ci, sizeof ci, 3, res->prefix[m].half_width), serve_prefix_units[m]);
     for (int k = 0; k < SLO_COUNT; k++) {
         if (res->slo_met[k] < 0)
             continue;
@@ -216,6 +236,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
         fprintf(out, "  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
                x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,
                res->class_attainment[k].mean, res->class_attainment[k].half_width);
+    print_na_notes(out, c, res);
     fprintf(out, "\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
     fprintf(out, "  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);
