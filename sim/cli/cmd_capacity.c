@@ -208,6 +208,16 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
             cli_usage_error(CMD, "%s", err);
             return -1;
         }
+        /* --rate sets rate= of the arrival process: a rate given there as well on the
+         * command line is the same setting twice (a scenario file's is overridden). */
+        double given = servesearch_arrival_rate(&c->base);
+        if (c->base.flag[OPT_arrival] && isfinite(given) && given != c->rate) {
+            cli_usage_error(CMD,
+                            "--rate %s and --arrival %s give two rates; give the rate once "
+                            "(--rate sets rate= of the arrival process)",
+                            c->o.rate, c->base.value[OPT_arrival]);
+            return -1;
+        }
         if (run_set_rate(c->base.value[OPT_arrival], sizeof c->base.value[OPT_arrival], c->o.rate,
                          err, sizeof err) != 0) {
             cli_usage_error(CMD, "--rate needs an --arrival with rate=: %s", err);

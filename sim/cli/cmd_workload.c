@@ -293,8 +293,14 @@ static int describe(wl_opts *o)
             const char *prompt = o->prefix[0]    ? "from --prefix"
                                  : o->session[0] ? "from --session"
                                                  : o->prompt;
-            printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival, prompt,
-                   o->output, (unsigned long long)o->seed);
+            if (o->lengths_from) /* it replaces both distributions */
+                printf("  synthetic: arrival %s, prompt and output from %s (%s), seed %llu\n",
+                       o->arrival, o->lengths_from,
+                       o->lengths_joint ? "joint pairs" : "independently",
+                       (unsigned long long)o->seed);
+            else
+                printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival,
+                       prompt, o->output, (unsigned long long)o->seed);
             if (o->prefix[0] || o->session[0])
                 printf("  shared: %s %s\n", o->prefix[0] ? "--prefix" : "--session",
                        o->prefix[0] ? o->prefix : o->session);
@@ -503,6 +509,36 @@ static int wl_option(wl_opts *o, int ch, char *err, size_t errlen)
     return bad ? -1 : 0;
 }
 
+/* Warns of options the workload makes meaningless: lengths beside a trace, which brings its
+ * own; trace reading options beside a synthetic workload; lengths beside --lengths-from. */
+static void wl_warn_ignored(const wl_opts *o)
+{
+    int trace = o->is_file && !o->is_ini;
+    const trace_options *t = &o->topt;
+    const char *const why_trace = "the trace brings its own lengths";
+    const char *const why_lengths = "--lengths-from supplies the lengths";
+    struct {
+        int on;
+        const char *name, *why;
+    } rules[] = {
+        {trace && o->given_prompt, "--prompt-len", why_trace},
+        {trace && o->given_output, "--output-len", why_trace},
+        {trace && o->lengths_from, "--lengths-from", why_trace},
+        {!trace && o->lengths_from && o->given_prompt, "--prompt-len", why_lengths},
+        {!trace && o->lengths_from && o->given_output, "--output-len", why_lengths},
+        {!trace && (t->format != TRACE_AUTO || t->skip_bad_rows || t->strict ||
+                    t->window_start_s > 0 || t->window_end_s > 0 || t->speedup != 1 ||
+                    t->max_requests || t->burstgpt_model || t->burstgpt_log_type),
+         "--format, --start, --end, --speedup, --max-requests, --model, --log-type, "
+         "--skip-bad-rows and --strict",
+         "they read a trace, and this workload is synthetic"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].on)
+            fprintf(stderr, "capsim workload: warning: %s ignored: %s\n", rules[i].name,
+                    rules[i].why);
+}
+
 int cmd_workload(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -558,5 +594,6 @@ int cmd_workload(int argc, char **argv)
                                gen ? "generate" : "describe");
     if (wl_target(&o, argv[optind]) != 0)
         return CLI_EXIT_USAGE;
+    wl_warn_ignored(&o);
     return gen ? generate(&o) : describe(&o);
 }

@@ -9,6 +9,37 @@
 
 #include "sim/cli/cli.h"
 
+/* An option as given on the command line. */
+typedef struct given {
+    int code;
+    const char *val;
+} given;
+
+/* An option given twice on the command line with different values is a mistake (the
+ * later would win without a word): one line naming both. The same value twice is harmless.
+ * seen holds the options so far (room for 256). Returns 0, or -1 after the usage error. */
+static int given_twice(const struct option *longopts, struct given *seen, size_t *n, int code,
+                       const char *val, const char *cmd)
+{
+    const char *name = "?";
+    for (size_t k = 0; longopts[k].name; k++)
+        if (longopts[k].val == code)
+            name = longopts[k].name;
+    /* The options a command takes once per item: sweep's axes, calibrate's data files. */
+    if (strcmp(name, "sweep") == 0 || strcmp(name, "data") == 0)
+        return 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (seen[i].code != code || strcmp(seen[i].val, val) == 0)
+            continue;
+        cli_usage_error(cmd, "--%s given twice ('%s' and '%s'); give it once", name, seen[i].val,
+                        val);
+        return -1;
+    }
+    if (*n < 256)
+        seen[(*n)++] = (struct given){code, val};
+    return 0;
+}
+
 /* Flags first into a list, then the scenario file, then the flags on top. */
 int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
                    const struct option *extra, run_extra_fn on_extra, void *user,
@@ -30,12 +61,8 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
     for (size_t i = 0; extra && extra[i].name && i < MAX_EXTRA; i++)
         longopts[n++] = extra[i];
     longopts[n] = (struct option){NULL, 0, NULL, 0};
-    typedef struct given {
-        int code;
-        const char *val;
-    } given;
-    given flags[256];
-    size_t n_flags = 0;
+    given flags[256], seen[256];
+    size_t n_flags = 0, n_seen = 0;
     char err[1024];
     opterr = 0;
     optind = 1;
@@ -49,6 +76,8 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             cli_bad_option(cmd, ch, argv[optind - 1]);
             return -1;
         }
+        if (given_twice(longopts, seen, &n_seen, ch, optarg ? optarg : "on", cmd) != 0)
+            return -1;
         if (ch >= RUN_OPT_EXTRA) {
             if (on_extra(user, ch, optarg, err, sizeof err) != 0) {
                 cli_usage_error(cmd, "%s", err);
@@ -78,7 +107,10 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
                 return -1;
             }
             r->out_dir = flags[i].val;
-        } else if (run_set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
+            continue;
+        }
+        r->flag[flags[i].code] = 1;
+        if (run_set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
             cli_usage_error(cmd, "--%s", err);
             return -1;
         }
@@ -87,5 +119,6 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
         cli_usage_error(cmd, "%s", err);
         return -1;
     }
+    run_warn_ignored(r, cmd, stderr);
     return 0;
 }

@@ -171,8 +171,14 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     fprintf(out, "  max model length: %u tokens of prompt + output; a longer request is %s\n",
             c->max_model_len, over[c->over_length]);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
-    char prompt[1100];
-    if (r->value[OPT_prefix][0])
+    char prompt[1100], output[1100];
+    snprintf(output, sizeof output, "%s", r->value[OPT_output_len]);
+    if (r->value[OPT_lengths_from][0]) {
+        /* --lengths-from replaces both distributions: say what is used, not what is not. */
+        snprintf(prompt, sizeof prompt, "and output from %s (%s)", r->value[OPT_lengths_from],
+                 strcmp(r->value[OPT_lengths_joint], "off") ? "joint pairs" : "independently");
+        output[0] = '\0';
+    } else if (r->value[OPT_prefix][0])
         snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
     else if (r->value[OPT_session][0])
         snprintf(prompt, sizeof prompt, "--session %s", r->value[OPT_session]);
@@ -181,12 +187,11 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     if (c->wl.trace_path)
         fprintf(out, "  workload: trace %s\n", r->value[OPT_trace]);
     else if (c->wl.users > 0)
-        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
-               "output %s\n",
-               c->wl.users, r->value[OPT_think], prompt, r->value[OPT_output_len]);
+        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s%s%s\n",
+               c->wl.users, r->value[OPT_think], prompt, output[0] ? ", output " : "", output);
     else
-        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival], prompt,
-               r->value[OPT_output_len]);
+        fprintf(out, "  workload: %s, prompt %s%s%s\n", r->value[OPT_arrival], prompt,
+                output[0] ? ", output " : "", output);
     fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),

@@ -112,6 +112,7 @@ typedef struct class_def {
 typedef struct run_spec {
     char value[OPT_COUNT][1024];
     unsigned char given[OPT_COUNT]; /* set by a scenario file or a flag, not a default */
+    unsigned char flag[OPT_COUNT];  /* set by a flag on the command line */
     const char *out_dir;
     class_def cls[REQSRC_MAX_CLASSES];
     uint32_t n_cls;
@@ -160,6 +161,18 @@ int run_load_ini(run_spec *r, const char *path, char *err, size_t errlen);
  * (trace_file, lengths_file), so that every later run of r reads the copy; messages still
  * name the file as given. Returns 0, or -1 with a message. */
 int run_spool_inputs(run_spec *r, char *err, size_t errlen);
+
+/* Warns on err ("capsim CMD: warning: ...") of every setting given with a value other
+ * than its default that the others make meaningless: an arrival process or lengths beside
+ * a --trace, lengths beside --lengths-from, trace options without a trace, a think time
+ * without --users, and so on. Returns how many warnings it wrote. */
+int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err);
+
+/* Whether base with option o set to value (rate: rate= of the arrival process) resolves,
+ * to check the names of a list before the work: returns 0 when it does or when it fails
+ * only for want of memory (a swept knob may fix that), else -1 with the reason. */
+int run_check_value(const run_spec *base, int is_rate, run_opt o, const char *value, char *err,
+                    size_t errlen);
 
 /* Turns the values into a serve_config in x. On failure returns -1 with a one-line
  * message; x must be released with run_resolved_fini either way. */
