@@ -513,6 +513,7 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                                  const search_candidate *k, int n, int cheapest, FILE *out,
                                  FILE *err, plan_error *e)
 {
+    int undecided = 0;
     fprintf(out, "  %-14s %-6s %-4s %12s %12s %9s %11s %11s  %s\n", "gpu", "prec", "tp",
             "req/s/repl", "USD/h/repl", "replicas", "USD/h", "USD/Mtok", "");
     for (int i = 0; i < n; i++) {
@@ -521,10 +522,18 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                     k[i].reason);
             continue;
         }
-        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s\n", k[i].gpu,
+        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s%s%s\n", k[i].gpu,
                 k[i].precision, k[i].tp, k[i].rate_meets, k[i].cost_replica, k[i].replicas,
                 k[i].cost_total, k[i].cost_mtok, k[i].on_frontier ? "frontier" : "",
-                k[i].cheapest ? " CHEAPEST" : "");
+                k[i].cheapest ? " CHEAPEST" : "", k[i].reason[0] ? " " : "", k[i].reason);
+        if (k[i].reason[0])
+            undecided++;
+    }
+    if (undecided) {
+        char why[512];
+        too_short(base, why, sizeof why);
+        fprintf(err, "capsim %s: warning: %d candidate%s not decided: %s\n", CMD, undecided,
+                undecided == 1 ? " is" : "s are", why);
     }
     if (cheapest < 0) {
         fprintf(out, "\n  no candidate can carry %g req/s under the SLOs\n", opt->rate);

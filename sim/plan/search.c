@@ -388,6 +388,13 @@ void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
             k->cost_total = replicas->step[j].cost_per_hour_usd;
             k->cost_mtok = replicas->step[j].cost_per_mtok_usd;
         }
+    /* The figures stand, but say that they are not decided (the runs were too short). */
+    if (search_rate_undecided(rate) || search_replicas_undecided(replicas))
+        snprintf(k->reason, sizeof k->reason,
+                 "not decided: the rate bounds %.4g to %.4g req/s, replicas %llu to %llu; "
+                 "longer runs would tell",
+                 rate->meets, rate->fails, (unsigned long long)search_replicas_low(replicas),
+                 (unsigned long long)replicas->answer);
 }
 
 typedef struct deploy_job {

@@ -162,7 +162,7 @@ typedef struct search_candidate {
 typedef void (*search_candidate_fn)(void *user, uint64_t i, search_candidate *out);
 
 /* Fills a candidate from the searches of one replica's rate and of the replicas the
- * target needs. */
+ * target needs; when either search did not decide, reason says so (and the bands). */
 void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
                            const search_replica_result *replicas);
 
