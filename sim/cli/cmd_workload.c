@@ -43,7 +43,8 @@ static void usage(FILE *out)
     snprintf(text, sizeof text,
              "FILE is a trace (%s; detected from the content) or a workload file (.ini with "
              "arrival, prompt_len, output_len, requests, seed). SPEC is an arrival process "
-             "such as poisson:rate=5.",
+             "such as poisson:rate=5. A trace may come through a pipe or a FIFO, e.g. a "
+             "compressed one as <(zcat trace.csv.gz).",
              trace_format_list(titles, sizeof titles, 0, ", ", TRACE_LIST_TITLES));
     cli_print_wrapped(out, 0, CLI_HELP_COLUMNS, text);
     fprintf(out,

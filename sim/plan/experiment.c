@@ -379,6 +379,18 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     outputs out;
     memset(&out, 0, sizeof out);
     int timeseries = x.cfg.sample_interval_s > 0;
+    /* A slow open workload sampled every second makes a time series of millions of rows
+     * (and plots that take minutes): say so before the work. */
+    if (timeseries && r->out_dir && x.have_arr && x.cfg.wl.users == 0) {
+        double rows = (double)x.cfg.wl.requests / x.arrivals.rate_per_s / x.cfg.sample_interval_s;
+        if (rows > 1e6)
+            fprintf(err_fp,
+                    "capsim %s: warning: timeseries.csv will have about %.3g rows (%llu requests "
+                    "at %g req/s sampled every %g s); a larger --sample-interval, or 0, keeps it "
+                    "small\n",
+                    opt->name, rows, (unsigned long long)x.cfg.wl.requests,
+                    x.arrivals.rate_per_s, x.cfg.sample_interval_s);
+    }
     if (r->out_dir &&
         open_run_outputs(&out, r->out_dir, &x, per_request, timeseries, err, sizeof err) != 0) {
         run_resolved_fini(&x);

@@ -67,7 +67,9 @@
     X(requests, "auto",                                                                            \
       "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
       "all)")                                                                                      \
-    X(trace, "", "a trace file, its format detected (--trace-format lists the formats)")          \
+    X(trace, "",                                                                                   \
+      "a trace file, its format detected (--trace-format lists the formats); a pipe works too, "  \
+      "e.g. a compressed trace as <(zcat trace.csv.gz)")                                          \
     X(trace_format, "auto", "" /* the names of the trace format table */)                          \
     X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
     X(trace_start, "0", "keep trace requests from this many seconds after the first")              \
