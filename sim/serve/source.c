@@ -24,8 +24,8 @@ static const char *trace_name(const serve_workload *w)
     return w->trace_opt.name ? w->trace_opt.name : w->trace_path;
 }
 
-reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds, uint64_t n_requests,
-                          char *err, size_t errlen)
+reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
+                          uint64_t n_requests, char *err, size_t errlen)
 {
     const serve_workload *w = &c->wl;
     if (w->trace_path) {
