@@ -292,6 +292,7 @@ int cmd_calibrate(int argc, char **argv)
         free(r);
         return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
+    run_warn_no_series(r, CMD);
     bench_format fmt = BENCH_AUTO;
     int per_step = 0;
     int status = cal_check(&o, r, &fmt, &per_step);

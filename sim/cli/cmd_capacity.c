@@ -186,6 +186,7 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
     int prc = run_parse_args(CMD, argc, argv, &c->base, extra, on_cap_opt, &c->o, usage);
     if (prc != 0)
         return prc > 0 ? 1 : -1;
+    run_warn_no_series(&c->base, CMD);
     char err[1024];
     c->tol = 0.02;
     c->jobs = parmap_cores();

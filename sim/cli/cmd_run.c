@@ -183,6 +183,8 @@ int cmd_sweep(int argc, char **argv)
     if (base == NULL || g == NULL)
         goto done;
     int prc = run_parse_args("sweep", argc, argv, base, extra, on_sweep_opt, &sw, sweep_usage);
+    if (prc == 0)
+        run_warn_no_series(base, "sweep");
     if (prc != 0)
         status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     else if (sw.n_axes == 0)

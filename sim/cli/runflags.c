@@ -122,3 +122,19 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
     run_warn_ignored(r, cmd, stderr);
     return 0;
 }
+
+void run_warn_no_series(const run_spec *r, const char *cmd)
+{
+    static const run_opt opts[] = {OPT_per_request, OPT_sample_interval};
+    for (size_t i = 0; i < 2; i++) {
+        run_opt o = opts[i];
+        if (!r->given[o] || strcmp(r->value[o], run_opt_default[o]) == 0)
+            continue;
+        char name[64];
+        run_flag_name(o, name, sizeof name);
+        fprintf(stderr,
+                "capsim %s: warning: --%s %s is ignored: %s writes no requests.csv or "
+                "timeseries.csv (capsim run does)\n",
+                cmd, name, r->value[o], cmd);
+    }
+}

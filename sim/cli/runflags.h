@@ -26,4 +26,9 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
                    const struct option *extra, run_extra_fn on_extra, void *user,
                    void (*usage)(FILE *));
 
+/* Warns on stderr that --per-request and --sample-interval, when given with other than their
+ * defaults, are ignored by cmd, which writes no per-request or time-series files (sweep,
+ * capacity and calibrate run many simulations and keep their summaries). */
+void run_warn_no_series(const run_spec *r, const char *cmd);
+
 #endif
