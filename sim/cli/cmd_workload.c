@@ -19,6 +19,7 @@
 #include "sim/base/spool.h"
 #include "sim/cli/cli.h"
 #include "sim/base/rng.h"
+#include "sim/plan/runspec.h"
 #include "sim/plan/scenario.h"
 #include "sim/base/util.h"
 #include "workloads/prefix.h"
@@ -98,17 +99,58 @@ typedef struct wl_opts {
     /* A trace or --lengths-from given as a pipe or a FIFO is read through a copy made once
      * (sim/base/spool.h); empty: the file itself. */
     char what_file[SPOOL_PATH_MAX], lengths_file[SPOOL_PATH_MAX];
+    unsigned char ini_seen[OPT_COUNT]; /* keys of the workload file read so far */
 } wl_opts;
+
+/* A key of a workload or scenario file as capsim run reads it: a known section, a known
+ * key, given once. Returns the key's option, or -1 with a message. */
+static int ini_key_check(wl_opts *o, const char *section, const char *name, char *err,
+                         size_t errlen)
+{
+    if (section[0] && strcmp(section, "run") != 0 && strcmp(section, "workload") != 0) {
+        util_errf(err, errlen, "unknown section [%s] (expected [run] or [workload])", section);
+        return -1;
+    }
+    for (int k = 0; k < OPT_COUNT; k++) {
+        if (strcmp(name, run_opt_key[k]) != 0)
+            continue;
+        if (o->ini_seen[k]) {
+            util_errf(err, errlen, "key '%s' given twice (give it once)", name);
+            return -1;
+        }
+        o->ini_seen[k] = 1;
+        return k;
+    }
+    util_errf(err, errlen, "unknown key '%s' (see capsim run --help for the keys)", name);
+    return -1;
+}
 
 static int on_ini_key(void *user, const char *section, const char *name, const char *value,
                       char *err, size_t errlen)
 {
     wl_opts *o = user;
     /* Classes change how requests are drawn; describing them is capsim run's job. */
-    if (strncmp(section, "class.", 6) == 0 || strcmp(name, "classes") == 0) {
+    if (strncmp(section, "class.", 6) == 0 || (strcmp(name, "classes") == 0 && value[0])) {
         util_errf(err, errlen,
                   "request classes ([class.*], classes = ...) are not described "
                   "here; capsim run reports each class");
+        return -1;
+    }
+    int k = ini_key_check(o, section, name, err, errlen);
+    if (k < 0)
+        return -1;
+    /* A file that replays a trace or takes its lengths from one is not the synthetic
+     * workload described here: say so rather than describe the defaults. */
+    if (k == OPT_trace && value[0]) {
+        util_errf(err, errlen, "key trace: this file replays the trace %s; describe that trace",
+                  value);
+        return -1;
+    }
+    if (k == OPT_lengths_from && value[0] && !o->lengths_from) {
+        util_errf(err, errlen,
+                  "key lengths_from: this file's lengths come from %s; give --lengths-from %s "
+                  "on the command line",
+                  value, value);
         return -1;
     }
     /* Options given on the command line win over the file. */
