@@ -3,6 +3,7 @@
  */
 #include "sim/cli/cli.h"
 
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,4 +103,30 @@ void cli_print_wrapped(FILE *out, size_t indent, size_t width, const char *text)
         text += strspn(text, " ");
     }
     fputc('\n', out);
+}
+
+int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
+                       const struct option *longopts)
+{
+    enum { MAX_SEEN = 256 };
+    struct seen_opt {
+        int code;
+        const char *val;
+    } seen[MAX_SEEN];
+    int n = 0, ch, at = 0;
+    opterr = 0;
+    optind = first;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &at)) != -1) {
+        if (ch == '?' || ch == ':' || ch == 'h')
+            continue;
+        const char *val = optarg ? optarg : "";
+        for (int i = 0; i < n; i++) {
+            if (seen[i].code == ch && strcmp(seen[i].val, val) != 0)
+                return cli_usage_error(cmd, "--%s given twice ('%s' and '%s'); give it once",
+                                       longopts[at].name, seen[i].val, val);
+        }
+        if (n < MAX_SEEN)
+            seen[n++] = (struct seen_opt){ch, val};
+    }
+    return 0;
 }
