@@ -105,8 +105,16 @@ void cli_print_wrapped(FILE *out, size_t indent, size_t width, const char *text)
     fputc('\n', out);
 }
 
+static int is_repeatable(const char *name, const char *const *repeatable)
+{
+    for (size_t i = 0; repeatable && repeatable[i]; i++)
+        if (strcmp(name, repeatable[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
-                       const struct option *longopts)
+                       const struct option *longopts, const char *const *repeatable)
 {
     enum { MAX_SEEN = 256 };
     struct seen_opt {
@@ -117,7 +125,7 @@ int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
     opterr = 0;
     optind = first;
     while ((ch = getopt_long(argc, argv, ":h", longopts, &at)) != -1) {
-        if (ch == '?' || ch == ':' || ch == 'h')
+        if (ch == '?' || ch == ':' || ch == 'h' || is_repeatable(longopts[at].name, repeatable))
             continue;
         const char *val = optarg ? optarg : "";
         for (int i = 0; i < n; i++) {

@@ -99,7 +99,7 @@ static int capacity_servers(int argc, char **argv)
     double t = NAN, x = NAN;
     uint64_t customers = 100000, reps = 10, seed = 1, v;
     char err[1024];
-    if (cli_refuse_repeats(CMD, argc, argv, 2, longopts) != 0)
+    if (cli_refuse_repeats(CMD, argc, argv, 2, longopts, NULL) != 0)
         return CLI_EXIT_USAGE;
     opterr = 0;
     optind = 2;

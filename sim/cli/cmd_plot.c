@@ -72,7 +72,7 @@ int cmd_plot(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     unsigned formats = PLOT_PNG | PLOT_SVG;
-    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts) != 0)
+    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts, NULL) != 0)
         return CLI_EXIT_USAGE;
     opterr = 0;
     optind = 1;

@@ -9,37 +9,6 @@
 
 #include "sim/cli/cli.h"
 
-/* An option as given on the command line. */
-typedef struct given {
-    int code;
-    const char *val;
-} given;
-
-/* An option given twice on the command line with different values is a mistake (the
- * later would win without a word): one line naming both. The same value twice is harmless.
- * seen holds the options so far (room for 256). Returns 0, or -1 after the usage error. */
-static int given_twice(const struct option *longopts, struct given *seen, size_t *n, int code,
-                       const char *val, const char *cmd)
-{
-    const char *name = "?";
-    for (size_t k = 0; longopts[k].name; k++)
-        if (longopts[k].val == code)
-            name = longopts[k].name;
-    /* The options a command takes once per item: sweep's axes, calibrate's data files. */
-    if (strcmp(name, "sweep") == 0 || strcmp(name, "data") == 0)
-        return 0;
-    for (size_t i = 0; i < *n; i++) {
-        if (seen[i].code != code || strcmp(seen[i].val, val) == 0)
-            continue;
-        cli_usage_error(cmd, "--%s given twice ('%s' and '%s'); give it once", name, seen[i].val,
-                        val);
-        return -1;
-    }
-    if (*n < 256)
-        seen[(*n)++] = (struct given){code, val};
-    return 0;
-}
-
 /* Flags first into a list, then the scenario file, then the flags on top. */
 int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
                    const struct option *extra, run_extra_fn on_extra, void *user,
@@ -61,9 +30,17 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
     for (size_t i = 0; extra && extra[i].name && i < MAX_EXTRA; i++)
         longopts[n++] = extra[i];
     longopts[n] = (struct option){NULL, 0, NULL, 0};
-    given flags[256], seen[256];
-    size_t n_flags = 0, n_seen = 0;
+    typedef struct given {
+        int code;
+        const char *val;
+    } given;
+    given flags[256];
+    size_t n_flags = 0;
     char err[1024];
+    /* sweep's axes and calibrate's data files are given once per item. */
+    static const char *const repeatable[] = {"sweep", "data", NULL};
+    if (cli_refuse_repeats(cmd, argc, argv, 1, longopts, repeatable) != 0)
+        return -1;
     opterr = 0;
     optind = 1;
     int ch;
@@ -76,8 +53,6 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             cli_bad_option(cmd, ch, argv[optind - 1]);
             return -1;
         }
-        if (given_twice(longopts, seen, &n_seen, ch, optarg ? optarg : "on", cmd) != 0)
-            return -1;
         if (ch >= RUN_OPT_EXTRA) {
             if (on_extra(user, ch, optarg, err, sizeof err) != 0) {
                 cli_usage_error(cmd, "%s", err);
