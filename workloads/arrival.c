@@ -63,8 +63,9 @@ static int setup_dist(const spec *s, arrival_process *a, const char *gap_kind, i
         (has_cv && spec_number(s, "cv", SPEC_POSITIVE, 0, 0, &cv, form, err, errlen) != 0))
         return -1;
     if (!(rate >= ARRIVAL_MIN_RATE && rate <= ARRIVAL_MAX_RATE)) {
-        util_errf(err, errlen, "'%s': rate %g req/s is outside the range that works, %g to %g "
-                               "req/s (expected %s)",
+        util_errf(err, errlen,
+                  "'%s': rate %g req/s is outside the range that works, %g to %g "
+                  "req/s (expected %s)",
                   s->text, rate, ARRIVAL_MIN_RATE, ARRIVAL_MAX_RATE, form);
         return -1;
     }
@@ -452,9 +453,8 @@ static int check_range(const char *text, const arrival_process *a, char *err, si
     int on_off = strcmp(a->kind->name, "mmpp") == 0;
     if (on_off && !(a->mean_on_s >= ARRIVAL_MIN_PERIOD_S && a->mean_off_s >= ARRIVAL_MIN_PERIOD_S &&
                     a->mean_on_s <= DIST_MAX_VALUE && a->mean_off_s <= DIST_MAX_VALUE)) {
-        util_errf(err, errlen,
-                  "'%s': mean_on and mean_off must be from %g to %g s (expected %s)", text,
-                  ARRIVAL_MIN_PERIOD_S, DIST_MAX_VALUE, a->kind->form);
+        util_errf(err, errlen, "'%s': mean_on and mean_off must be from %g to %g s (expected %s)",
+                  text, ARRIVAL_MIN_PERIOD_S, DIST_MAX_VALUE, a->kind->form);
         return -1;
     }
     return 0;

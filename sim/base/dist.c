@@ -151,8 +151,8 @@ static const dist_kind *const KINDS[] = {&KIND_EXP,   &KIND_DET,       &KIND_LOG
 
 /* Refuses a spread or a value that makes the figures meaningless (see DIST_MAX_CV). For a
  * uniform the bounds are in d already. Returns 0, or -1 with the range that works. */
-static int in_range(const char *text, const dist_kind *kind, double mean, double cv,
-                    const dist *d, char *err, size_t errlen)
+static int in_range(const char *text, const dist_kind *kind, double mean, double cv, const dist *d,
+                    char *err, size_t errlen)
 {
     double biggest = kind == &KIND_UNIFORM ? d->p2 : mean;
     if (biggest > DIST_MAX_VALUE) {

@@ -30,7 +30,7 @@ typedef struct dist dist;
  * that are all 0 but for rare huge ones (a gamma of shape 1/cv^2), so that every figure
  * drawn from it is meaningless; values beyond DIST_MAX_VALUE (seconds or tokens) are not
  * what any workload means and make times overflow. Both are refused at parse time. */
-#define DIST_MAX_CV 100.0
+#define DIST_MAX_CV    100.0
 #define DIST_MAX_VALUE 1e12
 
 typedef struct dist_kind {

@@ -73,8 +73,9 @@ int spool_input(const char *path, char *buf, size_t len, char *err, size_t errle
     }
     snprintf(buf, len, "/proc/self/fd/%d", out);
     if (access(buf, R_OK) != 0) {
-        util_errf(err, errlen, "%s: a pipe can be read only through /proc/self/fd, which this "
-                               "system does not have; give a file",
+        util_errf(err, errlen,
+                  "%s: a pipe can be read only through /proc/self/fd, which this "
+                  "system does not have; give a file",
                   path);
         close(out);
         buf[0] = '\0';

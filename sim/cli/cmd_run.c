@@ -140,8 +140,9 @@ static int sweep_conflicts(const run_spec *base, const sweep_grid *g)
         for (int j = 0; j < i; j++) {
             run_opt other = g->ax[j].is_rate ? OPT_arrival : g->ax[j].key;
             if (other == key) {
-                cli_usage_error("sweep", "--sweep %s and --sweep %s vary the same setting; give "
-                                         "one axis",
+                cli_usage_error("sweep",
+                                "--sweep %s and --sweep %s vary the same setting; give "
+                                "one axis",
                                 g->ax[j].name, a->name);
                 return -1;
             }

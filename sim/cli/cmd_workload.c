@@ -458,8 +458,7 @@ static int wl_target(wl_opts *o, const char *what)
     if (rc > 0)
         o->topt.name = o->what;
     if (rc >= 0 && o->lengths_from)
-        rc = spool_input(o->lengths_from, o->lengths_file, sizeof o->lengths_file, err,
-                         sizeof err);
+        rc = spool_input(o->lengths_from, o->lengths_file, sizeof o->lengths_file, err, sizeof err);
     if (rc < 0) {
         cli_usage_error(CMD, "%s", err);
         return -1;

@@ -280,14 +280,16 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
     /* The bounds as they are: the bisection stops when each is pinned to within tol, but
      * the settings between them may stay unclear however close the bisection gets. */
-    fprintf(out, "  %d settings simulated; the bounds are %.3g%% apart (the bisection stops at "
-                 "%.3g%% on each)\n",
+    fprintf(out,
+            "  %d settings simulated; the bounds are %.3g%% apart (the bisection stops at "
+            "%.3g%% on each)\n",
             s->n, 100 * (s->fails - s->meets) / s->meets, 100 * tol);
     if (search_rate_undecided(s)) {
         char why[512];
         too_short(base, why, sizeof why);
-        fprintf(out, "  NOT DECIDED: between %.4g and %.4g req/s the 95%% intervals straddle the "
-                     "limits; %s\n",
+        fprintf(out,
+                "  NOT DECIDED: between %.4g and %.4g req/s the 95%% intervals straddle the "
+                "limits; %s\n",
                 s->meets, s->fails, why);
         fprintf(errout,
                 "capsim %s: warning: the rate search did not decide: the SLOs hold up to %.4g "

@@ -173,9 +173,10 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     /* vLLM refuses to start when one sequence of the longest length does not fit in the
      * KV cache; capsim runs and refuses such requests one by one. */
     if (d->mem.kv_tokens < c->max_model_len)
-        fprintf(out, "  note: the KV cache holds %llu tokens, fewer than the max model length: "
-                     "vLLM would not start (it asks for --max-model-len %llu or less); longer "
-                     "requests are refused here\n",
+        fprintf(out,
+                "  note: the KV cache holds %llu tokens, fewer than the max model length: "
+                "vLLM would not start (it asks for --max-model-len %llu or less); longer "
+                "requests are refused here\n",
                 (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_tokens);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
     char prompt[1100], output[1100];
@@ -194,8 +195,9 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     if (c->wl.trace_path)
         fprintf(out, "  workload: trace %s\n", r->value[OPT_trace]);
     else if (c->wl.users > 0)
-        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s%s%s\n",
-               c->wl.users, r->value[OPT_think], prompt, output[0] ? ", output " : "", output);
+        fprintf(out,
+                "  workload: closed loop, %u users thinking %s between requests; prompt %s%s%s\n",
+                c->wl.users, r->value[OPT_think], prompt, output[0] ? ", output " : "", output);
     else
         fprintf(out, "  workload: %s, prompt %s%s%s\n", r->value[OPT_arrival], prompt,
                 output[0] ? ", output " : "", output);
@@ -395,8 +397,8 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
                     "capsim %s: warning: timeseries.csv will have about %.3g rows (%llu requests "
                     "at %g req/s sampled every %g s); a larger --sample-interval, or 0, keeps it "
                     "small\n",
-                    opt->name, rows, (unsigned long long)x.cfg.wl.requests,
-                    x.arrivals.rate_per_s, x.cfg.sample_interval_s);
+                    opt->name, rows, (unsigned long long)x.cfg.wl.requests, x.arrivals.rate_per_s,
+                    x.cfg.sample_interval_s);
     }
     if (r->out_dir &&
         open_run_outputs(&out, r->out_dir, &x, per_request, timeseries, err, sizeof err) != 0) {

@@ -301,8 +301,8 @@ static int resolve_max_model_len(const run_spec *r, resolved *x, char *err, size
             util_errf(err, errlen,
                       "--max-model-len %s: longer than %s's context of %llu tokens "
                       "(max_position_embeddings; expected 2 to %llu, or auto)",
-                      r->value[OPT_max_model_len], x->dep.model.name,
-                      (unsigned long long)context, (unsigned long long)context);
+                      r->value[OPT_max_model_len], x->dep.model.name, (unsigned long long)context,
+                      (unsigned long long)context);
             return -1;
         }
     }
@@ -449,7 +449,7 @@ static const char *why_ignored(const run_spec *r, run_opt o)
     int trace = on(r, OPT_trace), closed = strcmp(r->value[OPT_users], "0") != 0;
     switch (o) {
     case OPT_arrival:
-        return trace ? "--trace brings its own arrival times"
+        return trace    ? "--trace brings its own arrival times"
                : closed ? "a closed loop (--users) sends each request when the last is answered"
                         : NULL;
     case OPT_prompt_len:
@@ -743,9 +743,9 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
         csvout_str(c, serve_metric_names[m]);
         csvout_str(c, ci);
     }
-    static const char *const tail[] = {"slo_ttft_met",  "slo_tpot_met",         "slo_e2el_met",
-                                       "little_law_ok", "percentile_rel_error", "ci_covers",
-                                       "over_length_requests"};
+    static const char *const tail[] = {
+        "slo_ttft_met",         "slo_tpot_met", "slo_e2el_met",        "little_law_ok",
+        "percentile_rel_error", "ci_covers",    "over_length_requests"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         csvout_str(c, tail[i]);
     /* The prefix cache's figures (empty with prefix caching off). */

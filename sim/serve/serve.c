@@ -230,8 +230,8 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     int over = serve_source_fit(s->cfg, rq, &fit);
     if (over < 0) {
         char what[96];
-        snprintf(what, sizeof what, "request %llu of replication %d",
-                 (unsigned long long)idx + 1, s->met.rep_index + 1);
+        snprintf(what, sizeof what, "request %llu of replication %d", (unsigned long long)idx + 1,
+                 s->met.rep_index + 1);
         serve_source_over_error(s->cfg, rq, what, err, errlen);
         return -1;
     }

@@ -36,8 +36,8 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
 int serve_source_fit(const serve_config *c, const request *rq, request *fit);
 
 /* The message of --over-length error for rq, named by what ("file:line: request 7"). */
-void serve_source_over_error(const serve_config *c, const request *rq, const char *what,
-                             char *err, size_t errlen);
+void serve_source_over_error(const serve_config *c, const request *rq, const char *what, char *err,
+                             size_t errlen);
 
 /* Closed loop: the lengths of a request sent at now_s, drawn with rng, the sender not known:
  * with shared-prefix groups the request's user (and its group) is drawn at random among the
