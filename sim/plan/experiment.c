@@ -144,6 +144,22 @@ static void print_na_notes(FILE *out, const serve_config *c, const serve_result 
                      "refused ones).\n");
 }
 
+/* The longest request a replica accepts, and whether vLLM would start with it. */
+static void print_length_limit(FILE *out, const serve_config *c, const deploy *d)
+{
+    static const char *const over[] = {"rejected, as vLLM does", "cut to fit", "an error"};
+    fprintf(out, "  max model length: %u tokens of prompt + output; a longer request is %s\n",
+            c->max_model_len, over[c->over_length]);
+    /* vLLM refuses to start when one sequence of the longest length does not fit in the
+     * KV cache; capsim runs and refuses such requests one by one. */
+    if (d->mem.kv_tokens < c->max_model_len)
+        fprintf(out,
+                "  note: the KV cache holds %llu tokens, fewer than the max model length: "
+                "vLLM would not start (it asks for --max-model-len %llu or less); longer "
+                "requests are refused here\n",
+                (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_tokens);
+}
+
 static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
 {
     const serve_config *c = &x->cfg;
@@ -167,17 +183,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
-    static const char *const over[] = {"rejected, as vLLM does", "cut to fit", "an error"};
-    fprintf(out, "  max model length: %u tokens of prompt + output; a longer request is %s\n",
-            c->max_model_len, over[c->over_length]);
-    /* vLLM refuses to start when one sequence of the longest length does not fit in the
-     * KV cache; capsim runs and refuses such requests one by one. */
-    if (d->mem.kv_tokens < c->max_model_len)
-        fprintf(out,
-                "  note: the KV cache holds %llu tokens, fewer than the max model length: "
-                "vLLM would not start (it asks for --max-model-len %llu or less); longer "
-                "requests are refused here\n",
-                (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_tokens);
+    print_length_limit(out, c, d);
     /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
     char prompt[1100], output[1100];
     snprintf(output, sizeof output, "%s", r->value[OPT_output_len]);
