@@ -13,6 +13,7 @@
 #include "sim/base/util.h"
 #include "sim/engine/queue.h"
 #include "sim/plan/servesearch.h"
+#include "sim/serve/source.h"
 #include "workloads/arrival.h"
 
 static const char *CMD = "capacity";
@@ -75,6 +76,14 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
 }
 
 /* --- printing and files ----------------------------------------------------------------------- */
+
+/* How a search that stopped on an error ends: a request longer than the max model length
+ * under --over-length error is the scenario's fault (exit 2, as capsim run says it);
+ * anything else is the work failing. */
+static plan_status search_failure_status(const char *err)
+{
+    return strstr(err, SERVE_OVER_LENGTH_ERROR_TAG) ? PLAN_BAD_INPUT : PLAN_FAILED;
+}
 
 /* What to do about a search whose runs were too short to decide: the length the default
  * search runs, or four times the given one (which halves the intervals). */
@@ -271,9 +280,9 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     capsearch_describe(out, base);
     if (servesearch_rate(base, start, tol, out, s) != 0) {
-        plan_fail(e, PLAN_FAILED, "rate", "%s", s->err);
+        plan_status st = plan_fail(e, search_failure_status(s->err), "rate", "%s", s->err);
         free(s);
-        return PLAN_FAILED;
+        return st;
     }
     fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
     fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
@@ -331,9 +340,9 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FIL
             rate);
     capsearch_describe(out, base);
     if (servesearch_replicas(base, 1, out, s) != 0) {
-        plan_fail(e, PLAN_FAILED, "replicas", "%s", s->err);
+        plan_status st = plan_fail(e, search_failure_status(s->err), "replicas", "%s", s->err);
         free(s);
-        return PLAN_FAILED;
+        return st;
     }
     const search_step *best = search_replicas_best(s);
     uint64_t tp = strtoull(base->value[OPT_tp], NULL, 10);

@@ -117,8 +117,8 @@ void serve_source_over_error(const serve_config *c, const request *rq, const cha
 {
     util_errf(err, errlen,
               "%s: prompt %u + output %u tokens is longer than the max model length of %u "
-              "(--over-length error; reject refuses such requests as vLLM does, truncate cuts "
-              "them to fit)",
+              SERVE_OVER_LENGTH_ERROR_TAG " reject refuses such requests as vLLM does, truncate "
+              "cuts them to fit)",
               what, rq->prompt_tokens, rq->output_tokens, c->max_model_len);
 }
 

@@ -35,6 +35,10 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
  * (--over-length error; serve_source_over_error says why). */
 int serve_source_fit(const serve_config *c, const request *rq, request *fit);
 
+/* The words every --over-length error message holds, so that callers can tell it from a
+ * failure of the work. */
+#define SERVE_OVER_LENGTH_ERROR_TAG "(--over-length error;"
+
 /* The message of --over-length error for rq, named by what ("file:line: request 7"). */
 void serve_source_over_error(const serve_config *c, const request *rq, const char *what, char *err,
                              size_t errlen);
