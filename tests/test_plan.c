@@ -887,8 +887,10 @@ static void test_queuerun(void)
 
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
-          TEST(test_rate_undecided), TEST(test_replicas_undecided), TEST(test_servers_erlang_c),
-          TEST(test_servers_simulated), TEST(test_frontier), TEST(test_deploy_workers),
-          TEST(test_deploy_coeffs_by_value), TEST(test_runspec_ini_and_values),
-          TEST(test_servesearch_smoke), TEST(test_trace_resample), TEST(test_sweep_equals_runs),
-          TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files), TEST(test_queuerun))
+          TEST(test_rate_undecided), TEST(test_replicas_undecided),
+          TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
+          TEST(test_deploy_workers), TEST(test_deploy_coeffs_by_value),
+          TEST(test_runspec_ini_and_values), TEST(test_servesearch_smoke),
+          TEST(test_trace_resample), TEST(test_sweep_equals_runs),
+          TEST(test_sweep_shards_merge), TEST(test_capsearch_rate_files),
+          TEST(test_queuerun))

@@ -952,11 +952,12 @@ static void teardown(void)
 }
 
 TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static_and_routers),
-          TEST(test_rejects_what_cannot_fit), TEST(test_over_length), TEST(test_littles_law),
-          TEST(test_determinism), TEST(test_low_load_matches_estimate),
-          TEST(test_static_is_bulk_queue), TEST(test_metamorphic), TEST(test_jump_is_exact),
-          TEST(test_refusals_miss_slo), TEST(test_closed_loop), TEST(test_bad_config),
-          TEST(test_policy_tables), TEST(test_p2c_draws_distinct), TEST(test_static_token_budget),
-          TEST(test_conservation_check), TEST(test_prefix_groups), TEST(test_prefix_session),
+          TEST(test_over_length),
+          TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
+          TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
+          TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),
+          TEST(test_closed_loop), TEST(test_bad_config), TEST(test_policy_tables), TEST(test_p2c_draws_distinct),
+          TEST(test_static_token_budget), TEST(test_conservation_check), TEST(test_prefix_groups), TEST(test_prefix_session),
           TEST(test_prefix_lru), TEST(test_prefix_conservation), TEST(test_prefix_off_same),
-          TEST(test_prefix_jump_exact), TEARDOWN(teardown))
+          TEST(test_prefix_jump_exact),
+          TEARDOWN(teardown))

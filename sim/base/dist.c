@@ -80,6 +80,29 @@ static void set_moments(dist *d, const dist_kind *kind, double mean, double cv)
 
 /* --- empirical: numbers from the first column of a CSV file ----------------------------- */
 
+/* Refuses a spread or a value that makes the figures meaningless (see DIST_MAX_CV). For a
+ * uniform the bounds are in d already. Returns 0, or -1 with the range that works. */
+static int in_range(const char *text, const dist_kind *kind, double mean, double cv, const dist *d,
+                    char *err, size_t errlen)
+{
+    double biggest = kind == &KIND_UNIFORM ? d->p2 : mean;
+    if (biggest > DIST_MAX_VALUE) {
+        util_errf(err, errlen,
+                  "'%s': %g is beyond %g, the largest value a distribution may take (expected "
+                  "%s)",
+                  text, biggest, DIST_MAX_VALUE, kind->form);
+        return -1;
+    }
+    if ((kind == &KIND_LOGNORMAL || kind == &KIND_GAMMA) && cv > DIST_MAX_CV) {
+        util_errf(err, errlen,
+                  "'%s': cv %g is too large: expected a cv in (0, %g] (a wider spread makes the "
+                  "moments overflow or every draw 0 but a rare huge one)",
+                  text, cv, DIST_MAX_CV);
+        return -1;
+    }
+    return 0;
+}
+
 static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 {
     csvin *in = csvin_open(path, err, errlen);
@@ -148,29 +171,6 @@ static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 
 static const dist_kind *const KINDS[] = {&KIND_EXP,   &KIND_DET,       &KIND_LOGNORMAL,
                                          &KIND_GAMMA, &KIND_EMPIRICAL, &KIND_UNIFORM};
-
-/* Refuses a spread or a value that makes the figures meaningless (see DIST_MAX_CV). For a
- * uniform the bounds are in d already. Returns 0, or -1 with the range that works. */
-static int in_range(const char *text, const dist_kind *kind, double mean, double cv, const dist *d,
-                    char *err, size_t errlen)
-{
-    double biggest = kind == &KIND_UNIFORM ? d->p2 : mean;
-    if (biggest > DIST_MAX_VALUE) {
-        util_errf(err, errlen,
-                  "'%s': %g is beyond %g, the largest value a distribution may take (expected "
-                  "%s)",
-                  text, biggest, DIST_MAX_VALUE, kind->form);
-        return -1;
-    }
-    if ((kind == &KIND_LOGNORMAL || kind == &KIND_GAMMA) && cv > DIST_MAX_CV) {
-        util_errf(err, errlen,
-                  "'%s': cv %g is too large: expected a cv in (0, %g] (a wider spread makes the "
-                  "moments overflow or every draw 0 but a rare huge one)",
-                  text, cv, DIST_MAX_CV);
-        return -1;
-    }
-    return 0;
-}
 
 int dist_parse(const char *text, dist *d, char *err, size_t errlen)
 {

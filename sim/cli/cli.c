@@ -136,5 +136,6 @@ int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
         if (n < MAX_SEEN)
             seen[n++] = (struct seen_opt){ch, val};
     }
+    optind = first; /* ready for the command's own pass */
     return 0;
 }

@@ -44,8 +44,8 @@ int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
 
 /* Refuses an option given twice on the command line with different values, which the
  * later would silently override: a pass of getopt_long over argv from index first (with
- * the option string ":h", as the commands use) before the command's own pass, which must
- * set optind again. The same value twice is harmless, and the options named in repeatable
+ * the option string ":h", as the commands use) before the command's own pass; optind is
+ * left at first for it. The same value twice is harmless, and the options named in repeatable
  * (NULL-terminated; NULL: none) are given once per item (sweep's axes); unknown options
  * are left to the command's pass. Returns 0, or CLI_EXIT_USAGE after a one-line usage
  * error. */

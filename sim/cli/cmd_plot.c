@@ -72,10 +72,10 @@ int cmd_plot(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     unsigned formats = PLOT_PNG | PLOT_SVG;
-    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts, NULL) != 0)
-        return CLI_EXIT_USAGE;
     opterr = 0;
     optind = 1;
+    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts, NULL) != 0)
+        return CLI_EXIT_USAGE;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (ch) {

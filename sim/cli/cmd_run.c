@@ -127,40 +127,29 @@ static int sweep_jobs_shard(const sweep_opts *sw, uint64_t *jobs, uint64_t *shar
     return CLI_EXIT_OK;
 }
 
-/* A grid that contradicts itself or names what does not exist: two axes on one key (rate
- * and arrival are one key), or a value that cannot resolve for a reason other than memory
- * (an unknown GPU in gpu=a,b), is a usage error; an axis on an option also given as a flag
- * is a warning. Returns 0, or -1 after a usage error. */
-static int sweep_conflicts(const run_spec *base, const sweep_grid *g)
+/* A grid that contradicts itself: two axes on one setting (rate and arrival are one) is an
+ * error, an axis on an option also given as a flag a warning (the scenario without the
+ * axis must resolve, so a sweep of gpu still needs a --gpu). Returns 0, or -1 with the
+ * error in err. */
+static int sweep_conflicts(const run_spec *base, const sweep_grid *g, char *err, size_t errlen)
 {
-    char err[2048];
     for (int i = 0; i < g->n_axes; i++) {
         const sweep_axis *a = &g->ax[i];
         run_opt key = a->is_rate ? OPT_arrival : a->key;
         for (int j = 0; j < i; j++) {
-            run_opt other = g->ax[j].is_rate ? OPT_arrival : g->ax[j].key;
-            if (other == key) {
-                cli_usage_error("sweep",
-                                "--sweep %s and --sweep %s vary the same setting; give "
-                                "one axis",
-                                g->ax[j].name, a->name);
+            if ((g->ax[j].is_rate ? OPT_arrival : g->ax[j].key) == key) {
+                snprintf(err, errlen, "--sweep %s and --sweep %s vary the same setting; give one "
+                                      "axis",
+                         g->ax[j].name, a->name);
                 return -1;
             }
         }
-        /* A warning, not an error: the scenario without the axis must resolve (a sweep
-         * of gpu still needs a --gpu), so the flag may be there for that. */
         if (!a->is_rate && base->flag[key]) {
             char name[64];
             run_flag_name(key, name, sizeof name);
             fprintf(stderr,
                     "capsim sweep: warning: --%s %s is replaced at every point by --sweep %s\n",
                     name, base->value[key], a->name);
-        }
-        for (size_t v = 0; v < a->n; v++) {
-            if (run_check_value(base, a->is_rate, key, a->values[v], err, sizeof err) != 0) {
-                cli_usage_error("sweep", "--sweep %s: value '%s': %s", a->name, a->values[v], err);
-                return -1;
-            }
         }
     }
     return 0;
@@ -192,10 +181,9 @@ int cmd_sweep(int argc, char **argv)
         status = cli_usage_error("sweep", "no --sweep KEY=VALUES given");
     else if (base->out_dir == NULL)
         status = cli_usage_error("sweep", "--out DIR is required");
-    else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0)
+    else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0 ||
+             sweep_conflicts(base, g, err, sizeof err) != 0)
         status = cli_usage_error("sweep", "%s", err);
-    else if (sweep_conflicts(base, g) != 0)
-        status = CLI_EXIT_USAGE;
     else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK) {
         sweep_options opt = {jobs, shard_i, shard_n, 1, cli_plots_wanted()};
         plan_error e;

@@ -37,8 +37,8 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
     given flags[256];
     size_t n_flags = 0;
     char err[1024];
-    /* sweep's axes and calibrate's data files are given once per item. */
-    static const char *const repeatable[] = {"sweep", "data", NULL};
+    /* sweep's axes, calibrate's data files and prices are given once per item. */
+    static const char *const repeatable[] = {"sweep", "data", "price", NULL};
     if (cli_refuse_repeats(cmd, argc, argv, 1, longopts, repeatable) != 0)
         return -1;
     opterr = 0;

@@ -121,12 +121,17 @@ static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
     }
 }
 
-static void print_row(FILE *out, const serve_result *res, serve_metric m)
+/* One figure with its interval; n/a where there is none (see print_na_notes). */
+static void print_fig(FILE *out, const char *name, stats_ci f, const char *unit)
 {
     char v[32], ci[32];
-    fprintf(out, "  %-32s %14s %12s  %s\n", serve_metric_names[m],
-            util_fmt_fig(v, sizeof v, 6, res->metric[m].mean),
-            util_fmt_fig(ci, sizeof ci, 3, res->metric[m].half_width), serve_metric_units[m]);
+    fprintf(out, "  %-32s %14s %12s  %s\n", name, util_fmt_fig(v, sizeof v, 6, f.mean),
+            util_fmt_fig(ci, sizeof ci, 3, f.half_width), unit);
+}
+
+static void print_row(FILE *out, const serve_result *res, serve_metric m)
+{
+    print_fig(out, serve_metric_names[m], res->metric[m], serve_metric_units[m]);
 }
 
 /* Says why a figure of the table is n/a (summary.csv leaves such a cell empty). */
@@ -160,6 +165,35 @@ static void print_length_limit(FILE *out, const serve_config *c, const deploy *d
                 (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_tokens);
 }
 
+/* The max model length and the workload, as the header of run's table says them. */
+static void print_workload(FILE *out, const run_spec *r, const serve_config *c, const deploy *d)
+{
+    print_length_limit(out, c, d);
+    /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
+    char prompt[sizeof r->value[0] + 64], output[sizeof r->value[0]];
+    snprintf(output, sizeof output, "%s", r->value[OPT_output_len]);
+    if (r->value[OPT_lengths_from][0]) {
+        /* --lengths-from replaces both distributions: say what is used, not what is not. */
+        snprintf(prompt, sizeof prompt, "and output from %s (%s)", r->value[OPT_lengths_from],
+                 strcmp(r->value[OPT_lengths_joint], "off") ? "joint pairs" : "independently");
+        output[0] = '\0';
+    } else if (r->value[OPT_prefix][0])
+        snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
+    else if (r->value[OPT_session][0])
+        snprintf(prompt, sizeof prompt, "--session %s", r->value[OPT_session]);
+    else
+        snprintf(prompt, sizeof prompt, "%s", r->value[OPT_prompt_len]);
+    if (c->wl.trace_path)
+        fprintf(out, "  workload: trace %s\n", r->value[OPT_trace]);
+    else if (c->wl.users > 0)
+        fprintf(out,
+                "  workload: closed loop, %u users thinking %s between requests; prompt %s%s%s\n",
+                c->wl.users, r->value[OPT_think], prompt, output[0] ? ", output " : "", output);
+    else
+        fprintf(out, "  workload: %s, prompt %s%s%s\n", r->value[OPT_arrival], prompt,
+                output[0] ? ", output " : "", output);
+}
+
 static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
 {
     const serve_config *c = &x->cfg;
@@ -183,30 +217,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "per GPU\n",
            (unsigned long long)d->mem.kv_blocks, c->block_size,
            (unsigned long long)d->mem.kv_tokens, d->mem.weight_bytes_per_gpu / 1e9);
-    print_length_limit(out, c, d);
-    /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
-    char prompt[1100], output[1100];
-    snprintf(output, sizeof output, "%s", r->value[OPT_output_len]);
-    if (r->value[OPT_lengths_from][0]) {
-        /* --lengths-from replaces both distributions: say what is used, not what is not. */
-        snprintf(prompt, sizeof prompt, "and output from %s (%s)", r->value[OPT_lengths_from],
-                 strcmp(r->value[OPT_lengths_joint], "off") ? "joint pairs" : "independently");
-        output[0] = '\0';
-    } else if (r->value[OPT_prefix][0])
-        snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
-    else if (r->value[OPT_session][0])
-        snprintf(prompt, sizeof prompt, "--session %s", r->value[OPT_session]);
-    else
-        snprintf(prompt, sizeof prompt, "%s", r->value[OPT_prompt_len]);
-    if (c->wl.trace_path)
-        fprintf(out, "  workload: trace %s\n", r->value[OPT_trace]);
-    else if (c->wl.users > 0)
-        fprintf(out,
-                "  workload: closed loop, %u users thinking %s between requests; prompt %s%s%s\n",
-                c->wl.users, r->value[OPT_think], prompt, output[0] ? ", output " : "", output);
-    else
-        fprintf(out, "  workload: %s, prompt %s%s%s\n", r->value[OPT_arrival], prompt,
-                output[0] ? ", output " : "", output);
+    print_workload(out, r, c, d);
     fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),
@@ -239,11 +250,8 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         print_row(out, res, shown[i]);
     fprintf(out, "  %-32s %14.6g %12s  USD/h\n", "cost_per_hour", res->cost_per_hour_usd, "");
-    char v[32], ci[32];
     for (int m = 0; res->prefix_on && m < SP_COUNT; m++)
-        fprintf(out, "  %-32s %14s %12s  %s\n", serve_prefix_names[m],
-                util_fmt_fig(v, sizeof v, 6, res->prefix[m].mean),
-                util_fmt_fig(ci, sizeof ci, 3, res->prefix[m].half_width), serve_prefix_units[m]);
+        print_fig(out, serve_prefix_names[m], res->prefix[m], serve_prefix_units[m]);
     for (int k = 0; k < SLO_COUNT; k++) {
         if (res->slo_met[k] < 0)
             continue;

@@ -105,6 +105,10 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
                     : strcmp(name, "output_len") == 0 ? d->output_len
                     : strcmp(name, "slo") == 0        ? d->slo
                                                       : NULL;
+        if (dst && dst[0]) {
+            util_errf(err, errlen, "key '%s' given twice in [%s] (give it once)", name, section);
+            return -1;
+        }
         if (dst == NULL) {
             util_errf(err, errlen,
                       "unknown key '%s' in [%s] (expected prompt_len, output_len or slo)", name,
@@ -113,10 +117,6 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
         }
         if (strlen(value) > SCENARIO_MAX_VALUE) {
             util_errf(err, errlen, "%s: value longer than %d characters", name, SCENARIO_MAX_VALUE);
-            return -1;
-        }
-        if (dst[0]) {
-            util_errf(err, errlen, "key '%s' given twice in [%s] (give it once)", name, section);
             return -1;
         }
         snprintf(dst, SCENARIO_MAX_VALUE + 1, "%s", value);
@@ -432,99 +432,6 @@ static int resolve_resample(const run_spec *r, serve_config *c, char *err, size_
     return 0;
 }
 
-/* A setting given with a value other than its default. */
-static int set_to(const run_spec *r, run_opt o)
-{
-    return r->given[o] && strcmp(r->value[o], run_opt_default[o]) != 0;
-}
-
-static int on(const run_spec *r, run_opt o)
-{
-    return r->value[o][0] != '\0';
-}
-
-/* Why setting o of r does nothing in the presence of the others, or NULL. */
-static const char *why_ignored(const run_spec *r, run_opt o)
-{
-    int trace = on(r, OPT_trace), closed = strcmp(r->value[OPT_users], "0") != 0;
-    switch (o) {
-    case OPT_arrival:
-        return trace    ? "--trace brings its own arrival times"
-               : closed ? "a closed loop (--users) sends each request when the last is answered"
-                        : NULL;
-    case OPT_prompt_len:
-    case OPT_output_len:
-        if (trace)
-            return "--trace brings its own lengths";
-        if (on(r, OPT_lengths_from))
-            return "--lengths-from supplies the lengths";
-        if (o == OPT_prompt_len && (on(r, OPT_prefix) || on(r, OPT_session)))
-            return "--prefix or --session makes the prompts";
-        return NULL;
-    case OPT_lengths_from:
-    case OPT_classes:
-        return trace ? "--trace brings its own requests" : NULL;
-    case OPT_lengths_joint:
-        return !on(r, OPT_lengths_from) || trace ? "it applies to --lengths-from" : NULL;
-    case OPT_think:
-        return !closed ? "only a closed loop (--users N) thinks between requests" : NULL;
-    case OPT_trace_format:
-    case OPT_trace_speedup:
-    case OPT_trace_start:
-    case OPT_trace_end:
-    case OPT_skip_bad_rows:
-    case OPT_strict_order:
-        return !trace ? "it applies to a --trace, and there is none" : NULL;
-    default:
-        return NULL;
-    }
-}
-
-int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err)
-{
-    int n = 0;
-    for (int o = 0; o < OPT_COUNT; o++) {
-        const char *why = set_to(r, (run_opt)o) ? why_ignored(r, (run_opt)o) : NULL;
-        if (why == NULL)
-            continue;
-        char name[64];
-        run_flag_name((run_opt)o, name, sizeof name);
-        fprintf(err, "capsim %s: warning: --%s %s is ignored: %s\n", cmd, name, r->value[o], why);
-        n++;
-    }
-    return n;
-}
-
-int run_check_value(const run_spec *base, int is_rate, run_opt o, const char *value, char *err,
-                    size_t errlen)
-{
-    run_spec *r = malloc(sizeof *r);
-    if (r == NULL) {
-        util_errf(err, errlen, "out of memory");
-        return -1;
-    }
-    *r = *base;
-    int rc = is_rate ? run_set_rate(r->value[OPT_arrival], sizeof r->value[0], value, err, errlen)
-                     : run_set_value(r, o, value, err, errlen);
-    if (rc == 0) {
-        resolved x;
-        /* Not fitting in memory is a result of the point, not a mistake in the list. */
-        rc = run_resolve(r, &x, err, errlen) != 0 && strstr(err, "needs") == NULL ? -1 : 0;
-        run_resolved_fini(&x);
-    }
-    free(r);
-    return rc;
-}
-
-int run_spool_inputs(run_spec *r, char *err, size_t errlen)
-{
-    if (spool_input(r->value[OPT_trace], r->trace_file, sizeof r->trace_file, err, errlen) < 0 ||
-        spool_input(r->value[OPT_lengths_from], r->lengths_file, sizeof r->lengths_file, err,
-                    errlen) < 0)
-        return -1;
-    return 0;
-}
-
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
@@ -676,6 +583,78 @@ void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
                   "they leave room)"
                 : "rejected, as vLLM rejects them; they count in rejected_fraction "
                   "(--over-length truncate cuts them to fit instead, error stops)");
+}
+
+/* A setting given with a value other than its default. */
+static int set_to(const run_spec *r, run_opt o)
+{
+    return r->given[o] && strcmp(r->value[o], run_opt_default[o]) != 0;
+}
+
+static int on(const run_spec *r, run_opt o)
+{
+    return r->value[o][0] != '\0';
+}
+
+/* Why setting o of r does nothing in the presence of the others, or NULL. */
+static const char *why_ignored(const run_spec *r, run_opt o)
+{
+    int trace = on(r, OPT_trace), closed = strcmp(r->value[OPT_users], "0") != 0;
+    switch (o) {
+    case OPT_arrival:
+        return trace    ? "--trace brings its own arrival times"
+               : closed ? "a closed loop (--users) sends each request when the last is answered"
+                        : NULL;
+    case OPT_prompt_len:
+    case OPT_output_len:
+        if (trace)
+            return "--trace brings its own lengths";
+        if (on(r, OPT_lengths_from))
+            return "--lengths-from supplies the lengths";
+        if (o == OPT_prompt_len && (on(r, OPT_prefix) || on(r, OPT_session)))
+            return "--prefix or --session makes the prompts";
+        return NULL;
+    case OPT_lengths_from:
+    case OPT_classes:
+        return trace ? "--trace brings its own requests" : NULL;
+    case OPT_lengths_joint:
+        return !on(r, OPT_lengths_from) || trace ? "it applies to --lengths-from" : NULL;
+    case OPT_think:
+        return !closed ? "only a closed loop (--users N) thinks between requests" : NULL;
+    case OPT_trace_format:
+    case OPT_trace_speedup:
+    case OPT_trace_start:
+    case OPT_trace_end:
+    case OPT_skip_bad_rows:
+    case OPT_strict_order:
+        return !trace ? "it applies to a --trace, and there is none" : NULL;
+    default:
+        return NULL;
+    }
+}
+
+int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err)
+{
+    int n = 0;
+    for (int o = 0; o < OPT_COUNT; o++) {
+        const char *why = set_to(r, (run_opt)o) ? why_ignored(r, (run_opt)o) : NULL;
+        if (why == NULL)
+            continue;
+        char name[64];
+        run_flag_name((run_opt)o, name, sizeof name);
+        fprintf(err, "capsim %s: warning: --%s %s is ignored: %s\n", cmd, name, r->value[o], why);
+        n++;
+    }
+    return n;
+}
+
+int run_spool_inputs(run_spec *r, char *err, size_t errlen)
+{
+    if (spool_input(r->value[OPT_trace], r->trace_file, sizeof r->trace_file, err, errlen) < 0 ||
+        spool_input(r->value[OPT_lengths_from], r->lengths_file, sizeof r->lengths_file, err,
+                    errlen) < 0)
+        return -1;
+    return 0;
 }
 
 /* Sets rate=V in an arrival spec that has a rate. */

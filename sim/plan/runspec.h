@@ -46,6 +46,12 @@
     X(max_num_seqs, "256", "most sequences in a step")                                             \
     X(max_batched_tokens, "8192", "token budget per step")                                         \
     X(chunked_prefill, "on", "on or off")                                                          \
+    X(max_model_len, "auto",                                                                       \
+      "longest prompt + output a replica accepts, tokens (auto: the model's context, its "         \
+      "max_position_embeddings)")                                                                  \
+    X(over_length, "reject",                                                                       \
+      "a longer request: reject (refused, counted as rejected, as vLLM does), truncate (the "      \
+      "prompt cut to leave room for the output) or error (stop, naming the request)")              \
     X(replicas, "1", "model replicas")                                                             \
     X(router, "rr", "" /* names from sim/serve/router.c */)                                        \
     X(arrival, "poisson:rate=1", "arrival process")                                                \
@@ -89,13 +95,7 @@
     X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
     X(jump, "on", "on: advance unchanging decode stretches in one event")                        \
     X(prefix_caching, "on",                                                                        \
-      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")      \
-    X(max_model_len, "auto",                                                                       \
-      "longest prompt + output a replica accepts, tokens (auto: the model's context, its "        \
-      "max_position_embeddings)")                                                                 \
-    X(over_length, "reject",                                                                       \
-      "a longer request: reject (refused, counted as rejected, as vLLM does), truncate (the "     \
-      "prompt cut to leave room for the output) or error (stop, naming the request)")
+      "on or off: keep full KV blocks of shared prefixes cached and reuse them (vLLM V1)")
 
 #define RUN_ENUM(name, dflt, help) OPT_##name,
 typedef enum run_opt { RUN_OPTIONS(RUN_ENUM) OPT_COUNT } run_opt;
@@ -169,12 +169,6 @@ int run_spool_inputs(run_spec *r, char *err, size_t errlen);
  * a --trace, lengths beside --lengths-from, trace options without a trace, a think time
  * without --users, and so on. Returns how many warnings it wrote. */
 int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err);
-
-/* Whether base with option o set to value (rate: rate= of the arrival process) resolves,
- * to check the names of a list before the work: returns 0 when it does or when it fails
- * only for want of memory (a swept knob may fix that), else -1 with the reason. */
-int run_check_value(const run_spec *base, int is_rate, run_opt o, const char *value, char *err,
-                    size_t errlen);
 
 /* Turns the values into a serve_config in x. On failure returns -1 with a one-line
  * message; x must be released with run_resolved_fini either way. */

@@ -114,11 +114,10 @@ static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, ui
     if (ok) {
         ok = serve_run(&x.cfg, &res, err, sizeof err) == 0;
         have_res = ok;
-    }
-    if (have_res) {
         char name[64];
         snprintf(name, sizeof name, "sweep: point %llu", (unsigned long long)p);
-        run_warn_over_length(stderr, name, &x.cfg, &res);
+        if (have_res)
+            run_warn_over_length(stderr, name, &x.cfg, &res);
     }
     csvout c;
     csvout_init(&c, out);

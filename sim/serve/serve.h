@@ -93,14 +93,14 @@ typedef struct serve_config {
     double price_usd_per_gpu_hour; /* NAN if unknown */
     int jump;                      /* advance unchanging decode stretches in one event */
     int check_invariants;          /* tests: verify KV accounting after every step (slow) */
-    /* Prefix caching (continuous batching; sim/serve/kvblocks.h): full KV blocks of shared
-     * content stay cached and are reused by later requests. Off: today's results. */
-    int prefix_caching;
     /* The longest sequence a replica accepts, prompt plus output tokens, as vLLM's
      * max_model_len (0: no limit), and what happens to a request longer than that: vLLM
      * refuses it (counted as rejected), or it is cut to fit, or the run fails. */
     uint32_t max_model_len;
     serve_over_length over_length;
+    /* Prefix caching (continuous batching; sim/serve/kvblocks.h): full KV blocks of shared
+     * content stay cached and are reused by later requests. Off: today's results. */
+    int prefix_caching;
     /* Tests: when set, each replication's requests come from source_open(source_arg, the
      * replication's seeds) instead of the workload (wl.requests must give their number). */
     reqsrc *(*source_open)(void *arg, const unsigned long *seeds);
