@@ -121,17 +121,20 @@ static void write_seeds(FILE *fp, const serve_result *res, uint64_t master)
     }
 }
 
-/* One figure with its interval; n/a where there is none (see print_na_notes). */
+static void print_row(FILE *out, const serve_result *res, serve_metric m)
+{
+    char v[32], ci[32];
+    fprintf(out, "  %-32s %14s %12s  %s\n", serve_metric_names[m],
+            util_fmt_fig(v, sizeof v, 6, res->metric[m].mean),
+            util_fmt_fig(ci, sizeof ci, 3, res->metric[m].half_width), serve_metric_units[m]);
+}
+
+/* A figure of the prefix cache with its interval, as print_row prints a metric. */
 static void print_fig(FILE *out, const char *name, stats_ci f, const char *unit)
 {
     char v[32], ci[32];
     fprintf(out, "  %-32s %14s %12s  %s\n", name, util_fmt_fig(v, sizeof v, 6, f.mean),
             util_fmt_fig(ci, sizeof ci, 3, f.half_width), unit);
-}
-
-static void print_row(FILE *out, const serve_result *res, serve_metric m)
-{
-    print_fig(out, serve_metric_names[m], res->metric[m], serve_metric_units[m]);
 }
 
 /* Says why a figure of the table is n/a (summary.csv leaves such a cell empty). */
