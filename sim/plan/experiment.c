@@ -333,13 +333,10 @@ static int outputs_commit(outputs *o, char *err, size_t errlen)
 
 
 /* The warnings of a run that finished: what it refused, skipped or could not check. */
-static void print_warnings(FILE *err, const char *name, const serve_config *c,
-                           const serve_result *res)
+static void print_warnings(FILE *err, const char *name, const serve_result *res)
 {
-    run_warn_over_length(err, name, c, res);
-    uint64_t never = res->rejected;
-    if (c->over_length == SERVE_OVER_REJECT)
-        never -= res->over_length;
+    /* Requests over the max model length have their own warning (run_warn_over_length). */
+    uint64_t never = res->rejected - res->over_length_refused;
     if (never)
         fprintf(err,
                 "capsim %s: warning: %llu requests could never run and were refused "
@@ -441,13 +438,14 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     }
     if (status == PLAN_OK) {
         print_table(out_fp, r, &x, &res);
+        run_warn_over_length(err_fp, opt->name, &x.cfg, &res);
         if (r->out_dir) {
             fprintf(out_fp, "  wrote %s/: summary.csv, seeds.csv, scenario.ini%s%s\n", r->out_dir,
                     timeseries ? ", timeseries.csv" : "", per_request ? ", requests.csv" : "");
             if (opt->plots)
                 plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
         }
-        print_warnings(err_fp, opt->name, &x.cfg, &res);
+        print_warnings(err_fp, opt->name, &res);
     }
     serve_result_fini(&res);
     run_resolved_fini(&x);

@@ -237,6 +237,7 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     }
     if (over > 0) {
         s->res->over_length++;
+        s->res->over_length_refused += over == 1;
         rq = &fit;
     }
     if (over == 1 || s->sched->never_runs(s->cfg, rq->prompt_tokens, rq->output_tokens)) {

@@ -200,6 +200,7 @@ typedef struct serve_result {
     /* Conservation, over all replications and all requests (warm-up included): */
     uint64_t offered, rejected, finished;
     uint64_t over_length;  /* requests longer than max_model_len (rejected or truncated) */
+    uint64_t over_length_refused; /* of those, the ones refused (in rejected) */
     uint64_t tokens_asked; /* output tokens of the requests that finished */
     uint64_t tokens_out;   /* output tokens produced */
     uint64_t preemptions;
