@@ -113,8 +113,8 @@ static int is_repeatable(const char *name, const char *const *repeatable)
     return 0;
 }
 
-int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
-                       const struct option *longopts, const char *const *repeatable)
+void cli_warn_repeats(const char *cmd, int argc, char **argv, int first,
+                      const struct option *longopts, const char *const *repeatable)
 {
     enum { MAX_SEEN = 256 };
     struct seen_opt {
@@ -128,14 +128,17 @@ int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
         if (ch == '?' || ch == ':' || ch == 'h' || is_repeatable(longopts[at].name, repeatable))
             continue;
         const char *val = optarg ? optarg : "";
-        for (int i = 0; i < n; i++) {
-            if (seen[i].code == ch && strcmp(seen[i].val, val) != 0)
-                return cli_usage_error(cmd, "--%s given twice ('%s' and '%s'); give it once",
-                                       longopts[at].name, seen[i].val, val);
-        }
-        if (n < MAX_SEEN)
+        int i = 0;
+        while (i < n && seen[i].code != ch)
+            i++;
+        if (i < n && strcmp(seen[i].val, val) != 0)
+            fprintf(stderr, "capsim %s: warning: --%s given twice ('%s', then '%s'): the last "
+                            "wins\n",
+                    cmd, longopts[at].name, seen[i].val, val);
+        if (i < n)
+            seen[i].val = val;
+        else if (n < MAX_SEEN)
             seen[n++] = (struct seen_opt){ch, val};
     }
     optind = first; /* ready for the command's own pass */
-    return 0;
 }

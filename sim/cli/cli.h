@@ -42,15 +42,15 @@ int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size
  * with a leading ':' in its option string (':' for a missing value, '?' for unknown). */
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
 
-/* Refuses an option given twice on the command line with different values, which the
- * later would silently override: a pass of getopt_long over argv from index first (with
- * the option string ":h", as the commands use) before the command's own pass; optind is
- * left at first for it. The same value twice is harmless, and the options named in repeatable
- * (NULL-terminated; NULL: none) are given once per item (sweep's axes); unknown options
- * are left to the command's pass. Returns 0, or CLI_EXIT_USAGE after a one-line usage
- * error. */
-int cli_refuse_repeats(const char *cmd, int argc, char **argv, int first,
-                       const struct option *longopts, const char *const *repeatable);
+/* Warns on stderr of an option given twice on the command line with different values
+ * ("capsim CMD: warning: --X given twice ('a', then 'b'): the last wins"), which the later
+ * would otherwise override without a word: a pass of getopt_long over argv from index
+ * first (with the option string ":h", as the commands use) before the command's own pass;
+ * optind is left at first for it. The same value twice says nothing, and the options named
+ * in repeatable (NULL-terminated; NULL: none) are given once per item (sweep's axes).
+ * Unknown options are left to the command's pass. */
+void cli_warn_repeats(const char *cmd, int argc, char **argv, int first,
+                      const struct option *longopts, const char *const *repeatable);
 
 /* Says how an experiment of sim/plan ended (see experiment.h) on err, as command cmd
  * says it (plan_error_print: PLAN_BAD_INPUT as a usage error, PLAN_FAILED as

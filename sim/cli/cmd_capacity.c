@@ -99,8 +99,7 @@ static int capacity_servers(int argc, char **argv)
     double t = NAN, x = NAN;
     uint64_t customers = 100000, reps = 10, seed = 1, v;
     char err[1024];
-    if (cli_refuse_repeats(CMD, argc, argv, 2, longopts, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    cli_warn_repeats(CMD, argc, argv, 2, longopts, NULL);
     opterr = 0;
     optind = 2;
     int ch;
@@ -211,16 +210,15 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
             cli_usage_error(CMD, "%s", err);
             return -1;
         }
-        /* --rate sets rate= of the arrival process: a rate given there as well on the
-         * command line is the same setting twice (a scenario file's is overridden). */
+        /* --rate sets rate= of the arrival process: a different rate given there as well
+         * on the command line is the same setting twice (a scenario file's is meant to be
+         * overridden). */
         double given = servesearch_arrival_rate(&c->base);
-        if (c->base.flag[OPT_arrival] && isfinite(given) && given != c->rate) {
-            cli_usage_error(CMD,
-                            "--rate %s and --arrival %s give two rates; give the rate once "
-                            "(--rate sets rate= of the arrival process)",
-                            c->o.rate, c->base.value[OPT_arrival]);
-            return -1;
-        }
+        if (c->base.flag[OPT_arrival] && isfinite(given) && given != c->rate)
+            fprintf(stderr,
+                    "capsim %s: warning: --rate %s replaces the rate of --arrival %s (--rate "
+                    "sets its rate=)\n",
+                    CMD, c->o.rate, c->base.value[OPT_arrival]);
         if (run_set_rate(c->base.value[OPT_arrival], sizeof c->base.value[OPT_arrival], c->o.rate,
                          err, sizeof err) != 0) {
             cli_usage_error(CMD, "--rate needs an --arrival with rate=: %s", err);

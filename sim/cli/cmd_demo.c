@@ -45,8 +45,7 @@ static int demo_parse(int argc, char **argv, demo_options *d)
     };
     demo_defaults(d);
     char err[1024];
-    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch;

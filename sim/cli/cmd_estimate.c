@@ -364,8 +364,7 @@ int cmd_estimate(int argc, char **argv)
     int csv = 0;
     const char *max_len = "auto", *over = "reject";
     char err[2048];
-    if (cli_refuse_repeats(CMD, argc, argv, 1, estimate_opts, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    cli_warn_repeats(CMD, argc, argv, 1, estimate_opts, NULL);
     opterr = 0;
     optind = 1;
     int ch;

@@ -74,8 +74,7 @@ int cmd_plot(int argc, char **argv)
     unsigned formats = PLOT_PNG | PLOT_SVG;
     opterr = 0;
     optind = 1;
-    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (ch) {

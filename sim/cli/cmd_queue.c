@@ -232,8 +232,7 @@ static int parse_args(int argc, char **argv, queue_scenario *q)
     } given;
     given flags[256];
     size_t n_flags = 0;
-    if (cli_refuse_repeats(CMD, argc, argv, 1, longopts, NULL) != 0)
-        return -1;
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch, longind = 0;

@@ -38,8 +38,7 @@ int cmd_validate(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     char err[512];
-    if (cli_refuse_repeats(cmd, argc, argv, 1, longopts, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    cli_warn_repeats(cmd, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch;

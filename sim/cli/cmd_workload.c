@@ -617,8 +617,7 @@ int cmd_workload(int argc, char **argv)
     wl_opts o;
     wl_defaults(&o);
     char err[512];
-    if (cli_refuse_repeats(CMD, argc, argv, 2, longopts, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    cli_warn_repeats(CMD, argc, argv, 2, longopts, NULL);
     opterr = 0;
     optind = 2;
     int ch;

@@ -21,7 +21,7 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
         run_flag_name((run_opt)o, names[o], sizeof names[o]);
         /* --per-request is a plain flag on the command line (on/off in a scenario). */
         int has_arg = o == OPT_per_request ? no_argument : required_argument;
-        longopts[o] = (struct option){names[o], has_arg, NULL, o};
+        longopts[o] = (struct option){names[o], has_arg, NULL, RUN_OPT_CODE0 + o};
         snprintf(r->value[o], sizeof r->value[o], "%s", run_opt_default[o]);
     }
     size_t n = OPT_COUNT;
@@ -39,8 +39,7 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
     char err[1024];
     /* sweep's axes, calibrate's data files and prices are given once per item. */
     static const char *const repeatable[] = {"sweep", "data", "price", NULL};
-    if (cli_refuse_repeats(cmd, argc, argv, 1, longopts, repeatable) != 0)
-        return -1;
+    cli_warn_repeats(cmd, argc, argv, 1, longopts, repeatable);
     opterr = 0;
     optind = 1;
     int ch;
@@ -84,8 +83,9 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             r->out_dir = flags[i].val;
             continue;
         }
-        r->flag[flags[i].code] = 1;
-        if (run_set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
+        run_opt o = (run_opt)(flags[i].code - RUN_OPT_CODE0);
+        r->flag[o] = 1;
+        if (run_set_value(r, o, flags[i].val, err, sizeof err) != 0) {
             cli_usage_error(cmd, "--%s", err);
             return -1;
         }

@@ -11,9 +11,16 @@
 
 #include "sim/plan/runspec.h"
 
-/* getopt codes of the options every command shares, and the first free code for a
- * command's own options. */
-enum { RUN_OPT_OUT = OPT_COUNT, RUN_OPT_HELP, RUN_OPT_EXTRA };
+/* getopt codes: setting o is RUN_OPT_CODE0 + o, then the options every command shares and
+ * the first free code for a command's own options. The codes start above every character
+ * so that none is read as getopt's ':' (a missing value), '?' (unknown option) or 'h' as
+ * settings are added (with 58 settings, capacity's --jobs was code 58, ':'). */
+enum {
+    RUN_OPT_CODE0 = 256,
+    RUN_OPT_OUT = RUN_OPT_CODE0 + OPT_COUNT,
+    RUN_OPT_HELP,
+    RUN_OPT_EXTRA
+};
 
 /* A command's own options: getopt_long entries with codes from RUN_OPT_EXTRA, ended by a
  * zeroed entry; on_extra gets each one given (returns 0, or -1 after writing err). */
