@@ -63,7 +63,9 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             cli_usage_error(cmd, "too many options");
             return -1;
         }
-        flags[n_flags++] = (given){ch, optarg ? optarg : "on"};
+        /* A setting is kept as its index (run_opt), --out as its code. */
+        flags[n_flags++] = (given){ch == RUN_OPT_OUT ? ch : ch - RUN_OPT_CODE0,
+                                   optarg ? optarg : "on"};
     }
     if (optind < argc - 1) {
         cli_usage_error(cmd, "unexpected argument '%s' (at most one scenario file)",
@@ -83,7 +85,7 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             r->out_dir = flags[i].val;
             continue;
         }
-        run_opt o = (run_opt)(flags[i].code - RUN_OPT_CODE0);
+        run_opt o = (run_opt)flags[i].code;
         r->flag[o] = 1;
         if (run_set_value(r, o, flags[i].val, err, sizeof err) != 0) {
             cli_usage_error(cmd, "--%s", err);
