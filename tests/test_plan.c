@@ -200,6 +200,56 @@ static void test_replicas_exact(void)
     free(s);
 }
 
+/* Issue 14: a search whose intervals are wide (runs too short) must not report a tight
+ * answer. The linear latency with a half-width of 300 ms against a 500 ms limit leaves
+ * every rate from 10 to 70 req/s unclear: the bounds end far apart and the search says it
+ * did not decide; with a narrow interval it decides. */
+static void test_rate_undecided(void)
+{
+    search_rate_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    linear wide = {100, 10, 300, 500, 0};
+    search_evaluator ev = {linear_eval, NULL, &wide};
+    CHECK_EQ_INT(search_rate(&ev, 3, 0.02, s), 0);
+    CHECK(s->fails / s->meets > 5);
+    CHECK_EQ_INT(search_rate_undecided(s), 1);
+    linear narrow = {100, 10, 5, 500, 0};
+    ev.user = &narrow;
+    CHECK_EQ_INT(search_rate(&ev, 3, 0.02, s), 0);
+    CHECK_EQ_INT(search_rate_undecided(s), 0);
+    free(s);
+}
+
+/* The replica model above with an interval of 400 ms against its 1000 ms limit: n
+ * replicas fail while 1000 (50/n)/7 - 400 > 1000, that is for n <= 5, and meet once
+ * 1000 (50/n)/7 + 400 <= 1000, from n = 12; between, every count is unclear. */
+static int replica_wide_eval(void *user, double n, search_step *e)
+{
+    replica_eval(user, n, e);
+    e->ci_ms[SLO_E2EL] = 400;
+    return 0;
+}
+
+static void test_replicas_undecided(void)
+{
+    search_replica_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    search_evaluator ev = {replica_wide_eval, NULL, NULL};
+    CHECK_EQ_INT(search_replicas(&ev, 1, s), 0);
+    /* It tries 1, 2, 4 (fail), 8, 16, 12 (meets), 10, 11: the band runs from one more
+     * than the most it saw fail (4) to the answer. */
+    CHECK_EQ_U64(s->answer, 12);
+    CHECK_EQ_U64(search_replicas_low(s), 5);
+    CHECK_EQ_INT(search_replicas_undecided(s), 1);
+    search_evaluator exact = {replica_eval, NULL, NULL};
+    CHECK_EQ_INT(search_replicas(&exact, 1, s), 0);
+    CHECK_EQ_U64(search_replicas_low(s), 8);
+    CHECK_EQ_INT(search_replicas_undecided(s), 0);
+    free(s);
+}
+
 /* --- fewest servers: Erlang C ---------------------------------------------------------------- */
 
 /* The Erlang C probability of waiting, C(c, a) with a = lambda / mu, from its defining
@@ -984,6 +1034,7 @@ static void test_queuerun(void)
 
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
+          TEST(test_rate_undecided), TEST(test_replicas_undecided),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
           TEST(test_deploy_workers), TEST(test_deploy_worker_dies),
           TEST(test_parmap_worker_dies), TEST(test_deploy_coeffs_by_value),

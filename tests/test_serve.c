@@ -16,6 +16,7 @@
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
+#include "sim/serve/source.h"
 #include "sim/serve/state.h"
 #include "tests/check.h"
 
@@ -153,6 +154,52 @@ static void test_rejects_what_cannot_fit(void)
     CHECK_EQ_INT(r.little_checked, 0);
     serve_result_fini(&r);
     fixture_fini(&f);
+}
+
+/* Issue 14: requests longer than max_model_len. With prompts drawn uniformly from 1 to
+ * 2000 tokens, 100 output tokens and a limit of 1100, a request is over when its prompt is
+ * over 1000: rejected they count as rejected and nothing else changes; truncated they all
+ * run; with error the run stops naming the request. The rule of the cut, by hand. */
+static void test_over_length(void)
+{
+    fixture f;
+    fixture_init(&f, "poisson:rate=2", "uniform:min=0.5,max=2000.5", "det:value=100", 200);
+    f.cfg.max_model_len = 1100;
+    serve_result r;
+    char err[256];
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    check_conservation(&r, &f.cfg);
+    CHECK(r.over_length > 0);
+    CHECK_EQ_U64(r.rejected, r.over_length);
+    serve_result_fini(&r);
+    f.cfg.over_length = SERVE_OVER_TRUNCATE;
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    check_conservation(&r, &f.cfg);
+    CHECK(r.over_length > 0);
+    CHECK_EQ_U64(r.rejected, 0);
+    serve_result_fini(&r);
+    f.cfg.over_length = SERVE_OVER_ERROR;
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "is longer than the max model length of 1100");
+    CHECK_CONTAINS(err, "of replication 1");
+    fixture_fini(&f);
+    /* The cut: the prompt leaves room for the output; the output is cut only when it alone
+     * leaves no room for one prompt token. */
+    serve_config c = {.max_model_len = 100, .over_length = SERVE_OVER_TRUNCATE};
+    request fit, a = {.prompt_tokens = 90, .output_tokens = 20};
+    CHECK_EQ_INT(serve_source_fit(&c, &a, &fit), 2);
+    CHECK_EQ_U64(fit.prompt_tokens, 80);
+    CHECK_EQ_U64(fit.output_tokens, 20);
+    request b = {.prompt_tokens = 10, .output_tokens = 150};
+    CHECK_EQ_INT(serve_source_fit(&c, &b, &fit), 2);
+    CHECK_EQ_U64(fit.prompt_tokens, 1);
+    CHECK_EQ_U64(fit.output_tokens, 99);
+    request ok = {.prompt_tokens = 50, .output_tokens = 50};
+    CHECK_EQ_INT(serve_source_fit(&c, &ok, &fit), 0);
+    c.over_length = SERVE_OVER_REJECT;
+    CHECK_EQ_INT(serve_source_fit(&c, &a, &fit), 1);
+    c.max_model_len = 0;
+    CHECK_EQ_INT(serve_source_fit(&c, &a, &fit), 0);
 }
 
 static void test_littles_law(void)
@@ -984,6 +1031,7 @@ static void teardown(void)
 }
 
 TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static_and_routers),
+          TEST(test_over_length),
           TEST(test_rejects_what_cannot_fit), TEST(test_littles_law), TEST(test_determinism),
           TEST(test_low_load_matches_estimate), TEST(test_static_is_bulk_queue),
           TEST(test_metamorphic), TEST(test_jump_is_exact), TEST(test_refusals_miss_slo),

@@ -62,6 +62,13 @@ static int setup_dist(const spec *s, arrival_process *a, const char *gap_kind, i
     if (spec_number(s, "rate", SPEC_POSITIVE, 0, 0, &rate, form, err, errlen) != 0 ||
         (has_cv && spec_number(s, "cv", SPEC_POSITIVE, 0, 0, &cv, form, err, errlen) != 0))
         return -1;
+    if (!(rate >= ARRIVAL_MIN_RATE && rate <= ARRIVAL_MAX_RATE)) {
+        util_errf(err, errlen,
+                  "'%s': rate %g req/s is outside the range that works, %g to %g "
+                  "req/s (expected %s)",
+                  s->text, rate, ARRIVAL_MIN_RATE, ARRIVAL_MAX_RATE, form);
+        return -1;
+    }
     if (dist_make(gap_kind, 1.0 / rate, cv, &a->interarrival, err, errlen) != 0)
         return -1;
     a->rate_per_s = rate;
@@ -422,6 +429,37 @@ static const arrival_kind KINDS[] = {
      start_clock, next_steps},
 };
 
+/* Refuses a process whose figures would be meaningless or whose run would never end: a
+ * long-run rate outside [ARRIVAL_MIN_RATE, ARRIVAL_MAX_RATE] (a time series sampled every
+ * second across gaps of years; every request at one instant), gaps spread wider than a cv
+ * of DIST_MAX_CV, or an on-off process switching faster than ARRIVAL_MIN_PERIOD_S. */
+static int check_range(const char *text, const arrival_process *a, char *err, size_t errlen)
+{
+    double rate = a->rate_per_s;
+    if (!(rate >= ARRIVAL_MIN_RATE && rate <= ARRIVAL_MAX_RATE)) {
+        util_errf(err, errlen,
+                  "'%s': a long-run rate of %g req/s is outside the range that works, %g to "
+                  "%g req/s (expected %s)",
+                  text, rate, ARRIVAL_MIN_RATE, ARRIVAL_MAX_RATE, a->kind->form);
+        return -1;
+    }
+    if (!(a->interarrival.scv <= DIST_MAX_CV * DIST_MAX_CV)) {
+        util_errf(err, errlen,
+                  "'%s': gaps with a cv of %.3g are too spread out: expected a cv of at most "
+                  "%g (%s)",
+                  text, sqrt(a->interarrival.scv), DIST_MAX_CV, a->kind->form);
+        return -1;
+    }
+    int on_off = strcmp(a->kind->name, "mmpp") == 0;
+    if (on_off && !(a->mean_on_s >= ARRIVAL_MIN_PERIOD_S && a->mean_off_s >= ARRIVAL_MIN_PERIOD_S &&
+                    a->mean_on_s <= DIST_MAX_VALUE && a->mean_off_s <= DIST_MAX_VALUE)) {
+        util_errf(err, errlen, "'%s': mean_on and mean_off must be from %g to %g s (expected %s)",
+                  text, ARRIVAL_MIN_PERIOD_S, DIST_MAX_VALUE, a->kind->form);
+        return -1;
+    }
+    return 0;
+}
+
 int arrival_parse(const char *text, arrival_process *a, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
@@ -444,6 +482,11 @@ int arrival_parse(const char *text, arrival_process *a, char *err, size_t errlen
     a->kind = k;
     if (spec_check_keys(&s, k->allowed, k->required, k->form, err, errlen) != 0 ||
         k->setup(&s, a, err, errlen) != 0) {
+        arrival_fini(a);
+        memset(a, 0, sizeof *a);
+        return -1;
+    }
+    if (check_range(text, a, err, errlen) != 0) {
         arrival_fini(a);
         memset(a, 0, sizeof *a);
         return -1;

@@ -42,6 +42,12 @@
 
 #include "sim/base/dist.h"
 
+/* The long-run rates a process may have, req/s, and the shortest mean on or off period of
+ * an mmpp, s: outside them a run never ends or every request arrives at once. */
+#define ARRIVAL_MIN_RATE     1e-4
+#define ARRIVAL_MAX_RATE     1e7
+#define ARRIVAL_MIN_PERIOD_S 1e-3
+
 typedef struct arrival_kind arrival_kind; /* private to arrival.c */
 
 typedef struct arrival_process {

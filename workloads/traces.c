@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "sim/base/csvin.h"
+#include "sim/base/spool.h"
 #include "sim/base/util.h"
 #include "workloads/trace_reader.h"
 
@@ -281,11 +282,20 @@ static void one_line(char *msg)
             *msg = '?';
 }
 
+/* A message about the file as the user named it (opt.name, for a pipe read through a
+ * copy), on one line. */
+static void tidy(const trace_src *t, char *msg, size_t len)
+{
+    one_line(msg);
+    if (t->opt.name)
+        spool_rename(msg, len, t->path, t->opt.name);
+}
+
 static int fail(trace_src *t, const char *msg, char *err, size_t errlen)
 {
     t->failed = 1;
     str_copy(t->fail_msg, sizeof t->fail_msg, msg);
-    one_line(t->fail_msg);
+    tidy(t, t->fail_msg, sizeof t->fail_msg);
     util_errf(err, errlen, "%s", t->fail_msg);
     return -1;
 }
@@ -315,7 +325,7 @@ static int fill(trace_src *t, char *err, size_t errlen)
                 return fail(t, msg, err, errlen);
             if (t->stats.rows_bad < 3) {
                 str_copy(t->stats.first_bad[t->stats.rows_bad], sizeof t->stats.first_bad[0], msg);
-                one_line(t->stats.first_bad[t->stats.rows_bad]);
+                tidy(t, t->stats.first_bad[t->stats.rows_bad], sizeof t->stats.first_bad[0]);
             }
             t->stats.rows_bad++;
             continue;
@@ -398,6 +408,7 @@ static int trace_next(reqsrc *s, request *out, char *err, size_t errlen)
         out->shared_tokens = r.shared_tokens;
         out->prefix_id = r.prefix_id;
         t->stats.rows_kept++;
+        t->stats.last_line = r.line;
         return 1;
     }
 }
@@ -529,6 +540,8 @@ static reqsrc *open_trace(const char *path, const trace_options *opt, char *err,
         t->opt.window_end_s = 0;
     if (choose_format(t, t->opt.format, err, errlen) != 0 ||
         t->fmt->open(&t->rd, err, errlen) != 0) {
+        if (err != NULL && errlen > 0)
+            tidy(t, err, errlen);
         trace_close(&t->base);
         return NULL;
     }

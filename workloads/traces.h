@@ -90,6 +90,9 @@ typedef struct trace_options {
     uint64_t max_requests;         /* 0: all */
     const char *burstgpt_model;    /* keep rows whose Model equals this (NULL: all) */
     const char *burstgpt_log_type; /* keep rows whose Log Type equals this (NULL: all) */
+    /* The name messages give the file (NULL: its path): the user's name for a pipe read
+     * through a copy (sim/base/spool.h). Not copied: it must outlive the source. */
+    const char *name;
 } trace_options;
 
 typedef struct trace_stats {
@@ -98,6 +101,7 @@ typedef struct trace_stats {
     uint64_t rows_bad;       /* malformed rows skipped (skip_bad_rows) */
     uint64_t rows_kept;      /* requests returned */
     uint64_t rows_reordered; /* rows earlier than a row read before them */
+    long last_line;          /* where the last request returned is in the file (its time's line) */
     char first_bad[3][256];  /* messages of the first bad rows skipped */
 } trace_stats;
 

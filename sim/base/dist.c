@@ -80,6 +80,29 @@ static void set_moments(dist *d, const dist_kind *kind, double mean, double cv)
 
 /* --- empirical: numbers from the first column of a CSV file ----------------------------- */
 
+/* Refuses a spread or a value that makes the figures meaningless (see DIST_MAX_CV). For a
+ * uniform the bounds are in d already. Returns 0, or -1 with the range that works. */
+static int in_range(const char *text, const dist_kind *kind, double mean, double cv, const dist *d,
+                    char *err, size_t errlen)
+{
+    double biggest = kind == &KIND_UNIFORM ? d->p2 : mean;
+    if (biggest > DIST_MAX_VALUE) {
+        util_errf(err, errlen,
+                  "'%s': %g is beyond %g, the largest value a distribution may take (expected "
+                  "%s)",
+                  text, biggest, DIST_MAX_VALUE, kind->form);
+        return -1;
+    }
+    if ((kind == &KIND_LOGNORMAL || kind == &KIND_GAMMA) && cv > DIST_MAX_CV) {
+        util_errf(err, errlen,
+                  "'%s': cv %g is too large: expected a cv in (0, %g] (a wider spread makes the "
+                  "moments overflow or every draw 0 but a rare huge one)",
+                  text, cv, DIST_MAX_CV);
+        return -1;
+    }
+    return 0;
+}
+
 static int load_empirical(const char *path, dist *d, char *err, size_t errlen)
 {
     csvin *in = csvin_open(path, err, errlen);
@@ -236,6 +259,8 @@ int dist_parse(const char *text, dist *d, char *err, size_t errlen)
     }
     if (rc != 0)
         return -1;
+    if (kind != &KIND_EMPIRICAL && in_range(text, kind, mean, cv, d, err, errlen) != 0)
+        return -1;
     if (kind != &KIND_EMPIRICAL && kind != &KIND_UNIFORM)
         set_moments(d, kind, mean, cv);
     snprintf(d->text, sizeof d->text, "%s", text);
@@ -255,6 +280,10 @@ int dist_make(const char *kind_name, double mean, double cv, dist *d, char *err,
         util_errf(err, errlen, "bad distribution %s(mean=%g, cv=%g)", kind_name, mean, cv);
         return -1;
     }
+    char text[128];
+    snprintf(text, sizeof text, "%s:mean=%g,cv=%g", kind_name, mean, cv);
+    if (in_range(text, kind, mean, cv_needed ? cv : 0, d, err, errlen) != 0)
+        return -1;
     set_moments(d, kind, mean, cv);
     if (kind == &KIND_EXP)
         snprintf(d->text, sizeof d->text, "exp:mean=%.17g", mean);

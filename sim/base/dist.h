@@ -25,6 +25,14 @@
 
 typedef struct dist dist;
 
+/* The widest spread and the largest value a spec may give. A lognormal or gamma with a cv
+ * beyond DIST_MAX_CV has moments that overflow (cv^2 past 1e308 for cv ~ 1e154) or draws
+ * that are all 0 but for rare huge ones (a gamma of shape 1/cv^2), so that every figure
+ * drawn from it is meaningless; values beyond DIST_MAX_VALUE (seconds or tokens) are not
+ * what any workload means and make times overflow. Both are refused at parse time. */
+#define DIST_MAX_CV    100.0
+#define DIST_MAX_VALUE 1e12
+
 typedef struct dist_kind {
     const char *name;
     const char *form; /* the expected text, for messages: "gamma:mean=M,cv=C" */

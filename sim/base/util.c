@@ -352,3 +352,12 @@ void util_list_append(char *buf, size_t len, size_t *at, size_t i, size_t n,
         list_put(buf, len, at, i + 1 == n ? last_sep : ", ");
     list_put(buf, len, at, item);
 }
+
+const char *util_fmt_fig(char *buf, size_t len, int digits, double x)
+{
+    if (isfinite(x))
+        snprintf(buf, len, "%.*g", digits, x);
+    else
+        snprintf(buf, len, "n/a");
+    return buf;
+}

@@ -24,6 +24,11 @@ int util_parse_u64(const char *s, uint64_t *out);
  * so 0.1 prints as "0.1" and still reproduces the same double. Returns buf. */
 const char *util_fmt_exact(char *buf, size_t len, double x);
 
+/* Formats x as "%.*g" with digits significant digits, or "n/a" when x is not finite (a
+ * figure with no data, an interval of one replication), so that printed tables never
+ * show "nan" or "inf"; the table says what n/a means. Returns buf. */
+const char *util_fmt_fig(char *buf, size_t len, int digits, double x);
+
 /* Writes a formatted message into err[errlen] (always terminated; truncated if long).
  * Does nothing if err is NULL or errlen is 0. */
 void util_errf(char *err, size_t errlen, const char *fmt, ...)

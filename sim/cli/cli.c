@@ -3,6 +3,7 @@
  */
 #include "sim/cli/cli.h"
 
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,4 +155,42 @@ void cli_print_wrapped(FILE *out, size_t indent, size_t width, const char *text)
         text += strspn(text, " ");
     }
     fputc('\n', out);
+}
+
+static int is_repeatable(const char *name, const char *const *repeatable)
+{
+    for (size_t i = 0; repeatable && repeatable[i]; i++)
+        if (strcmp(name, repeatable[i]) == 0)
+            return 1;
+    return 0;
+}
+
+void cli_warn_repeats(const char *cmd, int argc, char **argv, int first,
+                      const struct option *longopts, const char *const *repeatable)
+{
+    enum { MAX_SEEN = 256 };
+    struct seen_opt {
+        int code;
+        const char *val;
+    } seen[MAX_SEEN];
+    int n = 0, ch, at = 0;
+    opterr = 0;
+    optind = first;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &at)) != -1) {
+        if (ch == '?' || ch == ':' || ch == 'h' || is_repeatable(longopts[at].name, repeatable))
+            continue;
+        const char *val = optarg ? optarg : "";
+        int i = 0;
+        while (i < n && seen[i].code != ch)
+            i++;
+        if (i < n && strcmp(seen[i].val, val) != 0)
+            fprintf(stderr, "capsim %s: warning: --%s given twice ('%s', then '%s'): the last "
+                            "wins\n",
+                    cmd, longopts[at].name, seen[i].val, val);
+        if (i < n)
+            seen[i].val = val;
+        else if (n < MAX_SEEN)
+            seen[n++] = (struct seen_opt){ch, val};
+    }
+    optind = first; /* ready for the command's own pass */
 }

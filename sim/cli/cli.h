@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include "sim/plan/experiment.h"
@@ -40,6 +41,16 @@ int cli_parse_on_off(const char *opt, const char *val, int *out, char *err, size
 /* Reports an option getopt_long rejected: getopt_result is what getopt_long returned
  * with a leading ':' in its option string (':' for a missing value, '?' for unknown). */
 int cli_bad_option(const char *cmd, int getopt_result, const char *arg);
+
+/* Warns on stderr of an option given twice on the command line with different values
+ * ("capsim CMD: warning: --X given twice ('a', then 'b'): the last wins"), which the later
+ * would otherwise override without a word: a pass of getopt_long over argv from index
+ * first (with the option string ":h", as the commands use) before the command's own pass;
+ * optind is left at first for it. The same value twice says nothing, and the options named
+ * in repeatable (NULL-terminated; NULL: none) are given once per item (sweep's axes).
+ * Unknown options are left to the command's pass. */
+void cli_warn_repeats(const char *cmd, int argc, char **argv, int first,
+                      const struct option *longopts, const char *const *repeatable);
 
 /* Says how an experiment of sim/plan ended (see experiment.h) on err, as command cmd
  * says it (plan_error_print: PLAN_BAD_INPUT as a usage error, PLAN_FAILED as

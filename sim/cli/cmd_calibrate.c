@@ -22,6 +22,7 @@
 #include "models/bench.h"
 #include "models/calibrate.h"
 #include "sim/base/util.h"
+#include "sim/base/spool.h"
 #include "sim/cli/cli.h"
 #include "sim/cli/runflags.h"
 #include "sim/plan/calibration.h"
@@ -43,6 +44,10 @@ enum {
 typedef struct cal_opts {
     const char *data[CAL_MAX_FILES];
     int n_data;
+    /* A --data given as a pipe or a FIFO is read (sniffed, then parsed) through a copy made
+     * once (sim/base/spool.h): data[i] is then the copy and name[i] the file as given. */
+    char spooled[CAL_MAX_FILES][SPOOL_PATH_MAX];
+    const char *name[CAL_MAX_FILES];
     const char *format;
     int validate, force;
     calib_poor_limits poor; /* --poor-fit */
@@ -148,7 +153,12 @@ static int on_cal_opt(void *user, int code, const char *val, char *err, size_t e
             util_errf(err, errlen, "more than %d --data files", CAL_MAX_FILES);
             return -1;
         }
-        o->data[o->n_data++] = val;
+        o->name[o->n_data] = val;
+        int rc = spool_input(val, o->spooled[o->n_data], sizeof o->spooled[0], err, errlen);
+        if (rc < 0)
+            return -1;
+        o->data[o->n_data] = rc > 0 ? o->spooled[o->n_data] : val;
+        o->n_data++;
         return 0;
     case CAL_OPT_FORMAT:
         o->format = val;
@@ -181,6 +191,14 @@ static int is_per_step(const char *path)
 
 /* Per-step timings (Splitwise's format) are fitted as capsim fit fits them, its messages
  * naming fit. */
+/* A message about a copy of a piped --data names the file as the user gave it. */
+static void name_files(const cal_opts *o, plan_error *e)
+{
+    for (int i = 0; o && i < o->n_data; i++)
+        if (o->data[i] != o->name[i])
+            spool_rename(e->reason, sizeof e->reason, o->data[i], o->name[i]);
+}
+
 static int calibrate_per_step(const cal_opts *o, const run_spec *r)
 {
     char profile[4200], points[4200];
@@ -199,9 +217,11 @@ static int calibrate_per_step(const cal_opts *o, const run_spec *r)
         fo.points = points;
     }
     printf("capsim calibrate: %s holds per-step timings; fitting them as capsim fit does\n\n",
-           o->data[0]);
+           o->name[0]);
     plan_error e;
-    int status = cli_plan_status(stderr, "fit", fitrun_run(&fo, stdout, &e), &e);
+    plan_status st = fitrun_run(&fo, stdout, &e);
+    name_files(o, &e);
+    int status = cli_plan_status(stderr, "fit", st, &e);
     if (status == CLI_EXIT_OK && r->out_dir) {
         printf("wrote %s/: profile.csv, fit_points.csv\nuse it with: capsim run --profile %s "
                "...\n",
@@ -271,6 +291,7 @@ int cmd_calibrate(int argc, char **argv)
         free(r);
         return prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
+    run_warn_no_series(r, CMD);
     bench_format fmt = BENCH_AUTO;
     int per_step = 0;
     int status = cal_check(&o, r, &fmt, &per_step);
@@ -292,7 +313,9 @@ int cmd_calibrate(int argc, char **argv)
         calibration_from(&o, fmt, &c);
         calibration_outcome oc;
         plan_error e;
-        status = cli_plan_status(stderr, CMD, calibration_run(&c, r, stdout, stderr, &oc, &e), &e);
+        plan_status st = calibration_run(&c, r, stdout, stderr, &oc, &e);
+        name_files(o.n_data ? &o : NULL, &e);
+        status = cli_plan_status(stderr, CMD, st, &e);
         /* A poor fit wrote no profile (unless forced): the command failed at its task. */
         if (status == CLI_EXIT_OK && oc.poor && !o.force)
             status = CLI_EXIT_FAIL;

@@ -53,11 +53,15 @@ static void usage(FILE *out)
             "          confidence, from the last they fail with 95%% confidence, and between them\n"
             "          the estimate where the targeted figure crosses its limit. The search\n"
             "          starts at the rate of --arrival (any process with a rate= key), doubles or\n"
-            "          halves, then bisects until the bounds are within --tolerance (default 0.02\n"
-            "          = 2%%) of each other. Writes DIR/search.csv and DIR/capacity.csv.\n"
+            "          halves, then bisects each bound to within --tolerance (default 0.02 =\n"
+            "          2%%). Bounds left more than 25%% apart mean the runs were too short to\n"
+            "          decide (the rates between stay 'unclear'): it says so, with the length\n"
+            "          that would do. Writes DIR/search.csv and DIR/capacity.csv.\n"
             "replicas  the fewest replicas that carry --rate R req/s under the SLOs (the\n"
             "          verdict must be 'meets'), with cost per hour and per million output\n"
-            "          tokens. Writes DIR/replicas.csv.\n"
+            "          tokens, and how low the answer may be when fewer were 'unclear' (not\n"
+            "          'fails'); a band too wide is reported as not decided. Writes\n"
+            "          DIR/replicas.csv.\n"
             "deploy    for every GPU x precision x tp (defaults: the run options' own), the\n"
             "          capacity of one replica, the replicas --rate needs and their cost; the\n"
             "          cheapest that meets the SLOs, and the cost/capacity frontier (no other\n"
@@ -97,6 +101,7 @@ static int capacity_servers(int argc, char **argv)
     double t = NAN, x = NAN;
     uint64_t customers = 100000, reps = 10, seed = 1, v;
     char err[1024];
+    cli_warn_repeats(CMD, argc, argv, 2, longopts, NULL);
     opterr = 0;
     optind = 2;
     int ch;
@@ -184,6 +189,7 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
     int prc = run_parse_args(CMD, argc, argv, &c->base, extra, on_cap_opt, &c->o, usage);
     if (prc != 0)
         return prc > 0 ? 1 : -1;
+    run_warn_no_series(&c->base, CMD);
     char err[1024];
     c->tol = 0.02;
     c->jobs = parmap_cores();
@@ -206,6 +212,15 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
             cli_usage_error(CMD, "%s", err);
             return -1;
         }
+        /* --rate sets rate= of the arrival process: a different rate given there as well
+         * on the command line is the same setting twice (a scenario file's is meant to be
+         * overridden). */
+        double given = servesearch_arrival_rate(&c->base);
+        if (c->base.flag[OPT_arrival] && isfinite(given) && given != c->rate)
+            fprintf(stderr,
+                    "capsim %s: warning: --rate %s replaces the rate of --arrival %s (--rate "
+                    "sets its rate=)\n",
+                    CMD, c->o.rate, c->base.value[OPT_arrival]);
         if (run_set_rate(c->base.value[OPT_arrival], sizeof c->base.value[OPT_arrival], c->o.rate,
                          err, sizeof err) != 0) {
             cli_usage_error(CMD, "--rate needs an --arrival with rate=: %s", err);
@@ -264,7 +279,7 @@ static int capacity_search(int argc, char **argv, int need_rate)
                                                     &e),
                                      &e);
     } else if (prc == 0 && strcmp(argv[0], "replicas") == 0) {
-        status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, &e),
+        status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, stderr, &e),
                                  &e);
     } else if (prc == 0) {
         capsearch_deploy_options opt = {c->rate,         c->o.rate, c->tol, c->o.gpus,

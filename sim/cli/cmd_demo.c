@@ -46,6 +46,7 @@ static int demo_parse(int argc, char **argv, demo_options *d)
     };
     demo_defaults(d);
     char err[1024];
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch;

@@ -51,6 +51,11 @@ static void usage(FILE *out)
             "  --kernel-coeffs FILE  kernel_coeffs.csv from capsim calibrate: the measured-\n"
             "                      kernel model's class scales and outside terms for this\n"
             "                      GPU and stack (default: the defaults)\n"
+            "  --max-model-len N   longest prompt + output accepted, tokens (default auto:\n"
+            "                      the model's context, its max_position_embeddings)\n"
+            "  --over-length M     a longer request: reject (default: estimated with a\n"
+            "                      warning that vLLM would refuse it), truncate (the prompt\n"
+            "                      cut to leave room for the output) or error (exit 2)\n"
             "  --format table|csv  output format (default table)\n"
             "  --catalog DIR       folder with models.csv and gpus.csv\n"
             "  -h, --help          show this help\n");
@@ -270,6 +275,63 @@ static void print_table(const deploy *d, double b, double p, double o, const est
            s[1]->intensity, s[1]->ridge);
 }
 
+/* --max-model-len and --over-length, as capsim run reads them: a request longer than the
+ * limit is estimated with a warning that vLLM would refuse it (reject), cut to fit
+ * (truncate: the prompt shortened to leave room for the output), or refused (error).
+ * Returns 0, or -1 after a usage error. */
+static int fit_length(const deploy *d, const char *max_len, const char *over, uint64_t *prompt,
+                      uint64_t *output)
+{
+    char err[512];
+    uint64_t context = (uint64_t)(d->model.max_context > 0 ? d->model.max_context : 0), limit;
+    limit = context;
+    if (strcmp(max_len, "auto") != 0) {
+        if (cli_parse_count("--max-model-len", max_len, 2, context, &limit, err, sizeof err) != 0) {
+            cli_usage_error(CMD, "%s (at most %s's context)", err, d->model.name);
+            return -1;
+        }
+    }
+    int mode = strcmp(over, "reject") == 0     ? 0
+               : strcmp(over, "truncate") == 0 ? 1
+               : strcmp(over, "error") == 0    ? 2
+                                               : -1;
+    if (mode < 0) {
+        cli_usage_error(CMD, "--over-length '%s': expected reject, truncate or error", over);
+        return -1;
+    }
+    if (*prompt + *output <= limit)
+        return 0;
+    if (mode == 2) {
+        cli_usage_error(CMD,
+                        "%llu prompt + output tokens are longer than the max model length of "
+                        "%llu (%s's context %llu; --over-length error)",
+                        (unsigned long long)(*prompt + *output), (unsigned long long)limit,
+                        d->model.name, (unsigned long long)context);
+        return -1;
+    }
+    if (mode == 0) {
+        fprintf(stderr,
+                "capsim estimate: warning: %llu prompt + output tokens are longer than the max "
+                "model length of %llu tokens (%s's context %llu): vLLM would reject this "
+                "request; the figures are for a request it does not serve (--over-length "
+                "truncate estimates it cut to fit)\n",
+                (unsigned long long)(*prompt + *output), (unsigned long long)limit, d->model.name,
+                (unsigned long long)context);
+        return 0;
+    }
+    uint64_t p0 = *prompt, o0 = *output;
+    if (*output > limit - 1)
+        *output = limit - 1;
+    if (*prompt > limit - *output)
+        *prompt = limit - *output;
+    fprintf(stderr,
+            "capsim estimate: warning: %llu prompt + %llu output tokens cut to %llu + %llu to fit "
+            "the max model length of %llu tokens (--over-length truncate)\n",
+            (unsigned long long)p0, (unsigned long long)o0, (unsigned long long)*prompt,
+            (unsigned long long)*output, (unsigned long long)limit);
+    return 0;
+}
+
 /* estimate's options. */
 static const struct option estimate_opts[] = {
     {"model", required_argument, NULL, 'm'},
@@ -289,6 +351,8 @@ static const struct option estimate_opts[] = {
     {"stack", required_argument, NULL, 'S'},
     {"kernel-coeffs", required_argument, NULL, 'K'},
     {"format", required_argument, NULL, 'F'},
+    {"max-model-len", required_argument, NULL, 'L'},
+    {"over-length", required_argument, NULL, 'X'},
     {"catalog", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -300,7 +364,9 @@ int cmd_estimate(int argc, char **argv)
     deploy_options_default(&o);
     uint64_t prompt = 512, output = 128, batch = 1, v;
     int csv = 0;
+    const char *max_len = "auto", *over = "reject";
     char err[2048];
+    cli_warn_repeats(CMD, argc, argv, 1, estimate_opts, NULL);
     opterr = 0;
     optind = 1;
     int ch;
@@ -362,6 +428,12 @@ int cmd_estimate(int argc, char **argv)
         case 'K':
             o.kernel_coeffs = optarg;
             break;
+        case 'L':
+            max_len = optarg;
+            break;
+        case 'X':
+            over = optarg;
+            break;
         case 'F':
             if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "table") == 0)
                 csv = strcmp(optarg, "csv") == 0;
@@ -383,17 +455,16 @@ int cmd_estimate(int argc, char **argv)
     deploy d;
     if (deploy_resolve(&o, &d, err, sizeof err) != 0)
         return cli_usage_error(CMD, "%s", err);
+    if (fit_length(&d, max_len, over, &prompt, &output) != 0) {
+        deploy_fini(&d);
+        return CLI_EXIT_USAGE;
+    }
     estimate e;
     compute(&d, (double)batch, (double)prompt, (double)output, &e);
     if (csv)
         print_csv(&d, &o, (double)batch, (double)prompt, (double)output, &e);
     else
         print_table(&d, (double)batch, (double)prompt, (double)output, &e);
-    if ((double)(prompt + output) > (double)d.model.max_context)
-        fprintf(stderr,
-                "capsim estimate: warning: %llu prompt + output tokens exceed %s's "
-                "context of %d tokens\n",
-                (unsigned long long)(prompt + output), d.model.name, d.model.max_context);
     if (e.max_batch < batch)
         fprintf(stderr,
                 "capsim estimate: warning: a batch of %llu at %llu tokens of context "

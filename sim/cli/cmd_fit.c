@@ -46,6 +46,7 @@ int cmd_fit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     fitrun_options o = {.catalog = catalog_default_dir()};
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch;

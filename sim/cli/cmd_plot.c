@@ -87,6 +87,7 @@ int cmd_plot(int argc, char **argv)
     unsigned formats = PLOT_PNG | PLOT_SVG, force = 0;
     opterr = 0;
     optind = 1;
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (ch) {

@@ -168,16 +168,29 @@ static int apply_option(queue_scenario *q, opt_code code, const char *val, const
 }
 
 /* A key of a scenario file: the same settings as the options, under [queue]. */
+/* What the scenario loader carries: the scenario, and which keys the file gave so far. */
+typedef struct queue_ini {
+    queue_scenario *q;
+    unsigned char seen[O_N_SCENARIO];
+} queue_ini;
+
 static int on_scenario_key(void *user, const char *section, const char *name, const char *value,
                            char *err, size_t errlen)
 {
-    queue_scenario *q = user;
+    queue_ini *ini = user;
+    queue_scenario *q = ini->q;
     if (strcmp(section, "queue") != 0) {
         util_errf(err, errlen, "key '%s' in section [%s]: expected section [queue]", name, section);
         return -1;
     }
     for (int k = 0; k < O_N_SCENARIO; k++) {
         if (strcmp(name, SCENARIO_KEYS[k]) == 0) {
+            /* The later would win without a word. */
+            if (ini->seen[k]) {
+                util_errf(err, errlen, "key '%s' given twice (give it once)", name);
+                return -1;
+            }
+            ini->seen[k] = 1;
             char label[64];
             snprintf(label, sizeof label, "key %s", name);
             return apply_option(q, (opt_code)k, value, label, err, errlen);
@@ -219,6 +232,7 @@ static int parse_args(int argc, char **argv, queue_scenario *q)
     } given;
     given flags[256];
     size_t n_flags = 0;
+    cli_warn_repeats(CMD, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch, longind = 0;
@@ -245,7 +259,8 @@ static int parse_args(int argc, char **argv, queue_scenario *q)
     }
     char err[1024];
     if (optind == argc - 1) {
-        if (scenario_load(argv[optind], on_scenario_key, q, err, sizeof err) != 0) {
+        queue_ini ini = {.q = q};
+        if (scenario_load(argv[optind], on_scenario_key, &ini, err, sizeof err) != 0) {
             cli_usage_error(CMD, "%s", err);
             return -1;
         }

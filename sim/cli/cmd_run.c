@@ -149,6 +149,34 @@ static int sweep_jobs_shard(const sweep_opts *sw, uint64_t *jobs, uint64_t *shar
     return CLI_EXIT_OK;
 }
 
+/* A grid that contradicts itself: two axes on one setting (rate and arrival are one) is an
+ * error, an axis on an option also given as a flag a warning (the scenario without the
+ * axis must resolve, so a sweep of gpu still needs a --gpu). Returns 0, or -1 with the
+ * error in err. */
+static int sweep_conflicts(const run_spec *base, const sweep_grid *g, char *err, size_t errlen)
+{
+    for (int i = 0; i < g->n_axes; i++) {
+        const sweep_axis *a = &g->ax[i];
+        run_opt key = a->is_rate ? OPT_arrival : a->key;
+        for (int j = 0; j < i; j++) {
+            if ((g->ax[j].is_rate ? OPT_arrival : g->ax[j].key) == key) {
+                snprintf(err, errlen, "--sweep %s and --sweep %s vary the same setting; give one "
+                                      "axis",
+                         g->ax[j].name, a->name);
+                return -1;
+            }
+        }
+        if (!a->is_rate && base->flag[key]) {
+            char name[64];
+            run_flag_name(key, name, sizeof name);
+            fprintf(stderr,
+                    "capsim sweep: warning: --%s %s is replaced at every point by --sweep %s\n",
+                    name, base->value[key], a->name);
+        }
+    }
+    return 0;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -168,13 +196,16 @@ int cmd_sweep(int argc, char **argv)
     if (base == NULL || g == NULL)
         goto done;
     int prc = run_parse_args("sweep", argc, argv, base, extra, on_sweep_opt, &sw, sweep_usage);
+    if (prc == 0)
+        run_warn_no_series(base, "sweep");
     if (prc != 0)
         status = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     else if (sw.n_axes == 0)
         status = cli_usage_error("sweep", "no --sweep KEY=VALUES given");
     else if (base->out_dir == NULL)
         status = cli_usage_error("sweep", "--out DIR is required");
-    else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0)
+    else if (sweep_grid_parse(g, sw.axis, sw.n_axes, err, sizeof err) != 0 ||
+             sweep_conflicts(base, g, err, sizeof err) != 0)
         status = cli_usage_error("sweep", "%s", err);
     else if ((status = sweep_jobs_shard(&sw, &jobs, &shard_i, &shard_n)) == CLI_EXIT_OK &&
              (status = cli_out_open(&od, "sweep", base->out_dir, "capsim", argc, argv,

@@ -38,6 +38,7 @@ int cmd_validate(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     char err[512];
+    cli_warn_repeats(cmd, argc, argv, 1, longopts, NULL);
     opterr = 0;
     optind = 1;
     int ch;

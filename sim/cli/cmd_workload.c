@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "sim/base/spool.h"
 #include "sim/cli/cli.h"
 #include "sim/base/rng.h"
+#include "sim/plan/runspec.h"
 #include "sim/plan/scenario.h"
 #include "sim/base/util.h"
 #include "workloads/prefix.h"
@@ -42,7 +44,8 @@ static void usage(FILE *out)
     snprintf(text, sizeof text,
              "FILE is a trace (%s; detected from the content) or a workload file (.ini with "
              "arrival, prompt_len, output_len, requests, seed). SPEC is an arrival process "
-             "such as poisson:rate=5.",
+             "such as poisson:rate=5. A trace may come through a pipe or a FIFO, e.g. a "
+             "compressed one as <(zcat trace.csv.gz).",
              trace_format_list(titles, sizeof titles, 0, ", ", TRACE_LIST_TITLES));
     cli_print_wrapped(out, 0, CLI_HELP_COLUMNS, text);
     fprintf(out,
@@ -93,17 +96,61 @@ typedef struct wl_opts {
     int given_prompt, given_output, given_requests, given_seed; /* on the command line */
     int given_prefix, given_session;
     int is_file, is_ini;
+    /* A trace or --lengths-from given as a pipe or a FIFO is read through a copy made once
+     * (sim/base/spool.h); empty: the file itself. */
+    char what_file[SPOOL_PATH_MAX], lengths_file[SPOOL_PATH_MAX];
+    unsigned char ini_seen[OPT_COUNT]; /* keys of the workload file read so far */
 } wl_opts;
+
+/* A key of a workload or scenario file as capsim run reads it: a known section, a known
+ * key, given once. Returns the key's option, or -1 with a message. */
+static int ini_key_check(wl_opts *o, const char *section, const char *name, char *err,
+                         size_t errlen)
+{
+    if (section[0] && strcmp(section, "run") != 0 && strcmp(section, "workload") != 0) {
+        util_errf(err, errlen, "unknown section [%s] (expected [run] or [workload])", section);
+        return -1;
+    }
+    for (int k = 0; k < OPT_COUNT; k++) {
+        if (strcmp(name, run_opt_key[k]) != 0)
+            continue;
+        if (o->ini_seen[k]) {
+            util_errf(err, errlen, "key '%s' given twice (give it once)", name);
+            return -1;
+        }
+        o->ini_seen[k] = 1;
+        return k;
+    }
+    util_errf(err, errlen, "unknown key '%s' (see capsim run --help for the keys)", name);
+    return -1;
+}
 
 static int on_ini_key(void *user, const char *section, const char *name, const char *value,
                       char *err, size_t errlen)
 {
     wl_opts *o = user;
     /* Classes change how requests are drawn; describing them is capsim run's job. */
-    if (strncmp(section, "class.", 6) == 0 || strcmp(name, "classes") == 0) {
+    if (strncmp(section, "class.", 6) == 0 || (strcmp(name, "classes") == 0 && value[0])) {
         util_errf(err, errlen,
                   "request classes ([class.*], classes = ...) are not described "
                   "here; capsim run reports each class");
+        return -1;
+    }
+    int k = ini_key_check(o, section, name, err, errlen);
+    if (k < 0)
+        return -1;
+    /* A file that replays a trace or takes its lengths from one is not the synthetic
+     * workload described here: say so rather than describe the defaults. */
+    if (k == OPT_trace && value[0]) {
+        util_errf(err, errlen, "key trace: this file replays the trace %s; describe that trace",
+                  value);
+        return -1;
+    }
+    if (k == OPT_lengths_from && value[0] && !o->lengths_from) {
+        util_errf(err, errlen,
+                  "key lengths_from: this file's lengths come from %s; give --lengths-from %s "
+                  "on the command line",
+                  value, value);
         return -1;
     }
     /* Options given on the command line win over the file. */
@@ -163,7 +210,7 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
         return NULL;
     }
     if (o->is_file && !o->is_ini)
-        return trace_open(o->what, &o->topt, err, errlen);
+        return trace_open(o->what_file[0] ? o->what_file : o->what, &o->topt, err, errlen);
     if (o->is_ini && scenario_load(o->what, on_ini_key, o, err, errlen) != 0)
         return NULL;
     char why[1024];
@@ -183,7 +230,9 @@ static reqsrc *open_workload(wl_opts *o, synthetic *y, char *err, size_t errlen)
     }
     y->have_output = 1;
     if (o->lengths_from) {
-        if (reqsrc_pairs_load(o->lengths_from, o->lengths_joint, &y->pairs, why, sizeof why) != 0) {
+        const char *from = o->lengths_file[0] ? o->lengths_file : o->lengths_from;
+        if (reqsrc_pairs_load(from, o->lengths_joint, &y->pairs, why, sizeof why) != 0) {
+            spool_rename(why, sizeof why, from, o->lengths_from);
             util_errf(err, errlen, "--lengths-from %s", why);
             goto fail;
         }
@@ -290,8 +339,14 @@ static int describe(wl_opts *o)
             const char *prompt = o->prefix[0]    ? "from --prefix"
                                  : o->session[0] ? "from --session"
                                                  : o->prompt;
-            printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival, prompt,
-                   o->output, (unsigned long long)o->seed);
+            if (o->lengths_from) /* it replaces both distributions */
+                printf("  synthetic: arrival %s, prompt and output from %s (%s), seed %llu\n",
+                       o->arrival, o->lengths_from,
+                       o->lengths_joint ? "joint pairs" : "independently",
+                       (unsigned long long)o->seed);
+            else
+                printf("  synthetic: arrival %s, prompt %s, output %s, seed %llu\n", o->arrival,
+                       prompt, o->output, (unsigned long long)o->seed);
             if (o->prefix[0] || o->session[0])
                 printf("  shared: %s %s\n", o->prefix[0] ? "--prefix" : "--session",
                        o->prefix[0] ? o->prefix : o->session);
@@ -401,6 +456,19 @@ static int wl_target(wl_opts *o, const char *what)
         }
         snprintf(o->arrival, sizeof o->arrival, "%s", o->what);
     }
+    /* A trace through a pipe is read several times (sniffed, then read): copy it once. */
+    char err[1024];
+    int rc = o->is_file && !o->is_ini
+                 ? spool_input(o->what, o->what_file, sizeof o->what_file, err, sizeof err)
+                 : 0;
+    if (rc > 0)
+        o->topt.name = o->what;
+    if (rc >= 0 && o->lengths_from)
+        rc = spool_input(o->lengths_from, o->lengths_file, sizeof o->lengths_file, err, sizeof err);
+    if (rc < 0) {
+        cli_usage_error(CMD, "%s", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -489,6 +557,36 @@ static int wl_option(wl_opts *o, int ch, char *err, size_t errlen)
     return bad ? -1 : 0;
 }
 
+/* Warns of options the workload makes meaningless: lengths beside a trace, which brings its
+ * own; trace reading options beside a synthetic workload; lengths beside --lengths-from. */
+static void wl_warn_ignored(const wl_opts *o)
+{
+    int trace = o->is_file && !o->is_ini;
+    const trace_options *t = &o->topt;
+    const char *const why_trace = "the trace brings its own lengths";
+    const char *const why_lengths = "--lengths-from supplies the lengths";
+    struct {
+        int on;
+        const char *name, *why;
+    } rules[] = {
+        {trace && o->given_prompt, "--prompt-len", why_trace},
+        {trace && o->given_output, "--output-len", why_trace},
+        {trace && o->lengths_from, "--lengths-from", why_trace},
+        {!trace && o->lengths_from && o->given_prompt, "--prompt-len", why_lengths},
+        {!trace && o->lengths_from && o->given_output, "--output-len", why_lengths},
+        {!trace && (t->format != TRACE_AUTO || t->skip_bad_rows || t->strict ||
+                    t->window_start_s > 0 || t->window_end_s > 0 || t->speedup != 1 ||
+                    t->max_requests || t->burstgpt_model || t->burstgpt_log_type),
+         "--format, --start, --end, --speedup, --max-requests, --model, --log-type, "
+         "--skip-bad-rows and --strict",
+         "they read a trace, and this workload is synthetic"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].on)
+            fprintf(stderr, "capsim workload: warning: %s ignored: %s\n", rules[i].name,
+                    rules[i].why);
+}
+
 int cmd_workload(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -525,6 +623,7 @@ int cmd_workload(int argc, char **argv)
     wl_opts o;
     wl_defaults(&o);
     char err[512];
+    cli_warn_repeats(CMD, argc, argv, 2, longopts, NULL);
     opterr = 0;
     optind = 2;
     int ch;
@@ -544,5 +643,6 @@ int cmd_workload(int argc, char **argv)
                                gen ? "generate" : "describe");
     if (wl_target(&o, argv[optind]) != 0)
         return CLI_EXIT_USAGE;
+    wl_warn_ignored(&o);
     return gen ? generate(&o) : describe(&o);
 }

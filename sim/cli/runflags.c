@@ -21,7 +21,7 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
         run_flag_name((run_opt)o, names[o], sizeof names[o]);
         /* --per-request is a plain flag on the command line (on/off in a scenario). */
         int has_arg = o == OPT_per_request ? no_argument : required_argument;
-        longopts[o] = (struct option){names[o], has_arg, NULL, o};
+        longopts[o] = (struct option){names[o], has_arg, NULL, RUN_OPT_CODE0 + o};
         snprintf(r->value[o], sizeof r->value[o], "%s", run_opt_default[o]);
     }
     size_t n = OPT_COUNT;
@@ -37,6 +37,9 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
     given flags[256];
     size_t n_flags = 0;
     char err[1024];
+    /* sweep's axes, calibrate's data files and prices are given once per item. */
+    static const char *const repeatable[] = {"sweep", "data", "price", NULL};
+    cli_warn_repeats(cmd, argc, argv, 1, longopts, repeatable);
     opterr = 0;
     optind = 1;
     int ch;
@@ -60,7 +63,9 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
             cli_usage_error(cmd, "too many options");
             return -1;
         }
-        flags[n_flags++] = (given){ch, optarg ? optarg : "on"};
+        /* A setting is kept as its index (run_opt), --out as its code. */
+        flags[n_flags++] = (given){ch == RUN_OPT_OUT ? ch : ch - RUN_OPT_CODE0,
+                                   optarg ? optarg : "on"};
     }
     if (optind < argc - 1) {
         cli_usage_error(cmd, "unexpected argument '%s' (at most one scenario file)",
@@ -90,10 +95,35 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
                 return -1;
             }
             r->out_dir = flags[i].val;
-        } else if (run_set_value(r, (run_opt)flags[i].code, flags[i].val, err, sizeof err) != 0) {
+            continue;
+        }
+        run_opt o = (run_opt)flags[i].code;
+        r->flag[o] = 1;
+        if (run_set_value(r, o, flags[i].val, err, sizeof err) != 0) {
             cli_usage_error(cmd, "--%s", err);
             return -1;
         }
     }
+    if (run_spool_inputs(r, err, sizeof err) != 0) {
+        cli_usage_error(cmd, "%s", err);
+        return -1;
+    }
+    run_warn_ignored(r, cmd, stderr);
     return 0;
+}
+
+void run_warn_no_series(const run_spec *r, const char *cmd)
+{
+    static const run_opt opts[] = {OPT_per_request, OPT_sample_interval};
+    for (size_t i = 0; i < 2; i++) {
+        run_opt o = opts[i];
+        if (!r->given[o] || strcmp(r->value[o], run_opt_default[o]) == 0)
+            continue;
+        char name[64];
+        run_flag_name(o, name, sizeof name);
+        fprintf(stderr,
+                "capsim %s: warning: --%s %s is ignored: %s writes no requests.csv or "
+                "timeseries.csv (capsim run does)\n",
+                cmd, name, r->value[o], cmd);
+    }
 }

@@ -13,6 +13,7 @@
 #include "sim/base/util.h"
 #include "sim/engine/queue.h"
 #include "sim/plan/servesearch.h"
+#include "sim/serve/source.h"
 #include "workloads/arrival.h"
 
 static const char *CMD = "capacity";
@@ -106,14 +107,46 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
 
 /* --- printing and files ----------------------------------------------------------------------- */
 
+/* How a search that stopped on an error ends: a request longer than the max model length
+ * under --over-length error is the scenario's fault (exit 2, as capsim run says it);
+ * anything else is the work failing. */
+static plan_status search_failure_status(const char *err)
+{
+    return strstr(err, SERVE_OVER_LENGTH_ERROR_TAG) ? PLAN_BAD_INPUT : PLAN_FAILED;
+}
+
+/* What to do about a search whose runs were too short to decide: the length the default
+ * search runs, or four times the given one (which halves the intervals). */
+static void too_short(const run_spec *base, char *why, size_t len)
+{
+    uint64_t n = strtoull(base->value[OPT_requests], NULL, 10);
+    const char *reps = base->value[OPT_replications];
+    if (strcmp(base->value[OPT_requests], "auto") != 0 && n < SERVESEARCH_AUTO_REQUESTS)
+        snprintf(why, len,
+                 "the runs are too short to tell (%.20s replications of %llu requests); the "
+                 "default --requests auto runs %d (%d per replica when more)",
+                 reps, (unsigned long long)n, SERVESEARCH_AUTO_REQUESTS,
+                 SERVESEARCH_AUTO_PER_REPLICA);
+    else
+        snprintf(why, len,
+                 "the runs are too short to tell (%.20s replications); four times the --requests "
+                 "or the --replications halves the intervals",
+                 reps);
+}
+
 void capsearch_describe(FILE *out, const run_spec *r)
 {
-    fprintf(out,
-            "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s, prompt %s, output %s\n",
+    /* --lengths-from replaces both length distributions: name what is used. */
+    char lengths[2 * sizeof r->value[0] + 32];
+    if (r->value[OPT_lengths_from][0])
+        snprintf(lengths, sizeof lengths, "lengths from %s", r->value[OPT_lengths_from]);
+    else
+        snprintf(lengths, sizeof lengths, "prompt %s, output %s", r->value[OPT_prompt_len],
+                 r->value[OPT_output_len]);
+    fprintf(out, "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s, %s\n",
             r->value[OPT_model], r->value[OPT_tp], r->value[OPT_gpu], r->value[OPT_precision],
             r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
-            r->value[OPT_scheduler], r->value[OPT_arrival], r->value[OPT_prompt_len],
-            r->value[OPT_output_len]);
+            r->value[OPT_scheduler], r->value[OPT_arrival], lengths);
     run_spec *sized = malloc(sizeof *sized);
     if (sized) {
         *sized = *r;
@@ -277,15 +310,31 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     capsearch_describe(out, base);
     if (servesearch_rate(base, start, tol, out, s) != 0) {
-        plan_fail(e, PLAN_FAILED, "rate", "%s", s->err);
+        plan_status st = plan_fail(e, search_failure_status(s->err), "rate", "%s", s->err);
         free(s);
-        return PLAN_FAILED;
+        return st;
     }
     fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
     fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
     fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
-    fprintf(out, "  %d settings simulated; bounds within %.3g%% of each other or adjacent\n",
-            s->n, 100 * tol);
+    /* The bounds as they are: the bisection stops when each is pinned to within tol, but
+     * the settings between them may stay unclear however close the bisection gets. */
+    fprintf(out,
+            "  %d settings simulated; the bounds are %.3g%% apart (the bisection stops at "
+            "%.3g%% on each)\n",
+            s->n, 100 * (s->fails - s->meets) / s->meets, 100 * tol);
+    if (search_rate_undecided(s)) {
+        char why[512];
+        too_short(base, why, sizeof why);
+        fprintf(out,
+                "  NOT DECIDED: between %.4g and %.4g req/s the 95%% intervals straddle the "
+                "limits; %s\n",
+                s->meets, s->fails, why);
+        fprintf(errout,
+                "capsim %s: warning: the rate search did not decide: the SLOs hold up to %.4g "
+                "and fail from %.4g req/s, %.3gx apart; %s\n",
+                CMD, s->meets, s->fails, s->fails / s->meets, why);
+    }
     rate_files f = {base, s};
     plan_status status = PLAN_OK;
     if (base->out_dir) {
@@ -311,7 +360,8 @@ static void write_replicas_csv(FILE *fp, const void *what)
     capsearch_write_steps(fp, "replicas", s->step, s->n, 1);
 }
 
-plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, plan_error *e)
+plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FILE *errout,
+                               plan_error *e)
 {
     search_replica_result *s = malloc(sizeof *s);
     if (s == NULL)
@@ -320,9 +370,9 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, pla
             rate);
     capsearch_describe(out, base);
     if (servesearch_replicas(base, 1, out, s) != 0) {
-        plan_fail(e, PLAN_FAILED, "replicas", "%s", s->err);
+        plan_status st = plan_fail(e, search_failure_status(s->err), "replicas", "%s", s->err);
         free(s);
-        return PLAN_FAILED;
+        return st;
     }
     const search_step *best = search_replicas_best(s);
     uint64_t tp = strtoull(base->value[OPT_tp], NULL, 10);
@@ -331,9 +381,24 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, pla
             "tokens\n",
             (unsigned long long)s->answer, s->answer == 1 ? "" : "s",
             (unsigned long long)(s->answer * tp), best->cost_per_hour_usd, best->cost_per_mtok_usd);
-    if (s->answer > 1)
-        fprintf(out, "  with %llu the verdict is not 'meets'\n",
-                (unsigned long long)(s->answer - 1));
+    uint64_t low = search_replicas_low(s);
+    if (s->answer > 1 && low == s->answer)
+        fprintf(out, "  with %llu the verdict is 'fails'\n", (unsigned long long)(s->answer - 1));
+    else if (s->answer > 1)
+        fprintf(out,
+                "  from %llu to %llu replicas the verdict is 'unclear': the answer may be as "
+                "low as %llu\n",
+                (unsigned long long)low, (unsigned long long)(s->answer - 1),
+                (unsigned long long)low);
+    if (search_replicas_undecided(s)) {
+        char why[512];
+        too_short(base, why, sizeof why);
+        fprintf(out, "  NOT DECIDED: %s\n", why);
+        fprintf(errout,
+                "capsim %s: warning: the replica search did not decide: between %llu and "
+                "%llu replicas the 95%% intervals straddle the limits; %s\n",
+                CMD, (unsigned long long)low, (unsigned long long)s->answer, why);
+    }
     plan_status status = PLAN_OK;
     if (base->out_dir) {
         static const char *const names[] = {"replicas.csv"};
@@ -489,6 +554,7 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                                  const search_candidate *k, int n, int cheapest, FILE *out,
                                  FILE *err, plan_error *e)
 {
+    int undecided = 0;
     fprintf(out, "  %-14s %-6s %-4s %12s %12s %9s %11s %11s  %s\n", "gpu", "prec", "tp",
             "req/s/repl", "USD/h/repl", "replicas", "USD/h", "USD/Mtok", "");
     for (int i = 0; i < n; i++) {
@@ -497,10 +563,18 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                     k[i].reason);
             continue;
         }
-        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s\n", k[i].gpu,
+        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s%s%s\n", k[i].gpu,
                 k[i].precision, k[i].tp, k[i].rate_meets, k[i].cost_replica, k[i].replicas,
                 k[i].cost_total, k[i].cost_mtok, k[i].on_frontier ? "frontier" : "",
-                k[i].cheapest ? " CHEAPEST" : "");
+                k[i].cheapest ? " CHEAPEST" : "", k[i].reason[0] ? " " : "", k[i].reason);
+        if (k[i].reason[0])
+            undecided++;
+    }
+    if (undecided) {
+        char why[512];
+        too_short(base, why, sizeof why);
+        fprintf(err, "capsim %s: warning: %d candidate%s not decided: %s\n", CMD, undecided,
+                undecided == 1 ? " is" : "s are", why);
     }
     if (cheapest < 0) {
         fprintf(out, "\n  no candidate can carry %g req/s under the SLOs\n", opt->rate);

@@ -58,8 +58,10 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
                            FILE *out, FILE *err, plan_error *e);
 
 /* The fewest replicas of base (whose arrival process has the target rate, rate req/s)
- * that meet its SLOs, with their cost; with base->out_dir, replicas.csv. */
-plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, plan_error *e);
+ * that meet its SLOs, with their cost, and a warning on err when the runs were too short
+ * to decide; with base->out_dir, replicas.csv. */
+plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FILE *err,
+                               plan_error *e);
 
 /* What capsearch_deploy searches across and how. */
 typedef struct capsearch_deploy_options {

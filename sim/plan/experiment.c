@@ -6,6 +6,7 @@
 #include "sim/plan/experiment.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,78 @@ static void write_replicas(FILE *fp, const serve_result *res)
 
 static void print_row(FILE *out, const serve_result *res, serve_metric m)
 {
-    fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_metric_names[m], res->metric[m].mean,
-           res->metric[m].half_width, serve_metric_units[m]);
+    char v[32], ci[32];
+    fprintf(out, "  %-32s %14s %12s  %s\n", serve_metric_names[m],
+            util_fmt_fig(v, sizeof v, 6, res->metric[m].mean),
+            util_fmt_fig(ci, sizeof ci, 3, res->metric[m].half_width), serve_metric_units[m]);
+}
+
+/* A figure of the prefix cache with its interval, as print_row prints a metric. */
+static void print_fig(FILE *out, const char *name, stats_ci f, const char *unit)
+{
+    char v[32], ci[32];
+    fprintf(out, "  %-32s %14s %12s  %s\n", name, util_fmt_fig(v, sizeof v, 6, f.mean),
+            util_fmt_fig(ci, sizeof ci, 3, f.half_width), unit);
+}
+
+/* Says why a figure of the table is n/a (summary.csv leaves such a cell empty). */
+static void print_na_notes(FILE *out, const serve_config *c, const serve_result *res)
+{
+    int missing = 0;
+    for (int m = 0; m < SM_COUNT; m++)
+        missing |= !isfinite(res->metric[m].mean);
+    if (c->replications == 1)
+        fprintf(out, "  n/a in the +-95%% CI column: one replication gives no interval "
+                     "(--replications 2 or more).\n");
+    if (missing)
+        fprintf(out, "  n/a figure: no measured request gave it (TPOT and ITL need requests of 2 "
+                     "or more output tokens; the latencies need requests that finished, not "
+                     "refused ones).\n");
+}
+
+/* The longest request a replica accepts, and whether vLLM would start with it. */
+static void print_length_limit(FILE *out, const serve_config *c, const deploy *d)
+{
+    static const char *const over[] = {"rejected, as vLLM does", "cut to fit", "an error"};
+    fprintf(out, "  max model length: %u tokens of prompt + output; a longer request is %s\n",
+            c->max_model_len, over[c->over_length]);
+    /* vLLM refuses to start when one sequence of the longest length does not fit in the
+     * KV cache; capsim runs and refuses such requests one by one. */
+    if (d->mem.kv_tokens < c->max_model_len)
+        fprintf(out,
+                "  note: the KV cache holds %llu tokens, fewer than the max model length: "
+                "vLLM would not start (it asks for --max-model-len %llu or less); longer "
+                "requests are refused here\n",
+                (unsigned long long)d->mem.kv_tokens, (unsigned long long)d->mem.kv_tokens);
+}
+
+/* The max model length and the workload, as the header of run's table says them. */
+static void print_workload(FILE *out, const run_spec *r, const serve_config *c, const deploy *d)
+{
+    print_length_limit(out, c, d);
+    /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
+    char prompt[sizeof r->value[0] + 64], output[sizeof r->value[0]];
+    snprintf(output, sizeof output, "%s", r->value[OPT_output_len]);
+    if (r->value[OPT_lengths_from][0]) {
+        /* --lengths-from replaces both distributions: say what is used, not what is not. */
+        snprintf(prompt, sizeof prompt, "and output from %s (%s)", r->value[OPT_lengths_from],
+                 strcmp(r->value[OPT_lengths_joint], "off") ? "joint pairs" : "independently");
+        output[0] = '\0';
+    } else if (r->value[OPT_prefix][0])
+        snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
+    else if (r->value[OPT_session][0])
+        snprintf(prompt, sizeof prompt, "--session %s", r->value[OPT_session]);
+    else
+        snprintf(prompt, sizeof prompt, "%s", r->value[OPT_prompt_len]);
+    if (c->wl.trace_path)
+        fprintf(out, "  workload: trace %s\n", r->value[OPT_trace]);
+    else if (c->wl.users > 0)
+        fprintf(out,
+                "  workload: closed loop, %u users thinking %s between requests; prompt %s%s%s\n",
+                c->wl.users, r->value[OPT_think], prompt, output[0] ? ", output " : "", output);
+    else
+        fprintf(out, "  workload: %s, prompt %s%s%s\n", r->value[OPT_arrival], prompt,
+                output[0] ? ", output " : "", output);
 }
 
 /* Where the measured kernel tables come from (models/kernels/README.md). */
@@ -207,23 +278,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
                      "back in %.3g ms over a %.0f GB/s host link per GPU (0.8 of it reached)\n",
                 r->value[OPT_kv_offload_gb], (unsigned long long)c->kv_offload_blocks,
                 1e3 * c->kv_load_s_per_block, d->gpu.host_link_bw_bytes_per_s / 1e9);
-    /* Shared prefixes or sessions make the prompts; --prompt-len is not used then. */
-    char prompt[SCENARIO_MAX_VALUE + 16];
-    if (r->value[OPT_prefix][0])
-        snprintf(prompt, sizeof prompt, "--prefix %s", r->value[OPT_prefix]);
-    else if (r->value[OPT_session][0])
-        snprintf(prompt, sizeof prompt, "--session %s", r->value[OPT_session]);
-    else
-        snprintf(prompt, sizeof prompt, "%s", r->value[OPT_prompt_len]);
-    if (c->wl.trace_path)
-        fprintf(out, "  workload: trace %s\n", c->wl.trace_path);
-    else if (c->wl.users > 0)
-        fprintf(out, "  workload: closed loop, %u users thinking %s between requests; prompt %s, "
-               "output %s\n",
-               c->wl.users, r->value[OPT_think], prompt, r->value[OPT_output_len]);
-    else
-        fprintf(out, "  workload: %s, prompt %s, output %s\n", r->value[OPT_arrival], prompt,
-               r->value[OPT_output_len]);
+    print_workload(out, r, c, d);
     fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),
@@ -261,8 +316,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
     fprintf(out, "  price: %g USD per GPU-hour (%s)\n", c->price_usd_per_gpu_hour,
             x->dep.price_source);
     for (int m = 0; res->prefix_on && m < SP_COUNT; m++)
-        fprintf(out, "  %-32s %14.6g %12.3g  %s\n", serve_prefix_names[m], res->prefix[m].mean,
-                res->prefix[m].half_width, serve_prefix_units[m]);
+        print_fig(out, serve_prefix_names[m], res->prefix[m], serve_prefix_units[m]);
     for (int k = 0; k < SLO_COUNT; k++) {
         if (res->slo_met[k] < 0)
             continue;
@@ -275,6 +329,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
         fprintf(out, "  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
                x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,
                res->class_attainment[k].mean, res->class_attainment[k].half_width);
+    print_na_notes(out, c, res);
     fprintf(out, "\n  All figures in the summary: p50/p90/p95/p99/p99.9 of TTFT, TPOT, ITL, E2E.\n");
     fprintf(out, "  Percentiles from log-bucketed histograms (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);
@@ -346,13 +401,15 @@ static int outputs_commit(outputs *o, char *err, size_t errlen)
 /* The warnings of a run that finished: what it refused, skipped or could not check. */
 static void print_warnings(FILE *err, const char *name, const serve_result *res)
 {
-    if (res->rejected)
+    /* Requests over the max model length have their own warning (run_warn_over_length). */
+    uint64_t never = res->rejected - res->over_length_refused;
+    if (never)
         fprintf(err,
                 "capsim %s: warning: %llu requests could never run and were refused "
                 "(a whole sequence larger than the KV cache, or a prompt longer than "
                 "--max-batched-tokens without chunked prefill or with static batching); "
                 "they count as SLO misses\n",
-                name, (unsigned long long)res->rejected);
+                name, (unsigned long long)never);
     if (res->trace_rows_reordered)
         fprintf(err,
                 "capsim %s: warning: %llu trace rows were out of time order and "
@@ -412,6 +469,18 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     outputs out;
     memset(&out, 0, sizeof out);
     int timeseries = x.cfg.sample_interval_s > 0;
+    /* A slow open workload sampled every second makes a time series of millions of rows
+     * (and plots that take minutes): say so before the work. */
+    if (timeseries && r->out_dir && x.have_arr && x.cfg.wl.users == 0) {
+        double rows = (double)x.cfg.wl.requests / x.arrivals.rate_per_s / x.cfg.sample_interval_s;
+        if (rows > 1e6)
+            fprintf(err_fp,
+                    "capsim %s: warning: timeseries.csv will have about %.3g rows (%llu requests "
+                    "at %g req/s sampled every %g s); a larger --sample-interval, or 0, keeps it "
+                    "small\n",
+                    opt->name, rows, (unsigned long long)x.cfg.wl.requests, x.arrivals.rate_per_s,
+                    x.cfg.sample_interval_s);
+    }
     if (r->out_dir &&
         open_run_outputs(&out, r->out_dir, &x, per_request, timeseries, err, sizeof err) != 0) {
         run_resolved_fini(&x);
@@ -441,6 +510,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     }
     if (status == PLAN_OK) {
         print_table(out_fp, r, &x, &res);
+        run_warn_over_length(err_fp, opt->name, &x.cfg, &res);
         if (r->out_dir) {
             fprintf(out_fp, "  wrote %s/: summary.csv, summary.json, seeds.csv, scenario.ini%s%s%s\n",
                     r->out_dir, timeseries ? ", timeseries.csv" : "",

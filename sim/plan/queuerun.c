@@ -177,9 +177,14 @@ static void print_table(FILE *out, const queue_scenario *q, const queue_result *
             snprintf(name, sizeof name, "prob_wait_gt_%gs", cfg->tail_t_s);
         else
             snprintf(name, sizeof name, "%s", queue_metric_names[m]);
-        fprintf(out, "  %-18s %14.6g %14.3g  %s\n", name, res->metric[m].mean, res->metric[m].half_width,
-               queue_metric_units[m]);
+        char v[32], ci[32];
+        fprintf(out, "  %-18s %14s %14s  %s\n", name,
+                util_fmt_fig(v, sizeof v, 6, res->metric[m].mean),
+                util_fmt_fig(ci, sizeof ci, 3, res->metric[m].half_width), queue_metric_units[m]);
     }
+    if (cfg->replications == 1)
+        fprintf(out, "  n/a in the +-95%% CI column: one replication gives no interval "
+                     "(--replications 2 or more).\n");
     fprintf(out, "\n  Percentiles come from a log-bucketed histogram (relative error <= %.2g%%).\n",
            100 * HISTO_REL_ERROR);
     if (!res->little_checked)

@@ -78,6 +78,14 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
                            char *err, size_t errlen)
 {
     run_spec *r = user;
+    /* Keys under a section capsim does not know were most likely meant for another
+     * program or mistyped: refused, not silently applied. */
+    if (section[0] && strcmp(section, "run") != 0 && strcmp(section, "workload") != 0 &&
+        strncmp(section, "class.", 6) != 0) {
+        util_errf(err, errlen, "unknown section [%s] (expected [run], [workload] or [class.NAME])",
+                  section);
+        return -1;
+    }
     if (strncmp(section, "class.", 6) == 0) {
         const char *cname = section + 6;
         uint32_t k = 0;
@@ -97,6 +105,10 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
                     : strcmp(name, "output_len") == 0 ? d->output_len
                     : strcmp(name, "slo") == 0        ? d->slo
                                                       : NULL;
+        if (dst && dst[0]) {
+            util_errf(err, errlen, "key '%s' given twice in [%s] (give it once)", name, section);
+            return -1;
+        }
         if (dst == NULL) {
             util_errf(err, errlen,
                       "unknown key '%s' in [%s] (expected prompt_len, output_len or slo)", name,
@@ -111,9 +123,18 @@ static int on_scenario_key(void *user, const char *section, const char *name, co
         snprintf(dst, RUN_CLASS_VALUE_MAX + 1, "%s", value);
         return 0;
     }
-    for (int o = 0; o < OPT_COUNT; o++)
-        if (strcmp(name, run_opt_key[o]) == 0)
-            return run_set_value(r, (run_opt)o, value, err, errlen);
+    for (int o = 0; o < OPT_COUNT; o++) {
+        if (strcmp(name, run_opt_key[o]) != 0)
+            continue;
+        /* The file is read before any flag is set, so a key already given is given twice
+         * in the file (in one section or two). */
+        if (r->given[o]) {
+            util_errf(err, errlen, "key '%s' given twice ('%s', then '%s'; give it once)", name,
+                      r->value[o], value);
+            return -1;
+        }
+        return run_set_value(r, (run_opt)o, value, err, errlen);
+    }
     util_errf(err, errlen, "unknown key '%s' (see capsim run --help for the keys)", name);
     return -1;
 }
@@ -301,6 +322,37 @@ static int resolve_classes(const run_spec *r, resolved *x, char *err, size_t err
     return 0;
 }
 
+/* --max-model-len and --over-length: as vLLM, at most the model's context. */
+static int resolve_max_model_len(const run_spec *r, resolved *x, char *err, size_t errlen)
+{
+    serve_config *c = &x->cfg;
+    uint64_t context = x->dep.model.max_context > 0 ? (uint64_t)x->dep.model.max_context : 0;
+    uint64_t v = context;
+    if (strcmp(r->value[OPT_max_model_len], "auto") != 0) {
+        if (count_opt(r, OPT_max_model_len, 2, UINT32_MAX, &v, err, errlen))
+            return -1;
+        if (context > 0 && v > context) {
+            util_errf(err, errlen,
+                      "--max-model-len %s: longer than %s's context of %llu tokens "
+                      "(max_position_embeddings; expected 2 to %llu, or auto)",
+                      r->value[OPT_max_model_len], x->dep.model.name, (unsigned long long)context,
+                      (unsigned long long)context);
+            return -1;
+        }
+    }
+    c->max_model_len = (uint32_t)v;
+    snprintf(x->max_model_len, sizeof x->max_model_len, "%llu", (unsigned long long)v);
+    static const char *const modes[] = {"reject", "truncate", "error"};
+    for (int m = 0; m < 3; m++)
+        if (strcmp(r->value[OPT_over_length], modes[m]) == 0) {
+            c->over_length = (serve_over_length)m;
+            return 0;
+        }
+    util_errf(err, errlen, "--over-length '%s': expected reject, truncate or error",
+              r->value[OPT_over_length]);
+    return -1;
+}
+
 /* The deployment: model, GPU, precisions, memory and the step-time model. */
 static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t errlen)
 {
@@ -334,6 +386,8 @@ static int resolve_deployment(const run_spec *r, resolved *x, char *err, size_t 
     if (deploy_resolve(&o, &x->dep, err, errlen) != 0)
         return -1;
     x->have_dep = 1;
+    if (resolve_max_model_len(r, x, err, errlen) != 0)
+        return -1;
     c->step = &x->dep.step;
     c->kv_blocks = x->dep.mem.kv_blocks;
     c->block_size = o.block_size;
@@ -510,7 +564,9 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
         if (on_off(r, OPT_lengths_joint, &joint, err, errlen))
             return -1;
         char why[1024];
-        if (reqsrc_pairs_load(r->value[OPT_lengths_from], joint, &x->pairs, why, sizeof why) != 0) {
+        const char *from = r->lengths_file[0] ? r->lengths_file : r->value[OPT_lengths_from];
+        if (reqsrc_pairs_load(from, joint, &x->pairs, why, sizeof why) != 0) {
+            spool_rename(why, sizeof why, from, r->value[OPT_lengths_from]);
             util_errf(err, errlen, "--lengths-from %s", why);
             return -1;
         }
@@ -527,8 +583,9 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
         c->wl.think = &x->think;
     }
     if (r->value[OPT_trace][0]) {
-        c->wl.trace_path = r->value[OPT_trace];
+        c->wl.trace_path = r->trace_file[0] ? r->trace_file : r->value[OPT_trace];
         trace_options *to = &c->wl.trace_opt;
+        to->name = r->trace_file[0] ? r->value[OPT_trace] : NULL;
         if (trace_format_parse(r->value[OPT_trace_format], &to->format) != 0) {
             char formats[256];
             util_errf(err, errlen, "--trace-format '%s': expected %s", r->value[OPT_trace_format],
@@ -590,6 +647,96 @@ void run_resolved_fini(resolved *x)
     }
 }
 
+void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
+                          const serve_result *res)
+{
+    if (res->over_length == 0)
+        return;
+    int cut = c->over_length == SERVE_OVER_TRUNCATE;
+    fprintf(err,
+            "capsim %s: warning: %llu of %llu requests (%.3g%%, over all replications) are "
+            "longer than the max model length of %u tokens (prompt + output) and were %s\n",
+            name, (unsigned long long)res->over_length, (unsigned long long)res->offered,
+            100.0 * (double)res->over_length / (double)(res->offered ? res->offered : 1),
+            c->max_model_len,
+            cut ? "cut to fit (--over-length truncate: prompts shortened, outputs kept where "
+                  "they leave room)"
+                : "rejected, as vLLM rejects them; they count in rejected_fraction "
+                  "(--over-length truncate cuts them to fit instead, error stops)");
+}
+
+/* A setting given with a value other than its default. */
+static int set_to(const run_spec *r, run_opt o)
+{
+    return r->given[o] && strcmp(r->value[o], run_opt_default[o]) != 0;
+}
+
+static int on(const run_spec *r, run_opt o)
+{
+    return r->value[o][0] != '\0';
+}
+
+/* Why setting o of r does nothing in the presence of the others, or NULL. */
+static const char *why_ignored(const run_spec *r, run_opt o)
+{
+    int trace = on(r, OPT_trace), closed = strcmp(r->value[OPT_users], "0") != 0;
+    switch (o) {
+    case OPT_arrival:
+        return trace    ? "--trace brings its own arrival times"
+               : closed ? "a closed loop (--users) sends each request when the last is answered"
+                        : NULL;
+    case OPT_prompt_len:
+    case OPT_output_len:
+        if (trace)
+            return "--trace brings its own lengths";
+        if (on(r, OPT_lengths_from))
+            return "--lengths-from supplies the lengths";
+        if (o == OPT_prompt_len && (on(r, OPT_prefix) || on(r, OPT_session)))
+            return "--prefix or --session makes the prompts";
+        return NULL;
+    case OPT_lengths_from:
+    case OPT_classes:
+        return trace ? "--trace brings its own requests" : NULL;
+    case OPT_lengths_joint:
+        return !on(r, OPT_lengths_from) || trace ? "it applies to --lengths-from" : NULL;
+    case OPT_think:
+        return !closed ? "only a closed loop (--users N) thinks between requests" : NULL;
+    case OPT_trace_format:
+    case OPT_trace_speedup:
+    case OPT_trace_start:
+    case OPT_trace_end:
+    case OPT_skip_bad_rows:
+    case OPT_strict_order:
+        return !trace ? "it applies to a --trace, and there is none" : NULL;
+    default:
+        return NULL;
+    }
+}
+
+int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err)
+{
+    int n = 0;
+    for (int o = 0; o < OPT_COUNT; o++) {
+        const char *why = set_to(r, (run_opt)o) ? why_ignored(r, (run_opt)o) : NULL;
+        if (why == NULL)
+            continue;
+        char name[64];
+        run_flag_name((run_opt)o, name, sizeof name);
+        fprintf(err, "capsim %s: warning: --%s %s is ignored: %s\n", cmd, name, r->value[o], why);
+        n++;
+    }
+    return n;
+}
+
+int run_spool_inputs(run_spec *r, char *err, size_t errlen)
+{
+    if (spool_input(r->value[OPT_trace], r->trace_file, sizeof r->trace_file, err, errlen) < 0 ||
+        spool_input(r->value[OPT_lengths_from], r->lengths_file, sizeof r->lengths_file, err,
+                    errlen) < 0)
+        return -1;
+    return 0;
+}
+
 /* Sets rate=V in an arrival spec that has a rate. */
 int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen)
 {
@@ -635,6 +782,8 @@ const char *run_value_resolved(const run_spec *r, const resolved *x, run_opt o)
         return x->dep.stack.name;
     if (o == OPT_step_model && strcmp(v, "auto") == 0)
         return x->dep.stack.kernels ? "kernels" : "roofline";
+    if (o == OPT_max_model_len && x->max_model_len[0])
+        return x->max_model_len;
     return v;
 }
 
@@ -653,8 +802,9 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
         csvout_str(c, serve_metric_names[m]);
         csvout_str(c, ci);
     }
-    static const char *const tail[] = {"slo_ttft_met",  "slo_tpot_met",         "slo_e2el_met",
-                                       "little_law_ok", "percentile_rel_error", "ci_covers"};
+    static const char *const tail[] = {
+        "slo_ttft_met",         "slo_tpot_met", "slo_e2el_met",        "little_law_ok",
+        "percentile_rel_error", "ci_covers",    "over_length_requests"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         csvout_str(c, tail[i]);
     /* The prefix cache's figures (empty with prefix caching off). */
@@ -684,7 +834,7 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_value_resolved(r, res ? x : NULL, (run_opt)o));
     if (x == NULL || res == NULL) {
-        int empty = 6 + 2 * SM_COUNT + 6 + 2 * SP_COUNT + 4 * (int)n_classes;
+        int empty = 6 + 2 * SM_COUNT + 7 + 2 * SP_COUNT + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -711,6 +861,8 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
         csvout_str(c, "");
     csvout_num(c, HISTO_REL_ERROR);
     csvout_str(c, run_ci_covers(&x->cfg));
+    /* Over all replications: rejected (in rejected_fraction) or cut, as --over-length says. */
+    csvout_u64(c, res->over_length);
     for (int m = 0; m < SP_COUNT; m++) {
         if (res->prefix_on) {
             csvout_num(c, res->prefix[m].mean);

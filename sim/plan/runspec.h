@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "sim/base/csvout.h"
+#include "sim/base/spool.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/scenario.h"
 #include "sim/serve/serve.h"
@@ -45,6 +46,12 @@
     X(max_num_seqs, "256", "most sequences in a step")                                             \
     X(max_batched_tokens, "8192", "token budget per step")                                         \
     X(chunked_prefill, "on", "on or off")                                                          \
+    X(max_model_len, "auto",                                                                       \
+      "longest prompt + output a replica accepts, tokens (auto: the model's context, its "         \
+      "max_position_embeddings)")                                                                  \
+    X(over_length, "reject",                                                                       \
+      "a longer request: reject (refused, counted as rejected, as vLLM does), truncate (the "      \
+      "prompt cut to leave room for the output) or error (stop, naming the request)")              \
     X(replicas, "1", "model replicas")                                                             \
     X(router, "rr", "" /* names from sim/serve/router.c */)                                        \
     X(arrival, "poisson:rate=1", "arrival process")                                                \
@@ -66,7 +73,9 @@
     X(requests, "auto",                                                                            \
       "requests per replication (auto: 2000, or a whole trace; a trace: at most this many, 0 = "   \
       "all)")                                                                                      \
-    X(trace, "", "a trace file, its format detected (--trace-format lists the formats)")          \
+    X(trace, "",                                                                                   \
+      "a trace file, its format detected (--trace-format lists the formats); a pipe works too, "  \
+      "e.g. a compressed trace as <(zcat trace.csv.gz)")                                          \
     X(trace_format, "auto", "" /* the names of the trace format table */)                          \
     X(trace_speedup, "1", "divide trace times by this (2 doubles the rate)")                       \
     X(trace_start, "0", "keep trace requests from this many seconds after the first")              \
@@ -114,12 +123,16 @@ typedef struct class_def {
 typedef struct run_spec {
     char value[OPT_COUNT][SCENARIO_MAX_VALUE + 1];
     unsigned char given[OPT_COUNT]; /* set by a scenario file or a flag, not a default */
+    unsigned char flag[OPT_COUNT];  /* set by a flag on the command line */
     const char *out_dir;
     class_def cls[REQSRC_MAX_CLASSES];
     uint32_t n_cls;
     /* Non-NULL: step-time coefficients in memory, used instead of the profile option's file
      * (borrowed; set by a command, never by a flag). */
     const profile_row *profile_values;
+    /* Where --trace and --lengths-from are read when they name a pipe or a FIFO: a copy
+     * made by run_spool_inputs (sim/base/spool.h); empty: the file itself. */
+    char trace_file[SPOOL_PATH_MAX], lengths_file[SPOOL_PATH_MAX];
 } run_spec;
 
 typedef struct resolved {
@@ -134,6 +147,7 @@ typedef struct resolved {
     dist cls_prompt[REQSRC_MAX_CLASSES], cls_output[REQSRC_MAX_CLASSES];
     int have_cls_prompt[REQSRC_MAX_CLASSES], have_cls_output[REQSRC_MAX_CLASSES];
     serve_slo cls_slo[REQSRC_MAX_CLASSES];
+    char max_model_len[24]; /* the limit as resolved (auto: the model's context), as text */
     serve_config cfg;
 } resolved;
 
@@ -154,10 +168,27 @@ int run_set_value(run_spec *r, run_opt o, const char *val, char *err, size_t err
  * [class.NAME] sections. Returns 0, or -1 with "path:line: message". */
 int run_load_ini(run_spec *r, const char *path, char *err, size_t errlen);
 
+/* Reads a --trace or --lengths-from that names a pipe or a FIFO once into a private copy
+ * (trace_file, lengths_file), so that every later run of r reads the copy; messages still
+ * name the file as given. Returns 0, or -1 with a message. */
+int run_spool_inputs(run_spec *r, char *err, size_t errlen);
+
+/* Warns on err ("capsim CMD: warning: ...") of every setting given with a value other
+ * than its default that the others make meaningless: an arrival process or lengths beside
+ * a --trace, lengths beside --lengths-from, trace options without a trace, a think time
+ * without --users, and so on. Returns how many warnings it wrote. */
+int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err);
+
 /* Turns the values into a serve_config in x. On failure returns -1 with a one-line
  * message; x must be released with run_resolved_fini either way. */
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen);
 void run_resolved_fini(resolved *x);
+
+/* The warning of a run with requests longer than c->max_model_len, on err as "capsim NAME:
+ * warning: ...": how many of the requests (over all replications), the limit, and what
+ * became of them. Nothing when there were none. */
+void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
+                          const serve_result *res);
 
 /* Sets rate=VALUE in an arrival spec that has a rate key. */
 int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t errlen);

@@ -303,6 +303,26 @@ int search_replicas(const search_evaluator *ev, uint64_t start, search_replica_r
     return rc;
 }
 
+int search_rate_undecided(const search_rate_result *s)
+{
+    return !(s->fails - s->meets <= SEARCH_UNDECIDED_WIDTH * s->meets);
+}
+
+uint64_t search_replicas_low(const search_replica_result *s)
+{
+    uint64_t low = 1;
+    for (int i = 0; i < s->n; i++)
+        if (s->step[i].v == SEARCH_FAILS && (uint64_t)s->step[i].x + 1 > low)
+            low = (uint64_t)s->step[i].x + 1;
+    return low < s->answer ? low : s->answer;
+}
+
+int search_replicas_undecided(const search_replica_result *s)
+{
+    uint64_t low = search_replicas_low(s);
+    return s->answer >= low + 2 && (double)s->answer > (1 + SEARCH_UNDECIDED_WIDTH) * (double)low;
+}
+
 const search_step *search_replicas_best(const search_replica_result *s)
 {
     const search_step *best = NULL;
@@ -368,6 +388,13 @@ void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
             k->cost_total = replicas->step[j].cost_per_hour_usd;
             k->cost_mtok = replicas->step[j].cost_per_mtok_usd;
         }
+    /* The figures stand, but say that they are not decided (the runs were too short). */
+    if (search_rate_undecided(rate) || search_replicas_undecided(replicas))
+        snprintf(k->reason, sizeof k->reason,
+                 "not decided: the rate bounds %.4g to %.4g req/s, replicas %llu to %llu; "
+                 "longer runs would tell",
+                 rate->meets, rate->fails, (unsigned long long)search_replicas_low(replicas),
+                 (unsigned long long)replicas->answer);
 }
 
 typedef struct deploy_job {

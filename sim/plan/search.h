@@ -45,6 +45,7 @@ typedef struct search_step {
     double value_ms[SLO_COUNT], ci_ms[SLO_COUNT], limit_ms[SLO_COUNT];
     double worst_ratio; /* the largest value / limit over the SLOs */
     double cost_per_hour_usd, cost_per_mtok_usd, output_tok_s;
+    uint64_t over_length, offered; /* requests longer than the max model length, of all */
     char err[512];
 } search_step;
 
@@ -80,6 +81,14 @@ typedef struct search_rate_result {
  * -1 with s->err (an evaluator error, the SLOs not met at any rate tried, no bracket). */
 int search_rate(const search_evaluator *ev, double start, double tol, search_rate_result *s);
 
+/* A rate search whose meets and fails bounds are further apart than this (relative to
+ * meets) did not decide: between them the 95% intervals straddle the limits, which runs
+ * too short to narrow the intervals give (a default search ends about 5% apart). */
+#define SEARCH_UNDECIDED_WIDTH 0.25
+
+/* 1 when the bounds of a finished rate search are too far apart to call an answer. */
+int search_rate_undecided(const search_rate_result *s);
+
 /* A rate rounded to 4 significant digits, as the searches try them. */
 double search_round4(double x);
 
@@ -93,6 +102,15 @@ typedef struct search_replica_result {
 /* The fewest replicas (x a whole number) that meet the SLOs, searching up from start
  * (doubling to at most 4096), then bisecting. Returns 0, or -1 with s->err. */
 int search_replicas(const search_evaluator *ev, uint64_t start, search_replica_result *s);
+
+/* The fewest replicas that might meet, from the steps the search made: one more than the
+ * most it tried that fail (1 when none fails). When that is below the answer, the settings
+ * between were unclear, not failing: the answer is one end of a band. */
+uint64_t search_replicas_low(const search_replica_result *s);
+
+/* 1 when a finished replica search did not decide: its band runs over more than two
+ * settings and more than SEARCH_UNDECIDED_WIDTH of the lower end. */
+int search_replicas_undecided(const search_replica_result *s);
 
 /* The step of a replica search at its answer, or NULL. */
 const search_step *search_replicas_best(const search_replica_result *s);
@@ -144,7 +162,7 @@ typedef struct search_candidate {
 typedef void (*search_candidate_fn)(void *user, uint64_t i, search_candidate *out);
 
 /* Fills a candidate from the searches of one replica's rate and of the replicas the
- * target needs. */
+ * target needs; when either search did not decide, reason says so (and the bands). */
 void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
                            const search_replica_result *replicas);
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/util.h"
+
 void servesearch_set_replicas(run_spec *r, const run_spec *base, uint64_t n)
 {
     snprintf(r->value[OPT_replicas], sizeof r->value[0], "%llu", (unsigned long long)n);
@@ -70,6 +72,8 @@ static int run_figures(const run_spec *r, search_step *e)
     e->cost_per_hour_usd = res.cost_per_hour_usd;
     e->cost_per_mtok_usd = res.metric[SM_cost_per_million_output_tokens].mean;
     e->output_tok_s = res.metric[SM_output_throughput].mean;
+    e->over_length = res.over_length;
+    e->offered = res.offered;
     serve_result_fini(&res);
     run_resolved_fini(&rs);
     return 0;
@@ -100,10 +104,18 @@ static void print_step(FILE *out, const char *what, const search_step *e)
         fprintf(out, " %s\n", e->err);
         return;
     }
-    for (int k = 0; k < SLO_COUNT; k++)
+    /* n/a: no request gave the figure (every one refused); the verdict counts it as a miss. */
+    for (int k = 0; k < SLO_COUNT; k++) {
+        char v[32], ci[32];
         if (e->used[k])
-            fprintf(out, "  %s %.4g +- %.2g (limit %g)", serve_metric_names[e->metric[k]],
-                    e->value_ms[k], e->ci_ms[k], e->limit_ms[k]);
+            fprintf(out, "  %s %s +- %s (limit %g)", serve_metric_names[e->metric[k]],
+                    util_fmt_fig(v, sizeof v, 4, e->value_ms[k]),
+                    util_fmt_fig(ci, sizeof ci, 2, e->ci_ms[k]), e->limit_ms[k]);
+    }
+    /* Requests over the max model length are rejected or cut: the figures are of the rest. */
+    if (e->over_length)
+        fprintf(out, "  [%llu of %llu requests over the max model length]",
+                (unsigned long long)e->over_length, (unsigned long long)e->offered);
     fprintf(out, "\n");
 }
 

@@ -252,7 +252,21 @@ static int admit_request(serve_sim *s, const request *rq, uint32_t user, double 
     uint64_t idx = s->n_arrived++;
     serve_metrics_arrival(&s->met, idx, s->n_total, now);
     s->res->offered++;
-    if (s->sched->never_runs(s->cfg, rq->prompt_tokens, rq->output_tokens)) {
+    request fit;
+    int over = serve_source_fit(s->cfg, rq, &fit);
+    if (over < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "request %llu of replication %d", (unsigned long long)idx + 1,
+                 s->met.rep_index + 1);
+        serve_source_over_error(s->cfg, rq, what, err, errlen);
+        return -1;
+    }
+    if (over > 0) {
+        s->res->over_length++;
+        s->res->over_length_refused += over == 1;
+        rq = &fit;
+    }
+    if (over == 1 || s->sched->never_runs(s->cfg, rq->prompt_tokens, rq->output_tokens)) {
         serve_metrics_refused(&s->met, idx);
         s->res->rejected++;
         /* A closed-loop user whose request is refused thinks and tries again. */

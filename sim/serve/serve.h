@@ -41,6 +41,13 @@ typedef struct serve_slo {
     double pct[SLO_COUNT]; /* which percentile the target names (99 for ttft_p99); 0 = mean */
 } serve_slo;
 
+/* What a request longer than max_model_len becomes (serve_config.over_length). */
+typedef enum serve_over_length {
+    SERVE_OVER_REJECT,   /* refused at arrival, as vLLM does: counted as rejected */
+    SERVE_OVER_TRUNCATE, /* the prompt cut (and the output, if it alone fills the context) */
+    SERVE_OVER_ERROR     /* the run fails, naming the request */
+} serve_over_length;
+
 typedef struct serve_workload {
     /* synthetic: */
     const arrival_process *arrivals;
@@ -86,6 +93,11 @@ typedef struct serve_config {
     double price_usd_per_gpu_hour; /* NAN if unknown */
     int jump;                      /* advance unchanging decode stretches in one event */
     int check_invariants;          /* tests: verify KV accounting after every step (slow) */
+    /* The longest sequence a replica accepts, prompt plus output tokens, as vLLM's
+     * max_model_len (0: no limit), and what happens to a request longer than that: vLLM
+     * refuses it (counted as rejected), or it is cut to fit, or the run fails. */
+    uint32_t max_model_len;
+    serve_over_length over_length;
     /* Prefix caching (continuous batching; sim/serve/kvblocks.h): full KV blocks of shared
      * content stay cached and are reused by later requests. Off: today's results. */
     int prefix_caching;
@@ -202,6 +214,8 @@ typedef struct serve_result {
     uint64_t steps; /* forward passes simulated, over all replications */
     /* Conservation, over all replications and all requests (warm-up included): */
     uint64_t offered, rejected, finished;
+    uint64_t over_length;  /* requests longer than max_model_len (rejected or truncated) */
+    uint64_t over_length_refused; /* of those, the ones refused (in rejected) */
     uint64_t tokens_asked; /* output tokens of the requests that finished */
     uint64_t tokens_out;   /* output tokens produced */
     uint64_t preemptions;

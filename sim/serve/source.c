@@ -18,6 +18,12 @@ static trace_options trace_opts(const serve_workload *w)
     return o;
 }
 
+/* The trace as the user named it (a pipe is read through a copy). */
+static const char *trace_name(const serve_workload *w)
+{
+    return w->trace_opt.name ? w->trace_opt.name : w->trace_path;
+}
+
 reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
                           uint64_t n_requests, char *err, size_t errlen)
 {
@@ -58,9 +64,20 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
     request rq;
     int rc;
     *n = 0;
-    while ((rc = reqsrc_next(src, &rq, err, errlen)) == 1)
-        (*n)++;
     const trace_stats *ts = trace_get_stats(src);
+    while ((rc = reqsrc_next(src, &rq, err, errlen)) == 1) {
+        (*n)++;
+        /* --over-length error names the trace row before anything is simulated. */
+        request fit;
+        if (serve_source_fit(c, &rq, &fit) < 0) {
+            char where[1100];
+            snprintf(where, sizeof where, "%s:%ld: request %llu", trace_name(&c->wl), ts->last_line,
+                     (unsigned long long)*n);
+            serve_source_over_error(c, &rq, where, err, errlen);
+            rc = -1;
+            break;
+        }
+    }
     res->trace_rows_bad = ts->rows_bad;
     res->trace_rows_reordered = ts->rows_reordered;
     snprintf(res->trace_first_bad, sizeof res->trace_first_bad, "%s", ts->first_bad[0]);
@@ -69,10 +86,40 @@ int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, ch
         return -1;
     if (*n == 0) {
         util_errf(err, errlen, "%s: no requests (after the header, window and filters)",
-                  c->wl.trace_path);
+                  trace_name(&c->wl));
         return -1;
     }
     return 0;
+}
+
+int serve_source_fit(const serve_config *c, const request *rq, request *fit)
+{
+    uint32_t max = c->max_model_len;
+    if (max == 0 || (uint64_t)rq->prompt_tokens + rq->output_tokens <= max)
+        return 0;
+    if (c->over_length == SERVE_OVER_ERROR)
+        return -1;
+    *fit = *rq;
+    /* A limit of 1 leaves no room for a prompt token and an output token. */
+    if (c->over_length == SERVE_OVER_REJECT || max < 2)
+        return 1;
+    if (fit->output_tokens > max - 1)
+        fit->output_tokens = max - 1;
+    if (fit->prompt_tokens > max - fit->output_tokens)
+        fit->prompt_tokens = max - fit->output_tokens;
+    if (fit->shared_tokens > fit->prompt_tokens)
+        fit->shared_tokens = fit->prompt_tokens;
+    return 2;
+}
+
+void serve_source_over_error(const serve_config *c, const request *rq, const char *what, char *err,
+                             size_t errlen)
+{
+    util_errf(err, errlen,
+              "%s: prompt %u + output %u tokens is longer than the max model length of %u "
+              SERVE_OVER_LENGTH_ERROR_TAG " reject refuses such requests as vLLM does, truncate "
+              "cuts them to fit)",
+              what, rq->prompt_tokens, rq->output_tokens, c->max_model_len);
 }
 
 /* A closed-loop request's class and lengths, as without shared prefixes. */

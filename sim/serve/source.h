@@ -27,6 +27,22 @@ reqsrc *serve_source_open(const serve_config *c, const unsigned long *seeds,
 int serve_source_count(const serve_config *c, uint64_t *n, serve_result *res, char *err,
                        size_t errlen);
 
+/* A request longer than c->max_model_len (prompt + output tokens; 0: no limit): returns 0
+ * when rq fits (or there is no limit); 1 when it is over and must be refused (*fit = *rq);
+ * 2 when it was over and *fit is the request cut to fit (--over-length truncate: the
+ * prompt is cut to leave room for the output; the output is cut only when it alone leaves
+ * no room for one prompt token); -1 when it is over and the run must stop
+ * (--over-length error; serve_source_over_error says why). */
+int serve_source_fit(const serve_config *c, const request *rq, request *fit);
+
+/* The words every --over-length error message holds, so that callers can tell it from a
+ * failure of the work. */
+#define SERVE_OVER_LENGTH_ERROR_TAG "(--over-length error;"
+
+/* The message of --over-length error for rq, named by what ("file:line: request 7"). */
+void serve_source_over_error(const serve_config *c, const request *rq, const char *what, char *err,
+                             size_t errlen);
+
 /* Closed loop: the lengths of a request sent at now_s, drawn with rng, the sender not known:
  * with shared-prefix groups the request's user (and its group) is drawn at random among the
  * G x U users. */
