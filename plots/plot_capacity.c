@@ -64,10 +64,10 @@ static int frontier_plot(gp_ctx *c, const frontier_row *rows, size_t n)
         y_max = hi > y_max ? hi : y_max;
     }
     gp_set_text(&o, "xlabel", "fleet cost at the target rate (USD/h): replicas x cost per replica");
-    gp_set_text(&o, "ylabel", "capacity per replica, low end of its 95% band (req/s)");
+    gp_set_text(&o, "ylabel", "req/s per replica, low end of its 95% band");
     fprintf(o.gp, "set xrange [0:%.9g]\nset yrange [0:%.9g]\n", 1.1 * x_max, 1.15 * y_max);
     gp_tick_format(&o, "x", x_max);
-    fputs("set key below vertical maxrows 4 nobox noopaque font ',10'\n", o.gp);
+    fputs("set key below vertical maxrows 4 nobox noopaque font ',10'\nset bmargin 9\n", o.gp);
     gp_draw_begin(&o);
     static const int POINT_TYPES[] = {7, 5, 9, 11, 13, 15};
     for (size_t i = 0; i < n; i++) {

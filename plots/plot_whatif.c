@@ -55,7 +55,7 @@ typedef struct whatif_chart {
 static const whatif_chart WHATIF_CHARTS[] = {
     {"whatif", "capacity under the SLO of every what-if deployment",
      "Capacity under the SLO: every what-if",
-     "capacity under the SLO (req/s, log scale; the line through a dot is its 95% band)", 0},
+     "capacity under the SLO, with its 95% band (req/s, log scale)", 0},
     {"whatif_cost", "cost per million output tokens of every what-if deployment",
      "Cost per million output tokens: every what-if",
      "cost per million output tokens (USD, log scale)", 1},

@@ -639,7 +639,7 @@ static void test_cost_frontier(void)
     CHECK_EQ_U64(rep.n_written, 1);
     static const char *const want[] = {
         "set xlabel 'fleet cost at the target rate (USD/h): replicas x cost per replica'",
-        "set ylabel 'capacity per replica, low end of its 95% band (req/s)'",
+        "set ylabel 'req/s per replica, low end of its 95% band'",
         "'cheapest fleet that carries the target'",
         "'h100-sxm fp8 tp1: 3 x 6.88 = 20.64 USD/h'",
         "'l4 fp8 tp1: 27 x 0.8 = 21.6 USD/h'",
@@ -817,8 +817,7 @@ static void test_whatif(void)
 
     static const char *const capacity[] = {
         "set title 'Capacity under the SLO: every what-if'",
-        "set xlabel 'capacity under the SLO (req/s, log scale; the line through a dot is its "
-        "95% band)'",
+        "set xlabel 'capacity under the SLO, with its 95% band (req/s, log scale)'",
         "set format x '%g'",
         "set logscale x",
         "xmin = 0.1 ", /* a decade at least a factor 2 below the lowest band end, 0.25 */
