@@ -437,6 +437,38 @@ static void test_sweep_compare_configs(void)
     tmpdir_remove(dir);
 }
 
+/* Compared configurations whose p99 TTFT passes 10 s get that panel in seconds; the
+ * calibration plot of times past 10 s too. */
+static void test_compare_and_calibration_seconds(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "summary.csv",
+               "point,status,reason,model,gpu,tp,arrival,seed,kv_blocks,p99_ttft_ms,"
+               "p99_ttft_ms_ci95,p99_tpot_ms,p99_tpot_ms_ci95,request_throughput,"
+               "request_throughput_ci95\n"
+               "0,ok,,m,l4,2,poisson:rate=5,1,10,30000,3000,40,4,4.9,0.1\n"
+               "1,ok,,m,h100-sxm,1,poisson:rate=5,2,20,900,90,12,1,5,0.05\n");
+    write_file(dir, "fit.csv",
+               "run,request,ttft_ms,ttft_pred_ms,tpot_ms,tpot_pred_ms\n"
+               "a,0,12000,11000,20,21\na,1,300,310,25,24\n");
+    plot_report rep;
+    char err[512] = "";
+    CHECK_EQ_INT(plot_dir(dir, PLOT_SVG, &rep, err, sizeof err), 0);
+    static const char *const cmp[] = {"set ylabel 'p99 TTFT (s)'", "set ylabel 'p99 TPOT (ms)'",
+                                      NULL};
+    check_script(rep.plots_dir, "compare_configs", cmp);
+    char *dat = read_file(rep.plots_dir, "compare_configs.dat");
+    CHECK_CONTAINS(dat, "\"gpu=l4 tp=2\" 30 3 40 4 4.9 0.1\n");
+    free(dat);
+    static const char *const cal[] = {"set xlabel 'measured (s, log scale)'", NULL};
+    check_script(rep.plots_dir, "calibration_fit", cal);
+    dat = read_file(rep.plots_dir, "calibration_fit.dat");
+    CHECK_CONTAINS(dat, " 12  11\n");
+    free(dat);
+    tmpdir_remove(dir);
+}
+
 /* A run's summary (one row, no point/status columns) and an empty folder give nothing,
  * and no plots folder is made. */
 static void test_nothing_to_plot(void)
@@ -1246,8 +1278,9 @@ static void test_label_escaping(void)
 TEST_MAIN(TEST(test_sweep_against_load), TEST(test_sweep_compare_configs),
           TEST(test_nothing_to_plot), TEST(test_timeseries_first_replication),
           TEST(test_sweep_without_slo), TEST(test_sweep_log_axis_seconds),
-          TEST(test_timeseries_long_replicas), TEST(test_latency_cdf), TEST(test_cost_frontier),
-          TEST(test_rate_search), TEST(test_queue_load), TEST(test_whatif),
-          TEST(test_whatif_older_and_tall), TEST(test_whatif_malformed), TEST(test_malformed_input),
-          TEST(test_gnuplot_missing), TEST(test_gnuplot_failure), TEST(test_label_escaping),
-          TEST(test_family_table), TEST(test_family_help), TEST(test_family_order))
+          TEST(test_compare_and_calibration_seconds), TEST(test_timeseries_long_replicas),
+          TEST(test_latency_cdf), TEST(test_cost_frontier), TEST(test_rate_search),
+          TEST(test_queue_load), TEST(test_whatif), TEST(test_whatif_older_and_tall),
+          TEST(test_whatif_malformed), TEST(test_malformed_input), TEST(test_gnuplot_missing),
+          TEST(test_gnuplot_failure), TEST(test_label_escaping), TEST(test_family_table),
+          TEST(test_family_help), TEST(test_family_order))
