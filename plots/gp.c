@@ -175,6 +175,8 @@ int gp_begin(gp_ctx *c, gp_plot *o, const char *name, const char *what, const ch
             "set border lw 1.2\n"
             "set key opaque box lc rgb '#b0b0b0' samplen 3 spacing 1.15\n"
             "set tics out nomirror\n"
+            "set format x '%%g'\n"
+            "set format y '%%g'\n"
             "set title ",
             name);
     gp_quote(gp, title);
@@ -303,6 +305,110 @@ int gp_commit(gp_ctx *c, gp_plot *o)
         snprintf(c->rep->kept[c->rep->n_kept++], PLOT_NAME_MAX, "%s", o->name);
     snprintf(c->rep->names[c->rep->n_written++], PLOT_NAME_MAX, "%s", o->name);
     return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Units, tick labels and SLO targets
+ * ------------------------------------------------------------------------------------- */
+
+double gp_latency_unit(double max_ms, const char **unit)
+{
+    int seconds = isfinite(max_ms) && max_ms > GP_SECONDS_FROM_MS;
+    *unit = seconds ? "s" : "ms";
+    return seconds ? 1e3 : 1.0;
+}
+
+/* gnuplot's %g writes a million as 1e+06; its %s%c writes it as 1M, but a tenth as 100m,
+ * so the SI form is kept for axes that reach a million. */
+void gp_tick_format(gp_plot *o, const char *axis, double max_abs)
+{
+    fprintf(o->gp, "set format %s '%s'\n", axis,
+            isfinite(max_abs) && max_abs >= 1e6 ? "%.0s%c" : "%g");
+}
+
+/* The value of one "name=value" item of an SLO text, in ms: seconds unless it ends in ms
+ * or s. NaN when it is not a positive number. */
+static double slo_value_ms(const char *v)
+{
+    char num[64];
+    size_t len = strlen(v);
+    double scale = 1e3;
+    if (len > 2 && strcmp(v + len - 2, "ms") == 0) {
+        len -= 2;
+        scale = 1;
+    } else if (len > 1 && v[len - 1] == 's') {
+        len -= 1;
+    }
+    if (len == 0 || len >= sizeof num)
+        return NAN;
+    memcpy(num, v, len);
+    num[len] = '\0';
+    double x;
+    return util_parse_double(num, &x) == 0 && x > 0 && isfinite(x) ? scale * x : NAN;
+}
+
+double gp_slo_limit_ms(const char *slo, const char *metric, const char *pct)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%s_%s=", metric, pct);
+    size_t wlen = strlen(want);
+    for (const char *p = slo; *p;) {
+        size_t len = strcspn(p, ",");
+        char item[128];
+        if (len < sizeof item && len > wlen && strncmp(p, want, wlen) == 0) {
+            memcpy(item, p + wlen, len - wlen);
+            item[len - wlen] = '\0';
+            return slo_value_ms(item);
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return NAN;
+}
+
+/* The limit sits at most at 80% of the axis, so its line never lies on the frame and the
+ * points just above it still show; the data keep 5% of room above them. */
+double gp_top_with_limit(double data_max, double limit)
+{
+    double top = isfinite(data_max) && data_max > 0 ? 1.05 * data_max : 1.0;
+    if (isfinite(limit) && limit > 0 && top < 1.25 * limit)
+        top = 1.25 * limit;
+    return top;
+}
+
+void gp_folder_value(gp_ctx *c, const char *file, const char *col, char *out, size_t len)
+{
+    out[0] = '\0';
+    csvin *in;
+    size_t ncols;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+    char quiet[256];
+    /* A neighbour file that cannot be read only leaves its value out. */
+    c->err = quiet;
+    c->errlen = sizeof quiet;
+    if (gp_input_open(c, file, &in, &ncols) == 1) {
+        int k = csvin_column(in, col);
+        if (k >= 0 && csvin_next(in) == 1 && (size_t)k < csvin_nfields(in))
+            snprintf(out, len, "%s", csvin_field(in, (size_t)k));
+        csvin_close(in);
+    }
+    c->err = err;
+    c->errlen = errlen;
+}
+
+void gp_folder_title(gp_ctx *c, const char *file, const char *title, char *out, size_t len)
+{
+    char model[128], gpu[64];
+    gp_folder_value(c, file, "model", model, sizeof model);
+    gp_folder_value(c, file, "gpu", gpu, sizeof gpu);
+    if (model[0] && gpu[0])
+        snprintf(out, len, "%s (%s on %s)", title, model, gpu);
+    else if (model[0])
+        snprintf(out, len, "%s (%s)", title, model);
+    else
+        snprintf(out, len, "%s", title);
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -182,6 +182,38 @@ void gp_draw_end(gp_plot *o);
  * returns N. */
 int gp_dat_block(gp_plot *o, const char *what);
 
+/* ---- Units, tick labels and SLO targets -------------------------------------------------- */
+
+/* Latencies are drawn in ms up to GP_SECONDS_FROM_MS and in seconds past it, so that an
+ * overloaded point does not read as 120000. */
+#define GP_SECONDS_FROM_MS 10000.0
+
+/* The divisor that turns ms into the unit a latency axis whose largest value is max_ms is
+ * drawn in (1 or 1000), and the unit's name ("ms" or "s") in *unit. */
+double gp_latency_unit(double max_ms, const char **unit);
+
+/* Tick labels of axis ("x", "y", "y2") whose values reach max_abs: plain numbers (%g), or
+ * from a million up a number with an SI letter (2M), so that no label reads 1e+06. */
+void gp_tick_format(gp_plot *o, const char *axis, double max_abs);
+
+/* The limit, in ms, that the SLO text ("ttft_p99=0.5,tpot_p99=50ms": seconds unless the
+ * value says ms or s) sets on metric ("ttft", "tpot", "e2el") at percentile pct ("p50",
+ * "p99"); NaN when it sets none. */
+double gp_slo_limit_ms(const char *slo, const char *metric, const char *pct);
+
+/* The top of a linear y axis from 0 that holds the data (whose largest value, error bars
+ * included, is data_max) and a limit line with room above it (NaN: no line). */
+double gp_top_with_limit(double data_max, double limit);
+
+/* Field col of the first record of file, another file of the folder (summary.csv beside
+ * timeseries.csv, for the model and the SLO), in out; "" when the file, the column or the
+ * record is not there. */
+void gp_folder_value(gp_ctx *c, const char *file, const char *col, char *out, size_t len);
+
+/* title with " (MODEL on GPU)" appended when file (summary.csv, capacity.csv), beside the
+ * input, names them, into out. */
+void gp_folder_title(gp_ctx *c, const char *file, const char *title, char *out, size_t len);
+
 /* ---- Drawing ---------------------------------------------------------------------------- */
 
 /* Runs gnuplot on every script of c->rep, in the plots folder, and renames the pictures

@@ -24,10 +24,17 @@ static int calibration_plot(gp_ctx *c, gp_dvec d[4], const gp_axis *ax, const ch
     rc = gp_begin(c, &o, "calibration_fit", "measured against predicted latency",
                   "Calibration: predicted against measured latency");
     if (rc == 0) {
-        fputs("# columns: measured (ms), predicted (ms)\n", o.dat);
-        gp_set_text(&o, "xlabel", "measured (ms, log scale)");
-        gp_set_text(&o, "ylabel", "predicted by the fitted profile (ms, log scale)");
-        double lo = pow(10, floor(log10(ax->min_pos))), hi = pow(10, ceil(log10(ax->max_pos)));
+        /* In ms, or in s once a time passes 10 s. */
+        const char *unit;
+        double div = gp_latency_unit(ax->max_pos, &unit);
+        char label[96];
+        fprintf(o.dat, "# columns: measured (%s), predicted (%s)\n", unit, unit);
+        snprintf(label, sizeof label, "measured (%s, log scale)", unit);
+        gp_set_text(&o, "xlabel", label);
+        snprintf(label, sizeof label, "predicted by the fitted profile (%s, log scale)", unit);
+        gp_set_text(&o, "ylabel", label);
+        double lo = pow(10, floor(log10(ax->min_pos / div))),
+               hi = pow(10, ceil(log10(ax->max_pos / div)));
         fprintf(o.gp,
                 "set logscale xy\n"
                 "set xrange [%g:%g]\n"
@@ -40,9 +47,9 @@ static int calibration_plot(gp_ctx *c, gp_dvec d[4], const gp_axis *ax, const ch
                 continue;
             int block = gp_dat_block(&o, what[k]);
             for (size_t i = 0; i < d[2 * k].n; i++) {
-                gp_dat_num(o.dat, d[2 * k].v[i]);
+                gp_dat_num(o.dat, d[2 * k].v[i] / div);
                 fputc(' ', o.dat);
-                gp_dat_num(o.dat, d[2 * k + 1].v[i]);
+                gp_dat_num(o.dat, d[2 * k + 1].v[i] / div);
                 fputc('\n', o.dat);
             }
             char series[128];

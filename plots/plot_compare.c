@@ -1,7 +1,8 @@
 /*
  * plot_compare: the compare family, drawn from summary.csv (`capsim sweep`) when every row
  * has the same offered rate and there are several configurations: p99 TTFT, p99 TPOT and
- * request throughput of each configuration, as three panels of bars side by side.
+ * request throughput of each configuration, as three panels of bars side by side (on linear
+ * axes from 0; a latency panel in seconds once its values pass 10 s).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -20,17 +21,28 @@ static int compare_plot(gp_ctx *c, const summary_set *sw)
     if (gp_begin(c, &o, "compare_configs", "p99 latencies and throughput per configuration",
                  title) != 0)
         return -1;
-    fputs("# columns: configuration, p99_ttft_ms, CI, p99_tpot_ms, CI, request_throughput, "
-          "CI (95% half-widths)\n",
-          o.dat);
+    static const int shown[3] = {SW_P99_TTFT, SW_P99_TPOT, SW_REQ_TPUT};
+    /* Each latency panel in ms, or in s once its largest value passes 10 s. */
+    double div[3] = {1, 1, 1};
+    const char *unit[3] = {"ms", "ms", ""};
+    for (int m = 0; m < 2; m++) {
+        double top = 0;
+        for (size_t i = 0; i < sw->n; i++)
+            if (sw->rows[i].v[shown[m]] > top)
+                top = sw->rows[i].v[shown[m]];
+        div[m] = gp_latency_unit(top, &unit[m]);
+    }
+    fprintf(o.dat,
+            "# columns: configuration, p99_ttft_ms (in %s), CI, p99_tpot_ms (in %s), CI, "
+            "request_throughput, CI (95%% half-widths)\n",
+            unit[0], unit[1]);
     gp_dat_block(&o, "one row per point, in configuration order");
     for (size_t i = 0; i < sw->n; i++) {
         const summary_row *r = &sw->rows[i];
         gp_dat_quote(o.dat, sw->config[r->config]);
-        static const int shown[3] = {SW_P99_TTFT, SW_P99_TPOT, SW_REQ_TPUT};
         for (int m = 0; m < 3; m++) {
-            gp_dat_num(o.dat, r->v[shown[m]]);
-            gp_dat_num(o.dat, gp_ci_or_zero(r->ci[shown[m]]));
+            gp_dat_num(o.dat, r->v[shown[m]] / div[m]);
+            gp_dat_num(o.dat, gp_ci_or_zero(r->ci[shown[m]]) / div[m]);
         }
         fputc('\n', o.dat);
     }
@@ -57,8 +69,10 @@ static int compare_plot(gp_ctx *c, const summary_set *sw)
             bottom);
     gp_quote(o.gp, title);
     fputs(" font ',15'\n", o.gp);
-    static const char *const ylabel[3] = {"p99 TTFT (ms)", "p99 TPOT (ms)",
-                                          "request throughput (req/s)"};
+    char ylabel[3][64];
+    snprintf(ylabel[0], sizeof ylabel[0], "p99 TTFT (%s)", unit[0]);
+    snprintf(ylabel[1], sizeof ylabel[1], "p99 TPOT (%s)", unit[1]);
+    snprintf(ylabel[2], sizeof ylabel[2], "request throughput (req/s)");
     static const char *const series[3] = {"p99 TTFT", "p99 TPOT", "request throughput"};
     for (int m = 0; m < 3; m++) {
         fputs("    set ylabel ", o.gp);

@@ -1,7 +1,7 @@
 /*
  * plot_throughput: the throughput family, drawn from summary.csv (`capsim sweep`) when the
  * offered rate varies: output throughput and the share of requests meeting the SLO against
- * offered load, one line per configuration.
+ * offered load, one line per configuration. Without an SLO there is no share to draw.
  */
 #include <stddef.h>
 
@@ -13,6 +13,7 @@ static const summary_load_plot THROUGHPUT_PLOTS[] = {
      "output token throughput against offered load",
      "Output throughput vs offered load",
      "output throughput (tokens/s)",
+     0,
      {SW_OUT_TPUT, -1},
      {"output tokens/s", NULL},
      NULL,
@@ -22,6 +23,7 @@ static const summary_load_plot THROUGHPUT_PLOTS[] = {
      "share of requests meeting the SLO against offered rate",
      "Requests meeting the SLO vs offered rate",
      "requests meeting the SLO (%)",
+     0,
      {SW_SLO_PCT, -1},
      {"meeting the SLO", NULL},
      NULL,

@@ -1,10 +1,12 @@
 /*
- * plot_whatif: the whatif family, drawn from whatif.csv (`capsim demo`): two horizontal bar
- * charts with one row per what-if deployment, top to bottom in file order, coloured by
- * model, on a log axis: whatif, the capacity under the SLO with its 95% band and the SLO
- * figure that limits it, and whatif_cost, the cost per million output tokens. A row that
- * cannot meet the SLO (or has no cost) keeps its place and label, with a note instead of a
- * bar. Files from before the binding_slo column are read too.
+ * plot_whatif: the whatif family, drawn from whatif.csv (`capsim demo`): two dot plots
+ * with one row per what-if deployment, top to bottom in file order, coloured by model, on
+ * a log axis with plain tick labels: whatif, the capacity under the SLO with its 95% band
+ * and the SLO figure that limits it, and whatif_cost, the cost per million output tokens.
+ * A dot is read at its position, where a bar on a log axis would be read by a length that
+ * depends on where the axis starts. A row that cannot meet the SLO (or has no cost) keeps
+ * its place and label, with a note instead of a dot. Files from before the binding_slo column are
+ * read too.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -20,8 +22,8 @@
 #define WHATIF_ROW_PX       38
 
 /* Widths in pixels, measured on pngcairo pictures, of one character of a tick label
- * (12 pt) and of a bar-end text (10 pt), and of the margins beside the tick labels; used
- * to leave room to the right of the bars for their texts. */
+ * (12 pt) and of a text after a dot (10 pt), and of the margins beside the tick labels; used
+ * to leave room to the right of the dots for their texts. */
 #define TICK_CHAR_PX     7.5
 #define TEXT_CHAR_PX     6.5
 #define WHATIF_MARGIN_PX 170
@@ -52,7 +54,8 @@ typedef struct whatif_chart {
 
 static const whatif_chart WHATIF_CHARTS[] = {
     {"whatif", "capacity under the SLO of every what-if deployment",
-     "Capacity under the SLO: every what-if", "capacity under the SLO (req/s, log scale)", 0},
+     "Capacity under the SLO: every what-if",
+     "capacity under the SLO, with its 95% band (req/s, log scale)", 0},
     {"whatif_cost", "cost per million output tokens of every what-if deployment",
      "Cost per million output tokens: every what-if",
      "cost per million output tokens (USD, log scale)", 1},
@@ -138,10 +141,10 @@ static int whatif_read(gp_ctx *c, csvin *in, size_t ncols, whatif_set *w)
     return rc;
 }
 
-/* What row r shows on a chart. Returns NULL for a bar of length *value with its 95% band
+/* What row r shows on a chart. Returns NULL for a dot at *value with its 95% band
  * [*low, *high] (both equal to *value where the band is not known, and on the cost chart),
- * or the note written in place of a bar. */
-static const char *whatif_bar(const whatif_row *r, const whatif_chart *ch, double *value,
+ * or the note written in place of a dot. */
+static const char *whatif_dot(const whatif_row *r, const whatif_chart *ch, double *value,
                               double *low, double *high)
 {
     *value = *low = *high = NAN;
@@ -172,9 +175,9 @@ static void figure_text(char *out, size_t len, double v)
         snprintf(out, len, "%.3g", v);
 }
 
-/* The text at the end of a bar: the figure with its unit and, for capacity, the SLO figure
+/* The text after a dot: the figure with its unit and, for capacity, the SLO figure
  * that limits it when the file says which. */
-static void whatif_bar_text(const whatif_row *r, const whatif_chart *ch, double value, char *out,
+static void whatif_dot_text(const whatif_row *r, const whatif_chart *ch, double value, char *out,
                             size_t len)
 {
     char fig[32];
@@ -188,8 +191,8 @@ static void whatif_bar_text(const whatif_row *r, const whatif_chart *ch, double 
 }
 
 /* The x axis of a chart: it starts at a decade at least a factor 2 below the lowest band
- * end, so that the shortest bar is still seen, and ends far enough right that the text
- * after every bar fits, judged from character widths. The tics end at the decade above the
+ * end, so that the lowest band is clear of the labels, and ends far enough right that the text
+ * after every dot fits, judged from character widths. The tics end at the decade above the
  * highest band end, so that none is drawn over the texts. */
 static void whatif_axis(const whatif_set *w, const whatif_chart *ch, double *xmin, double *xmax,
                         double *tics_end)
@@ -200,7 +203,7 @@ static void whatif_axis(const whatif_set *w, const whatif_chart *ch, double *xmi
         double v, lo, hi;
         size_t len = strlen(w->rows[i].label);
         longest = len > longest ? len : longest;
-        if (whatif_bar(&w->rows[i], ch, &v, &lo, &hi) == NULL) {
+        if (whatif_dot(&w->rows[i], ch, &v, &lo, &hi) == NULL) {
             low_min = lo < low_min ? lo : low_min;
             high_max = hi > high_max ? hi : high_max;
         }
@@ -217,9 +220,9 @@ static void whatif_axis(const whatif_set *w, const whatif_chart *ch, double *xmi
         for (size_t i = 0; i < w->n; i++) {
             double v, lo, hi;
             char text[160];
-            if (whatif_bar(&w->rows[i], ch, &v, &lo, &hi) != NULL)
+            if (whatif_dot(&w->rows[i], ch, &v, &lo, &hi) != NULL)
                 continue;
-            whatif_bar_text(&w->rows[i], ch, v, text, sizeof text);
+            whatif_dot_text(&w->rows[i], ch, v, text, sizeof text);
             /* The text takes this share of the axis, from hi to the right end. */
             double share = TEXT_CHAR_PX * (double)(strlen(text) + 4) / plot_px;
             share = share > 0.6 ? 0.6 : share;
@@ -230,9 +233,9 @@ static void whatif_axis(const whatif_set *w, const whatif_chart *ch, double *xmi
     }
 }
 
-/* Writes the data blocks of a chart: one per model that has a bar (its number in
- * block[model], else -1), then the rows without a bar. Returns the number of that last
- * block, or -1 when every row has a bar. */
+/* Writes the data blocks of a chart: one per model that has a dot (its number in
+ * block[model], else -1), then the rows without a dot. Returns the number of that last
+ * block, or -1 when every row has a dot. */
 static int whatif_data(gp_plot *o, const whatif_set *w, const whatif_chart *ch, int *block)
 {
     int b_none = -1;
@@ -241,12 +244,12 @@ static int whatif_data(gp_plot *o, const whatif_set *w, const whatif_chart *ch, 
         for (size_t i = 0; i < w->n; i++) {
             double v, lo, hi;
             const whatif_row *r = &w->rows[i];
-            if (r->model != m || whatif_bar(r, ch, &v, &lo, &hi) != NULL)
+            if (r->model != m || whatif_dot(r, ch, &v, &lo, &hi) != NULL)
                 continue;
             if (block[m] < 0)
-                block[m] = gp_dat_block(o, w->model[m][0] ? w->model[m] : "every row with a bar");
+                block[m] = gp_dat_block(o, w->model[m][0] ? w->model[m] : "every row with a dot");
             char text[160];
-            whatif_bar_text(r, ch, v, text, sizeof text);
+            whatif_dot_text(r, ch, v, text, sizeof text);
             gp_dat_num(o->dat, (double)i);
             gp_dat_num(o->dat, v);
             gp_dat_num(o->dat, lo);
@@ -260,11 +263,11 @@ static int whatif_data(gp_plot *o, const whatif_set *w, const whatif_chart *ch, 
     }
     for (size_t i = 0; i < w->n; i++) {
         double v, lo, hi;
-        const char *note = whatif_bar(&w->rows[i], ch, &v, &lo, &hi);
+        const char *note = whatif_dot(&w->rows[i], ch, &v, &lo, &hi);
         if (note == NULL)
             continue;
         if (b_none < 0)
-            b_none = gp_dat_block(o, "rows without a bar, with what is said in its place");
+            b_none = gp_dat_block(o, "rows without a dot, with what is said in its place");
         gp_dat_num(o->dat, (double)i);
         fputs(" NaN NaN NaN ", o->dat);
         gp_dat_quote(o->dat, w->rows[i].label);
@@ -275,8 +278,9 @@ static int whatif_data(gp_plot *o, const whatif_set *w, const whatif_chart *ch, 
     return b_none;
 }
 
-/* Writes the plot clauses: the bars of each model, their 95% bands (capacity only), the
- * texts after the bars, and the notes of the rows without one. */
+/* Writes the plot clauses: a dot per row at its figure, coloured by model, with its 95%
+ * band as a horizontal error bar (capacity only), the texts after the dots, and the notes
+ * of the rows without one. */
 static void whatif_clauses(gp_plot *o, const whatif_set *w, const whatif_chart *ch,
                            const int *block, int b_none)
 {
@@ -284,37 +288,25 @@ static void whatif_clauses(gp_plot *o, const whatif_set *w, const whatif_chart *
         if (block[m] < 0)
             continue;
         gp_clause(o);
-        fprintf(o->gp,
-                "'%s.dat' index %d using (xmin):1:(xmin):2:($1-0.32):($1+0.32):ytic(5) "
-                "with boxxyerror lc %zu",
-                ch->name, block[m], m + 1);
+        if (ch->cost)
+            fprintf(o->gp, "'%s.dat' index %d using 2:1:ytic(5) with points lc %zu pt 7 ps 1.8",
+                    ch->name, block[m], m + 1);
+        else
+            fprintf(o->gp,
+                    "'%s.dat' index %d using 2:1:3:4:ytic(5) with xerrorbars lc %zu lw 2 pt 7 "
+                    "ps 1.8",
+                    ch->name, block[m], m + 1);
         if (w->model[m][0])
             gp_title(o, w->model[m]);
         else
             gp_title(o, ch->cost ? "cost per million output tokens" : "estimated capacity");
-    }
-    if (!ch->cost) {
-        int titled = 0;
-        for (size_t m = 0; m < w->n_model; m++) {
-            if (block[m] < 0)
-                continue;
-            gp_clause(o);
-            fprintf(o->gp,
-                    "'%s.dat' index %d using 2:1:3:4 with xerrorbars lc rgb '#202020' lw 1.5 "
-                    "pt 7 ps 0.5",
-                    ch->name, block[m]);
-            if (titled++)
-                fputs(" notitle", o->gp);
-            else
-                gp_title(o, "95% band");
-        }
     }
     for (size_t m = 0; m < w->n_model; m++) {
         if (block[m] < 0)
             continue;
         gp_clause(o);
         fprintf(o->gp,
-                "'%s.dat' index %d using 4:1:6 with labels left offset char 0.8,0 font ',10' "
+                "'%s.dat' index %d using 4:1:6 with labels left offset char 1.2,0 font ',10' "
                 "notitle",
                 ch->name, block[m]);
     }
@@ -327,9 +319,9 @@ static void whatif_clauses(gp_plot *o, const whatif_set *w, const whatif_chart *
     }
 }
 
-/* One horizontal bar per row, top to bottom in file order, on a log axis so that models
+/* One dot per row, top to bottom in file order, on a log axis so that models
  * whose figures differ a hundredfold both read. One data block (and colour) per model, and
- * a last block of the rows that have no bar, each with a note in its place. */
+ * a last block of the rows that have no dot, each with a note in its place. */
 static int whatif_chart_write(gp_ctx *c, const whatif_set *w, const whatif_chart *ch)
 {
     double xmin, xmax, tics_end;
@@ -345,20 +337,20 @@ static int whatif_chart_write(gp_ctx *c, const whatif_set *w, const whatif_chart
     }
     gp_set_text(&o, "xlabel", ch->xlabel);
     fprintf(o.gp,
-            "xmin = %.9g  # the bars start here, a decade at least 2x below the smallest figure\n"
-            "xmax = %.9g  # room for the text after each bar\n"
+            "xmin = %.9g  # a decade at least 2x below the smallest figure\n"
+            "xmax = %.9g  # room for the text after each dot\n"
             "set logscale x\n"
             "set xrange [xmin:xmax]\n"
             "set xtics xmin, 10, %.9g  # none over the texts\n"
             "set yrange [%.1f:-0.6]  # row 0 at the top\n"
             "set ytics scale 0\n"
             "set grid noytics\n"
-            "set style fill solid 0.75 border -1\n"
+            "set format x '%%g'\n"
             "set key below horizontal maxcols auto maxrows auto width -3 height 0.6 samplen 2 "
             "nobox noopaque\n",
             xmin, xmax, tics_end, (double)w->n - 0.4);
-    fputs("# columns: row (0 at the top), bar length, its 95% band low and high end (equal to "
-          "the bar length where there is no band), label, text at the end of the bar\n",
+    fputs("# columns: row (0 at the top), figure, its 95% band low and high end (equal to "
+          "the figure where there is no band), label, text after the dot\n",
           o.dat);
 
     int b_none = whatif_data(&o, w, ch, block);
@@ -388,7 +380,7 @@ static int draw_whatif(gp_ctx *c, csvin *in, size_t ncols)
 static const plot_source SOURCES[] = {
     {"whatif.csv", "capsim demo",
      "capacity under the SLO and cost per million output tokens of every what-if deployment, "
-     "as bars",
+     "as dots with their 95% bands on a log axis",
      "whatif, whatif_cost", draw_whatif},
 };
 

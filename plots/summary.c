@@ -140,6 +140,7 @@ static int sweep_read(gp_ctx *c, csvin *in, size_t ncols, summary_set *sw)
         return -1;
     int status = csvin_column(in, "status");
     int arrival = csvin_column(in, "arrival");
+    int slo = csvin_column(in, "slo");
     int col[SW_N], ci_col[SW_N];
     for (int m = 0; m < SW_N; m++) {
         char name[64];
@@ -164,6 +165,7 @@ static int sweep_read(gp_ctx *c, csvin *in, size_t ncols, summary_set *sw)
         if (r->set == NULL)
             return gp_oom(c);
         r->rate_req_s = arrival >= 0 ? arrival_rate(csvin_field(in, (size_t)arrival)) : NAN;
+        sw->any_slo |= slo >= 0 && csvin_field(in, (size_t)slo)[0] != '\0';
         for (int m = 0; m < SW_N; m++)
             if (gp_input_num(c, in, col[m], &r->v[m]) != 0 ||
                 gp_input_num(c, in, ci_col[m], &r->ci[m]) != 0)
@@ -268,42 +270,6 @@ static int sweep_row_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Finds the targets of the SLO text ("ttft_p99=0.5,tpot_p99=0.05", seconds) for metric
- * at p50 and p99, the percentiles the load plots draw. Fills pct[] ("p50", "p99") and
- * limit_ms[]; returns how many. */
-static int slo_targets(const char *slo, const char *metric, const char *pct[2], double limit_ms[2])
-{
-    int n = 0;
-    size_t mlen = strlen(metric);
-    for (const char *p = slo; *p && n < 2;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        char item[64];
-        if (len < sizeof item) {
-            memcpy(item, p, len);
-            item[len] = '\0';
-            char *eq = strchr(item, '=');
-            double v;
-            if (eq != NULL && strncmp(item, metric, mlen) == 0 && item[mlen] == '_') {
-                *eq = '\0';
-                const char *which = item + mlen + 1;
-                const char *known = strcmp(which, "p50") == 0   ? "p50"
-                                    : strcmp(which, "p99") == 0 ? "p99"
-                                                                : NULL;
-                if (known && util_parse_double(eq + 1, &v) == 0 && v > 0) {
-                    pct[n] = known;
-                    limit_ms[n] = 1e3 * v;
-                    n++;
-                }
-            }
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    return n;
-}
-
 void summary_title(const summary_set *sw, const char *title, char *out, size_t len)
 {
     if (sw->fixed[0])
@@ -312,53 +278,154 @@ void summary_title(const summary_set *sw, const char *title, char *out, size_t l
         snprintf(out, len, "%s", title);
 }
 
-/* One plot against offered load. */
-static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_load_plot *lp)
+/* The y axis of a plot against load: its range, unit and scale, from the figures it draws
+ * and the SLO limits it marks. */
+typedef struct load_axis {
+    int n_metrics, n_slo, log_y;
+    const char *pct[2]; /* the percentile of each SLO limit ("p50", "p99") */
+    double limit[2];    /* each limit, in the axis unit */
+    double div;         /* ms per axis unit for latencies (1 or 1000), else 1 */
+    const char *unit;   /* the axis unit, for latencies */
+    double lo, hi;      /* the range; lo is also where a log axis clips error bars */
+} load_axis;
+
+/* Finds the axis of lp from sw; returns 0 when there is nothing to draw. */
+static int load_axis_of(const summary_set *sw, const summary_load_plot *lp, load_axis *ax)
 {
-    int n_metrics = lp->metric[1] < 0 ? 1 : 2;
+    memset(ax, 0, sizeof *ax);
+    ax->n_metrics = lp->metric[1] < 0 ? 1 : 2;
     gp_axis yr;
     gp_axis_init(&yr);
+    double hi = 0;
     int any = 0;
     for (size_t i = 0; i < sw->n; i++) {
         if (isnan(sw->rows[i].rate_req_s))
             continue;
-        for (int m = 0; m < n_metrics; m++) {
+        for (int m = 0; m < ax->n_metrics; m++) {
             double v = sw->rows[i].v[lp->metric[m]];
+            double top = v + gp_ci_or_zero(sw->rows[i].ci[lp->metric[m]]);
             any |= isfinite(v);
             gp_axis_add(&yr, v);
+            hi = isfinite(top) && top > hi ? top : hi;
         }
     }
     if (!any)
         return 0;
+    double limit_max = NAN;
+    static const char *const pcts[2] = {"p50", "p99"};
+    for (int k = 0; k < 2 && lp->slo_metric && sw->slo[0]; k++) {
+        double l = gp_slo_limit_ms(sw->slo, lp->slo_metric, pcts[k]);
+        if (isfinite(l)) {
+            ax->pct[ax->n_slo] = pcts[k];
+            ax->limit[ax->n_slo++] = l;
+            limit_max = isfinite(limit_max) && limit_max > l ? limit_max : l;
+        }
+    }
+    ax->div = 1;
+    if (lp->latency) {
+        double top = isfinite(limit_max) && limit_max > hi ? limit_max : hi;
+        ax->div = gp_latency_unit(top, &ax->unit);
+    }
+    for (int k = 0; k < ax->n_slo; k++)
+        ax->limit[k] /= ax->div;
+    hi /= ax->div;
+    limit_max /= ax->div;
+    ax->log_y = lp->log_ok && gp_axis_wants_log(&yr);
+    if (lp->metric[0] == SW_SLO_PCT) {
+        ax->lo = 0;
+        ax->hi = 105;
+    } else if (ax->log_y) {
+        ax->lo = pow(10, floor(log10(yr.min_pos / ax->div)));
+        double top = isfinite(limit_max) && 1.25 * limit_max > hi ? 1.25 * limit_max : hi;
+        ax->hi = 1.5 * top;
+    } else {
+        ax->lo = 0;
+        ax->hi = gp_top_with_limit(hi, limit_max);
+    }
+    return 1;
+}
 
+/* The script's settings of a plot against load: labels, ranges, ticks and key. */
+static void load_settings(gp_plot *o, const summary_set *sw, const summary_load_plot *lp,
+                          const load_axis *ax)
+{
+    char yl[160];
+    if (lp->latency)
+        snprintf(yl, sizeof yl, "%s (%s%s)", lp->ylabel, ax->unit, ax->log_y ? ", log scale" : "");
+    else
+        snprintf(yl, sizeof yl, "%s%s", lp->ylabel, ax->log_y ? ", log scale" : "");
+    gp_set_text(o, "xlabel", "offered load (req/s)");
+    gp_set_text(o, "ylabel", yl);
+    if (ax->log_y)
+        fputs("set logscale y\n", o->gp);
+    fprintf(o->gp, "set yrange [%.9g:%.9g]\n", ax->lo, ax->hi);
+    gp_tick_format(o, "y", ax->hi);
+    fputs("set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", o->gp);
+    gp_key(o, (int)sw->n_config * ax->n_metrics + ax->n_slo, lp->key_where);
+}
+
+/* The data rows of one configuration, rows [i, j): the rate, then each figure with the low
+ * and high ends of its 95% interval, in the axis unit. On a log axis a low end at or below
+ * zero is drawn from the bottom of the axis. */
+static void load_rows(gp_plot *o, const summary_set *sw, const summary_load_plot *lp,
+                      const load_axis *ax, size_t i, size_t j)
+{
+    for (size_t k = i; k < j; k++) {
+        const summary_row *r = &sw->rows[k];
+        gp_dat_num(o->dat, r->rate_req_s);
+        for (int m = 0; m < ax->n_metrics; m++) {
+            double v = r->v[lp->metric[m]] / ax->div;
+            double ci = gp_ci_or_zero(r->ci[lp->metric[m]]) / ax->div;
+            double low = v - ci;
+            if (ax->log_y && !(low > ax->lo))
+                low = ax->lo;
+            gp_dat_num(o->dat, v);
+            gp_dat_num(o->dat, low);
+            gp_dat_num(o->dat, v + ci);
+        }
+        fputc('\n', o->dat);
+    }
+}
+
+/* The SLO limits as lines across the plot. */
+static void load_limits(gp_plot *o, const summary_load_plot *lp, const load_axis *ax)
+{
+    for (int s = 0; s < ax->n_slo; s++) {
+        char series[128], metric_up[16];
+        size_t k = 0;
+        for (; lp->slo_metric[k] && k + 1 < sizeof metric_up; k++)
+            metric_up[k] = (char)(lp->slo_metric[k] - 'a' + 'A');
+        metric_up[k] = '\0';
+        snprintf(series, sizeof series, "SLO: %s %s <= %g %s", ax->pct[s],
+                 strcmp(metric_up, "E2EL") == 0 ? "E2E" : metric_up, ax->limit[s], ax->unit);
+        gp_clause(o);
+        fprintf(o->gp, "%.9g with lines lc rgb '#c00000' lw 2 dt %d", ax->limit[s],
+                strcmp(ax->pct[s], "p99") == 0 ? 3 : 4);
+        gp_title(o, series);
+    }
+}
+
+/* One plot against offered load. */
+static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_load_plot *lp)
+{
+    load_axis ax;
+    /* Requests meeting the SLO mean nothing without an SLO. */
+    if (lp->metric[0] == SW_SLO_PCT && !sw->any_slo)
+        return 0;
+    if (!load_axis_of(sw, lp, &ax))
+        return 0;
     char title[512];
     summary_title(sw, lp->title, title, sizeof title);
     gp_plot o;
     if (gp_begin(c, &o, lp->name, lp->what, title) != 0)
         return -1;
-    const char *pct[2] = {NULL, NULL};
-    double limit_ms[2] = {0, 0};
-    int n_slo =
-        lp->slo_metric && sw->slo[0] ? slo_targets(sw->slo, lp->slo_metric, pct, limit_ms) : 0;
-    int log_y = lp->log_ok && gp_axis_wants_log(&yr);
-    gp_set_text(&o, "xlabel", "offered load (req/s)");
-    if (log_y) {
-        char yl[128];
-        snprintf(yl, sizeof yl, "%s, log scale", lp->ylabel);
-        gp_set_text(&o, "ylabel", yl);
-        gp_log_y(&o, &yr);
-    } else {
-        gp_set_text(&o, "ylabel", lp->ylabel);
-        fputs("set yrange [0:*]\n", o.gp);
-    }
-    if (lp->metric[0] == SW_SLO_PCT)
-        fputs("set yrange [0:105]\n", o.gp);
-    fputs("set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", o.gp);
-    gp_key(&o, (int)sw->n_config * n_metrics + n_slo, lp->key_where);
-
+    load_settings(&o, sw, lp, &ax);
     fputs("# columns: offered load (req/s)", o.dat);
-    for (int m = 0; m < n_metrics; m++)
-        fprintf(o.dat, ", %s, its 95%% CI half-width", SWEEP_METRIC_COL[lp->metric[m]]);
+    for (int m = 0; m < ax.n_metrics; m++)
+        fprintf(o.dat, ", %s%s%s%s, the low and high ends of its 95%% CI%s",
+                SWEEP_METRIC_COL[lp->metric[m]], lp->latency ? " (in " : "",
+                lp->latency ? ax.unit : "", lp->latency ? ")" : "",
+                ax.log_y ? " (a low end at or below 0 drawn from the bottom of the axis)" : "");
     fputc('\n', o.dat);
 
     gp_draw_begin(&o);
@@ -369,27 +436,21 @@ static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_loa
             j++;
         if (j > i) {
             int block = gp_dat_block(&o, sw->config[cfg][0] ? sw->config[cfg] : "all points");
-            for (size_t k = i; k < j; k++) {
-                const summary_row *r = &sw->rows[k];
-                gp_dat_num(o.dat, r->rate_req_s);
-                for (int m = 0; m < n_metrics; m++) {
-                    gp_dat_num(o.dat, r->v[lp->metric[m]]);
-                    gp_dat_num(o.dat, gp_ci_or_zero(r->ci[lp->metric[m]]));
-                }
-                fputc('\n', o.dat);
-            }
-            for (int m = 0; m < n_metrics; m++) {
+            load_rows(&o, sw, lp, &ax, i, j);
+            for (int m = 0; m < ax.n_metrics; m++) {
                 /* One colour per configuration; p50 dashed with open points. */
-                int dashed = n_metrics == 2 && m == 0;
+                int dashed = ax.n_metrics == 2 && m == 0;
                 gp_clause(&o);
                 fprintf(o.gp,
-                        "'%s.dat' index %d using 1:%d:%d with yerrorlines lc %zu lw 2 dt %d "
+                        "'%s.dat' index %d using 1:%d:%d:%d with yerrorlines lc %zu lw 2 dt %d "
                         "pt %d ps 1.2",
-                        lp->name, block, 2 + 2 * m, 3 + 2 * m, cfg + 1, dashed ? 2 : 1,
+                        lp->name, block, 2 + 3 * m, 3 + 3 * m, 4 + 3 * m, cfg + 1, dashed ? 2 : 1,
                         dashed ? 6 : 7);
                 char series[600];
                 const char *cl = sw->config[cfg];
-                if (n_metrics == 1)
+                if (ax.n_metrics == 1 && !cl[0] && lp->metric[0] == SW_SLO_PCT && sw->slo[0])
+                    snprintf(series, sizeof series, "%s (%s)", lp->series[0], sw->slo);
+                else if (ax.n_metrics == 1)
                     snprintf(series, sizeof series, "%s", cl[0] ? cl : lp->series[0]);
                 else if (cl[0])
                     snprintf(series, sizeof series, "%s, %s", lp->series[m], cl);
@@ -402,20 +463,7 @@ static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_loa
             j++;
         i = j;
     }
-    for (int s = 0; s < n_slo; s++) {
-        char series[128];
-        char metric_up[16];
-        size_t k = 0;
-        for (; lp->slo_metric[k] && k + 1 < sizeof metric_up; k++)
-            metric_up[k] = (char)(lp->slo_metric[k] - 'a' + 'A');
-        metric_up[k] = '\0';
-        snprintf(series, sizeof series, "SLO: %s %s <= %g ms", pct[s],
-                 strcmp(metric_up, "E2EL") == 0 ? "E2E" : metric_up, limit_ms[s]);
-        gp_clause(&o);
-        fprintf(o.gp, "%.9g with lines lc rgb '#c00000' lw 2 dt %d", limit_ms[s],
-                strcmp(pct[s], "p99") == 0 ? 3 : 4);
-        gp_title(&o, series);
-    }
+    load_limits(&o, lp, &ax);
     gp_draw_end(&o);
     return gp_commit(c, &o);
 }

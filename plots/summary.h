@@ -49,6 +49,7 @@ typedef struct summary_set {
     int rate_varies;
     char fixed[256]; /* model and GPU when every row shares them, for titles */
     char slo[256];   /* the SLO text when every row shares it */
+    int any_slo;     /* some row has an SLO (a file without the slo column has none) */
 } summary_set;
 
 /* Reads the ok rows of the summary.csv whose header in has read into sw (which it
@@ -65,7 +66,8 @@ typedef struct summary_load_plot {
     const char *name;
     const char *what; /* for the script's head comment */
     const char *title;
-    const char *ylabel; /* with units */
+    const char *ylabel; /* with its unit, or without one for a latency */
+    int latency;        /* figures in ms, drawn in ms or, past 10 s, in s */
     int metric[2];      /* metric[1] < 0: one metric */
     const char *series[2];
     const char *slo_metric; /* "ttft": draw the p50/p99 targets of the SLO; NULL: none */

@@ -113,6 +113,81 @@ PY
 grep -q "c8.json: run .* measured model 'meta-llama/Llama-3.1-8B-Instruct', not --model llama-3.2-1b" "$tmp/err" \
   && ok || bad "a model other than the one measured is warned about: $(cat "$tmp/err")"
 
+# The verdict reads the tails too: the p90 and p99 of the predictions, and of the replay.
+grep -q "^tails, over the requests predicted:" "$tmp/out" && grep -q "p99 TPOT" "$tmp/out" \
+  && ok || bad "the report shows the tails of the predictions: $(grep -A6 '^tails' "$tmp/out")"
+grep -q "the p90 and p99 within" "$tmp/out" && grep -q "the replay's tails agree" "$tmp/out" \
+  && ok || bad "the verdict and the replay's verdict name the tails: $(grep -i 'fit:\|tails' "$tmp/out")"
+
+# --- runs without send times: vLLM's JSON of a Poisson benchmark written with request_rate
+# inf and no start_times. capsim takes every request as sent at once; the refusal says so
+# rather than blaming the model. The same run with its start_times fits.
+"$capsim" run --model llama-3.1-8b --gpu h100-sxm --profile "$tmp/truth.csv" --arrival poisson:rate=8 \
+  --requests 400 --replications 1 --warmup 0 --per-request --sample-interval 0 --seed 3 \
+  --out "$tmp/p8" >/dev/null 2>&1 && ok || bad "data at a Poisson rate"
+python3 - "$tmp/p8/requests.csv" "$tmp/inf.json" "$tmp/times.json" <<'PY' && ok || bad "vLLM JSON without send times written"
+import csv, json, sys
+rows = sorted(csv.DictReader(open(sys.argv[1])), key=lambda r: int(r["request"]))
+res = {"backend": "vllm", "model_id": "meta-llama/Llama-3.1-8B-Instruct", "request_rate": "inf",
+       "input_lens": [int(r["prompt_tokens"]) for r in rows],
+       "output_lens": [int(r["output_tokens"]) for r in rows],
+       "ttfts": [float(r["ttft_ms"]) / 1e3 for r in rows],
+       "itls": [[float(r["tpot_ms"]) / 1e3] * (int(r["output_tokens"]) - 1) if r["tpot_ms"] else [] for r in rows],
+       "errors": ["" for r in rows]}
+open(sys.argv[2], "w").write(json.dumps(res) + "\n")
+res["start_times"] = [float(r["arrival_s"]) for r in rows]
+open(sys.argv[3], "w").write(json.dumps(res) + "\n")
+PY
+# On the measured kernels the fit is made and called poor; the verdict names the runs.
+"$capsim" calibrate --data "$tmp/inf.json" --model llama-3.1-8b --gpu h100-sxm >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "POOR FIT" "$tmp/out" && grep -q "The likely cause is the data, not the model" "$tmp/out" \
+  && grep -q "no send times (no start_times) and a request rate of inf without a max_concurrency" "$tmp/out" \
+  && ! grep -q "check that --model" "$tmp/out" \
+  && ok || bad "a poor fit on runs without send times names them: exit $rc, $(grep -A2 'POOR FIT' "$tmp/out")"
+# On the roofline the fit cannot be made at all; the refusal names them too.
+"$capsim" calibrate --data "$tmp/inf.json" --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 \
+  >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "the likely cause: 1 run ('rate inf') gives no send times" "$tmp/err" \
+  && ok || bad "a refused fit on runs without send times names them: exit $rc, $(cat "$tmp/err")"
+"$capsim" calibrate --data "$tmp/times.json" --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 \
+  >"$tmp/out" 2>"$tmp/err" && grep -q "good fit" "$tmp/out" && ! grep -q "likely cause" "$tmp/out" \
+  && ok || bad "the same run with its send times fits: $(grep -i 'fit' "$tmp/out" | tail -2)"
+# Tails the model does not explain: the slowest 5% of requests decode 3 times slower than
+# the step times make them. The medians fit; the verdict says the p99 TPOT is off.
+python3 - "$tmp/p8/requests.csv" "$tmp/tails.json" <<'PY' && ok || bad "vLLM JSON with slow tails written"
+import csv, json, sys
+rows = sorted(csv.DictReader(open(sys.argv[1])), key=lambda r: int(r["request"]))
+tp = sorted(float(r["tpot_ms"]) for r in rows if r["tpot_ms"])
+cut = tp[int(0.95 * len(tp))]
+def itl(r):
+    if not r["tpot_ms"]:
+        return []
+    t = float(r["tpot_ms"]) / 1e3 * (3 if float(r["tpot_ms"]) >= cut else 1)
+    return [t] * (int(r["output_tokens"]) - 1)
+res = {"backend": "vllm", "request_rate": "inf", "input_lens": [int(r["prompt_tokens"]) for r in rows],
+       "output_lens": [int(r["output_tokens"]) for r in rows], "ttfts": [float(r["ttft_ms"]) / 1e3 for r in rows],
+       "itls": [itl(r) for r in rows], "start_times": [float(r["arrival_s"]) for r in rows]}
+open(sys.argv[2], "w").write(json.dumps(res) + "\n")
+PY
+"$capsim" calibrate --data "$tmp/tails.json" --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 \
+  >"$tmp/out" 2>"$tmp/err"
+grep -q "^TAILS OFF: the median errors are within 15% (TPOT) and 25% (TTFT), but the p99 TPOT is predicted" "$tmp/out" \
+  && ! grep -q "good fit" "$tmp/out" && ok || bad "tails the model misses are called so: $(tail -2 "$tmp/out")"
+# Too few usable latencies is a refusal; it names the runs without send times too.
+python3 - "$tmp/inf.json" "$tmp/few.json" <<'PY'
+import json, sys
+res = json.loads(open(sys.argv[1]).readline())
+for k in ("input_lens", "output_lens", "ttfts", "itls", "errors"):
+    res[k] = res[k][:6]
+open(sys.argv[2], "w").write(json.dumps(res) + "\n")
+PY
+"$capsim" calibrate --data "$tmp/few.json" --model llama-3.1-8b --gpu h100-sxm --stack splitwise-2023 \
+  >"$tmp/out" 2>"$tmp/err"
+grep -q "usable latencies" "$tmp/err" && grep -q "the likely cause: 1 run" "$tmp/err" \
+  && ok || bad "a refusal on runs without send times names them: $(cat "$tmp/err")"
+
 # --- 1b. on top of the measured kernels (the default step model on h100-sxm): benchmarks made
 # with known kernel coefficients (GEMMs 1.2 times the tables, 1.5 ms per step outside the
 # kernels, the rest at their defaults for llama-3.1-8b) are calibrated back; the confirming
@@ -193,7 +268,7 @@ PY
 
 # --- the plots of measured against predicted, from both kinds of fit
 for d in cal sw; do
-  "$capsim" plot "$tmp/$d" >/dev/null 2>&1 && grep -q "set xlabel 'measured (ms, log scale)'" "$tmp/$d/plots/calibration_fit.gp" \
+  "$capsim" plot "$tmp/$d" >/dev/null 2>&1 && grep -Eq "set xlabel 'measured \((ms|s), log scale\)'" "$tmp/$d/plots/calibration_fit.gp" \
     && grep -q "predicted = measured" "$tmp/$d/plots/calibration_fit.gp" && ok || bad "capsim plot draws calibration_fit from $d"
 done
 

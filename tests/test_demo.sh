@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The default demo end to end: it finishes, every number in REPORT.md is a number, every
 # capacity it reports is confirmed by a run on an independent seed whose outcome the report
-# states, and the story's orderings hold (the 1B model carries far more than the 123B one;
+# states, the load sweeps have the searches' run length and the report's text on them is
+# their figures, and the story's orderings hold (the 1B model carries far more than the 123B one;
 # static batching carries less than continuous; fp8 on the same GPUs carries at least what bf16 does).
 # usage: test_demo.sh PATH/TO/capsim
 set -u
@@ -59,7 +60,65 @@ assert cap("big-static") < cap("big"), "static batching, 123B"
 assert cap("big-fp8") >= cap("big"), "fp8"
 assert cap("big-no-tc") < cap("big"), "tensor cores"
 PY
+# The load sweeps: runs of the capacity search's size, from light load to twice the
+# capacity; the report describes each curve from its figures (no fixed prose), and at the
+# capacity the figure that sets it sits near its limit.
+python3 - "$tmp/d" <<'PY' && ok || bad "the load sweeps and what the report says of them: $(grep -A1 'Against load' "$tmp/d/REPORT.md")"
+import csv, re, sys
+d = sys.argv[1]
+text = open(d + "/REPORT.md").read()
+assert "hockey stick" not in text
+limits = {"p99_ttft_ms": 2000.0, "p99_tpot_ms": 100.0}
+names = {"p99_ttft_ms": "p99 time to first token", "p99_tpot_ms": "p99 time per output token"}
+def ms(txt):
+    v, unit = txt.split()
+    return float(v) * (1000 if unit == "s" else 1)
+for size, name in (("1B", "small"), ("123B", "big")):
+    rows = list(csv.DictReader(open(f"{d}/load-{name}/summary.csv")))
+    cap = next(csv.DictReader(open(f"{d}/capacity/{name}/capacity.csv")))
+    assert len(rows) == 12, len(rows)
+    for r in rows:
+        assert r["requests"] == cap["requests"] and r["replications"] == cap["replications"], (r["requests"], r["replications"])
+    rate = lambda r: float(r["arrival"].split("rate=")[1].split(",")[0])
+    est = float(cap["rate_estimate_req_s"])
+    assert abs(rate(rows[0]) / est - 0.1) < 0.01 and abs(rate(rows[-1]) / est - 2.0) < 0.01
+    para = re.search(r"\*\*Against load, " + re.escape(size) + r"\.\*\* (.*)", text).group(1)
+    for col in limits:
+        v = [float(r[col]) for r in rows]
+        m = re.search(re.escape(names[col]) + r" goes from ([\d.]+ m?s) at 10% of capacity to ([\d.]+ m?s) at 70%, then turns up: ([\d.]+ m?s) at (\d+)%", para)
+        if m:
+            k = [round(100 * rate(r) / est) for r in rows].index(int(m.group(4)))
+            assert abs(ms(m.group(3)) / v[k] - 1) < 0.01 and v[k] >= 3 * v[4], (m.groups(), v)
+            assert all(x < 3 * v[4] for x in v[5:k])
+        else:
+            m = re.search(re.escape(names[col]) + r" rises gradually, with no knee up to 200% of capacity: ([\d.]+ m?s) at 10%, ([\d.]+ m?s) at 70%, ([\d.]+ m?s) at 200%", para)
+            assert m, (col, para)
+            assert all(x < 3 * v[4] for x in v[5:]), v
+            assert abs(ms(m.group(3)) / v[-1] - 1) < 0.01
+        assert abs(ms(m.group(1)) / v[0] - 1) < 0.01 and abs(ms(m.group(2)) / v[4] - 1) < 0.01
+    m = re.search(r"sweep measures p99 TTFT ([\d.]+ m?s) \((\d+)% of its limit\) and p99 TPOT ([\d.]+ m?s) \((\d+)% of its limit\): the capacity is set by (time to first token|time per output token)", para)
+    assert m, para
+    at = rows[7]
+    assert abs(rate(at) / est - 1) < 0.01
+    assert abs(ms(m.group(1)) / float(at["p99_ttft_ms"]) - 1) < 0.01 and abs(ms(m.group(3)) / float(at["p99_tpot_ms"]) - 1) < 0.01
+    binding = "p99_ttft_ms" if m.group(5) == "time to first token" else "p99_tpot_ms"
+    # The point at the capacity shows the binding figure near its limit (the search's own
+    # run length and seed), not half of it.
+    assert 0.6 <= float(at[binding]) / limits[binding] <= 1.4, (size, binding, at[binding])
+# The fleet: the cheapest fleet at the target rate, as frontier.csv has it.
+front = list(csv.DictReader(open(d + "/whatif/frontier.csv")))
+cheap = [r for r in front if r["cheapest"] == "1"]
+assert len(cheap) == 1
+ok = [r for r in front if r["status"] == "ok"]
+assert float(cheap[0]["cost_per_hour_usd"]) == min(float(r["cost_per_hour_usd"]) for r in ok)
+for r in ok:
+    assert int(r["replicas"]) * float(r["rate_per_replica"]) >= 10 > (int(r["replicas"]) - 1) * float(r["rate_per_replica"]), r
+m = re.search(r"To carry 10 req/s of chat under the SLO, the cheapest 123B deployment is [^:]+: (\d+) replicas of (\d+) GPUs, ([\d.]+) USD/h", text)
+assert m and m.group(1) == cheap[0]["replicas"] and m.group(2) == cheap[0]["tp"], (m and m.groups(), cheap[0])
+assert abs(float(m.group(3)) / float(cheap[0]["cost_per_hour_usd"]) - 1) < 1e-3
+PY
 for p in load-small/plots/latency_vs_load load-big/plots/latency_vs_load run-big/plots/latency_cdf \
+         run-big/plots/latency_ccdf \
          run-big/plots/timeseries whatif/plots/cost_frontier whatif/plots/whatif whatif/plots/whatif_cost; do
   [ -s "$tmp/d/$p.gp" ] && ok || bad "$p.gp written"
   if command -v gnuplot >/dev/null; then

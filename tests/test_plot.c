@@ -163,6 +163,49 @@ static size_t dat_rows(const char *dat, int index, double *x, double *y, size_t 
     return n;
 }
 
+/* Every number of data row `row` of block `index` of a .dat text (quoted texts skipped),
+ * into v; returns how many. */
+static size_t dat_cols(const char *dat, int index, size_t row, double *v, size_t max)
+{
+    int block = -1;
+    size_t n = 0, r = 0;
+    int blank_run = 2;
+    for (const char *p = dat; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0) {
+            blank_run++;
+        } else if (*p != '#') {
+            if (blank_run >= 2)
+                block++;
+            blank_run = 0;
+            if (block == index && r++ == row) {
+                const char *q = p;
+                while (q < p + len && n < max) {
+                    char *end;
+                    double x = strtod(q, &end);
+                    if (end == q) {
+                        q++;
+                        continue;
+                    }
+                    v[n++] = x;
+                    q = end;
+                }
+                return n;
+            }
+        }
+        p += len + (e ? 1 : 0);
+    }
+    return n;
+}
+
+/* The two ends of "set yrange [LO:HI]" in a script; 0 when it has none. */
+static int script_yrange(const char *gp, double *lo, double *hi)
+{
+    const char *p = gp ? strstr(gp, "set yrange [") : NULL;
+    return p != NULL && sscanf(p, "set yrange [%lf:%lf]", lo, hi) == 2;
+}
+
 /* ---- Fixtures ---- */
 
 /* A sweep over rate and precision, rows out of rate order, with an error row, a quoted SLO
@@ -207,7 +250,9 @@ static void test_sweep_against_load(void)
     CHECK(!report_has(&rep, "compare_configs"));
 
     static const char *const latency[] = {"set xlabel 'offered load (req/s)'",
-                                          "set ylabel 'TTFT (ms",
+                                          "set ylabel 'TTFT (ms)'",
+                                          "set format y '%g'",
+                                          "set format x '%g'",
                                           "Time to first token vs offered load",
                                           "'p50 TTFT, precision=bf16'",
                                           "'p99 TTFT, precision=fp8'",
@@ -236,6 +281,21 @@ static void test_sweep_against_load(void)
         CHECK(strstr(gp, "seed=") == NULL);
         CHECK(strstr(gp, "kv_blocks") == NULL);
         CHECK(strstr(gp, "fp16") == NULL); /* the error row */
+        /* The y axis holds the data and the SLO line, with room above the line. */
+        double lo, hi;
+        if (CHECK(script_yrange(gp, &lo, &hi))) {
+            CHECK_EQ_DBL(lo, 0);
+            CHECK_GE(hi, 1200); /* the highest p99 TTFT, 900, and its CI, 300 */
+            CHECK_GE(hi, 1.2 * 500);
+        }
+        free(gp);
+    }
+    gp = read_file(rep.plots_dir, "tpot_vs_load.gp");
+    if (CHECK(gp != NULL)) {
+        double lo, hi;
+        /* The data reach 23 ms; the 50 ms limit still sits well inside the frame. */
+        if (CHECK(script_yrange(gp, &lo, &hi)))
+            CHECK_GE(hi, 1.2 * 50);
         free(gp);
     }
     /* Block 0 is bf16 at rates 2, 10, 20 (sorted; 1e+01 read as 10); block 1 is fp8. */
@@ -254,6 +314,12 @@ static void test_sweep_against_load(void)
         CHECK_EQ_U64(dat_rows(dat, 1, x, y, 8), 2);
         CHECK_EQ_U64(dat_rows(dat, 2, x, y, 8), 0);
         CHECK_CONTAINS(dat, "# index 1: precision=fp8");
+        /* rate, then each figure with the low and high ends of its CI */
+        double v[8];
+        CHECK_EQ_U64(dat_cols(dat, 0, 2, v, 8), 7);
+        CHECK_EQ_DBL(v[4], 900);
+        CHECK_EQ_DBL(v[5], 600);
+        CHECK_EQ_DBL(v[6], 1200);
         free(dat);
     }
     if (!rep.gnuplot_missing) {
@@ -266,6 +332,72 @@ static void test_sweep_against_load(void)
         free(svg);
         /* Nothing is left under a temporary name. */
         CHECK(!dir_has_temporary(rep.plots_dir));
+    }
+    tmpdir_remove(dir);
+}
+
+/* A sweep without an SLO gives no SLO-attainment plot and no limit lines. */
+static void test_sweep_without_slo(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "summary.csv",
+               "point,status,reason,model,gpu,arrival,seed,slo,kv_blocks,p50_ttft_ms,"
+               "p99_ttft_ms,output_throughput,slo_attainment_pct\n"
+               "0,ok,,m,l4,poisson:rate=1,1,,10,50,90,100,100\n"
+               "1,ok,,m,l4,poisson:rate=2,2,,10,60,120,200,100\n");
+    plot_report rep;
+    char err[512] = "";
+    CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
+    CHECK(report_has(&rep, "latency_vs_load"));
+    CHECK(report_has(&rep, "throughput_vs_load"));
+    CHECK(!report_has(&rep, "slo_attainment_vs_rate"));
+    CHECK(!file_exists(rep.plots_dir, "slo_attainment_vs_rate.gp"));
+    char *gp = read_file(rep.plots_dir, "latency_vs_load.gp");
+    CHECK(gp != NULL && strstr(gp, "SLO") == NULL);
+    free(gp);
+    tmpdir_remove(dir);
+}
+
+/* Latencies that span a hundredfold go on a log axis, where no error bar may reach zero or
+ * below; past 10 s they are drawn in seconds, the SLO line too. */
+static void test_sweep_log_axis_seconds(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "summary.csv",
+               "point,status,reason,model,gpu,arrival,seed,slo,kv_blocks,p50_ttft_ms,"
+               "p50_ttft_ms_ci95,p99_ttft_ms,p99_ttft_ms_ci95\n"
+               "0,ok,,m,l4,poisson:rate=1,1,ttft_p99=2,10,40,60,100,150\n"
+               "1,ok,,m,l4,poisson:rate=2,2,ttft_p99=2,10,300,20,900,100\n"
+               "2,ok,,m,l4,poisson:rate=3,3,ttft_p99=2,10,9000,4000,25000,30000\n");
+    plot_report rep;
+    char err[512] = "";
+    CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
+    static const char *const want[] = {"set ylabel 'TTFT (s, log scale)'", "set logscale y",
+                                       "'SLO: p99 TTFT <= 2 s'", "2 with lines", NULL};
+    check_script(rep.plots_dir, "latency_vs_load", want);
+    char *gp = read_file(rep.plots_dir, "latency_vs_load.gp");
+    double lo = 0, hi = 0;
+    if (CHECK(script_yrange(gp, &lo, &hi))) {
+        CHECK(lo > 0);
+        CHECK_GE(hi, 55); /* the highest p99, 25 s, and its CI, 30 s */
+    }
+    free(gp);
+    char *dat = read_file(rep.plots_dir, "latency_vs_load.dat");
+    if (CHECK(dat != NULL)) {
+        for (size_t r = 0; r < 3; r++) {
+            double v[8];
+            CHECK_EQ_U64(dat_cols(dat, 0, r, v, 8), 7);
+            for (int k = 1; k < 7; k++)
+                CHECK(v[k] > 0); /* every figure and both ends of every bar */
+            CHECK_GE(v[2], lo);
+        }
+        double v[8];
+        dat_cols(dat, 0, 2, v, 8);
+        CHECK_EQ_DBL(v[4], 25); /* seconds */
+        CHECK_EQ_DBL(v[5], lo); /* 25 - 30 s clipped to the bottom of the axis */
+        free(dat);
     }
     tmpdir_remove(dir);
 }
@@ -302,6 +434,38 @@ static void test_sweep_compare_configs(void)
         CHECK(file_exists(rep.plots_dir, "compare_configs.svg"));
         CHECK(!file_exists(rep.plots_dir, "compare_configs.png"));
     }
+    tmpdir_remove(dir);
+}
+
+/* Compared configurations whose p99 TTFT passes 10 s get that panel in seconds; the
+ * calibration plot of times past 10 s too. */
+static void test_compare_and_calibration_seconds(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "summary.csv",
+               "point,status,reason,model,gpu,tp,arrival,seed,kv_blocks,p99_ttft_ms,"
+               "p99_ttft_ms_ci95,p99_tpot_ms,p99_tpot_ms_ci95,request_throughput,"
+               "request_throughput_ci95\n"
+               "0,ok,,m,l4,2,poisson:rate=5,1,10,30000,3000,40,4,4.9,0.1\n"
+               "1,ok,,m,h100-sxm,1,poisson:rate=5,2,20,900,90,12,1,5,0.05\n");
+    write_file(dir, "fit.csv",
+               "run,request,ttft_ms,ttft_pred_ms,tpot_ms,tpot_pred_ms\n"
+               "a,0,12000,11000,20,21\na,1,300,310,25,24\n");
+    plot_report rep;
+    char err[512] = "";
+    CHECK_EQ_INT(plot_dir(dir, PLOT_SVG, &rep, err, sizeof err), 0);
+    static const char *const cmp[] = {"set ylabel 'p99 TTFT (s)'", "set ylabel 'p99 TPOT (ms)'",
+                                      NULL};
+    check_script(rep.plots_dir, "compare_configs", cmp);
+    char *dat = read_file(rep.plots_dir, "compare_configs.dat");
+    CHECK_CONTAINS(dat, "\"gpu=l4 tp=2\" 30 3 40 4 4.9 0.1\n");
+    free(dat);
+    static const char *const cal[] = {"set xlabel 'measured (s, log scale)'", NULL};
+    check_script(rep.plots_dir, "calibration_fit", cal);
+    dat = read_file(rep.plots_dir, "calibration_fit.dat");
+    CHECK_CONTAINS(dat, " 12  11\n");
+    free(dat);
     tmpdir_remove(dir);
 }
 
@@ -346,12 +510,12 @@ static void test_timeseries_first_replication(void)
     char err[512] = "";
     CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
     CHECK_EQ_U64(rep.n_written, 1);
-    static const char *const want[] = {"set xlabel 'time (s)'",
+    static const char *const want[] = {"set xlabel 'time (s); first replication'",
                                        "set ylabel 'requests'",
                                        "set y2label 'KV cache occupancy (%)'",
                                        "axes x1y2",
                                        "'waiting requests'",
-                                       "'running batch (requests)'",
+                                       "'running batch'",
                                        "first replication",
                                        NULL};
     check_script(rep.plots_dir, "timeseries", want);
@@ -362,6 +526,43 @@ static void test_timeseries_first_replication(void)
         CHECK_EQ_DBL(x[3], 3);
         CHECK_CONTAINS(dat, " 2 7 9 50\n"); /* occupancy as a percentage */
         CHECK(strstr(dat, " 60 ") == NULL); /* nothing of the second replication */
+        free(dat);
+    }
+    tmpdir_remove(dir);
+}
+
+/* A long series of several replicas is drawn as means over windows, with the model in the
+ * title and the counts labelled as sums over the replicas. */
+static void test_timeseries_long_replicas(void)
+{
+    char dir[256];
+    tmpdir_make(dir, sizeof dir);
+    char path[300];
+    snprintf(path, sizeof path, "%s/timeseries.csv", dir);
+    FILE *fp = fopen(path, "w");
+    if (!CHECK(fp != NULL))
+        return;
+    fputs("time_s,waiting,running,busy_replicas,kv_occupancy\n", fp);
+    for (int i = 0; i < 3000; i++)
+        fprintf(fp, "%d,%d,%d,2,0.5\n", i, i % 2 ? 4 : 0, 10);
+    fclose(fp);
+    write_file(dir, "summary.csv",
+               "model,gpu,replicas,arrival,p99_ttft_ms\nllama-3.1-8b,h100-sxm,2,poisson:rate=3,"
+               "100\n");
+    plot_report rep;
+    char err[512] = "";
+    CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
+    static const char *const want[] = {
+        "(llama-3.1-8b on h100-sxm)",           "'waiting requests, sum over 2 replicas'",
+        "'running batch, sum over 2 replicas'", "set ylabel 'requests, sum over 2 replicas'",
+        "each point a mean over 10 s",          NULL};
+    check_script(rep.plots_dir, "timeseries", want);
+    char *dat = read_file(rep.plots_dir, "timeseries.dat");
+    if (CHECK(dat != NULL)) {
+        double x[400], y[400];
+        CHECK_EQ_U64(dat_rows(dat, 0, x, y, 400), 300);
+        CHECK_EQ_DBL(x[0], 4.5); /* the mean time of the first 10 samples */
+        CHECK_EQ_DBL(y[0], 2);   /* the mean of 0, 4, 0, 4, ... */
         free(dat);
     }
     tmpdir_remove(dir);
@@ -391,9 +592,18 @@ static void test_latency_cdf(void)
 
     plot_report rep;
     char err[512] = "";
+    /* The run's summary beside it gives the SLO. */
+    write_file(dir, "summary.csv",
+               "model,gpu,arrival,slo,p99_ttft_ms\nm,l4,poisson:rate=1,"
+               "\"ttft_p99=2,tpot_p99=0.1\",4950\n");
     CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
-    CHECK_EQ_U64(rep.n_written, 1);
-    static const char *const want[] = {"set xlabel 'latency (ms, log scale)'",
+    CHECK_EQ_U64(rep.n_written, 2);
+    CHECK(report_has(&rep, "latency_cdf"));
+    CHECK(report_has(&rep, "latency_ccdf"));
+    /* The end-to-end latencies reach 10.1 s: the axis is in seconds. */
+    static const char *const want[] = {"set xlabel 'latency (s, log scale)'",
+                                       "set arrow 1 from 2, graph 0 to 2, graph 1",
+                                       "'SLO: p99 TTFT <= 2 s'",
                                        "set ylabel 'fraction of requests",
                                        "set logscale x",
                                        "'TTFT (5000 requests)'",
@@ -410,12 +620,32 @@ static void test_latency_cdf(void)
             for (size_t i = 1; i < m; i++)
                 sorted &= x[i] >= x[i - 1] && y[i] > y[i - 1];
             CHECK(sorted);
-            CHECK_EQ_DBL(x[0], b == 0 ? 1 : 102);
-            CHECK_EQ_DBL(x[m - 1], b == 0 ? 5000 : 10100);
+            CHECK_EQ_DBL(x[0], b == 0 ? 0.001 : 0.102);
+            CHECK_EQ_DBL(x[m - 1], b == 0 ? 5 : 10.1);
             CHECK_EQ_DBL(y[m - 1], 1.0);
             /* The tail is kept whole: the last 500 values are all there. */
-            CHECK_EQ_DBL(x[m - 500], b == 0 ? 4501 : 9102);
+            CHECK_EQ_DBL(x[m - 500], b == 0 ? 4.501 : 9.102);
         }
+        free(dat);
+    }
+    /* The tail view: 1 - F on log axes, the largest value (1 - F = 0) left out, the p99
+     * marked. */
+    static const char *const tail[] = {"set logscale xy", "'SLO: p99 TTFT <= 2 s'", "first 0.01",
+                                       "1 - CDF", NULL};
+    check_script(rep.plots_dir, "latency_ccdf", tail);
+    dat = read_file(rep.plots_dir, "latency_ccdf.dat");
+    if (CHECK(dat != NULL)) {
+        static double x[6000], y[6000];
+        size_t m = dat_rows(dat, 0, x, y, 6000);
+        CHECK(m >= 1000 && m <= 2000);
+        CHECK_EQ_DBL(x[0], 0.001);
+        CHECK_NEAR(y[0], 1 - 1.0 / 5000, 1e-9);
+        CHECK_EQ_DBL(x[m - 1], 4.999);
+        CHECK_NEAR(y[m - 1], 1.0 / 5000, 1e-9);
+        int positive = 1;
+        for (size_t i = 0; i < m; i++)
+            positive &= y[i] > 0 && fabs(y[i] - (1 - x[i] / 5)) < 1e-9;
+        CHECK(positive); /* 1 - F, F the share at or below */
         free(dat);
     }
     tmpdir_remove(dir);
@@ -439,28 +669,37 @@ static void test_cost_frontier(void)
     char err[512] = "";
     CHECK_EQ_INT(plot_dir(dir, PLOT_PNG, &rep, err, sizeof err), 0);
     CHECK_EQ_U64(rep.n_written, 1);
-    static const char *const want[] = {"set xlabel 'capacity per replica (req/s under the SLOs)'",
-                                       "set ylabel 'cost per replica (USD/h)'",
-                                       "'cost frontier'",
-                                       "'cheapest meeting the target'",
-                                       "with labels",
-                                       "capsim capacity deploy",
-                                       NULL};
+    static const char *const want[] = {
+        "set xlabel 'fleet cost at the target rate (USD/h): replicas x cost per replica'",
+        "set ylabel 'req/s per replica, low end of its 95% band'",
+        "'cheapest fleet that carries the target'",
+        "'h100-sxm fp8 tp1: 3 x 6.88 = 20.64 USD/h'",
+        "'l4 fp8 tp1: 27 x 0.8 = 21.6 USD/h'",
+        "yerrorbars",
+        "capsim capacity deploy",
+        NULL};
     check_script(rep.plots_dir, "cost_frontier", want);
+    char *gp = read_file(rep.plots_dir, "cost_frontier.gp");
+    CHECK(gp != NULL && strstr(gp, "with labels") == NULL); /* a key, not crowded labels */
+    free(gp);
     char *dat = read_file(rep.plots_dir, "cost_frontier.dat");
     if (CHECK(dat != NULL)) {
-        CHECK_CONTAINS(dat, "\"h100-sxm fp8 tp1\"");
-        CHECK_CONTAINS(dat, "\"a100-80gb bf16 tp2\"");
+        CHECK_CONTAINS(dat, "# index 0: h100-sxm fp8 tp1");
+        CHECK_CONTAINS(dat, "# index 3: h100-sxm bf16 tp1");
         CHECK(strstr(dat, "l4 bf16") == NULL);
-        double x[8], y[8];
-        CHECK_EQ_U64(dat_rows(dat, 0, x, y, 8), 4);
-        size_t nf = dat_rows(dat, 1, x, y, 8);
-        CHECK_EQ_U64(nf, 2);
-        if (nf == 2) {
-            CHECK_EQ_DBL(x[0], 1.5); /* the frontier runs by capacity */
-            CHECK_EQ_DBL(x[1], 14);
+        /* One block per candidate, cheapest fleet first; x is the fleet's cost at the target
+         * rate, y the low end of the capacity band, then its high end. */
+        static const double fleet[4] = {20.64, 21.6, 24.6, 34.4}, low[4] = {14, 1.5, 12, 9},
+                            high[4] = {15, 2, 13, 10};
+        for (int b = 0; b < 4; b++) {
+            double v[8];
+            CHECK_EQ_U64(dat_cols(dat, b, 0, v, 8), 6);
+            CHECK_EQ_DBL(v[0], fleet[b]);
+            CHECK_EQ_DBL(v[1], low[b]);
+            CHECK_EQ_DBL(v[3], high[b]);
         }
-        CHECK_EQ_U64(dat_rows(dat, 2, x, y, 8), 1);
+        double x[8], y[8];
+        CHECK_EQ_U64(dat_rows(dat, 4, x, y, 8), 0);
         free(dat);
     }
     tmpdir_remove(dir);
@@ -490,8 +729,21 @@ static void test_rate_search(void)
                                        "500 with lines",
                                        NULL};
     check_script(rep.plots_dir, "rate_search", want);
+    char *gp = read_file(rep.plots_dir, "rate_search.gp");
+    double lo = 0, hi = 0;
+    if (CHECK(script_yrange(gp, &lo, &hi))) {
+        CHECK(lo > 0); /* a log axis: the values span a hundredfold */
+        CHECK_GE(hi, 2300);
+    }
+    free(gp);
     char *dat = read_file(rep.plots_dir, "rate_search.dat");
     if (CHECK(dat != NULL)) {
+        for (int b = 0; b < 2; b++)
+            for (size_t r = 0; r < 3; r++) {
+                double v[8];
+                CHECK_EQ_U64(dat_cols(dat, b, r, v, 8), 4);
+                CHECK(v[2] > 0 && v[2] <= v[1] && v[3] >= v[1]);
+            }
         double x[8], y[8];
         size_t n = dat_rows(dat, 0, x, y, 8);
         CHECK_EQ_U64(n, 3);
@@ -597,16 +849,15 @@ static void test_whatif(void)
 
     static const char *const capacity[] = {
         "set title 'Capacity under the SLO: every what-if'",
-        "set xlabel 'capacity under the SLO (req/s, log scale)'",
+        "set xlabel 'capacity under the SLO, with its 95% band (req/s, log scale)'",
+        "set format x '%g'",
         "set logscale x",
         "xmin = 0.1 ", /* a decade at least a factor 2 below the lowest band end, 0.25 */
         "set yrange [3.6:-0.6]",
-        "with boxxyerror",
         "ytic(5)",
-        "using 2:1:3:4 with xerrorbars",
+        "using 2:1:3:4:ytic(5) with xerrorbars",
         "title 'llama-3.2-1b'",
         "title 'mistral-large-2407'",
-        "title '95% band'",
         "with labels",
         "whatif.csv",
         "capsim demo",
@@ -617,13 +868,14 @@ static void test_whatif(void)
         "set xlabel 'cost per million output tokens (USD, log scale)'",
         "set logscale x",
         "xmin = 0.01 ", /* 0.104 is less than a factor 2 above 0.1 */
-        "with boxxyerror",
+        "using 2:1:ytic(5) with points",
         "title 'mistral-large-2407'",
         NULL};
     check_script(rep.plots_dir, "whatif_cost", cost);
     char *gp = read_file(rep.plots_dir, "whatif_cost.gp");
     if (CHECK(gp != NULL)) {
         CHECK(strstr(gp, "xerrorbars") == NULL); /* no band on the cost */
+        CHECK(strstr(gp, "boxxyerror") == NULL); /* dots, not bars */
         free(gp);
     }
 
@@ -1025,6 +1277,8 @@ static void test_label_escaping(void)
 
 TEST_MAIN(TEST(test_sweep_against_load), TEST(test_sweep_compare_configs),
           TEST(test_nothing_to_plot), TEST(test_timeseries_first_replication),
+          TEST(test_sweep_without_slo), TEST(test_sweep_log_axis_seconds),
+          TEST(test_compare_and_calibration_seconds), TEST(test_timeseries_long_replicas),
           TEST(test_latency_cdf), TEST(test_cost_frontier), TEST(test_rate_search),
           TEST(test_queue_load), TEST(test_whatif), TEST(test_whatif_older_and_tall),
           TEST(test_whatif_malformed), TEST(test_malformed_input), TEST(test_gnuplot_missing),

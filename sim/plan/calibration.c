@@ -726,24 +726,157 @@ static void print_points(FILE *out, const calib_result *res)
     fprintf(out, "\n");
 }
 
-/* The errors, the runs and the verdict, printed; returns whether the fit is poor. */
+/* A tail figure the verdict reads is off when its error passes this multiple of the
+ * median limit of its metric (--poor-fit): a tail is noisier than a median, but a profile
+ * that misses the p99 by more misprices every capacity under a p99 SLO. */
+#define CAL_TAIL_FACTOR 2.0
+
+/* The tail limit, in percent, of metric k (CAL_TTFT or CAL_TPOT). */
+static double tail_limit_pct(const calibration_options *o, int k)
+{
+    return CAL_TAIL_FACTOR * (k == CAL_TTFT ? o->poor.ttft_pct : o->poor.tpot_pct);
+}
+
+/* Quantile q of figure k (ms) over the requests that have both a measured and a predicted
+ * value: the measured one (predicted 0) or the predicted one (1). NaN when there are none. */
+static double row_quantile(const calib_result *res, int k, int predicted, double q)
+{
+    double *v = malloc((res->n_rows + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; v && i < res->n_rows; i++) {
+        const calib_row *w = &res->rows[i];
+        if (isfinite(w->measured_s[k]) && isfinite(w->predicted_s[k]))
+            v[n++] = ms(predicted ? w->predicted_s[k] : w->measured_s[k]);
+    }
+    double out = NAN;
+    if (v && n) {
+        gsl_sort(v, 1, n);
+        out = gsl_stats_quantile_from_sorted_data(v, 1, n, q);
+    }
+    free(v);
+    return out;
+}
+
+/* The tails of the per-request predictions: p90 and p99 of TTFT and TPOT, measured against
+ * predicted over the same requests. Prints them to out and says in worst the tail figure
+ * furthest beyond its limit; returns whether any is. */
+static int print_tails(const calibration_options *o, const calib_result *res, FILE *out,
+                       char *worst, size_t len)
+{
+    static const int metric[2] = {CAL_TTFT, CAL_TPOT};
+    static const char *const name[2] = {"TTFT", "TPOT"};
+    int off = 0;
+    double worst_ratio = 0;
+    fprintf(out, "tails, over the requests predicted:\n");
+    fprintf(out, "  %-10s %12s %12s %8s\n", "figure", "measured ms", "predicted ms", "error");
+    for (int m = 0; m < 2; m++)
+        for (int q = RP_P90; q <= RP_P99; q++) {
+            double me = row_quantile(res, metric[m], 0, RP_Q[q]);
+            double pr = row_quantile(res, metric[m], 1, RP_Q[q]);
+            if (!(me > 0) || !isfinite(pr))
+                continue;
+            double err = 100 * (pr / me - 1), ratio = fabs(err) / tail_limit_pct(o, metric[m]);
+            fprintf(out, "  %-3s %-6s %12.5g %12.5g %+7.1f%%\n", RP_NAME[q], name[m], me, pr, err);
+            if (ratio > 1 && ratio > worst_ratio) {
+                off = 1;
+                worst_ratio = ratio;
+                snprintf(worst, len,
+                         "the %s %s is predicted %.4g ms against %.4g ms measured (%+.0f%%, "
+                         "beyond the %.0f%% a tail may miss by)",
+                         RP_NAME[q], name[m], pr, me, err, tail_limit_pct(o, metric[m]));
+            }
+        }
+    return off;
+}
+
+/* Runs that give no send times, no rate and no concurrency: capsim takes their requests
+ * as all sent at once. Counts them and their requests that then wait in a queue, and names
+ * the first in first (the label). Returns the number of such runs. */
+static size_t burst_runs(const bench_set *all, const calib_result *res, size_t *queued,
+                         size_t *requests, char *first, size_t len)
+{
+    size_t n = 0;
+    *queued = *requests = 0;
+    for (size_t r = 0; r < all->n_runs; r++) {
+        const bench_run *run = &all->runs[r];
+        int known = run->n > 0;
+        for (size_t k = 0; k < run->n; k++)
+            known &= isfinite(run->req[k].start_s);
+        if (known || run->request_rate > 0 || run->max_concurrency > 0)
+            continue;
+        if (n++ == 0)
+            snprintf(first, len, "%s", run->label);
+        *requests += run->n;
+        for (size_t i = 0; res && i < res->n_rows; i++)
+            *queued += res->rows[i].run == r && res->rows[i].queued;
+    }
+    return n;
+}
+
+/* What capsim assumed for runs without send times (burst_runs), into buf: the likely cause
+ * of a poor fit or a refusal, and what removes the doubt. Returns 0 (buf empty) when every
+ * run has send times, a rate or a concurrency. */
+static int burst_cause(const bench_set *all, const calib_result *res, char *buf, size_t len)
+{
+    size_t queued, requests;
+    char first[256] = "";
+    size_t n = burst_runs(all, res, &queued, &requests, first, sizeof first);
+    buf[0] = '\0';
+    if (n == 0)
+        return 0;
+    char waiting[128] = "";
+    if (res)
+        snprintf(waiting, sizeof waiting, "%zu of %zu requests then wait behind the first batch, ",
+                 queued, requests);
+    snprintf(buf, len,
+             "%zu run%s ('%s'%s) give%s no send times (no start_times) and a request rate of "
+             "inf without a max_concurrency, so capsim takes every request as sent at once: "
+             "%stheir TTFT is left out of the fit and the batches their TPOT is fitted to are "
+             "guessed. If the client did not send them all at once, give the send times "
+             "(start_times, as in vllm bench serve's detailed results), the client's "
+             "concurrency (max_concurrency) or the rate it kept",
+             n, n == 1 ? "" : "s", first, n > 1 ? ", ..." : "", n == 1 ? "s" : "", waiting);
+    return 1;
+}
+
+/* The errors, the runs and the verdict, printed; returns whether the fit is poor. The
+ * verdict reads the medians (a poor fit writes nothing unless forced) and the tails (a fit
+ * whose tails are off is written, with the verdict saying so). */
 static int print_verdict(const calibration_options *o, const bench_set *all,
                          const calib_result *res, FILE *out)
 {
+    char why[256], tail[512] = "";
     print_errors(out, res);
     fprintf(out, "\n");
+    int tails_off = print_tails(o, res, out, tail, sizeof tail);
+    fprintf(out, "\n");
     print_runs(out, all, res);
-    char why[256];
     int poor = calib_is_poor(res, &o->poor, why, sizeof why);
     fprintf(out, "\n");
-    if (poor)
+    char cause[1024];
+    int burst = burst_cause(all, res, cause, sizeof cause);
+    const char *written = o->force ? " --force: writing the profile anyway."
+                                   : " No profile written (--force writes it anyway).";
+    /* Runs taken as sent all at once explain a poor fit before the model is suspected. */
+    if (poor && burst)
+        fprintf(out, "POOR FIT: %s. The likely cause is the data, not the model: %s.%s\n", why,
+                cause, written);
+    else if (poor)
         fprintf(out, "POOR FIT: %s. The step-time model does not explain these measurements; "
                "check that --model, --gpu, --precision, --tp and the scheduler options match "
                "the deployment benchmarked.%s\n",
-               why, o->force ? " --force: writing the profile anyway." : " No profile written (--force writes it anyway).");
+               why, written);
+    else if (tails_off)
+        fprintf(out, "TAILS OFF: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT), "
+                     "but %s. Capacities under a p99 SLO will be off by as much.\n",
+                o->poor.tpot_pct, o->poor.ttft_pct, tail);
     else
-        fprintf(out, "good fit: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT).\n",
-               o->poor.tpot_pct, o->poor.ttft_pct);
+        fprintf(out, "good fit: the median errors are within %.3g%% (TPOT) and %.3g%% (TTFT), "
+                     "the p90 and p99 within %.3g%% and %.3g%%.\n",
+               o->poor.tpot_pct, o->poor.ttft_pct, tail_limit_pct(o, CAL_TPOT),
+               tail_limit_pct(o, CAL_TTFT));
+    if (!poor && tails_off && burst)
+        fprintf(out, "The likely cause: %s.\n", cause);
     return poor;
 }
 
@@ -988,10 +1121,50 @@ static plan_status write_outputs(const calibration_options *o, const run_spec *r
     return write_fit_files(o, r, &ROOFLINE, &ff, poor, profile_path, path_len, out, e);
 }
 
+/* The replay's verdict on the tails: the p90 and p99 of TTFT and TPOT of every run,
+ * simulated against measured. A figure is off when it misses by more than the tail limit
+ * of its metric, less the replay's own 95% interval. */
+static void print_replay_verdict(const calibration_options *o, const bench_set *all,
+                                 const replay_row *rp, size_t n, FILE *out)
+{
+    double worst_ratio = 0;
+    const replay_row *worst = NULL;
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const replay_row *w = &rp[i];
+        if (w->q == RP_P50 || w->metric == CAL_E2E || !(w->measured > 0) ||
+            !isfinite(w->simulated))
+            continue;
+        checked++;
+        double miss = fabs(w->simulated - w->measured) - (isfinite(w->ci) ? w->ci : 0);
+        double ratio = 100 * miss / w->measured / tail_limit_pct(o, w->metric);
+        if (ratio > worst_ratio) {
+            worst_ratio = ratio;
+            worst = w;
+        }
+    }
+    if (checked == 0)
+        return;
+    if (worst_ratio > 1)
+        fprintf(out,
+                "\n  TAILS OFF in the replay: the %s %s of run '%s' is simulated %.4g ms against "
+                "%.4g ms measured (%+.0f%%, beyond the %.0f%% a tail may miss by). Capacities "
+                "under a p99 SLO will be off by as much.\n",
+                RP_NAME[worst->q], calib_metric_names[worst->metric], all->runs[worst->run].label,
+                worst->simulated, worst->measured, 100 * (worst->simulated / worst->measured - 1),
+                tail_limit_pct(o, worst->metric));
+    else
+        fprintf(out,
+                "\n  the replay's tails agree: every p90 and p99 of TTFT and TPOT within %.0f%% "
+                "and %.0f%% of the measured one (beyond the replay's 95%% interval).\n",
+                tail_limit_pct(o, CAL_TTFT), tail_limit_pct(o, CAL_TPOT));
+}
+
 /* --validate: replays every run through the serving simulation with the profile just
  * written, and compares the percentiles with the measured ones (replay.csv). */
-static plan_status validate_replays(const run_spec *r, const bench_set *all,
-                                    const calib_result *res, const profile_row *fitted,
+static plan_status validate_replays(const calibration_options *o, const run_spec *r,
+                                    const bench_set *all, const calib_result *res,
+                                    const profile_row *fitted,
                                     const char *profile_path, const char *fitted_what,
                                     FILE *out, plan_error *e)
 {
@@ -1019,6 +1192,7 @@ static plan_status validate_replays(const run_spec *r, const bench_set *all,
                    all->runs[rp[i].run].label, fig, rp[i].measured, rp[i].simulated, rp[i].ci,
                    100 * (rp[i].simulated / rp[i].measured - 1));
         }
+        print_replay_verdict(o, all, rp, n_rp, out);
         const replay_file rf = {all, rp, n_rp};
         static const char *const names[] = {"replay.csv"};
         static const util_writer write[] = {write_replay_csv};
@@ -1054,6 +1228,16 @@ static plan_status calibration_inputs(const calibration_options *o, run_spec *r,
     return load_benchmarks(o, r, sets, n_sets, all, err, e);
 }
 
+/* A fit that could not be made (msg says why), with the cause when runs without send
+ * times were taken as sent all at once. */
+static plan_status fit_refused(const bench_set *all, const char *msg, plan_error *e)
+{
+    char cause[1024];
+    if (burst_cause(all, NULL, cause, sizeof cause))
+        return plan_fail(e, PLAN_FAILED, NULL, "%s; the likely cause: %s", msg, cause);
+    return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+}
+
 /* The roofline's coefficients fitted, reported, written and (--validate) replayed. */
 static plan_status calibrate_roofline(const calibration_options *o, const run_spec *r,
                                       const bench_set *all, const bench_set *sets,
@@ -1063,7 +1247,7 @@ static plan_status calibrate_roofline(const calibration_options *o, const run_sp
 {
     char msg[2048];
     if (calib_run(all, &d->step, &d->step.c, res, msg, sizeof msg) != 0)
-        return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+        return fit_refused(all, msg, e);
     *have_res = 1;
     oc->poor = report_fit(o, r, all, res, d, out);
     char profile_path[4200] = "";
@@ -1078,7 +1262,7 @@ static plan_status calibrate_roofline(const calibration_options *o, const run_sp
         /* The profile just written, passed in memory as the file holds it. */
         profile_row fitted = row;
         fitted.c = as_written(&row.c);
-        status = validate_replays(r, all, res, &fitted, profile_path, "profile", out, e);
+        status = validate_replays(o, r, all, res, &fitted, profile_path, "profile", out, e);
     }
     return status;
 }
@@ -1094,7 +1278,7 @@ static plan_status calibrate_kernels(const calibration_options *o, const run_spe
     char msg[2048];
     const kstep_coeffs *start = kstep_get_coeffs(d->kstep);
     if (calib_run_kernels(all, &d->step, start, 0, res, msg, sizeof msg) != 0)
-        return plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
+        return fit_refused(all, msg, e);
     *have_res = 1;
     oc->poor = report_kernel_fit(o, r, all, res, d, start, out);
     char path[4200] = "";
@@ -1111,7 +1295,7 @@ static plan_status calibrate_kernels(const calibration_options *o, const run_spe
         if (run_set_value(c, OPT_kernel_coeffs, path, msg, sizeof msg) != 0)
             status = plan_fail(e, PLAN_FAILED, NULL, "%s", msg);
         else
-            status = validate_replays(c, all, res, r->profile_values, r->value[OPT_profile],
+            status = validate_replays(o, c, all, res, r->profile_values, r->value[OPT_profile],
                                       "kernel coefficients", out, e);
         free(c);
     }

@@ -91,8 +91,14 @@ static const whatif WHATIFS[W_COUNT] = {
     {"small-static", "1B, static batching", 0, 0, "bf16", "1", "on", "static"},
 };
 
-/* Fractions of the estimated capacity at which the load sweeps run. */
-static const double LOAD_FRACTIONS[] = {0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25};
+/* Fractions of the estimated capacity at which the load sweeps run: from light load, past
+ * capacity to twice it, so that the curves show where latency turns up (or that it does
+ * not). The first is the light load of the report's size table, and LOAD_AT_CAPACITY is
+ * the point at the capacity itself. */
+static const double LOAD_FRACTIONS[] = {0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9,
+                                        1.0, 1.1, 1.25, 1.5, 2.0};
+#define LOAD_AT_CAPACITY 7
+#define LOAD_MID         4 /* 70%: the end of the light-load stretch */
 #define N_LOAD (sizeof LOAD_FRACTIONS / sizeof LOAD_FRACTIONS[0])
 
 typedef struct demo {
@@ -407,7 +413,9 @@ static int step_sweep(const demo *d, int which, const char *name)
     int rc = PLAN_FAILED;
     if (s && g) {
         deployment(d, w, 1.0, d->seed, s);
-        step_set(s, OPT_requests, "2000");
+        /* The size of the capacity search, so that the point at the capacity shows what the
+         * search saw there: shorter runs build shorter queues and read lower tails. */
+        search_size(s);
         size_t used = (size_t)snprintf(rates, sizeof rates, "rate=");
         for (size_t i = 0; i < N_LOAD; i++)
             used += (size_t)snprintf(rates + used, sizeof rates - used, "%s%.4g", i ? "," : "",
@@ -605,8 +613,39 @@ static void write_whatif_csv(FILE *fp, const void *what)
     }
 }
 
-/* The large model's deployments that differ in GPU, precision or tp, in the shape of
- * capsim capacity deploy's frontier.csv (capacity per replica against its cost). */
+/* The target rate of the demo's fleet question: how many replicas of each 123B deployment,
+ * at what cost, carry this much chat traffic under the SLO. */
+#define FRONTIER_TARGET_REQ_S 10.0
+
+/* The replicas of what-if a that carry the target rate: each at the rate up to which the
+ * SLOs hold (the low end of its band), as capsim capacity deploy sizes a fleet. */
+static double fleet_replicas(const demo *d, int a)
+{
+    return ceil(FRONTIER_TARGET_REQ_S / d->meets[a]);
+}
+
+/* The large model's deployments that differ in GPU, precision or tp: the candidates of the
+ * fleet question. */
+static const int FRONTIER_CAND[] = {W_BIG,          W_BIG_FP8,    W_BIG_INT4,      W_BIG_FP8_TP2,
+                                    W_BIG_INT4_TP1, W_BIG_LARGER, W_BIG_LARGER_TP2};
+enum { NC = sizeof FRONTIER_CAND / sizeof FRONTIER_CAND[0] };
+
+/* The candidate whose fleet carries the target rate at the lowest cost, -1 for none. */
+static int frontier_cheapest(const demo *d, const figures *at)
+{
+    int cheapest = -1;
+    for (int i = 0; i < NC; i++) {
+        int a = FRONTIER_CAND[i];
+        if (d->have_capacity[a] &&
+            (cheapest < 0 || fleet_replicas(d, a) * at[a].cost_h <
+                                 fleet_replicas(d, cheapest) * at[cheapest].cost_h))
+            cheapest = a;
+    }
+    return cheapest;
+}
+
+/* The candidates in the shape of capsim capacity deploy's frontier.csv: capacity per replica, its cost, and the fleet that
+ * carries FRONTIER_TARGET_REQ_S. */
 static void write_frontier_csv(FILE *fp, const void *what)
 {
     const demo *d = ((const results *)what)->d;
@@ -614,10 +653,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
     fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
                 "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
                 "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
-    static const int cand[] = {W_BIG,          W_BIG_FP8,    W_BIG_INT4,      W_BIG_FP8_TP2,
-                               W_BIG_INT4_TP1, W_BIG_LARGER, W_BIG_LARGER_TP2};
-    enum { NC = sizeof cand / sizeof cand[0] };
-    int front[NC], cheapest = -1;
+    const int *cand = FRONTIER_CAND;
+    int front[NC];
     for (int i = 0; i < NC; i++) {
         int a = cand[i];
         front[i] = d->have_capacity[a];
@@ -629,10 +666,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
                 (d->meets[b] > d->meets[a] || at[b].cost_h < at[a].cost_h))
                 front[i] = 0;
         }
-        if (d->have_capacity[a] &&
-            (cheapest < 0 || at[a].cost_h / d->meets[a] < at[cheapest].cost_h / d->meets[cheapest]))
-            cheapest = a;
     }
+    int cheapest = frontier_cheapest(d, at);
     csvout c;
     csvout_init(&c, fp);
     for (int i = 0; i < NC; i++) {
@@ -652,8 +687,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
             csvout_num(&c, d->fails[a]);
             csvout_num(&c, at[a].cost_h);
             csvout_num(&c, at[a].cost_h / d->meets[a]);
-            csvout_u64(&c, 1);
-            csvout_num(&c, at[a].cost_h);
+            csvout_num(&c, fleet_replicas(d, a));
+            csvout_num(&c, fleet_replicas(d, a) * at[a].cost_h);
             csvout_num(&c, at[a].cost_mtok);
             csvout_u64(&c, 1);
             csvout_u64(&c, (uint64_t)front[i]);
@@ -752,6 +787,78 @@ static void write_report_intro(FILE *fp, const demo *d)
 
 }
 
+/* A latency with its unit: "850 ms", or "3.6 s" from 10 s down to 1 s. */
+static void latency_text(char *buf, size_t len, double ms)
+{
+    if (ms >= 1000)
+        snprintf(buf, len, "%.3g s", ms / 1e3);
+    else
+        snprintf(buf, len, "%.3g ms", ms);
+}
+
+/* The p99 of one SLO figure at each point of a load sweep (ms; NaN where missing). */
+static void load_figures(const demo *d, int big, const char *col, double v[N_LOAD])
+{
+    char path[4200];
+    path_of(path, sizeof path, d, big ? "load-big" : "load-small", "summary.csv");
+    for (size_t i = 0; i < N_LOAD; i++)
+        if (csv_value(path, (long)i, col, &v[i]) != 0)
+            v[i] = NAN;
+}
+
+/* The first point past LOAD_MID where the figure is at least 3 times what it was there:
+ * where the curve turns up. Returns its index, or -1 when it never does. */
+static int load_knee(const double v[N_LOAD])
+{
+    for (size_t i = LOAD_MID + 1; i < N_LOAD; i++)
+        if (isfinite(v[i]) && isfinite(v[LOAD_MID]) && v[i] >= 3 * v[LOAD_MID])
+            return (int)i;
+    return -1;
+}
+
+/* What one load sweep shows, read from its summary: where each p99 figure turns up (or
+ * that it rises gradually), and both figures at the capacity against their limits. */
+static void write_report_load(FILE *fp, const demo *d, const figures *at, int big)
+{
+    static const char *const cols[2] = {"p99_ttft_ms", "p99_tpot_ms"};
+    static const char *const names[2] = {"p99 time to first token", "p99 time per output token"};
+    static const double limits[2] = {SLO_TTFT_MS, SLO_TPOT_MS};
+    int w = big ? W_BIG : W_SMALL;
+    fprintf(fp, "**Against load, %s.** ", big ? "123B" : "1B");
+    for (int k = 0; k < 2; k++) {
+        double v[N_LOAD];
+        char a[32], b[32], c[32];
+        load_figures(d, big, cols[k], v);
+        int knee = load_knee(v);
+        latency_text(a, sizeof a, v[0]);
+        latency_text(b, sizeof b, v[LOAD_MID]);
+        if (knee >= 0) {
+            latency_text(c, sizeof c, v[knee]);
+            fprintf(fp, "The %s goes from %s at %.0f%% of capacity to %s at %.0f%%, then turns "
+                        "up: %s at %.0f%% (%.1f times). ",
+                    names[k], a, 100 * LOAD_FRACTIONS[0], b, 100 * LOAD_FRACTIONS[LOAD_MID], c,
+                    100 * LOAD_FRACTIONS[knee], v[knee] / v[LOAD_MID]);
+        } else {
+            latency_text(c, sizeof c, v[N_LOAD - 1]);
+            fprintf(fp, "The %s rises gradually, with no knee up to %.0f%% of capacity: %s at "
+                        "%.0f%%, %s at %.0f%%, %s at %.0f%%. ",
+                    names[k], 100 * LOAD_FRACTIONS[N_LOAD - 1], a, 100 * LOAD_FRACTIONS[0], b,
+                    100 * LOAD_FRACTIONS[LOAD_MID], c, 100 * LOAD_FRACTIONS[N_LOAD - 1]);
+        }
+    }
+    double ttft[N_LOAD], tpot[N_LOAD];
+    load_figures(d, big, cols[0], ttft);
+    load_figures(d, big, cols[1], tpot);
+    char t1[32], t2[32];
+    latency_text(t1, sizeof t1, ttft[LOAD_AT_CAPACITY]);
+    latency_text(t2, sizeof t2, tpot[LOAD_AT_CAPACITY]);
+    fprintf(fp, "At the capacity (%.3g req/s, runs of the search's size) the sweep measures "
+                "p99 TTFT %s (%.0f%% of its limit) and p99 TPOT %s (%.0f%% of its limit): the "
+                "capacity is set by %s.\n\n",
+            d->estimate[w], t1, 100 * ttft[LOAD_AT_CAPACITY] / limits[0], t2,
+            100 * tpot[LOAD_AT_CAPACITY] / limits[1], binding_words(&at[w]));
+}
+
 /* The 1B model against the 123B one. */
 static void write_report_size(FILE *fp, const demo *d, const figures *at, const figures *light)
 {
@@ -783,9 +890,13 @@ static void write_report_size(FILE *fp, const demo *d, const figures *at, const 
             lb->p50_tpot / ls->p50_tpot, E[W_BIG], WHATIFS[W_BIG].tp, E[W_SMALL],
             E[W_SMALL] / (E[W_BIG] / gpus_of(&WHATIFS[W_BIG])),
             at[W_BIG].cost_mtok / at[W_SMALL].cost_mtok);
-    fprintf(fp, "Latency against offered load (the hockey stick): [1B](load-small/plots/"
-                "latency_vs_load.png), [123B](load-big/plots/latency_vs_load.png). SLO "
-                "attainment against rate: [1B](load-small/plots/slo_attainment_vs_rate.png), "
+    write_report_load(fp, d, at, 0);
+    write_report_load(fp, d, at, 1);
+    fprintf(fp, "Latency against offered load: [1B](load-small/plots/latency_vs_load.png), "
+                "[123B](load-big/plots/latency_vs_load.png); time per output token: "
+                "[1B](load-small/plots/tpot_vs_load.png), "
+                "[123B](load-big/plots/tpot_vs_load.png). SLO attainment against rate: "
+                "[1B](load-small/plots/slo_attainment_vs_rate.png), "
                 "[123B](load-big/plots/slo_attainment_vs_rate.png).\n\n");
 }
 
@@ -850,9 +961,17 @@ static void write_report_whatifs(FILE *fp, const demo *d, const figures *at)
             "answer ends, so a new request waits for the whole batch. The 123B model then "
             "carries %s. The 1B model carries %s, where continuous batching carries %s.\n",
             p1, p2, p3);
-    fprintf(fp, "\nCapacity against cost across the 123B deployments: "
+    int cheap = frontier_cheapest(d, at);
+    if (cheap >= 0)
+        fprintf(fp, "\n**The fleet.** To carry %.3g req/s of chat under the SLO, the cheapest "
+                    "123B deployment is %s: %.0f replicas of %s GPUs, %.4g USD/h (each replica "
+                    "sized at the rate up to which the SLOs hold, the low end of its band).",
+                FRONTIER_TARGET_REQ_S, WHATIFS[cheap].label, fleet_replicas(d, cheap),
+                WHATIFS[cheap].tp, fleet_replicas(d, cheap) * at[cheap].cost_h);
+    fprintf(fp, "\nThe fleet cost of every 123B deployment at %.3g req/s: "
                 "[cost_frontier.png](whatif/plots/cost_frontier.png). All the what-ifs: "
-                "[whatif.png](whatif/plots/whatif.png).\n\n");
+                "[whatif.png](whatif/plots/whatif.png).\n\n",
+            FRONTIER_TARGET_REQ_S);
 }
 
 /* The prefix what-if: caching off against on, and prefix-aware routing against round
@@ -950,17 +1069,17 @@ static void write_report_files(FILE *fp, const demo *d)
             "- **`at-capacity/NAME/`**: a confirming `capsim run` at the rate up to which each "
             "search found the SLOs met, with seed %s instead of the search's %s. Its "
             "`summary.csv` says whether the SLOs hold there on draws the search did not see.\n"
-            "- **`load-small/`, `load-big/`**: load sweeps from 10%% to 125%% of capacity "
-            "(`summary.csv`, one row per rate).\n"
+            "- **`load-small/`, `load-big/`**: load sweeps from %.0f%% to %.0f%% of capacity, "
+            "each point the size of a capacity search (`summary.csv`, one row per rate).\n"
             "- **`run-small/`, `run-big/`**: runs at 70%% of capacity with per-request "
             "records and a time series. They give the TTFT and E2E CDFs "
-            "(`plots/latency_cdf.png`) and the queue, batch and KV cache over time "
-            "(`plots/timeseries.png`).\n"
+            "(`plots/latency_cdf.png`), their tails (`plots/latency_ccdf.png`) and the "
+            "queue, batch and KV cache over time (`plots/timeseries.png`).\n"
             "- **`whatif/`**: `whatif.csv` (the table above) and `frontier.csv`.\n\n"
             "Each `plots/` folder holds the PNG, the SVG, the gnuplot script and its data. "
             "Edit the script and run `gnuplot NAME.gp` there to restyle a plot, or run "
             "`capsim plot FOLDER` to draw a folder again.\n",
-            d->confirm_seed, d->seed);
+            d->confirm_seed, d->seed, 100 * LOAD_FRACTIONS[0], 100 * LOAD_FRACTIONS[N_LOAD - 1]);
 }
 
 static void write_report(FILE *fp, const void *what)
@@ -1134,7 +1253,8 @@ static plan_status demo_steps(demo *d, FILE *out)
         return PLAN_FAILED;
     fprintf(out, "      1B: %.3g req/s on 1 GPU; 123B: %.3g req/s on %s GPUs\n",
             d->estimate[W_SMALL], d->estimate[W_BIG], WHATIFS[W_BIG].tp);
-    fprintf(out, "  2/4 load sweeps from 10%% to 125%% of capacity ...\n");
+    fprintf(out, "  2/4 load sweeps from %.0f%% to %.0f%% of capacity ...\n",
+            100 * LOAD_FRACTIONS[0], 100 * LOAD_FRACTIONS[N_LOAD - 1]);
     fflush(out);
     if (step_sweep(d, W_SMALL, "load-small") != 0 || demo_caught ||
         step_sweep(d, W_BIG, "load-big") != 0 || demo_caught)
