@@ -109,6 +109,7 @@ int run_parse_args(const char *cmd, int argc, char **argv, run_spec *r,
         return -1;
     }
     run_warn_ignored(r, cmd, stderr);
+    run_warn_slo_units(r, cmd, stderr);
     return 0;
 }
 

@@ -728,6 +728,52 @@ int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err)
     return n;
 }
 
+/* Plausible limits, seconds, for a bare-number target (see run_warn_slo_units). */
+#define SLO_PLAUSIBLE_TTFT_S 60.0
+#define SLO_PLAUSIBLE_TPOT_S 5.0
+
+/* The warnings of one SLO text ("ttft_p99=1000,tpot_p99=50ms"), named by where. */
+static int warn_slo_text(const char *text, const char *where, const char *cmd, FILE *err)
+{
+    int n = 0;
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[128];
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        char *eq = strchr(item, '=');
+        double v;
+        if (eq && util_parse_double(eq + 1, &v) == 0) { /* a bare number: seconds */
+            double limit = strncmp(item, "tpot", 4) == 0 ? SLO_PLAUSIBLE_TPOT_S
+                                                         : SLO_PLAUSIBLE_TTFT_S;
+            if (v > limit) {
+                *eq = '\0';
+                fprintf(err,
+                        "capsim %s: warning: %s %s=%s is %g seconds (a bare number is "
+                        "seconds); if you meant milliseconds, as vLLM's --goodput takes them, "
+                        "write %s=%sms\n",
+                        cmd, where, item, eq + 1, v, item, eq + 1);
+                n++;
+            }
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return n;
+}
+
+int run_warn_slo_units(const run_spec *r, const char *cmd, FILE *err)
+{
+    int n = warn_slo_text(r->value[OPT_slo], "--slo", cmd, err);
+    for (uint32_t k = 0; k < r->n_cls; k++) {
+        char where[64];
+        snprintf(where, sizeof where, "[class.%s] slo", r->cls[k].name);
+        n += warn_slo_text(r->cls[k].slo, where, cmd, err);
+    }
+    return n;
+}
+
 int run_spool_inputs(run_spec *r, char *err, size_t errlen)
 {
     if (spool_input(r->value[OPT_trace], r->trace_file, sizeof r->trace_file, err, errlen) < 0 ||

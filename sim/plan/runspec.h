@@ -179,6 +179,11 @@ int run_spool_inputs(run_spec *r, char *err, size_t errlen);
  * without --users, and so on. Returns how many warnings it wrote. */
 int run_warn_ignored(const run_spec *r, const char *cmd, FILE *err);
 
+/* Warns on err of SLO targets given as bare numbers (seconds) that are implausible as
+ * seconds: a TTFT or end-to-end limit over 60 s, a TPOT limit over 5 s (vLLM's --goodput
+ * takes milliseconds, so ttft_p99=1000 is most likely meant as 1000ms). Returns how many. */
+int run_warn_slo_units(const run_spec *r, const char *cmd, FILE *err);
+
 /* Turns the values into a serve_config in x. On failure returns -1 with a one-line
  * message; x must be released with run_resolved_fini either way. */
 int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen);
