@@ -88,6 +88,22 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 && argc == 3) { /* capsim help run: run's --help */
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (strcmp(argv[2], commands[i].name) == 0) {
+                char *args[] = {argv[2], (char *)"--help", NULL};
+                return commands[i].run(2, args);
+            }
+        fprintf(stderr, "capsim help: '%s' is not a command (see capsim --help)\n", argv[2]);
+        return CLI_EXIT_USAGE;
+    }
+    int top_level = strcmp(cmd, "--version") == 0 || strcmp(cmd, "-h") == 0 ||
+                    strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0;
+    if (top_level && argc > 2) {
+        fprintf(stderr, "capsim: '%s' takes no argument, found '%s' (see capsim --help)\n", cmd,
+                argv[2]);
+        return CLI_EXIT_USAGE;
+    }
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
