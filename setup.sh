@@ -25,8 +25,9 @@ esac
 # Build and run time needs.
 packages=(build-essential cmake pkg-config libgsl-dev libcsv-dev libinih-dev libjson-c-dev gnuplot-nox)
 # The tests also need valgrind (memory checks under ctest), clang with libFuzzer
-# (the parsers' fuzz targets) and python3 (the end-to-end tests read CSV with it).
-[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev python3)
+# (the parsers' fuzz targets), python3 (the end-to-end tests read CSV with it) and
+# procps (pgrep: the interruption tests check that no worker outlives its parent).
+[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev python3 procps)
 
 missing=()
 for p in "${packages[@]}"; do
