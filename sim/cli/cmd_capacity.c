@@ -43,7 +43,7 @@ static void usage(FILE *out)
             "                               [--out DIR]\n"
             "       capsim capacity deploy   [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS --rate R\n"
             "                               [--gpus A,B] [--precisions P,Q] [--tps 1,2,4]\n"
-            "                               [--tolerance F] [--jobs N] [--out DIR]\n"
+            "                               [--jobs N] [--out DIR]\n"
             "\n"
             "servers   the fewest servers c for which the queue keeps P(wait > T) <= X (T in\n"
             "          seconds), simulating each c with capsim queue's engine; with Poisson\n"
@@ -63,9 +63,11 @@ static void usage(FILE *out)
             "          'fails'); a band too wide is reported as not decided. Writes\n"
             "          DIR/replicas.csv.\n"
             "deploy    for every GPU x precision x tp (defaults: the run options' own), the\n"
-            "          capacity of one replica, the replicas --rate needs and their cost; the\n"
-            "          cheapest that meets the SLOs, and the cost/capacity frontier (no other\n"
-            "          candidate is both cheaper per replica and carries more). Candidates run\n"
+            "          fewest replicas that carry --rate together, sized as replicas sizes them\n"
+            "          (the same search, so both answer alike), and their cost; the cheapest\n"
+            "          that meets the SLOs, and the cost/capacity frontier (no other candidate\n"
+            "          is both cheaper per replica and carries more per replica, the target\n"
+            "          over its replicas). Candidates run\n"
             "          in --jobs processes. Writes DIR/frontier.csv. A list value no\n"
             "          candidate can use (an unknown GPU) is refused before any search\n"
             "          (exit 2); when no candidate could be searched, deploy exits 1.\n"
@@ -198,6 +200,12 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
         cli_usage_error(CMD, "%s", err);
         return -1;
     }
+    /* replicas and deploy search whole replicas: a rate tolerance has nothing to stop. */
+    if (c->o.tol && need_rate)
+        fprintf(stderr,
+                "capsim %s: warning: --tolerance %s is ignored: %s searches whole replicas, not "
+                "a rate\n",
+                CMD, c->o.tol, argv[0]);
     if (c->o.jobs && cli_parse_count("--jobs", c->o.jobs, 1, 256, &c->jobs, err, sizeof err) != 0) {
         cli_usage_error(CMD, "%s", err);
         return -1;
@@ -282,9 +290,8 @@ static int capacity_search(int argc, char **argv, int need_rate)
         status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, stderr, &e),
                                  &e);
     } else if (prc == 0) {
-        capsearch_deploy_options opt = {c->rate,         c->o.rate, c->tol, c->o.gpus,
-                                        c->o.precisions, c->o.tps,  c->jobs, 1,
-                                        0};
+        capsearch_deploy_options opt = {c->rate,     c->o.rate, c->o.gpus, c->o.precisions,
+                                        c->o.tps,    c->jobs,   1,         0};
         status = cli_plan_status(stderr, CMD, capsearch_deploy(&c->base, &opt, stdout, stderr, &e),
                                  &e);
     }

@@ -455,17 +455,19 @@ static void candidate_names(const deploy_ctx *d, uint64_t i, search_candidate *k
     snprintf(k->gpu, sizeof k->gpu, "%s", d->gpus.v[i / (nt * np)]);
 }
 
-/* A worker: the capacity of one replica of candidate i, then the replicas the target rate
- * needs, searching up from what that capacity suggests. */
+/* A worker: the fewest replicas of candidate i that carry the target rate, searched as
+ * capsearch_replicas searches them (from one replica up, the same seed), so that deploy
+ * and `capsim capacity replicas` give one answer to one question. A replica alone sees the
+ * whole burstiness of the traffic, while each of N behind the router sees a smoother share:
+ * one replica's capacity, multiplied out, is not what a fleet carries. */
 static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
 {
     const deploy_ctx *d = user;
     const capsearch_deploy_options *c = d->opt;
     run_spec *r = malloc(sizeof *r);
-    search_rate_result *rs = malloc(sizeof *rs);
     search_replica_result *ps = malloc(sizeof *ps);
     char err[2048];
-    k->ok = r && rs && ps;
+    k->ok = r && ps;
     if (!k->ok)
         snprintf(k->reason, sizeof k->reason, "out of memory");
     if (k->ok) {
@@ -474,11 +476,13 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
         snprintf(r->value[OPT_tp], sizeof r->value[0], "%s", k->tp);
         snprintf(r->value[OPT_precision], sizeof r->value[0], "%s", k->precision);
         snprintf(r->value[OPT_gpu], sizeof r->value[0], "%s", k->gpu);
-        /* One replica; --requests stays as given, so each search sizes its own runs. */
-        snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
         resolved x;
-        k->ok = run_resolve(r, &x, err, sizeof err) == 0;
-        run_resolved_fini(&x);
+        k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->rate_text, err,
+                             sizeof err) == 0;
+        if (k->ok) {
+            k->ok = run_resolve(r, &x, err, sizeof err) == 0;
+            run_resolved_fini(&x);
+        }
         if (!k->ok) {
             /* Truncated to what the reason holds, as the worker's line is read back. */
             size_t len = strnlen(err, sizeof k->reason - 1);
@@ -487,31 +491,20 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
         }
     }
     if (k->ok) {
-        k->ok = servesearch_rate(r, c->rate, c->tol, NULL, rs) == 0;
-        if (!k->ok)
-            snprintf(k->reason, sizeof k->reason, "%s", rs->err);
-    }
-    if (k->ok) {
-        k->rate_meets = rs->meets;
-        k->rate_fails = rs->fails;
-        k->cost_replica = rs->step[0].cost_per_hour_usd;
-        uint64_t start = (uint64_t)ceil(c->rate / rs->fails);
-        k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->rate_text, ps->err,
-                             sizeof ps->err) == 0 &&
-                servesearch_replicas(r, start, NULL, ps) == 0;
+        k->ok = servesearch_replicas(r, 1, NULL, ps) == 0;
         if (!k->ok)
             snprintf(k->reason, sizeof k->reason, "%s", ps->err);
     }
     if (k->ok)
-        search_candidate_fill(k, rs, ps);
+        search_candidate_fill(k, c->rate, ps);
     free(r);
-    free(rs);
     free(ps);
 }
 
 typedef struct frontier_file {
     const search_candidate *k;
     int n;
+    double target_rate; /* req/s */
 } frontier_file;
 
 static void write_frontier_csv(FILE *fp, const void *what)
@@ -519,7 +512,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
     const frontier_file *f = what;
     fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
                 "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
-                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
+                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest,target_rate,"
+                "replicas_low\n");
     csvout c;
     csvout_init(&c, fp);
     for (int i = 0; i < f->n; i++) {
@@ -533,6 +527,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
         if (!k->ok) {
             for (int j = 0; j < 10; j++)
                 csvout_str(&c, "");
+            csvout_num(&c, f->target_rate);
+            csvout_str(&c, "");
         } else {
             csvout_num(&c, k->rate_meets);
             csvout_num(&c, k->rate_fails);
@@ -544,6 +540,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
             csvout_u64(&c, (uint64_t)k->meets);
             csvout_u64(&c, (uint64_t)k->on_frontier);
             csvout_u64(&c, (uint64_t)k->cheapest);
+            csvout_num(&c, f->target_rate);
+            csvout_num(&c, k->replicas_low);
         }
         csvout_end_row(&c);
     }
@@ -555,19 +553,25 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                                  FILE *err, plan_error *e)
 {
     int undecided = 0;
-    fprintf(out, "  %-14s %-6s %-4s %12s %12s %9s %11s %11s  %s\n", "gpu", "prec", "tp",
-            "req/s/repl", "USD/h/repl", "replicas", "USD/h", "USD/Mtok", "");
+    /* How the fleets were sized, so that the table reads as it multiplies out. */
+    fprintf(out,
+            "  each fleet sized as capsim capacity replicas sizes it: the fewest replicas that "
+            "carry %g req/s\n  together behind the %s router, searched from 1 replica up; "
+            "req/s/repl = %g / replicas\n\n",
+            opt->rate, base->value[OPT_router], opt->rate);
+    fprintf(out, "  %-14s %-6s %-4s %9s %12s %12s %11s %11s  %s\n", "gpu", "prec", "tp",
+            "replicas", "req/s/repl", "USD/h/repl", "USD/h", "USD/Mtok", "");
     for (int i = 0; i < n; i++) {
         if (!k[i].ok) {
             fprintf(out, "  %-14s %-6s %-4s  no: %s\n", k[i].gpu, k[i].precision, k[i].tp,
                     k[i].reason);
             continue;
         }
-        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s%s%s\n", k[i].gpu,
-                k[i].precision, k[i].tp, k[i].rate_meets, k[i].cost_replica, k[i].replicas,
+        fprintf(out, "  %-14s %-6s %-4s %9.0f %12.4g %12.4g %11.4g %11.4g  %s%s%s%s\n", k[i].gpu,
+                k[i].precision, k[i].tp, k[i].replicas, k[i].rate_meets, k[i].cost_replica,
                 k[i].cost_total, k[i].cost_mtok, k[i].on_frontier ? "frontier" : "",
                 k[i].cheapest ? " CHEAPEST" : "", k[i].reason[0] ? " " : "", k[i].reason);
-        if (k[i].reason[0])
+        if (k[i].undecided)
             undecided++;
     }
     if (undecided) {
@@ -587,7 +591,7 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
     }
     plan_status status = PLAN_OK;
     if (base->out_dir) {
-        frontier_file f = {k, n};
+        frontier_file f = {k, n, opt->rate};
         static const char *const names[] = {"frontier.csv"};
         static const util_writer fns[] = {write_frontier_csv};
         const void *whats[] = {&f};
