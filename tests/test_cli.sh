@@ -347,7 +347,7 @@ set -- "$capsim"
 expect_usage_error "capacity what" "servers, rate, replicas or deploy" -- capacity fastest
 expect_usage_error "capacity rate needs an SLO" "--slo" -- capacity rate --model llama-3.2-1b --gpu l4
 expect_usage_error "capacity replicas needs a rate" "--rate" -- capacity replicas --model llama-3.2-1b --gpu l4 --slo ttft_p99=1
-expect_usage_error "capacity rate refuses a trace" "--trace" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --trace "$tmp/big.csv"
+expect_usage_error "capacity rate refuses a closed loop" "--users" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --users 4
 expect_usage_error "capacity needs two replications" "--replications 1" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --replications 1
 
 # --- capacity on the serving model: a confirming run at the reported rate meets the SLOs,

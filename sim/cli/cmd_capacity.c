@@ -39,7 +39,8 @@ static void usage(FILE *out)
             "                               [--customers N] [--replications R] [--seed S]\n"
             "       capsim capacity rate     [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS\n"
             "                               [--tolerance F] [--out DIR]\n"
-            "       capsim capacity replicas [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS --rate R\n"
+            "       capsim capacity replicas [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS\n"
+            "                               (--rate R | --trace FILE [--trace-speedup X])\n"
             "                               [--out DIR]\n"
             "       capsim capacity deploy   [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS --rate R\n"
             "                               [--gpus A,B] [--precisions P,Q] [--tps 1,2,4]\n"
@@ -56,12 +57,15 @@ static void usage(FILE *out)
             "          halves, then bisects each bound to within --tolerance (default 0.02 =\n"
             "          2%%). Bounds left more than 25%% apart mean the runs were too short to\n"
             "          decide (the rates between stay 'unclear'): it says so, with the length\n"
-            "          that would do. Writes DIR/search.csv and DIR/capacity.csv.\n"
+            "          that would do. With --trace it searches the trace's --trace-speedup\n"
+            "          (from the one given) and answers the largest speedup, with the rate it\n"
+            "          gives. Writes DIR/search.csv and DIR/capacity.csv.\n"
             "replicas  the fewest replicas that carry --rate R req/s under the SLOs (the\n"
             "          verdict must be 'meets'), with cost per hour and per million output\n"
             "          tokens, and how low the answer may be when fewer were 'unclear' (not\n"
-            "          'fails'); a band too wide is reported as not decided. Writes\n"
-            "          DIR/replicas.csv.\n"
+            "          'fails'); a band too wide is reported as not decided. With --trace (no\n"
+            "          --rate) the fewest replicas for the trace at its --trace-speedup, replayed\n"
+            "          whole unless --requests says fewer. Writes DIR/replicas.csv.\n"
             "deploy    for every GPU x precision x tp (defaults: the run options' own), the\n"
             "          fewest replicas that carry --rate together, sized as replicas sizes them\n"
             "          (the same search, so both answer alike), and their cost; the cheapest\n"
@@ -82,6 +86,8 @@ static void usage(FILE *out)
             "      --wait-t 0.1 --max-prob 0.2\n"
             "  capsim capacity rate --model llama-3.1-8b --gpu h100-sxm \\\n"
             "      --slo ttft_p99=0.5,tpot_p99=0.05 --out results/cap\n"
+            "  capsim capacity replicas --model llama-3.1-8b --gpu h100-sxm --trace trace.csv \\\n"
+            "      --trace-speedup 2 --slo ttft_p99=1,tpot_p99=0.05\n"
             "  capsim capacity deploy --model llama-3.1-70b --rate 20 --gpus a100-80gb,h100-sxm \\\n"
             "      --precisions bf16,fp8 --tps 2,4 --slo ttft_p99=1,tpot_p99=0.1 --out results/dep\n");
 }
@@ -210,7 +216,17 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
         cli_usage_error(CMD, "%s", err);
         return -1;
     }
-    if (need_rate) {
+    /* On a trace, replicas sizes the fleet for the trace as it is (at --trace-speedup):
+     * the trace brings its own rate. */
+    if (need_rate && c->base.value[OPT_trace][0] && strcmp(argv[0], "replicas") == 0) {
+        if (c->o.rate) {
+            cli_usage_error(CMD,
+                            "replicas --trace sizes the fleet for the trace's own rate; scale it "
+                            "with --trace-speedup, not --rate");
+            return -1;
+        }
+        need_rate = 0;
+    } else if (need_rate) {
         if (c->o.rate == NULL) {
             cli_usage_error(CMD, "%s needs --rate R (the target arrival rate, req/s)", argv[0]);
             return -1;
@@ -234,7 +250,7 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
             cli_usage_error(CMD, "--rate needs an --arrival with rate=: %s", err);
             return -1;
         }
-    } else if (c->o.rate) {
+    } else if (c->o.rate && strcmp(argv[0], "rate") == 0) {
         cli_usage_error(CMD, "%s takes its starting rate from --arrival; --rate is for "
                              "replicas and deploy", argv[0]);
         return -1;
@@ -277,7 +293,10 @@ static int capacity_search(int argc, char **argv, int need_rate)
                                c->base.value[OPT_seed], files)) != CLI_EXIT_OK)
         prc = -1;
     if (prc == 0 && strcmp(argv[0], "rate") == 0) {
-        double start = servesearch_arrival_rate(&c->base);
+        /* On a trace the search is on its speedup, from the one given (1 by default). */
+        double start = servesearch_on_trace(&c->base)
+                           ? strtod(c->base.value[OPT_trace_speedup], NULL)
+                           : servesearch_arrival_rate(&c->base);
         if (!(start > 0))
             status = cli_usage_error(CMD, "rate: --arrival '%s' has no rate= to start from",
                                      c->base.value[OPT_arrival]);

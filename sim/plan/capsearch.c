@@ -73,11 +73,17 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
     if (base->value[OPT_slo][0] == '\0')
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
                          "%s needs --slo TARGETS, e.g. --slo ttft_p99=0.5,tpot_p99=0.05", search);
-    if (base->value[OPT_trace][0] || strtoull(base->value[OPT_users], NULL, 10) > 0)
+    if (strtoull(base->value[OPT_users], NULL, 10) > 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
                          "%s searches on the arrival rate: give a synthetic --arrival with "
-                         "rate=, not --trace or --users",
+                         "rate= or a --trace, not --users (a closed loop sets its own rate)",
                          search);
+    /* rate searches a trace's speedup and replicas sizes a fleet for it; deploy sizes
+     * fleets for --rate, which a trace does not have. */
+    if (base->value[OPT_trace][0] && strcmp(search, "deploy") == 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "deploy sizes fleets for --rate on a synthetic --arrival, not a "
+                         "--trace; for a trace, run capacity replicas --trace per candidate");
     if (strcmp(base->value[OPT_replications], "1") == 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
                          "--replications 1 gives no confidence interval; the verdicts "
@@ -143,21 +149,28 @@ void capsearch_describe(FILE *out, const run_spec *r)
     else
         snprintf(lengths, sizeof lengths, "prompt %s, output %s", r->value[OPT_prompt_len],
                  r->value[OPT_output_len]);
-    fprintf(out, "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s, %s\n",
+    if (servesearch_on_trace(r))
+        snprintf(lengths, sizeof lengths, "trace %s at speedup %s", r->value[OPT_trace],
+                 r->value[OPT_trace_speedup]);
+    fprintf(out, "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s%s%s\n",
             r->value[OPT_model], r->value[OPT_tp], r->value[OPT_gpu], r->value[OPT_precision],
             r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
-            r->value[OPT_scheduler], r->value[OPT_arrival], lengths);
+            r->value[OPT_scheduler], servesearch_on_trace(r) ? "" : r->value[OPT_arrival],
+            servesearch_on_trace(r) ? "" : ", ", lengths);
     run_spec *sized = malloc(sizeof *sized);
     if (sized) {
         *sized = *r;
         servesearch_set_replicas(sized, r, strtoull(r->value[OPT_replicas], NULL, 10));
     }
+    const char *requests = sized ? sized->value[OPT_requests] : r->value[OPT_requests];
+    int whole = servesearch_on_trace(r) && (strcmp(requests, "auto") == 0 ||
+                                            strcmp(requests, "0") == 0);
     fprintf(out,
-            "  SLO %s; %s replications of %s requests per setting%s, master seed %s, the same "
+            "  SLO %s; %s replications of %s%s per setting%s, master seed %s, the same "
             "at every setting\n\n",
-            r->value[OPT_slo], r->value[OPT_replications],
-            sized ? sized->value[OPT_requests] : r->value[OPT_requests],
-            strcmp(r->value[OPT_requests], "auto") == 0 ? " (--requests auto)" : "",
+            r->value[OPT_slo], r->value[OPT_replications], whole ? "the whole trace" : requests,
+            whole ? "" : " requests",
+            strcmp(r->value[OPT_requests], "auto") == 0 && !whole ? " (--requests auto)" : "",
             r->value[OPT_seed]);
     free(sized);
 }
@@ -266,12 +279,26 @@ plan_status capsearch_servers(const capsearch_servers_options *opt, FILE *out, p
 typedef struct rate_files {
     const run_spec *base;
     const search_rate_result *s;
+    double per_x; /* req/s per unit of the searched value: 1, or a trace's rate at speedup 1 */
 } rate_files;
 
+/* The steps in req/s: on a trace the search tried speedups, and the files speak in rates as
+ * for a synthetic arrival process (the speedups are in capacity.csv). */
 static void write_search_csv(FILE *fp, const void *what)
 {
     const rate_files *f = what;
-    capsearch_write_steps(fp, "rate_req_s", f->s->step, f->s->n, 0);
+    if (f->per_x == 1) {
+        capsearch_write_steps(fp, "rate_req_s", f->s->step, f->s->n, 0);
+        return;
+    }
+    search_step *steps = malloc((size_t)f->s->n * sizeof *steps);
+    if (steps == NULL)
+        return;
+    memcpy(steps, f->s->step, (size_t)f->s->n * sizeof *steps);
+    for (int i = 0; i < f->s->n; i++)
+        steps[i].x *= f->per_x;
+    capsearch_write_steps(fp, "rate_req_s", steps, f->s->n, 0);
+    free(steps);
 }
 
 static void write_capacity_csv(FILE *fp, const void *what)
@@ -283,16 +310,47 @@ static void write_capacity_csv(FILE *fp, const void *what)
                                        "rate_fails_req_s", "steps"};
     for (size_t i = 0; i < 4; i++)
         csvout_str(&c, cols[i]);
+    int trace = servesearch_on_trace(f->base);
+    static const char *const speedups[] = {"speedup_meets", "speedup_estimate",
+                                           "speedup_fails"};
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(&c, run_opt_key[o]);
+    for (size_t i = 0; trace && i < 3; i++)
+        csvout_str(&c, speedups[i]);
     csvout_end_row(&c);
-    csvout_num(&c, f->s->meets);
-    csvout_num(&c, f->s->estimate);
-    csvout_num(&c, f->s->fails);
+    csvout_num(&c, f->per_x * f->s->meets);
+    csvout_num(&c, f->per_x * f->s->estimate);
+    csvout_num(&c, f->per_x * f->s->fails);
     csvout_u64(&c, (uint64_t)f->s->n);
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(&c, f->base->value[o]);
+    if (trace) {
+        csvout_num(&c, f->s->meets);
+        csvout_num(&c, f->s->estimate);
+        csvout_num(&c, f->s->fails);
+    }
     csvout_end_row(&c);
+}
+
+/* The mean rate of base's trace at speedup 1, req/s; a trace whose requests span no time
+ * has none to scale (PLAN_BAD_INPUT). */
+static plan_status trace_base_rate(const run_spec *base, double *rate_req_s, plan_error *e)
+{
+    run_spec *one = malloc(sizeof *one);
+    if (one == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    *one = *base;
+    snprintf(one->value[OPT_trace_speedup], sizeof one->value[0], "1");
+    char err[1024];
+    int rc = servesearch_trace_rate(one, rate_req_s, err, sizeof err);
+    free(one);
+    if (rc != 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    if (!(*rate_req_s > 0))
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "--trace %s: its requests span no time, so it has no rate to scale",
+                         base->value[OPT_trace]);
+    return PLAN_OK;
 }
 
 plan_status capsearch_rate(const run_spec *base, double start, double tol, int plots,
@@ -307,16 +365,39 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     search_rate_result *s = malloc(sizeof *s);
     if (s == NULL)
         return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
-    fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
+    double per_x = 1;
+    int trace = servesearch_on_trace(base);
+    if (trace && trace_base_rate(base, &per_x, e) != PLAN_OK) {
+        free(s);
+        return PLAN_BAD_INPUT;
+    }
+    if (trace)
+        fprintf(out, "capsim capacity rate: the largest speedup of the trace that meets the "
+                     "SLOs\n");
+    else
+        fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     capsearch_describe(out, base);
     if (servesearch_rate(base, start, tol, out, s) != 0) {
         plan_status st = plan_fail(e, search_failure_status(s->err), "rate", "%s", s->err);
         free(s);
         return st;
     }
-    fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
-    fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
-    fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
+    if (trace) {
+        fprintf(out,
+                "\n  the trace at speedup 1 arrives at %.4g req/s; the search tried its "
+                "speedups\n",
+                per_x);
+        fprintf(out, "  meets the SLOs (95%% confidence) up to   speedup %.4g (%.4g req/s)\n",
+                s->meets, per_x * s->meets);
+        fprintf(out, "  estimate (the tightest figure at its limit) speedup %.4g (%.4g req/s)\n",
+                s->estimate, per_x * s->estimate);
+        fprintf(out, "  fails the SLOs (95%% confidence) from     speedup %.4g (%.4g req/s)\n",
+                s->fails, per_x * s->fails);
+    } else {
+        fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
+        fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
+        fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
+    }
     /* The bounds as they are: the bisection stops when each is pinned to within tol, but
      * the settings between them may stay unclear however close the bisection gets. */
     fprintf(out,
@@ -325,17 +406,18 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
             s->n, 100 * (s->fails - s->meets) / s->meets, 100 * tol);
     if (search_rate_undecided(s)) {
         char why[512];
+        const char *unit = trace ? " (trace speedup)" : " req/s";
         too_short(base, why, sizeof why);
         fprintf(out,
-                "  NOT DECIDED: between %.4g and %.4g req/s the 95%% intervals straddle the "
+                "  NOT DECIDED: between %.4g and %.4g%s the 95%% intervals straddle the "
                 "limits; %s\n",
-                s->meets, s->fails, why);
+                s->meets, s->fails, unit, why);
         fprintf(errout,
                 "capsim %s: warning: the rate search did not decide: the SLOs hold up to %.4g "
-                "and fail from %.4g req/s, %.3gx apart; %s\n",
-                CMD, s->meets, s->fails, s->fails / s->meets, why);
+                "and fail from %.4g%s, %.3gx apart; %s\n",
+                CMD, s->meets, s->fails, unit, s->fails / s->meets, why);
     }
-    rate_files f = {base, s};
+    rate_files f = {base, s, per_x};
     plan_status status = PLAN_OK;
     if (base->out_dir) {
         static const char *const names[] = {"search.csv", "capacity.csv"};
@@ -366,8 +448,22 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FIL
     search_replica_result *s = malloc(sizeof *s);
     if (s == NULL)
         return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
-    fprintf(out, "capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
-            rate);
+    if (servesearch_on_trace(base)) {
+        double at = NAN;
+        char err[1024];
+        if (servesearch_trace_rate(base, &at, err, sizeof err) != 0) {
+            free(s);
+            return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+        }
+        fprintf(out,
+                "capsim capacity replicas: the fewest replicas for the trace at speedup %s "
+                "(%.4g req/s) under the SLOs\n",
+                base->value[OPT_trace_speedup], at);
+    } else {
+        fprintf(out,
+                "capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
+                rate);
+    }
     capsearch_describe(out, base);
     if (servesearch_replicas(base, 1, out, s) != 0) {
         plan_status st = plan_fail(e, search_failure_status(s->err), "replicas", "%s", s->err);
