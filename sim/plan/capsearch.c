@@ -212,6 +212,105 @@ static plan_status write_files(const char *dir, size_t n, const char *const *nam
     return PLAN_OK;
 }
 
+/* --- the no-load floor ------------------------------------------------------------------------- */
+
+/* An SLO whose figure at no load is above this share of its limit leaves little room for
+ * batching: the fleet that meets it is many lightly loaded replicas (issue 15: a TPOT limit
+ * 1.3 times the batch-1 step gave 148 GPUs at 0.4 req/s each). */
+#define CAPSEARCH_FLOOR_SHARE 0.8
+
+/* The SLO of st nearest its limit (the largest value / limit), or -1 when none is used. */
+static int tightest_slo(const search_step *st)
+{
+    int k = -1;
+    for (int j = 0; j < SLO_COUNT; j++)
+        if (st->used[j] && (k < 0 || st->value_ms[j] / st->limit_ms[j] >
+                                         st->value_ms[k] / st->limit_ms[k]))
+            k = j;
+    return k;
+}
+
+/* Names the variants of base that clear the floor (their tightest SLO figure at no load
+ * under CAPSEARCH_FLOOR_SHARE of its limit): twice the tp, and fp8 weights, each alone.
+ * Writes "" when none does or none can be run. */
+static void floor_alternatives(const run_spec *base, char *out, size_t len)
+{
+    out[0] = '\0';
+    run_spec *r = malloc(sizeof *r);
+    search_step *st = malloc(sizeof *st);
+    unsigned long long tp = strtoull(base->value[OPT_tp], NULL, 10);
+    for (int v = 0; r && st && v < 2; v++) {
+        *r = *base;
+        char name[96];
+        if (v == 0 && tp >= 1 && tp <= 4) {
+            snprintf(r->value[OPT_tp], sizeof r->value[0], "%llu", 2 * tp);
+            snprintf(name, sizeof name, "tp %llu", 2 * tp);
+        } else if (v == 1 && strcmp(base->value[OPT_precision], "bf16") == 0) {
+            snprintf(r->value[OPT_precision], sizeof r->value[0], "fp8");
+            snprintf(name, sizeof name, "fp8 weights");
+        } else {
+            continue;
+        }
+        int k;
+        if (servesearch_noload(r, st) != 0 || (k = tightest_slo(st)) < 0 ||
+            !(st->value_ms[k] < CAPSEARCH_FLOOR_SHARE * st->limit_ms[k]))
+            continue;
+        size_t at = strlen(out);
+        snprintf(out + at, len - at, "%s%s (%s %.3g ms at no load, %.0f%% of the limit)",
+                 at ? " or " : "", name, serve_metric_names[st->metric[k]], st->value_ms[k],
+                 100 * st->value_ms[k] / st->limit_ms[k]);
+    }
+    free(r);
+    free(st);
+}
+
+/* Checks the SLOs of base against their no-load floor (servesearch_noload) before a
+ * search: when a figure at no load fails its limit, no rate and no fleet meets it
+ * (PLAN_FAILED, the reason with the variants that clear it); when it is above
+ * CAPSEARCH_FLOOR_SHARE of the limit, says so on out and err beside the answer to come.
+ * A scenario the no-load run cannot run is left to the search. */
+static plan_status floor_check(const run_spec *base, const char *search, FILE *out,
+                               FILE *errout, plan_error *e)
+{
+    search_step *st = malloc(sizeof *st);
+    if (st == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    int k;
+    plan_status status = PLAN_OK;
+    if (servesearch_noload(base, st) != 0 || (k = tightest_slo(st)) < 0 ||
+        !(st->value_ms[k] >= CAPSEARCH_FLOOR_SHARE * st->limit_ms[k])) {
+        free(st);
+        return PLAN_OK;
+    }
+    char alt[512], also[600] = "";
+    floor_alternatives(base, alt, sizeof alt);
+    if (alt[0])
+        snprintf(also, sizeof also, "; try %s", alt);
+    double pct = 100 * st->value_ms[k] / st->limit_ms[k];
+    const char *metric = serve_metric_names[st->metric[k]];
+    if (st->v == SEARCH_FAILS) {
+        status = plan_fail(e, PLAN_FAILED, search,
+                           "%s at no load (one request at a time) is %.4g +- %.2g ms, beyond the "
+                           "%g ms limit: no %s meets the SLO%s",
+                           metric, st->value_ms[k], st->ci_ms[k], st->limit_ms[k],
+                           strcmp(search, "rate") == 0 ? "rate" : "number of replicas", also);
+    } else {
+        fprintf(out,
+                "  NOTE: %s at no load (one request at a time) is %.4g ms, %.0f%% of the %g ms "
+                "limit: the SLO leaves little room for batching, so %s%s\n\n",
+                metric, st->value_ms[k], pct, st->limit_ms[k],
+                strcmp(search, "rate") == 0 ? "the rate that meets it is low"
+                                            : "the answer is many lightly loaded replicas",
+                also);
+        fprintf(errout,
+                "capsim %s: warning: %s at no load is %.4g ms, %.0f%% of the %g ms limit: the "
+                "SLO leaves little room for batching%s\n",
+                CMD, metric, st->value_ms[k], pct, st->limit_ms[k], also);
+    }
+    free(st);
+    return status;
+}
+
 /* --- the fewest servers of a queue ------------------------------------------------------------ */
 
 /* What search_servers hands both the evaluator and the step printer: the queue first, so
@@ -377,6 +476,11 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     else
         fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     capsearch_describe(out, base);
+    plan_status floor = floor_check(base, "rate", out, errout, e);
+    if (floor != PLAN_OK) {
+        free(s);
+        return floor;
+    }
     if (servesearch_rate(base, start, tol, out, s) != 0) {
         plan_status st = plan_fail(e, search_failure_status(s->err), "rate", "%s", s->err);
         free(s);
@@ -465,6 +569,11 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FIL
                 rate);
     }
     capsearch_describe(out, base);
+    plan_status floor = floor_check(base, "replicas", out, errout, e);
+    if (floor != PLAN_OK) {
+        free(s);
+        return floor;
+    }
     if (servesearch_replicas(base, 1, out, s) != 0) {
         plan_status st = plan_fail(e, search_failure_status(s->err), "replicas", "%s", s->err);
         free(s);
@@ -586,6 +695,21 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
             k->reason[len] = '\0';
         }
     }
+    /* A candidate whose figures at no load already fail the SLO cannot be sized (the search
+     * would double to thousands of replicas first); one near its floor is noted. */
+    search_step *floor = k->ok ? malloc(sizeof *floor) : NULL;
+    int t;
+    if (floor && servesearch_noload(r, floor) == 0 && (t = tightest_slo(floor)) >= 0) {
+        k->noload_ratio = floor->value_ms[t] / floor->limit_ms[t];
+        if (floor->v == SEARCH_FAILS) {
+            k->ok = 0;
+            snprintf(k->reason, sizeof k->reason,
+                     "no fleet meets the SLO: %s at no load is %.4g ms, beyond the %g ms limit",
+                     serve_metric_names[floor->metric[t]], floor->value_ms[t],
+                     floor->limit_ms[t]);
+        }
+    }
+    free(floor);
     if (k->ok) {
         k->ok = servesearch_replicas(r, 1, NULL, ps) == 0;
         if (!k->ok)
@@ -669,6 +793,17 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                 k[i].cheapest ? " CHEAPEST" : "", k[i].reason[0] ? " " : "", k[i].reason);
         if (k[i].undecided)
             undecided++;
+    }
+    int near_floor = 0;
+    for (int i = 0; i < n; i++) {
+        if (!k[i].ok || !(k[i].noload_ratio >= CAPSEARCH_FLOOR_SHARE))
+            continue;
+        if (near_floor++ == 0)
+            fprintf(out, "\n  NOTE: the SLO leaves little room for batching (its tightest "
+                         "figure at no load, one request at a time, is near the limit) on:\n");
+        fprintf(out, "    %s %s tp %s: %.0f%% of the limit at no load; its fleet is many lightly "
+                     "loaded replicas\n",
+                k[i].gpu, k[i].precision, k[i].tp, 100 * k[i].noload_ratio);
     }
     if (undecided) {
         char why[512];

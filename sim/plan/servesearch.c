@@ -168,6 +168,35 @@ static void on_step(void *user, const search_step *e)
         print_step(s->log, s->what, e);
 }
 
+int servesearch_noload(const run_spec *base, search_step *st)
+{
+    memset(st, 0, sizeof *st);
+    run_spec *r = malloc(sizeof *r);
+    if (r == NULL) {
+        snprintf(st->err, sizeof st->err, "out of memory");
+        return -1;
+    }
+    *r = *base;
+    /* One user who asks again as soon as answered: never more than one request in the
+     * system, so no queueing and no batching, only the step times. */
+    snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
+    snprintf(r->value[OPT_users], sizeof r->value[0], "1");
+    snprintf(r->value[OPT_think], sizeof r->value[0], "det:value=1e-6");
+    snprintf(r->value[OPT_requests], sizeof r->value[0], "%d", SERVESEARCH_NOLOAD_REQUESTS);
+    /* A trace's requests one at a time: its lengths, without its arrival times. */
+    if (servesearch_on_trace(base)) {
+        snprintf(r->value[OPT_lengths_from], sizeof r->value[0], "%s", base->value[OPT_trace]);
+        snprintf(r->lengths_file, sizeof r->lengths_file, "%s", base->trace_file);
+        r->value[OPT_trace][0] = '\0';
+        r->trace_file[0] = '\0';
+    }
+    int rc = run_figures(r, st);
+    free(r);
+    if (rc == 0)
+        search_judge(st);
+    return rc;
+}
+
 int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
                    search_rate_result *res)
 {

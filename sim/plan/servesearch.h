@@ -40,6 +40,16 @@ int servesearch_trace_rate(const run_spec *r, double *rate_req_s, char *err, siz
 /* The arrival rate of r (its rate= key), or NAN. */
 double servesearch_arrival_rate(const run_spec *r);
 
+/* Requests per replication of a no-load run (servesearch_noload). */
+#define SERVESEARCH_NOLOAD_REQUESTS 1000
+
+/* The SLO figures of base at no load: one replica serving one request at a time (a closed
+ * loop of one user), so that no request waits for or batches with another: the floor
+ * below which no rate, and no number of replicas, brings the figures. On a trace, its
+ * lengths. Fills st as an evaluator does and judges it; returns 0, or -1 with st->err
+ * (a scenario a closed loop cannot run, say). */
+int servesearch_noload(const run_spec *base, search_step *st);
+
 /* search_rate and search_replicas on the scenario base: the rate (on a trace, its
  * speedup), or the number of replicas, is the searched value. Each step tried is
  * printed to log as one line unless log is NULL. Return as the searches do. */
