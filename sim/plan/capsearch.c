@@ -230,10 +230,24 @@ static int tightest_slo(const search_step *st)
     return k;
 }
 
+/* The GPUs the fewest replicas of r that meet its SLOs take, searched as
+ * capsearch_replicas does, into text (", which meets them with N GPUs"); "" when the
+ * search fails. */
+static void alternative_fleet(const run_spec *r, char *text, size_t len)
+{
+    text[0] = '\0';
+    search_replica_result *ps = malloc(sizeof *ps);
+    if (ps && servesearch_replicas(r, 1, NULL, ps) == 0)
+        snprintf(text, len, "; it meets the SLOs with %llu GPUs",
+                 (unsigned long long)(ps->answer * strtoull(r->value[OPT_tp], NULL, 10)));
+    free(ps);
+}
+
 /* Names the variants of base that clear the floor (their tightest SLO figure at no load
- * under CAPSEARCH_FLOOR_SHARE of its limit): twice the tp, and fp8 weights, each alone.
- * Writes "" when none does or none can be run. */
-static void floor_alternatives(const run_spec *base, char *out, size_t len)
+ * under CAPSEARCH_FLOOR_SHARE of its limit): twice the tp, and fp8 weights, each alone;
+ * with size_fleet, each with the GPUs its fleet takes at base's rate. Writes "" when none
+ * does or none can be run. */
+static void floor_alternatives(const run_spec *base, int size_fleet, char *out, size_t len)
 {
     out[0] = '\0';
     run_spec *r = malloc(sizeof *r);
@@ -255,10 +269,13 @@ static void floor_alternatives(const run_spec *base, char *out, size_t len)
         if (servesearch_noload(r, st) != 0 || (k = tightest_slo(st)) < 0 ||
             !(st->value_ms[k] < CAPSEARCH_FLOOR_SHARE * st->limit_ms[k]))
             continue;
+        char fleet[96] = "";
+        if (size_fleet)
+            alternative_fleet(r, fleet, sizeof fleet);
         size_t at = strlen(out);
-        snprintf(out + at, len - at, "%s%s (%s %.3g ms at no load, %.0f%% of the limit)",
+        snprintf(out + at, len - at, "%s%s (%s %.3g ms at no load, %.0f%% of the limit%s)",
                  at ? " or " : "", name, serve_metric_names[st->metric[k]], st->value_ms[k],
-                 100 * st->value_ms[k] / st->limit_ms[k]);
+                 100 * st->value_ms[k] / st->limit_ms[k], fleet);
     }
     free(r);
     free(st);
@@ -282,8 +299,8 @@ static plan_status floor_check(const run_spec *base, const char *search, FILE *o
         free(st);
         return PLAN_OK;
     }
-    char alt[512], also[600] = "";
-    floor_alternatives(base, alt, sizeof alt);
+    char alt[1024], also[1100] = "";
+    floor_alternatives(base, strcmp(search, "replicas") == 0, alt, sizeof alt);
     if (alt[0])
         snprintf(also, sizeof also, "; try %s", alt);
     double pct = 100 * st->value_ms[k] / st->limit_ms[k];
