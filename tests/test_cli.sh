@@ -347,7 +347,7 @@ set -- "$capsim"
 expect_usage_error "capacity what" "servers, rate, replicas or deploy" -- capacity fastest
 expect_usage_error "capacity rate needs an SLO" "--slo" -- capacity rate --model llama-3.2-1b --gpu l4
 expect_usage_error "capacity replicas needs a rate" "--rate" -- capacity replicas --model llama-3.2-1b --gpu l4 --slo ttft_p99=1
-expect_usage_error "capacity rate refuses a trace" "--trace" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --trace "$tmp/big.csv"
+expect_usage_error "capacity rate refuses a closed loop" "--users" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --users 4
 expect_usage_error "capacity needs two replications" "--replications 1" -- capacity rate --model llama-3.2-1b --gpu l4 --slo ttft_p99=1 --replications 1
 
 # --- capacity on the serving model: a confirming run at the reported rate meets the SLOs,
@@ -379,7 +379,7 @@ awk -F, -v n="$n" '$2 == n && $3 != "meets" { bad = 1 } $2 == n - 1 && $3 == "me
 # deploy: candidates that cannot fit are rows with the reason; one cheapest among the feasible
 "$capsim" capacity deploy --model llama-3.1-8b --gpus l4,h100-sxm --precisions bf16,int4 --tps 1 \
   --slo ttft_p99=1,tpot_p99=0.1 --rate 20 --requests 2000 --replications 4 --jobs 2 --out "$tmp/dep" >"$tmp/out" 2>&1 && ok || bad "capacity deploy: $(tail -3 "$tmp/out")"
-[ "$(awk -F, 'NR > 1 && $NF == 1' "$tmp/dep/frontier.csv" | wc -l)" -eq 1 ] && ok || bad "deploy: exactly one cheapest"
+[ "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "cheapest") c = i } NR > 1 && $c == 1' "$tmp/dep/frontier.csv" | wc -l)" -eq 1 ] && ok || bad "deploy: exactly one cheapest"
 [ "$(wc -l <"$tmp/dep/frontier.csv")" -eq 5 ] && ok || bad "deploy: 4 candidates in frontier.csv"
 "$capsim" capacity deploy --model llama-3.1-8b --gpus l4,h100-sxm --precisions bf16,int4 --tps 1 \
   --slo ttft_p99=1,tpot_p99=0.1 --rate 20 --requests 2000 --replications 4 --jobs 1 --out "$tmp/dep1" >/dev/null 2>&1

@@ -250,6 +250,39 @@ static void test_replicas_undecided(void)
     free(s);
 }
 
+/* Issue 15: a deploy candidate is the fleet a replica search sizes, and its table
+ * multiplies out: the rate per replica times the replicas is the target, the band is the
+ * replica search's, and the cost per replica is the fleet's over its replicas. */
+static void test_candidate_from_fleet(void)
+{
+    search_replica_result *s = malloc(sizeof *s);
+    if (!CHECK(s != NULL))
+        return;
+    search_evaluator ev = {replica_wide_eval, NULL, NULL};
+    CHECK_EQ_INT(search_replicas(&ev, 1, s), 0);
+    search_candidate k;
+    memset(&k, 0, sizeof k);
+    search_candidate_fill(&k, 30, s);
+    CHECK_EQ_DBL(k.replicas, 12);
+    CHECK_EQ_DBL(k.replicas_low, 5);
+    CHECK_NEAR(k.rate_meets * k.replicas, 30, 1e-12);
+    /* 4 replicas is the largest fleet seen to fail: 7.5 req/s each. */
+    CHECK_NEAR(k.rate_fails, 7.5, 1e-12);
+    CHECK_NEAR(k.cost_total, 36, 1e-12);
+    CHECK_NEAR(k.cost_replica, 3, 1e-12);
+    CHECK_EQ_INT(k.undecided, 1);
+    CHECK_CONTAINS(k.reason, "from 5 to 12 replicas");
+    /* Decided: no reason; one replica meeting has no failing fleet above it. */
+    search_evaluator exact = {replica_eval, NULL, NULL};
+    CHECK_EQ_INT(search_replicas(&exact, 1, s), 0);
+    memset(&k, 0, sizeof k);
+    search_candidate_fill(&k, 30, s);
+    CHECK_EQ_INT(k.undecided, 0);
+    CHECK(k.reason[0] == '\0');
+    CHECK_NEAR(k.rate_meets, 30.0 / 8, 1e-12);
+    free(s);
+}
+
 /* --- fewest servers: Erlang C ---------------------------------------------------------------- */
 
 /* The Erlang C probability of waiting, C(c, a) with a = lambda / mu, from its defining
@@ -1034,7 +1067,7 @@ static void test_queuerun(void)
 
 TEST_MAIN(TEST(test_judge), TEST(test_rate_linear_exact), TEST(test_rate_linear_interval),
           TEST(test_rate_not_met), TEST(test_rate_error), TEST(test_replicas_exact),
-          TEST(test_rate_undecided), TEST(test_replicas_undecided),
+          TEST(test_rate_undecided), TEST(test_replicas_undecided), TEST(test_candidate_from_fleet),
           TEST(test_servers_erlang_c), TEST(test_servers_simulated), TEST(test_frontier),
           TEST(test_deploy_workers), TEST(test_deploy_worker_dies),
           TEST(test_parmap_worker_dies), TEST(test_deploy_coeffs_by_value),

@@ -39,11 +39,12 @@ static void usage(FILE *out)
             "                               [--customers N] [--replications R] [--seed S]\n"
             "       capsim capacity rate     [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS\n"
             "                               [--tolerance F] [--out DIR]\n"
-            "       capsim capacity replicas [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS --rate R\n"
+            "       capsim capacity replicas [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS\n"
+            "                               (--rate R | --trace FILE [--trace-speedup X])\n"
             "                               [--out DIR]\n"
             "       capsim capacity deploy   [SCENARIO.ini] [RUN OPTIONS] --slo TARGETS --rate R\n"
             "                               [--gpus A,B] [--precisions P,Q] [--tps 1,2,4]\n"
-            "                               [--tolerance F] [--jobs N] [--out DIR]\n"
+            "                               [--jobs N] [--out DIR]\n"
             "\n"
             "servers   the fewest servers c for which the queue keeps P(wait > T) <= X (T in\n"
             "          seconds), simulating each c with capsim queue's engine; with Poisson\n"
@@ -56,16 +57,21 @@ static void usage(FILE *out)
             "          halves, then bisects each bound to within --tolerance (default 0.02 =\n"
             "          2%%). Bounds left more than 25%% apart mean the runs were too short to\n"
             "          decide (the rates between stay 'unclear'): it says so, with the length\n"
-            "          that would do. Writes DIR/search.csv and DIR/capacity.csv.\n"
+            "          that would do. With --trace it searches the trace's --trace-speedup\n"
+            "          (from the one given) and answers the largest speedup, with the rate it\n"
+            "          gives. Writes DIR/search.csv and DIR/capacity.csv.\n"
             "replicas  the fewest replicas that carry --rate R req/s under the SLOs (the\n"
             "          verdict must be 'meets'), with cost per hour and per million output\n"
             "          tokens, and how low the answer may be when fewer were 'unclear' (not\n"
-            "          'fails'); a band too wide is reported as not decided. Writes\n"
-            "          DIR/replicas.csv.\n"
+            "          'fails'); a band too wide is reported as not decided. With --trace (no\n"
+            "          --rate) the fewest replicas for the trace at its --trace-speedup, replayed\n"
+            "          whole unless --requests says fewer. Writes DIR/replicas.csv.\n"
             "deploy    for every GPU x precision x tp (defaults: the run options' own), the\n"
-            "          capacity of one replica, the replicas --rate needs and their cost; the\n"
-            "          cheapest that meets the SLOs, and the cost/capacity frontier (no other\n"
-            "          candidate is both cheaper per replica and carries more). Candidates run\n"
+            "          fewest replicas that carry --rate together, sized as replicas sizes them\n"
+            "          (the same search, so both answer alike), and their cost; the cheapest\n"
+            "          that meets the SLOs, and the cost/capacity frontier (no other candidate\n"
+            "          is both cheaper per replica and carries more per replica, the target\n"
+            "          over its replicas). Candidates run\n"
             "          in --jobs processes. Writes DIR/frontier.csv. A list value no\n"
             "          candidate can use (an unknown GPU) is refused before any search\n"
             "          (exit 2); when no candidate could be searched, deploy exits 1.\n"
@@ -80,6 +86,8 @@ static void usage(FILE *out)
             "      --wait-t 0.1 --max-prob 0.2\n"
             "  capsim capacity rate --model llama-3.1-8b --gpu h100-sxm \\\n"
             "      --slo ttft_p99=0.5,tpot_p99=0.05 --out results/cap\n"
+            "  capsim capacity replicas --model llama-3.1-8b --gpu h100-sxm --trace trace.csv \\\n"
+            "      --trace-speedup 2 --slo ttft_p99=1,tpot_p99=0.05\n"
             "  capsim capacity deploy --model llama-3.1-70b --rate 20 --gpus a100-80gb,h100-sxm \\\n"
             "      --precisions bf16,fp8 --tps 2,4 --slo ttft_p99=1,tpot_p99=0.1 --out results/dep\n");
 }
@@ -198,11 +206,27 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
         cli_usage_error(CMD, "%s", err);
         return -1;
     }
+    /* replicas and deploy search whole replicas: a rate tolerance has nothing to stop. */
+    if (c->o.tol && need_rate)
+        fprintf(stderr,
+                "capsim %s: warning: --tolerance %s is ignored: %s searches whole replicas, not "
+                "a rate\n",
+                CMD, c->o.tol, argv[0]);
     if (c->o.jobs && cli_parse_count("--jobs", c->o.jobs, 1, 256, &c->jobs, err, sizeof err) != 0) {
         cli_usage_error(CMD, "%s", err);
         return -1;
     }
-    if (need_rate) {
+    /* On a trace, replicas sizes the fleet for the trace as it is (at --trace-speedup):
+     * the trace brings its own rate. */
+    if (need_rate && c->base.value[OPT_trace][0] && strcmp(argv[0], "replicas") == 0) {
+        if (c->o.rate) {
+            cli_usage_error(CMD,
+                            "replicas --trace sizes the fleet for the trace's own rate; scale it "
+                            "with --trace-speedup, not --rate");
+            return -1;
+        }
+        need_rate = 0;
+    } else if (need_rate) {
         if (c->o.rate == NULL) {
             cli_usage_error(CMD, "%s needs --rate R (the target arrival rate, req/s)", argv[0]);
             return -1;
@@ -226,7 +250,7 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
             cli_usage_error(CMD, "--rate needs an --arrival with rate=: %s", err);
             return -1;
         }
-    } else if (c->o.rate) {
+    } else if (c->o.rate && strcmp(argv[0], "rate") == 0) {
         cli_usage_error(CMD, "%s takes its starting rate from --arrival; --rate is for "
                              "replicas and deploy", argv[0]);
         return -1;
@@ -269,7 +293,10 @@ static int capacity_search(int argc, char **argv, int need_rate)
                                c->base.value[OPT_seed], files)) != CLI_EXIT_OK)
         prc = -1;
     if (prc == 0 && strcmp(argv[0], "rate") == 0) {
-        double start = servesearch_arrival_rate(&c->base);
+        /* On a trace the search is on its speedup, from the one given (1 by default). */
+        double start = servesearch_on_trace(&c->base)
+                           ? strtod(c->base.value[OPT_trace_speedup], NULL)
+                           : servesearch_arrival_rate(&c->base);
         if (!(start > 0))
             status = cli_usage_error(CMD, "rate: --arrival '%s' has no rate= to start from",
                                      c->base.value[OPT_arrival]);
@@ -282,9 +309,8 @@ static int capacity_search(int argc, char **argv, int need_rate)
         status = cli_plan_status(stderr, CMD, capsearch_replicas(&c->base, c->rate, stdout, stderr, &e),
                                  &e);
     } else if (prc == 0) {
-        capsearch_deploy_options opt = {c->rate,         c->o.rate, c->tol, c->o.gpus,
-                                        c->o.precisions, c->o.tps,  c->jobs, 1,
-                                        0};
+        capsearch_deploy_options opt = {c->rate,     c->o.rate, c->o.gpus, c->o.precisions,
+                                        c->o.tps,    c->jobs,   1,         0};
         status = cli_plan_status(stderr, CMD, capsearch_deploy(&c->base, &opt, stdout, stderr, &e),
                                  &e);
     }

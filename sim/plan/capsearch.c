@@ -73,11 +73,17 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
     if (base->value[OPT_slo][0] == '\0')
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
                          "%s needs --slo TARGETS, e.g. --slo ttft_p99=0.5,tpot_p99=0.05", search);
-    if (base->value[OPT_trace][0] || strtoull(base->value[OPT_users], NULL, 10) > 0)
+    if (strtoull(base->value[OPT_users], NULL, 10) > 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
                          "%s searches on the arrival rate: give a synthetic --arrival with "
-                         "rate=, not --trace or --users",
+                         "rate= or a --trace, not --users (a closed loop sets its own rate)",
                          search);
+    /* rate searches a trace's speedup and replicas sizes a fleet for it; deploy sizes
+     * fleets for --rate, which a trace does not have. */
+    if (base->value[OPT_trace][0] && strcmp(search, "deploy") == 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "deploy sizes fleets for --rate on a synthetic --arrival, not a "
+                         "--trace; for a trace, run capacity replicas --trace per candidate");
     if (strcmp(base->value[OPT_replications], "1") == 0)
         return plan_fail(e, PLAN_BAD_INPUT, NULL,
                          "--replications 1 gives no confidence interval; the verdicts "
@@ -143,21 +149,28 @@ void capsearch_describe(FILE *out, const run_spec *r)
     else
         snprintf(lengths, sizeof lengths, "prompt %s, output %s", r->value[OPT_prompt_len],
                  r->value[OPT_output_len]);
-    fprintf(out, "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s, %s\n",
+    if (servesearch_on_trace(r))
+        snprintf(lengths, sizeof lengths, "trace %s at speedup %s", r->value[OPT_trace],
+                 r->value[OPT_trace_speedup]);
+    fprintf(out, "  %s on %s x %s, %s weights, %s replica%s, %s batching; %s%s%s\n",
             r->value[OPT_model], r->value[OPT_tp], r->value[OPT_gpu], r->value[OPT_precision],
             r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
-            r->value[OPT_scheduler], r->value[OPT_arrival], lengths);
+            r->value[OPT_scheduler], servesearch_on_trace(r) ? "" : r->value[OPT_arrival],
+            servesearch_on_trace(r) ? "" : ", ", lengths);
     run_spec *sized = malloc(sizeof *sized);
     if (sized) {
         *sized = *r;
         servesearch_set_replicas(sized, r, strtoull(r->value[OPT_replicas], NULL, 10));
     }
+    const char *requests = sized ? sized->value[OPT_requests] : r->value[OPT_requests];
+    int whole = servesearch_on_trace(r) && (strcmp(requests, "auto") == 0 ||
+                                            strcmp(requests, "0") == 0);
     fprintf(out,
-            "  SLO %s; %s replications of %s requests per setting%s, master seed %s, the same "
+            "  SLO %s; %s replications of %s%s per setting%s, master seed %s, the same "
             "at every setting\n\n",
-            r->value[OPT_slo], r->value[OPT_replications],
-            sized ? sized->value[OPT_requests] : r->value[OPT_requests],
-            strcmp(r->value[OPT_requests], "auto") == 0 ? " (--requests auto)" : "",
+            r->value[OPT_slo], r->value[OPT_replications], whole ? "the whole trace" : requests,
+            whole ? "" : " requests",
+            strcmp(r->value[OPT_requests], "auto") == 0 && !whole ? " (--requests auto)" : "",
             r->value[OPT_seed]);
     free(sized);
 }
@@ -197,6 +210,122 @@ static plan_status write_files(const char *dir, size_t n, const char *const *nam
     if (util_write_files(dir, n, names, write, what, err, sizeof err) != 0)
         return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
     return PLAN_OK;
+}
+
+/* --- the no-load floor ------------------------------------------------------------------------- */
+
+/* An SLO whose figure at no load is above this share of its limit leaves little room for
+ * batching: the fleet that meets it is many lightly loaded replicas (issue 15: a TPOT limit
+ * 1.3 times the batch-1 step gave 148 GPUs at 0.4 req/s each). */
+#define CAPSEARCH_FLOOR_SHARE 0.8
+
+/* The SLO of st nearest its limit (the largest value / limit), or -1 when none is used. */
+static int tightest_slo(const search_step *st)
+{
+    int k = -1;
+    for (int j = 0; j < SLO_COUNT; j++)
+        if (st->used[j] && (k < 0 || st->value_ms[j] / st->limit_ms[j] >
+                                         st->value_ms[k] / st->limit_ms[k]))
+            k = j;
+    return k;
+}
+
+/* The GPUs the fewest replicas of r that meet its SLOs take, searched as
+ * capsearch_replicas does, into text (", which meets them with N GPUs"); "" when the
+ * search fails. */
+static void alternative_fleet(const run_spec *r, char *text, size_t len)
+{
+    text[0] = '\0';
+    search_replica_result *ps = malloc(sizeof *ps);
+    if (ps && servesearch_replicas(r, 1, NULL, ps) == 0)
+        snprintf(text, len, "; it meets the SLOs with %llu GPUs",
+                 (unsigned long long)(ps->answer * strtoull(r->value[OPT_tp], NULL, 10)));
+    free(ps);
+}
+
+/* Names the variants of base that clear the floor (their tightest SLO figure at no load
+ * under CAPSEARCH_FLOOR_SHARE of its limit): twice the tp, and fp8 weights, each alone;
+ * with size_fleet, each with the GPUs its fleet takes at base's rate. Writes "" when none
+ * does or none can be run. */
+static void floor_alternatives(const run_spec *base, int size_fleet, char *out, size_t len)
+{
+    out[0] = '\0';
+    run_spec *r = malloc(sizeof *r);
+    search_step *st = malloc(sizeof *st);
+    unsigned long long tp = strtoull(base->value[OPT_tp], NULL, 10);
+    for (int v = 0; r && st && v < 2; v++) {
+        *r = *base;
+        char name[96];
+        if (v == 0 && tp >= 1 && tp <= 4) {
+            snprintf(r->value[OPT_tp], sizeof r->value[0], "%llu", 2 * tp);
+            snprintf(name, sizeof name, "tp %llu", 2 * tp);
+        } else if (v == 1 && strcmp(base->value[OPT_precision], "bf16") == 0) {
+            snprintf(r->value[OPT_precision], sizeof r->value[0], "fp8");
+            snprintf(name, sizeof name, "fp8 weights");
+        } else {
+            continue;
+        }
+        int k;
+        if (servesearch_noload(r, st) != 0 || (k = tightest_slo(st)) < 0 ||
+            !(st->value_ms[k] < CAPSEARCH_FLOOR_SHARE * st->limit_ms[k]))
+            continue;
+        char fleet[96] = "";
+        if (size_fleet)
+            alternative_fleet(r, fleet, sizeof fleet);
+        size_t at = strlen(out);
+        snprintf(out + at, len - at, "%s%s (%s %.3g ms at no load, %.0f%% of the limit%s)",
+                 at ? " or " : "", name, serve_metric_names[st->metric[k]], st->value_ms[k],
+                 100 * st->value_ms[k] / st->limit_ms[k], fleet);
+    }
+    free(r);
+    free(st);
+}
+
+/* Checks the SLOs of base against their no-load floor (servesearch_noload) before a
+ * search: when a figure at no load fails its limit, no rate and no fleet meets it
+ * (PLAN_FAILED, the reason with the variants that clear it); when it is above
+ * CAPSEARCH_FLOOR_SHARE of the limit, says so on out and err beside the answer to come.
+ * A scenario the no-load run cannot run is left to the search. */
+static plan_status floor_check(const run_spec *base, const char *search, FILE *out,
+                               FILE *errout, plan_error *e)
+{
+    search_step *st = malloc(sizeof *st);
+    if (st == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    int k;
+    plan_status status = PLAN_OK;
+    if (servesearch_noload(base, st) != 0 || (k = tightest_slo(st)) < 0 ||
+        !(st->value_ms[k] >= CAPSEARCH_FLOOR_SHARE * st->limit_ms[k])) {
+        free(st);
+        return PLAN_OK;
+    }
+    char alt[1024], also[1100] = "";
+    floor_alternatives(base, strcmp(search, "replicas") == 0, alt, sizeof alt);
+    if (alt[0])
+        snprintf(also, sizeof also, "; try %s", alt);
+    double pct = 100 * st->value_ms[k] / st->limit_ms[k];
+    const char *metric = serve_metric_names[st->metric[k]];
+    if (st->v == SEARCH_FAILS) {
+        status = plan_fail(e, PLAN_FAILED, search,
+                           "%s at no load (one request at a time) is %.4g +- %.2g ms, beyond the "
+                           "%g ms limit: no %s meets the SLO%s",
+                           metric, st->value_ms[k], st->ci_ms[k], st->limit_ms[k],
+                           strcmp(search, "rate") == 0 ? "rate" : "number of replicas", also);
+    } else {
+        fprintf(out,
+                "  NOTE: %s at no load (one request at a time) is %.4g ms, %.0f%% of the %g ms "
+                "limit: the SLO leaves little room for batching, so %s%s\n\n",
+                metric, st->value_ms[k], pct, st->limit_ms[k],
+                strcmp(search, "rate") == 0 ? "the rate that meets it is low"
+                                            : "the answer is many lightly loaded replicas",
+                also);
+        fprintf(errout,
+                "capsim %s: warning: %s at no load is %.4g ms, %.0f%% of the %g ms limit: the "
+                "SLO leaves little room for batching%s\n",
+                CMD, metric, st->value_ms[k], pct, st->limit_ms[k], also);
+    }
+    free(st);
+    return status;
 }
 
 /* --- the fewest servers of a queue ------------------------------------------------------------ */
@@ -266,12 +395,26 @@ plan_status capsearch_servers(const capsearch_servers_options *opt, FILE *out, p
 typedef struct rate_files {
     const run_spec *base;
     const search_rate_result *s;
+    double per_x; /* req/s per unit of the searched value: 1, or a trace's rate at speedup 1 */
 } rate_files;
 
+/* The steps in req/s: on a trace the search tried speedups, and the files speak in rates as
+ * for a synthetic arrival process (the speedups are in capacity.csv). */
 static void write_search_csv(FILE *fp, const void *what)
 {
     const rate_files *f = what;
-    capsearch_write_steps(fp, "rate_req_s", f->s->step, f->s->n, 0);
+    if (f->per_x == 1) {
+        capsearch_write_steps(fp, "rate_req_s", f->s->step, f->s->n, 0);
+        return;
+    }
+    search_step *steps = malloc((size_t)f->s->n * sizeof *steps);
+    if (steps == NULL)
+        return;
+    memcpy(steps, f->s->step, (size_t)f->s->n * sizeof *steps);
+    for (int i = 0; i < f->s->n; i++)
+        steps[i].x *= f->per_x;
+    capsearch_write_steps(fp, "rate_req_s", steps, f->s->n, 0);
+    free(steps);
 }
 
 static void write_capacity_csv(FILE *fp, const void *what)
@@ -283,16 +426,47 @@ static void write_capacity_csv(FILE *fp, const void *what)
                                        "rate_fails_req_s", "steps"};
     for (size_t i = 0; i < 4; i++)
         csvout_str(&c, cols[i]);
+    int trace = servesearch_on_trace(f->base);
+    static const char *const speedups[] = {"speedup_meets", "speedup_estimate",
+                                           "speedup_fails"};
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(&c, run_opt_key[o]);
+    for (size_t i = 0; trace && i < 3; i++)
+        csvout_str(&c, speedups[i]);
     csvout_end_row(&c);
-    csvout_num(&c, f->s->meets);
-    csvout_num(&c, f->s->estimate);
-    csvout_num(&c, f->s->fails);
+    csvout_num(&c, f->per_x * f->s->meets);
+    csvout_num(&c, f->per_x * f->s->estimate);
+    csvout_num(&c, f->per_x * f->s->fails);
     csvout_u64(&c, (uint64_t)f->s->n);
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(&c, f->base->value[o]);
+    if (trace) {
+        csvout_num(&c, f->s->meets);
+        csvout_num(&c, f->s->estimate);
+        csvout_num(&c, f->s->fails);
+    }
     csvout_end_row(&c);
+}
+
+/* The mean rate of base's trace at speedup 1, req/s; a trace whose requests span no time
+ * has none to scale (PLAN_BAD_INPUT). */
+static plan_status trace_base_rate(const run_spec *base, double *rate_req_s, plan_error *e)
+{
+    run_spec *one = malloc(sizeof *one);
+    if (one == NULL)
+        return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
+    *one = *base;
+    snprintf(one->value[OPT_trace_speedup], sizeof one->value[0], "1");
+    char err[1024];
+    int rc = servesearch_trace_rate(one, rate_req_s, err, sizeof err);
+    free(one);
+    if (rc != 0)
+        return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+    if (!(*rate_req_s > 0))
+        return plan_fail(e, PLAN_BAD_INPUT, NULL,
+                         "--trace %s: its requests span no time, so it has no rate to scale",
+                         base->value[OPT_trace]);
+    return PLAN_OK;
 }
 
 plan_status capsearch_rate(const run_spec *base, double start, double tol, int plots,
@@ -307,16 +481,44 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
     search_rate_result *s = malloc(sizeof *s);
     if (s == NULL)
         return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
-    fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
+    double per_x = 1;
+    int trace = servesearch_on_trace(base);
+    if (trace && trace_base_rate(base, &per_x, e) != PLAN_OK) {
+        free(s);
+        return PLAN_BAD_INPUT;
+    }
+    if (trace)
+        fprintf(out, "capsim capacity rate: the largest speedup of the trace that meets the "
+                     "SLOs\n");
+    else
+        fprintf(out, "capsim capacity rate: the largest arrival rate that meets the SLOs\n");
     capsearch_describe(out, base);
+    plan_status floor = floor_check(base, "rate", out, errout, e);
+    if (floor != PLAN_OK) {
+        free(s);
+        return floor;
+    }
     if (servesearch_rate(base, start, tol, out, s) != 0) {
         plan_status st = plan_fail(e, search_failure_status(s->err), "rate", "%s", s->err);
         free(s);
         return st;
     }
-    fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
-    fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
-    fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
+    if (trace) {
+        fprintf(out,
+                "\n  the trace at speedup 1 arrives at %.4g req/s; the search tried its "
+                "speedups\n",
+                per_x);
+        fprintf(out, "  meets the SLOs (95%% confidence) up to   speedup %.4g (%.4g req/s)\n",
+                s->meets, per_x * s->meets);
+        fprintf(out, "  estimate (the tightest figure at its limit) speedup %.4g (%.4g req/s)\n",
+                s->estimate, per_x * s->estimate);
+        fprintf(out, "  fails the SLOs (95%% confidence) from     speedup %.4g (%.4g req/s)\n",
+                s->fails, per_x * s->fails);
+    } else {
+        fprintf(out, "\n  meets the SLOs (95%% confidence) up to   %.4g req/s\n", s->meets);
+        fprintf(out, "  estimate (the tightest figure at its limit) %.4g req/s\n", s->estimate);
+        fprintf(out, "  fails the SLOs (95%% confidence) from     %.4g req/s\n", s->fails);
+    }
     /* The bounds as they are: the bisection stops when each is pinned to within tol, but
      * the settings between them may stay unclear however close the bisection gets. */
     fprintf(out,
@@ -325,17 +527,18 @@ plan_status capsearch_rate(const run_spec *base, double start, double tol, int p
             s->n, 100 * (s->fails - s->meets) / s->meets, 100 * tol);
     if (search_rate_undecided(s)) {
         char why[512];
+        const char *unit = trace ? " (trace speedup)" : " req/s";
         too_short(base, why, sizeof why);
         fprintf(out,
-                "  NOT DECIDED: between %.4g and %.4g req/s the 95%% intervals straddle the "
+                "  NOT DECIDED: between %.4g and %.4g%s the 95%% intervals straddle the "
                 "limits; %s\n",
-                s->meets, s->fails, why);
+                s->meets, s->fails, unit, why);
         fprintf(errout,
                 "capsim %s: warning: the rate search did not decide: the SLOs hold up to %.4g "
-                "and fail from %.4g req/s, %.3gx apart; %s\n",
-                CMD, s->meets, s->fails, s->fails / s->meets, why);
+                "and fail from %.4g%s, %.3gx apart; %s\n",
+                CMD, s->meets, s->fails, unit, s->fails / s->meets, why);
     }
-    rate_files f = {base, s};
+    rate_files f = {base, s, per_x};
     plan_status status = PLAN_OK;
     if (base->out_dir) {
         static const char *const names[] = {"search.csv", "capacity.csv"};
@@ -366,9 +569,28 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FIL
     search_replica_result *s = malloc(sizeof *s);
     if (s == NULL)
         return plan_fail(e, PLAN_FAILED, NULL, "out of memory");
-    fprintf(out, "capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
-            rate);
+    if (servesearch_on_trace(base)) {
+        double at = NAN;
+        char err[1024];
+        if (servesearch_trace_rate(base, &at, err, sizeof err) != 0) {
+            free(s);
+            return plan_fail(e, PLAN_BAD_INPUT, NULL, "%s", err);
+        }
+        fprintf(out,
+                "capsim capacity replicas: the fewest replicas for the trace at speedup %s "
+                "(%.4g req/s) under the SLOs\n",
+                base->value[OPT_trace_speedup], at);
+    } else {
+        fprintf(out,
+                "capsim capacity replicas: the fewest replicas for %g req/s under the SLOs\n",
+                rate);
+    }
     capsearch_describe(out, base);
+    plan_status floor = floor_check(base, "replicas", out, errout, e);
+    if (floor != PLAN_OK) {
+        free(s);
+        return floor;
+    }
     if (servesearch_replicas(base, 1, out, s) != 0) {
         plan_status st = plan_fail(e, search_failure_status(s->err), "replicas", "%s", s->err);
         free(s);
@@ -455,17 +677,19 @@ static void candidate_names(const deploy_ctx *d, uint64_t i, search_candidate *k
     snprintf(k->gpu, sizeof k->gpu, "%s", d->gpus.v[i / (nt * np)]);
 }
 
-/* A worker: the capacity of one replica of candidate i, then the replicas the target rate
- * needs, searching up from what that capacity suggests. */
+/* A worker: the fewest replicas of candidate i that carry the target rate, searched as
+ * capsearch_replicas searches them (from one replica up, the same seed), so that deploy
+ * and `capsim capacity replicas` give one answer to one question. A replica alone sees the
+ * whole burstiness of the traffic, while each of N behind the router sees a smoother share:
+ * one replica's capacity, multiplied out, is not what a fleet carries. */
 static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
 {
     const deploy_ctx *d = user;
     const capsearch_deploy_options *c = d->opt;
     run_spec *r = malloc(sizeof *r);
-    search_rate_result *rs = malloc(sizeof *rs);
     search_replica_result *ps = malloc(sizeof *ps);
     char err[2048];
-    k->ok = r && rs && ps;
+    k->ok = r && ps;
     if (!k->ok)
         snprintf(k->reason, sizeof k->reason, "out of memory");
     if (k->ok) {
@@ -474,11 +698,13 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
         snprintf(r->value[OPT_tp], sizeof r->value[0], "%s", k->tp);
         snprintf(r->value[OPT_precision], sizeof r->value[0], "%s", k->precision);
         snprintf(r->value[OPT_gpu], sizeof r->value[0], "%s", k->gpu);
-        /* One replica; --requests stays as given, so each search sizes its own runs. */
-        snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
         resolved x;
-        k->ok = run_resolve(r, &x, err, sizeof err) == 0;
-        run_resolved_fini(&x);
+        k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->rate_text, err,
+                             sizeof err) == 0;
+        if (k->ok) {
+            k->ok = run_resolve(r, &x, err, sizeof err) == 0;
+            run_resolved_fini(&x);
+        }
         if (!k->ok) {
             /* Truncated to what the reason holds, as the worker's line is read back. */
             size_t len = strnlen(err, sizeof k->reason - 1);
@@ -486,32 +712,36 @@ static void deploy_candidate(void *user, uint64_t i, search_candidate *k)
             k->reason[len] = '\0';
         }
     }
-    if (k->ok) {
-        k->ok = servesearch_rate(r, c->rate, c->tol, NULL, rs) == 0;
-        if (!k->ok)
-            snprintf(k->reason, sizeof k->reason, "%s", rs->err);
+    /* A candidate whose figures at no load already fail the SLO cannot be sized (the search
+     * would double to thousands of replicas first); one near its floor is noted. */
+    search_step *floor = k->ok ? malloc(sizeof *floor) : NULL;
+    int t;
+    if (floor && servesearch_noload(r, floor) == 0 && (t = tightest_slo(floor)) >= 0) {
+        k->noload_ratio = floor->value_ms[t] / floor->limit_ms[t];
+        if (floor->v == SEARCH_FAILS) {
+            k->ok = 0;
+            snprintf(k->reason, sizeof k->reason,
+                     "no fleet meets the SLO: %s at no load is %.4g ms, beyond the %g ms limit",
+                     serve_metric_names[floor->metric[t]], floor->value_ms[t],
+                     floor->limit_ms[t]);
+        }
     }
+    free(floor);
     if (k->ok) {
-        k->rate_meets = rs->meets;
-        k->rate_fails = rs->fails;
-        k->cost_replica = rs->step[0].cost_per_hour_usd;
-        uint64_t start = (uint64_t)ceil(c->rate / rs->fails);
-        k->ok = run_set_rate(r->value[OPT_arrival], sizeof r->value[0], c->rate_text, ps->err,
-                             sizeof ps->err) == 0 &&
-                servesearch_replicas(r, start, NULL, ps) == 0;
+        k->ok = servesearch_replicas(r, 1, NULL, ps) == 0;
         if (!k->ok)
             snprintf(k->reason, sizeof k->reason, "%s", ps->err);
     }
     if (k->ok)
-        search_candidate_fill(k, rs, ps);
+        search_candidate_fill(k, c->rate, ps);
     free(r);
-    free(rs);
     free(ps);
 }
 
 typedef struct frontier_file {
     const search_candidate *k;
     int n;
+    double target_rate; /* req/s */
 } frontier_file;
 
 static void write_frontier_csv(FILE *fp, const void *what)
@@ -519,7 +749,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
     const frontier_file *f = what;
     fprintf(fp, "candidate,gpu,precision,tp,status,reason,rate_per_replica,rate_per_replica_fail,"
                 "cost_per_hour_usd_per_replica,usd_per_hour_per_req_s,replicas,cost_per_hour_usd,"
-                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest\n");
+                "cost_per_million_output_tokens,meets_target,on_frontier,cheapest,target_rate,"
+                "replicas_low\n");
     csvout c;
     csvout_init(&c, fp);
     for (int i = 0; i < f->n; i++) {
@@ -533,6 +764,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
         if (!k->ok) {
             for (int j = 0; j < 10; j++)
                 csvout_str(&c, "");
+            csvout_num(&c, f->target_rate);
+            csvout_str(&c, "");
         } else {
             csvout_num(&c, k->rate_meets);
             csvout_num(&c, k->rate_fails);
@@ -544,6 +777,8 @@ static void write_frontier_csv(FILE *fp, const void *what)
             csvout_u64(&c, (uint64_t)k->meets);
             csvout_u64(&c, (uint64_t)k->on_frontier);
             csvout_u64(&c, (uint64_t)k->cheapest);
+            csvout_num(&c, f->target_rate);
+            csvout_num(&c, k->replicas_low);
         }
         csvout_end_row(&c);
     }
@@ -555,20 +790,37 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
                                  FILE *err, plan_error *e)
 {
     int undecided = 0;
-    fprintf(out, "  %-14s %-6s %-4s %12s %12s %9s %11s %11s  %s\n", "gpu", "prec", "tp",
-            "req/s/repl", "USD/h/repl", "replicas", "USD/h", "USD/Mtok", "");
+    /* How the fleets were sized, so that the table reads as it multiplies out. */
+    fprintf(out,
+            "  each fleet sized as capsim capacity replicas sizes it: the fewest replicas that "
+            "carry %g req/s\n  together behind the %s router, searched from 1 replica up; "
+            "req/s/repl = %g / replicas\n\n",
+            opt->rate, base->value[OPT_router], opt->rate);
+    fprintf(out, "  %-14s %-6s %-4s %9s %12s %12s %11s %11s  %s\n", "gpu", "prec", "tp",
+            "replicas", "req/s/repl", "USD/h/repl", "USD/h", "USD/Mtok", "");
     for (int i = 0; i < n; i++) {
         if (!k[i].ok) {
             fprintf(out, "  %-14s %-6s %-4s  no: %s\n", k[i].gpu, k[i].precision, k[i].tp,
                     k[i].reason);
             continue;
         }
-        fprintf(out, "  %-14s %-6s %-4s %12.4g %12.4g %9.0f %11.4g %11.4g  %s%s%s%s\n", k[i].gpu,
-                k[i].precision, k[i].tp, k[i].rate_meets, k[i].cost_replica, k[i].replicas,
+        fprintf(out, "  %-14s %-6s %-4s %9.0f %12.4g %12.4g %11.4g %11.4g  %s%s%s%s\n", k[i].gpu,
+                k[i].precision, k[i].tp, k[i].replicas, k[i].rate_meets, k[i].cost_replica,
                 k[i].cost_total, k[i].cost_mtok, k[i].on_frontier ? "frontier" : "",
                 k[i].cheapest ? " CHEAPEST" : "", k[i].reason[0] ? " " : "", k[i].reason);
-        if (k[i].reason[0])
+        if (k[i].undecided)
             undecided++;
+    }
+    int near_floor = 0;
+    for (int i = 0; i < n; i++) {
+        if (!k[i].ok || !(k[i].noload_ratio >= CAPSEARCH_FLOOR_SHARE))
+            continue;
+        if (near_floor++ == 0)
+            fprintf(out, "\n  NOTE: the SLO leaves little room for batching (its tightest "
+                         "figure at no load, one request at a time, is near the limit) on:\n");
+        fprintf(out, "    %s %s tp %s: %.0f%% of the limit at no load; its fleet is many lightly "
+                     "loaded replicas\n",
+                k[i].gpu, k[i].precision, k[i].tp, 100 * k[i].noload_ratio);
     }
     if (undecided) {
         char why[512];
@@ -587,7 +839,7 @@ static plan_status report_deploy(const run_spec *base, const capsearch_deploy_op
     }
     plan_status status = PLAN_OK;
     if (base->out_dir) {
-        frontier_file f = {k, n};
+        frontier_file f = {k, n, opt->rate};
         static const char *const names[] = {"frontier.csv"};
         static const util_writer fns[] = {write_frontier_csv};
         const void *whats[] = {&f};

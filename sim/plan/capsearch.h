@@ -67,7 +67,6 @@ plan_status capsearch_replicas(const run_spec *base, double rate, FILE *out, FIL
 typedef struct capsearch_deploy_options {
     double rate;           /* the target rate, req/s */
     const char *rate_text; /* ... as given, set as rate= of every candidate's arrival */
-    double tol;            /* the rate searches' tolerance */
     /* Comma lists of the candidates' GPUs, precisions and tp; NULL: the base's own. */
     const char *gpus, *precisions, *tps;
     uint64_t jobs; /* worker processes */
@@ -75,10 +74,11 @@ typedef struct capsearch_deploy_options {
     int plots;     /* draw the plots of out_dir */
 } capsearch_deploy_options;
 
-/* For every GPU x precision x tp of the lists, the capacity of one replica of base, the
- * replicas the target needs and their cost; prints the table, the cheapest and the
- * frontier, and with base->out_dir writes frontier.csv. A list that does not parse is
- * PLAN_BAD_INPUT. */
+/* For every GPU x precision x tp of the lists, the fewest replicas of base that carry the
+ * target rate together, searched as capsearch_replicas searches them (so both answer
+ * alike), and their cost; prints the table, the cheapest and the frontier, and with
+ * base->out_dir writes frontier.csv (the per-replica rate is the target over the replicas).
+ * A list that does not parse is PLAN_BAD_INPUT. */
 plan_status capsearch_deploy(const run_spec *base, const capsearch_deploy_options *opt,
                              FILE *out, FILE *err, plan_error *e);
 

@@ -376,24 +376,32 @@ int search_erlang_c_servers(double lambda, double mu, double t, double x)
 
 /* --- deployments -------------------------------------------------------------------------- */
 
-void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
+void search_candidate_fill(search_candidate *k, double target_rate,
                            const search_replica_result *replicas)
 {
-    k->rate_meets = rate->meets;
-    k->rate_fails = rate->fails;
-    k->cost_replica = rate->step[0].cost_per_hour_usd;
     k->replicas = (double)replicas->answer;
+    k->replicas_low = (double)search_replicas_low(replicas);
+    k->rate_meets = target_rate / k->replicas;
+    /* The largest fleet below the answer that fails bounds the per-replica rate above. */
+    double failing = 0;
     for (int j = 0; j < replicas->n; j++)
-        if (replicas->step[j].x == k->replicas) {
-            k->cost_total = replicas->step[j].cost_per_hour_usd;
-            k->cost_mtok = replicas->step[j].cost_per_mtok_usd;
-        }
+        if (replicas->step[j].v == SEARCH_FAILS && replicas->step[j].x < k->replicas &&
+            replicas->step[j].x > failing)
+            failing = replicas->step[j].x;
+    k->rate_fails = failing > 0 ? target_rate / failing : INFINITY;
+    const search_step *best = search_replicas_best(replicas);
+    if (best) {
+        k->cost_total = best->cost_per_hour_usd;
+        k->cost_mtok = best->cost_per_mtok_usd;
+        k->cost_replica = best->cost_per_hour_usd / k->replicas;
+    }
     /* The figures stand, but say that they are not decided (the runs were too short). */
-    if (search_rate_undecided(rate) || search_replicas_undecided(replicas))
+    k->undecided = search_replicas_undecided(replicas);
+    if (k->undecided)
         snprintf(k->reason, sizeof k->reason,
-                 "not decided: the rate bounds %.4g to %.4g req/s, replicas %llu to %llu; "
-                 "longer runs would tell",
-                 rate->meets, rate->fails, (unsigned long long)search_replicas_low(replicas),
+                 "not decided: from %llu to %llu replicas the verdict is unclear; longer runs "
+                 "would tell",
+                 (unsigned long long)search_replicas_low(replicas),
                  (unsigned long long)replicas->answer);
 }
 
@@ -409,14 +417,14 @@ static void deploy_item(uint64_t i, FILE *out, void *user)
     search_candidate k;
     memset(&k, 0, sizeof k);
     k.rate_meets = k.rate_fails = k.cost_replica = NAN;
-    k.replicas = k.cost_total = k.cost_mtok = NAN;
+    k.replicas = k.replicas_low = k.cost_total = k.cost_mtok = k.noload_ratio = NAN;
     job->fn(job->user, i, &k);
     for (char *p = k.reason; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    fprintf(out, "%llu,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n", (unsigned long long)i, k.ok,
-            k.rate_meets, k.rate_fails, k.cost_replica, k.replicas, k.cost_total, k.cost_mtok,
-            k.reason);
+    fprintf(out, "%llu,%d,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n",
+            (unsigned long long)i, k.ok, k.undecided, k.rate_meets, k.rate_fails, k.cost_replica,
+            k.replicas, k.replicas_low, k.cost_total, k.cost_mtok, k.noload_ratio, k.reason);
 }
 
 static int parse_candidate(const char *line, search_candidate *k)
@@ -426,9 +434,12 @@ static int parse_candidate(const char *line, search_candidate *k)
     if (*end != ',')
         return -1;
     k->ok = (int)strtol(end + 1, &end, 10);
-    double *f[] = {&k->rate_meets, &k->rate_fails, &k->cost_replica,
-                   &k->replicas,   &k->cost_total, &k->cost_mtok};
-    for (size_t j = 0; j < 6; j++) {
+    if (*end != ',')
+        return -1;
+    k->undecided = (int)strtol(end + 1, &end, 10);
+    double *f[] = {&k->rate_meets,   &k->rate_fails, &k->cost_replica, &k->replicas,
+                   &k->replicas_low, &k->cost_total, &k->cost_mtok,    &k->noload_ratio};
+    for (size_t j = 0; j < 8; j++) {
         if (*end != ',')
             return -1;
         *f[j] = strtod(end + 1, &end);
@@ -491,7 +502,7 @@ int search_deploy(uint64_t n, uint64_t jobs, search_candidate_fn fn, void *user,
         search_candidate *k = &out[res.failed[i].item];
         k->ok = 0;
         k->rate_meets = k->rate_fails = k->cost_replica = NAN;
-        k->replicas = k->cost_total = k->cost_mtok = NAN;
+        k->replicas = k->replicas_low = k->cost_total = k->cost_mtok = k->noload_ratio = NAN;
         snprintf(k->reason, sizeof k->reason, "%s", res.failed[i].reason);
     }
     parmap_result_fini(&res);

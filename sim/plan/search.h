@@ -147,12 +147,21 @@ int search_erlang_c_servers(double lambda, double mu, double t, double max_prob)
 
 /* --- deployments: capacity and cost of each candidate, and the frontier ------------------ */
 
+/* A candidate deployment sized as `capsim capacity replicas` sizes one: the fewest replicas
+ * that carry the target rate together (behind the router), searched from one replica up.
+ * Its per-replica figures are the fleet's divided out, so that they multiply back to the
+ * target: rate_meets x replicas = the target rate. */
 typedef struct search_candidate {
     int ok; /* 0: the candidate could not be searched (reason says why) */
-    double rate_meets, rate_fails;  /* per replica, req/s */
-    double cost_replica;            /* USD/h per replica */
-    double replicas;                /* the fewest that carry the target rate */
+    double rate_meets;   /* req/s per replica in the fleet that meets: target / replicas */
+    double rate_fails;   /* req/s per replica in the largest fleet that fails: target / that
+                            fleet (INFINITY: no fleet tried fails) */
+    double cost_replica; /* USD/h per replica */
+    double replicas;     /* the fewest that carry the target rate */
+    double replicas_low; /* the fewest that might: the band's lower end (search_replicas_low) */
     double cost_total, cost_mtok;   /* USD/h and USD per million output tokens, at replicas */
+    double noload_ratio; /* the worst SLO figure at no load over its limit (NAN: unknown) */
+    int undecided;       /* the replica search did not decide (reason says so) */
     int meets, on_frontier, cheapest;
     char gpu[64], precision[64], tp[64]; /* its name, set by the caller */
     char reason[512];
@@ -161,9 +170,9 @@ typedef struct search_candidate {
 /* Searches candidate i into *out (ok, the figures and reason; in a worker process). */
 typedef void (*search_candidate_fn)(void *user, uint64_t i, search_candidate *out);
 
-/* Fills a candidate from the searches of one replica's rate and of the replicas the
- * target needs; when either search did not decide, reason says so (and the bands). */
-void search_candidate_fill(search_candidate *k, const search_rate_result *rate,
+/* Fills a candidate from the search of the replicas that carry target_rate req/s; when
+ * that search did not decide, undecided is set and reason says so (and the band). */
+void search_candidate_fill(search_candidate *k, double target_rate,
                            const search_replica_result *replicas);
 
 /* Runs fn on candidates 0..n-1 in up to `jobs` worker processes into out[0..n-1] (their

@@ -13,11 +13,14 @@
 #include <string.h>
 
 #include "sim/base/util.h"
+#include "sim/serve/source.h"
 
 void servesearch_set_replicas(run_spec *r, const run_spec *base, uint64_t n)
 {
     snprintf(r->value[OPT_replicas], sizeof r->value[0], "%llu", (unsigned long long)n);
-    if (strcmp(base->value[OPT_requests], "auto") == 0) {
+    /* A trace is replayed whole (or to --requests) whatever the fleet: its requests are
+     * the question asked. */
+    if (strcmp(base->value[OPT_requests], "auto") == 0 && !servesearch_on_trace(base)) {
         uint64_t per = n * SERVESEARCH_AUTO_PER_REPLICA;
         snprintf(r->value[OPT_requests], sizeof r->value[0], "%llu",
                  (unsigned long long)(per > SERVESEARCH_AUTO_REQUESTS ? per
@@ -31,6 +34,40 @@ void servesearch_prepare(run_spec *base)
         snprintf(base->value[OPT_replications], sizeof base->value[0], "10");
     snprintf(base->value[OPT_sample_interval], sizeof base->value[0], "0");
     snprintf(base->value[OPT_per_request], sizeof base->value[0], "off");
+}
+
+int servesearch_on_trace(const run_spec *r)
+{
+    return r->value[OPT_trace][0] != '\0';
+}
+
+int servesearch_trace_rate(const run_spec *r, double *rate_req_s, char *err, size_t errlen)
+{
+    resolved x;
+    if (run_resolve(r, &x, err, errlen) != 0) {
+        run_resolved_fini(&x);
+        return -1;
+    }
+    unsigned long seeds[SERVE_SRC_NOISE0 + 1] = {0};
+    reqsrc *src = serve_source_open(&x.cfg, seeds, 0, err, errlen);
+    int rc = src ? 0 : -1;
+    uint64_t n = 0;
+    double first = 0, last = 0;
+    request rq;
+    int got;
+    while (src && (got = reqsrc_next(src, &rq, err, errlen)) > 0) {
+        if (n++ == 0)
+            first = rq.arrival_s;
+        last = rq.arrival_s;
+    }
+    if (src && got < 0)
+        rc = -1;
+    if (src)
+        reqsrc_close(src);
+    run_resolved_fini(&x);
+    /* n requests span n - 1 gaps; a trace of one request, or all at once, has no rate. */
+    *rate_req_s = n > 1 && last > first ? (double)(n - 1) / (last - first) : NAN;
+    return rc;
 }
 
 double servesearch_arrival_rate(const run_spec *r)
@@ -84,6 +121,11 @@ static int eval_rate(void *user, double rate, search_step *e)
     serving *s = user;
     char v[64];
     snprintf(v, sizeof v, "%.4g", rate);
+    /* On a trace the searched value is its speedup, which scales its rate alike. */
+    if (servesearch_on_trace(s->r)) {
+        snprintf(s->r->value[OPT_trace_speedup], sizeof s->r->value[0], "%s", v);
+        return run_figures(s->r, e);
+    }
     if (run_set_rate(s->r->value[OPT_arrival], sizeof s->r->value[OPT_arrival], v, e->err,
                      sizeof e->err) != 0)
         return -1;
@@ -126,6 +168,35 @@ static void on_step(void *user, const search_step *e)
         print_step(s->log, s->what, e);
 }
 
+int servesearch_noload(const run_spec *base, search_step *st)
+{
+    memset(st, 0, sizeof *st);
+    run_spec *r = malloc(sizeof *r);
+    if (r == NULL) {
+        snprintf(st->err, sizeof st->err, "out of memory");
+        return -1;
+    }
+    *r = *base;
+    /* One user who asks again as soon as answered: never more than one request in the
+     * system, so no queueing and no batching, only the step times. */
+    snprintf(r->value[OPT_replicas], sizeof r->value[0], "1");
+    snprintf(r->value[OPT_users], sizeof r->value[0], "1");
+    snprintf(r->value[OPT_think], sizeof r->value[0], "det:value=1e-6");
+    snprintf(r->value[OPT_requests], sizeof r->value[0], "%d", SERVESEARCH_NOLOAD_REQUESTS);
+    /* A trace's requests one at a time: its lengths, without its arrival times. */
+    if (servesearch_on_trace(base)) {
+        snprintf(r->value[OPT_lengths_from], sizeof r->value[0], "%s", base->value[OPT_trace]);
+        snprintf(r->lengths_file, sizeof r->lengths_file, "%s", base->trace_file);
+        r->value[OPT_trace][0] = '\0';
+        r->trace_file[0] = '\0';
+    }
+    int rc = run_figures(r, st);
+    free(r);
+    if (rc == 0)
+        search_judge(st);
+    return rc;
+}
+
 int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
                    search_rate_result *res)
 {
@@ -137,7 +208,7 @@ int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
     }
     *r = *base;
     servesearch_set_replicas(r, base, strtoull(base->value[OPT_replicas], NULL, 10));
-    serving s = {r, base, "rate", log};
+    serving s = {r, base, servesearch_on_trace(base) ? "speedup" : "rate", log};
     search_evaluator ev = {eval_rate, on_step, &s};
     int rc = search_rate(&ev, start, tol, res);
     free(r);

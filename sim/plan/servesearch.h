@@ -29,12 +29,30 @@ void servesearch_set_replicas(run_spec *r, const run_spec *base, uint64_t n);
  * per-request records. */
 void servesearch_prepare(run_spec *base);
 
+/* 1 when r replays a trace (--trace): its rate search is on --trace-speedup. */
+int servesearch_on_trace(const run_spec *r);
+
+/* The mean arrival rate of r's trace at r's speedup (and --requests, window), req/s: its
+ * requests less one over the time between the first and the last; NAN when they span no
+ * time. Returns 0, or -1 with err when the trace cannot be read. */
+int servesearch_trace_rate(const run_spec *r, double *rate_req_s, char *err, size_t errlen);
+
 /* The arrival rate of r (its rate= key), or NAN. */
 double servesearch_arrival_rate(const run_spec *r);
 
-/* search_rate and search_replicas on the scenario base: the rate, or the number of
- * replicas, is the searched value. Each step tried is printed to log as one line unless
- * log is NULL. Return as the searches do. */
+/* Requests per replication of a no-load run (servesearch_noload). */
+#define SERVESEARCH_NOLOAD_REQUESTS 1000
+
+/* The SLO figures of base at no load: one replica serving one request at a time (a closed
+ * loop of one user), so that no request waits for or batches with another: the floor
+ * below which no rate, and no number of replicas, brings the figures. On a trace, its
+ * lengths. Fills st as an evaluator does and judges it; returns 0, or -1 with st->err
+ * (a scenario a closed loop cannot run, say). */
+int servesearch_noload(const run_spec *base, search_step *st);
+
+/* search_rate and search_replicas on the scenario base: the rate (on a trace, its
+ * speedup), or the number of replicas, is the searched value. Each step tried is
+ * printed to log as one line unless log is NULL. Return as the searches do. */
 int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
                      search_rate_result *s);
 int servesearch_replicas(const run_spec *base, uint64_t start, FILE *log,
