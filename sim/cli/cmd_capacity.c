@@ -77,7 +77,9 @@ static void usage(FILE *out)
             "          (exit 2); when no candidate could be searched, deploy exits 1.\n"
             "\n"
             "RUN OPTIONS are those of capsim run (see capsim run --help); --requests 'auto'\n"
-            "simulates 8000 requests per replication, or 4000 per replica when more.\n"
+            "simulates 8000 requests per replication, or 4000 per replica when more, and\n"
+            "--replications defaults to 10. Searches size their own runs: a scenario\n"
+            "file's requests = is not used (only --requests on the command line is).\n"
             "Verdicts: 'meets' when the upper end of the 95%% CI of every SLO figure is within\n"
             "its limit, 'fails' when the lower end of one is beyond it, else 'unclear'.\n"
             "\n"
@@ -254,6 +256,19 @@ static int cap_parse(int argc, char **argv, cap_setup *c, int need_rate)
         cli_usage_error(CMD, "%s takes its starting rate from --arrival; --rate is for "
                              "replicas and deploy", argv[0]);
         return -1;
+    }
+    /* A scenario or workload file's requests = describes a run, not a search: searches size
+     * their own runs (servesearch.h), and only --requests on the command line overrides
+     * that. A trace is replayed to its requests = as given. */
+    if (c->base.given[OPT_requests] && !c->base.flag[OPT_requests] &&
+        strcmp(c->base.value[OPT_requests], "auto") != 0 && c->base.value[OPT_trace][0] == '\0') {
+        fprintf(stderr,
+                "capsim capacity: note: the scenario's requests = %s is not used: capacity "
+                "searches size their own runs (--requests auto: %d, %d per replica when more); "
+                "give --requests N to set it\n",
+                c->base.value[OPT_requests], SERVESEARCH_AUTO_REQUESTS,
+                SERVESEARCH_AUTO_PER_REPLICA);
+        snprintf(c->base.value[OPT_requests], sizeof c->base.value[0], "auto");
     }
     plan_error e;
     plan_status st =
