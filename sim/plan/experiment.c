@@ -246,6 +246,20 @@ static void warn_extrapolated(FILE *err, const char *name, const deploy *d,
                 name, where);
 }
 
+/* The saturation verdict (sim/serve/result.h), when the run is saturated: what it carried
+ * of what it was offered, before the figures that it makes transient. */
+static void print_saturation(FILE *out, const serve_result *res)
+{
+    if (res->saturated != 1)
+        return;
+    char carried[32], offered[32];
+    fprintf(out,
+            "  SATURATED: carried %s req/s of %s offered; the queue grows as long as requests "
+            "come, so the latencies and percentiles are not steady-state figures\n\n",
+            util_fmt_fig(carried, sizeof carried, 3, res->metric[SM_request_throughput].mean),
+            util_fmt_fig(offered, sizeof offered, 3, res->offered_rate.mean));
+}
+
 static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
 {
     const serve_config *c = &x->cfg;
@@ -283,6 +297,7 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),
            100 * c->warmup_fraction, (unsigned long long)c->seed);
+    print_saturation(out, res);
     fprintf(out, "  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
     static const serve_metric shown[] = {SM_request_throughput,
                                          SM_output_throughput,

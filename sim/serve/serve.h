@@ -232,6 +232,11 @@ typedef struct serve_result {
      * in %, and its prefix figures, replica_prefix[replica * SP_COUNT + m]. */
     uint32_t n_replicas;
     stats_ci *replica_share, *replica_prefix;
+    /* Saturation (sim/serve/result.h): the rate the measured requests were offered at, req/s,
+     * the share of it carried (request_throughput over it), and the verdict: 1 saturated, 0
+     * not, -1 not judged (a closed loop, or a batch). */
+    stats_ci offered_rate, carried_share;
+    int saturated;
 } serve_result;
 
 /* The reported metric a target names: e.g. (SLO_TTFT, 99) -> SM_p99_ttft_ms; pct 0 is the
