@@ -86,7 +86,7 @@ int cmd_run(int argc, char **argv)
                               r->value[OPT_seed], RUN_FILES);
     if (prc == 0 && status == CLI_EXIT_OK) {
         /* The plots are drawn once the folder is settled (cli_out_finish). */
-        plan_run_options opt = {"run", 0};
+        plan_run_options opt = {"run", 0, 1};
         plan_error e;
         status = cli_plan_status(stderr, "run", plan_run(r, &opt, stdout, stderr, &e), &e);
         status = cli_out_finish(od, "run", r->out_dir, status, 1);

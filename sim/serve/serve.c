@@ -433,9 +433,12 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
     if (rc == 0 && time_series_on(c, rep_index))
         rc = sim_engine_schedule(&s->eng, 0.0, EV_SAMPLE, 0);
     sim_event ev;
+    uint64_t before = (uint64_t)rep_index * s->n_total, all = c->replications * s->n_total;
     while (rc == 0 && sim_engine_next(&s->eng, &ev)) {
         serve_metrics_advance(&s->met, ev.time_s);
         rc = dispatch(s, &ev, err, errlen);
+        if (c->progress && (s->eng.n_events & (SERVE_PROGRESS_EVENTS - 1)) == 0)
+            c->progress(c->progress_arg, before + s->n_arrived, all);
     }
     if (s->src)
         reqsrc_close(s->src);
