@@ -486,8 +486,8 @@ static int collect(const int *fds, worker_info *wk, uint64_t started, collector 
 /* --- the run ------------------------------------------------------------------------------ */
 
 /* Hands out the items and waits for the workers; stops early when a signal is caught. */
-static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count,
-                  progress *pr, const int *fds, collector *c)
+static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count, progress *pr,
+                  const int *fds, collector *c)
 {
     uint64_t handed = 0;
     int open_w = 1;
@@ -540,13 +540,13 @@ static uint64_t start_workers(const guard *g, int queue[2], worker_info *wk, uin
 int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
                void *user, int show, parmap_result *res, char *err, size_t errlen)
 {
-    return parmap_run_shown(first, stride, count, jobs, fn, user, show ? "capsim" : NULL,
-                            "items", res, err, errlen);
+    return parmap_run_shown(first, stride, count, jobs, fn, user, show ? "capsim" : NULL, "items",
+                            res, err, errlen);
 }
 
-int parmap_run_shown(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs,
-                     parmap_fn fn, void *user, const char *what, const char *unit,
-                     parmap_result *res, char *err, size_t errlen)
+int parmap_run_shown(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
+                     void *user, const char *what, const char *unit, parmap_result *res, char *err,
+                     size_t errlen)
 {
     memset(res, 0, sizeof *res);
     if (jobs > count)

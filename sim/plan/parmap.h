@@ -66,9 +66,9 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
  * for what "capsim sweep" and unit "points", a bar on a terminal, a line every so often
  * otherwise, nothing when the environment turns it off (sim/base/progress.h).  parmap_run
  * with show set names it "capsim" and "items". */
-int parmap_run_shown(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs,
-                     parmap_fn fn, void *user, const char *what, const char *unit,
-                     parmap_result *res, char *err, size_t errlen);
+int parmap_run_shown(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
+                     void *user, const char *what, const char *unit, parmap_result *res, char *err,
+                     size_t errlen);
 
 void parmap_result_fini(parmap_result *res);
 

@@ -811,9 +811,8 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
 {
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_opt_key[o]);
-    static const char *const extra_in[] = {"kv_blocks",         "kv_tokens",
-                                           "weight_gb_per_gpu", "cost_per_hour_usd",
-                                           "stack_used",        "step_data",
+    static const char *const extra_in[] = {"kv_blocks",         "kv_tokens",  "weight_gb_per_gpu",
+                                           "cost_per_hour_usd", "stack_used", "step_data",
                                            "offered_rate",      "saturated"};
     for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
         csvout_str(c, extra_in[i]);

@@ -456,9 +456,9 @@ plan_status sweep_run(const run_spec *base, const sweep_grid *g, const sweep_opt
     uint64_t mine = shard_size(g->total, opt->shard_i, opt->shard_n);
     sweep_ctx ctx = {base, g->ax, g->n_axes, master};
     parmap_result res;
-    int rc = parmap_run_shown(opt->shard_i - 1, opt->shard_n, mine, opt->jobs, sweep_point,
-                              &ctx, opt->progress ? "capsim sweep" : NULL, "points", &res, err,
-                              sizeof err);
+    int rc =
+        parmap_run_shown(opt->shard_i - 1, opt->shard_n, mine, opt->jobs, sweep_point, &ctx,
+                         opt->progress ? "capsim sweep" : NULL, "points", &res, err, sizeof err);
     if (rc < 0)
         status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
     if (rc > 0 && add_failed_rows(&ctx, &res) != 0)

@@ -42,8 +42,7 @@ void serve_result_summarise(const serve_config *c, serve_result *res)
     res->cost_per_hour_usd = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas;
 }
 
-void serve_result_saturation(serve_result *res, const double *offered, double *share,
-                             size_t reps)
+void serve_result_saturation(serve_result *res, const double *offered, double *share, size_t reps)
 {
     const double *tput = res->per_rep + (size_t)SM_request_throughput * reps;
     for (size_t r = 0; r < reps; r++)

@@ -46,8 +46,7 @@ int serve_result_check_conservation(const serve_conservation *c, int rep_index, 
 /* Sets res->offered_rate, carried_share and saturated from each replication's offered rate
  * (offered[r], NAN where not judged) and request_throughput (res->per_rep); share[reps] is
  * the caller's scratch space. */
-void serve_result_saturation(serve_result *res, const double *offered, double *share,
-                             size_t reps);
+void serve_result_saturation(serve_result *res, const double *offered, double *share, size_t reps);
 
 /* Fills res's summary from res->per_rep, which holds every replication's figures. */
 void serve_result_summarise(const serve_config *c, serve_result *res);
