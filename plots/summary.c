@@ -141,6 +141,7 @@ static int sweep_read(gp_ctx *c, csvin *in, size_t ncols, summary_set *sw)
     int status = csvin_column(in, "status");
     int arrival = csvin_column(in, "arrival");
     int slo = csvin_column(in, "slo");
+    int saturated = csvin_column(in, "saturated");
     int col[SW_N], ci_col[SW_N];
     for (int m = 0; m < SW_N; m++) {
         char name[64];
@@ -166,6 +167,8 @@ static int sweep_read(gp_ctx *c, csvin *in, size_t ncols, summary_set *sw)
             return gp_oom(c);
         r->rate_req_s = arrival >= 0 ? arrival_rate(csvin_field(in, (size_t)arrival)) : NAN;
         sw->any_slo |= slo >= 0 && csvin_field(in, (size_t)slo)[0] != '\0';
+        r->saturated = saturated >= 0 && strcmp(csvin_field(in, (size_t)saturated), "1") == 0;
+        sw->any_saturated |= r->saturated;
         for (int m = 0; m < SW_N; m++)
             if (gp_input_num(c, in, col[m], &r->v[m]) != 0 ||
                 gp_input_num(c, in, ci_col[m], &r->ci[m]) != 0)
@@ -361,7 +364,7 @@ static void load_settings(gp_plot *o, const summary_set *sw, const summary_load_
     fprintf(o->gp, "set yrange [%.9g:%.9g]\n", ax->lo, ax->hi);
     gp_tick_format(o, "y", ax->hi);
     fputs("set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", o->gp);
-    gp_key(o, (int)sw->n_config * ax->n_metrics + ax->n_slo, lp->key_where);
+    gp_key(o, (int)sw->n_config * ax->n_metrics + ax->n_slo + sw->any_saturated, lp->key_where);
 }
 
 /* The data rows of one configuration, rows [i, j): the rate, then each figure with the low
@@ -383,6 +386,9 @@ static void load_rows(gp_plot *o, const summary_set *sw, const summary_load_plot
             gp_dat_num(o->dat, low);
             gp_dat_num(o->dat, v + ci);
         }
+        /* The last figure again where the point is saturated, for its mark. */
+        if (sw->any_saturated)
+            gp_dat_num(o->dat, r->saturated ? r->v[lp->metric[ax->n_metrics - 1]] / ax->div : NAN);
         fputc('\n', o->dat);
     }
 }
@@ -403,6 +409,28 @@ static void load_limits(gp_plot *o, const summary_load_plot *lp, const load_axis
                 strcmp(ax->pct[s], "p99") == 0 ? 3 : 4);
         gp_title(o, series);
     }
+}
+
+/* Crosses on the saturated points of one configuration (rows [i, j), in data block
+ * `block`), titled once for the whole plot. */
+static void load_saturated_marks(gp_plot *o, const summary_set *sw, const summary_load_plot *lp,
+                                 const load_axis *ax, int block, size_t i, size_t j)
+{
+    int first = 1;
+    for (size_t k = 0; k < i; k++)
+        first &= !(sw->rows[k].saturated && !isnan(sw->rows[k].rate_req_s));
+    int any = 0;
+    for (size_t k = i; k < j; k++)
+        any |= sw->rows[k].saturated;
+    if (!any)
+        return;
+    gp_clause(o);
+    fprintf(o->gp, "'%s.dat' index %d using 1:%d with points lc rgb '#c00000' pt 2 ps 2.5 lw 2",
+            lp->name, block, 2 + 3 * ax->n_metrics);
+    if (first)
+        gp_title(o, "saturated: carried < 0.95 x offered, latencies not steady-state");
+    else
+        fputs(" notitle", o->gp);
 }
 
 /* One plot against offered load. */
@@ -426,6 +454,8 @@ static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_loa
                 SWEEP_METRIC_COL[lp->metric[m]], lp->latency ? " (in " : "",
                 lp->latency ? ax.unit : "", lp->latency ? ")" : "",
                 ax.log_y ? " (a low end at or below 0 drawn from the bottom of the axis)" : "");
+    if (sw->any_saturated)
+        fputs(", the last figure again at a saturated point (NaN elsewhere)", o.dat);
     fputc('\n', o.dat);
 
     gp_draw_begin(&o);
@@ -458,6 +488,8 @@ static int draw_against_load(gp_ctx *c, const summary_set *sw, const summary_loa
                     snprintf(series, sizeof series, "%s", lp->series[m]);
                 gp_title(&o, series);
             }
+            if (sw->any_saturated)
+                load_saturated_marks(&o, sw, lp, &ax, block, i, j);
         }
         while (j < sw->n && sw->rows[j].config == cfg)
             j++;

@@ -3,7 +3,9 @@
  * plot families that draw it (latency, throughput, compare; internal to plots/).
  *
  * Only rows with status ok are kept (a run's summary has no status column: all its rows
- * are). The offered rate of a row is the number after `rate=` in its arrival column. A
+ * are). Saturated rows (the saturated column) are kept and drawn, each marked with a cross,
+ * so that a latency that grows with the run's length is not read as a steady-state one.
+ * The offered rate of a row is the number after `rate=` in its arrival column. A
  * configuration is the set of setting columns (from `model` up to the first derived
  * figure) whose values differ between rows, less the seed and the rate itself; it is
  * named "name=value ..." by those settings. After summary_read the rows are sorted by
@@ -30,6 +32,7 @@ enum {
 
 typedef struct summary_row {
     double rate_req_s; /* offered rate from the arrival column; NaN when it names none */
+    int saturated;     /* the saturated column says 1 (sim/serve/result.h) */
     double v[SW_N];
     double ci[SW_N];
     char **set;    /* value of each settings column (owned) */
@@ -47,9 +50,10 @@ typedef struct summary_set {
     char **config; /* label of each distinct configuration ("precision=fp8"), owned */
     size_t n_config;
     int rate_varies;
-    char fixed[256]; /* model and GPU when every row shares them, for titles */
-    char slo[256];   /* the SLO text when every row shares it */
-    int any_slo;     /* some row has an SLO (a file without the slo column has none) */
+    char fixed[256];   /* model and GPU when every row shares them, for titles */
+    char slo[256];     /* the SLO text when every row shares it */
+    int any_slo;       /* some row has an SLO (a file without the slo column has none) */
+    int any_saturated; /* some row is saturated: the plots mark those points */
 } summary_set;
 
 /* Reads the ok rows of the summary.csv whose header in has read into sw (which it

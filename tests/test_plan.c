@@ -865,7 +865,7 @@ static void test_sweep_equals_runs(void)
         snprintf(r->value[OPT_per_request], sizeof r->value[0], "off");
         snprintf(sub, sizeof sub, "%s/run-%d", dir, p);
         r->out_dir = sub;
-        plan_run_options ro = {"run", 0};
+        plan_run_options ro = {"run", 0, 0};
         FILE *sink = fopen("/dev/null", "w");
         CHECK_EQ_INT(plan_run(r, &ro, sink, stderr, &e), PLAN_OK);
         fclose(sink);
@@ -884,7 +884,7 @@ static void test_sweep_equals_runs(void)
     /* A scenario that cannot resolve says so and why, and prints nothing. */
     snprintf(r->value[OPT_model], sizeof r->value[0], "no-such-model");
     r->out_dir = NULL;
-    plan_run_options ro = {"run", 0};
+    plan_run_options ro = {"run", 0, 0};
     CHECK_EQ_INT(plan_run(r, &ro, stdout, stderr, &e), PLAN_BAD_INPUT);
     CHECK_CONTAINS(e.reason, "no-such-model");
 done:

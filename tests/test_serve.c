@@ -1023,6 +1023,59 @@ static void test_prefix_off_same(void)
     }
 }
 
+/* One server taking one request at a time (static batching of one), with a fixed service
+ * time S measured at very low load: at a rate of rho / S it is a M/D/1 queue, which carries
+ * all it is offered for rho < 1 and 1 / S for rho > 1. Known answers for the saturation rule
+ * (sim/serve/result.h): carried / offered is 1 well below capacity (not saturated), 1 / rho
+ * far above it (saturated); a batch sent at once and a closed loop are not judged. */
+static serve_result md1_run(double rate, uint32_t users)
+{
+    char arrival[64], err[256];
+    snprintf(arrival, sizeof arrival, "poisson:rate=%.9g", rate);
+    fixture f;
+    fixture_init(&f, arrival, "det:value=10", "det:value=10", 3000);
+    CHECK_EQ_INT(step_model_linear_parse(&f.sm, "linear:a=0.02,b=0.01", err, sizeof err), 0);
+    f.cfg.sched = serve_sched_find("static");
+    f.cfg.max_num_seqs = 1;
+    f.cfg.replications = 4;
+    f.cfg.check_invariants = 0;
+    dist think;
+    CHECK_EQ_INT(dist_parse("exp:mean=0.1", &think, err, sizeof err), 0);
+    f.cfg.wl.users = users;
+    f.cfg.wl.think = &think;
+    serve_result r;
+    CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
+    dist_fini(&think);
+    fixture_fini(&f);
+    return r;
+}
+
+static void test_saturation(void)
+{
+    serve_result r = md1_run(0.01, 0);
+    double s = r.metric[SM_mean_e2el_ms].mean / 1e3;
+    serve_result_fini(&r);
+    CHECK(s > 0);
+    static const double rho[] = {0.3, 0.8, 3.0};
+    for (int i = 0; i < 3; i++) {
+        r = md1_run(rho[i] / s, 0);
+        fprintf(stderr, "  rho %.1f: offered %.4g req/s, carried share %.3f +- %.3f: %s\n",
+                rho[i], r.offered_rate.mean, r.carried_share.mean, r.carried_share.half_width,
+                r.saturated == 1 ? "saturated" : "not saturated");
+        CHECK_REL(r.offered_rate.mean, rho[i] / s, 0.05);
+        CHECK_EQ_INT(r.saturated, rho[i] > 1);
+        CHECK_REL(r.carried_share.mean, rho[i] > 1 ? 1 / rho[i] : 1.0, 0.05);
+        serve_result_fini(&r);
+    }
+    r = md1_run(1e6, 0); /* every request at once: a batch that drains */
+    CHECK_EQ_INT(r.saturated, -1);
+    serve_result_fini(&r);
+    r = md1_run(1, 50); /* 50 users on one server: a long queue, bounded by the users */
+    CHECK_EQ_INT(r.saturated, -1);
+    CHECK(isnan(r.offered_rate.mean));
+    serve_result_fini(&r);
+}
+
 /* Releases the catalog the tests share; listed last. */
 static void teardown(void)
 {
@@ -1039,5 +1092,5 @@ TEST_MAIN(TEST(test_conservation_with_preemption), TEST(test_conservation_static
           TEST(test_static_token_budget), TEST(test_conservation_check), TEST(test_prefix_groups), TEST(test_prefix_session),
           TEST(test_prefix_lru), TEST(test_offload_lru), TEST(test_offload_capacity),
           TEST(test_prefix_conservation), TEST(test_prefix_off_same),
-          TEST(test_prefix_jump_exact),
+          TEST(test_prefix_jump_exact), TEST(test_saturation),
           TEARDOWN(teardown))

@@ -86,7 +86,7 @@ int cmd_run(int argc, char **argv)
                               r->value[OPT_seed], RUN_FILES);
     if (prc == 0 && status == CLI_EXIT_OK) {
         /* The plots are drawn once the folder is settled (cli_out_finish). */
-        plan_run_options opt = {"run", 0};
+        plan_run_options opt = {"run", 0, 1};
         plan_error e;
         status = cli_plan_status(stderr, "run", plan_run(r, &opt, stdout, stderr, &e), &e);
         status = cli_out_finish(od, "run", r->out_dir, status, 1);
@@ -109,6 +109,13 @@ static void sweep_usage(FILE *out)
             "fit), every setting and every figure. KEY is any run option (tp, gpu, precision,\n"
             "replicas, ...) or rate, which sets rate= in the arrival process. VALUES is a list\n"
             "a,b,c or a range first:last:step. The first --sweep varies slowest.\n"
+            "\n"
+            "Every row has offered_rate (req/s, the arrival process's mean rate, or a trace's\n"
+            "measured one; empty for a closed loop) and saturated: 1 when an open workload\n"
+            "carried less than 0.95 of what it was offered (the upper end of the 95%% CI of\n"
+            "carried / offered), so that its queue grows with the run and its latencies are\n"
+            "not steady-state figures. Such a point still has status ok (it ran); the plots\n"
+            "mark it with a cross.\n"
             "\n"
             "Each point's seed is derived from the master seed and the point's index, so the\n"
             "rows do not depend on --jobs (processes run in parallel, default: the cores) or on\n"

@@ -4,6 +4,8 @@
  * The commands are one table: the usage text and the "unknown command" message are built
  * from it, so a new command is one cmd_NAME.c file and one row here.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,12 +79,34 @@ static void usage(FILE *out)
     }
     fprintf(out, "\n"
                  "'capsim COMMAND --help' describes each command. 'capsim --version' prints the\n"
-                 "version and the data directory.\n");
+                 "version and the data directory.\n"
+                 "\n"
+                 "Long commands (run, sweep, capacity searches) show how far they have got on\n"
+                 "stderr: a bar on a terminal, otherwise a line every 10 s\n"
+                 "(CAPSIM_PROGRESS_INTERVAL=SECONDS); --quiet anywhere on the command line, or\n"
+                 "CAPSIM_PROGRESS=off, silences it.\n");
+}
+
+/* Takes every --quiet out of argv (the commands' own parsers never see it) and turns the
+ * progress of long commands off (sim/base/progress.h reads CAPSIM_PROGRESS), so that one
+ * flag silences every command the same way. Returns the new argc. */
+static int take_quiet(int argc, char **argv)
+{
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quiet") == 0)
+            setenv("CAPSIM_PROGRESS", "off", 1);
+        else
+            argv[n++] = argv[i];
+    }
+    argv[n] = NULL;
+    return n;
 }
 
 int main(int argc, char **argv)
 {
     sim_gsl_install_handler();
+    argc = take_quiet(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -14,6 +14,7 @@
 #include "sim/engine/queue.h"
 #include "sim/base/stats.h"
 #include "sim/engine/theory.h"
+#include "sim/base/progress.h"
 #include "sim/base/util.h"
 
 typedef enum model { M_MMC, M_MD1, M_MG1_GAMMA, M_MMCK, M_BULK } model;
@@ -101,6 +102,12 @@ int validate_run(const validate_options *opt, FILE *out, validate_summary *sum, 
                  "interval; the table shows the 95%% half-width.\n\n");
     fprintf(out, "%-30s %-16s %12s %12s %11s  %s\n", "case", "metric", "exact", "simulated",
             "+-95% CI", "verdict");
+    fflush(out); /* the head before the work, and each case's rows as it ends */
+    uint64_t n_cases = 0;
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
+        n_cases += !opt->only || strstr(CASES[i].name, opt->only) != NULL;
+    progress pr;
+    progress_start(&pr, "capsim validate", "cases", n_cases);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const vcase *c = &CASES[i];
         if (opt->only && strstr(c->name, opt->only) == NULL)
@@ -164,7 +171,10 @@ int validate_run(const validate_options *opt, FILE *out, validate_summary *sum, 
         }
         queue_result_fini(&res);
         sum->n_cases++;
+        fflush(out);
+        progress_show(&pr, (uint64_t)sum->n_cases);
     }
+    progress_finish(&pr);
     fprintf(out, "\n%d cases, %d checks: %d passed, %d failed\n", sum->n_cases, sum->n_checks,
             sum->n_checks - sum->n_failed, sum->n_failed);
     return 0;

@@ -492,7 +492,7 @@ static void run_item(uint64_t i, FILE *out, void *user)
         snprintf(log, sizeof log, "%s/log.txt", dir);
         steplog l;
         if (steplog_open(&l, s) == 0) {
-            plan_run_options opt = {"run", 0};
+            plan_run_options opt = {"run", 0, 0};
             plan_error e;
             rc = plan_run(&s->r, &opt, l.out, l.err, &e);
             plan_error_print(l.err, "run", (plan_status)rc, &e);

@@ -16,6 +16,7 @@
 #include "plots/plot.h"
 #include "sim/base/csvout.h"
 #include "sim/base/histo.h"
+#include "sim/base/progress.h"
 #include "sim/base/util.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/jsonout.h"
@@ -246,7 +247,23 @@ static void warn_extrapolated(FILE *err, const char *name, const deploy *d,
                 name, where);
 }
 
-static void print_table(FILE *out, const run_spec *r, const resolved *x, const serve_result *res)
+/* The saturation verdict (sim/serve/result.h), when the run is saturated: what it carried
+ * of what it was offered, before the figures that it makes transient. */
+static void print_saturation(FILE *out, const serve_result *res)
+{
+    if (res->saturated != 1)
+        return;
+    char carried[32], offered[32];
+    fprintf(out,
+            "  SATURATED: carried %s req/s of %s offered; the queue grows as long as requests "
+            "come, so the latencies and percentiles are not steady-state figures\n\n",
+            util_fmt_fig(carried, sizeof carried, 3, res->metric[SM_request_throughput].mean),
+            util_fmt_fig(offered, sizeof offered, 3, res->offered_rate.mean));
+}
+
+/* The head of run's table: the deployment, the step data and the workload, which are known
+ * before the work starts (and printed then, so that a long run says what it does). */
+static void print_table_head(FILE *out, const run_spec *r, const resolved *x)
 {
     const serve_config *c = &x->cfg;
     const deploy *d = &x->dep;
@@ -279,10 +296,17 @@ static void print_table(FILE *out, const run_spec *r, const resolved *x, const s
                 r->value[OPT_kv_offload_gb], (unsigned long long)c->kv_offload_blocks,
                 1e3 * c->kv_load_s_per_block, d->gpu.host_link_bw_bytes_per_s / 1e9);
     print_workload(out, r, c, d);
+}
+
+/* The rest of run's table: the figures of the finished run. */
+static void print_table(FILE *out, const resolved *x, const serve_result *res)
+{
+    const serve_config *c = &x->cfg;
     fprintf(out, "  %u replications x %llu requests, first %.3g%% deleted as warm-up; master seed "
            "%llu\n\n",
            c->replications, (unsigned long long)(res->requests_total / c->replications),
            100 * c->warmup_fraction, (unsigned long long)c->seed);
+    print_saturation(out, res);
     fprintf(out, "  %-32s %14s %12s  %s\n", "figure", "value", "+-95% CI", "unit");
     static const serve_metric shown[] = {SM_request_throughput,
                                          SM_output_throughput,
@@ -450,6 +474,14 @@ static int open_run_outputs(outputs *o, const char *dir, resolved *x, int per_re
     return 0;
 }
 
+/* serve_config.progress for a run: the requests arrived of all replications' requests. */
+static void show_run_progress(void *arg, uint64_t arrived, uint64_t total)
+{
+    progress *p = arg;
+    p->total = total;
+    progress_show(p, arrived);
+}
+
 plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_fp, FILE *err_fp,
                      plan_error *e)
 {
@@ -486,8 +518,16 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
         run_resolved_fini(&x);
         return plan_fail(e, PLAN_FAILED, NULL, "%s", err);
     }
+    print_table_head(out_fp, r, &x);
+    fflush(out_fp);
+    progress pr;
+    progress_start(&pr, "capsim run", "requests", 0);
+    x.cfg.progress = opt->progress ? show_run_progress : NULL;
+    x.cfg.progress_arg = &pr;
     serve_result res;
-    if (serve_run(&x.cfg, &res, err, sizeof err) != 0) {
+    int run_rc = serve_run(&x.cfg, &res, err, sizeof err);
+    progress_finish(&pr);
+    if (run_rc != 0) {
         if (r->out_dir)
             outputs_abort(&out, r->out_dir);
         run_resolved_fini(&x);
@@ -509,7 +549,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
         }
     }
     if (status == PLAN_OK) {
-        print_table(out_fp, r, &x, &res);
+        print_table(out_fp, &x, &res);
         run_warn_over_length(err_fp, opt->name, &x.cfg, &res);
         if (r->out_dir) {
             fprintf(out_fp, "  wrote %s/: summary.csv, summary.json, seeds.csv, scenario.ini%s%s%s\n",

@@ -49,6 +49,7 @@ void plan_error_print(FILE *err, const char *cmd, plan_status status, const plan
 typedef struct plan_run_options {
     const char *name; /* the command named in warnings ("run" gives "capsim run: warning") */
     int plots;        /* draw the plots of the results folder when there is one */
+    int progress;     /* show how far the run has got on stderr (sim/base/progress.h) */
 } plan_run_options;
 
 /* Runs r and, with r->out_dir, writes summary.csv, seeds.csv, scenario.ini (and

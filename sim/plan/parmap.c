@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "sim/base/progress.h"
 #include "sim/base/util.h"
 
 #define PARMAP_MAX_JOBS  256
@@ -426,22 +427,18 @@ static int read_part(int fd, collector *c, worker_info *w)
     return rc;
 }
 
-/* The progress line: items done, their rate and the time left. */
-static void show_progress(const int *fds, uint64_t started, collector *c,
-                          const struct timespec *t0)
+/* Shows the items done when a line or a redraw is due: counting them reads every part
+ * file, so it is done only then. */
+static void show_progress(const int *fds, uint64_t started, collector *c, progress *pr)
 {
+    if (!progress_due(pr))
+        return;
     worker_info scratch;
     memset(c->finished, 0, c->count);
     c->n_finished = 0;
     for (uint64_t w = 0; w < started; w++)
         read_part(fds[w], c, &scratch);
-    uint64_t done = c->n_finished;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double el = (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
-    double rate = el > 0 ? (double)done / el : 0;
-    fprintf(stderr, "\r  %llu/%llu done, %.2g per s, %.0f s left   ", (unsigned long long)done,
-            (unsigned long long)c->count, rate, rate > 0 ? (double)(c->count - done) / rate : 0.0);
+    progress_show(pr, c->n_finished);
 }
 
 /* Reads every part file into res and lists the items that did not finish with their
@@ -489,13 +486,11 @@ static int collect(const int *fds, worker_info *wk, uint64_t started, collector 
 /* --- the run ------------------------------------------------------------------------------ */
 
 /* Hands out the items and waits for the workers; stops early when a signal is caught. */
-static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count, int tty,
+static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count, progress *pr,
                   const int *fds, collector *c)
 {
     uint64_t handed = 0;
     int open_w = 1;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!parmap_caught) {
         while (open_w && handed < count) {
             if (write(queue_w, &handed, sizeof handed) != (ssize_t)sizeof handed)
@@ -507,8 +502,8 @@ static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count
             open_w = 0;
         }
         int alive = reap(wk, started, 0);
-        if (tty)
-            show_progress(fds, started, c, &t0);
+        if (pr)
+            show_progress(fds, started, c, pr);
         if (!alive)
             break;
         struct timespec ts = {0, handed < count ? 20000000 : 200000000};
@@ -516,8 +511,8 @@ static void drive(int queue_w, worker_info *wk, uint64_t started, uint64_t count
     }
     if (open_w)
         close(queue_w);
-    if (tty)
-        fprintf(stderr, "\n");
+    if (pr)
+        progress_finish(pr);
 }
 
 /* Starts the workers; returns how many started. */
@@ -543,7 +538,15 @@ static uint64_t start_workers(const guard *g, int queue[2], worker_info *wk, uin
 }
 
 int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
-               void *user, int progress, parmap_result *res, char *err, size_t errlen)
+               void *user, int show, parmap_result *res, char *err, size_t errlen)
+{
+    return parmap_run_shown(first, stride, count, jobs, fn, user, show ? "capsim" : NULL, "items",
+                            res, err, errlen);
+}
+
+int parmap_run_shown(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
+                     void *user, const char *what, const char *unit, parmap_result *res, char *err,
+                     size_t errlen)
 {
     memset(res, 0, sizeof *res);
     if (jobs > count)
@@ -581,7 +584,10 @@ int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, p
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old_pipe);
-    drive(queue[1], wk, started, count, progress && isatty(2), fds, &c);
+    progress pr;
+    if (what)
+        progress_start(&pr, what, unit, count);
+    drive(queue[1], wk, started, count, what ? &pr : NULL, fds, &c);
     if (parmap_caught)
         for (uint64_t w = 0; w < started; w++)
             if (wk[w].pid > 0)

@@ -54,13 +54,21 @@ typedef void (*parmap_fn)(uint64_t item, FILE *out, void *user);
 
 /* Runs fn on items first, first + stride, ... (count of them) in up to `jobs` forked
  * processes, whose output goes to a private temporary folder under $TMPDIR (or /tmp).
- * With progress set and stderr a terminal, shows items done, rate and time left.
+ * With show set, shows the items done on stderr (see parmap_run_shown).
  * Returns 0 when every item finished; 1 when some did not (res->failed says which and
  * why, err the first reason); -1 when no work could be started, or the run was
  * interrupted and the caller's own handler took the signal (err says why, res is empty).
  * res is set in every case. */
 int parmap_run(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
-               void *user, int progress, parmap_result *res, char *err, size_t errlen);
+               void *user, int show, parmap_result *res, char *err, size_t errlen);
+
+/* parmap_run, its progress (when what is not NULL) named: "capsim sweep: 12/40 points, 31 s"
+ * for what "capsim sweep" and unit "points", a bar on a terminal, a line every so often
+ * otherwise, nothing when the environment turns it off (sim/base/progress.h).  parmap_run
+ * with show set names it "capsim" and "items". */
+int parmap_run_shown(uint64_t first, uint64_t stride, uint64_t count, uint64_t jobs, parmap_fn fn,
+                     void *user, const char *what, const char *unit, parmap_result *res, char *err,
+                     size_t errlen);
 
 void parmap_result_fini(parmap_result *res);
 

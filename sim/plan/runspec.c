@@ -805,6 +805,26 @@ int run_set_rate(char *arr, size_t len, const char *value, char *err, size_t err
     return 0;
 }
 
+double run_offered_rate(const run_spec *r, const resolved *x, const serve_result *res)
+{
+    if (x != NULL && res != NULL) {
+        if (x->cfg.wl.users > 0)
+            return NAN;
+        if (x->cfg.wl.trace_path)
+            return res->offered_rate.mean;
+        return x->have_arr ? x->arrivals.rate_per_s : NAN;
+    }
+    if (r->value[OPT_trace][0] || strtod(r->value[OPT_users], NULL) > 0)
+        return NAN;
+    arrival_process a;
+    char why[512];
+    if (arrival_parse(r->value[OPT_arrival], &a, why, sizeof why) != 0)
+        return NAN;
+    double rate = a.rate_per_s;
+    arrival_fini(&a);
+    return rate;
+}
+
 /* The summary header: every setting, then the deployment's figures, then every metric
  * with its CI. Classes (named in x, or none when x is NULL) add their columns. */
 const char *run_ci_covers(const serve_config *c)
@@ -837,9 +857,9 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
 {
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_opt_key[o]);
-    static const char *const extra_in[] = {"kv_blocks",         "kv_tokens",
-                                           "weight_gb_per_gpu", "cost_per_hour_usd",
-                                           "stack_used",        "step_data"};
+    static const char *const extra_in[] = {"kv_blocks",         "kv_tokens",  "weight_gb_per_gpu",
+                                           "cost_per_hour_usd", "stack_used", "step_data",
+                                           "offered_rate",      "saturated"};
     for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
         csvout_str(c, extra_in[i]);
     for (int m = 0; m < SM_COUNT; m++) {
@@ -880,7 +900,14 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     for (int o = 0; o < OPT_COUNT; o++)
         csvout_str(c, run_value_resolved(r, res ? x : NULL, (run_opt)o));
     if (x == NULL || res == NULL) {
-        int empty = 6 + 2 * SM_COUNT + 7 + 2 * SP_COUNT + 4 * (int)n_classes;
+        csvout_str(c, "");
+        csvout_str(c, "");
+        csvout_str(c, "");
+        csvout_str(c, "");
+        csvout_str(c, "");
+        csvout_str(c, "");
+        csvout_num(c, run_offered_rate(r, NULL, NULL));
+        int empty = 1 + 2 * SM_COUNT + 7 + 2 * SP_COUNT + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -891,6 +918,8 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     csvout_num(c, res->cost_per_hour_usd);
     csvout_str(c, x->dep.stack.name);
     csvout_str(c, x->dep.step_data);
+    csvout_num(c, run_offered_rate(r, x, res));
+    csvout_u64(c, res->saturated == 1);
     for (int m = 0; m < SM_COUNT; m++) {
         csvout_num(c, res->metric[m].mean);
         csvout_num(c, res->metric[m].half_width);

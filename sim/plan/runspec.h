@@ -211,6 +211,13 @@ const char *run_value_resolved(const run_spec *r, const resolved *x, run_opt o);
  * Classes (named in x, or none when x is NULL) add their columns. */
 void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes);
 
+/* The rate a run offers, req/s, for the summary's offered_rate column: the arrival
+ * process's long-run mean rate (arrival.h) for a synthetic open workload, the rate a
+ * trace's measured requests arrived at (serve_result.offered_rate) for a trace, NAN for a
+ * closed loop. With x or res NULL (a point that could not run), the rate the arrival
+ * process of r names. */
+double run_offered_rate(const run_spec *r, const resolved *x, const serve_result *res);
+
 /* The values of one run, matching run_summary_header. With x or res NULL (a point that
  * could not run), the settings and empty figures. */
 void run_summary_values(csvout *c, const run_spec *r, const resolved *x, const serve_result *res,

@@ -398,6 +398,31 @@ static size_t row_has_status(const char *row, const char *want)
     return p && strncmp(p + 1, want, n) == 0 && p[1 + n] == ',' ? 1 : 0;
 }
 
+/* The field after the one at p in a CSV row (quoted or not), or NULL at the row's end. */
+static const char *next_field(const char *p)
+{
+    if (*p == '"')
+        for (p++; *p && !(p[0] == '"' && p[1] != '"'); p += p[0] == '"' ? 2 : 1)
+            ;
+    if (*p == '"')
+        p++;
+    p += strcspn(p, ",\n");
+    return *p == ',' ? p + 1 : NULL;
+}
+
+/* A sweep row's saturated column: after point, status and reason, the settings, then six
+ * figures of the deployment and offered_rate (run_summary_header). */
+#define SWEEP_SATURATED_FIELD (3 + OPT_COUNT + 7)
+
+/* Whether a summary row's saturated column says 1. */
+static size_t row_is_saturated(const char *row)
+{
+    const char *p = row;
+    for (int f = 0; f < SWEEP_SATURATED_FIELD && p; f++)
+        p = next_field(p);
+    return p && p[0] == '1' && (p[1] == ',' || p[1] == '\n' || p[1] == '\0') ? 1 : 0;
+}
+
 /* How a sweep whose rows are written ends: every point failed or could not run, or some
  * failed, is PLAN_FAILED with a message saying so. */
 static plan_status sweep_outcome(const parmap_result *res, uint64_t mine, const char *dir,
@@ -431,8 +456,9 @@ plan_status sweep_run(const run_spec *base, const sweep_grid *g, const sweep_opt
     uint64_t mine = shard_size(g->total, opt->shard_i, opt->shard_n);
     sweep_ctx ctx = {base, g->ax, g->n_axes, master};
     parmap_result res;
-    int rc = parmap_run(opt->shard_i - 1, opt->shard_n, mine, opt->jobs, sweep_point, &ctx,
-                        opt->progress, &res, err, sizeof err);
+    int rc =
+        parmap_run_shown(opt->shard_i - 1, opt->shard_n, mine, opt->jobs, sweep_point, &ctx,
+                         opt->progress ? "capsim sweep" : NULL, "points", &res, err, sizeof err);
     if (rc < 0)
         status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
     if (rc > 0 && add_failed_rows(&ctx, &res) != 0)
@@ -442,9 +468,11 @@ plan_status sweep_run(const run_spec *base, const sweep_grid *g, const sweep_opt
     if (status == PLAN_OK &&
         write_sweep_summary(base->out_dir, res.rows, res.n_rows, &s, err, sizeof err) != 0)
         status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
-    size_t failed = 0;
-    for (size_t i = 0; i < res.n_rows; i++)
+    size_t failed = 0, saturated = 0;
+    for (size_t i = 0; i < res.n_rows; i++) {
         failed += row_has_status(res.rows[i].text, "error");
+        saturated += row_is_saturated(res.rows[i].text);
+    }
     if (status == PLAN_OK) {
         fprintf(out_fp,
                 "capsim sweep: %llu points (shard %llu/%llu of %llu), %zu could not run; wrote "
@@ -452,6 +480,11 @@ plan_status sweep_run(const run_spec *base, const sweep_grid *g, const sweep_opt
                 (unsigned long long)mine, (unsigned long long)opt->shard_i,
                 (unsigned long long)opt->shard_n, (unsigned long long)g->total, failed,
                 base->out_dir);
+        if (saturated > 0)
+            fprintf(out_fp,
+                    "  SATURATED: %zu point%s carried less than 0.95 of the offered rate "
+                    "(column saturated); %s latencies are not steady-state figures\n",
+                    saturated, saturated == 1 ? "" : "s", saturated == 1 ? "its" : "their");
         status = sweep_outcome(&res, mine, base->out_dir, e);
     }
     parmap_result_fini(&res);

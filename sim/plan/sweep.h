@@ -46,7 +46,7 @@ void sweep_grid_fini(sweep_grid *g);
 typedef struct sweep_options {
     uint64_t jobs;             /* worker processes, at least 1 */
     uint64_t shard_i, shard_n; /* run shard shard_i (1-based) of shard_n: points i-1, i-1+n, ... */
-    int progress;              /* show the points done on stderr when it is a terminal */
+    int progress;              /* show the points done on stderr (sim/base/progress.h) */
     int plots;                 /* draw the plots of the folder afterwards */
 } sweep_options;
 

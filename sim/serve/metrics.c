@@ -250,3 +250,14 @@ void serve_metrics_fill(serve_metrics *m, double *out)
                                        (m->sum_e2e / (double)m->n_done)
                                  : NAN;
 }
+
+double serve_metrics_offered_rate(const serve_metrics *m)
+{
+    double span_s = m->t_last_arrival - m->t_start;
+    double run_s = m->t_last_done - m->t_start;
+    uint64_t admitted = m->n_measured_arrived - m->n_rejected;
+    if (m->cfg->wl.users > 0 || admitted < 2 || !(span_s > 0) ||
+        span_s < SERVE_BATCH_SPAN_SHARE * run_s)
+        return NAN;
+    return (double)(admitted - 1) / span_s;
+}

@@ -158,4 +158,17 @@ void serve_metrics_sample(serve_metrics *m, FILE *fp, double now_s, uint64_t wai
 /* The replication's figures into out[SM_COUNT]. */
 void serve_metrics_fill(serve_metrics *m, double *out);
 
+/* The rate at which the replication offered its measured requests, req/s: the admitted
+ * (not refused) ones less one over the span of their arrivals, which is unbiased for a
+ * stream that starts at an arrival. NAN where saturation is not judged (result.h): a
+ * closed loop, whose users wait for their answers, and a batch, whose requests arrive
+ * within SERVE_BATCH_SPAN_SHARE of the time to the last completion. */
+double serve_metrics_offered_rate(const serve_metrics *m);
+
+/* A workload whose arrivals span less than this share of the time to its last completion
+ * arrives a hundred times faster than it is served: a burst (a batch sent at once, as
+ * workloads/document-batch.ini) rather than a stream, which drains and is not saturated in
+ * the sense of result.h. */
+#define SERVE_BATCH_SPAN_SHARE 0.01
+
 #endif

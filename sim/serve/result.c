@@ -3,6 +3,7 @@
  */
 #include "sim/serve/result.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "sim/base/util.h"
@@ -39,6 +40,22 @@ void serve_result_summarise(const serve_config *c, serve_result *res)
         res->slo_met[k] = res->metric[m].mean <= 1e3 * c->slo.limit_s[k];
     }
     res->cost_per_hour_usd = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas;
+}
+
+void serve_result_saturation(serve_result *res, const double *offered, double *share, size_t reps)
+{
+    const double *tput = res->per_rep + (size_t)SM_request_throughput * reps;
+    for (size_t r = 0; r < reps; r++)
+        share[r] = tput[r] / offered[r]; /* NAN where offered is */
+    res->offered_rate = stats_ci95(offered, reps);
+    res->carried_share = stats_ci95(share, reps);
+    if (res->carried_share.n == 0) {
+        res->saturated = -1;
+        return;
+    }
+    double hw = res->carried_share.half_width;
+    double upper = res->carried_share.mean + (isfinite(hw) ? hw : 0.0);
+    res->saturated = upper < SERVE_SATURATED_SHARE;
 }
 
 int serve_result_check_conservation(const serve_conservation *c, int rep_index, char *err,

@@ -28,6 +28,26 @@ typedef struct serve_conservation {
 int serve_result_check_conservation(const serve_conservation *c, int rep_index, char *err,
                                     size_t errlen);
 
+/* Saturation. An open workload (arrivals that do not wait for answers: a synthetic arrival
+ * process or a trace) saturates the deployment when it carries less than it is offered, so
+ * that the queue grows for as long as requests keep coming and every latency depends on
+ * how long the run is: its percentiles are not steady-state figures. The rule: a run is
+ * saturated when the upper end of the 95% CI over replications of carried / offered is
+ * below SERVE_SATURATED_SHARE, where offered is the rate at which the measured requests
+ * arrived (serve_metrics_offered_rate: admitted ones, over their span) and carried is
+ * request_throughput (completions per second over the measurement window; with one
+ * replication, its value). A stable system carries what it is offered, less the change in
+ * the number in the system over the window, which the warm-up makes small: 5% leaves room
+ * for that and for noise. A closed loop cannot be saturated in this sense (its users wait,
+ * so the queue is bounded by their number), nor a batch that arrives at once and drains (its
+ * requests all arrive before the first could finish): they are not judged. */
+#define SERVE_SATURATED_SHARE 0.95
+
+/* Sets res->offered_rate, carried_share and saturated from each replication's offered rate
+ * (offered[r], NAN where not judged) and request_throughput (res->per_rep); share[reps] is
+ * the caller's scratch space. */
+void serve_result_saturation(serve_result *res, const double *offered, double *share, size_t reps);
+
 /* Fills res's summary from res->per_rep, which holds every replication's figures. */
 void serve_result_summarise(const serve_config *c, serve_result *res);
 

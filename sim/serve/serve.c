@@ -433,9 +433,12 @@ static int run_one(serve_sim *s, const unsigned long *seeds, int rep_index, doub
     if (rc == 0 && time_series_on(c, rep_index))
         rc = sim_engine_schedule(&s->eng, 0.0, EV_SAMPLE, 0);
     sim_event ev;
+    uint64_t before = (uint64_t)rep_index * s->n_total, all = c->replications * s->n_total;
     while (rc == 0 && sim_engine_next(&s->eng, &ev)) {
         serve_metrics_advance(&s->met, ev.time_s);
         rc = dispatch(s, &ev, err, errlen);
+        if (c->progress && (s->eng.n_events & (SERVE_PROGRESS_EVENTS - 1)) == 0)
+            c->progress(c->progress_arg, before + s->n_arrived, all);
     }
     if (s->src)
         reqsrc_close(s->src);
@@ -530,7 +533,8 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
     double *pre = malloc(SP_COUNT * reps * sizeof *pre);
     double *per = malloc((size_t)c->replicas * SP_COUNT * reps * sizeof *per);
     double *share = malloc((size_t)c->replicas * reps * sizeof *share);
-    int ok = row != NULL && cls_att && cls_share && pre && per && share;
+    double *offered = malloc(2 * reps * sizeof *offered); /* and the saturation's scratch */
+    int ok = row != NULL && cls_att && cls_share && pre && per && share && offered;
     if (!ok)
         util_errf(err, errlen, "out of memory");
     for (size_t r = 0; ok && r < reps; r++) {
@@ -540,6 +544,7 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         for (size_t m = 0; m < SM_COUNT; m++)
             res->per_rep[m * reps + r] = row[m];
         const serve_metrics *met = &s->met;
+        offered[r] = serve_metrics_offered_rate(met);
         keep_replica_figures(s, r, pre, per, share);
         for (uint32_t k = 0; k < ncls; k++) {
             cls_att[k * reps + r] =
@@ -556,6 +561,8 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         res->class_attainment[k] = stats_ci95(cls_att + k * reps, reps);
         res->class_share[k] = stats_ci95(cls_share + k * reps, reps);
     }
+    if (ok)
+        serve_result_saturation(res, offered, offered + reps, reps);
     res->prefix_on = serve_prefix_active(c);
     for (size_t m = 0; ok && m < SP_COUNT; m++)
         res->prefix[m] = stats_ci95(pre + m * reps, reps);
@@ -563,6 +570,7 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         util_errf(err, errlen, "out of memory");
         ok = 0;
     }
+    free(offered);
     free(share);
     free(per);
     free(pre);

@@ -110,10 +110,19 @@ typedef struct serve_config {
      * replication's seeds) instead of the workload (wl.requests must give their number). */
     reqsrc *(*source_open)(void *arg, const unsigned long *seeds);
     void *source_arg;
+    /* Optional: called every SERVE_PROGRESS_EVENTS events of every replication with the
+     * requests that have arrived over all replications so far and the total, so that a
+     * long run can show how far it has got (sim/base/progress.h); NULL: not called. */
+    void (*progress)(void *arg, uint64_t arrived, uint64_t total);
+    void *progress_arg;
     FILE *requests_out;            /* optional per-request rows (all replications) */
     FILE *timeseries_out;          /* optional samples of replication 0 */
     double sample_interval_s;
 } serve_config;
+
+/* How often the progress callback is called: a power of two, so that the check is a mask,
+ * and rare enough that the clock it reads costs nothing measurable. */
+#define SERVE_PROGRESS_EVENTS 65536u
 
 #define SERVE_METRICS(X)                                                                           \
     X(request_throughput, "req/s")                                                                 \
@@ -232,6 +241,11 @@ typedef struct serve_result {
      * in %, and its prefix figures, replica_prefix[replica * SP_COUNT + m]. */
     uint32_t n_replicas;
     stats_ci *replica_share, *replica_prefix;
+    /* Saturation (sim/serve/result.h): the rate the measured requests were offered at, req/s,
+     * the share of it carried (request_throughput over it), and the verdict: 1 saturated, 0
+     * not, -1 not judged (a closed loop, or a batch). */
+    stats_ci offered_rate, carried_share;
+    int saturated;
 } serve_result;
 
 /* The reported metric a target names: e.g. (SLO_TTFT, 99) -> SM_p99_ttft_ms; pct 0 is the

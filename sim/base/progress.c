@@ -1,0 +1,89 @@
+/*
+ * progress: a bar or periodic lines on stderr for long commands (see progress.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/base/progress.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Redraws of a bar at most this often, s: more is flicker, not information. */
+#define PROGRESS_BAR_INTERVAL_S 0.2
+#define PROGRESS_BAR_WIDTH      30
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+progress_mode progress_mode_from_env(void)
+{
+    const char *env = getenv("CAPSIM_PROGRESS");
+    if (env && strcmp(env, "off") == 0)
+        return PROGRESS_OFF;
+    if (env && strcmp(env, "lines") == 0)
+        return PROGRESS_LINES;
+    if (env && strcmp(env, "bar") == 0)
+        return PROGRESS_BAR;
+    return isatty(2) ? PROGRESS_BAR : PROGRESS_LINES;
+}
+
+void progress_start(progress *p, const char *what, const char *unit, uint64_t total)
+{
+    memset(p, 0, sizeof *p);
+    p->fp = stderr;
+    p->mode = progress_mode_from_env();
+    snprintf(p->what, sizeof p->what, "%s", what);
+    snprintf(p->unit, sizeof p->unit, "%s", unit);
+    p->total = total;
+    const char *iv = getenv("CAPSIM_PROGRESS_INTERVAL");
+    char *end;
+    double v = iv ? strtod(iv, &end) : 0;
+    p->interval_s = iv && end != iv && *end == '\0' && v >= 0 ? v : 10.0;
+    p->t0_s = p->last_s = now_s();
+}
+
+int progress_due(const progress *p)
+{
+    if (p->mode == PROGRESS_OFF)
+        return 0;
+    double every = p->mode == PROGRESS_BAR ? PROGRESS_BAR_INTERVAL_S : p->interval_s;
+    return now_s() - p->last_s >= every;
+}
+
+void progress_show(progress *p, uint64_t done)
+{
+    if (!progress_due(p))
+        return;
+    double t = now_s();
+    p->last_s = t;
+    unsigned long long d = done, n = p->total;
+    double el = t - p->t0_s;
+    if (p->mode == PROGRESS_LINES) {
+        fprintf(p->fp, "%s: %llu/%llu %s, %.0f s\n", p->what, d, n, p->unit, el);
+        fflush(p->fp);
+        return;
+    }
+    double share = n > 0 ? (double)d / (double)n : 0;
+    int fill = (int)(share * PROGRESS_BAR_WIDTH + 0.5);
+    char bar[PROGRESS_BAR_WIDTH + 1];
+    for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[PROGRESS_BAR_WIDTH] = '\0';
+    double left = share > 0 ? el * (1 - share) / share : 0;
+    fprintf(p->fp, "\r%s [%s] %llu/%llu %s, %.0f s, about %.0f s left   ", p->what, bar, d, n,
+            p->unit, el, left);
+    fflush(p->fp);
+    p->drawn = 1;
+}
+
+void progress_finish(progress *p)
+{
+    if (p->drawn)
+        fputc('\n', p->fp);
+    p->drawn = 0;
+}
