@@ -159,6 +159,7 @@ static void print_step(FILE *out, const char *what, const search_step *e)
         fprintf(out, "  [%llu of %llu requests over the max model length]",
                 (unsigned long long)e->over_length, (unsigned long long)e->offered);
     fprintf(out, "\n");
+    fflush(out); /* each step as it finishes, even through a pipe: the search's progress */
 }
 
 static void on_step(void *user, const search_step *e)
