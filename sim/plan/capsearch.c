@@ -157,6 +157,16 @@ void capsearch_describe(FILE *out, const run_spec *r)
             r->value[OPT_replicas], strcmp(r->value[OPT_replicas], "1") ? "s" : "",
             r->value[OPT_scheduler], servesearch_on_trace(r) ? "" : r->value[OPT_arrival],
             servesearch_on_trace(r) ? "" : ", ", lengths);
+    /* Which model of the world prices the steps, and the price the costs use. */
+    resolved x;
+    char err[512];
+    if (run_resolve(r, &x, err, sizeof err) == 0) {
+        fprintf(out, "  stack: %s; steps priced by %s\n",
+                x.dep.stack.name[0] ? x.dep.stack.name : "none (a linear model)", x.dep.step_data);
+        fprintf(out, "  price: %g USD per GPU-hour (%s)\n", x.cfg.price_usd_per_gpu_hour,
+                x.dep.price_source);
+    }
+    run_resolved_fini(&x);
     run_spec *sized = malloc(sizeof *sized);
     if (sized) {
         *sized = *r;

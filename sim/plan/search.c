@@ -164,6 +164,11 @@ static int try_rate(const search_evaluator *ev, double rate, search_rate_result 
     return 0;
 }
 
+/* The highest rate tried: a million requests a second is beyond any fleet a search sizes,
+ * and well inside what the arrival processes accept (1e7). A search that still meets there
+ * measures too few requests for a queue to form. */
+#define SEARCH_MAX_RATE 1e6
+
 /* From start, quarter the rate until one meets, then double until one fails. */
 static int bracket_rate(const search_evaluator *ev, double start, search_rate_result *s,
                         bounds *b)
@@ -183,6 +188,15 @@ static int bracket_rate(const search_evaluator *ev, double start, search_rate_re
             return -1;
         }
         rate = search_round4(b->M == 0 ? rate / SEARCH_DOWN_FACTOR : rate * SEARCH_UP_FACTOR);
+        if (b->F == INFINITY && rate > SEARCH_MAX_RATE) {
+            snprintf(s->err, sizeof s->err,
+                     "no rate up to %.4g req/s, beyond what any deployment carries, fails the "
+                     "SLOs (the last that met them: %.4g req/s): the runs are too short for a "
+                     "queue to build (their requests arrive nearly at once); give more "
+                     "requests (--requests auto)",
+                     s->step[s->n - 1].x, b->M);
+            return -1;
+        }
     }
     if (b->M == 0 || b->F == INFINITY) {
         snprintf(s->err, sizeof s->err, "no rate between %.3g and %.3g req/s brackets the SLOs",
