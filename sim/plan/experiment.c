@@ -349,6 +349,14 @@ static void print_table(FILE *out, const resolved *x, const serve_result *res)
                1e3 * c->slo.limit_s[k], res->slo_met[k] ? "met" : "NOT met", serve_metric_names[m],
                res->metric[m].mean);
     }
+    if (c->goodput_s[SLO_TTFT] > 0 || c->goodput_s[SLO_TPOT] > 0 || c->goodput_s[SLO_E2EL] > 0) {
+        static const char *const names[SLO_COUNT] = {"TTFT", "TPOT", "E2EL"};
+        fprintf(out, "  goodput (--goodput): requests within");
+        for (int k = 0, n = 0; k < SLO_COUNT; k++)
+            if (c->goodput_s[k] > 0)
+                fprintf(out, "%s %s %g ms", n++ ? "," : "", names[k], 1e3 * c->goodput_s[k]);
+        fprintf(out, "\n");
+    }
     for (uint32_t k = 0; k < res->n_classes; k++)
         fprintf(out, "  class %-12s %5.1f%% of requests (+-%.2g), SLO attainment %.4g%% +- %.3g\n",
                x->mix.name[k], res->class_share[k].mean, res->class_share[k].half_width,

@@ -107,7 +107,7 @@ int jsonout_summary(FILE *fp, const run_spec *r, const resolved *x, const serve_
         add_figure(top, ci, NAMES[i].vllm, &res->metric[NAMES[i].m]);
     int slo = 0;
     for (int k = 0; k < SLO_COUNT; k++)
-        slo |= c->slo.limit_s[k] > 0;
+        slo |= c->slo.limit_s[k] > 0 || c->goodput_s[k] > 0;
     if (slo) /* vLLM writes it only with --goodput: requests/s meeting every limit */
         add_figure(top, ci, "request_goodput", &res->metric[SM_goodput]);
     /* Not in vLLM's output: the rate offered and whether the run carried it (a saturated

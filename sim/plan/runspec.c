@@ -198,6 +198,43 @@ static int slo_seconds(const char *text, double *out)
     return 0;
 }
 
+/* "ttft:500,tpot:50" (vLLM's --goodput: milliseconds; spaces separate as commas do) into
+ * per-request limits in seconds. */
+static int parse_goodput(const char *text, double *limit_s, char *err, size_t errlen)
+{
+    static const char *const names[SLO_COUNT] = {"ttft", "tpot", "e2el"};
+    for (int k = 0; k < SLO_COUNT; k++)
+        limit_s[k] = 0;
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, ", ");
+        char item[64];
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        char *colon = strchr(item, ':');
+        int k = -1;
+        double ms = NAN;
+        if (colon) {
+            *colon = '\0';
+            for (int j = 0; j < SLO_COUNT; j++)
+                if (strcmp(item, names[j]) == 0)
+                    k = j;
+            if (util_parse_double(colon + 1, &ms) != 0)
+                ms = NAN;
+        }
+        if (len > 0 && (k < 0 || !(ms > 0) || !isfinite(ms) || limit_s[k] > 0)) {
+            util_errf(err, errlen,
+                      "--goodput '%s': entry '%.*s': expected ttft:MS, tpot:MS or e2el:MS, each "
+                      "once, in milliseconds > 0 (as vLLM's --goodput)",
+                      text, (int)len, p);
+            return -1;
+        }
+        if (len > 0)
+            limit_s[k] = ms / 1e3;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
 /* "ttft_p99=0.5,tpot_p99=50ms,e2el_mean=10s" */
 static int parse_slo(const char *text, serve_slo *slo, char *err, size_t errlen)
 {
@@ -607,7 +644,9 @@ int run_resolve(const run_spec *r, resolved *x, char *err, size_t errlen)
     c->replications = (uint32_t)v;
     if (real_opt(r, OPT_warmup, 0, 1, 1, &c->warmup_fraction, err, errlen) ||
         count_opt(r, OPT_seed, 0, UINT64_MAX, &c->seed, err, errlen) ||
-        parse_slo(r->value[OPT_slo], &c->slo, err, errlen) || resolve_classes(r, x, err, errlen) ||
+        parse_slo(r->value[OPT_slo], &c->slo, err, errlen) ||
+        parse_goodput(r->value[OPT_goodput], c->goodput_s, err, errlen) ||
+        resolve_classes(r, x, err, errlen) ||
         real_opt(r, OPT_sample_interval, 0, INFINITY, 0, &d, err, errlen) ||
         resolve_prefix(r, x, err, errlen))
         return -1;

@@ -91,6 +91,9 @@
     X(warmup, "0.1", "share of requests deleted as warm-up")                                       \
     X(seed, "1", "master seed")                                                                    \
     X(slo, "", "targets, e.g. ttft_p99=500ms,tpot_p99=50ms (a bare number is seconds)")            \
+    X(goodput, "",                                                                                 \
+      "per-request limits as vLLM's --goodput takes them, in ms: ttft:500,tpot:50 (also e2el); "   \
+      "goodput and SLO attainment count the requests within all of them")                          \
     X(sample_interval, "1", "time-series interval, s (0 = none)")                                  \
     X(per_request, "off", "write requests.csv with --out (a flag; on/off in a scenario file)")     \
     X(jump, "on", "on: advance unchanging decode stretches in one event")                        \

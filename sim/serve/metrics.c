@@ -90,16 +90,19 @@ static void write_request_row(const serve_metrics *m, const serve_slot *q, doubl
     fprintf(fp, ",%.9g,%u,%d\n", 1e3 * e2e, q->preemptions, met);
 }
 
-/* Whether a request met every limit of its class's SLO (or the run's). */
+/* Whether a request met every per-request limit: --goodput's when given, else its class's
+ * SLO (or the run's). */
 static int slo_met(const serve_config *c, uint32_t cls, double ttft, double tpot, double e2e)
 {
-    const serve_slo *slo = &c->slo;
+    const double *lim = c->slo.limit_s;
     const reqsrc_mix *mix = c->wl.mix;
-    if (mix && c->class_slo && cls < mix->n)
-        slo = &c->class_slo[cls];
-    return (slo->limit_s[SLO_TTFT] <= 0 || ttft <= slo->limit_s[SLO_TTFT]) &&
-           (slo->limit_s[SLO_E2EL] <= 0 || e2e <= slo->limit_s[SLO_E2EL]) &&
-           (slo->limit_s[SLO_TPOT] <= 0 || !isfinite(tpot) || tpot <= slo->limit_s[SLO_TPOT]);
+    if (c->goodput_s[SLO_TTFT] > 0 || c->goodput_s[SLO_TPOT] > 0 || c->goodput_s[SLO_E2EL] > 0)
+        lim = c->goodput_s;
+    else if (mix && c->class_slo && cls < mix->n)
+        lim = c->class_slo[cls].limit_s;
+    return (lim[SLO_TTFT] <= 0 || ttft <= lim[SLO_TTFT]) &&
+           (lim[SLO_E2EL] <= 0 || e2e <= lim[SLO_E2EL]) &&
+           (lim[SLO_TPOT] <= 0 || !isfinite(tpot) || tpot <= lim[SLO_TPOT]);
 }
 
 /* The latencies of a measured request. */

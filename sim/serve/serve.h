@@ -89,6 +89,10 @@ typedef struct serve_config {
     uint64_t seed;
     serve_slo slo;
     const serve_slo *class_slo; /* per class of wl.mix (NULL: every class uses slo) */
+    /* Per-request limits in vLLM's --goodput sense (seconds; 0: none): when any is set, a
+     * request counts towards goodput and SLO attainment when it is within every one of
+     * them, instead of within the limits of slo (whose percentile targets still apply). */
+    double goodput_s[SLO_COUNT];
     double gpus_per_replica;
     double price_usd_per_gpu_hour; /* NAN if unknown */
     int jump;                      /* advance unchanging decode stretches in one event */
