@@ -233,20 +233,6 @@ static void print_workload(FILE *out, const run_spec *r, const serve_config *c, 
     "NVIDIA AIConfigurator's kernel measurements under vLLM (ai-dynamo/aiconfigurator@095f58a5, "  \
     "2026-08-21; models/kernels/README.md)"
 
-/* Steps the run reached that the measured kernels do not cover: a warning naming them. */
-static void warn_extrapolated(FILE *err, const char *name, const deploy *d,
-                              const serve_result *res)
-{
-    char where[768];
-    if (deploy_extrapolation(d, res->peak_decode_seqs, res->peak_decode_ctx,
-                             res->peak_prefill_tokens, res->peak_prefill_ctx, where,
-                             sizeof where))
-        fprintf(err,
-                "capsim %s: warning: some steps of this run were priced beyond the measured "
-                "kernel tables, by the roofline of those kernels (less certain): %s\n",
-                name, where);
-}
-
 /* The saturation verdict (sim/serve/result.h), when the run is saturated: what it carried
  * of what it was offered, before the figures that it makes transient. */
 static void print_saturation(FILE *out, const serve_result *res)
@@ -567,7 +553,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
                 plan_draw_plots(opt->name, r->out_dir, out_fp, err_fp);
         }
         print_warnings(err_fp, opt->name, &res);
-        warn_extrapolated(err_fp, opt->name, &x.dep, &res);
+        run_warn_extrapolated(err_fp, opt->name, &x.dep, &res);
     }
     serve_result_fini(&res);
     run_resolved_fini(&x);

@@ -686,6 +686,18 @@ void run_resolved_fini(resolved *x)
     }
 }
 
+void run_warn_extrapolated(FILE *err, const char *name, const deploy *d, const serve_result *res)
+{
+    char where[768];
+    if (deploy_extrapolation(d, res->peak_decode_seqs, res->peak_decode_ctx,
+                             res->peak_prefill_tokens, res->peak_prefill_ctx, where,
+                             sizeof where))
+        fprintf(err,
+                "capsim %s: warning: some steps of this run were priced beyond the measured "
+                "kernel tables, by the roofline of those kernels (less certain): %s\n",
+                name, where);
+}
+
 void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
                           const serve_result *res)
 {

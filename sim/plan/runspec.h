@@ -195,6 +195,10 @@ void run_resolved_fini(resolved *x);
 /* The warning of a run with requests longer than c->max_model_len, on err as "capsim NAME:
  * warning: ...": how many of the requests (over all replications), the limit, and what
  * became of them. Nothing when there were none. */
+/* The warning of a run whose steps reached shapes the measured kernels do not cover
+ * (deploy_extrapolation of its peaks), on err as "capsim NAME: warning: ...". */
+void run_warn_extrapolated(FILE *err, const char *name, const deploy *d, const serve_result *res);
+
 void run_warn_over_length(FILE *err, const char *name, const serve_config *c,
                           const serve_result *res);
 

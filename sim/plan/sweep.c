@@ -150,8 +150,10 @@ static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, ui
         have_res = ok;
         char name[64];
         snprintf(name, sizeof name, "sweep: point %llu", (unsigned long long)p);
-        if (have_res)
+        if (have_res) {
             run_warn_over_length(stderr, name, &x.cfg, &res);
+            run_warn_extrapolated(stderr, name, &x.dep, &res);
+        }
     }
     write_point_row(out, p, ok ? "ok" : "error", ok ? "" : err, r ? r : base,
                     have_res ? &x : NULL, have_res ? &res : NULL);
