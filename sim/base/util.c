@@ -160,6 +160,8 @@ static int resolve_link(const char *path, char *out, size_t len, char *err, size
 int util_check_writable_path(const char *path, char *err, size_t errlen)
 {
     struct stat st;
+    if (path == NULL) /* no file to write (an optional --out not given) */
+        return 0;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         util_errf(err, errlen, "cannot write '%s': it is %s, not a regular file", path,
                   util_file_kind((unsigned)st.st_mode));

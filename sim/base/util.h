@@ -58,7 +58,7 @@ const char *util_file_kind(unsigned mode);
 
 /* Checks that path, if it exists (through symbolic links), is a regular file that an output
  * may replace. Returns 0, or -1 with "cannot write 'PATH': it is a directory, not a regular
- * file" (a device, a FIFO, ...). */
+ * file" (a device, a FIFO, ...). A NULL path (no file to write) passes. */
 int util_check_writable_path(const char *path, char *err, size_t errlen);
 
 /* A file written under a temporary name and renamed into place by util_atomic_commit, so
