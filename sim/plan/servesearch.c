@@ -111,6 +111,9 @@ static int run_figures(const run_spec *r, search_step *e)
     e->output_tok_s = res.metric[SM_output_throughput].mean;
     e->over_length = res.over_length;
     e->offered = res.offered;
+    deploy_extrapolation(&rs.dep, res.peak_decode_seqs, res.peak_decode_ctx,
+                         res.peak_prefill_tokens, res.peak_prefill_ctx, e->beyond,
+                         sizeof e->beyond);
     serve_result_fini(&res);
     run_resolved_fini(&rs);
     return 0;
@@ -158,6 +161,9 @@ static void print_step(FILE *out, const char *what, const search_step *e)
     if (e->over_length)
         fprintf(out, "  [%llu of %llu requests over the max model length]",
                 (unsigned long long)e->over_length, (unsigned long long)e->offered);
+    /* Steps priced by the roofline where the measured kernels end: less certain figures. */
+    if (e->beyond[0])
+        fprintf(out, "  [beyond the measured kernels: %s]", e->beyond);
     fprintf(out, "\n");
     fflush(out); /* each step as it finishes, even through a pipe: the search's progress */
 }
