@@ -35,7 +35,7 @@ cc=${CC:-clang}
 # The readers' sources: every file of the family, so a new format's file is picked up.
 trace_src="$src/workloads/trace*.c"
 bench_src="$src/models/bench*.c"
-base_src="$src/sim/base/csvin.c $src/sim/base/util.c"
+base_src="$src/sim/base/csvin.c $src/sim/base/util.c $src/sim/base/spool.c"
 status=0
 
 # fuzz NAME MAX_LEN SEED_DIRS...: runs BUILD_DIR/NAME for SECONDS on its seeds, keeping
@@ -106,7 +106,7 @@ done
 # shellcheck disable=SC2086
 "$cc" $cflags -I"$src" \
     "$src/tests/fuzz_specs.c" "$src/sim/base/dist.c" "$src/sim/base/spec.c" "$src/sim/base/csvin.c" \
-    "$src/sim/base/util.c" "$src/sim/base/rng.c" "$src/sim/plan/scenario.c" "$src/workloads/arrival.c" \
+    "$src/sim/base/util.c" "$src/sim/base/spool.c" "$src/sim/base/rng.c" "$src/sim/plan/scenario.c" "$src/workloads/arrival.c" \
     "$src/workloads/reqsrc.c" "$src/workloads/prefix.c" $trace_src \
     -lcsv -ljson-c -linih -lgsl -lgslcblas -lm -o "$out/fuzz_specs"
 fuzz fuzz_specs 4096 "$src/tests/fuzz_corpus_specs"

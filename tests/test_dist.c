@@ -344,6 +344,9 @@ static void test_dist_bad_specs(void)
     expect_dist_error("fixed:-1", "fixed:-1", "a number, fixed:V");
     expect_dist_error("fixed:", "fixed:", "det:value=V");
     expect_dist_error("inf", "inf", "N (a fixed value)");
+    /* Not a plain number: spaces before it (strtod would pass over them; the fuzzer found
+     * one that made a message span lines). */
+    expect_dist_error(" 10", "10", "N (a fixed value)");
 }
 
 static void test_arrival_parse(void)

@@ -3,6 +3,7 @@
  */
 #include "sim/base/dist.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -184,6 +185,9 @@ static int plain_fixed(const char *text, char *out, size_t len)
     double v;
     if (*num == '\0' || strchr(num, '=') != NULL || util_parse_double(num, &v) != 0)
         return 0;
+    for (const char *c = num; *c; c++) /* strtod would pass over leading spaces */
+        if (!isgraph((unsigned char)*c))
+            return 0;
     snprintf(out, len, "det:value=%s", num);
     return 1;
 }
