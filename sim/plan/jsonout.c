@@ -57,23 +57,25 @@ static json_object *scenario_object(const run_spec *r, const resolved *x)
     return o;
 }
 
+/* {"mean": .., "ci95": .., "unit": ..} of one figure. */
+static json_object *figure_object(const stats_ci *v, const char *unit)
+{
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "mean", num(v->mean));
+    json_object_object_add(f, "ci95", num(v->half_width));
+    json_object_object_add(f, "unit", json_object_new_string(unit));
+    return f;
+}
+
 static json_object *metrics_object(const serve_result *res)
 {
     json_object *o = json_object_new_object();
-    for (int m = 0; m < SM_COUNT; m++) {
-        json_object *f = json_object_new_object();
-        json_object_object_add(f, "mean", num(res->metric[m].mean));
-        json_object_object_add(f, "ci95", num(res->metric[m].half_width));
-        json_object_object_add(f, "unit", json_object_new_string(serve_metric_units[m]));
-        json_object_object_add(o, serve_metric_names[m], f);
-    }
-    for (int m = 0; res->prefix_on && m < SP_COUNT; m++) {
-        json_object *f = json_object_new_object();
-        json_object_object_add(f, "mean", num(res->prefix[m].mean));
-        json_object_object_add(f, "ci95", num(res->prefix[m].half_width));
-        json_object_object_add(f, "unit", json_object_new_string(serve_prefix_units[m]));
-        json_object_object_add(o, serve_prefix_names[m], f);
-    }
+    for (int m = 0; m < SM_COUNT; m++)
+        json_object_object_add(o, serve_metric_names[m],
+                               figure_object(&res->metric[m], serve_metric_units[m]));
+    for (int m = 0; res->prefix_on && m < SP_COUNT; m++)
+        json_object_object_add(o, serve_prefix_names[m],
+                               figure_object(&res->prefix[m], serve_prefix_units[m]));
     return o;
 }
 

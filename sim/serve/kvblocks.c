@@ -149,6 +149,23 @@ static uint32_t cacheable_full(const serve_sim *s, const serve_slot *q)
     return upto / s->cfg->block_size;
 }
 
+/* Caches block (pid, blk), held by the one request that computed it or brought it back,
+ * in a free entry. One is free: entries in use are blocks in use or evictable, and this
+ * block is in use (the caller took it) but not an entry. Returns the entry. */
+static uint32_t hold_new(serve_pcache *pc, uint64_t pid, uint32_t blk)
+{
+    uint32_t e = pc->free_head;
+    assert(e != NONE);
+    pc->free_head = pc->e[e].next;
+    pc->e[e].pid = pid;
+    pc->e[e].blk = blk;
+    pc->e[e].ref = 1;
+    table_insert(pc, e);
+    pc->held++;
+    pc->refs++;
+    return e;
+}
+
 void serve_kv_register(serve_sim *s, serve_replica *r, serve_slot *q)
 {
     serve_pcache *pc = &r->pc;
@@ -156,18 +173,8 @@ void serve_kv_register(serve_sim *s, serve_replica *r, serve_slot *q)
         return;
     uint32_t full = cacheable_full(s, q);
     while (q->reg < full && find(pc, q->pid, q->reg) == NONE) {
-        /* An entry is free: entries in use are blocks in use or evictable, and this block
-         * is in use but not an entry. */
-        uint32_t e = pc->free_head;
-        assert(e != NONE);
-        pc->free_head = pc->e[e].next;
-        pc->e[e].pid = q->pid;
-        pc->e[e].blk = q->reg;
-        pc->e[e].ref = 1;
-        table_insert(pc, e);
-        pc->held++;
-        pc->refs++;
-        q->ent[q->reg++] = e;
+        q->ent[q->reg] = hold_new(pc, q->pid, q->reg);
+        q->reg++;
     }
 }
 
@@ -252,16 +259,7 @@ void serve_kv_share(serve_sim *s, serve_replica *r, serve_slot *q, uint32_t h, u
         for (uint32_t j = 0; j < h; j++) {
             if (q->ent[j] != NONE)
                 continue;
-            uint32_t e = pc->free_head;
-            assert(e != NONE);
-            pc->free_head = pc->e[e].next;
-            pc->e[e].pid = q->pid;
-            pc->e[e].blk = j;
-            pc->e[e].ref = 1;
-            table_insert(pc, e);
-            pc->held++;
-            pc->refs++;
-            q->ent[j] = e;
+            q->ent[j] = hold_new(pc, q->pid, j);
         }
         r->load_blocks += loaded;
         r->cnt.loaded += loaded;
