@@ -25,9 +25,11 @@ esac
 # Build and run time needs.
 packages=(build-essential cmake pkg-config libgsl-dev libcsv-dev libinih-dev libjson-c-dev gnuplot-nox)
 # The tests also need valgrind (memory checks under ctest), clang with libFuzzer
-# (the parsers' fuzz targets), python3 (the end-to-end tests read CSV with it) and
-# procps (pgrep: the interruption tests check that no worker outlives its parent).
-[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev python3 procps)
+# (the parsers' fuzz targets), python3 (the end-to-end tests read CSV with it), pandas and
+# matplotlib (the README's python examples run as printed) and procps (pgrep: the
+# interruption tests check that no worker outlives its parent).
+[ "$mode" = test ] && packages+=(valgrind clang libclang-rt-14-dev python3 python3-pandas
+                                 python3-matplotlib procps)
 
 missing=()
 for p in "${packages[@]}"; do

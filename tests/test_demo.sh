@@ -14,7 +14,16 @@ fail=0
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-"$capsim" demo --out "$tmp/d" >"$tmp/out" 2>&1 && ok || bad "demo exits 0: $(tail -5 "$tmp/out")"
+CAPSIM_PROGRESS=lines CAPSIM_PROGRESS_INTERVAL=0 "$capsim" demo --out "$tmp/d" >"$tmp/out" \
+  2>"$tmp/err" && ok || bad "demo exits 0: $(tail -5 "$tmp/out" "$tmp/err")"
+# Its progress goes to stderr, each of its parallel stages by name; the warnings of a step
+# go to that step's log, after the command line that repeats it, not to the terminal.
+grep -Eq '^capsim demo: 1/4: [0-9]+/11 capacity searches, [0-9]+ s$' "$tmp/err" && ok || bad "demo progress of stage 1 on stderr: $(head -3 "$tmp/err")"
+grep -Eq '^capsim demo: 3/4: [0-9]+/[0-9]+ runs, [0-9]+ s$' "$tmp/err" && ok || bad "demo progress of stage 3 on stderr"
+grep -q 'capacity searches, [0-9]* s' "$tmp/out" && bad "progress on stdout" || ok
+grep -q 'warning' "$tmp/err" && bad "a step's warning reached the terminal: $(grep warning "$tmp/err" | head -2)" || ok
+head -1 "$tmp/d/load-big/log.txt" | grep -q '^\$ capsim sweep ' && ok || bad "load-big/log.txt starts with its command line"
+grep -Eq '^capsim sweep: point [0-9]+: warning: some steps of this run were priced beyond' "$tmp/d/load-big/log.txt" && ok || bad "load-big/log.txt holds the sweep's warnings"
 grep -q "The report: $tmp/d/REPORT.md" "$tmp/out" && ok || bad "demo says where the report is"
 [ -s "$tmp/d/REPORT.md" ] && ok || bad "REPORT.md written"
 grep -Eiq '(^|[^a-z])(nan|inf)([^a-z]|$)' "$tmp/d/REPORT.md" && bad "REPORT.md has a nan or inf: $(grep -Ein 'nan|inf' "$tmp/d/REPORT.md" | head -3)" || ok

@@ -75,10 +75,12 @@ void progress_show(progress *p, uint64_t done)
         bar[i] = i < fill ? '#' : '.';
     bar[PROGRESS_BAR_WIDTH] = '\0';
     double left = share > 0 ? el * (1 - share) / share : 0;
-    fprintf(p->fp, "\r%s [%s] %llu/%llu %s, %.0f s, about %.0f s left   ", p->what, bar, d, n,
-            p->unit, el, left);
+    int w = fprintf(p->fp, "\r%s [%s] %llu/%llu %s, %.0f s, about %.0f s left   ", p->what, bar, d,
+                    n, p->unit, el, left);
     fflush(p->fp);
     p->drawn = 1;
+    if (w - 1 > p->width)
+        p->width = w - 1;
 }
 
 void progress_finish(progress *p)
@@ -86,4 +88,22 @@ void progress_finish(progress *p)
     if (p->drawn)
         fputc('\n', p->fp);
     p->drawn = 0;
+    p->width = 0;
+}
+
+void progress_clear(progress *p)
+{
+    if (!p->drawn)
+        return;
+    fprintf(p->fp, "\r%*s\r", p->width, "");
+    fflush(p->fp);
+    p->drawn = 0;
+    p->width = 0;
+}
+
+void progress_stage(progress *p, const char *what, uint64_t total)
+{
+    snprintf(p->what, sizeof p->what, "%s", what);
+    p->total = total;
+    p->t0_s = now_s();
 }

@@ -24,12 +24,13 @@ typedef enum progress_mode { PROGRESS_OFF, PROGRESS_LINES, PROGRESS_BAR } progre
 typedef struct progress {
     FILE *fp; /* stderr */
     progress_mode mode;
-    char what[48]; /* "capsim sweep" */
+    char what[96]; /* "capsim sweep" */
     char unit[24]; /* "points" */
     uint64_t total;
     double interval_s;
     double t0_s, last_s; /* monotonic clock: the start, the last line or redraw */
     int drawn;           /* a bar is on screen (progress_finish ends its line) */
+    int width;           /* the characters of the bar's line on screen */
 } progress;
 
 /* The mode the environment asks for (see above). */
@@ -48,5 +49,15 @@ void progress_show(progress *p, uint64_t done);
 
 /* Ends a bar's line; a line mode writes nothing more. */
 void progress_finish(progress *p);
+
+/* Blanks a bar's line and puts the cursor at its start, so that other output (a command's
+ * step log on stdout, on the same terminal) starts on a clean line; the next progress_show
+ * draws the bar again below it. A line mode writes nothing. */
+void progress_clear(progress *p);
+
+/* Starts the next stage of a long command: its name and total, with the clock of the bar's
+ * estimate restarted. The time of the last line is kept, so that a line mode still writes
+ * one line per interval across stages shorter than the interval. */
+void progress_stage(progress *p, const char *what, uint64_t total);
 
 #endif

@@ -81,8 +81,12 @@ static void usage(FILE *out)
             "--replications defaults to 10. Searches size their own runs: a scenario\n"
             "file's requests = is not used (only --requests on the command line is).\n"
             "Verdicts: 'meets' when the upper end of the 95%% CI of every SLO figure is within\n"
-            "its limit, 'fails' when the lower end of one is beyond it, else 'unclear'.\n"
-            "\n"
+            "its limit, 'fails' when the lower end of one is beyond it, else 'unclear';\n"
+            "a step that carried under 95%% of its offered rate is marked [saturated].\n"
+            "Each step prints a line on stdout as it ends; while it runs, stderr shows its\n"
+            "requests done (a bar on a terminal, a line every 10 s otherwise; --quiet: none).\n"
+            "\n");
+    fprintf(out,
             "examples:\n"
             "  capsim capacity servers --arrival poisson:rate=10 --service exp:mean=1 \\\n"
             "      --wait-t 0.1 --max-prob 0.2\n"

@@ -188,7 +188,7 @@ void capsearch_describe(FILE *out, const run_spec *r)
 void capsearch_write_steps(FILE *fp, const char *x_name, const search_step *steps, int n,
                            int with_cost)
 {
-    fprintf(fp, "step,%s,verdict,slo_metric,value_ms,ci95_ms,limit_ms%s\n", x_name,
+    fprintf(fp, "step,%s,verdict,slo_metric,value_ms,ci95_ms,limit_ms%s,saturated\n", x_name,
             with_cost ? ",cost_per_hour_usd,cost_per_million_output_tokens" : "");
     csvout c;
     csvout_init(&c, fp);
@@ -207,6 +207,7 @@ void capsearch_write_steps(FILE *fp, const char *x_name, const search_step *step
                 csvout_num(&c, steps[i].cost_per_hour_usd);
                 csvout_num(&c, steps[i].cost_per_mtok_usd);
             }
+            csvout_u64(&c, (uint64_t)steps[i].saturated);
             csvout_end_row(&c);
         }
     }

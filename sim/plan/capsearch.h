@@ -47,7 +47,8 @@ plan_status capsearch_check(const char *search, run_spec *base, const char *gpus
 /* The two lines under a search's title: the deployment, workload, SLO and run size. */
 void capsearch_describe(FILE *out, const run_spec *r);
 
-/* Writes the steps of a search as rows "step,x,verdict,metric,value,ci,limit[,cost...]". */
+/* Writes the steps of a search as rows
+ * "step,x,verdict,metric,value,ci,limit[,cost...],saturated". */
 void capsearch_write_steps(FILE *fp, const char *x_name, const search_step *steps, int n,
                            int with_cost);
 

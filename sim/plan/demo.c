@@ -191,8 +191,7 @@ static int steplog_open(steplog *l, const step *s)
     return 0;
 }
 
-/* Writes the log: the messages first, then the output, the order the demo's logs have
- * always had (they were a command's unbuffered stderr and its stdout flushed at the end). */
+/* Writes the log: the command line, the messages, then the rest of the output. */
 static void steplog_close(steplog *l, const char *path)
 {
     if (l->out)
@@ -203,10 +202,13 @@ static void steplog_close(steplog *l, const char *path)
     util_atomic_file f;
     char err[1024];
     if (util_atomic_open(&f, path, err, sizeof err) == 0) {
+        const char *blank = l->out_text ? strstr(l->out_text, "\n\n") : NULL;
+        size_t head = blank ? (size_t)(blank - l->out_text) + 2 : 0;
+        fwrite(l->out_text, 1, head, f.fp);
         if (l->err_text)
             fwrite(l->err_text, 1, l->err_len, f.fp);
         if (l->out_text)
-            fwrite(l->out_text, 1, l->out_len, f.fp);
+            fwrite(l->out_text + head, 1, l->out_len - head, f.fp);
         if (util_atomic_commit(&f, err, sizeof err) != 0)
             util_atomic_abort(&f);
     }
@@ -331,7 +333,8 @@ static int step_capacities(demo *d)
 {
     parmap_result res;
     char err[1024];
-    if (parmap_run(0, 1, W_COUNT, d->jobs, capacity_item, d, 0, &res, err, sizeof err) < 0) {
+    if (parmap_run_shown(0, 1, W_COUNT, d->jobs, capacity_item, d, "capsim demo: 1/4",
+                         "capacity searches", &res, err, sizeof err) < 0) {
         fprintf(d->err_fp, "capsim demo: %s\n", err);
         return -1;
     }
@@ -507,8 +510,8 @@ static int step_runs(demo *d)
 {
     parmap_result res;
     char err[1024];
-    int rc = parmap_run(0, 1, W_COUNT + 2 + N_PREFIX_RUNS, d->jobs, run_item, d, 0, &res, err,
-                        sizeof err);
+    int rc = parmap_run_shown(0, 1, W_COUNT + 2 + N_PREFIX_RUNS, d->jobs, run_item, d,
+                              "capsim demo: 3/4", "runs", &res, err, sizeof err);
     if (rc != 0) {
         fprintf(d->err_fp, "capsim demo: %s\n", err);
         if (rc < 0)
@@ -854,9 +857,23 @@ static void write_report_load(FILE *fp, const demo *d, const figures *at, int bi
     latency_text(t2, sizeof t2, tpot[LOAD_AT_CAPACITY]);
     fprintf(fp, "At the capacity (%.3g req/s, runs of the search's size) the sweep measures "
                 "p99 TTFT %s (%.0f%% of its limit) and p99 TPOT %s (%.0f%% of its limit): the "
-                "capacity is set by %s.\n\n",
+                "capacity is set by %s. ",
             d->estimate[w], t1, 100 * ttft[LOAD_AT_CAPACITY] / limits[0], t2,
             100 * tpot[LOAD_AT_CAPACITY] / limits[1], binding_words(&at[w]));
+    double sat[N_LOAD];
+    load_figures(d, big, "saturated", sat);
+    size_t first = 0;
+    while (first < N_LOAD && sat[first] != 1)
+        first++;
+    if (first == N_LOAD)
+        fprintf(fp, "No point of the sweep is saturated up to %.0f%% of capacity.\n\n",
+                100 * LOAD_FRACTIONS[N_LOAD - 1]);
+    else
+        fprintf(fp, "From %.0f%% of capacity (%.3g req/s) on, the sweep's runs are saturated: "
+                    "they carried less than 95%% of what they were offered, so their "
+                    "latencies grow with the length of the run instead of settling (marked "
+                    "in the plots).\n\n",
+                100 * LOAD_FRACTIONS[first], LOAD_FRACTIONS[first] * d->estimate[w]);
 }
 
 /* The 1B model against the 123B one. */

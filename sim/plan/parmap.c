@@ -282,6 +282,8 @@ static _Noreturn void worker(const guard *g, pid_t parent, int queue_fd, int par
     if (getppid() != parent)
         _exit(WORKER_IO_FAILED);
     guard_unblock(g);
+    /* Progress is the parent's to show: a worker's bars and lines would draw over it. */
+    setenv("CAPSIM_PROGRESS", "off", 1);
     uint64_t k;
     while (read(queue_fd, &k, sizeof k) == (ssize_t)sizeof k) {
         if (getppid() != parent || run_item(part_fd, first + k * stride, fn, user) != 0)

@@ -46,6 +46,8 @@ typedef struct search_step {
     double worst_ratio; /* the largest value / limit over the SLOs */
     double cost_per_hour_usd, cost_per_mtok_usd, output_tok_s;
     uint64_t over_length, offered; /* requests longer than the max model length, of all */
+    int saturated;        /* 1: it carried less than its offered rate (sim/serve/result.h) */
+    double carried_share; /* carried / offered, mean over the replications; NAN: not judged */
     char beyond[256]; /* parts of its steps priced beyond the measured kernel tables, or "" */
     char err[512];
 } search_step;

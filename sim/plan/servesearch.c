@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/progress.h"
 #include "sim/base/util.h"
 #include "sim/serve/source.h"
 
@@ -24,7 +25,7 @@ void servesearch_set_replicas(run_spec *r, const run_spec *base, uint64_t n)
         uint64_t per = n * SERVESEARCH_AUTO_PER_REPLICA;
         snprintf(r->value[OPT_requests], sizeof r->value[0], "%llu",
                  (unsigned long long)(per > SERVESEARCH_AUTO_REQUESTS ? per
-                                                                     : SERVESEARCH_AUTO_REQUESTS));
+                                                                      : SERVESEARCH_AUTO_REQUESTS));
     }
 }
 
@@ -81,17 +82,35 @@ double servesearch_arrival_rate(const run_spec *r)
 typedef struct serving {
     run_spec *r;          /* the scenario at the value being tried */
     const run_spec *base; /* as given */
-    const char *what;    /* "rate" or "replicas": what is searched */
+    const char *what;     /* "rate" or "replicas": what is searched */
     FILE *log;
+    progress *pr;        /* the requests simulated of the setting being tried, on stderr; or NULL */
+    const char *command; /* "capsim capacity rate": the progress's name */
+    int steps;           /* settings tried so far */
+    const char *unit;    /* after the searched value: " req/s", "x" (a speedup), "" */
 } serving;
 
-/* Runs r and fills the figures of its SLOs. */
-static int run_figures(const run_spec *r, search_step *e)
+/* serve_config.progress of a search step: the requests arrived of its replications. */
+static void show_step_progress(void *arg, uint64_t arrived, uint64_t total)
+{
+    progress *p = arg;
+    p->total = total;
+    progress_show(p, arrived);
+}
+
+/* Runs r and fills the figures of its SLOs; the requests it simulates are shown on pr
+ * unless that is NULL. */
+static int run_figures(const run_spec *r, progress *pr, search_step *e)
 {
     resolved rs;
     serve_result res;
     char err[2048];
-    if (run_resolve(r, &rs, err, sizeof err) != 0 || serve_run(&rs.cfg, &res, err, sizeof err) != 0) {
+    int ok = run_resolve(r, &rs, err, sizeof err) == 0;
+    if (ok && pr) {
+        rs.cfg.progress = show_step_progress;
+        rs.cfg.progress_arg = pr;
+    }
+    if (!ok || serve_run(&rs.cfg, &res, err, sizeof err) != 0) {
         snprintf(e->err, sizeof e->err, "%.500s", err);
         run_resolved_fini(&rs);
         return -1;
@@ -111,6 +130,8 @@ static int run_figures(const run_spec *r, search_step *e)
     e->output_tok_s = res.metric[SM_output_throughput].mean;
     e->over_length = res.over_length;
     e->offered = res.offered;
+    e->saturated = res.saturated == 1;
+    e->carried_share = res.carried_share.mean;
     deploy_extrapolation(&rs.dep, res.peak_decode_seqs, res.peak_decode_ctx,
                          res.peak_prefill_tokens, res.peak_prefill_ctx, e->beyond,
                          sizeof e->beyond);
@@ -119,27 +140,40 @@ static int run_figures(const run_spec *r, search_step *e)
     return 0;
 }
 
+/* Names the step about to run on the progress (the step log on stdout says how it ended). */
+static void stage(serving *s, double x)
+{
+    if (s->pr == NULL)
+        return;
+    char what[96];
+    snprintf(what, sizeof what, "%s: step %d, %s %.4g%s", s->command, ++s->steps, s->what, x,
+             s->unit);
+    progress_stage(s->pr, what, 0);
+}
+
 static int eval_rate(void *user, double rate, search_step *e)
 {
     serving *s = user;
+    stage(s, rate);
     char v[64];
     snprintf(v, sizeof v, "%.4g", rate);
     /* On a trace the searched value is its speedup, which scales its rate alike. */
     if (servesearch_on_trace(s->r)) {
         snprintf(s->r->value[OPT_trace_speedup], sizeof s->r->value[0], "%s", v);
-        return run_figures(s->r, e);
+        return run_figures(s->r, s->pr, e);
     }
     if (run_set_rate(s->r->value[OPT_arrival], sizeof s->r->value[OPT_arrival], v, e->err,
                      sizeof e->err) != 0)
         return -1;
-    return run_figures(s->r, e);
+    return run_figures(s->r, s->pr, e);
 }
 
 static int eval_replicas(void *user, double n, search_step *e)
 {
     serving *s = user;
+    stage(s, n);
     servesearch_set_replicas(s->r, s->base, (uint64_t)n);
-    return run_figures(s->r, e);
+    return run_figures(s->r, s->pr, e);
 }
 
 static void print_step(FILE *out, const char *what, const search_step *e)
@@ -157,6 +191,9 @@ static void print_step(FILE *out, const char *what, const search_step *e)
                     util_fmt_fig(v, sizeof v, 4, e->value_ms[k]),
                     util_fmt_fig(ci, sizeof ci, 2, e->ci_ms[k]), e->limit_ms[k]);
     }
+    /* Queues that grow through the run: its percentiles are not steady-state figures. */
+    if (e->saturated)
+        fprintf(out, "  [saturated: carried %.0f%% of the offered rate]", 100 * e->carried_share);
     /* Requests over the max model length are rejected or cut: the figures are of the rest. */
     if (e->over_length)
         fprintf(out, "  [%llu of %llu requests over the max model length]",
@@ -171,6 +208,8 @@ static void print_step(FILE *out, const char *what, const search_step *e)
 static void on_step(void *user, const search_step *e)
 {
     const serving *s = user;
+    if (s->pr)
+        progress_clear(s->pr); /* the bar, on a terminal, leaves the line to the step */
     if (s->log)
         print_step(s->log, s->what, e);
 }
@@ -197,7 +236,7 @@ int servesearch_noload(const run_spec *base, search_step *st)
         r->value[OPT_trace][0] = '\0';
         r->trace_file[0] = '\0';
     }
-    int rc = run_figures(r, st);
+    int rc = run_figures(r, NULL, st);
     free(r);
     if (rc == 0)
         search_judge(st);
@@ -205,7 +244,7 @@ int servesearch_noload(const run_spec *base, search_step *st)
 }
 
 int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
-                   search_rate_result *res)
+                     search_rate_result *res)
 {
     run_spec *r = malloc(sizeof *r);
     if (r == NULL) {
@@ -215,15 +254,26 @@ int servesearch_rate(const run_spec *base, double start, double tol, FILE *log,
     }
     *r = *base;
     servesearch_set_replicas(r, base, strtoull(base->value[OPT_replicas], NULL, 10));
-    serving s = {r, base, servesearch_on_trace(base) ? "speedup" : "rate", log};
+    int trace = servesearch_on_trace(base);
+    progress pr;
+    progress_start(&pr, "capsim capacity rate", "requests", 0);
+    serving s = {r,
+                 base,
+                 trace ? "speedup" : "rate",
+                 log,
+                 log ? &pr : NULL,
+                 "capsim capacity rate",
+                 0,
+                 trace ? "x" : " req/s"};
     search_evaluator ev = {eval_rate, on_step, &s};
     int rc = search_rate(&ev, start, tol, res);
+    progress_clear(&pr);
     free(r);
     return rc;
 }
 
 int servesearch_replicas(const run_spec *base, uint64_t start, FILE *log,
-                       search_replica_result *res)
+                         search_replica_result *res)
 {
     run_spec *r = malloc(sizeof *r);
     if (r == NULL) {
@@ -232,9 +282,12 @@ int servesearch_replicas(const run_spec *base, uint64_t start, FILE *log,
         return -1;
     }
     *r = *base;
-    serving s = {r, base, "replicas", log};
+    progress pr;
+    progress_start(&pr, "capsim capacity replicas", "requests", 0);
+    serving s = {r, base, "replicas", log, log ? &pr : NULL, "capsim capacity replicas", 0, ""};
     search_evaluator ev = {eval_replicas, on_step, &s};
     int rc = search_replicas(&ev, start, res);
+    progress_clear(&pr);
     free(r);
     return rc;
 }

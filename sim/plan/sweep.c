@@ -131,6 +131,45 @@ static void write_point_row(FILE *out, uint64_t p, const char *status, const cha
     csvout_end_row(&c);
 }
 
+/* Writes the warnings of point p into out as lines that start with '#': the parent prints
+ * them (sweep_run, to its err stream) once the workers are done, so that they neither draw
+ * over its progress bar nor escape the demo's step log. */
+static void write_point_warnings(FILE *out, uint64_t p, const resolved *x,
+                                 const serve_result *res)
+{
+    char name[64], *text = NULL;
+    size_t len = 0;
+    snprintf(name, sizeof name, "sweep: point %llu", (unsigned long long)p);
+    FILE *w = open_memstream(&text, &len);
+    if (w == NULL)
+        return;
+    run_warn_over_length(w, name, &x->cfg, res);
+    run_warn_extrapolated(w, name, &x->dep, res);
+    fclose(w);
+    for (const char *line = text; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(out, "#%.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+    free(text);
+}
+
+/* Prints the workers' warning lines (write_point_warnings) to err and takes them out of
+ * rows, which keeps the summary's rows in their order. */
+static void print_point_warnings(parmap_result *res, FILE *err)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < res->n_rows; i++) {
+        if (res->rows[i].text[0] == '#') {
+            fputs(res->rows[i].text + 1, err);
+            free(res->rows[i].text);
+        } else {
+            res->rows[kept++] = res->rows[i];
+        }
+    }
+    res->n_rows = kept;
+}
+
 /* One grid point: runs it and writes its row into out. */
 static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, uint64_t p,
                       uint64_t master, FILE *out)
@@ -148,12 +187,8 @@ static void run_point(const run_spec *base, const sweep_axis *ax, int n_axes, ui
     if (ok) {
         ok = serve_run(&x.cfg, &res, err, sizeof err) == 0;
         have_res = ok;
-        char name[64];
-        snprintf(name, sizeof name, "sweep: point %llu", (unsigned long long)p);
-        if (have_res) {
-            run_warn_over_length(stderr, name, &x.cfg, &res);
-            run_warn_extrapolated(stderr, name, &x.dep, &res);
-        }
+        if (have_res)
+            write_point_warnings(out, p, &x, &res);
     }
     write_point_row(out, p, ok ? "ok" : "error", ok ? "" : err, r ? r : base,
                     have_res ? &x : NULL, have_res ? &res : NULL);
@@ -299,8 +334,7 @@ static void sweep_id(const run_spec *base, const sweep_grid *g, char id[17])
     snprintf(id, 17, "%016llx", (unsigned long long)h);
 }
 
-int sweep_grid_parse(sweep_grid *g, const char *const *axes, int n_axes, char *err,
-                     size_t errlen)
+int sweep_grid_parse(sweep_grid *g, const char *const *axes, int n_axes, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
     g->total = 1;
@@ -372,8 +406,8 @@ static plan_status check_axes(const run_spec *base, const sweep_grid *g, plan_er
 
 /* Checks the base scenario and the grid before any work: a mistake common to every point
  * is one message (not fitting in memory excepted: a swept knob such as tp may fix it). */
-static plan_status check_sweep(const run_spec *base, const sweep_grid *g,
-                               const sweep_options *opt, uint64_t *master, plan_error *e)
+static plan_status check_sweep(const run_spec *base, const sweep_grid *g, const sweep_options *opt,
+                               uint64_t *master, plan_error *e)
 {
     char err[2048];
     resolved x;
@@ -463,6 +497,8 @@ plan_status sweep_run(const run_spec *base, const sweep_grid *g, const sweep_opt
                          opt->progress ? "capsim sweep" : NULL, "points", &res, err, sizeof err);
     if (rc < 0)
         status = plan_fail(e, PLAN_FAILED, NULL, "%s", err);
+    else
+        print_point_warnings(&res, err_fp);
     if (rc > 0 && add_failed_rows(&ctx, &res) != 0)
         status = plan_fail(e, PLAN_FAILED, NULL, "out of memory");
     shard_info s = {.points = g->total, .index = opt->shard_i, .count = opt->shard_n};
@@ -589,8 +625,8 @@ static plan_status check_cover(const char *const *dirs, const shard_info *s, int
                          "shard %llu/%llu of sweep %s is missing (point %llu is in no shard "
                          "given; %zu of %llu points given)",
                          (unsigned long long)(missing % s[0].count + 1),
-                         (unsigned long long)s[0].count, s[0].sweep_id,
-                         (unsigned long long)missing, n, (unsigned long long)s[0].points);
+                         (unsigned long long)s[0].count, s[0].sweep_id, (unsigned long long)missing,
+                         n, (unsigned long long)s[0].points);
     return plan_fail(e, PLAN_BAD_INPUT, NULL,
                      "point %llu of sweep %s is in no shard given (%zu of %llu points given)",
                      (unsigned long long)missing, s[0].sweep_id, n,
@@ -621,14 +657,14 @@ plan_status sweep_merge(const char *out_dir, const char *const *dirs, int n_dirs
     for (size_t i = 0; i < res.n_rows; i++)
         failed += row_has_status(res.rows[i].text, "failed");
     if (status == PLAN_OK) {
-        fprintf(out, "capsim merge: %zu points from %d shards into %s/summary.csv\n",
-                res.n_rows, n_dirs, out_dir);
+        fprintf(out, "capsim merge: %zu points from %d shards into %s/summary.csv\n", res.n_rows,
+                n_dirs, out_dir);
         if (failed > 0)
-            status = plan_fail(e, PLAN_FAILED, NULL,
-                               "%zu point%s status failed (a worker died): run %s shard "
-                               "again",
-                               failed, failed == 1 ? " has" : "s have",
-                               failed == 1 ? "its" : "their");
+            status =
+                plan_fail(e, PLAN_FAILED, NULL,
+                          "%zu point%s status failed (a worker died): run %s shard "
+                          "again",
+                          failed, failed == 1 ? " has" : "s have", failed == 1 ? "its" : "their");
     }
     parmap_result_fini(&res);
     free(header);
