@@ -10,8 +10,8 @@ capsim="$1"
 src="$2"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-CAPSIM_PLOTS=off "$capsim" sweep --model llama-3.1-8b --gpu h100-sxm --requests 200 \
-  --replications 2 --arrival gamma:rate=1,cv=1.5 --sweep rate=1,4,200 \
+CAPSIM_PLOTS=off "$capsim" sweep --model llama-3.2-1b --gpu h100-sxm --requests 6000 \
+  --replications 2 --arrival gamma:rate=1,cv=1.5 --sweep rate=1,4,300 \
   --sweep precision=bf16,fp8 --jobs 2 --out "$dir/sweep" >/dev/null
 if python3 -c 'import pandas, matplotlib' 2>/dev/null; then
   python3 "$src/tests/examples/sweep_pandas.py" "$dir/sweep" >"$dir/out.txt"
@@ -24,11 +24,11 @@ import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["status"] == "ok"]
 assert len(rows) == 6, len(rows)
 rates = sorted({float(r["offered_rate"]) for r in rows})
-assert rates == [1.0, 4.0, 200.0], rates
+assert rates == [1.0, 4.0, 300.0], rates
 assert {r["precision"] for r in rows} == {"bf16", "fp8"}
 for r in rows:
     float(r["p99_ttft_ms"]), float(r["p99_ttft_ms_ci95"])
-    assert r["saturated"] == ("1" if float(r["offered_rate"]) == 200 else "0"), r["saturated"]
+    assert r["saturated"] == ("1" if float(r["offered_rate"]) == 300 else "0"), r["saturated"]
 PY
   echo "examples: pandas not installed; the columns the example reads are checked"
 fi

@@ -82,7 +82,8 @@ static void usage(FILE *out)
             "file's requests = is not used (only --requests on the command line is).\n"
             "Verdicts: 'meets' when the upper end of the 95%% CI of every SLO figure is within\n"
             "its limit, 'fails' when the lower end of one is beyond it, else 'unclear';\n"
-            "a step that carried under 95%% of its offered rate is marked [saturated].\n"
+            "a step that carried under 95%% of its offered rate is marked [saturated] and\n"
+            "fails whatever its figures (they grow with the length of the run).\n"
             "Each step prints a line on stdout as it ends; while it runs, stderr shows its\n"
             "requests done (a bar on a terminal, a line every 10 s otherwise; --quiet: none).\n"
             "\n");

@@ -536,7 +536,7 @@ static int step_runs(demo *d)
 
 typedef struct figures {
     double cost_h, cost_mtok, out_tok_s, p50_ttft, p99_ttft, p50_tpot, p99_tpot, p50_e2e,
-        weight_gb, kv_tokens, ttft_met, tpot_met;
+        weight_gb, kv_tokens, ttft_met, tpot_met, saturated;
     int ok;
 } figures;
 
@@ -545,10 +545,12 @@ static void read_summary(const char *path, long row, figures *f)
     static const char *const cols[] = {
         "cost_per_hour_usd", "cost_per_million_output_tokens", "output_throughput", "p50_ttft_ms",
         "p99_ttft_ms",       "p50_tpot_ms",                    "p99_tpot_ms",       "p50_e2el_ms",
-        "weight_gb_per_gpu", "kv_tokens",                      "slo_ttft_met",      "slo_tpot_met"};
+        "weight_gb_per_gpu", "kv_tokens",                      "slo_ttft_met",      "slo_tpot_met",
+        "saturated"};
     double *dst[] = {&f->cost_h,    &f->cost_mtok,  &f->out_tok_s, &f->p50_ttft,
                      &f->p99_ttft,  &f->p50_tpot,   &f->p99_tpot,  &f->p50_e2e,
-                     &f->weight_gb, &f->kv_tokens,  &f->ttft_met,  &f->tpot_met};
+                     &f->weight_gb, &f->kv_tokens,  &f->ttft_met,  &f->tpot_met,
+                     &f->saturated};
     f->ok = 1;
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
         if (csv_value(path, row, cols[i], dst[i]) != 0)
@@ -737,7 +739,7 @@ static void phrase(char *buf, size_t len, const demo *d, const figures *at, int 
 /* Whether the confirming runs, on their own seed, meet the SLOs where the searches said. */
 static void write_confirmations(FILE *fp, const demo *d, const figures *at)
 {
-    int n = 0, met = 0;
+    int n = 0, met = 0, saturated = 0;
     char missed[2048] = "";
     size_t used = 0;
     for (int i = 0; i < W_COUNT; i++) {
@@ -747,8 +749,10 @@ static void write_confirmations(FILE *fp, const demo *d, const figures *at)
         if (at[i].ok && at[i].ttft_met == 1 && at[i].tpot_met == 1) {
             met++;
         } else if (used < sizeof missed) {
-            used += (size_t)snprintf(missed + used, sizeof missed - used, "%s%s (%.3g req/s)",
-                                     used ? ", " : "", WHATIFS[i].label, d->meets[i]);
+            used += (size_t)snprintf(missed + used, sizeof missed - used, "%s%s (%.3g req/s%s)",
+                                     used ? ", " : "", WHATIFS[i].label, d->meets[i],
+                                     at[i].saturated == 1 ? ", saturated" : "");
+            saturated += at[i].saturated == 1;
         }
     }
     fprintf(fp, "## Confirmation\n\n");
@@ -761,6 +765,11 @@ static void write_confirmations(FILE *fp, const demo *d, const figures *at)
     if (met < n)
         fprintf(fp, " Missed: %s. A miss means the search's band was optimistic on its own "
                     "draws; more replications narrow it.", missed);
+    if (saturated)
+        fprintf(fp, " A saturated confirming run carried less than it was offered on its "
+                    "draws: the rate is at the edge of what the deployment carries, where "
+                    "runs of this length cannot tell the two apart; longer runs (capsim "
+                    "capacity rate's default, 8000 requests x 10) settle it.");
     fprintf(fp, "\n\n");
 }
 

@@ -241,9 +241,11 @@ static void print_saturation(FILE *out, const serve_result *res)
         return;
     char carried[32], offered[32];
     fprintf(out,
-            "  SATURATED: carried %s req/s of %s offered; the queue grows as long as requests "
-            "come, so the latencies and percentiles are not steady-state figures\n\n",
-            util_fmt_fig(carried, sizeof carried, 3, res->metric[SM_request_throughput].mean),
+            "  SATURATED: carried %s req/s of %s offered (over the second half of the "
+            "arrivals); the queue grows as long as requests come, so the latencies and "
+            "percentiles are not steady-state figures\n\n",
+            util_fmt_fig(carried, sizeof carried, 3,
+                         res->carried_share.mean * res->offered_rate.mean),
             util_fmt_fig(offered, sizeof offered, 3, res->offered_rate.mean));
 }
 

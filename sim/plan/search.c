@@ -68,6 +68,10 @@ void search_judge(search_step *e)
             e->worst_ratio = ratio;
     }
     e->v = any_fail ? SEARCH_FAILS : all_meet ? SEARCH_MEETS : SEARCH_UNCLEAR;
+    /* A saturated setting's queue grows for as long as requests come: its figures are those
+     * of the run's length, and a longer run would push them past any limit. */
+    if (e->saturated)
+        e->v = SEARCH_FAILS;
 }
 
 double search_round4(double x)

@@ -14,7 +14,9 @@
  *
  * Every verdict accounts for the uncertainty of the figures: a setting "meets" an SLO when
  * the upper end of the 95% interval of the targeted figure is within the limit, "fails"
- * when the lower end is beyond it, and is "unclear" in between. The searches assume that
+ * when the lower end is beyond it, and is "unclear" in between. A setting that saturates
+ * (carries less than it is offered, sim/serve/result.h) fails whatever its figures: they
+ * grow with the length of the run instead of settling. The searches assume that
  * the verdicts worsen as the rate grows and improve as replicas or servers are added.
  */
 #ifndef CAPSIM_SEARCH_H

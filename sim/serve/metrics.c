@@ -40,6 +40,9 @@ void serve_metrics_reset(serve_metrics *m, uint64_t warm, int rep_index)
     memset(&m->snap, 0, sizeof m->snap);
     m->t_last_arrival = 0;
     m->snap_taken = 0;
+    m->mid_done = m->mid_admitted = 0;
+    m->mid_taken = 0;
+    m->t_first_arrival = m->t_mid = 0;
     m->max_batch = m->max_kv = 0;
     histo_reset(&m->h_ttft);
     histo_reset(&m->h_tpot);
@@ -59,6 +62,14 @@ void serve_metrics_arrival(serve_metrics *m, uint64_t idx, uint64_t n_total, dou
 {
     if (idx == m->warm)
         m->t_start = now_s;
+    if (idx == 0)
+        m->t_first_arrival = now_s;
+    if (idx == m->warm + (n_total - m->warm) / 2 && idx < n_total) {
+        m->t_mid = now_s;
+        m->mid_done = m->acc.done;
+        m->mid_admitted = m->n_measured_arrived - m->n_rejected;
+        m->mid_taken = 1;
+    }
     if (idx + 1 == n_total) {
         m->t_last_arrival = now_s;
         m->snap = m->acc; /* serve_metrics_advance() has brought acc up to now */
@@ -252,6 +263,23 @@ void serve_metrics_fill(serve_metrics *m, double *out)
     out[SM_lambda_w] = m->n_done ? (double)(m->n_measured_arrived - m->n_rejected) / w *
                                        (m->sum_e2e / (double)m->n_done)
                                  : NAN;
+}
+
+double serve_metrics_carried_share(const serve_metrics *m, double *noise)
+{
+    uint64_t admitted = m->n_measured_arrived - m->n_rejected;
+    *noise = NAN;
+    if (!m->mid_taken || !m->snap_taken || admitted <= m->mid_admitted || m->n_done == 0 ||
+        isnan(serve_metrics_offered_rate(m)))
+        return NAN;
+    double service_s = (m->sum_e2e - m->sum_queue) / (double)m->n_done;
+    if (m->t_mid - m->t_first_arrival < SERVE_SATURATED_FILL_SERVICES * service_s)
+        return NAN;
+    double half = (double)(admitted - m->mid_admitted);
+    double span = m->t_last_arrival - m->t_start;
+    double in_system = span > 0 ? m->snap.area_in_system / span : 0;
+    *noise = sqrt(2 * (in_system > 1 ? in_system : 1)) / half;
+    return (double)(m->snap.done - m->mid_done) / half;
 }
 
 double serve_metrics_offered_rate(const serve_metrics *m)

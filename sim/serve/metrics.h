@@ -43,6 +43,11 @@ typedef struct serve_metrics {
     uint64_t in_system, busy_replicas, running_seqs, kv_used;
     double t_start, t_end, last_t, t_last_done, t_last_arrival;
     int snap_taken;
+    /* At the arrival halfway through the measured ones: the window's completions and the
+     * admitted measured arrivals so far (the saturation's second half, result.h). */
+    uint64_t mid_done, mid_admitted;
+    int mid_taken;
+    double t_first_arrival, t_mid; /* of request 0 (warm-up or not), of the one halfway */
     int window_mode;       /* -1 undecided, 0 to the last completion, 1 to the last arrival */
     serve_window_acc acc;  /* since the first measured arrival */
     serve_window_acc snap; /* the same, at the last arrival */
@@ -165,10 +170,35 @@ void serve_metrics_fill(serve_metrics *m, double *out);
  * within SERVE_BATCH_SPAN_SHARE of the time to the last completion. */
 double serve_metrics_offered_rate(const serve_metrics *m);
 
+/* The share of its offered requests the replication carried, over the second half of its
+ * measured arrivals: the completions (of any request) from the arrival halfway through the
+ * measured ones to the last arrival, over the requests admitted in between. A stable
+ * system that has filled to its steady number of requests by the halfway arrival carries
+ * about 1; a saturated one, whose queue or running batch grows through the run, its
+ * service rate over its arrival rate (under continuous batching an overload first grows
+ * the batch, not the queue, so completions against arrivals is the measure, not waits).
+ *
+ * NAN where offered_rate is, and where the run is too short to tell: when the arrivals
+ * before the halfway one (warm-up included) span less than SERVE_SATURATED_FILL_SERVICES
+ * mean service times (arrival to last token less the wait to be scheduled), a system
+ * filling for the first time and one growing without bound look alike.
+ *
+ * A stable system's share still differs from 1 by the change in the number in the system
+ * over the half. *noise is the size of that for a number in the system that varies as a
+ * Poisson count about its time average L: sqrt(2 L) over the half's arrivals (L at least
+ * 1), so that a run with few requests is not read as saturated. */
+double serve_metrics_carried_share(const serve_metrics *m, double *noise);
+
 /* A workload whose arrivals span less than this share of the time to its last completion
  * arrives a hundred times faster than it is served: a burst (a batch sent at once, as
  * workloads/document-batch.ini) rather than a stream, which drains and is not saturated in
  * the sense of result.h. */
 #define SERVE_BATCH_SPAN_SHARE 0.01
+
+/* Mean service times the first half of a run (from its first arrival) must span for its
+ * saturation to be judged: by then nearly every request served without waiting has
+ * finished (95% of a lognormal of cv 0.9, the chat workload's output lengths, is within
+ * 2.4 times its mean). */
+#define SERVE_SATURATED_FILL_SERVICES 3.0
 
 #endif

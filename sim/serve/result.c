@@ -42,19 +42,28 @@ void serve_result_summarise(const serve_config *c, serve_result *res)
     res->cost_per_hour_usd = c->price_usd_per_gpu_hour * c->gpus_per_replica * c->replicas;
 }
 
-void serve_result_saturation(serve_result *res, const double *offered, double *share, size_t reps)
+void serve_result_saturation(serve_result *res, const double *offered, const double *share,
+                             const double *noise, size_t reps)
 {
-    const double *tput = res->per_rep + (size_t)SM_request_throughput * reps;
-    for (size_t r = 0; r < reps; r++)
-        share[r] = tput[r] / offered[r]; /* NAN where offered is */
     res->offered_rate = stats_ci95(offered, reps);
     res->carried_share = stats_ci95(share, reps);
     if (res->carried_share.n == 0) {
         res->saturated = -1;
         return;
     }
-    double hw = res->carried_share.half_width;
-    double upper = res->carried_share.mean + (isfinite(hw) ? hw : 0.0);
+    /* The interval over the replications, but never narrower than the noise a stable
+     * system's share has within one (two of its sizes, averaged over the replications). */
+    double hw = res->carried_share.half_width, floor_hw = 0;
+    size_t n = 0;
+    for (size_t r = 0; r < reps; r++)
+        if (isfinite(noise[r])) {
+            floor_hw += noise[r];
+            n++;
+        }
+    floor_hw = n ? SERVE_SATURATED_NOISE_SIZES * floor_hw / (double)n : 0;
+    if (!isfinite(hw) || hw < floor_hw)
+        hw = floor_hw;
+    double upper = res->carried_share.mean + hw;
     res->saturated = upper < SERVE_SATURATED_SHARE;
 }
 

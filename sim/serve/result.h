@@ -30,23 +30,39 @@ int serve_result_check_conservation(const serve_conservation *c, int rep_index, 
 
 /* Saturation. An open workload (arrivals that do not wait for answers: a synthetic arrival
  * process or a trace) saturates the deployment when it carries less than it is offered, so
- * that the queue grows for as long as requests keep coming and every latency depends on
- * how long the run is: its percentiles are not steady-state figures. The rule: a run is
- * saturated when the upper end of the 95% CI over replications of carried / offered is
- * below SERVE_SATURATED_SHARE, where offered is the rate at which the measured requests
- * arrived (serve_metrics_offered_rate: admitted ones, over their span) and carried is
- * request_throughput (completions per second over the measurement window; with one
- * replication, its value). A stable system carries what it is offered, less the change in
- * the number in the system over the window, which the warm-up makes small: 5% leaves room
- * for that and for noise. A closed loop cannot be saturated in this sense (its users wait,
- * so the queue is bounded by their number), nor a batch that arrives at once and drains (its
- * requests all arrive before the first could finish): they are not judged. */
+ * that the queue (or the running batch) grows for as long as requests keep coming and
+ * every latency depends on how long the run is: its percentiles are not steady-state
+ * figures. The rule: a run is saturated when the upper end of the 95% interval over
+ * replications of its carried share is below SERVE_SATURATED_SHARE. The carried share is
+ * the completions over the admitted arrivals of the second half of the measured arrivals
+ * (serve_metrics_carried_share); offered_rate is the rate at which the measured requests
+ * arrived (serve_metrics_offered_rate: admitted ones, over their span).
+ *
+ * A stable system carries what it is offered, less the change in the number in the system
+ * over that half, which is small once the system has filled: 5% leaves room for that, and
+ * the interval is never narrower than SERVE_SATURATED_NOISE_SIZES times that change's
+ * Poisson-like size, so that few requests do not make a verdict (a run of 100 requests at
+ * 2 req/s carried 0.93 of them in both of two replications). A run too short for the
+ * system to have filled by its halfway arrival is not judged. Measured over the whole
+ * window instead, as the first version of this rule did, a fleet that keeps up but whose
+ * answers take long against the run (64 replicas, 400 requests, 3 s answers) read as
+ * carrying 0.72 of what it was offered, and a single H100 at 113.5 req/s of chat with runs
+ * of 4000 requests as 0.91 where long runs carry 0.93.
+ *
+ * A closed loop cannot be saturated in this sense (its users wait, so the queue is bounded
+ * by their number), nor a batch that arrives at once and drains (its requests all arrive
+ * before the first could finish): they are not judged. */
 #define SERVE_SATURATED_SHARE 0.95
 
-/* Sets res->offered_rate, carried_share and saturated from each replication's offered rate
- * (offered[r], NAN where not judged) and request_throughput (res->per_rep); share[reps] is
- * the caller's scratch space. */
-void serve_result_saturation(serve_result *res, const double *offered, double *share, size_t reps);
+/* How many of a replication's own noise (serve_metrics_carried_share) the interval of the
+ * carried share is at least wide: about a 95% interval for a Poisson-like count. */
+#define SERVE_SATURATED_NOISE_SIZES 2.0
+
+/* Sets res->offered_rate, carried_share and saturated from each replication's offered rate,
+ * carried share and its noise (offered[r], share[r], noise[r]: serve_metrics_offered_rate
+ * and serve_metrics_carried_share, NAN where not judged). */
+void serve_result_saturation(serve_result *res, const double *offered, const double *share,
+                             const double *noise, size_t reps);
 
 /* Fills res's summary from res->per_rep, which holds every replication's figures. */
 void serve_result_summarise(const serve_config *c, serve_result *res);
