@@ -20,6 +20,7 @@
 #include "sim/base/util.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/jsonout.h"
+#include "sim/serve/metrics.h"
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
@@ -234,9 +235,14 @@ static void print_workload(FILE *out, const run_spec *r, const serve_config *c, 
     "2026-08-21; models/kernels/README.md)"
 
 /* The saturation verdict (sim/serve/result.h), when the run is saturated: what it carried
- * of what it was offered, before the figures that it makes transient. */
+ * of what it was offered, before the figures that it makes transient; or that an open
+ * workload's run was too short to judge. */
 static void print_saturation(FILE *out, const serve_result *res)
 {
+    if (res->saturated < 0 && res->offered_rate.n > 0 && res->carried_share.n == 0)
+        fprintf(out, "  saturation not judged: the run is too short (its first half spans "
+                     "less than %g mean service times); more --requests judge it\n\n",
+                SERVE_SATURATED_FILL_SERVICES);
     if (res->saturated != 1)
         return;
     char carried[32], offered[32];

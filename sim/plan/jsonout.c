@@ -115,7 +115,11 @@ int jsonout_summary(FILE *fp, const run_spec *r, const resolved *x, const serve_
     /* Not in vLLM's output: the rate offered and whether the run carried it (a saturated
      * run's latencies grow with its length; sim/serve/result.h states the rule). */
     json_object_object_add(top, "offered_rate", num(run_offered_rate(r, x, res)));
-    json_object_object_add(top, "saturated", json_object_new_boolean(res->saturated == 1));
+    json_object_object_add(top, "saturated", res->saturated < 0
+                                                 ? NULL
+                                                 : json_object_new_boolean(res->saturated == 1));
+    json_object_object_add(top, "carried_share",
+                           num(res->carried_share.n ? res->carried_share.mean : NAN));
     json_object_object_add(top, "ci95", ci);
     json_object_object_add(top, "metrics", metrics_object(res));
     json_object_object_add(top, "scenario", scenario_object(r, x));

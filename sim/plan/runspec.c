@@ -910,7 +910,8 @@ void run_summary_header(csvout *c, const resolved *x, uint32_t n_classes)
         csvout_str(c, run_opt_key[o]);
     static const char *const extra_in[] = {"kv_blocks",         "kv_tokens",  "weight_gb_per_gpu",
                                            "cost_per_hour_usd", "stack_used", "step_data",
-                                           "offered_rate",      "saturated"};
+                                           "offered_rate",      "saturated",
+                                           "carried_share"};
     for (size_t i = 0; i < sizeof extra_in / sizeof extra_in[0]; i++)
         csvout_str(c, extra_in[i]);
     for (int m = 0; m < SM_COUNT; m++) {
@@ -958,7 +959,7 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
         csvout_str(c, "");
         csvout_str(c, "");
         csvout_num(c, run_offered_rate(r, NULL, NULL));
-        int empty = 1 + 2 * SM_COUNT + 7 + 2 * SP_COUNT + 4 * (int)n_classes;
+        int empty = 2 + 2 * SM_COUNT + 7 + 2 * SP_COUNT + 4 * (int)n_classes;
         for (int i = 0; i < empty; i++)
             csvout_str(c, "");
         return;
@@ -970,7 +971,12 @@ void run_summary_values(csvout *c, const run_spec *r, const resolved *x,
     csvout_str(c, x->dep.stack.name);
     csvout_str(c, x->dep.step_data);
     csvout_num(c, run_offered_rate(r, x, res));
-    csvout_u64(c, res->saturated == 1);
+    /* 1, 0, or empty where not judged (a closed loop, a batch, a run too short to tell) */
+    if (res->saturated < 0)
+        csvout_str(c, "");
+    else
+        csvout_u64(c, (uint64_t)res->saturated);
+    csvout_num(c, res->carried_share.n ? res->carried_share.mean : NAN);
     for (int m = 0; m < SM_COUNT; m++) {
         csvout_num(c, res->metric[m].mean);
         csvout_num(c, res->metric[m].half_width);
