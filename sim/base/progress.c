@@ -6,12 +6,23 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 /* Redraws of a bar at most this often, s: more is flicker, not information. */
 #define PROGRESS_BAR_INTERVAL_S 0.2
 #define PROGRESS_BAR_WIDTH      30
+#define PROGRESS_BAR_MIN_WIDTH  5
+
+/* The columns of the terminal fp writes to, or 80 when it does not say. */
+static int terminal_columns(FILE *fp)
+{
+    struct winsize ws;
+    if (ioctl(fileno(fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
+}
 
 static double now_s(void)
 {
@@ -69,18 +80,35 @@ void progress_show(progress *p, uint64_t done)
         return;
     }
     double share = n > 0 ? (double)d / (double)n : 0;
-    int fill = (int)(share * PROGRESS_BAR_WIDTH + 0.5);
-    char bar[PROGRESS_BAR_WIDTH + 1];
-    for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[PROGRESS_BAR_WIDTH] = '\0';
     double left = share > 0 ? el * (1 - share) / share : 0;
-    int w = fprintf(p->fp, "\r%s [%s] %llu/%llu %s, %.0f s, about %.0f s left   ", p->what, bar, d,
-                    n, p->unit, el, left);
+    char tail[96];
+    int tail_len = snprintf(tail, sizeof tail, "%llu/%llu %s, %.0f s, about %.0f s left  ", d, n,
+                            p->unit, el, left);
+    /* Within the terminal's width, the bar narrowed first and the line cut last: \r does
+     * not go back over a line that wrapped. */
+    int cols = terminal_columns(p->fp) - 1;
+    int width = cols - (int)strlen(p->what) - tail_len - 4;
+    width = width < PROGRESS_BAR_MIN_WIDTH   ? PROGRESS_BAR_MIN_WIDTH
+            : width > PROGRESS_BAR_WIDTH ? PROGRESS_BAR_WIDTH
+                                         : width;
+    int fill = (int)(share * width + 0.5);
+    char bar[PROGRESS_BAR_WIDTH + 1];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    char line[256];
+    int w = snprintf(line, sizeof line, "%s [%s] %s", p->what, bar, tail);
+    if (w > cols)
+        w = cols;
+    if (w > (int)sizeof line - 1)
+        w = (int)sizeof line - 1;
+    if (w < 0)
+        w = 0;
+    fprintf(p->fp, "\r%.*s", w, line);
     fflush(p->fp);
     p->drawn = 1;
-    if (w - 1 > p->width)
-        p->width = w - 1;
+    if (w > p->width)
+        p->width = w;
 }
 
 void progress_finish(progress *p)

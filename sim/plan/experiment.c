@@ -20,7 +20,6 @@
 #include "sim/base/util.h"
 #include "sim/plan/deploy.h"
 #include "sim/plan/jsonout.h"
-#include "sim/serve/metrics.h"
 #include "sim/serve/router.h"
 #include "sim/serve/sched.h"
 #include "sim/serve/serve.h"
@@ -240,9 +239,9 @@ static void print_workload(FILE *out, const run_spec *r, const serve_config *c, 
 static void print_saturation(FILE *out, const serve_result *res)
 {
     if (res->saturated < 0 && res->offered_rate.n > 0 && res->carried_share.n == 0)
-        fprintf(out, "  saturation not judged: the run is too short (its first half spans "
-                     "less than %g mean service times); more --requests judge it\n\n",
-                SERVE_SATURATED_FILL_SERVICES);
+        fprintf(out, "  saturation not judged: the run is too short against the time its "
+                     "requests take (a fleet that keeps up would still be filling); more "
+                     "--requests judge it\n\n");
     if (res->saturated != 1)
         return;
     char carried[32], offered[32];

@@ -40,7 +40,7 @@ void serve_metrics_reset(serve_metrics *m, uint64_t warm, int rep_index)
     memset(&m->snap, 0, sizeof m->snap);
     m->t_last_arrival = 0;
     m->snap_taken = 0;
-    m->mid_done = m->mid_admitted = 0;
+    m->mid_done = m->mid_admitted = m->last_admitted = 0;
     m->mid_taken = 0;
     m->t_first_arrival = m->t_mid = 0;
     m->max_batch = m->max_kv = 0;
@@ -71,6 +71,7 @@ void serve_metrics_arrival(serve_metrics *m, uint64_t idx, uint64_t n_total, dou
         m->mid_taken = 1;
     }
     if (idx + 1 == n_total) {
+        m->last_admitted = m->n_measured_arrived - m->n_rejected;
         m->t_last_arrival = now_s;
         m->snap = m->acc; /* serve_metrics_advance() has brought acc up to now */
         m->snap_taken = 1;
@@ -265,17 +266,20 @@ void serve_metrics_fill(serve_metrics *m, double *out)
                                  : NAN;
 }
 
-double serve_metrics_carried_share(const serve_metrics *m, double *noise)
+double serve_metrics_carried_share(const serve_metrics *m, double *allowance, double *noise)
 {
-    uint64_t admitted = m->n_measured_arrived - m->n_rejected;
-    *noise = NAN;
-    if (!m->mid_taken || !m->snap_taken || admitted <= m->mid_admitted || m->n_done == 0 ||
+    *allowance = *noise = NAN;
+    if (!m->mid_taken || !m->snap_taken || m->n_done == 0 ||
+        m->last_admitted < m->mid_admitted + SERVE_SATURATED_MIN_HALF ||
         isnan(serve_metrics_offered_rate(m)))
         return NAN;
-    double service_s = (m->sum_e2e - m->sum_queue) / (double)m->n_done;
-    if (m->t_mid - m->t_first_arrival < SERVE_SATURATED_FILL_SERVICES * service_s)
+    double half = (double)(m->last_admitted - m->mid_admitted);
+    double s = (m->sum_e2e - m->sum_queue) / (double)m->n_done;
+    double tau = m->t_mid - m->t_first_arrival, h = m->t_last_arrival - m->t_mid;
+    double fill = s > 0 && h > 0 ? s / h * (exp(-tau / s) - exp(-(tau + h) / s)) : 0;
+    if (SERVE_SATURATED_FILL_MARGIN * fill > SERVE_SATURATED_MAX_ALLOWANCE)
         return NAN;
-    double half = (double)(admitted - m->mid_admitted);
+    *allowance = SERVE_SATURATED_FILL_MARGIN * fill;
     double span = m->t_last_arrival - m->t_start;
     double in_system = span > 0 ? m->snap.area_in_system / span : 0;
     *noise = sqrt(2 * (in_system > 1 ? in_system : 1)) / half;

@@ -45,7 +45,7 @@ typedef struct serve_metrics {
     int snap_taken;
     /* At the arrival halfway through the measured ones: the window's completions and the
      * admitted measured arrivals so far (the saturation's second half, result.h). */
-    uint64_t mid_done, mid_admitted;
+    uint64_t mid_done, mid_admitted, last_admitted; /* and before the last arrival */
     int mid_taken;
     double t_first_arrival, t_mid; /* of request 0 (warm-up or not), of the one halfway */
     int window_mode;       /* -1 undecided, 0 to the last completion, 1 to the last arrival */
@@ -172,22 +172,28 @@ double serve_metrics_offered_rate(const serve_metrics *m);
 
 /* The share of its offered requests the replication carried, over the second half of its
  * measured arrivals: the completions (of any request) from the arrival halfway through the
- * measured ones to the last arrival, over the requests admitted in between. A stable
- * system that has filled to its steady number of requests by the halfway arrival carries
- * about 1; a saturated one, whose queue or running batch grows through the run, its
- * service rate over its arrival rate (under continuous batching an overload first grows
- * the batch, not the queue, so completions against arrivals is the measure, not waits).
+ * measured ones to the last arrival, over the requests admitted from the halfway one up to
+ * the last. A stable system that has filled to its steady number of requests by the
+ * halfway arrival carries about 1; a saturated one, whose queue or running batch grows
+ * through the run, its service rate over its arrival rate (under continuous batching an
+ * overload first grows the batch, not the queue: completions against arrivals is the
+ * measure, not waits). NAN where offered_rate is, or with fewer than
+ * SERVE_SATURATED_MIN_HALF requests in the half.
  *
- * NAN where offered_rate is, and where the run is too short to tell: when the arrivals
- * before the halfway one (warm-up included) span less than SERVE_SATURATED_FILL_SERVICES
- * mean service times (arrival to last token less the wait to be scheduled), a system
- * filling for the first time and one growing without bound look alike.
- *
- * A stable system's share still differs from 1 by the change in the number in the system
- * over the half. *noise is the size of that for a number in the system that varies as a
- * Poisson count about its time average L: sqrt(2 L) over the half's arrivals (L at least
- * 1), so that a run with few requests is not read as saturated. */
-double serve_metrics_carried_share(const serve_metrics *m, double *noise);
+ * Two sizes come with it, for the verdict (result.h):
+ * - *allowance: what a stable system would lack because it is still filling. A system that
+ *   starts empty at the first arrival, and serves at rate lambda requests whose service
+ *   times S (arrival to last token, less the wait to be scheduled) have the tail of an
+ *   exponential of the measured mean s, completes over a half from tau to tau + H after
+ *   that arrival lambda H less lambda times the integral of P(S > u) over the half: a
+ *   share short by (s / H) (exp(-tau / s) - exp(-(tau + H) / s)). The allowance is
+ *   SERVE_SATURATED_FILL_MARGIN times that; NAN (the run cannot be judged) when it is
+ *   above SERVE_SATURATED_MAX_ALLOWANCE, a run short against its requests' service.
+ * - *noise: the change in the number in the system over the half that a stable system
+ *   shows, for a number that varies as a Poisson count about its time average L:
+ *   sqrt(2 L) over the half's requests (L at least 1), so that a run with few requests is
+ *   not read as saturated. */
+double serve_metrics_carried_share(const serve_metrics *m, double *allowance, double *noise);
 
 /* A workload whose arrivals span less than this share of the time to its last completion
  * arrives a hundred times faster than it is served: a burst (a batch sent at once, as
@@ -195,10 +201,12 @@ double serve_metrics_carried_share(const serve_metrics *m, double *noise);
  * the sense of result.h. */
 #define SERVE_BATCH_SPAN_SHARE 0.01
 
-/* Mean service times the first half of a run (from its first arrival) must span for its
- * saturation to be judged: by then nearly every request served without waiting has
- * finished (95% of a lognormal of cv 0.9, the chat workload's output lengths, is within
- * 2.4 times its mean). */
-#define SERVE_SATURATED_FILL_SERVICES 3.0
+/* The saturation's fill allowance (serve_metrics_carried_share): the margin over an
+ * exponential tail (lognormal service times of cv 0.9, the chat workload's, fall below it
+ * past twice their mean; 1.5 covers the cv 1.3 of a trace's), the largest allowance a
+ * verdict is drawn with, and the fewest requests in the half. */
+#define SERVE_SATURATED_FILL_MARGIN 1.5
+#define SERVE_SATURATED_MAX_ALLOWANCE 0.5
+#define SERVE_SATURATED_MIN_HALF 10
 
 #endif

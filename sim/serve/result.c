@@ -43,27 +43,31 @@ void serve_result_summarise(const serve_config *c, serve_result *res)
 }
 
 void serve_result_saturation(serve_result *res, const double *offered, const double *share,
-                             const double *noise, size_t reps)
+                             const double *allowance, const double *noise, size_t reps)
 {
     res->offered_rate = stats_ci95(offered, reps);
     res->carried_share = stats_ci95(share, reps);
-    if (res->carried_share.n == 0) {
+    /* Judged only when every replication is: an interval over the ones left would be drawn
+     * from the replications that happened to be long enough. */
+    if (res->carried_share.n < reps || reps == 0) {
+        res->carried_share = stats_ci95(share, 0);
         res->saturated = -1;
         return;
     }
-    /* The interval over the replications, but never narrower than the noise a stable
-     * system's share has within one (two of its sizes, averaged over the replications). */
-    double hw = res->carried_share.half_width, floor_hw = 0;
-    size_t n = 0;
-    for (size_t r = 0; r < reps; r++)
-        if (isfinite(noise[r])) {
-            floor_hw += noise[r];
-            n++;
-        }
-    floor_hw = n ? SERVE_SATURATED_NOISE_SIZES * floor_hw / (double)n : 0;
+    /* The share with each replication's fill allowance, and an interval over the
+     * replications never narrower than the noise a stable system's share has within one
+     * (SERVE_SATURATED_NOISE_SIZES of it, averaged over the replications). */
+    double allow = 0, floor_hw = 0;
+    for (size_t r = 0; r < reps; r++) {
+        allow += allowance[r];
+        floor_hw += noise[r];
+    }
+    allow /= (double)reps;
+    floor_hw = SERVE_SATURATED_NOISE_SIZES * floor_hw / (double)reps;
+    double hw = res->carried_share.half_width;
     if (!isfinite(hw) || hw < floor_hw)
         hw = floor_hw;
-    double upper = res->carried_share.mean + hw;
+    double upper = res->carried_share.mean + allow + hw;
     res->saturated = upper < SERVE_SATURATED_SHARE;
 }
 

@@ -533,7 +533,8 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
     double *pre = malloc(SP_COUNT * reps * sizeof *pre);
     double *per = malloc((size_t)c->replicas * SP_COUNT * reps * sizeof *per);
     double *share = malloc((size_t)c->replicas * reps * sizeof *share);
-    double *offered = malloc(3 * reps * sizeof *offered); /* and carried shares, noises */
+    /* offered rates, carried shares, their noises and fill allowances */
+    double *offered = malloc(4 * reps * sizeof *offered);
     int ok = row != NULL && cls_att && cls_share && pre && per && share && offered;
     if (!ok)
         util_errf(err, errlen, "out of memory");
@@ -545,7 +546,8 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
             res->per_rep[m * reps + r] = row[m];
         const serve_metrics *met = &s->met;
         offered[r] = serve_metrics_offered_rate(met);
-        offered[reps + r] = serve_metrics_carried_share(met, &offered[2 * reps + r]);
+        offered[reps + r] =
+            serve_metrics_carried_share(met, &offered[3 * reps + r], &offered[2 * reps + r]);
         keep_replica_figures(s, r, pre, per, share);
         for (uint32_t k = 0; k < ncls; k++) {
             cls_att[k * reps + r] =
@@ -563,7 +565,8 @@ static int run_all(serve_sim *s, serve_result *res, char *err, size_t errlen)
         res->class_share[k] = stats_ci95(cls_share + k * reps, reps);
     }
     if (ok)
-        serve_result_saturation(res, offered, offered + reps, offered + 2 * reps, reps);
+        serve_result_saturation(res, offered, offered + reps, offered + 3 * reps,
+                                offered + 2 * reps, reps);
     res->prefix_on = serve_prefix_active(c);
     for (size_t m = 0; ok && m < SP_COUNT; m++)
         res->prefix[m] = stats_ci95(pre + m * reps, reps);
