@@ -25,6 +25,14 @@ static void temp_dir(char *dir, size_t len)
     }
 }
 
+/* Removes a temp_dir and all it holds. */
+static void remove_temp_dir(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 /* Writes text to path through the atomic writer; returns its status, message in err. */
 static int write_text(const char *path, const char *text, char *err, size_t errlen)
 {
@@ -70,9 +78,7 @@ static void test_writes_through_a_symlink(void)
     snprintf(target, sizeof target, "%s/sub/later.csv", dir);
     read_text(target, got, sizeof got);
     CHECK(strcmp(got, "later\n") == 0);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    remove_temp_dir(dir);
 }
 
 static void test_refuses_what_is_not_a_regular_file(void)
@@ -101,9 +107,7 @@ static void test_refuses_what_is_not_a_regular_file(void)
     CHECK_EQ_INT(util_atomic_commit(&f, err, sizeof err), -1);
     CHECK_CONTAINS(err, "it is a FIFO");
     CHECK(lstat(late, &st) == 0 && S_ISFIFO(st.st_mode));
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    remove_temp_dir(dir);
 }
 
 /* Writes dir/name (a relative path) with text, through the atomic writer. */
@@ -140,9 +144,7 @@ static void test_folder_locked_for_one_writer(void)
     CHECK_EQ_INT(outdir_open(&a, fresh, "", "third", NULL, NULL, err, sizeof err), 0);
     outdir_close(a, 0);
     CHECK(!exists(dir, "new"));
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    remove_temp_dir(dir);
 }
 
 static void test_manifest_removes_only_capsims_unchanged_files(void)
@@ -177,9 +179,7 @@ static void test_manifest_removes_only_capsims_unchanged_files(void)
     CHECK_EQ_U64(m.n, 1);
     CHECK(m.n_commands == 2 && strcmp(m.commands[0], "command\tcapsim second") == 0);
     outdir_manifest_fini(&m);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    remove_temp_dir(dir);
 }
 
 static void test_manifest_paths_stay_inside(void)
@@ -212,9 +212,7 @@ static void test_manifest_paths_stay_inside(void)
     outdir *o = NULL;
     CHECK_EQ_INT(outdir_open(&o, dir, "", "capsim", NULL, NULL, err, sizeof err), OUTDIR_BAD_PATH);
     CHECK_CONTAINS(err, "was not written by capsim");
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    remove_temp_dir(dir);
 }
 
 TEST_MAIN(TEST(test_writes_through_a_symlink), TEST(test_refuses_what_is_not_a_regular_file),

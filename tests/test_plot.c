@@ -136,29 +136,39 @@ static void check_script(const char *plots, const char *name, const char *const 
     free(gp);
 }
 
-/* Data rows (lines that are neither comments nor blank) of block `index` of a .dat text. */
-static size_t dat_rows(const char *dat, int index, double *x, double *y, size_t max)
+/* Data row `row` (lines that are neither comments nor blank) of block `index` of a .dat
+ * text, blocks being separated by two blank lines: its start, with its length in *len; NULL
+ * when there is no such row. */
+static const char *dat_row(const char *dat, int index, size_t row, size_t *len)
 {
     int block = -1;
-    size_t n = 0;
+    size_t r = 0;
     int blank_run = 2;
     for (const char *p = dat; *p;) {
         const char *e = strchr(p, '\n');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 0) {
+        *len = e ? (size_t)(e - p) : strlen(p);
+        if (*len == 0) {
             blank_run++;
         } else if (*p != '#') {
             if (blank_run >= 2)
                 block++;
             blank_run = 0;
-            if (block == index && n < max) {
-                char *end;
-                x[n] = strtod(p, &end);
-                y[n] = strtod(end, NULL);
-                n++;
-            }
+            if (block == index && r++ == row)
+                return p;
         }
-        p += len + (e ? 1 : 0);
+        p += *len + (e ? 1 : 0);
+    }
+    return NULL;
+}
+
+/* The first two numbers of the data rows of block `index` of a .dat text. */
+static size_t dat_rows(const char *dat, int index, double *x, double *y, size_t max)
+{
+    size_t n = 0, len;
+    for (const char *p; n < max && (p = dat_row(dat, index, n, &len)) != NULL; n++) {
+        char *end;
+        x[n] = strtod(p, &end);
+        y[n] = strtod(end, NULL);
     }
     return n;
 }
@@ -167,34 +177,17 @@ static size_t dat_rows(const char *dat, int index, double *x, double *y, size_t 
  * into v; returns how many. */
 static size_t dat_cols(const char *dat, int index, size_t row, double *v, size_t max)
 {
-    int block = -1;
-    size_t n = 0, r = 0;
-    int blank_run = 2;
-    for (const char *p = dat; *p;) {
-        const char *e = strchr(p, '\n');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 0) {
-            blank_run++;
-        } else if (*p != '#') {
-            if (blank_run >= 2)
-                block++;
-            blank_run = 0;
-            if (block == index && r++ == row) {
-                const char *q = p;
-                while (q < p + len && n < max) {
-                    char *end;
-                    double x = strtod(q, &end);
-                    if (end == q) {
-                        q++;
-                        continue;
-                    }
-                    v[n++] = x;
-                    q = end;
-                }
-                return n;
-            }
+    size_t n = 0, len;
+    const char *p = dat_row(dat, index, row, &len);
+    for (const char *q = p; p && q < p + len && n < max;) {
+        char *end;
+        double x = strtod(q, &end);
+        if (end == q) {
+            q++;
+            continue;
         }
-        p += len + (e ? 1 : 0);
+        v[n++] = x;
+        q = end;
     }
     return n;
 }

@@ -288,6 +288,21 @@ static void test_low_load_matches_estimate(void)
     fixture_fini(&f);
 }
 
+/* A replica that is a bulk-service queue: static batching of up to `seqs` requests of 10
+ * prompt and 10 output tokens, each step 0.02 + 0.01 x batch s, so that a batch takes a
+ * fixed time whatever its requests; `requests` per replication. */
+static void fixture_bulk_queue(fixture *f, const char *arrival, uint64_t requests,
+                               uint32_t seqs, uint32_t replications)
+{
+    char err[256];
+    fixture_init(f, arrival, "det:value=10", "det:value=10", requests);
+    CHECK_EQ_INT(step_model_linear_parse(&f->sm, "linear:a=0.02,b=0.01", err, sizeof err), 0);
+    f->cfg.sched = serve_sched_find("static");
+    f->cfg.max_num_seqs = seqs;
+    f->cfg.replications = replications;
+    f->cfg.check_invariants = 0;
+}
+
 /* Static batching with the linear step-time model, fixed lengths and Poisson arrivals is
  * a bulk-service queue M/G^[K]/1 whose batch of n takes S(n) = O (a + b n). The embedded
  * chain of the number waiting after each departure is solved numerically here; mean wait
@@ -344,13 +359,8 @@ static void bulk_queue_exact(double lambda, int K, double O, double a, double b,
 static void test_static_is_bulk_queue(void)
 {
     fixture f;
-    fixture_init(&f, "poisson:rate=5", "det:value=10", "det:value=10", 20000);
     char err[256];
-    CHECK_EQ_INT(step_model_linear_parse(&f.sm, "linear:a=0.02,b=0.01", err, sizeof err), 0);
-    f.cfg.sched = serve_sched_find("static");
-    f.cfg.max_num_seqs = 4;
-    f.cfg.replications = 10;
-    f.cfg.check_invariants = 0;
+    fixture_bulk_queue(&f, "poisson:rate=5", 20000, 4, 10);
     serve_result r;
     CHECK_EQ_INT(serve_run(&f.cfg, &r, err, sizeof err), 0);
     double wq, util;
@@ -1033,12 +1043,7 @@ static serve_result md1_run(double rate, uint32_t users)
     char arrival[64], err[256];
     snprintf(arrival, sizeof arrival, "poisson:rate=%.9g", rate);
     fixture f;
-    fixture_init(&f, arrival, "det:value=10", "det:value=10", 3000);
-    CHECK_EQ_INT(step_model_linear_parse(&f.sm, "linear:a=0.02,b=0.01", err, sizeof err), 0);
-    f.cfg.sched = serve_sched_find("static");
-    f.cfg.max_num_seqs = 1;
-    f.cfg.replications = 4;
-    f.cfg.check_invariants = 0;
+    fixture_bulk_queue(&f, arrival, 3000, 1, 4);
     dist think;
     CHECK_EQ_INT(dist_parse("exp:mean=0.1", &think, err, sizeof err), 0);
     f.cfg.wl.users = users;

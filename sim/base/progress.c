@@ -111,6 +111,13 @@ void progress_show(progress *p, uint64_t done)
         p->width = w;
 }
 
+void progress_show_of(void *arg, uint64_t done, uint64_t total)
+{
+    progress *p = arg;
+    p->total = total;
+    progress_show(p, done);
+}
+
 void progress_finish(progress *p)
 {
     if (p->drawn)

@@ -47,6 +47,10 @@ int progress_due(const progress *p);
 /* done of total units are done: redraws the bar or writes a line when one is due. */
 void progress_show(progress *p, uint64_t done);
 
+/* progress_show for a callback of the (arg, done, total) shape (serve_config.progress): arg
+ * is the progress, whose total becomes total. */
+void progress_show_of(void *arg, uint64_t done, uint64_t total);
+
 /* Ends a bar's line; a line mode writes nothing more. */
 void progress_finish(progress *p);
 

@@ -215,6 +215,19 @@ enum { RP_P50, RP_P90, RP_P99, RP_N };
 static const double RP_Q[RP_N] = {0.5, 0.9, 0.99};
 static const char *const RP_NAME[RP_N] = {"p50", "p90", "p99"};
 
+/* Quantile q of the n values of v (sorted in place), which it frees; NaN when there are
+ * none (or v is NULL: out of memory). */
+static double take_quantile(double *v, size_t n, double q)
+{
+    double out = NAN;
+    if (v && n) {
+        gsl_sort(v, 1, n);
+        out = gsl_stats_quantile_from_sorted_data(v, 1, n, q);
+    }
+    free(v);
+    return out;
+}
+
 /* Measured quantile q of figure k over the requests of run r (ms). */
 static double measured_quantile(const calib_result *res, size_t r, int k, double q)
 {
@@ -223,13 +236,7 @@ static double measured_quantile(const calib_result *res, size_t r, int k, double
     for (size_t i = 0; v && i < res->n_rows; i++)
         if (res->rows[i].run == r && isfinite(res->rows[i].measured_s[k]))
             v[n++] = ms(res->rows[i].measured_s[k]);
-    double out = NAN;
-    if (v && n) {
-        gsl_sort(v, 1, n);
-        out = gsl_stats_quantile_from_sorted_data(v, 1, n, q);
-    }
-    free(v);
-    return out;
+    return take_quantile(v, n, q);
 }
 
 typedef struct replay_row {
@@ -748,13 +755,7 @@ static double row_quantile(const calib_result *res, int k, int predicted, double
         if (isfinite(w->measured_s[k]) && isfinite(w->predicted_s[k]))
             v[n++] = ms(predicted ? w->predicted_s[k] : w->measured_s[k]);
     }
-    double out = NAN;
-    if (v && n) {
-        gsl_sort(v, 1, n);
-        out = gsl_stats_quantile_from_sorted_data(v, 1, n, q);
-    }
-    free(v);
-    return out;
+    return take_quantile(v, n, q);
 }
 
 /* The tails of the per-request predictions: p90 and p99 of TTFT and TPOT, measured against

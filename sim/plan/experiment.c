@@ -475,14 +475,6 @@ static int open_run_outputs(outputs *o, const char *dir, resolved *x, int per_re
     return 0;
 }
 
-/* serve_config.progress for a run: the requests arrived of all replications' requests. */
-static void show_run_progress(void *arg, uint64_t arrived, uint64_t total)
-{
-    progress *p = arg;
-    p->total = total;
-    progress_show(p, arrived);
-}
-
 plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_fp, FILE *err_fp,
                      plan_error *e)
 {
@@ -523,7 +515,7 @@ plan_status plan_run(const run_spec *r, const plan_run_options *opt, FILE *out_f
     fflush(out_fp);
     progress pr;
     progress_start(&pr, "capsim run", "requests", 0);
-    x.cfg.progress = opt->progress ? show_run_progress : NULL;
+    x.cfg.progress = opt->progress ? progress_show_of : NULL;
     x.cfg.progress_arg = &pr;
     serve_result res;
     int run_rc = serve_run(&x.cfg, &res, err, sizeof err);

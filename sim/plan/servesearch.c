@@ -90,14 +90,6 @@ typedef struct serving {
     const char *unit;    /* after the searched value: " req/s", "x" (a speedup), "" */
 } serving;
 
-/* serve_config.progress of a search step: the requests arrived of its replications. */
-static void show_step_progress(void *arg, uint64_t arrived, uint64_t total)
-{
-    progress *p = arg;
-    p->total = total;
-    progress_show(p, arrived);
-}
-
 /* Runs r and fills the figures of its SLOs; the requests it simulates are shown on pr
  * unless that is NULL. */
 static int run_figures(const run_spec *r, progress *pr, search_step *e)
@@ -107,7 +99,7 @@ static int run_figures(const run_spec *r, progress *pr, search_step *e)
     char err[2048];
     int ok = run_resolve(r, &rs, err, sizeof err) == 0;
     if (ok && pr) {
-        rs.cfg.progress = show_step_progress;
+        rs.cfg.progress = progress_show_of;
         rs.cfg.progress_arg = pr;
     }
     if (!ok || serve_run(&rs.cfg, &res, err, sizeof err) != 0) {
